@@ -1,0 +1,134 @@
+// Domain types shared by the analyzers, the overlay merge, the matcher and the reports.
+// Everything here is plain JSON-serialisable data: layer results and inventories are stored
+// in the blob store and travel between services by reference.
+
+export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+
+/** OS family names, as Trivy spells them where it has one. */
+export type OsFamily =
+  | 'debian' | 'ubuntu' | 'alpine' | 'redhat' | 'centos' | 'rocky' | 'alma' | 'fedora' | 'amazon'
+  | 'oracle' | 'suse linux enterprise server' | 'opensuse-leap' | 'opensuse-tumbleweed' | 'photon'
+  | 'wolfi' | 'chainguard' | 'azurelinux' | 'cbl-mariner';
+
+export interface OsInfo {
+  family: OsFamily;
+  /** VERSION_ID-like version, e.g. "12", "3.20.3", "9.4" */
+  name: string;
+  prettyName?: string;
+  codename?: string;
+  /** true for distroless Debian images (dpkg status.d without a full status file) */
+  distroless?: boolean;
+}
+
+export type PackageType = 'dpkg' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'gobinary' | 'jar';
+export const OS_PACKAGE_TYPES: readonly PackageType[] = ['dpkg', 'apk', 'rpm'];
+
+export interface Package {
+  type: PackageType;
+  /** Binary package name; `group:artifact` for Maven; module path for Go; PEP 503-normalised for PyPI. */
+  name: string;
+  /** Version as the package manager prints it (dpkg: with epoch; rpm: version only, see epoch/release). */
+  version: string;
+  epoch?: number;
+  release?: string;
+  arch?: string;
+  /** Source package (dpkg Source:, apk origin, rpm SOURCERPM name). Defaults to name/version. */
+  srcName?: string;
+  srcVersion?: string;
+  srcEpoch?: number;
+  srcRelease?: string;
+  licenses?: string[];
+  purl: string;
+  /** Language packages: the file in the image that declared this package (manifest, binary, jar). */
+  filePath?: string;
+  /** Go binaries: true for the main module; 'stdlib' is reported as its own package. */
+  isMainModule?: boolean;
+}
+
+export interface AnalyzerWarning {
+  analyzer: string;
+  /** file in the layer the warning is about ('' when it concerns the whole layer) */
+  path: string;
+  message: string;
+  /** set by the pipeline once the layer is known */
+  layerDigest?: string;
+}
+
+/** The packages one database or manifest file declares. Keyed by its path inside the image. */
+export interface PackageSet {
+  path: string;
+  analyzer: string;
+  type: PackageType;
+  packages: Package[];
+}
+
+/** What the analyzers found in a single layer, before any merge. */
+export interface LayerResult {
+  diffId: string;
+  analyzerSetVersion: string;
+  /** OS facts from release files in this layer (the top-most layer that has them wins in the merge) */
+  os?: OsInfo;
+  /** the release file the OS facts came from, so a whiteout of it can be honoured */
+  osPath?: string;
+  /** OS package databases (dpkg status, status.d/* files, apk installed, rpmdb) */
+  packageSets: PackageSet[];
+  /** language package manifests and binaries */
+  applications: PackageSet[];
+  /** paths deleted from lower layers by `.wh.<name>` entries */
+  whiteouts: string[];
+  /** directories emptied in lower layers by `.wh..wh..opq` */
+  opaqueDirs: string[];
+  warnings: AnalyzerWarning[];
+}
+
+export interface LayerRef {
+  digest: string;
+  diffId: string;
+  size?: number;
+  mediaType?: string;
+  createdBy?: string;
+}
+
+export interface InventoryPackage extends Package {
+  /** the lowest layer that holds this package (same name and version at the same path) */
+  layer: LayerRef;
+  /** path of the package set (DB file or manifest) it was listed in */
+  setPath: string;
+}
+
+export interface InventorySet {
+  path: string;
+  analyzer: string;
+  type: PackageType;
+  packages: InventoryPackage[];
+}
+
+/** The overlay-correct package inventory of a whole image. */
+export interface ImageInventory {
+  os?: OsInfo;
+  /** OS packages from every OS package DB set left in the final filesystem */
+  osPackages: InventoryPackage[];
+  /** language package sets left in the final filesystem, one per manifest/binary */
+  applications: InventorySet[];
+  layers: LayerRef[];
+  warnings: AnalyzerWarning[];
+}
+
+/** Image facts gathered while resolving it (registry, OCI layout or docker archive). */
+export interface ImageMetadata {
+  /** what the user asked for */
+  reference: string;
+  manifestDigest: string;
+  /** digest of the index the manifest was picked from, if any */
+  indexDigest?: string;
+  /** config digest (Trivy's ImageID) */
+  configDigest: string;
+  platform?: { os: string; architecture: string; variant?: string };
+  repoTags: string[];
+  repoDigests: string[];
+  diffIds: string[];
+  layers: LayerRef[];
+  /** the image config JSON (created, architecture, os, config, history, rootfs) */
+  config: Record<string, unknown>;
+}

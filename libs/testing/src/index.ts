@@ -1,0 +1,128 @@
+// Test support shared by every project: where the real infrastructure and the shared reference
+// data are, and a skip-or-fail gate so CI can never skip an integration suite silently.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type RegistryVariant = 'anonymous' | 'basic' | 'token';
+export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | `tool:${string}`;
+
+export interface KafkaInfo { brokers: string[] }
+export interface S3Info { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string }
+export interface RegistryInfo {
+  /** host:port, plain HTTP on loopback */
+  host: string;
+  variant: RegistryVariant;
+  username?: string;
+  password?: string;
+  /** token variant: key and certificate the test token server signs with */
+  tokenKeyPath?: string;
+  tokenCertPath?: string;
+}
+
+const env = (name: string): string | undefined => {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+};
+
+export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const infra = {
+  kafka(): KafkaInfo | undefined {
+    const brokers = env('STRATA_TEST_KAFKA');
+    return brokers ? { brokers: brokers.split(',').map((b) => b.trim()) } : undefined;
+  },
+  s3(): S3Info | undefined {
+    const url = env('STRATA_TEST_S3');
+    if (!url) return undefined;
+    const parsed = new URL(url);
+    const useSSL = parsed.protocol === 'https:';
+    return {
+      endPoint: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: env('STRATA_TEST_S3_ACCESS_KEY') ?? 'strata',
+      secretKey: env('STRATA_TEST_S3_SECRET_KEY') ?? 'strata-secret-key',
+    };
+  },
+  registry(variant: RegistryVariant = 'anonymous'): RegistryInfo | undefined {
+    const name = { anonymous: 'STRATA_TEST_REGISTRY', basic: 'STRATA_TEST_REGISTRY_BASIC', token: 'STRATA_TEST_REGISTRY_TOKEN' }[variant];
+    const host = env(name);
+    if (!host) return undefined;
+    const info: RegistryInfo = { host, variant };
+    if (variant !== 'anonymous') {
+      info.username = env('STRATA_TEST_REGISTRY_USER') ?? 'strata';
+      info.password = env('STRATA_TEST_REGISTRY_PASSWORD') ?? 'strata-pass';
+    }
+    if (variant === 'token') {
+      const key = env('STRATA_TEST_TOKEN_KEY');
+      const cert = env('STRATA_TEST_TOKEN_CERT');
+      if (key) info.tokenKeyPath = key;
+      if (cert) info.tokenCertPath = cert;
+    }
+    return info;
+  },
+};
+
+/** `$STRATA_DATA_DIR`, else `<repo>/../shared/data`; undefined when absent (a user's clone). */
+export function sharedDataDir(): string | undefined {
+  const dir = env('STRATA_DATA_DIR') ?? resolve(repoRoot, '../shared/data');
+  return existsSync(dir) ? dir : undefined;
+}
+
+/** Where built test images and other generated fixtures are cached, outside the clone. */
+export function fixturesCacheDir(): string {
+  return join(env('STRATA_INFRA_CACHE') ?? join(homedir(), '.cache/strata-infra'), 'fixtures');
+}
+
+function toolExists(bin: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${JSON.stringify(bin)}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function missing(requirement: Requirement): string | false {
+  switch (requirement) {
+    case 'kafka':
+      return infra.kafka() ? false : 'Kafka not configured (STRATA_TEST_KAFKA unset; run infra/local/up.sh)';
+    case 'minio':
+      return infra.s3() ? false : 'MinIO not configured (STRATA_TEST_S3 unset; run infra/local/up.sh)';
+    case 'registry':
+      return infra.registry() ? false : 'registry not configured (STRATA_TEST_REGISTRY unset; run infra/local/up.sh)';
+    case 'data':
+      return sharedDataDir() ? false : 'shared data not found (set STRATA_DATA_DIR or provide ../shared/data)';
+    default: {
+      const bin = requirement.slice('tool:'.length);
+      return toolExists(bin) ? false : `tool ${bin} not installed`;
+    }
+  }
+}
+
+function required(requirement: Requirement): boolean {
+  if (requirement === 'data') return env('STRATA_REQUIRE_DATA') === '1' || env('STRATA_REQUIRE_INFRA') === '1';
+  return env('STRATA_REQUIRE_INFRA') === '1';
+}
+
+/**
+ * A skip reason for `test(name, { skip: skipUnless('kafka') }, ...)`, or false when everything is there.
+ * Under STRATA_REQUIRE_INFRA=1 (CI) a missing requirement throws instead, so nothing is skipped silently.
+ */
+export function skipUnless(...requirements: Requirement[]): string | false {
+  for (const requirement of requirements) {
+    const reason = missing(requirement);
+    if (!reason) continue;
+    if (required(requirement)) throw new Error(`required for this test run but missing: ${reason}`);
+    return reason;
+  }
+  return false;
+}
+
+/** A name unique to this process and call, for topics, buckets and groups in integration tests. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

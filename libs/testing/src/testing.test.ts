@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { infra, skipUnless, uniqueName } from './index.js';
+
+test('skipUnless reports a missing tool, or throws when the run requires infra', () => {
+  const saved = process.env.STRATA_REQUIRE_INFRA;
+  try {
+    delete process.env.STRATA_REQUIRE_INFRA;
+    assert.match(String(skipUnless('tool:strata-no-such-binary')), /not installed/);
+    assert.equal(skipUnless('tool:sh'), false);
+    process.env.STRATA_REQUIRE_INFRA = '1';
+    assert.throws(() => skipUnless('tool:strata-no-such-binary'), /required for this test run/);
+  } finally {
+    if (saved === undefined) delete process.env.STRATA_REQUIRE_INFRA;
+    else process.env.STRATA_REQUIRE_INFRA = saved;
+  }
+});
+
+test('infra.s3 parses the endpoint URL', () => {
+  const saved = process.env.STRATA_TEST_S3;
+  try {
+    process.env.STRATA_TEST_S3 = 'http://127.0.0.1:19000';
+    assert.deepEqual(
+      { ...infra.s3(), accessKey: undefined, secretKey: undefined },
+      { endPoint: '127.0.0.1', port: 19000, useSSL: false, accessKey: undefined, secretKey: undefined },
+    );
+  } finally {
+    if (saved === undefined) delete process.env.STRATA_TEST_S3;
+    else process.env.STRATA_TEST_S3 = saved;
+  }
+});
+
+test('uniqueName differs between calls', () => {
+  assert.notEqual(uniqueName('t'), uniqueName('t'));
+});
