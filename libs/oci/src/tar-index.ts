@@ -1,0 +1,191 @@
+// Random access into an uncompressed tar (a `docker save` or OCI archive): read every header once,
+// remember where each entry's bytes are, then stream slices with fs.createReadStream(start, end).
+// Tar entries are contiguous, so nothing is ever extracted to disk.
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { InputError } from './errors.js';
+
+export interface TarEntry {
+  name: string;
+  /** byte offset of the entry's data in the tar file */
+  offset: number;
+  size: number;
+  /** '0' file, '1' hard link, '2' symlink, '5' directory, ... */
+  type: string;
+  linkname?: string;
+}
+
+export interface TarIndex {
+  path: string;
+  entries: Map<string, TarEntry>;
+  /** the regular-file entry for a path, following symlinks and hard links inside the tar */
+  resolve(name: string): TarEntry | undefined;
+  /** the bytes of one entry, streamed from the tar */
+  stream(entry: TarEntry): Readable;
+  read(entry: TarEntry): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+function cstring(buf: Buffer, start: number, length: number): string {
+  const slice = buf.subarray(start, start + length);
+  const nul = slice.indexOf(0);
+  return slice.subarray(0, nul === -1 ? slice.length : nul).toString('utf8');
+}
+
+function parseNumber(buf: Buffer, start: number, length: number): number {
+  const field = buf.subarray(start, start + length);
+  if ((field[0] as number) & 0x80) {
+    // GNU base-256 for sizes beyond 8 GiB
+    let value = 0;
+    for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] as number);
+    return value;
+  }
+  const text = cstring(buf, start, length).trim();
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+function checksumOk(header: Buffer): boolean {
+  const stored = parseNumber(header, 148, 8);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : (header[i] as number);
+  return sum === stored;
+}
+
+function parsePax(data: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    if (space === -1) break;
+    const len = parseInt(data.subarray(pos, space).toString('ascii'), 10);
+    if (!Number.isFinite(len) || len <= 0) break;
+    const record = data.subarray(space + 1, pos + len - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    if (eq !== -1) out[record.slice(0, eq)] = record.slice(eq + 1);
+    pos += len;
+  }
+  return out;
+}
+
+export function normalizeTarPath(name: string): string {
+  const parts: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return parts.join('/');
+}
+
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+/** Reads the headers of an uncompressed tar. Compressed input gets a clear error. */
+export async function indexTar(path: string): Promise<TarIndex> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new InputError(`cannot open archive ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const { size: fileSize } = await fh.stat();
+    const entries = new Map<string, TarEntry>();
+    let pos = 0;
+    let longName: string | undefined;
+    let longLink: string | undefined;
+    let pax: Record<string, string> = {};
+    for (;;) {
+      if (pos + 512 > fileSize) {
+        if (pos === 0) throw new InputError(`${path} is not a tar archive (too short)`);
+        break;
+      }
+      const header = await readAt(fh, pos, 512);
+      if (header.every((b) => b === 0)) break;
+      if (pos === 0 && ((header[0] === 0x1f && header[1] === 0x8b) || header.readUInt32LE(0) === 0xfd2fb528)) {
+        throw new InputError(`${path} is a compressed file; decompress it first (docker save output is a plain tar)`);
+      }
+      if (!checksumOk(header)) throw new InputError(`${path} is not a valid tar archive: bad header checksum at offset ${pos}`);
+      const type = String.fromCharCode(header[156] || 0x30);
+      let name = cstring(header, 0, 100);
+      const magic = cstring(header, 257, 6);
+      if (magic.startsWith('ustar')) {
+        const prefix = cstring(header, 345, 155);
+        if (prefix) name = `${prefix}/${name}`;
+      }
+      let size = parseNumber(header, 124, 12);
+      if (pax.size !== undefined) size = Number(pax.size);
+      const dataStart = pos + 512;
+      const next = dataStart + Math.ceil(size / 512) * 512;
+      if (dataStart + size > fileSize) throw new InputError(`${path} is truncated: entry "${name}" at offset ${pos} runs past the end of the file`);
+      if (type === 'L' || type === 'K') {
+        const value = cstring(await readAt(fh, dataStart, size), 0, size);
+        if (type === 'L') longName = value;
+        else longLink = value;
+        pos = next;
+        continue;
+      }
+      if (type === 'x') {
+        pax = parsePax(await readAt(fh, dataStart, size));
+        pos = next;
+        continue;
+      }
+      if (type === 'g') {
+        pos = next;
+        continue;
+      }
+      const fullName = normalizeTarPath(pax.path ?? longName ?? name);
+      const linkname = pax.linkpath ?? longLink ?? cstring(header, 157, 100);
+      const entry: TarEntry = { name: fullName, offset: dataStart, size: type === '0' || type === '7' ? size : 0, type: type === '7' ? '0' : type };
+      if ((type === '1' || type === '2') && linkname) entry.linkname = linkname;
+      if (fullName !== '') entries.set(fullName, entry);
+      pax = {};
+      longName = undefined;
+      longLink = undefined;
+      pos = next;
+    }
+
+    const resolve = (name: string): TarEntry | undefined => {
+      let current = normalizeTarPath(name);
+      for (let hops = 0; hops < 16; hops++) {
+        const entry = entries.get(current);
+        if (!entry) return undefined;
+        if (entry.type === '0') return entry;
+        if (entry.type === '1' && entry.linkname) current = normalizeTarPath(entry.linkname);
+        else if (entry.type === '2' && entry.linkname) {
+          const dir = current.split('/').slice(0, -1).join('/');
+          current = normalizeTarPath(entry.linkname.startsWith('/') ? entry.linkname : `${dir}/${entry.linkname}`);
+        } else return undefined;
+      }
+      return undefined;
+    };
+
+    return {
+      path,
+      entries,
+      resolve,
+      stream(entry) {
+        if (entry.size === 0) return Readable.from([]);
+        return createReadStream(path, { start: entry.offset, end: entry.offset + entry.size - 1 });
+      },
+      async read(entry) {
+        return readAt(fh, entry.offset, entry.size);
+      },
+      async close() {
+        await fh.close();
+      },
+    };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
