@@ -1,0 +1,145 @@
+// strata: the command-line entry point. Embedded by default: the whole pipeline runs in this process.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
+import { eolWarning, filterFindings, parseIgnoreFile, parseSeverities, type FilterOptions } from '@strata/matcher';
+import { scanImage, type ScanOptions } from '@strata/pipeline';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
+import { layerProgress } from './progress.js';
+
+const defaultCacheDir = (): string =>
+  process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
+
+const integer = (value: string): number => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
+};
+
+interface ImageFlags {
+  input?: string;
+  format: ReportFormat;
+  output?: string;
+  severity?: string;
+  ignoreUnfixed?: boolean;
+  ignorefile?: string;
+  exitCode: number;
+  platform?: string;
+  username?: string;
+  password?: string;
+  insecure?: boolean;
+  cacheDir: string;
+  db?: string;
+  progress: boolean;
+  debug?: boolean;
+}
+
+async function runImage(reference: string | undefined, flags: ImageFlags): Promise<number> {
+  const target = flags.input ?? reference;
+  if (!target) throw new InvalidArgumentError('give an image reference, or --input <path>');
+  const cacheDir = resolve(flags.cacheDir);
+  const dbDir = resolve(flags.db ?? process.env.STRATA_DB ?? join(cacheDir, 'db'));
+  const filter: FilterOptions = {};
+  if (flags.severity) filter.severities = parseSeverities(flags.severity);
+  if (flags.ignoreUnfixed) filter.ignoreUnfixed = true;
+  const ignorePath = flags.ignorefile ?? (existsSync('.trivyignore') ? '.trivyignore' : undefined);
+  if (ignorePath) filter.ignore = parseIgnoreFile(readFileSync(ignorePath, 'utf8')).rules;
+
+  const progress = flags.progress ? layerProgress(process.stderr) : undefined;
+  const options: ScanOptions = { cacheDir, dbDir };
+  if (flags.input) options.input = true;
+  if (flags.platform) options.platform = flags.platform;
+  if (flags.username !== undefined) options.username = flags.username;
+  if (flags.password !== undefined) options.password = flags.password;
+  if (flags.insecure) options.insecure = true;
+  if (progress) options.onProgress = progress.onLayer;
+  if (flags.debug) options.onPhase = (phase, ms) => process.stderr.write(`debug: ${phase} ${ms.toFixed(1)} ms\n`);
+
+  let result;
+  try {
+    result = await scanImage(target, options);
+  } finally {
+    progress?.finish();
+  }
+  for (const warning of result.warnings) {
+    process.stderr.write(`WARN ${warning.analyzer}: ${warning.path ? `${warning.path}: ` : ''}${warning.message}${warning.layer ? ` (${warning.layer})` : ''}\n`);
+  }
+  const eol = result.inventory.os ? eolWarning(result.inventory.os) : undefined;
+  if (eol) process.stderr.write(`WARN ${eol}\n`);
+  const findings = filterFindings(result.findings, filter);
+  const toFile = flags.output !== undefined;
+  const text = renderReport(flags.format, { ...result, findings }, { color: !toFile && process.stdout.isTTY === true });
+  if (toFile) writeFileSync(flags.output!, text);
+  else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  return findings.length > 0 ? flags.exitCode : 0;
+}
+
+async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: string; baseUrl: string }): Promise<number> {
+  const dbDir = resolve(flags.db ?? process.env.STRATA_DB ?? join(resolve(flags.cacheDir), 'db'));
+  const ecosystems = flags.ecosystem ? flags.ecosystem.split(',').map((e) => e.trim()).filter(Boolean) : DEFAULT_UPDATE_ECOSYSTEMS;
+  const result = await updateDatabase({
+    dbDir,
+    baseUrl: flags.baseUrl,
+    ecosystems,
+    onProgress: (p) => {
+      if (p.phase === 'done') process.stderr.write(`${p.ecosystem}: ${p.records ?? 0} records (${(p.receivedBytes / 1e6).toFixed(1)} MB)\n`);
+      else if (p.phase === 'failed') process.stderr.write(`${p.ecosystem}: FAILED, kept the old data: ${p.error}\n`);
+      else if (p.phase === 'download' && process.stderr.isTTY) {
+        const total = p.totalBytes ? `/${(p.totalBytes / 1e6).toFixed(1)}` : '';
+        process.stderr.write(`\r\x1b[2K${p.ecosystem}: ${(p.receivedBytes / 1e6).toFixed(1)}${total} MB`);
+      }
+    },
+  });
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed\n`);
+  return result.failed.length > 0 ? 1 : 0;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('strata').description('Find known vulnerabilities in container images').showHelpAfterError();
+  const cacheOption = () => new Option('--cache-dir <dir>', 'layer cache, blob folder and advisory index').default(defaultCacheDir());
+
+  program
+    .command('image')
+    .description('scan a container image: registry reference, oci:<dir>[:tag], docker-archive:<file.tar>')
+    .argument('[reference]', 'image reference')
+    .option('--input <path>', 'an OCI layout folder or `docker save` tar (detected)')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS).default('table'))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('-s, --severity <list>', 'only these severities, e.g. HIGH,CRITICAL')
+    .option('--ignore-unfixed', 'only vulnerabilities with a fix')
+    .option('--ignorefile <file>', '.trivyignore-style file of IDs to ignore (default ./.trivyignore)')
+    .option('--exit-code <n>', 'exit code when vulnerabilities remain after filtering', integer, 0)
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default linux/amd64)')
+    .option('--username <user>', 'registry user (or STRATA_USERNAME)')
+    .option('--password <password>', 'registry password (or STRATA_PASSWORD)')
+    .option('--insecure', 'plain HTTP for a registry not on loopback')
+    .addOption(cacheOption())
+    .option('--db <dir>', 'OSV advisory folder (or STRATA_DB; default <cache-dir>/db)')
+    .option('--no-progress', 'no progress display on stderr')
+    .option('--debug', 'print phase timings on stderr')
+    .action(async (reference: string | undefined, flags: ImageFlags) => {
+      process.exitCode = await runImage(reference, flags);
+    });
+
+  const db = program.command('db').description('manage the advisory database');
+  db.command('update')
+    .description('download OSV all.zip dumps for the configured ecosystems into the db folder')
+    .option('--db <dir>', 'OSV advisory folder (or STRATA_DB; default <cache-dir>/db)')
+    .addOption(cacheOption())
+    .option('--ecosystem <list>', `comma-separated OSV ecosystems (default ${DEFAULT_UPDATE_ECOSYSTEMS.join(',')})`)
+    .option('--base-url <url>', 'where the dumps are served', process.env.STRATA_OSV_BASE_URL ?? DEFAULT_OSV_BASE_URL)
+    .action(async (flags: { db?: string; cacheDir: string; ecosystem?: string; baseUrl: string }) => {
+      process.exitCode = await runDbUpdate(flags);
+    });
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.STRATA_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+}

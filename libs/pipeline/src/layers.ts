@@ -1,0 +1,105 @@
+// Stage: turn each layer of a resolved image into a stored LayerResult, reusing the layer cache.
+// The cache key is sha256(diffID + analyzer-set version), so a layer shared by many images is
+// analyzed once, and bumping one analyzer's version re-analyzes what it touches.
+import type { Readable } from 'node:stream';
+import { analyzeLayer, analyzerSetVersion } from '@strata/analyzers';
+import type { BlobStore } from '@strata/blobstore';
+import { getJson, putJson } from '@strata/blobstore';
+import { layerCacheKey } from '@strata/inventory';
+import type { LayerLimits } from '@strata/layers';
+import type { LayerRef, LayerResult } from '@strata/model';
+
+export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
+
+export interface LayerOutcome {
+  layer: LayerRef;
+  cacheKey: string;
+  fromCache: boolean;
+  result?: LayerResult;
+  error?: Error;
+}
+
+export interface AnalyzeLayersOptions {
+  store: BlobStore;
+  /** the compressed layer bytes, verified against the layer digest while they stream */
+  openLayer(layer: LayerRef): Promise<Readable>;
+  /** names the image in error messages */
+  imageLabel: string;
+  concurrency?: number;
+  limits?: Partial<LayerLimits>;
+  signal?: AbortSignal;
+  onLayer?(event: { layer: LayerRef; index: number; state: 'cached' | 'analyzing' | 'done' | 'failed'; error?: Error }): void;
+}
+
+/** Reads a stored result, or undefined when the layer still has to be analyzed. */
+export async function cachedLayerResult(store: BlobStore, cacheKey: string): Promise<LayerResult | undefined> {
+  return getJson<LayerResult>(store, layerResultKey(cacheKey));
+}
+
+/** Analyzes one layer from its stream and stores the result under its cache key. */
+export async function analyzeAndStoreLayer(
+  store: BlobStore,
+  layer: LayerRef,
+  source: Readable,
+  options: { label: string; limits?: Partial<LayerLimits>; signal?: AbortSignal },
+): Promise<{ cacheKey: string; result: LayerResult }> {
+  const cacheKey = layerCacheKey(layer.diffId, analyzerSetVersion());
+  const analyzeOptions: Parameters<typeof analyzeLayer>[1] = { diffId: layer.diffId, label: options.label };
+  if (layer.mediaType !== undefined) analyzeOptions.mediaType = layer.mediaType;
+  if (layer.size !== undefined) analyzeOptions.compressedSize = layer.size;
+  if (options.limits) analyzeOptions.limits = options.limits;
+  if (options.signal) analyzeOptions.signal = options.signal;
+  const result = await analyzeLayer(source, analyzeOptions);
+  for (const warning of result.warnings) warning.layerDigest = layer.digest;
+  await putJson(store, layerResultKey(cacheKey), result);
+  return { cacheKey, result };
+}
+
+/**
+ * Every layer is attempted, even after another one failed, so that the good ones are cached and a
+ * re-scan only retries the bad ones. Failures are returned, not thrown: the caller decides.
+ */
+export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLayersOptions): Promise<LayerOutcome[]> {
+  const setVersion = analyzerSetVersion();
+  const outcomes: LayerOutcome[] = new Array(layers.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < layers.length) {
+      const index = next++;
+      const layer = layers[index]!;
+      const cacheKey = layerCacheKey(layer.diffId, setVersion);
+      const label = `${options.imageLabel} layer ${index + 1}/${layers.length} ${layer.digest}`;
+      try {
+        const cached = await cachedLayerResult(options.store, cacheKey);
+        if (cached) {
+          outcomes[index] = { layer, cacheKey, fromCache: true, result: cached };
+          options.onLayer?.({ layer, index, state: 'cached' });
+          continue;
+        }
+        options.onLayer?.({ layer, index, state: 'analyzing' });
+        const source = await options.openLayer(layer);
+        const stored = await analyzeAndStoreLayer(options.store, layer, source, {
+          label,
+          ...(options.limits ? { limits: options.limits } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        outcomes[index] = { layer, cacheKey, fromCache: false, result: stored.result };
+        options.onLayer?.({ layer, index, state: 'done' });
+      } catch (cause) {
+        const error = new LayerFailedError(label, cause);
+        outcomes[index] = { layer, cacheKey, fromCache: false, error };
+        options.onLayer?.({ layer, index, state: 'failed', error });
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 2, layers.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return outcomes;
+}
+
+export class LayerFailedError extends Error {
+  constructor(readonly label: string, cause: unknown) {
+    super(`${label}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'LayerFailedError';
+  }
+}
