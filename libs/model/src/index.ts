@@ -53,6 +53,8 @@ export interface AnalyzerWarning {
   message: string;
   /** set by the pipeline once the layer is known */
   layerDigest?: string;
+  /** human label of the layer the warning came from (analyzeLayer's `label`), e.g. "layer 2/5 sha256:ab12…" */
+  layer?: string;
 }
 
 /** The packages one database or manifest file declares. Keyed by its path inside the image. */

@@ -1,0 +1,29 @@
+// Package analyzers: a registry of small per-ecosystem analyzers and the one-pass layer analysis.
+export type {
+  Analyzer,
+  PostAnalyzer,
+  AnyAnalyzer,
+  AnalyzerFile,
+  CollectedFile,
+  AnalyzerContext,
+  AnalyzerOutput,
+  AnalyzerWarningOut,
+  AnalyzerLimits,
+  FileInfo,
+} from './types.js';
+export { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
+export { analyzeLayer } from './layer.js';
+export type { AnalyzeLayerOptions } from './layer.js';
+export { defaultAnalyzers, analyzerSetVersion, FRAMEWORK_VERSION } from './registry.js';
+export { osPackagePurl, purl } from './purl.js';
+
+export { osReleaseAnalyzer, detectOs, parseOsRelease } from './os/os-release.js';
+export { dpkgAnalyzer, parseDpkgStatus, DPKG_INSTALLED_STATES } from './dpkg/dpkg.js';
+export { apkAnalyzer, parseApkInstalled } from './apk/apk.js';
+export { rpmAnalyzer, readSqliteHeaders, rpmPackagesFromHeaders } from './rpm/rpm.js';
+export { parseRpmHeader, rpmPackageInfo, parseSourceRpm } from './rpm/header.js';
+export { nodeAnalyzer } from './node/node.js';
+export { pythonAnalyzer, normalizePythonName } from './python/python.js';
+export { goBinaryAnalyzer, goPackages } from './gobinary/gobinary.js';
+export { readGoBuildInfo, parseModInfo, goToolchainSemver, bufferSource } from './gobinary/buildinfo.js';
+export { jarAnalyzer, gavFromManifest, parseManifest, parseProperties } from './jar/jar.js';

@@ -1,0 +1,212 @@
+import { rm } from 'node:fs/promises';
+import yauzl from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
+import type { Package } from '@strata/model';
+import { purl } from '../purl.js';
+import { readBounded, SizeLimitError, spoolToFile, errorMessage } from '../util/stream.js';
+import { tempPath } from '../util/tempfile.js';
+import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnalyzerWarningOut } from '../types.js';
+
+const ARCHIVE = /\.(?:jar|war|ear|par)$/i;
+const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
+const MANIFEST = 'META-INF/MANIFEST.MF';
+
+/** Java .properties (the subset pom.properties uses): `key=value`, `key: value`, comments. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (m) out.set(m[1] ?? '', (m[2] ?? '').trim());
+  }
+  return out;
+}
+
+/** The main section of a JAR manifest (72-byte lines continued with a leading space). */
+export function parseManifest(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let last: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    if (raw === '') break;
+    if (raw.startsWith(' ') && last) {
+      out.set(last, (out.get(last) ?? '') + raw.slice(1));
+      continue;
+    }
+    const colon = raw.indexOf(':');
+    if (colon <= 0) {
+      last = undefined;
+      continue;
+    }
+    last = raw.slice(0, colon).trim().toLowerCase();
+    out.set(last, raw.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+export interface Gav {
+  groupId: string;
+  artifactId: string;
+  version: string;
+}
+
+/** Maven coordinates from a manifest, for archives that carry no pom.properties. */
+export function gavFromManifest(m: Map<string, string>): Gav | undefined {
+  const bsn = (m.get('bundle-symbolicname') ?? '').split(';')[0]?.trim() ?? '';
+  const dot = bsn.lastIndexOf('.');
+  const bsnGroup = dot > 0 ? bsn.slice(0, dot) : undefined;
+  const bsnArtifact = dot > 0 ? bsn.slice(dot + 1) : bsn || undefined;
+  const title = m.get('implementation-title');
+  const artifactId = (title && !/\s/.test(title) ? title : undefined) ?? bsnArtifact;
+  const groupId = m.get('implementation-vendor-id') || bsnGroup;
+  const version = m.get('implementation-version') || m.get('bundle-version') || m.get('specification-version');
+  if (!groupId || !artifactId || !version) return undefined;
+  return { groupId, artifactId, version };
+}
+
+interface Budget {
+  entries: number;
+  bytes: number;
+  limits: AnalyzerLimits;
+  /** set once a limit is hit: every archive stops reading, keeping what it found so far */
+  exhausted: boolean;
+}
+
+class ArchiveLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArchiveLimitError';
+  }
+}
+
+function charge(budget: Budget, bytes: number, where: string): void {
+  budget.bytes += bytes;
+  if (budget.bytes > budget.limits.maxArchiveUncompressed) {
+    throw new ArchiveLimitError(`${where}: archive expands past ${budget.limits.maxArchiveUncompressed} bytes uncompressed (zip bomb?); the rest was not read`);
+  }
+}
+
+async function readEntry(zip: ZipFile, entry: Entry, budget: Budget, where: string): Promise<Buffer> {
+  const max = budget.limits.maxArchiveMetadataFile;
+  if (entry.uncompressedSize > max) throw new SizeLimitError(where, max);
+  charge(budget, entry.uncompressedSize, where);
+  return readBounded(await zip.openReadStreamPromise(entry), max, where);
+}
+
+export function mavenPackage(gav: Gav, filePath: string): Package {
+  const name = `${gav.groupId}:${gav.artifactId}`;
+  return { type: 'jar', name, version: gav.version, purl: purl('maven', gav.groupId, gav.artifactId, gav.version), filePath };
+}
+
+/**
+ * Packages of one archive on disk, its nested archives included (depth- and size-bounded).
+ * `display` is the archive's path as reported ("app.war!/WEB-INF/lib/x.jar" for nested ones).
+ */
+async function analyzeArchive(file: string, display: string, depth: number, budget: Budget, ctx: AnalyzerContext, warnings: AnalyzerWarningOut[], topPath: string): Promise<Package[]> {
+  const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true });
+  const poms: Gav[] = [];
+  let manifest: Map<string, string> | undefined;
+  const nested: Package[] = [];
+  try {
+    for await (const entry of zip.eachEntry()) {
+      if (budget.exhausted) break;
+      budget.entries++;
+      if (budget.entries > budget.limits.maxArchiveEntries) {
+        throw new ArchiveLimitError(`${display}: more than ${budget.limits.maxArchiveEntries} archive entries; the rest was not read`);
+      }
+      const name = entry.fileName;
+      if (name.endsWith('/')) continue;
+      const where = `${display}!/${name}`;
+      if (POM_PROPERTIES.test(name) || name === MANIFEST) {
+        let text: string;
+        try {
+          text = (await readEntry(zip, entry, budget, where)).toString('utf8');
+        } catch (err) {
+          if (err instanceof ArchiveLimitError) throw err;
+          warnings.push({ path: topPath, message: `${where}: not readable: ${errorMessage(err)}` });
+          continue;
+        }
+        if (name === MANIFEST) {
+          manifest = parseManifest(text);
+          continue;
+        }
+        const props = parseProperties(text);
+        const groupId = props.get('groupId');
+        const artifactId = props.get('artifactId');
+        const version = props.get('version');
+        if (groupId && artifactId && version) poms.push({ groupId, artifactId, version });
+        else warnings.push({ path: topPath, message: `${where}: pom.properties without groupId/artifactId/version` });
+      } else if (ARCHIVE.test(name)) {
+        if (depth + 1 > budget.limits.maxArchiveDepth) {
+          warnings.push({ path: topPath, message: `${where}: nested deeper than ${budget.limits.maxArchiveDepth} archives; not opened` });
+          continue;
+        }
+        if (entry.uncompressedSize > budget.limits.maxArchiveSize) {
+          warnings.push({ path: topPath, message: `${where}: nested archive of ${entry.uncompressedSize} bytes is over the limit of ${budget.limits.maxArchiveSize} (zip bomb?); not opened` });
+          continue;
+        }
+        charge(budget, entry.uncompressedSize, where);
+        const tmp = tempPath(ctx.tmpDir, 'nested.jar');
+        try {
+          await spoolToFile(await zip.openReadStreamPromise(entry), tmp, budget.limits.maxArchiveSize, where);
+          nested.push(...(await analyzeArchive(tmp, where, depth + 1, budget, ctx, warnings, topPath)));
+        } catch (err) {
+          if (err instanceof ArchiveLimitError) throw err;
+          if (err instanceof SizeLimitError) {
+            budget.exhausted = true;
+            warnings.push({ path: topPath, message: `${where}: nested archive expands past ${budget.limits.maxArchiveSize} bytes (zip bomb?); not opened` });
+            continue;
+          }
+          warnings.push({ path: topPath, message: `${where}: nested archive not readable: ${errorMessage(err)}` });
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof ArchiveLimitError)) throw err;
+    budget.exhausted = true;
+    warnings.push({ path: topPath, message: err.message });
+  } finally {
+    zip.close();
+  }
+  const own: Gav[] = poms.length > 0 ? poms : [];
+  if (own.length === 0 && manifest) {
+    const gav = gavFromManifest(manifest);
+    if (gav) own.push(gav);
+  }
+  return [...own.map((g) => mavenPackage(g, display)), ...nested];
+}
+
+function dedupe(packages: Package[]): Package[] {
+  const seen = new Set<string>();
+  return packages.filter((p) => {
+    const key = `${p.name}@${p.version}@${p.filePath ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Java archives: pom.properties, nested archives, MANIFEST.MF fallback. Memory stays bounded. */
+export const jarAnalyzer: Analyzer = {
+  type: 'jar',
+  version: 1,
+  input: 'stream',
+  required: (path) => ARCHIVE.test(path),
+  maxSize: (limits) => limits.maxArchiveSize,
+  produces: { kind: 'application', type: 'jar' },
+  async analyze(file, ctx): Promise<AnalyzerOutput> {
+    const tmp = tempPath(ctx.tmpDir, 'archive.jar');
+    const warnings: AnalyzerWarningOut[] = [];
+    const budget: Budget = { entries: 0, bytes: 0, limits: ctx.limits, exhausted: false };
+    let packages: Package[] = [];
+    try {
+      await spoolToFile(file.content, tmp, ctx.limits.maxArchiveSize, file.path);
+      packages = await analyzeArchive(tmp, file.path, 0, budget, ctx, warnings, file.path);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return { applications: [{ path: file.path, analyzer: 'jar', type: 'jar', packages: dedupe(packages) }], warnings };
+  },
+};

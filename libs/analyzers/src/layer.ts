@@ -1,0 +1,224 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { walkLayer } from '@strata/layers';
+import type { LayerEntry, LayerLimits, LayerVisitor } from '@strata/layers';
+import type { AnalyzerWarning, LayerResult, PackageSet } from '@strata/model';
+import { osPackagePurl } from './purl.js';
+import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
+import { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
+import type { AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
+import { EntrySource } from './util/guard.js';
+import { normalizePath } from './util/paths.js';
+import { errorMessage, spoolToFile } from './util/stream.js';
+import { tempPath } from './util/tempfile.js';
+
+export interface AnalyzeLayerOptions {
+  /** the layer's diffID (sha256 of the uncompressed tar) */
+  diffId: string;
+  /** layer media type; decides decompression (the walk sniffs when absent) */
+  mediaType?: string;
+  /** human label for messages, e.g. "layer 2/5 sha256:ab12…" */
+  label?: string;
+  /** limits of the layer walk (sizes, entries, ratio) */
+  limits?: Partial<LayerLimits>;
+  /** limits of the analyzers (buffered files, binaries, archives) */
+  analyzerLimits?: Partial<AnalyzerLimits>;
+  /** defaults to defaultAnalyzers() */
+  analyzers?: AnyAnalyzer[];
+  compressedSize?: number;
+  signal?: AbortSignal;
+}
+
+const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/**
+ * Analyzes one layer in a single streaming pass: each file goes only to the analyzers that required
+ * it; post-step analyzers get their files once the walk is over. Analyzer failures become warnings
+ * (naming analyzer, file and layer) and never stop the other analyzers or files. Errors of the layer
+ * itself (corrupt compression, bad tar, limits) are thrown.
+ */
+export async function analyzeLayer(source: Readable, options: AnalyzeLayerOptions): Promise<LayerResult> {
+  const analyzers = options.analyzers ?? defaultAnalyzers();
+  const limits: AnalyzerLimits = { ...DEFAULT_ANALYZER_LIMITS, ...options.analyzerLimits };
+  const result: LayerResult = {
+    diffId: options.diffId,
+    analyzerSetVersion: analyzerSetVersion(analyzers),
+    packageSets: [],
+    applications: [],
+    whiteouts: [],
+    opaqueDirs: [],
+    warnings: [],
+  };
+  const warn = (analyzer: string, path: string, message: string): void => {
+    const w: AnalyzerWarning = { analyzer, path, message };
+    if (options.label !== undefined) w.layer = options.label;
+    result.warnings.push(w);
+  };
+  const collected = new Map<PostAnalyzer, CollectedFile[]>();
+  const tmpDir = await mkdtemp(join(tmpdir(), 'strata-analyze-'));
+  const ctx: AnalyzerContext = { limits, tmpDir };
+  if (options.label !== undefined) ctx.layer = options.label;
+  if (options.signal) ctx.signal = options.signal;
+
+  const absorb = (a: AnyAnalyzer, out: AnalyzerOutput | undefined): void => {
+    if (!out) return;
+    if (out.os && !result.os) {
+      result.os = out.os;
+      if (out.osPath !== undefined) result.osPath = out.osPath;
+    }
+    if (out.packageSets) result.packageSets.push(...out.packageSets);
+    if (out.applications) result.applications.push(...out.applications);
+    for (const w of out.warnings ?? []) warn(a.type, w.path, w.message);
+  };
+  // An unreadable file still replaces whatever a lower layer had at its path.
+  const recordFailure = (a: AnyAnalyzer, path: string): void => {
+    if (!a.produces) return;
+    const set: PackageSet = { path, analyzer: a.type, type: a.produces.type, packages: [] };
+    (a.produces.kind === 'os' ? result.packageSets : result.applications).push(set);
+  };
+  const maxSizeOf = (a: AnyAnalyzer): number => {
+    if (a.maxSize) return a.maxSize(limits);
+    return a.input === 'stream' && !isPostAnalyzer(a) ? Number.MAX_SAFE_INTEGER : limits.maxBufferedFile;
+  };
+  const select = (path: string, e: LayerEntry): AnyAnalyzer[] =>
+    analyzers.filter((a) => {
+      try {
+        return a.required(path, { size: e.size, mode: e.mode });
+      } catch (err) {
+        warn(a.type, path, `required() failed: ${errorMessage(err)}`);
+        return false;
+      }
+    });
+  let lastSelection: { path: string; analyzers: AnyAnalyzer[] } | undefined;
+
+  const runOne = async (a: AnyAnalyzer, path: string, fn: () => Promise<AnalyzerOutput | undefined>): Promise<void> => {
+    try {
+      absorb(a, await fn());
+    } catch (err) {
+      warn(a.type, path, `${a.type} analyzer failed: ${errorMessage(err)}`);
+      recordFailure(a, path);
+    }
+  };
+
+  const fileVisitor = async (e: LayerEntry, content: Readable): Promise<void> => {
+    const path = normalizePath(e.path);
+    const cached = lastSelection;
+    const targets = cached && cached.path === e.path ? cached.analyzers : select(path, e);
+    lastSelection = undefined;
+    const entry = new EntrySource(content);
+    const accepted: AnyAnalyzer[] = [];
+    for (const a of targets) {
+      const max = maxSizeOf(a);
+      if (e.size > max) {
+        warn(a.type, path, `file is ${e.size} bytes, over the ${a.type} analyzer's limit of ${max} bytes; not analyzed`);
+        recordFailure(a, path);
+      } else {
+        accepted.push(a);
+      }
+    }
+    const info = { size: e.size, mode: e.mode };
+    const only = accepted.length === 1 ? accepted[0] : undefined;
+    try {
+      if (accepted.length === 0) return;
+      if (only && only.input === 'stream' && !isPostAnalyzer(only)) {
+        await runOne(only, path, () => only.analyze({ path, content: entry.stream(), ...info }, ctx));
+        return;
+      }
+      if (accepted.some((a) => a.input === 'stream' && !isPostAnalyzer(a))) {
+        // Several analyzers want one big file: spool it once, then give each its own reader.
+        const tmp = tempPath(tmpDir, 'shared');
+        try {
+          const max = Math.max(...accepted.map(maxSizeOf));
+          await spoolToFile(entry.stream(), tmp, max, path);
+          for (const a of accepted) {
+            if (isPostAnalyzer(a)) {
+              const content = await readFile(tmp);
+              collected.set(a, [...(collected.get(a) ?? []), { path, content, ...info }]);
+            } else if (a.input === 'stream') {
+              await runOne(a, path, () => a.analyze({ path, content: createReadStream(tmp), ...info }, ctx));
+            } else {
+              await runOne(a, path, async () => a.analyze({ path, content: await readFile(tmp), ...info }, ctx));
+            }
+          }
+        } finally {
+          await rm(tmp, { force: true });
+        }
+        return;
+      }
+      let content: Buffer;
+      try {
+        content = await entry.buffer(Math.max(...accepted.map(maxSizeOf)), path);
+      } catch (err) {
+        await entry.discard();
+        for (const a of accepted) {
+          warn(a.type, path, `cannot read file: ${errorMessage(err)}`);
+          recordFailure(a, path);
+        }
+        return;
+      }
+      for (const a of accepted) {
+        if (isPostAnalyzer(a)) collected.set(a, [...(collected.get(a) ?? []), { path, content, ...info }]);
+        else await runOne(a, path, () => a.analyze({ path, content, ...info }, ctx));
+      }
+    } finally {
+      // Rethrows an error of the layer stream itself (a fatal layer error), never an analyzer's.
+      await entry.discard();
+    }
+  };
+
+  const visitor: LayerVisitor = {
+    wants(e) {
+      if (e.type !== 'file') return false;
+      const path = normalizePath(e.path);
+      const chosen = select(path, e);
+      lastSelection = { path: e.path, analyzers: chosen };
+      return chosen.length > 0;
+    },
+    file: fileVisitor,
+    whiteout(path) {
+      result.whiteouts.push(normalizePath(path));
+    },
+    opaqueDir(dir) {
+      result.opaqueDirs.push(normalizePath(dir));
+    },
+    warning(w) {
+      warn('layer', w.path, w.message);
+    },
+  };
+
+  try {
+    const walkOptions: Parameters<typeof walkLayer>[1] = {};
+    if (options.mediaType !== undefined) walkOptions.mediaType = options.mediaType;
+    if (options.limits !== undefined) walkOptions.limits = options.limits;
+    if (options.label !== undefined) walkOptions.label = options.label;
+    if (options.compressedSize !== undefined) walkOptions.compressedSize = options.compressedSize;
+    if (options.signal !== undefined) walkOptions.signal = options.signal;
+    await walkLayer(source, walkOptions, visitor);
+
+    for (const a of analyzers) {
+      if (!isPostAnalyzer(a)) continue;
+      const files = collected.get(a);
+      if (!files || files.length === 0) continue;
+      try {
+        absorb(a, await a.postAnalyze(files, ctx));
+      } catch (err) {
+        warn(a.type, files.map((f) => f.path).join(', '), `${a.type} analyzer failed: ${errorMessage(err)}`);
+      }
+    }
+    collected.clear();
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+
+  if (result.os) {
+    for (const set of result.packageSets) for (const pkg of set.packages) pkg.purl = osPackagePurl(pkg, result.os);
+  }
+  result.packageSets.sort(byPath);
+  result.applications.sort(byPath);
+  result.whiteouts.sort();
+  result.opaqueDirs.sort();
+  return result;
+}

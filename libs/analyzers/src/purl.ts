@@ -1,0 +1,86 @@
+import { PackageURL } from 'packageurl-js';
+import type { OsFamily, OsInfo, Package } from '@strata/model';
+
+type Qualifiers = Record<string, string>;
+
+/**
+ * Builds a PURL with packageurl-js. When the library refuses a component (e.g. a Go version that is
+ * not strict semver), falls back to plain percent-encoding so every package still gets an identifier.
+ */
+export function purl(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Qualifiers): string {
+  const q = qualifiers && Object.keys(qualifiers).length > 0 ? qualifiers : undefined;
+  try {
+    return new PackageURL(type, namespace, name, version, q, undefined).toString();
+  } catch {
+    const enc = (s: string): string => encodeURIComponent(s);
+    let out = `pkg:${type}/`;
+    if (namespace) out += namespace.split('/').map(enc).join('/') + '/';
+    out += enc(name);
+    if (version) out += '@' + enc(version);
+    if (q) {
+      out += '?' + Object.keys(q).sort().map((k) => `${k}=${enc(q[k] ?? '')}`).join('&');
+    }
+    return out;
+  }
+}
+
+const RPM_VENDOR: Partial<Record<OsFamily, string>> = {
+  redhat: 'redhat',
+  centos: 'centos',
+  rocky: 'rocky',
+  alma: 'almalinux',
+  fedora: 'fedora',
+  amazon: 'amazon',
+  oracle: 'oracle',
+  'suse linux enterprise server': 'suse',
+  'opensuse-leap': 'opensuse',
+  'opensuse-tumbleweed': 'opensuse',
+  photon: 'photon',
+  azurelinux: 'azurelinux',
+  'cbl-mariner': 'mariner',
+};
+
+function distroQualifier(os: OsInfo | undefined, family: OsFamily | undefined): string | undefined {
+  if (!os || !family || os.family !== family || !os.name) return undefined;
+  const slug = family.replace(/ /g, '-');
+  return `${slug}-${os.name}`;
+}
+
+/** dpkg-style version without its epoch (the epoch goes into a qualifier, as Trivy does). */
+function stripEpoch(version: string): string {
+  const i = version.indexOf(':');
+  return i >= 0 && /^\d+$/.test(version.slice(0, i)) ? version.slice(i + 1) : version;
+}
+
+/**
+ * The PURL of an OS package, given what is known about the OS. Layers are analyzed one at a time,
+ * so the OS may only be known at merge time: the merge calls this again with the image's OS.
+ */
+export function osPackagePurl(pkg: Package, os?: OsInfo): string {
+  const q: Qualifiers = {};
+  if (pkg.arch) q.arch = pkg.arch;
+  switch (pkg.type) {
+    case 'dpkg': {
+      const ns = os && (os.family === 'ubuntu' || os.family === 'debian') ? os.family : 'debian';
+      if (pkg.epoch) q.epoch = String(pkg.epoch);
+      const d = distroQualifier(os, ns as OsFamily);
+      if (d) q.distro = d;
+      return purl('deb', ns, pkg.name, stripEpoch(pkg.version), q);
+    }
+    case 'apk': {
+      const ns = os && (os.family === 'alpine' || os.family === 'wolfi' || os.family === 'chainguard') ? os.family : 'alpine';
+      if (os && os.family === ns && os.name) q.distro = os.name;
+      return purl('apk', ns, pkg.name, pkg.version, q);
+    }
+    case 'rpm': {
+      const vendor = os ? RPM_VENDOR[os.family] : undefined;
+      if (pkg.epoch) q.epoch = String(pkg.epoch);
+      const d = os ? distroQualifier(os, os.family) : undefined;
+      if (d) q.distro = d;
+      const ver = pkg.release ? `${pkg.version}-${pkg.release}` : pkg.version;
+      return purl('rpm', vendor, pkg.name, ver, q);
+    }
+    default:
+      return pkg.purl;
+  }
+}

@@ -1,0 +1,112 @@
+import initSqlJs from 'sql.js';
+import type { SqlJsStatic } from 'sql.js';
+import type { Package, PackageSet } from '@strata/model';
+import { osPackagePurl } from '../purl.js';
+import { errorMessage } from '../util/stream.js';
+import { baseName, dirName } from '../util/paths.js';
+import type { AnalyzerOutput, AnalyzerWarningOut, CollectedFile, PostAnalyzer } from '../types.js';
+import { parseSourceRpm, rpmPackageInfo } from './header.js';
+import { isBdbHash, readBdbValues } from './bdb.js';
+
+const RPMDB = /^(?:var\/lib\/rpm|usr\/lib\/sysimage\/rpm|usr\/share\/rpm)\/(?:rpmdb\.sqlite|rpmdb\.sqlite-wal|Packages|Packages\.db)$/;
+const MAX_WARNINGS_PER_FILE = 20;
+
+let sqlJs: Promise<SqlJsStatic> | undefined;
+function sql(): Promise<SqlJsStatic> {
+  sqlJs ??= initSqlJs();
+  return sqlJs;
+}
+
+/** Reads every header blob of the `Packages` table of an rpm 4.16+ sqlite DB. */
+export async function readSqliteHeaders(db: Buffer): Promise<Buffer[]> {
+  const SQL = await sql();
+  const handle = new SQL.Database(db);
+  try {
+    const out: Buffer[] = [];
+    const stmt = handle.prepare('SELECT blob FROM Packages ORDER BY hnum');
+    try {
+      while (stmt.step()) {
+        const value = stmt.get()[0];
+        if (value instanceof Uint8Array) out.push(Buffer.from(value));
+      }
+    } finally {
+      stmt.free();
+    }
+    return out;
+  } finally {
+    handle.close();
+  }
+}
+
+export function rpmPackagesFromHeaders(blobs: Buffer[], path: string): { packages: Package[]; warnings: AnalyzerWarningOut[] } {
+  const packages: Package[] = [];
+  const problems: string[] = [];
+  blobs.forEach((blob, i) => {
+    try {
+      const info = rpmPackageInfo(blob);
+      const pkg: Package = { type: 'rpm', name: info.name, version: info.version, release: info.release, purl: '' };
+      if (info.epoch !== undefined) pkg.epoch = info.epoch;
+      if (info.arch !== undefined) pkg.arch = info.arch;
+      const src = info.sourceRpm ? parseSourceRpm(info.sourceRpm) : undefined;
+      if (src) {
+        pkg.srcName = src.name;
+        pkg.srcVersion = src.version;
+        pkg.srcRelease = src.release;
+        if (info.epoch !== undefined) pkg.srcEpoch = info.epoch;
+      }
+      if (info.license) pkg.licenses = [info.license];
+      pkg.purl = osPackagePurl(pkg);
+      packages.push(pkg);
+    } catch (err) {
+      problems.push(`header #${i + 1}: ${errorMessage(err)}; package skipped`);
+    }
+  });
+  const warnings = problems.slice(0, MAX_WARNINGS_PER_FILE).map((message) => ({ path, message }));
+  if (problems.length > MAX_WARNINGS_PER_FILE) warnings.push({ path, message: `${problems.length - MAX_WARNINGS_PER_FILE} more bad headers not shown` });
+  return { packages, warnings };
+}
+
+const NOT_READ = (path: string, format: string): string =>
+  `rpm database ${path} is in ${format} format, which Strata cannot read yet; its packages are NOT in this report`;
+
+/**
+ * rpm package DBs: sqlite (rpm ≥ 4.16), BerkeleyDB hash `Packages` (older RHEL family, Amazon Linux 2)
+ * and NDB `Packages.db` (SUSE). A post-step so that the sqlite DB is read knowing whether a
+ * write-ahead log sits next to it in the same layer.
+ */
+export const rpmAnalyzer: PostAnalyzer = {
+  type: 'rpm',
+  version: 1,
+  required: (path) => RPMDB.test(path),
+  produces: { kind: 'os', type: 'rpm' },
+  async postAnalyze(files: CollectedFile[]): Promise<AnalyzerOutput> {
+    const sets: PackageSet[] = [];
+    const warnings: AnalyzerWarningOut[] = [];
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    for (const file of files) {
+      const name = baseName(file.path);
+      try {
+        if (name === 'rpmdb.sqlite') {
+          const wal = byPath.get(`${dirName(file.path)}/rpmdb.sqlite-wal`);
+          if (wal && wal.size > 0) {
+            warnings.push({ path: wal.path, message: `sqlite write-ahead log (${wal.size} bytes) next to ${file.path} was not applied; packages installed after the last checkpoint may be missing` });
+          }
+          const { packages, warnings: w } = rpmPackagesFromHeaders(await readSqliteHeaders(file.content), file.path);
+          sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
+          warnings.push(...w);
+        } else if (name === 'Packages') {
+          if (!isBdbHash(file.content)) throw new Error('Packages is not a BerkeleyDB hash database');
+          const { packages, warnings: w } = rpmPackagesFromHeaders(readBdbValues(file.content), file.path);
+          sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
+          warnings.push(...w);
+        } else if (name === 'Packages.db') {
+          warnings.push({ path: file.path, message: NOT_READ(file.path, 'NDB') });
+        }
+      } catch (err) {
+        warnings.push({ path: file.path, message: `cannot read rpm database: ${errorMessage(err)}; its packages are NOT in this report` });
+        sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages: [] });
+      }
+    }
+    return { packageSets: sets, warnings };
+  },
+};

@@ -1,0 +1,146 @@
+// Helpers for this library's tests (not exported): layers as tars, an OCI layout around them, and
+// umoci — a real OCI unpacker applying whiteouts itself — as the oracle for the final filesystem.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { analyzeLayer } from '@strata/analyzers';
+import type { LayerRef, LayerResult } from '@strata/model';
+import { fixturesCacheDir } from '@strata/testing';
+
+export interface FileSpec {
+  name: string;
+  content?: string | Buffer;
+  type?: 'file' | 'directory' | 'symlink';
+  linkname?: string;
+  mode?: number;
+}
+
+export async function packTar(entries: FileSpec[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const collected = (async () => {
+    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
+  })();
+  for (const e of entries) {
+    const type = e.type ?? 'file';
+    const header = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), ...(e.linkname ? { linkname: e.linkname } : {}) };
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
+      if (type === 'file') pack.entry(header, Buffer.from(e.content ?? ''), cb);
+      else pack.entry(header, cb);
+    });
+  }
+  pack.finalize();
+  await collected;
+  return Buffer.concat(chunks);
+}
+
+export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+export interface TestImage {
+  layers: Array<{ tar: Buffer; createdBy: string }>;
+}
+
+/** Analyzes every layer of a test image and pairs each result with its LayerRef. */
+export async function analyzeImage(image: TestImage): Promise<Array<{ ref: LayerRef; result: LayerResult }>> {
+  const out: Array<{ ref: LayerRef; result: LayerResult }> = [];
+  for (const [i, layer] of image.layers.entries()) {
+    const diffId = `sha256:${sha256(layer.tar)}`;
+    const blob = gzipSync(layer.tar);
+    const ref: LayerRef = { digest: `sha256:${sha256(blob)}`, diffId, size: blob.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', createdBy: layer.createdBy };
+    const result = await analyzeLayer(Readable.from([blob]), { diffId, mediaType: ref.mediaType!, label: `test layer ${i + 1}/${image.layers.length}` });
+    out.push({ ref, result });
+  }
+  return out;
+}
+
+function writeBlob(dir: string, content: Buffer | string): { digest: string; size: number } {
+  const buf = Buffer.from(content);
+  const hex = sha256(buf);
+  writeFileSync(join(dir, 'blobs/sha256', hex), buf);
+  return { digest: `sha256:${hex}`, size: buf.length };
+}
+
+/** Writes an OCI image layout for the image and unpacks it with `umoci unpack`; returns the rootfs. */
+export function umociRootfs(image: TestImage): { rootfs: string; cleanup: () => void } {
+  const work = mkdtempSync(join(tmpdir(), 'strata-inventory-oci-'));
+  const layout = join(work, 'layout');
+  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const layers = image.layers.map((l) => ({ ...writeBlob(layout, gzipSync(l.tar)), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }));
+  const config = writeBlob(
+    layout,
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: image.layers.map((l) => `sha256:${sha256(l.tar)}`) },
+      history: image.layers.map((l) => ({ created_by: l.createdBy })),
+    }),
+  );
+  const manifest = writeBlob(
+    layout,
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }),
+  );
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }),
+  );
+  const bundle = join(work, 'bundle');
+  execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:test`, bundle], { stdio: 'pipe' });
+  return { rootfs: join(bundle, 'rootfs'), cleanup: () => rmSync(work, { recursive: true, force: true }) };
+}
+
+export interface FixtureLayer {
+  ref: LayerRef;
+  blob: string;
+}
+
+export interface FixtureImage {
+  layers: FixtureLayer[];
+  rootfs: string;
+  aptInstalled: string[];
+  dpkgPurged: string[];
+}
+
+/**
+ * The debootstrap-based multi-layer image built by infra/local/images.sh (fixtures/images.json):
+ * its layers read straight from the OCI layout (index.json → manifest → layer blobs), the history's
+ * created_by per layer, and the umoci-unpacked final rootfs.
+ */
+export function debianMultiFixture(): FixtureImage | undefined {
+  const file = join(fixturesCacheDir(), 'images.json');
+  if (!existsSync(file)) return undefined;
+  const info = JSON.parse(readFileSync(file, 'utf8')) as {
+    images: Record<string, { ociLayout: { dir: string; tag: string }; rootfs: string; layers: Array<{ digest: string; diffId: string; createdBy?: string }>; aptInstalled: string[]; dpkgPurged: string[] }>;
+  };
+  const image = info.images['debian-multi'];
+  if (!image) return undefined;
+  const dir = image.ociLayout.dir;
+  const blobPath = (digest: string): string => join(dir, 'blobs', ...digest.split(':'));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === image.ociLayout.tag);
+  if (!desc) throw new Error(`${dir}: no manifest tagged ${image.ociLayout.tag}`);
+  const manifest = JSON.parse(readFileSync(blobPath(desc.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string; size: number; mediaType: string }> };
+  const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8')) as { rootfs: { diff_ids: string[] }; history?: Array<{ created_by?: string; empty_layer?: boolean }> };
+  const history = (config.history ?? []).filter((h) => !h.empty_layer);
+  const layers = manifest.layers.map((l, i): FixtureLayer => {
+    const ref: LayerRef = { digest: l.digest, diffId: config.rootfs.diff_ids[i] ?? '', size: l.size, mediaType: l.mediaType };
+    const createdBy = history[i]?.created_by;
+    if (createdBy !== undefined) ref.createdBy = createdBy;
+    return { ref, blob: blobPath(l.digest) };
+  });
+  return { layers, rootfs: image.rootfs, aptInstalled: image.aptInstalled, dpkgPurged: image.dpkgPurged };
+}
+
+/** Skip reason when the fixture image is missing; under STRATA_REQUIRE_INFRA=1 a missing image fails instead. */
+export function skipUnlessFixtureImage(): string | false {
+  if (debianMultiFixture()) return false;
+  const reason = `fixture image not built (${join(fixturesCacheDir(), 'images.json')} missing; run infra/local/images.sh)`;
+  if (process.env.STRATA_REQUIRE_INFRA === '1') throw new Error(`required for this test run but missing: ${reason}`);
+  return reason;
+}
