@@ -8,6 +8,7 @@ import { eolWarning, filterFindings, parseIgnoreFile, parseSeverities, type Filt
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
 import { layerProgress } from './progress.js';
+import { scanThroughServer } from './server-client.js';
 
 const defaultCacheDir = (): string =>
   process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
@@ -33,6 +34,14 @@ interface ImageFlags {
   db?: string;
   progress: boolean;
   debug?: boolean;
+  server?: string;
+  token?: string;
+  serverCa?: string;
+}
+
+function writeReport(text: string, output: string | undefined): void {
+  if (output !== undefined) writeFileSync(output, text);
+  else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 async function runImage(reference: string | undefined, flags: ImageFlags): Promise<number> {
@@ -45,6 +54,21 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
   if (flags.ignoreUnfixed) filter.ignoreUnfixed = true;
   const ignorePath = flags.ignorefile ?? (existsSync('.trivyignore') ? '.trivyignore' : undefined);
   if (ignorePath) filter.ignore = parseIgnoreFile(readFileSync(ignorePath, 'utf8')).rules;
+
+  if (flags.server) {
+    if (flags.input) throw new InvalidArgumentError('--input reads local files: scan them without --server');
+    const scanned = await scanThroughServer({
+      server: flags.server,
+      reference: target,
+      format: flags.format,
+      filter,
+      ...(flags.token ? { token: flags.token } : {}),
+      ...(flags.serverCa ? { caFile: flags.serverCa } : {}),
+      ...(flags.platform ? { platform: flags.platform } : {}),
+    });
+    writeReport(scanned.text, flags.output);
+    return scanned.findings > 0 ? flags.exitCode : 0;
+  }
 
   const progress = flags.progress ? layerProgress(process.stderr) : undefined;
   const options: ScanOptions = { cacheDir, dbDir };
@@ -69,9 +93,8 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
   if (eol) process.stderr.write(`WARN ${eol}\n`);
   const findings = filterFindings(result.findings, filter);
   const toFile = flags.output !== undefined;
-  const text = renderReport(flags.format, { ...result, findings }, { color: !toFile && process.stdout.isTTY === true });
-  if (toFile) writeFileSync(flags.output!, text);
-  else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const text = renderReport({ ...result, findings }, flags.format, { color: !toFile && process.stdout.isTTY === true });
+  writeReport(text, flags.output);
   return findings.length > 0 ? flags.exitCode : 0;
 }
 
@@ -119,6 +142,9 @@ export function buildProgram(): Command {
     .option('--db <dir>', 'OSV advisory folder (or STRATA_DB; default <cache-dir>/db)')
     .option('--no-progress', 'no progress display on stderr')
     .option('--debug', 'print phase timings on stderr')
+    .addOption(new Option('--server <host:port>', 'scan through a Strata gateway (the distributed pipeline) instead of in this process').env('STRATA_SERVER'))
+    .addOption(new Option('--token <token>', 'bearer token of the gateway').env('STRATA_TOKEN'))
+    .addOption(new Option('--server-ca <file>', 'PEM CA certificate of a TLS gateway').env('STRATA_SERVER_CA'))
     .action(async (reference: string | undefined, flags: ImageFlags) => {
       process.exitCode = await runImage(reference, flags);
     });

@@ -1,0 +1,128 @@
+// Client mode of `strata image --server host:port`: the scan runs in the distributed pipeline behind
+// the gateway. The filters (--severity, --ignore-unfixed, --ignorefile) travel as scan options, and
+// the gateway renders the requested format from the stored scan result with the same @strata/report
+// renderers the embedded mode uses, so both modes print the same report for the same image and DB.
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import {
+  FailureCode,
+  ReportFormat,
+  ScanService,
+  ScanStage,
+  ScanStatus,
+  Severity,
+  connect,
+  isServiceError,
+  type ScanOptions,
+} from '@strata/contracts';
+import type { FilterOptions } from '@strata/matcher';
+import { parsePlatform } from '@strata/oci';
+import type { ReportFormat as ReportFormatName } from '@strata/report';
+
+export interface ServerScanRequest {
+  /** gateway address, host:port */
+  server: string;
+  token?: string;
+  /** PEM CA bundle file: talk TLS to the gateway and trust this CA */
+  caFile?: string;
+  reference: string;
+  format: ReportFormatName;
+  platform?: string;
+  filter: FilterOptions;
+  /** Longest wait for the scan. Default 30 min. */
+  timeoutMs?: number;
+  /** Called once the gateway accepted the scan (for a progress line). */
+  onSubmitted?(scanId: string): void;
+}
+
+export interface ServerScanResult {
+  scanId: string;
+  text: string;
+  /** findings left after the filters (for --exit-code) */
+  findings: number;
+}
+
+export class ServerScanError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ServerScanError';
+  }
+}
+
+const FORMATS: Record<ReportFormatName, ReportFormat> = {
+  json: ReportFormat.JSON,
+  table: ReportFormat.TABLE,
+  sarif: ReportFormat.SARIF,
+  cyclonedx: ReportFormat.CYCLONEDX,
+  'spdx-json': ReportFormat.SPDX,
+};
+
+/** Scan options of the CLI filters. Ignore rules become ids: those that have not expired (exp: dates, .trivyignore). */
+export function scanOptionsOf(filter: FilterOptions, now: Date = new Date()): Omit<ScanOptions, '$typeName'> {
+  const active = (expires: string | undefined) => expires === undefined || now.getTime() < Date.parse(`${expires}T00:00:00Z`);
+  const ids = (filter.ignore ?? []).filter((rule) => active(rule.expires)).map((rule) => rule.id);
+  return {
+    ignoreUnfixed: filter.ignoreUnfixed ?? false,
+    severities: (filter.severities ?? []).map((name) => Severity[name]),
+    ignoredVulnerabilityIds: [...new Set(ids)],
+  };
+}
+
+/** Findings in a Trivy-schema JSON report (Results[].Vulnerabilities[]). */
+function countFindings(json: Uint8Array): number {
+  const report = JSON.parse(Buffer.from(json).toString('utf8')) as { Results?: { Vulnerabilities?: unknown[] }[] };
+  return (report.Results ?? []).reduce((sum, result) => sum + (result.Vulnerabilities?.length ?? 0), 0);
+}
+
+function describeRpc(error: unknown, server: string): Error {
+  if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
+  const hint: Partial<Record<grpc.status, string>> = {
+    [grpc.status.UNAVAILABLE]: ' (is the gateway running there? a TLS gateway needs --server-ca)',
+    [grpc.status.UNAUTHENTICATED]: ' (give the gateway token with --token or STRATA_TOKEN)',
+  };
+  return new ServerScanError(`gateway ${server}: ${grpc.status[error.code]}: ${error.details}${hint[error.code] ?? ''}`, { cause: error });
+}
+
+export async function scanThroughServer(request: ServerScanRequest): Promise<ServerScanResult> {
+  const credentials = request.caFile ? grpc.credentials.createSsl(readFileSync(request.caFile)) : grpc.credentials.createInsecure();
+  const connection = connect(ScanService, request.server, { credentials, ...(request.token ? { token: request.token } : {}) });
+  const timeoutMs = request.timeoutMs ?? 30 * 60_000;
+  try {
+    let platform;
+    if (request.platform) {
+      const p = parsePlatform(request.platform);
+      platform = { os: p.os, architecture: p.architecture, variant: p.variant ?? '' };
+    }
+    const scanned = await connection.client
+      .scanImage(
+        { imageRef: request.reference, wait: true, options: scanOptionsOf(request.filter), ...(platform ? { platform } : {}) },
+        { timeoutMs },
+      )
+      .catch((error: unknown) => {
+        if (isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) {
+          throw new ServerScanError(`gateway ${request.server}: the scan of ${request.reference} did not finish within ${Math.round(timeoutMs / 1000)} s; it keeps running on the server`, { cause: error });
+        }
+        throw describeRpc(error, request.server);
+      });
+    request.onSubmitted?.(scanned.scanId);
+    if (scanned.status === ScanStatus.FAILED) {
+      const e = scanned.error;
+      const where = e ? ` in ${ScanStage[e.stage] ?? 'an unknown stage'} (${FailureCode[e.code] ?? 'UNSPECIFIED'})` : '';
+      throw new ServerScanError(`scan ${scanned.scanId} of ${request.reference} failed${where}: ${e?.reason ?? 'no reason given'}`);
+    }
+    if (scanned.status !== ScanStatus.COMPLETED) {
+      throw new ServerScanError(`scan ${scanned.scanId} of ${request.reference} ended as ${ScanStatus[scanned.status]}, without a report`);
+    }
+    // The JSON report in the answer already has the filters applied.
+    const findings = countFindings(scanned.report);
+    if (request.format === 'json') return { scanId: scanned.scanId, text: Buffer.from(scanned.report).toString('utf8'), findings };
+    const report = await connection.client
+      .getReport({ selector: { case: 'scanId', value: scanned.scanId }, format: FORMATS[request.format] }, { timeoutMs: 120_000 })
+      .catch((error: unknown) => {
+        throw describeRpc(error, request.server);
+      });
+    return { scanId: scanned.scanId, text: Buffer.from(report.content).toString('utf8'), findings };
+  } finally {
+    connection.close();
+  }
+}

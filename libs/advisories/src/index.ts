@@ -1,0 +1,36 @@
+// OSV advisories: reading a db folder (records and all.zip dumps), the cached index keyed by
+// (ecosystem, normalised package name), database diffs, and `strata db update`.
+export type { OsvRecord, OsvAffected, OsvRange, OsvEvent, OsvSeverity, OsvReference, OsvPackage } from './osv.js';
+export { validateRecord, cveIds } from './osv.js';
+export type { EcosystemRef } from './ecosystems.js';
+export {
+  parseEcosystem,
+  ecosystemKey,
+  normalizePackageName,
+  normalizePypiName,
+  osEcosystems,
+  packageEcosystem,
+  inventoryEcosystemKeys,
+} from './ecosystems.js';
+export type {
+  AdvisoryIndex,
+  AffectedEntry,
+  IndexedAffected,
+  IndexedRange,
+  IndexedRecord,
+  IndexManifest,
+  ManifestRecord,
+  VendorRating,
+} from './model.js';
+export { INDEX_FORMAT_VERSION } from './model.js';
+export { buildIndex, databaseVersion, rangeScheme } from './build.js';
+export type { BuildOptions, BuiltIndex } from './build.js';
+export { openAdvisoryIndex, indexFromBuild, indexCacheDir } from './open.js';
+export type { OpenIndexOptions, OpenIndexResult } from './open.js';
+export { diffDatabases } from './diff.js';
+export type { DatabaseDiff } from './diff.js';
+export { updateDatabase, verifyDump, ecosystemFolder, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS } from './update.js';
+export type { UpdateOptions, UpdateProgress, UpdatePhase, UpdateResult, EcosystemUpdate } from './update.js';
+export { listSources, fingerprint } from './source.js';
+export type { SourceFile } from './source.js';
+export { AdvisoryDbEmptyError, AdvisoryUpdateError } from './errors.js';

@@ -1,0 +1,110 @@
+// The advisory index: OSV records cut down to what matching and reports need, grouped in one
+// shard per ecosystem key and, inside it, by normalised package name.
+import type { AnalyzerWarning } from '@strata/model';
+import type { OsvEvent, OsvReference, OsvSeverity } from './osv.js';
+
+/** Bump when the cached layout or the record cut changes: old caches are then rebuilt. */
+export const INDEX_FORMAT_VERSION = '2';
+
+export interface IndexedRange {
+  type: 'ECOSYSTEM' | 'SEMVER';
+  /** sorted by version at build time ("0" first, `limit` last), so matching needs no sort */
+  events: OsvEvent[];
+  /** set when the events could not be ordered (a version the scheme refuses): kept as published */
+  unsorted?: true;
+}
+
+/** A vendor's own rating of the issue, as the vendor spells it (Debian urgency, Ubuntu priority). */
+export interface VendorRating {
+  vendor: string;
+  rating: string;
+}
+
+export interface IndexedRecord {
+  id: string;
+  aliases: string[];
+  upstream: string[];
+  /** CVE ids among id, aliases and upstream, sorted */
+  cves: string[];
+  summary?: string;
+  details?: string;
+  published?: string;
+  modified: string;
+  /** record-level severity vectors (CVSS_V2/V3/V4, Ubuntu, ...) */
+  severity: OsvSeverity[];
+  /** record-level vendor rating (e.g. Ubuntu's priority in severity[type=Ubuntu]) */
+  vendorRating?: VendorRating;
+  /** database_specific.severity, e.g. the GitHub rating of a GHSA */
+  databaseSeverity?: string;
+  references: OsvReference[];
+  /** database_specific.url when the database has a page for the record */
+  url?: string;
+  /** where the record was read from, e.g. "Go/all.zip!GO-2020-0001.json" */
+  origin: string;
+}
+
+/** One `affected[]` entry of a record, for one package. */
+export interface IndexedAffected {
+  recordId: string;
+  /** the ecosystem as the record spells it, e.g. "Debian:12" */
+  ecosystem: string;
+  /** the package name as the record spells it */
+  name: string;
+  ranges: IndexedRange[];
+  versions?: string[];
+  severity?: OsvSeverity[];
+  vendorRating?: VendorRating;
+  databaseSeverity?: string;
+}
+
+/** An affected entry with its record resolved: what `lookup` returns. */
+export interface AffectedEntry extends IndexedAffected {
+  record: IndexedRecord;
+}
+
+/** One ecosystem's part of the index as stored in the cache. */
+export interface Shard {
+  key: string;
+  records: Record<string, IndexedRecord>;
+  packages: Record<string, IndexedAffected[]>;
+}
+
+/** What the manifest keeps per record: enough to diff two databases without loading shards. */
+export interface ManifestRecord {
+  /** sha256 of the record as read */
+  hash: string;
+  /** [ecosystem key, normalised package name] pairs the record names */
+  packages: [string, string][];
+  /** the record's `withdrawn` time, when it has one */
+  withdrawn?: string;
+}
+
+export interface IndexManifest {
+  formatVersion: string;
+  /** the advisory-DB version: sha256 over every record's id and content hash */
+  dbVersion: string;
+  /** path/size/mtime fingerprint of the source files; a change triggers a rebuild */
+  fingerprint: string;
+  builtAt: string;
+  dbDir: string;
+  sources: { path: string; kind: 'json' | 'zip'; size: number }[];
+  counts: { records: number; withdrawn: number; skipped: number; packages: number };
+  shards: Record<string, { file: string; records: number; packages: number }>;
+  records: Record<string, ManifestRecord>;
+  /** broken records skipped while building; reported again on every open */
+  warnings: AnalyzerWarning[];
+}
+
+/** The loaded index. Lookups are synchronous; shards come from the cache on first use. */
+export interface AdvisoryIndex {
+  readonly manifest: IndexManifest;
+  /** = manifest.dbVersion */
+  readonly version: string;
+  /** Affected entries for a package; `name` is normalised here (PEP 503 for PyPI). */
+  lookup(ecosystemKey: string, name: string): readonly AffectedEntry[];
+  hasEcosystem(ecosystemKey: string): boolean;
+  /** the ecosystem keys the index has shards for */
+  ecosystems(): string[];
+  /** a record by id, from any loaded or loadable shard */
+  record(id: string): IndexedRecord | undefined;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { sharedDataDir, skipUnless } from '@strata/testing';
+import { openAdvisoryIndex, updateDatabase, type UpdateProgress } from './index.js';
+import { writeZip } from './test-zip.js';
+
+// A local stand-in for the OSV bucket: /<ecosystem>/all.zip, with per-test overrides.
+const routes = new Map<string, { status: number; body: Buffer; contentLength?: number }>();
+let server: Server;
+let baseUrl = '';
+const temps: string[] = [];
+
+before(async () => {
+  server = createServer((req, res) => {
+    const route = routes.get(decodeURIComponent(req.url ?? ''));
+    if (!route) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(route.status, { 'content-type': 'application/zip', 'content-length': String(route.contentLength ?? route.body.length) });
+    // A short body with a longer Content-Length simulates a connection dropped mid-download.
+    if (route.contentLength !== undefined && route.contentLength > route.body.length) {
+      res.write(route.body);
+      res.socket?.destroy();
+      return;
+    }
+    res.end(route.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const d of temps) await rm(d, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'strata-update-'));
+  temps.push(d);
+  return d;
+}
+
+/** A real dump built from shared records: the bytes the server will serve. */
+async function dumpOf(folder: string, count?: number): Promise<Buffer> {
+  const dir = await tempDir();
+  const src = join(sharedDataDir() as string, 'osv', folder);
+  const names = (await readdir(src)).filter((n) => n.endsWith('.json')).sort().slice(0, count);
+  const path = join(dir, 'all.zip');
+  writeZip(path, await Promise.all(names.map(async (n) => ({ name: n, content: await readFile(join(src, n)) }))));
+  return readFile(path);
+}
+
+test('db update downloads each ecosystem atomically, reports progress, and keeps old data on failure', { skip: skipUnless('data', 'tool:python3') }, async () => {
+  const db = await tempDir();
+  const alpine = await dumpOf('alpine');
+  const go = await dumpOf('go', 400);
+  routes.set('/Alpine/all.zip', { status: 200, body: alpine });
+  routes.set('/Go/all.zip', { status: 200, body: go });
+
+  const progress: UpdateProgress[] = [];
+  const first = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Alpine', 'Go'], onProgress: (p) => progress.push(p) });
+  assert.deepEqual(first.updated, ['Alpine', 'Go']);
+  assert.deepEqual(first.failed, []);
+  assert.deepEqual(await readFile(join(db, 'Alpine/all.zip')), alpine);
+  assert.deepEqual(await readFile(join(db, 'Go/all.zip')), go);
+  assert.equal(first.results.find((r) => r.ecosystem === 'Go')?.records, 400);
+  const goPhases = progress.filter((p) => p.ecosystem === 'Go').map((p) => p.phase);
+  assert.equal(goPhases[0], 'start');
+  assert.ok(goPhases.includes('verify'));
+  assert.equal(goPhases.at(-1), 'done');
+  const goDone = progress.find((p) => p.ecosystem === 'Go' && p.phase === 'done');
+  assert.equal(goDone?.receivedBytes, go.length);
+  // The body is large enough to be reported in steps while it downloads.
+  assert.ok(go.length > 256 * 1024);
+  assert.ok(goPhases.includes('download'));
+
+  const opened = await openAdvisoryIndex({ dbDir: db });
+  assert.equal(opened.index.manifest.counts.records + opened.index.manifest.counts.withdrawn, 110 + 400);
+  const before = await stat(join(db, 'Alpine/all.zip'));
+
+  // Now the bucket misbehaves: a corrupt zip for Alpine, a 500 for Go, a truncated body for npm.
+  routes.set('/Alpine/all.zip', { status: 200, body: Buffer.concat([alpine.subarray(0, 1000), Buffer.alloc(5000, 7)]) });
+  routes.set('/Go/all.zip', { status: 500, body: Buffer.from('internal error') });
+  routes.set('/npm/all.zip', { status: 200, body: go.subarray(0, 1000), contentLength: go.length });
+  const failed: UpdateProgress[] = [];
+  const second = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Alpine', 'Go', 'npm'], onProgress: (p) => p.phase === 'failed' && failed.push(p) });
+  assert.deepEqual(second.updated, []);
+  assert.deepEqual(second.failed, ['Alpine', 'Go', 'npm']);
+  assert.match(second.results[0]?.error ?? '', /not a usable OSV dump/);
+  assert.match(second.results[0]?.error ?? '', /previous dump is kept/);
+  assert.match(second.results[1]?.error ?? '', /HTTP 500/);
+  assert.ok(second.results[1]?.error?.includes(`${baseUrl}/Go/all.zip`));
+  assert.ok(second.results[2]?.error);
+  assert.deepEqual(failed.map((p) => p.ecosystem), ['Alpine', 'Go', 'npm']);
+  // Old data untouched, no temp files left behind, nothing created for npm.
+  assert.deepEqual(await readFile(join(db, 'Alpine/all.zip')), alpine);
+  assert.equal((await stat(join(db, 'Alpine/all.zip'))).mtimeMs, before.mtimeMs);
+  assert.deepEqual(await readFile(join(db, 'Go/all.zip')), go);
+  for (const folder of ['Alpine', 'Go', 'npm']) {
+    const left = await readdir(join(db, folder)).catch(() => []);
+    assert.deepEqual(left.filter((n) => n !== 'all.zip'), [], `no temp files in ${folder}`);
+  }
+  const reopened = await openAdvisoryIndex({ dbDir: db });
+  assert.equal(reopened.index.version, opened.index.version);
+});
+
+test('a zip without JSON records is refused', { skip: skipUnless('tool:python3') }, async () => {
+  const db = await tempDir();
+  const dir = await tempDir();
+  writeZip(join(dir, 'x.zip'), [{ name: 'README.txt', content: 'no records here' }]);
+  routes.set('/Wolfi/all.zip', { status: 200, body: await readFile(join(dir, 'x.zip')) });
+  const result = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Wolfi'] });
+  assert.deepEqual(result.failed, ['Wolfi']);
+  assert.match(result.results[0]?.error ?? '', /no JSON records/);
+  await assert.rejects(stat(join(db, 'Wolfi/all.zip')));
+});
+
+test('ecosystem names that would escape the db folder are refused before downloading', async () => {
+  const db = await tempDir();
+  await assert.rejects(updateDatabase({ dbDir: db, baseUrl, ecosystems: ['npm', '../etc'] }), /invalid ecosystem name/);
+  await assert.rejects(stat(join(db, 'npm')));
+});

@@ -1,0 +1,145 @@
+// `strata db update`: downloads `<base>/<ecosystem>/all.zip` per ecosystem into the db folder.
+// Each download goes to a hidden temp file beside its target, is checked (a readable zip holding
+// at least one JSON record), and only then renamed over the old dump; a failed or corrupt
+// download leaves the old data in place.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { AdvisoryUpdateError } from './errors.js';
+import { eachZipJson } from './source.js';
+
+export const DEFAULT_OSV_BASE_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
+
+/** The ecosystems `strata db update` fetches when none are named: the OS feeds and language registries Strata matches. */
+export const DEFAULT_UPDATE_ECOSYSTEMS: readonly string[] = [
+  'Alpine', 'Debian', 'Ubuntu', 'Red Hat', 'Rocky Linux', 'AlmaLinux', 'Wolfi', 'Chainguard', 'Azure Linux',
+  'npm', 'PyPI', 'Go', 'Maven',
+];
+
+export type UpdatePhase = 'start' | 'download' | 'verify' | 'done' | 'failed';
+
+export interface UpdateProgress {
+  ecosystem: string;
+  phase: UpdatePhase;
+  /** bytes received so far for this ecosystem */
+  receivedBytes: number;
+  /** Content-Length, when the server sent one */
+  totalBytes?: number;
+  /** JSON records in the dump (phase done) */
+  records?: number;
+  /** why it failed (phase failed); the old data is kept */
+  error?: string;
+}
+
+export interface UpdateOptions {
+  dbDir: string;
+  baseUrl?: string;
+  ecosystems: readonly string[];
+  onProgress?: (p: UpdateProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface EcosystemUpdate {
+  ecosystem: string;
+  url: string;
+  /** where the dump lives in the db folder */
+  path: string;
+  ok: boolean;
+  bytes?: number;
+  records?: number;
+  error?: string;
+}
+
+export interface UpdateResult {
+  results: EcosystemUpdate[];
+  updated: string[];
+  failed: string[];
+}
+
+/** Folder name for an ecosystem inside the db folder (OSV's own spelling; no path separators). */
+export function ecosystemFolder(ecosystem: string): string {
+  if (ecosystem === '' || ecosystem === '.' || ecosystem === '..' || /[/\\\x00]/.test(ecosystem)) {
+    throw new Error(`invalid ecosystem name ${JSON.stringify(ecosystem)}`);
+  }
+  return ecosystem;
+}
+
+/** Checks that path is a zip yauzl can read through, holding at least one JSON record. */
+export async function verifyDump(path: string): Promise<number> {
+  let first = true;
+  const count = await eachZipJson(path, (name, text) => {
+    if (!first) return;
+    first = false;
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      throw new Error(`entry ${name} is not JSON: ${(e as Error).message}`);
+    }
+  });
+  if (count === 0) throw new Error('zip holds no JSON records');
+  return count;
+}
+
+async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): Promise<EcosystemUpdate> {
+  const folder = join(opts.dbDir, ecosystemFolder(ecosystem));
+  const target = join(folder, 'all.zip');
+  const url = `${base}/${encodeURIComponent(ecosystem)}/all.zip`;
+  const report = (p: Omit<UpdateProgress, 'ecosystem'>): void => opts.onProgress?.({ ecosystem, ...p });
+  const tmp = join(folder, `.all.zip.download-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let received = 0;
+  let total: number | undefined;
+  try {
+    report({ phase: 'start', receivedBytes: 0 });
+    await mkdir(folder, { recursive: true });
+    const res = await fetch(url, opts.signal ? { signal: opts.signal } : {});
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+    const length = Number(res.headers.get('content-length'));
+    if (Number.isFinite(length) && length > 0) total = length;
+    let lastReport = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        received += chunk.length;
+        if (received - lastReport >= 256 * 1024) {
+          lastReport = received;
+          report(total !== undefined ? { phase: 'download', receivedBytes: received, totalBytes: total } : { phase: 'download', receivedBytes: received });
+        }
+        cb(null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), counter, createWriteStream(tmp));
+    if (total !== undefined && received !== total) throw new Error(`download truncated: ${received} of ${total} bytes`);
+    report(total !== undefined ? { phase: 'verify', receivedBytes: received, totalBytes: total } : { phase: 'verify', receivedBytes: received });
+    let records: number;
+    try {
+      records = await verifyDump(tmp);
+    } catch (e) {
+      throw new Error(`downloaded file is not a usable OSV dump: ${(e as Error).message}`);
+    }
+    await rename(tmp, target);
+    report({ phase: 'done', receivedBytes: received, records });
+    return { ecosystem, url, path: target, ok: true, bytes: received, records };
+  } catch (e) {
+    await rm(tmp, { force: true });
+    const kept = await stat(target).then(() => '; the previous dump is kept', () => '');
+    const error = new AdvisoryUpdateError(ecosystem, url, `${(e as Error).message}${kept}`).message;
+    report({ phase: 'failed', receivedBytes: received, error });
+    return { ecosystem, url, path: target, ok: false, error };
+  }
+}
+
+/** Downloads each ecosystem's dump in turn. Failures are reported per ecosystem, never thrown. */
+export async function updateDatabase(opts: UpdateOptions): Promise<UpdateResult> {
+  const base = (opts.baseUrl ?? DEFAULT_OSV_BASE_URL).replace(/\/+$/, '');
+  opts.ecosystems.forEach(ecosystemFolder); // a bad name is refused before anything is downloaded
+  const results: EcosystemUpdate[] = [];
+  for (const ecosystem of opts.ecosystems) results.push(await updateOne(opts, base, ecosystem));
+  return {
+    results,
+    updated: results.filter((r) => r.ok).map((r) => r.ecosystem),
+    failed: results.filter((r) => !r.ok).map((r) => r.ecosystem),
+  };
+}

@@ -1,0 +1,10 @@
+export { walkLayer } from './walk.js';
+export type { EntryType, LayerEntry, LayerVisitor, WalkOptions, WalkSummary } from './walk.js';
+export { decompressStream, compressionForMediaType, sniffCompression } from './decompress.js';
+export type { Compression } from './decompress.js';
+export { LayerError } from './errors.js';
+export type { LayerErrorCode } from './errors.js';
+export { DEFAULT_LAYER_LIMITS, RATIO_CHECK_FLOOR_BYTES } from './limits.js';
+export type { LayerLimits } from './limits.js';
+export { normalizeLayerPath, resolveLinkTarget } from './paths.js';
+export { MAX_ZSTD_WINDOW } from './zstd.js';

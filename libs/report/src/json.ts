@@ -1,0 +1,198 @@
+// `--format json`: Trivy's JSON report, schema version 2, so that consumers of Trivy's output
+// (dashboards, DefectDojo, scripts) read Strata's unchanged. Field names and nesting follow
+// Trivy's `types.Report`; Strata-specific facts go in fields Trivy also has (VendorIDs,
+// SeveritySource, DataSource) or are left out.
+import type { InventoryPackage, LayerRef } from '@strata/model';
+import type { CvssScore, Finding } from '@strata/matcher';
+import { reportResults, SEVERITY_NUMBER, type ScanReport } from './report.js';
+
+export interface TrivyLayer {
+  Digest?: string;
+  DiffID?: string;
+}
+
+export interface TrivyPackage {
+  ID: string;
+  Name: string;
+  Identifier: { PURL: string };
+  Version: string;
+  Release?: string;
+  Epoch?: number;
+  Arch?: string;
+  SrcName?: string;
+  SrcVersion?: string;
+  SrcRelease?: string;
+  SrcEpoch?: number;
+  Licenses?: string[];
+  Layer: TrivyLayer;
+  FilePath?: string;
+}
+
+export interface TrivyCvss {
+  V2Vector?: string;
+  V3Vector?: string;
+  V40Vector?: string;
+  V2Score?: number;
+  V3Score?: number;
+  V40Score?: number;
+}
+
+export interface TrivyVulnerability {
+  VulnerabilityID: string;
+  VendorIDs: string[];
+  PkgID: string;
+  PkgName: string;
+  PkgPath?: string;
+  PkgIdentifier: { PURL: string };
+  InstalledVersion: string;
+  FixedVersion: string;
+  Status: string;
+  Layer: TrivyLayer;
+  SeveritySource: string;
+  PrimaryURL: string;
+  DataSource: { ID: string; Name: string; URL: string };
+  Title: string;
+  Description: string;
+  Severity: string;
+  VendorSeverity?: Record<string, number>;
+  CVSS: Record<string, TrivyCvss>;
+  References: string[];
+  PublishedDate?: string;
+  LastModifiedDate?: string;
+}
+
+export interface TrivyResult {
+  Target: string;
+  Class: 'os-pkgs' | 'lang-pkgs';
+  Type: string;
+  Packages: TrivyPackage[];
+  Vulnerabilities: TrivyVulnerability[];
+}
+
+export interface TrivyReport {
+  SchemaVersion: 2;
+  CreatedAt: string;
+  ArtifactName: string;
+  ArtifactType: 'container_image';
+  Metadata: {
+    OS?: { Family: string; Name: string; EOSL?: boolean };
+    ImageID: string;
+    DiffIDs: string[];
+    RepoTags: string[];
+    RepoDigests: string[];
+    ImageConfig: Record<string, unknown>;
+    Layers: { Digest: string; DiffID: string; Size?: number; CreatedBy?: string }[];
+  };
+  Results: TrivyResult[];
+}
+
+const layer = (l: LayerRef): TrivyLayer => ({ Digest: l.digest, DiffID: l.diffId });
+
+/** dpkg versions carry their epoch in the string; Trivy reports it apart ("1:1.2.13" → 1 and "1.2.13"). */
+function splitEpoch(pkg: InventoryPackage, version: string | undefined): { version?: string; epoch?: number } {
+  if (version === undefined) return {};
+  const m = /^(\d+):(.+)$/.exec(version);
+  return m && pkg.type === 'dpkg' ? { version: m[2] as string, epoch: Number(m[1]) } : { version };
+}
+
+export function trivyPackage(pkg: InventoryPackage): TrivyPackage {
+  const v = splitEpoch(pkg, pkg.version);
+  const src = splitEpoch(pkg, pkg.srcVersion);
+  const out: TrivyPackage = {
+    ID: `${pkg.name}@${pkg.type === 'rpm' ? `${pkg.version}-${pkg.release ?? ''}` : pkg.version}`,
+    Name: pkg.name,
+    Identifier: { PURL: pkg.purl },
+    Version: v.version ?? pkg.version,
+    Layer: layer(pkg.layer),
+  };
+  if (pkg.release) out.Release = pkg.release;
+  const epoch = pkg.epoch ?? v.epoch;
+  if (epoch) out.Epoch = epoch;
+  if (pkg.arch) out.Arch = pkg.arch;
+  if (pkg.srcName) out.SrcName = pkg.srcName;
+  if (src.version) out.SrcVersion = src.version;
+  if (pkg.srcRelease) out.SrcRelease = pkg.srcRelease;
+  const srcEpoch = pkg.srcEpoch ?? src.epoch;
+  if (srcEpoch) out.SrcEpoch = srcEpoch;
+  if (pkg.licenses && pkg.licenses.length > 0) out.Licenses = pkg.licenses;
+  if (pkg.filePath ?? (pkg.type !== 'dpkg' && pkg.type !== 'apk' && pkg.type !== 'rpm' ? pkg.setPath : undefined)) {
+    out.FilePath = pkg.filePath ?? pkg.setPath;
+  }
+  return out;
+}
+
+function trivyCvss(scores: readonly CvssScore[], source: string): Record<string, TrivyCvss> {
+  if (scores.length === 0) return {};
+  const c: TrivyCvss = {};
+  for (const s of scores) {
+    if (s.type === 'CVSS_V2' && c.V2Vector === undefined) Object.assign(c, { V2Vector: s.vector, V2Score: s.score });
+    if (s.type === 'CVSS_V3' && c.V3Vector === undefined) Object.assign(c, { V3Vector: s.vector, V3Score: s.score });
+    if (s.type === 'CVSS_V4' && c.V40Vector === undefined) Object.assign(c, { V40Vector: s.vector, V40Score: s.score });
+  }
+  return { [source]: c };
+}
+
+export function trivyVulnerability(f: Finding): TrivyVulnerability {
+  const v: TrivyVulnerability = {
+    VulnerabilityID: f.vulnerabilityId,
+    VendorIDs: f.vendorIds,
+    PkgID: f.pkgId,
+    PkgName: f.pkgName,
+    PkgIdentifier: { PURL: f.pkg.purl },
+    InstalledVersion: f.installedVersion,
+    FixedVersion: f.fixedVersion,
+    Status: f.status,
+    Layer: layer(f.layer),
+    SeveritySource: f.severitySource,
+    PrimaryURL: f.primaryUrl,
+    DataSource: { ID: f.dataSource.id, Name: f.dataSource.name, URL: f.dataSource.url },
+    Title: f.title,
+    Description: f.description,
+    Severity: f.severity,
+    CVSS: trivyCvss(f.cvss, f.dataSource.id),
+    References: f.references,
+  };
+  if (f.targetClass === 'lang-pkgs') v.PkgPath = f.pkg.filePath ?? f.pkg.setPath;
+  if (f.vendorSeverity && f.severitySource === 'vendor') v.VendorSeverity = { [f.vendorSeverity.vendor]: SEVERITY_NUMBER[f.severity] };
+  if (f.publishedDate) v.PublishedDate = f.publishedDate;
+  if (f.lastModifiedDate) v.LastModifiedDate = f.lastModifiedDate;
+  return v;
+}
+
+export function toTrivyJson(report: ScanReport, now: Date = new Date()): TrivyReport {
+  const m = report.metadata;
+  const os = report.inventory.os;
+  const layers = m.layers.length > 0 ? m.layers : report.inventory.layers;
+  const meta: TrivyReport['Metadata'] = {
+    ImageID: m.configDigest,
+    DiffIDs: m.diffIds,
+    RepoTags: m.repoTags,
+    RepoDigests: m.repoDigests,
+    ImageConfig: m.config,
+    Layers: layers.map((l) => {
+      const out: TrivyReport['Metadata']['Layers'][number] = { Digest: l.digest, DiffID: l.diffId };
+      if (l.size !== undefined) out.Size = l.size;
+      if (l.createdBy !== undefined) out.CreatedBy = l.createdBy;
+      return out;
+    }),
+  };
+  if (os) meta.OS = { Family: os.family, Name: os.name, ...(report.eol?.endOfLife ? { EOSL: true } : {}) };
+  return {
+    SchemaVersion: 2,
+    CreatedAt: report.createdAt ?? now.toISOString(),
+    ArtifactName: report.artifactName,
+    ArtifactType: 'container_image',
+    Metadata: { OS: meta.OS, ...meta },
+    Results: reportResults(report).map((r) => ({
+      Target: r.target,
+      Class: r.class,
+      Type: r.type,
+      Packages: r.packages.map(trivyPackage),
+      Vulnerabilities: r.findings.map(trivyVulnerability),
+    })),
+  };
+}
+
+export function renderJson(report: ScanReport, now?: Date): string {
+  return JSON.stringify(toTrivyJson(report, now), null, 2) + '\n';
+}
