@@ -72,14 +72,14 @@ else
   log "apt: all packages present"
 fi
 
-# --- Python test oracles (packaging, cvss, lib4sbom: libs/*/test-requirements.txt) ---------------
+# --- Python test oracles (libs/*/ and services/*/test-requirements.txt) ---------------
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-reqs=("$repo_root"/libs/*/test-requirements.txt)
-if [ -e "${reqs[0]}" ]; then
-  pip_args=()
-  for r in "${reqs[@]}"; do pip_args+=(-r "$r"); done
+reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt)
+pip_args=()
+for r in "${reqs[@]}"; do [ -e "$r" ] && pip_args+=(-r "$r"); done
+if [ ${#pip_args[@]} -gt 0 ]; then
   if python3 -m pip install -q --disable-pip-version-check "${pip_args[@]}" >>"$LOG_DIR/pip.log" 2>&1; then
-    log "pip: test oracles present (${#reqs[@]} requirement files)"
+    log "pip: test oracles present ($((${#pip_args[@]} / 2)) requirement files)"
   else
     tail -20 "$LOG_DIR/pip.log" >&2
     die "pip install of the test oracles failed"

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { analyzeLayer } from '@strata/analyzers';
 import type { LayerRef, LayerResult } from '@strata/model';
-import { fixturesCacheDir } from '@strata/testing';
+import { imagesJsonPath, loadImages, skipUnlessImages } from '@strata/testing';
 
 export interface FileSpec {
   name: string;
@@ -113,18 +113,15 @@ export interface FixtureImage {
  * created_by per layer, and the umoci-unpacked final rootfs.
  */
 export function debianMultiFixture(): FixtureImage | undefined {
-  const file = join(fixturesCacheDir(), 'images.json');
-  if (!existsSync(file)) return undefined;
-  const info = JSON.parse(readFileSync(file, 'utf8')) as {
-    images: Record<string, { ociLayout: { dir: string; tag: string }; rootfs: string; layers: Array<{ digest: string; diffId: string; createdBy?: string }>; aptInstalled: string[]; dpkgPurged: string[] }>;
-  };
-  const image = info.images['debian-multi'];
-  if (!image) return undefined;
-  const dir = image.ociLayout.dir;
+  if (!existsSync(imagesJsonPath())) return undefined;
+  const image = loadImages().images['debian-multi'];
+  const layout = image?.ociLayout;
+  if (!image || !layout || !image.rootfs) return undefined;
+  const dir = layout.dir;
   const blobPath = (digest: string): string => join(dir, 'blobs', ...digest.split(':'));
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
-  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === image.ociLayout.tag);
-  if (!desc) throw new Error(`${dir}: no manifest tagged ${image.ociLayout.tag}`);
+  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === layout.tag);
+  if (!desc) throw new Error(`${dir}: no manifest tagged ${layout.tag}`);
   const manifest = JSON.parse(readFileSync(blobPath(desc.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string; size: number; mediaType: string }> };
   const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8')) as { rootfs: { diff_ids: string[] }; history?: Array<{ created_by?: string; empty_layer?: boolean }> };
   const history = (config.history ?? []).filter((h) => !h.empty_layer);
@@ -134,13 +131,10 @@ export function debianMultiFixture(): FixtureImage | undefined {
     if (createdBy !== undefined) ref.createdBy = createdBy;
     return { ref, blob: blobPath(l.digest) };
   });
-  return { layers, rootfs: image.rootfs, aptInstalled: image.aptInstalled, dpkgPurged: image.dpkgPurged };
+  return { layers, rootfs: image.rootfs, aptInstalled: image.aptInstalled ?? [], dpkgPurged: image.dpkgPurged ?? [] };
 }
 
 /** Skip reason when the fixture image is missing; under STRATA_REQUIRE_INFRA=1 a missing image fails instead. */
 export function skipUnlessFixtureImage(): string | false {
-  if (debianMultiFixture()) return false;
-  const reason = `fixture image not built (${join(fixturesCacheDir(), 'images.json')} missing; run infra/local/images.sh)`;
-  if (process.env.STRATA_REQUIRE_INFRA === '1') throw new Error(`required for this test run but missing: ${reason}`);
-  return reason;
+  return skipUnlessImages(false) || (debianMultiFixture() ? false : `debian-multi missing from ${imagesJsonPath()}; run infra/local/images.sh`);
 }

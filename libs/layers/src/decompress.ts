@@ -1,5 +1,5 @@
-import { Readable, pipeline, type Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable, pipeline, type Transform, type TransformOptions } from 'node:stream';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { LayerError } from './errors.js';
 import { ZstdDataError, ZstdDecompressStream } from './zstd.js';
 
@@ -132,7 +132,9 @@ async function open(source: Readable, mediaType: string | undefined, label: stri
   const opened: OpenedLayer = { stream: rest, compression };
   if (warning !== undefined) opened.warning = warning;
   if (compression === 'gzip') {
-    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+    // 64 KiB inflate calls, and room to decompress ahead while the walk is busy with an entry
+    const options: ZlibOptions & TransformOptions = { chunkSize: 64 * 1024, readableHighWaterMark: 256 * 1024 };
+    const gunzip = createGunzip(options);
     mapDecoderErrors(gunzip, label);
     opened.stream = pipeline(rest, gunzip, noop);
     opened.compressedBytes = () => gunzip.bytesWritten;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fixturesCacheDir, skipUnless } from '@strata/testing';
+import { fixturesCacheDir, skipUnless, skipUnlessImages } from '@strata/testing';
 import { assertMatchesOracle, expectedFromOracle } from './test-oracle.js';
 import { pythonTarList, record, run } from './test-support.js';
 
@@ -35,7 +35,7 @@ function fixtureImages(): { name: string; dir: string; layers: Descriptor[] }[] 
 }
 
 const images = fixtureImages();
-const skip = images.length === 0 ? `no fixture images in ${fixturesCacheDir()} (built by infra)` : skipUnless('tool:python3', 'tool:zstd');
+const skip = skipUnlessImages(false) || skipUnless('tool:python3', 'tool:zstd') || (images.length === 0 ? `no image layers found via ${fixturesCacheDir()}/images.json` : false);
 
 test('every layer of the fixture images matches Python tarfile, whiteouts and opaque dirs included', { skip }, async () => {
   let whiteouts = 0;

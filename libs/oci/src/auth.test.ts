@@ -5,9 +5,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { infra } from '@strata/testing';
 import { AuthError, createRegistryClient, openImage, parseReference, resolveCredentials, startTokenServer, type TokenServer } from './index.js';
-import { fixtureRef, loadImages, skipUnlessImages } from './testing/fixtures.js';
+import { fixtureRef, infra, loadImages, skipUnlessImages } from '@strata/testing';
 import { drain } from './testing/helpers.js';
 
 const skip = skipUnlessImages();

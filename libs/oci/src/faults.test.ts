@@ -3,7 +3,6 @@
 // real registry. After every failure the next open must succeed.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { infra } from '@strata/testing';
 import {
   AuthError,
   ConfigError,
@@ -17,7 +16,7 @@ import {
   type ImageSource,
 } from './index.js';
 import { startBlobStorage, startFaultProxy, type FaultProxy } from './testing/fault-proxy.js';
-import { fixtureRef, loadImages, skipUnlessImages } from './testing/fixtures.js';
+import { fixtureRef, infra, loadImages, skipUnlessImages } from '@strata/testing';
 import { drain } from './testing/helpers.js';
 import { pushBlob, pushManifest } from './testing/push.js';
 

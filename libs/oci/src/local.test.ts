@@ -18,7 +18,7 @@ import {
   type ImageSource,
 } from './index.js';
 import { indexTar } from './tar-index.js';
-import { loadImages, skipUnlessImages } from './testing/fixtures.js';
+import { loadImages, skipUnlessImages } from '@strata/testing';
 import { drain } from './testing/helpers.js';
 
 const skip = skipUnlessImages(false);

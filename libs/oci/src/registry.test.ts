@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { MediaType } from './manifest.js';
 import { createRegistryClient, listPlatforms, NotFoundError, openImage, parsePlatform, parseReference, PlatformError } from './index.js';
-import { fixtureRef, loadImages, skipUnlessImages } from './testing/fixtures.js';
+import { fixtureRef, loadImages, skipUnlessImages } from '@strata/testing';
 import { compressionOf, drain, skopeoInspect } from './testing/helpers.js';
 
 const skip = skipUnlessImages();

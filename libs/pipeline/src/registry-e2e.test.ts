@@ -4,18 +4,14 @@
 // `dpkg --compare-versions`, never copied from a table.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import semver from 'semver';
-import { fixturesCacheDir, repoRoot, skipUnless } from '@strata/testing';
+import { loadImages, repoRoot, skipUnless, skipUnlessImages } from '@strata/testing';
 import { scanImage, type ScanResult } from './index.js';
 
-interface ImagesJson {
-  images: Record<string, { rootfs?: string; dpkgPurged?: string[]; ociLayout?: { ref: string }; dockerArchive?: { ref: string } }>;
-  refs: Array<{ ref: string; image: string; registry: string; layerCompression: string; manifestFormat: string }>;
-}
 interface OsvEvent { introduced?: string; fixed?: string; last_affected?: string }
 interface OsvRecord {
   id: string;
@@ -23,10 +19,8 @@ interface OsvRecord {
   affected: Array<{ package: { ecosystem: string; name: string }; ranges?: Array<{ events: OsvEvent[] }> }>;
 }
 
-const imagesJsonPath = join(fixturesCacheDir(), 'images.json');
-const skip = skipUnless('registry', 'tool:dpkg') || (existsSync(imagesJsonPath) ? false : `test images not built (${imagesJsonPath}); run infra/local/images.sh`);
-if (skip && process.env.STRATA_REQUIRE_INFRA === '1' && !existsSync(imagesJsonPath)) throw new Error(`required test images missing: ${imagesJsonPath}`);
-const images: ImagesJson | undefined = existsSync(imagesJsonPath) ? JSON.parse(readFileSync(imagesJsonPath, 'utf8')) : undefined;
+const skip = skipUnlessImages() || skipUnless('tool:dpkg');
+const images = skip ? undefined : loadImages();
 const dbDir = join(repoRoot, 'fixtures/advisories');
 const work = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

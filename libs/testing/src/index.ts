@@ -126,3 +126,6 @@ export function skipUnless(...requirements: Requirement[]): string | false {
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+export { imagesJsonPath, loadImages, fixtureRef, skipUnlessImages } from './images.js';
+export type { ImagesJson, FixtureImage, FixtureLayer, FixtureRef } from './images.js';

@@ -1,7 +1,7 @@
 // The test images built by infra/local/images.sh, described by <fixtures>/images.json.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturesCacheDir, skipUnless } from '@strata/testing';
+import { fixturesCacheDir, skipUnless } from './index.js';
 
 export interface FixtureLayer {
   index: number;
@@ -11,6 +11,9 @@ export interface FixtureLayer {
 }
 
 export interface FixtureImage {
+  description?: string;
+  aptInstalled?: string[];
+  dpkgPurged?: string[];
   ociManifestDigest: string;
   configDigest: string;
   platform: { os: string; architecture: string };
