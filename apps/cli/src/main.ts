@@ -8,7 +8,6 @@ import { eolWarning, filterFindings, parseIgnoreFile, parseSeverities, type Filt
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
 import { layerProgress } from './progress.js';
-import { scanThroughServer } from './server-client.js';
 
 const defaultCacheDir = (): string =>
   process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
@@ -57,6 +56,7 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
 
   if (flags.server) {
     if (flags.input) throw new InvalidArgumentError('--input reads local files: scan them without --server');
+    const { scanThroughServer } = await import('./server-client.js');
     const scanned = await scanThroughServer({
       server: flags.server,
       reference: target,

@@ -6,7 +6,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
-import { Client } from 'minio';
 import { createLogger, type Logger } from '@strata/log';
 import { Verifier } from './verify.js';
 import {
@@ -106,6 +105,8 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
   const agent = new (useSSL ? https : http).Agent({ keepAlive: true, maxSockets: 64 });
   const logger = options.logger ?? createLogger({ service: 'strata-blobstore', level: process.env.STRATA_LOG_LEVEL ?? 'warn' });
 
+  // minio takes about a second to load: only processes that use S3 pay for it.
+  const { Client } = await import('minio');
   const client = new Client({
     endPoint: options.endPoint,
     port,

@@ -1,7 +1,9 @@
 // Kafka EventBus on kafkajs: manual commits after the handler, bounded retries then the group's
 // dead-letter topic, key-hashed partitioning (Java-compatible murmur2), bounded client retries so
 // an unreachable broker fails with an error naming it instead of hanging.
-import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type EachMessagePayload, type IHeaders, type Producer, type logCreator } from 'kafkajs';
+import { createRequire } from 'node:module';
+import type * as KafkaJs from 'kafkajs';
+import type { Admin, Consumer, EachMessagePayload, IHeaders, Producer, logCreator } from 'kafkajs';
 import { deliver, resolvePolicy } from './deliver.js';
 import { defaultBusLogger, type BusLogger } from './logger.js';
 import {
@@ -49,14 +51,21 @@ export interface KafkaBusOptions {
   joinTimeoutMs?: number;
 }
 
+// kafkajs takes about a second to load: it is required on first use, so importing the bus (as the
+// embedded CLI does through the pipeline) costs nothing until a Kafka bus is created.
+const requireCjs = createRequire(import.meta.url);
+let kafkajsModule: typeof KafkaJs | undefined;
+const kafkajs = (): typeof KafkaJs => (kafkajsModule ??= requireCjs('kafkajs') as typeof KafkaJs);
+
 // kafkajs logs some routine events as warnings or errors: a group rebalancing when a member joins
 // or leaves, and the warning it prints for any bounded retry setting of an idempotent producer.
 const KAFKA_LOG_DOWNGRADE = [/Limiting retries for the idempotent producer/, /group is rebalancing/i];
 
 /** Routes kafkajs logs into pino (kafkajs only emits what its own level lets through: warn and error). */
 export function kafkaLogCreator(logger: BusLogger, onError?: (message: string) => void): logCreator {
-  return () =>
-    ({ namespace, level, log }) => {
+  return () => {
+    const { logLevel } = kafkajs();
+    return ({ namespace, level, log }) => {
       const { message, timestamp: _ts, logger: _name, ...extra } = log as { message: string; timestamp: string; logger?: string; error?: unknown };
       const fields = { kafkajs: namespace, ...extra };
       const errorText = typeof extra.error === 'string' ? extra.error : '';
@@ -69,6 +78,7 @@ export function kafkaLogCreator(logger: BusLogger, onError?: (message: string) =
       else if (level === logLevel.INFO) logger.info(fields, message);
       else logger.debug(fields, message);
     };
+  };
 }
 
 const toBuffer = (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -104,6 +114,7 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
 
   // kafkajs often reports the root cause (e.g. "Request ApiVersions timed out") only in its log.
   let lastClientError: string | undefined;
+  const { Kafka, Partitioners, logLevel } = kafkajs();
   const kafka = new Kafka({
     clientId: options.clientId ?? 'strata',
     brokers,

@@ -1,7 +1,13 @@
 // Scoring the CVSS vectors OSV records carry (severity[].type CVSS_V2 / CVSS_V3 / CVSS_V4) with
 // ae-cvss-calculator, which implements FIRST's CVSS 2.0, 3.0, 3.1 and 4.0.
-import cvss from 'ae-cvss-calculator';
+import { createRequire } from 'node:module';
+import type * as CvssCalculator from 'ae-cvss-calculator';
 import type { Severity } from '@strata/model';
+
+// The calculator takes a quarter of a second to load: required on the first vector scored.
+const requireCjs = createRequire(import.meta.url);
+let calculator: typeof CvssCalculator | undefined;
+const cvss = (): typeof CvssCalculator => (calculator ??= requireCjs('ae-cvss-calculator') as typeof CvssCalculator);
 
 export type CvssType = 'CVSS_V2' | 'CVSS_V3' | 'CVSS_V4';
 
@@ -36,9 +42,10 @@ const EXPECTED_NAME: Record<CvssType, RegExp> = {
 /** Scores one vector, or undefined when the calculator refuses it (or it is of the wrong version). */
 export function scoreVector(type: string, vector: string, source: string): CvssScore | undefined {
   if (type !== 'CVSS_V2' && type !== 'CVSS_V3' && type !== 'CVSS_V4') return undefined;
+  const calc = cvss();
   let parsed: { getVectorName(): string; calculateScores(): { base?: number } } | null | undefined;
   try {
-    parsed = cvss.fromVector(vector);
+    parsed = calc.fromVector(vector);
   } catch {
     return undefined;
   }

@@ -2,7 +2,8 @@
 // image as the metadata component, every package as a component (purl, layer and source package
 // as properties), and one vulnerability per id with its ratings and the components it affects.
 import { randomUUID } from 'node:crypto';
-import { Enums, Models, Serialize, Spec, Validation } from '@cyclonedx/cyclonedx-library';
+import { createRequire } from 'node:module';
+import type * as Cdx from '@cyclonedx/cyclonedx-library';
 import type { InventoryPackage, Severity } from '@strata/model';
 import type { CvssScore, Finding } from '@strata/matcher';
 import { reportResults, type ScanReport } from './report.js';
@@ -14,23 +15,35 @@ export interface CycloneDxOptions {
   now?: Date;
 }
 
-const SEVERITY: Record<Severity, Enums.Vulnerability.Severity> = {
-  CRITICAL: Enums.Vulnerability.Severity.Critical,
-  HIGH: Enums.Vulnerability.Severity.High,
-  MEDIUM: Enums.Vulnerability.Severity.Medium,
-  LOW: Enums.Vulnerability.Severity.Low,
-  UNKNOWN: Enums.Vulnerability.Severity.Unknown,
-};
+// The CycloneDX library takes most of a second to load: it is required on first use, so only
+// `--format cyclonedx` pays for it.
+const requireCjs = createRequire(import.meta.url);
+let cdxModule: typeof Cdx | undefined;
+const cdx = (): typeof Cdx => (cdxModule ??= requireCjs('@cyclonedx/cyclonedx-library') as typeof Cdx);
 
-function method(s: CvssScore): Enums.Vulnerability.RatingMethod {
+function severity(s: Severity): Cdx.Enums.Vulnerability.Severity {
+  const levels = cdx().Enums.Vulnerability.Severity;
+  const bySeverity: Record<Severity, Cdx.Enums.Vulnerability.Severity> = {
+    CRITICAL: levels.Critical,
+    HIGH: levels.High,
+    MEDIUM: levels.Medium,
+    LOW: levels.Low,
+    UNKNOWN: levels.Unknown,
+  };
+  return bySeverity[s];
+}
+
+function method(s: CvssScore): Cdx.Enums.Vulnerability.RatingMethod {
+  const { Enums } = cdx();
   if (s.type === 'CVSS_V2') return Enums.Vulnerability.RatingMethod.CVSSv2;
   if (s.type === 'CVSS_V4') return Enums.Vulnerability.RatingMethod.CVSSv4;
   return s.version === '3.1' ? Enums.Vulnerability.RatingMethod.CVSSv31 : Enums.Vulnerability.RatingMethod.CVSSv3;
 }
 
-function component(pkg: InventoryPackage, bomRef: string): Models.Component {
+function component(pkg: InventoryPackage, bomRef: string): Cdx.Models.Component {
+  const { Enums, Models } = cdx();
   const c = new Models.Component(Enums.ComponentType.Library, pkg.name, { bomRef, version: pkg.type === 'rpm' && pkg.release ? `${pkg.version}-${pkg.release}` : pkg.version });
-  if (pkg.purl) c.purl = pkg.purl as unknown as Models.Component['purl'];
+  if (pkg.purl) c.purl = pkg.purl as unknown as Cdx.Models.Component['purl'];
   const props: [string, string | undefined][] = [
     ['strata:PkgType', pkg.type],
     ['strata:SrcName', pkg.srcName],
@@ -45,7 +58,8 @@ function component(pkg: InventoryPackage, bomRef: string): Models.Component {
   return c;
 }
 
-export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}): Models.Bom {
+export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}): Cdx.Models.Bom {
+  const { Enums, Models } = cdx();
   const bom = new Models.Bom({ serialNumber: opts.serialNumber ?? `urn:uuid:${randomUUID()}` });
   bom.metadata.timestamp = opts.now ?? (report.createdAt ? new Date(report.createdAt) : new Date());
   bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, 'strata', { version: opts.toolVersion ?? '0.1.0' }));
@@ -59,7 +73,7 @@ export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}):
   bom.metadata.component = image;
 
   // One component per inventory package; bom-refs are unique even when a package repeats.
-  const refOf = new Map<InventoryPackage, Models.Component>();
+  const refOf = new Map<InventoryPackage, Cdx.Models.Component>();
   const used = new Set<string>();
   for (const r of reportResults(report)) {
     for (const pkg of r.packages) {
@@ -86,12 +100,12 @@ export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}):
     const fixes = [...new Set(findings.filter((x) => x.fixedVersion).map((x) => `${x.pkgName} ${x.fixedVersion}`))];
     if (fixes.length > 0) v.recommendation = `Upgrade to a fixed version: ${fixes.join('; ')}`;
     if (f.severitySource === 'vendor' && f.vendorSeverity) {
-      v.ratings.add(new Models.Vulnerability.Rating({ severity: SEVERITY[f.severity], method: Enums.Vulnerability.RatingMethod.Other, source: new Models.Vulnerability.Source({ name: f.vendorSeverity.vendor }), justification: `${f.vendorSeverity.vendor} rating "${f.vendorSeverity.rating}"` }));
+      v.ratings.add(new Models.Vulnerability.Rating({ severity: severity(f.severity), method: Enums.Vulnerability.RatingMethod.Other, source: new Models.Vulnerability.Source({ name: f.vendorSeverity.vendor }), justification: `${f.vendorSeverity.vendor} rating "${f.vendorSeverity.rating}"` }));
     }
     for (const s of f.cvss) {
-      v.ratings.add(new Models.Vulnerability.Rating({ score: s.score, severity: SEVERITY[s.severity], method: method(s), vector: s.vector, source: new Models.Vulnerability.Source({ name: s.source }) }));
+      v.ratings.add(new Models.Vulnerability.Rating({ score: s.score, severity: severity(s.severity), method: method(s), vector: s.vector, source: new Models.Vulnerability.Source({ name: s.source }) }));
     }
-    if (v.ratings.size === 0) v.ratings.add(new Models.Vulnerability.Rating({ severity: SEVERITY[f.severity], method: Enums.Vulnerability.RatingMethod.Other }));
+    if (v.ratings.size === 0) v.ratings.add(new Models.Vulnerability.Rating({ severity: severity(f.severity), method: Enums.Vulnerability.RatingMethod.Other }));
     for (const vendorId of f.vendorIds) {
       if (vendorId !== id) v.references.add(new Models.Vulnerability.Reference(vendorId, new Models.Vulnerability.Source({ name: 'OSV', url: `https://osv.dev/vulnerability/${vendorId}` })));
     }
@@ -117,11 +131,13 @@ export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}):
 }
 
 export function renderCycloneDx(report: ScanReport, opts: CycloneDxOptions = {}): string {
+  const { Serialize, Spec } = cdx();
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
   return serializer.serialize(toCycloneDxBom(report, opts), { sortLists: true, space: 2 }) + '\n';
 }
 
 /** The library's own strict JSON-schema validation for CycloneDX 1.6; null when valid. */
 export async function validateCycloneDx(json: string): Promise<unknown> {
+  const { Spec, Validation } = cdx();
   return new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(json);
 }

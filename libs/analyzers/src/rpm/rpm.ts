@@ -1,4 +1,3 @@
-import initSqlJs from 'sql.js';
 import type { SqlJsStatic } from 'sql.js';
 import type { Package, PackageSet } from '@strata/model';
 import { osPackagePurl } from '../purl.js';
@@ -11,9 +10,10 @@ import { isBdbHash, readBdbValues } from './bdb.js';
 const RPMDB = /^(?:var\/lib\/rpm|usr\/lib\/sysimage\/rpm|usr\/share\/rpm)\/(?:rpmdb\.sqlite|rpmdb\.sqlite-wal|Packages|Packages\.db)$/;
 const MAX_WARNINGS_PER_FILE = 20;
 
+// sql.js (and its wasm) loads only when an image has an rpm sqlite database.
 let sqlJs: Promise<SqlJsStatic> | undefined;
 function sql(): Promise<SqlJsStatic> {
-  sqlJs ??= initSqlJs();
+  sqlJs ??= import('sql.js').then(({ default: initSqlJs }) => initSqlJs());
   return sqlJs;
 }
 
