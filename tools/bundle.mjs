@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Bundles an app or service entry point into one ESM file: our own @strata/* sources are compiled
-// in (they are TypeScript-only packages), third-party packages stay external in node_modules.
+// Bundles an app or service entry point into ESM: our own @strata/* sources are compiled in (they are
+// TypeScript-only packages), third-party packages stay external in node_modules. Code splitting puts
+// what a dynamic import() reaches (e.g. the CLI's --server client with gRPC) into chunks/ beside the
+// entry, so a start-up that never takes that path never loads it.
 // Usage: node tools/bundle.mjs <entry.ts> <out.mjs>
+import { basename, dirname, extname } from 'node:path';
 import { build } from 'esbuild';
 
 const [entry, outfile] = process.argv.slice(2);
@@ -27,8 +30,11 @@ const externalThirdParty = {
 };
 
 await build({
-  entryPoints: [entry],
-  outfile,
+  entryPoints: { [basename(outfile, extname(outfile))]: entry },
+  outdir: dirname(outfile),
+  outExtension: { '.js': extname(outfile) || '.js' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -38,4 +44,5 @@ await build({
   plugins: [externalThirdParty],
   // CommonJS dependencies bundled into ESM may call require(): give them one
   banner: { js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);" },
+
 });
