@@ -3,7 +3,10 @@
 // process so peak RSS is per variant. Prints throughput (MB/s of uncompressed tar, by wall clock
 // and by CPU time — CPU time is steadier on a shared machine), the ratios and peak RSS.
 //
-//   node --import tsx bench/layer-walk/run.ts [layer.tar.gz] [--rounds N] [--no-zstd] [--no-10x]
+//   node --import tsx bench/layer-walk/run.ts [layer.tar.gz] [--rounds N] [--no-zstd] [--no-10x] [--zstd file.tar.zst]
+//
+// The zstd variant uses a copy recompressed by the zstd CLI (level 3, 2 MiB window) unless
+// --zstd names a blob (e.g. one pushed by skopeo, whose encoder uses an 8 MiB window).
 //
 // Without a path: $STRATA_BENCH_LAYER, else the debootstrap base layer of the fixture images
 // (fixtures/images.json → its OCI layout blob), else a stand-in made once by tarring parts of this
@@ -183,14 +186,15 @@ async function main(): Promise<void> {
   const flag = (name: string): boolean => args.includes(name);
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
-  const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
+  const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds' && args[i - 1] !== '--zstd');
   const layer = positional[0] ?? process.env.STRATA_BENCH_LAYER ?? findFixture() ?? standIn();
   const compressed = statSync(layer).size;
   const uncompressed = Number(execFileSync('sh', ['-c', `gzip -dc "${layer}" | wc -c`]).toString().trim());
   const load = execFileSync('cat', ['/proc/loadavg']).toString().split(' ').slice(0, 3).join(' ');
   console.log(`layer ${layer}: ${(compressed / 1e6).toFixed(1)} MB gzip, ${(uncompressed / 1e6).toFixed(1)} MB tar; node ${process.version}; load ${load}; ${rounds} rounds`);
 
-  const zst = flag('--no-zstd') ? undefined : zstdCopy(layer);
+  const zstdAt = args.indexOf('--zstd');
+  const zst = flag('--no-zstd') ? undefined : zstdAt >= 0 ? args[zstdAt + 1] : zstdCopy(layer);
   const results = new Map<string, Measurement[]>();
   const add = (m: Measurement): void => void results.set(m.variant, [...(results.get(m.variant) ?? []), m]);
   for (let round = 1; round <= rounds; round++) {
@@ -202,11 +206,11 @@ async function main(): Promise<void> {
       add(runChild('strata-zstd', zst));
       add(runCli('zstd -dc | tar -t', `zstd -dc "${zst}" | tar -tf - > /dev/null`, uncompressed));
     }
+    if (!flag('--no-10x')) {
+      add(runChild('node-zlib+tar-stream-10x', layer));
+      add(runChild('strata-10x', layer));
+    }
     process.stdout.write(`round ${round}/${rounds} done\n`);
-  }
-  if (!flag('--no-10x')) {
-    add(runChild('node-zlib+tar-stream-10x', layer));
-    add(runChild('strata-10x', layer));
   }
   add(runChild('idle (node+tsx+modules)', layer));
 

@@ -49,6 +49,8 @@ export class ServerScanError extends Error {
   }
 }
 
+const MAX_REPORT_BYTES = 256 * 1024 * 1024;
+
 const FORMATS: Record<ReportFormatName, ReportFormat> = {
   json: ReportFormat.JSON,
   table: ReportFormat.TABLE,
@@ -85,7 +87,12 @@ function describeRpc(error: unknown, server: string): Error {
 
 export async function scanThroughServer(request: ServerScanRequest): Promise<ServerScanResult> {
   const credentials = request.caFile ? grpc.credentials.createSsl(readFileSync(request.caFile)) : grpc.credentials.createInsecure();
-  const connection = connect(ScanService, request.server, { credentials, ...(request.token ? { token: request.token } : {}) });
+  const connection = connect(ScanService, request.server, {
+    credentials,
+    ...(request.token ? { token: request.token } : {}),
+    // Reports of large images (CycloneDX, SPDX) exceed gRPC's default 4 MiB.
+    clientOptions: { 'grpc.max_receive_message_length': MAX_REPORT_BYTES },
+  });
   const timeoutMs = request.timeoutMs ?? 30 * 60_000;
   try {
     let platform;

@@ -57,6 +57,8 @@ test('keys follow the partitioning rules', () => {
   assert.equal(eventKey(Topics.imageResolved, { manifestDigest: 'sha256:m' }), 'sha256:m');
   assert.equal(eventKey(Topics.advisoriesUpdated, { dbVersion: '2025-01-01' }), '2025-01-01');
   assert.equal(eventKey(Topics.scanFailed, { scanId: 's1' }), 's1');
+  assert.equal(eventKey(Topics.scanCompleted, { scanId: 's1' }), 's1');
+  assert.equal(eventKey(Topics.layerFetchRequested, fetched), 'sha256:d');
 });
 
 test('encodeEvent accepts plain init objects and typed messages alike', () => {

@@ -8,6 +8,8 @@ import {
   ImageResolvedSchema,
   LayerAnalyzedSchema,
   LayerFetchedSchema,
+  LayerFetchRequestedSchema,
+  ScanCompletedSchema,
   ScanFailedSchema,
   ScanRequestedSchema,
 } from './gen/strata/v1/events_pb.js';
@@ -16,12 +18,14 @@ import {
 export const Topics = {
   scanRequested: 'strata.scan.requested.v1',
   imageResolved: 'strata.image.resolved.v1',
+  layerFetchRequested: 'strata.layer.fetch.requested.v1',
   layerFetched: 'strata.layer.fetched.v1',
   layerAnalyzed: 'strata.layer.analyzed.v1',
   imageInventory: 'strata.image.inventory.v1',
   findings: 'strata.findings.v1',
   advisoriesUpdated: 'strata.advisories.updated.v1',
   scanFailed: 'strata.scan.failed.v1',
+  scanCompleted: 'strata.scan.completed.v1',
 } as const;
 
 export type EventTopic = (typeof Topics)[keyof typeof Topics];
@@ -69,12 +73,14 @@ function contract<S extends DescMessage>(
 const eventContracts = {
   [Topics.scanRequested]: contract(Topics.scanRequested, ScanRequestedSchema, 'image_ref', (e) => e.imageRef),
   [Topics.imageResolved]: contract(Topics.imageResolved, ImageResolvedSchema, 'manifest_digest', (e) => e.manifestDigest),
+  [Topics.layerFetchRequested]: contract(Topics.layerFetchRequested, LayerFetchRequestedSchema, 'diff_id', (e) => e.diffId),
   [Topics.layerFetched]: contract(Topics.layerFetched, LayerFetchedSchema, 'diff_id', (e) => e.diffId),
   [Topics.layerAnalyzed]: contract(Topics.layerAnalyzed, LayerAnalyzedSchema, 'manifest_digest', (e) => e.manifestDigest),
   [Topics.imageInventory]: contract(Topics.imageInventory, ImageInventoryReadySchema, 'manifest_digest', (e) => e.manifestDigest),
   [Topics.findings]: contract(Topics.findings, FindingsPublishedSchema, 'manifest_digest', (e) => e.manifestDigest),
   [Topics.advisoriesUpdated]: contract(Topics.advisoriesUpdated, AdvisoriesUpdatedSchema, 'db_version', (e) => e.dbVersion),
   [Topics.scanFailed]: contract(Topics.scanFailed, ScanFailedSchema, 'scan_id', (e) => e.scanId),
+  [Topics.scanCompleted]: contract(Topics.scanCompleted, ScanCompletedSchema, 'scan_id', (e) => e.scanId),
 } as const;
 
 /** Schema carried by a topic. */

@@ -11,6 +11,11 @@ import type { LayerRef, LayerResult } from '@strata/model';
 
 export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
 
+/** The cache key of a layer for the analyzer set of this build. */
+export function cacheKeyFor(diffId: string, setVersion: string = analyzerSetVersion()): string {
+  return layerCacheKey(diffId, setVersion);
+}
+
 export interface LayerOutcome {
   layer: LayerRef;
   cacheKey: string;
@@ -43,7 +48,7 @@ export async function analyzeAndStoreLayer(
   source: Readable,
   options: { label: string; limits?: Partial<LayerLimits>; signal?: AbortSignal },
 ): Promise<{ cacheKey: string; result: LayerResult }> {
-  const cacheKey = layerCacheKey(layer.diffId, analyzerSetVersion());
+  const cacheKey = cacheKeyFor(layer.diffId);
   const analyzeOptions: Parameters<typeof analyzeLayer>[1] = { diffId: layer.diffId, label: options.label };
   if (layer.mediaType !== undefined) analyzeOptions.mediaType = layer.mediaType;
   if (layer.size !== undefined) analyzeOptions.compressedSize = layer.size;
@@ -67,7 +72,7 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
     while (next < layers.length) {
       const index = next++;
       const layer = layers[index]!;
-      const cacheKey = layerCacheKey(layer.diffId, setVersion);
+      const cacheKey = cacheKeyFor(layer.diffId, setVersion);
       const label = `${options.imageLabel} layer ${index + 1}/${layers.length} ${layer.digest}`;
       try {
         const cached = await cachedLayerResult(options.store, cacheKey);

@@ -5,10 +5,11 @@ import { openAdvisoryIndex } from '@strata/advisories';
 import { createFsBlobStore, type BlobStore } from '@strata/blobstore';
 import { mergeLayers } from '@strata/inventory';
 import type { LayerLimits } from '@strata/layers';
-import { eolStatus, matchInventory, type EolStatus, type Finding } from '@strata/matcher';
-import type { AnalyzerWarning, ImageInventory, ImageMetadata } from '@strata/model';
 import { detectInput, openImage, parsePlatform, parseReference, type ImageReference, type OpenOptions } from '@strata/oci';
 import { analyzeImageLayers, type AnalyzeLayersOptions } from './layers.js';
+import { matchImage, type ScanResult } from './result.js';
+
+export type { ScanResult } from './result.js';
 
 export interface ScanOptions {
   /** where the layer cache, blob folder and advisory index cache live */
@@ -29,20 +30,6 @@ export interface ScanOptions {
   onProgress?: AnalyzeLayersOptions['onLayer'];
   /** phase timings, for --debug and benchmarks */
   onPhase?(phase: 'resolve' | 'layers' | 'merge' | 'advisories' | 'match', ms: number): void;
-}
-
-export interface ScanResult {
-  artifactName: string;
-  metadata: ImageMetadata;
-  inventory: ImageInventory;
-  findings: Finding[];
-  /** analyzer, merge, advisory-index and matcher warnings, each naming its file/layer */
-  warnings: AnalyzerWarning[];
-  eol: EolStatus | undefined;
-  advisoryDbVersion: string;
-  /** layers analyzed in this scan vs reused from the cache */
-  layersAnalyzed: number;
-  layersCached: number;
 }
 
 export class ScanFailedError extends Error {
@@ -104,20 +91,18 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
     timer('advisories', started);
 
     started = performance.now();
-    const matched = matchInventory(inventory, index);
-    timer('match', started);
-
-    return {
+    const result = matchImage({
       artifactName: ref.original,
       metadata: source.metadata,
       inventory,
-      findings: matched.findings,
-      warnings: [...inventory.warnings, ...indexWarnings, ...matched.warnings],
-      eol: inventory.os ? eolStatus(inventory.os, options.now ?? new Date()) : undefined,
-      advisoryDbVersion: index.version,
+      index,
+      indexWarnings,
       layersAnalyzed: outcomes.filter((o) => !o.fromCache).length,
       layersCached: outcomes.filter((o) => o.fromCache).length,
-    };
+      ...(options.now ? { now: options.now } : {}),
+    });
+    timer('match', started);
+    return result;
   } finally {
     await source.close();
     await store.close();

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file strata/v1/events.proto.
  */
 export const file_strata_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChZzdHJhdGEvdjEvZXZlbnRzLnByb3RvEglzdHJhdGEudjEiWAoHQmxvYlJlZhIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEg4KBmRpZ2VzdBgDIAEoCRIMCgRzaXplGAQgASgDEhIKCm1lZGlhX3R5cGUYBSABKAkiUQoIUGxhdGZvcm0SCgoCb3MYASABKAkSFAoMYXJjaGl0ZWN0dXJlGAIgASgJEg8KB3ZhcmlhbnQYAyABKAkSEgoKb3NfdmVyc2lvbhgEIAEoCSJeCg5TZXZlcml0eUNvdW50cxIPCgd1bmtub3duGAEgASgNEgsKA2xvdxgCIAEoDRIOCgZtZWRpdW0YAyABKA0SDAoEaGlnaBgEIAEoDRIQCghjcml0aWNhbBgFIAEoDSJxCgtTY2FuT3B0aW9ucxIWCg5pZ25vcmVfdW5maXhlZBgBIAEoCBInCgpzZXZlcml0aWVzGAIgAygOMhMuc3RyYXRhLnYxLlNldmVyaXR5EiEKGWlnbm9yZWRfdnVsbmVyYWJpbGl0eV9pZHMYAyADKAkiwwIKDVNjYW5SZXF1ZXN0ZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSJQoIcGxhdGZvcm0YAyABKAsyEy5zdHJhdGEudjEuUGxhdGZvcm0SMAoMcmVxdWVzdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgdvcHRpb25zGAUgASgLMhYuc3RyYXRhLnYxLlNjYW5PcHRpb25zEhcKD2NyZWRlbnRpYWxzX3JlZhgGIAEoCRIgChNwYXJlbnRfaW5kZXhfZGlnZXN0GAcgASgJSACIAQESEAoIdHJhY2VfaWQYCCABKAkSJwoHdHJpZ2dlchgJIAEoDjIWLnN0cmF0YS52MS5TY2FuVHJpZ2dlckIWChRfcGFyZW50X2luZGV4X2RpZ2VzdCKLAQoPTGF5ZXJEZXNjcmlwdG9yEg4KBmRpZ2VzdBgBIAEoCRIPCgdkaWZmX2lkGAIgASgJEgwKBHNpemUYAyABKAMSEgoKbWVkaWFfdHlwZRgEIAEoCRISCgpjcmVhdGVkX2J5GAUgASgJEhEKCWNhY2hlX2tleRgGIAEoCRIOCgZjYWNoZWQYByABKAgisQMKDUltYWdlUmVzb2x2ZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSFwoPbWFuaWZlc3RfZGlnZXN0GAMgASgJEhsKE21hbmlmZXN0X21lZGlhX3R5cGUYBCABKAkSFQoNY29uZmlnX2RpZ2VzdBgFIAEoCRIlCghwbGF0Zm9ybRgGIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIZCgxpbmRleF9kaWdlc3QYByABKAlIAIgBARIqCgZsYXllcnMYCCADKAsyGi5zdHJhdGEudjEuTGF5ZXJEZXNjcmlwdG9yEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAkgASgJEiYKCnJlY29yZF9yZWYYCiABKAsyEi5zdHJhdGEudjEuQmxvYlJlZhIvCgtyZXNvbHZlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdHJhY2VfaWQYDCABKAkSJwoHb3B0aW9ucxgNIAEoCzIWLnN0cmF0YS52MS5TY2FuT3B0aW9uc0IPCg1faW5kZXhfZGlnZXN0Ir4CCgxMYXllckZldGNoZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSFwoPbWFuaWZlc3RfZGlnZXN0GAMgASgJEhQKDGxheWVyX2RpZ2VzdBgEIAEoCRIPCgdkaWZmX2lkGAUgASgJEhIKCm1lZGlhX3R5cGUYBiABKAkSDAoEc2l6ZRgHIAEoAxIgCgRibG9iGAggASgLMhIuc3RyYXRhLnYxLkJsb2JSZWYSEQoJY2FjaGVfa2V5GAkgASgJEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAogASgJEhMKC2xheWVyX2luZGV4GAsgASgNEi4KCmZldGNoZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGA0gASgJIuUCCg1MYXllckFuYWx5emVkEg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIUCgxsYXllcl9kaWdlc3QYBCABKAkSDwoHZGlmZl9pZBgFIAEoCRIRCgljYWNoZV9rZXkYBiABKAkSHAoUYW5hbHl6ZXJfc2V0X3ZlcnNpb24YByABKAkSJQoJaW52ZW50b3J5GAggASgLMhIuc3RyYXRhLnYxLkJsb2JSZWYSFQoNcGFja2FnZV9jb3VudBgJIAEoDRIVCg13YXJuaW5nX2NvdW50GAogASgNEhIKCmZyb21fY2FjaGUYCyABKAgSEwoLbGF5ZXJfaW5kZXgYDCABKA0SLwoLYW5hbHl6ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGA4gASgJIoEDChNJbWFnZUludmVudG9yeVJlYWR5Eg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIZCgxpbmRleF9kaWdlc3QYBCABKAlIAIgBARIlCghwbGF0Zm9ybRgFIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIlCglpbnZlbnRvcnkYBiABKAsyEi5zdHJhdGEudjEuQmxvYlJlZhIVCg1wYWNrYWdlX2NvdW50GAcgASgNEhMKC2xheWVyX2NvdW50GAggASgNEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGAsgASgJEicKB29wdGlvbnMYDCABKAsyFi5zdHJhdGEudjEuU2Nhbk9wdGlvbnNCDwoNX2luZGV4X2RpZ2VzdCKsAQoORmluZGluZ1N1bW1hcnkSGAoQdnVsbmVyYWJpbGl0eV9pZBgBIAEoCRIUCgxwYWNrYWdlX25hbWUYAiABKAkSGQoRaW5zdGFsbGVkX3ZlcnNpb24YAyABKAkSFQoNZml4ZWRfdmVyc2lvbhgEIAEoCRIlCghzZXZlcml0eRgFIAEoDjITLnN0cmF0YS52MS5TZXZlcml0eRIRCgllY29zeXN0ZW0YBiABKAki9wMKEUZpbmRpbmdzUHVibGlzaGVkEg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIZCgxpbmRleF9kaWdlc3QYBCABKAlIAIgBARIlCghwbGF0Zm9ybRgFIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIbChNhZHZpc29yeV9kYl92ZXJzaW9uGAYgASgJEikKBmNvdW50cxgHIAEoCzIZLnN0cmF0YS52MS5TZXZlcml0eUNvdW50cxIiCgZyZXBvcnQYCCABKAsyEi5zdHJhdGEudjEuQmxvYlJlZhIlCgRraW5kGAkgASgOMhcuc3RyYXRhLnYxLkZpbmRpbmdzS2luZBIoCgVhZGRlZBgKIAMoCzIZLnN0cmF0YS52MS5GaW5kaW5nU3VtbWFyeRIrCghyZXNvbHZlZBgLIAMoCzIZLnN0cmF0YS52MS5GaW5kaW5nU3VtbWFyeRIkChxwcmV2aW91c19hZHZpc29yeV9kYl92ZXJzaW9uGAwgASgJEjAKDHB1Ymxpc2hlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdHJhY2VfaWQYDiABKAlCDwoNX2luZGV4X2RpZ2VzdCKqAgoKU2NhbkZhaWxlZBIPCgdzY2FuX2lkGAEgASgJEhEKCWltYWdlX3JlZhgCIAEoCRIjCgVzdGFnZRgDIAEoDjIULnN0cmF0YS52MS5TY2FuU3RhZ2USJAoEY29kZRgEIAEoDjIWLnN0cmF0YS52MS5GYWlsdXJlQ29kZRIOCgZyZWFzb24YBSABKAkSHAoPbWFuaWZlc3RfZGlnZXN0GAYgASgJSACIAQESGQoMbGF5ZXJfZGlnZXN0GAcgASgJSAGIAQESLQoJZmFpbGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh0cmFjZV9pZBgJIAEoCUISChBfbWFuaWZlc3RfZGlnZXN0Qg8KDV9sYXllcl9kaWdlc3QiRAoPQWR2aXNvcnlJZExpc3RzEg0KBWFkZGVkGAEgAygJEg8KB2NoYW5nZWQYAiADKAkSEQoJd2l0aGRyYXduGAMgAygJItQCChFBZHZpc29yaWVzVXBkYXRlZBISCgpkYl92ZXJzaW9uGAEgASgJEh0KEHByZXZpb3VzX3ZlcnNpb24YAiABKAlIAYgBARIkCghkYXRhYmFzZRgDIAEoCzISLnN0cmF0YS52MS5CbG9iUmVmEikKA2lkcxgEIAEoCzIaLnN0cmF0YS52MS5BZHZpc29yeUlkTGlzdHNIABImCghkaWZmX3JlZhgFIAEoCzISLnN0cmF0YS52MS5CbG9iUmVmSAASEwoLYWRkZWRfY291bnQYBiABKA0SFQoNY2hhbmdlZF9jb3VudBgHIAEoDRIXCg93aXRoZHJhd25fY291bnQYCCABKA0SLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCQoHY2hhbmdlc0ITChFfcHJldmlvdXNfdmVyc2lvbiLqAgoKRGVhZExldHRlchIWCg5vcmlnaW5hbF90b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEgsKA2tleRgEIAEoDBIPCgdwYXlsb2FkGAUgASgMEjMKB2hlYWRlcnMYBiADKAsyIi5zdHJhdGEudjEuRGVhZExldHRlci5IZWFkZXJzRW50cnkSDQoFZXJyb3IYByABKAkSEAoIYXR0ZW1wdHMYCCABKA0SLQoJZmFpbGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5jb25zdW1lcl9ncm91cBgKIAEoCRI2ChJvcmlnaW5hbF90aW1lc3RhbXAYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBKosBCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhQKEFNFVkVSSVRZX1VOS05PV04QARIQCgxTRVZFUklUWV9MT1cQAhITCg9TRVZFUklUWV9NRURJVU0QAxIRCg1TRVZFUklUWV9ISUdIEAQSFQoRU0VWRVJJVFlfQ1JJVElDQUwQBSpxCgtTY2FuVHJpZ2dlchIcChhTQ0FOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIUChBTQ0FOX1RSSUdHRVJfQVBJEAESGAoUU0NBTl9UUklHR0VSX1dBVENIRVIQAhIUChBTQ0FOX1RSSUdHRVJfQ0xJEAMqXgoMRmluZGluZ3NLaW5kEh0KGUZJTkRJTkdTX0tJTkRfVU5TUEVDSUZJRUQQABIWChJGSU5ESU5HU19LSU5EX0ZVTEwQARIXChNGSU5ESU5HU19LSU5EX0RFTFRBEAIqxwEKCVNjYW5TdGFnZRIaChZTQ0FOX1NUQUdFX1VOU1BFQ0lGSUVEEAASFQoRU0NBTl9TVEFHRV9TVUJNSVQQARIWChJTQ0FOX1NUQUdFX1JFU09MVkUQAhIUChBTQ0FOX1NUQUdFX0ZFVENIEAMSFgoSU0NBTl9TVEFHRV9BTkFMWVpFEAQSFAoQU0NBTl9TVEFHRV9NRVJHRRAFEhQKEFNDQU5fU1RBR0VfTUFUQ0gQBhIVChFTQ0FOX1NUQUdFX1JFUE9SVBAHKtoCCgtGYWlsdXJlQ29kZRIcChhGQUlMVVJFX0NPREVfVU5TUEVDSUZJRUQQABIZChVGQUlMVVJFX0NPREVfSU5URVJOQUwQARIiCh5GQUlMVVJFX0NPREVfSU5WQUxJRF9SRUZFUkVOQ0UQAhIgChxGQUlMVVJFX0NPREVfSU1BR0VfTk9UX0ZPVU5EEAMSIwofRkFJTFVSRV9DT0RFX1BMQVRGT1JNX05PVF9GT1VORBAEEh0KGUZBSUxVUkVfQ09ERV9VTkFVVEhPUklaRUQQBRIcChhGQUlMVVJFX0NPREVfVU5BVkFJTEFCTEUQBhIgChxGQUlMVVJFX0NPREVfRElHRVNUX01JU01BVENIEAcSJwojRkFJTFVSRV9DT0RFX1VOU1VQUE9SVEVEX01FRElBX1RZUEUQCBIfChtGQUlMVVJFX0NPREVfTElNSVRfRVhDRUVERUQQCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChZzdHJhdGEvdjEvZXZlbnRzLnByb3RvEglzdHJhdGEudjEiWAoHQmxvYlJlZhIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEg4KBmRpZ2VzdBgDIAEoCRIMCgRzaXplGAQgASgDEhIKCm1lZGlhX3R5cGUYBSABKAkiUQoIUGxhdGZvcm0SCgoCb3MYASABKAkSFAoMYXJjaGl0ZWN0dXJlGAIgASgJEg8KB3ZhcmlhbnQYAyABKAkSEgoKb3NfdmVyc2lvbhgEIAEoCSJeCg5TZXZlcml0eUNvdW50cxIPCgd1bmtub3duGAEgASgNEgsKA2xvdxgCIAEoDRIOCgZtZWRpdW0YAyABKA0SDAoEaGlnaBgEIAEoDRIQCghjcml0aWNhbBgFIAEoDSJxCgtTY2FuT3B0aW9ucxIWCg5pZ25vcmVfdW5maXhlZBgBIAEoCBInCgpzZXZlcml0aWVzGAIgAygOMhMuc3RyYXRhLnYxLlNldmVyaXR5EiEKGWlnbm9yZWRfdnVsbmVyYWJpbGl0eV9pZHMYAyADKAkiwwIKDVNjYW5SZXF1ZXN0ZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSJQoIcGxhdGZvcm0YAyABKAsyEy5zdHJhdGEudjEuUGxhdGZvcm0SMAoMcmVxdWVzdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgdvcHRpb25zGAUgASgLMhYuc3RyYXRhLnYxLlNjYW5PcHRpb25zEhcKD2NyZWRlbnRpYWxzX3JlZhgGIAEoCRIgChNwYXJlbnRfaW5kZXhfZGlnZXN0GAcgASgJSACIAQESEAoIdHJhY2VfaWQYCCABKAkSJwoHdHJpZ2dlchgJIAEoDjIWLnN0cmF0YS52MS5TY2FuVHJpZ2dlckIWChRfcGFyZW50X2luZGV4X2RpZ2VzdCKLAQoPTGF5ZXJEZXNjcmlwdG9yEg4KBmRpZ2VzdBgBIAEoCRIPCgdkaWZmX2lkGAIgASgJEgwKBHNpemUYAyABKAMSEgoKbWVkaWFfdHlwZRgEIAEoCRISCgpjcmVhdGVkX2J5GAUgASgJEhEKCWNhY2hlX2tleRgGIAEoCRIOCgZjYWNoZWQYByABKAgisQMKDUltYWdlUmVzb2x2ZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSFwoPbWFuaWZlc3RfZGlnZXN0GAMgASgJEhsKE21hbmlmZXN0X21lZGlhX3R5cGUYBCABKAkSFQoNY29uZmlnX2RpZ2VzdBgFIAEoCRIlCghwbGF0Zm9ybRgGIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIZCgxpbmRleF9kaWdlc3QYByABKAlIAIgBARIqCgZsYXllcnMYCCADKAsyGi5zdHJhdGEudjEuTGF5ZXJEZXNjcmlwdG9yEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAkgASgJEiYKCnJlY29yZF9yZWYYCiABKAsyEi5zdHJhdGEudjEuQmxvYlJlZhIvCgtyZXNvbHZlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdHJhY2VfaWQYDCABKAkSJwoHb3B0aW9ucxgNIAEoCzIWLnN0cmF0YS52MS5TY2FuT3B0aW9uc0IPCg1faW5kZXhfZGlnZXN0Ir4CCgxMYXllckZldGNoZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSFwoPbWFuaWZlc3RfZGlnZXN0GAMgASgJEhQKDGxheWVyX2RpZ2VzdBgEIAEoCRIPCgdkaWZmX2lkGAUgASgJEhIKCm1lZGlhX3R5cGUYBiABKAkSDAoEc2l6ZRgHIAEoAxIgCgRibG9iGAggASgLMhIuc3RyYXRhLnYxLkJsb2JSZWYSEQoJY2FjaGVfa2V5GAkgASgJEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAogASgJEhMKC2xheWVyX2luZGV4GAsgASgNEi4KCmZldGNoZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGA0gASgJIr4CChNMYXllckZldGNoUmVxdWVzdGVkEg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIUCgxsYXllcl9kaWdlc3QYBCABKAkSDwoHZGlmZl9pZBgFIAEoCRISCgptZWRpYV90eXBlGAYgASgJEgwKBHNpemUYByABKAMSEQoJY2FjaGVfa2V5GAggASgJEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAkgASgJEhMKC2xheWVyX2luZGV4GAogASgNEhcKD2NyZWRlbnRpYWxzX3JlZhgLIAEoCRIwCgxyZXF1ZXN0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGA0gASgJIuUCCg1MYXllckFuYWx5emVkEg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIUCgxsYXllcl9kaWdlc3QYBCABKAkSDwoHZGlmZl9pZBgFIAEoCRIRCgljYWNoZV9rZXkYBiABKAkSHAoUYW5hbHl6ZXJfc2V0X3ZlcnNpb24YByABKAkSJQoJaW52ZW50b3J5GAggASgLMhIuc3RyYXRhLnYxLkJsb2JSZWYSFQoNcGFja2FnZV9jb3VudBgJIAEoDRIVCg13YXJuaW5nX2NvdW50GAogASgNEhIKCmZyb21fY2FjaGUYCyABKAgSEwoLbGF5ZXJfaW5kZXgYDCABKA0SLwoLYW5hbHl6ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGA4gASgJIoEDChNJbWFnZUludmVudG9yeVJlYWR5Eg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIZCgxpbmRleF9kaWdlc3QYBCABKAlIAIgBARIlCghwbGF0Zm9ybRgFIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIlCglpbnZlbnRvcnkYBiABKAsyEi5zdHJhdGEudjEuQmxvYlJlZhIVCg1wYWNrYWdlX2NvdW50GAcgASgNEhMKC2xheWVyX2NvdW50GAggASgNEhwKFGFuYWx5emVyX3NldF92ZXJzaW9uGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGAsgASgJEicKB29wdGlvbnMYDCABKAsyFi5zdHJhdGEudjEuU2Nhbk9wdGlvbnNCDwoNX2luZGV4X2RpZ2VzdCKsAQoORmluZGluZ1N1bW1hcnkSGAoQdnVsbmVyYWJpbGl0eV9pZBgBIAEoCRIUCgxwYWNrYWdlX25hbWUYAiABKAkSGQoRaW5zdGFsbGVkX3ZlcnNpb24YAyABKAkSFQoNZml4ZWRfdmVyc2lvbhgEIAEoCRIlCghzZXZlcml0eRgFIAEoDjITLnN0cmF0YS52MS5TZXZlcml0eRIRCgllY29zeXN0ZW0YBiABKAki9wMKEUZpbmRpbmdzUHVibGlzaGVkEg8KB3NjYW5faWQYASABKAkSEQoJaW1hZ2VfcmVmGAIgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgDIAEoCRIZCgxpbmRleF9kaWdlc3QYBCABKAlIAIgBARIlCghwbGF0Zm9ybRgFIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIbChNhZHZpc29yeV9kYl92ZXJzaW9uGAYgASgJEikKBmNvdW50cxgHIAEoCzIZLnN0cmF0YS52MS5TZXZlcml0eUNvdW50cxIiCgZyZXBvcnQYCCABKAsyEi5zdHJhdGEudjEuQmxvYlJlZhIlCgRraW5kGAkgASgOMhcuc3RyYXRhLnYxLkZpbmRpbmdzS2luZBIoCgVhZGRlZBgKIAMoCzIZLnN0cmF0YS52MS5GaW5kaW5nU3VtbWFyeRIrCghyZXNvbHZlZBgLIAMoCzIZLnN0cmF0YS52MS5GaW5kaW5nU3VtbWFyeRIkChxwcmV2aW91c19hZHZpc29yeV9kYl92ZXJzaW9uGAwgASgJEjAKDHB1Ymxpc2hlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdHJhY2VfaWQYDiABKAlCDwoNX2luZGV4X2RpZ2VzdCKqAgoKU2NhbkZhaWxlZBIPCgdzY2FuX2lkGAEgASgJEhEKCWltYWdlX3JlZhgCIAEoCRIjCgVzdGFnZRgDIAEoDjIULnN0cmF0YS52MS5TY2FuU3RhZ2USJAoEY29kZRgEIAEoDjIWLnN0cmF0YS52MS5GYWlsdXJlQ29kZRIOCgZyZWFzb24YBSABKAkSHAoPbWFuaWZlc3RfZGlnZXN0GAYgASgJSACIAQESGQoMbGF5ZXJfZGlnZXN0GAcgASgJSAGIAQESLQoJZmFpbGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh0cmFjZV9pZBgJIAEoCUISChBfbWFuaWZlc3RfZGlnZXN0Qg8KDV9sYXllcl9kaWdlc3QijwMKDVNjYW5Db21wbGV0ZWQSDwoHc2Nhbl9pZBgBIAEoCRIRCglpbWFnZV9yZWYYAiABKAkSFwoPbWFuaWZlc3RfZGlnZXN0GAMgASgJEhkKDGluZGV4X2RpZ2VzdBgEIAEoCUgAiAEBEiUKCHBsYXRmb3JtGAUgASgLMhMuc3RyYXRhLnYxLlBsYXRmb3JtEhsKE2Fkdmlzb3J5X2RiX3ZlcnNpb24YBiABKAkSKQoGY291bnRzGAcgASgLMhkuc3RyYXRhLnYxLlNldmVyaXR5Q291bnRzEiIKBnJlcG9ydBgIIAEoCzISLnN0cmF0YS52MS5CbG9iUmVmEiIKBnJlc3VsdBgJIAEoCzISLnN0cmF0YS52MS5CbG9iUmVmEhoKEmZpbmRpbmdzX3B1Ymxpc2hlZBgKIAEoCBIwCgxjb21wbGV0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGAwgASgJQg8KDV9pbmRleF9kaWdlc3QiRAoPQWR2aXNvcnlJZExpc3RzEg0KBWFkZGVkGAEgAygJEg8KB2NoYW5nZWQYAiADKAkSEQoJd2l0aGRyYXduGAMgAygJItQCChFBZHZpc29yaWVzVXBkYXRlZBISCgpkYl92ZXJzaW9uGAEgASgJEh0KEHByZXZpb3VzX3ZlcnNpb24YAiABKAlIAYgBARIkCghkYXRhYmFzZRgDIAEoCzISLnN0cmF0YS52MS5CbG9iUmVmEikKA2lkcxgEIAEoCzIaLnN0cmF0YS52MS5BZHZpc29yeUlkTGlzdHNIABImCghkaWZmX3JlZhgFIAEoCzISLnN0cmF0YS52MS5CbG9iUmVmSAASEwoLYWRkZWRfY291bnQYBiABKA0SFQoNY2hhbmdlZF9jb3VudBgHIAEoDRIXCg93aXRoZHJhd25fY291bnQYCCABKA0SLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCQoHY2hhbmdlc0ITChFfcHJldmlvdXNfdmVyc2lvbiLqAgoKRGVhZExldHRlchIWCg5vcmlnaW5hbF90b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEgsKA2tleRgEIAEoDBIPCgdwYXlsb2FkGAUgASgMEjMKB2hlYWRlcnMYBiADKAsyIi5zdHJhdGEudjEuRGVhZExldHRlci5IZWFkZXJzRW50cnkSDQoFZXJyb3IYByABKAkSEAoIYXR0ZW1wdHMYCCABKA0SLQoJZmFpbGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5jb25zdW1lcl9ncm91cBgKIAEoCRI2ChJvcmlnaW5hbF90aW1lc3RhbXAYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBKosBCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhQKEFNFVkVSSVRZX1VOS05PV04QARIQCgxTRVZFUklUWV9MT1cQAhITCg9TRVZFUklUWV9NRURJVU0QAxIRCg1TRVZFUklUWV9ISUdIEAQSFQoRU0VWRVJJVFlfQ1JJVElDQUwQBSpxCgtTY2FuVHJpZ2dlchIcChhTQ0FOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIUChBTQ0FOX1RSSUdHRVJfQVBJEAESGAoUU0NBTl9UUklHR0VSX1dBVENIRVIQAhIUChBTQ0FOX1RSSUdHRVJfQ0xJEAMqXgoMRmluZGluZ3NLaW5kEh0KGUZJTkRJTkdTX0tJTkRfVU5TUEVDSUZJRUQQABIWChJGSU5ESU5HU19LSU5EX0ZVTEwQARIXChNGSU5ESU5HU19LSU5EX0RFTFRBEAIqxwEKCVNjYW5TdGFnZRIaChZTQ0FOX1NUQUdFX1VOU1BFQ0lGSUVEEAASFQoRU0NBTl9TVEFHRV9TVUJNSVQQARIWChJTQ0FOX1NUQUdFX1JFU09MVkUQAhIUChBTQ0FOX1NUQUdFX0ZFVENIEAMSFgoSU0NBTl9TVEFHRV9BTkFMWVpFEAQSFAoQU0NBTl9TVEFHRV9NRVJHRRAFEhQKEFNDQU5fU1RBR0VfTUFUQ0gQBhIVChFTQ0FOX1NUQUdFX1JFUE9SVBAHKtoCCgtGYWlsdXJlQ29kZRIcChhGQUlMVVJFX0NPREVfVU5TUEVDSUZJRUQQABIZChVGQUlMVVJFX0NPREVfSU5URVJOQUwQARIiCh5GQUlMVVJFX0NPREVfSU5WQUxJRF9SRUZFUkVOQ0UQAhIgChxGQUlMVVJFX0NPREVfSU1BR0VfTk9UX0ZPVU5EEAMSIwofRkFJTFVSRV9DT0RFX1BMQVRGT1JNX05PVF9GT1VORBAEEh0KGUZBSUxVUkVfQ09ERV9VTkFVVEhPUklaRUQQBRIcChhGQUlMVVJFX0NPREVfVU5BVkFJTEFCTEUQBhIgChxGQUlMVVJFX0NPREVfRElHRVNUX01JU01BVENIEAcSJwojRkFJTFVSRV9DT0RFX1VOU1VQUE9SVEVEX01FRElBX1RZUEUQCBIfChtGQUlMVVJFX0NPREVfTElNSVRfRVhDRUVERUQQCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A reference to an object in the blob store (S3 bucket/key, or a filesystem store).
@@ -901,6 +901,175 @@ export const LayerFetchedSchema: GenMessage<LayerFetched, {jsonType: LayerFetche
   messageDesc(file_strata_v1_events, 7);
 
 /**
+ * Topic strata.layer.fetch.requested.v1, key: diff_id. The fetcher asks itself for one layer's
+ * blob: keyed by diff_id, every request for the same layer (from any image and scan) lands on one
+ * partition and is handled serially, so a layer shared by images scanned concurrently is
+ * downloaded once; the handler checks the layer cache and the blob store before fetching.
+ *
+ * @generated from message strata.v1.LayerFetchRequested
+ */
+export type LayerFetchRequested = Message<"strata.v1.LayerFetchRequested"> & {
+  /**
+   * @generated from field: string scan_id = 1;
+   */
+  scanId: string;
+
+  /**
+   * The image the layer is fetched from (registry and repository).
+   *
+   * @generated from field: string image_ref = 2;
+   */
+  imageRef: string;
+
+  /**
+   * @generated from field: string manifest_digest = 3;
+   */
+  manifestDigest: string;
+
+  /**
+   * @generated from field: string layer_digest = 4;
+   */
+  layerDigest: string;
+
+  /**
+   * @generated from field: string diff_id = 5;
+   */
+  diffId: string;
+
+  /**
+   * @generated from field: string media_type = 6;
+   */
+  mediaType: string;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string cache_key = 8;
+   */
+  cacheKey: string;
+
+  /**
+   * @generated from field: string analyzer_set_version = 9;
+   */
+  analyzerSetVersion: string;
+
+  /**
+   * Position of the layer in the image, 0 = base.
+   *
+   * @generated from field: uint32 layer_index = 10;
+   */
+  layerIndex: number;
+
+  /**
+   * Name of the registry credential entry of the scan (see ScanRequested.credentials_ref).
+   *
+   * @generated from field: string credentials_ref = 11;
+   */
+  credentialsRef: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp requested_at = 12;
+   */
+  requestedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string trace_id = 13;
+   */
+  traceId: string;
+};
+
+/**
+ * Topic strata.layer.fetch.requested.v1, key: diff_id. The fetcher asks itself for one layer's
+ * blob: keyed by diff_id, every request for the same layer (from any image and scan) lands on one
+ * partition and is handled serially, so a layer shared by images scanned concurrently is
+ * downloaded once; the handler checks the layer cache and the blob store before fetching.
+ *
+ * @generated from message strata.v1.LayerFetchRequested
+ */
+export type LayerFetchRequestedJson = {
+  /**
+   * @generated from field: string scan_id = 1;
+   */
+  scanId?: string;
+
+  /**
+   * The image the layer is fetched from (registry and repository).
+   *
+   * @generated from field: string image_ref = 2;
+   */
+  imageRef?: string;
+
+  /**
+   * @generated from field: string manifest_digest = 3;
+   */
+  manifestDigest?: string;
+
+  /**
+   * @generated from field: string layer_digest = 4;
+   */
+  layerDigest?: string;
+
+  /**
+   * @generated from field: string diff_id = 5;
+   */
+  diffId?: string;
+
+  /**
+   * @generated from field: string media_type = 6;
+   */
+  mediaType?: string;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size?: string;
+
+  /**
+   * @generated from field: string cache_key = 8;
+   */
+  cacheKey?: string;
+
+  /**
+   * @generated from field: string analyzer_set_version = 9;
+   */
+  analyzerSetVersion?: string;
+
+  /**
+   * Position of the layer in the image, 0 = base.
+   *
+   * @generated from field: uint32 layer_index = 10;
+   */
+  layerIndex?: number;
+
+  /**
+   * Name of the registry credential entry of the scan (see ScanRequested.credentials_ref).
+   *
+   * @generated from field: string credentials_ref = 11;
+   */
+  credentialsRef?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp requested_at = 12;
+   */
+  requestedAt?: TimestampJson;
+
+  /**
+   * @generated from field: string trace_id = 13;
+   */
+  traceId?: string;
+};
+
+/**
+ * Describes the message strata.v1.LayerFetchRequested.
+ * Use `create(LayerFetchRequestedSchema)` to create a new message.
+ */
+export const LayerFetchRequestedSchema: GenMessage<LayerFetchRequested, {jsonType: LayerFetchRequestedJson}> = /*@__PURE__*/
+  messageDesc(file_strata_v1_events, 8);
+
+/**
  * Topic strata.layer.analyzed.v1, key: manifest_digest (every layer of one image reaches the
  * same merger instance; see Topics in @strata/contracts).
  *
@@ -1069,7 +1238,7 @@ export type LayerAnalyzedJson = {
  * Use `create(LayerAnalyzedSchema)` to create a new message.
  */
 export const LayerAnalyzedSchema: GenMessage<LayerAnalyzed, {jsonType: LayerAnalyzedJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 8);
+  messageDesc(file_strata_v1_events, 9);
 
 /**
  * Topic strata.image.inventory.v1, key: manifest_digest.
@@ -1214,7 +1383,7 @@ export type ImageInventoryReadyJson = {
  * Use `create(ImageInventoryReadySchema)` to create a new message.
  */
 export const ImageInventoryReadySchema: GenMessage<ImageInventoryReady, {jsonType: ImageInventoryReadyJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 9);
+  messageDesc(file_strata_v1_events, 10);
 
 /**
  * A small summary of one finding, used in delta events.
@@ -1303,7 +1472,7 @@ export type FindingSummaryJson = {
  * Use `create(FindingSummarySchema)` to create a new message.
  */
 export const FindingSummarySchema: GenMessage<FindingSummary, {jsonType: FindingSummaryJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 10);
+  messageDesc(file_strata_v1_events, 11);
 
 /**
  * Topic strata.findings.v1, key: manifest_digest. At most one event per
@@ -1494,7 +1663,7 @@ export type FindingsPublishedJson = {
  * Use `create(FindingsPublishedSchema)` to create a new message.
  */
 export const FindingsPublishedSchema: GenMessage<FindingsPublished, {jsonType: FindingsPublishedJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 11);
+  messageDesc(file_strata_v1_events, 12);
 
 /**
  * Topic strata.scan.failed.v1, key: scan_id.
@@ -1617,7 +1786,170 @@ export type ScanFailedJson = {
  * Use `create(ScanFailedSchema)` to create a new message.
  */
 export const ScanFailedSchema: GenMessage<ScanFailed, {jsonType: ScanFailedJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 12);
+  messageDesc(file_strata_v1_events, 13);
+
+/**
+ * Topic strata.scan.completed.v1, key: scan_id. One per completed scan, also when the image had
+ * been scanned before with the same advisory DB (then no new findings event is published, since
+ * findings are at most one per (manifest_digest, advisory_db_version)). Waiters on a scan id
+ * (gateway ScanImage wait=true, CLI --server) listen here and on strata.scan.failed.v1.
+ *
+ * @generated from message strata.v1.ScanCompleted
+ */
+export type ScanCompleted = Message<"strata.v1.ScanCompleted"> & {
+  /**
+   * @generated from field: string scan_id = 1;
+   */
+  scanId: string;
+
+  /**
+   * @generated from field: string image_ref = 2;
+   */
+  imageRef: string;
+
+  /**
+   * @generated from field: string manifest_digest = 3;
+   */
+  manifestDigest: string;
+
+  /**
+   * @generated from field: optional string index_digest = 4;
+   */
+  indexDigest?: string | undefined;
+
+  /**
+   * @generated from field: strata.v1.Platform platform = 5;
+   */
+  platform?: Platform | undefined;
+
+  /**
+   * @generated from field: string advisory_db_version = 6;
+   */
+  advisoryDbVersion: string;
+
+  /**
+   * Totals for the image at advisory_db_version (unfiltered: scan options apply when rendering).
+   *
+   * @generated from field: strata.v1.SeverityCounts counts = 7;
+   */
+  counts?: SeverityCounts | undefined;
+
+  /**
+   * The stored report (Trivy-compatible JSON, unfiltered).
+   *
+   * @generated from field: strata.v1.BlobRef report = 8;
+   */
+  report?: BlobRef | undefined;
+
+  /**
+   * The stored scan result every report format renders from (JSON of the pipeline's ScanResult).
+   *
+   * @generated from field: strata.v1.BlobRef result = 9;
+   */
+  result?: BlobRef | undefined;
+
+  /**
+   * True when this scan published the findings event; false when one existed already.
+   *
+   * @generated from field: bool findings_published = 10;
+   */
+  findingsPublished: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp completed_at = 11;
+   */
+  completedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string trace_id = 12;
+   */
+  traceId: string;
+};
+
+/**
+ * Topic strata.scan.completed.v1, key: scan_id. One per completed scan, also when the image had
+ * been scanned before with the same advisory DB (then no new findings event is published, since
+ * findings are at most one per (manifest_digest, advisory_db_version)). Waiters on a scan id
+ * (gateway ScanImage wait=true, CLI --server) listen here and on strata.scan.failed.v1.
+ *
+ * @generated from message strata.v1.ScanCompleted
+ */
+export type ScanCompletedJson = {
+  /**
+   * @generated from field: string scan_id = 1;
+   */
+  scanId?: string;
+
+  /**
+   * @generated from field: string image_ref = 2;
+   */
+  imageRef?: string;
+
+  /**
+   * @generated from field: string manifest_digest = 3;
+   */
+  manifestDigest?: string;
+
+  /**
+   * @generated from field: optional string index_digest = 4;
+   */
+  indexDigest?: string;
+
+  /**
+   * @generated from field: strata.v1.Platform platform = 5;
+   */
+  platform?: PlatformJson;
+
+  /**
+   * @generated from field: string advisory_db_version = 6;
+   */
+  advisoryDbVersion?: string;
+
+  /**
+   * Totals for the image at advisory_db_version (unfiltered: scan options apply when rendering).
+   *
+   * @generated from field: strata.v1.SeverityCounts counts = 7;
+   */
+  counts?: SeverityCountsJson;
+
+  /**
+   * The stored report (Trivy-compatible JSON, unfiltered).
+   *
+   * @generated from field: strata.v1.BlobRef report = 8;
+   */
+  report?: BlobRefJson;
+
+  /**
+   * The stored scan result every report format renders from (JSON of the pipeline's ScanResult).
+   *
+   * @generated from field: strata.v1.BlobRef result = 9;
+   */
+  result?: BlobRefJson;
+
+  /**
+   * True when this scan published the findings event; false when one existed already.
+   *
+   * @generated from field: bool findings_published = 10;
+   */
+  findingsPublished?: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp completed_at = 11;
+   */
+  completedAt?: TimestampJson;
+
+  /**
+   * @generated from field: string trace_id = 12;
+   */
+  traceId?: string;
+};
+
+/**
+ * Describes the message strata.v1.ScanCompleted.
+ * Use `create(ScanCompletedSchema)` to create a new message.
+ */
+export const ScanCompletedSchema: GenMessage<ScanCompleted, {jsonType: ScanCompletedJson}> = /*@__PURE__*/
+  messageDesc(file_strata_v1_events, 14);
 
 /**
  * Ids of advisory records (OSV ids) changed by a DB update.
@@ -1668,7 +2000,7 @@ export type AdvisoryIdListsJson = {
  * Use `create(AdvisoryIdListsSchema)` to create a new message.
  */
 export const AdvisoryIdListsSchema: GenMessage<AdvisoryIdLists, {jsonType: AdvisoryIdListsJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 13);
+  messageDesc(file_strata_v1_events, 15);
 
 /**
  * Topic strata.advisories.updated.v1, key: db_version.
@@ -1802,7 +2134,7 @@ export type AdvisoriesUpdatedJson = {
  * Use `create(AdvisoriesUpdatedSchema)` to create a new message.
  */
 export const AdvisoriesUpdatedSchema: GenMessage<AdvisoriesUpdated, {jsonType: AdvisoriesUpdatedJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 14);
+  messageDesc(file_strata_v1_events, 16);
 
 /**
  * Dead-letter envelope. Topic strata.dlq.<consumer group>.v1, key: "<topic>/<partition>/<offset>".
@@ -1943,7 +2275,7 @@ export type DeadLetterJson = {
  * Use `create(DeadLetterSchema)` to create a new message.
  */
 export const DeadLetterSchema: GenMessage<DeadLetter, {jsonType: DeadLetterJson}> = /*@__PURE__*/
-  messageDesc(file_strata_v1_events, 15);
+  messageDesc(file_strata_v1_events, 17);
 
 /**
  * Vulnerability severity. SEVERITY_UNKNOWN means the source gave no rating; UNSPECIFIED means

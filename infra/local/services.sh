@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Runs the Strata pipeline services (fetcher, analyzer ×N, merger, matcher) as background node
+# processes on loopback, next to the Kafka and MinIO that start.sh runs. The bundles are built
+# (esbuild, seconds) when missing or older than their sources.
+# Usage: bash infra/local/services.sh start [--analyzers N] | stop | status | restart [--analyzers N]
+# Settings (environment, all optional):
+#   STRATA_DB            advisory folder for the matcher        (default <repo>/fixtures/advisories)
+#   S3_BUCKET            bucket for blobs and documents         (default strata)
+#   STRATA_TOPIC_PREFIX  prefix of topics and consumer groups   (default none)
+#   STRATA_REGISTRY_CREDENTIALS  named registry credentials (JSON) for the fetcher
+#   STRATA_LOG_LEVEL     pino level                             (default info)
+# Metrics/health: fetcher :19110, merger :19111, matcher :19112, analyzer i :1912i (/metrics, /healthz).
+# Logs: $STRATA_INFRA_CACHE/logs/strata-<name>.log; pids: $STRATA_INFRA_CACHE/run/strata-<name>.pid
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
+SERVICES=(fetcher merger matcher)
+FETCHER_PORT=19110
+MERGER_PORT=19111
+MATCHER_PORT=19112
+ANALYZER_BASE_PORT=19120
+
+cmd="${1:-status}"
+shift || true
+analyzers=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --analyzers) analyzers="${2:?--analyzers needs a number}"; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+[[ "$analyzers" =~ ^[1-9]$ ]] || die "--analyzers must be 1..9"
+
+bundle() { echo "$ROOT/services/$1/dist/main.mjs"; }
+port_of() {
+  case "$1" in
+    fetcher) echo "$FETCHER_PORT" ;;
+    merger) echo "$MERGER_PORT" ;;
+    matcher) echo "$MATCHER_PORT" ;;
+    analyzer-*) echo $((ANALYZER_BASE_PORT + ${1#analyzer-})) ;;
+  esac
+}
+kind_of() { echo "${1%%-*}"; }
+
+build_if_needed() {
+  local svc="$1" out newest
+  out="$(bundle "$svc")"
+  newest="$(find "$ROOT/services/$svc/src" "$ROOT/libs" -name '*.ts' -newer "$out" -print -quit 2>/dev/null || true)"
+  if [ ! -f "$out" ] || [ -n "$newest" ]; then
+    log "strata-$svc: bundling $out"
+    (cd "$ROOT/services/$svc" && node ../../tools/bundle.mjs src/main.ts dist/main.mjs)
+  fi
+}
+
+service_healthy() { curl -fsS -m 3 -o /dev/null "http://$HOST:$1/healthz" 2>/dev/null; }
+
+instances() {
+  local i out=("${SERVICES[@]}")
+  for ((i = 1; i <= analyzers; i++)); do out+=("analyzer-$i"); done
+  printf '%s\n' "${out[@]}"
+}
+
+# Every instance that has a pid file, whatever --analyzers says now.
+known_instances() {
+  local f
+  for f in "$RUN_DIR"/strata-*.pid; do
+    [ -e "$f" ] || continue
+    f="${f##*/strata-}"
+    echo "${f%.pid}"
+  done
+}
+
+start_one() {
+  local name="$1" kind port pid
+  kind="$(kind_of "$name")"
+  port="$(port_of "$name")"
+  pid="$(live_pid "strata-$name" "$(bundle "$kind")")"
+  if [ -n "$pid" ]; then
+    log "strata-$name: already running (pid $pid)"
+    return 0
+  fi
+  port_open "$HOST" "$port" && die "strata-$name: port $HOST:$port is taken by another process"
+  log "strata-$name: starting (metrics http://$HOST:$port/metrics)"
+  spawn "strata-$name" env \
+    KAFKA_BROKERS="$HOST:$KAFKA_PORT" \
+    KAFKA_CLIENT_ID="strata-$name" \
+    S3_ENDPOINT="http://$HOST:$MINIO_PORT" \
+    S3_ACCESS_KEY="$MINIO_USER" \
+    S3_SECRET_KEY="$MINIO_PASSWORD" \
+    S3_BUCKET="${S3_BUCKET:-strata}" \
+    STRATA_DB="${STRATA_DB:-$ROOT/fixtures/advisories}" \
+    STRATA_TOPIC_PREFIX="${STRATA_TOPIC_PREFIX:-}" \
+    STRATA_LOG_LEVEL="${STRATA_LOG_LEVEL:-info}" \
+    METRICS_HOST="$HOST" \
+    METRICS_PORT="$port" \
+    node "$(bundle "$kind")"
+  wait_healthy "strata-$name" "http://$HOST:$port/healthz" 90 "$(cat "$(pid_file "strata-$name")")" "$LOG_DIR/strata-$name.log" service_healthy "$port"
+}
+
+case "$cmd" in
+  start)
+    bash "$INFRA_DIR/status.sh" -q kafka minio || die "Kafka and MinIO must be up first: bash infra/local/up.sh"
+    command -v node >/dev/null || die "node not found"
+    for svc in fetcher analyzer merger matcher; do build_if_needed "$svc"; done
+    mapfile -t wanted < <(instances)
+    for name in "${wanted[@]}"; do start_one "$name"; done
+    ;;
+  stop)
+    mapfile -t running < <(known_instances)
+    # Upstream first, so nothing new reaches the later stages while they drain.
+    for name in fetcher $(printf '%s\n' "${running[@]}" | grep '^analyzer-' || true) merger matcher; do
+      stop_pid "strata-$name" "$(bundle "$(kind_of "$name")")" 30
+    done
+    ;;
+  restart)
+    bash "$0" stop
+    bash "$0" start --analyzers "$analyzers"
+    ;;
+  status)
+    mapfile -t names < <( (instances; known_instances) | sort -u)
+    down=0
+    for name in "${names[@]}"; do
+      port="$(port_of "$name")"
+      pid="$(live_pid "strata-$name" "$(bundle "$(kind_of "$name")")")"
+      if [ -n "$pid" ] && service_healthy "$port"; then state=up; else state=DOWN; down=1; fi
+      printf '%-20s %-5s %-28s %s\n' "strata-$name" "$state" "http://$HOST:$port" "${pid:+pid $pid}"
+    done
+    exit "$down"
+    ;;
+  *) die "usage: services.sh start [--analyzers N] | stop | status | restart [--analyzers N]" ;;
+esac

@@ -1,0 +1,175 @@
+// The matcher: matches an image inventory against the advisory index (the embedded scan's
+// matchImage), stores the ScanResult and the JSON report under (manifest digest, advisory DB
+// version), completes the scan record, and publishes findings — at most once per (manifest digest,
+// DB version): a replay or a rescan of an unchanged image finds the marker and publishes none.
+import { openAdvisoryIndex, type OpenIndexResult } from '@strata/advisories';
+import type { DeliveredMessage } from '@strata/bus';
+import { getJson, putJson } from '@strata/blobstore';
+import { FindingsKind, Topics, type EventOf } from '@strata/contracts';
+import type { ImageInventory } from '@strata/model';
+import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
+import { matchImage, severityCounts, type ScanResult, type SeverityCounts } from '../result.js';
+import { StageError } from './failures.js';
+import {
+  advanceScanRecord,
+  findingsMarkerKey,
+  readImageRecord,
+  readScanRecord,
+  reportKey,
+  resultKey,
+  type ScanRecord,
+} from './records.js';
+import { renderJsonReport } from './report.js';
+import { startStageService, type StartOptions } from './service.js';
+import type { MatcherConfig } from './settings.js';
+import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
+
+/** The advisory index, reopened (cheaply, from its cache when the folder is unchanged) every `recheckMs`. */
+export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): () => Promise<OpenIndexResult> {
+  let current: Promise<OpenIndexResult> | undefined;
+  let openedAt = 0;
+  return () => {
+    if (!current || Date.now() - openedAt > recheckMs) {
+      const next = openAdvisoryIndex({ dbDir, cacheDir });
+      current = next;
+      openedAt = Date.now();
+      next.catch(() => {
+        if (current === next) current = undefined;
+      });
+    }
+    return current;
+  };
+}
+
+interface FindingsMarker {
+  scanId: string;
+  imageRef: string;
+  reportKey: string;
+  counts: SeverityCounts;
+  publishedAt: string;
+}
+
+const protoCounts = (c: SeverityCounts) => ({ unknown: c.unknown, low: c.low, medium: c.medium, high: c.high, critical: c.critical });
+
+async function publishCompleted(ctx: StageContext, scan: ScanIdentity, record: ScanRecord): Promise<void> {
+  await ctx.runtime.publish(Topics.scanCompleted, {
+    scanId: scan.scanId,
+    imageRef: record.imageRef,
+    manifestDigest: record.manifestDigest ?? '',
+    ...(record.indexDigest ? { indexDigest: record.indexDigest } : {}),
+    ...(record.platform ? { platform: { os: record.platform.os, architecture: record.platform.architecture, variant: record.platform.variant ?? '' } } : {}),
+    advisoryDbVersion: record.advisoryDbVersion ?? '',
+    ...(record.counts ? { counts: protoCounts(record.counts) } : {}),
+    ...(record.reportKey ? { report: blobRef(ctx, record.reportKey, { mediaType: 'application/json' }) } : {}),
+    ...(record.resultKey ? { result: blobRef(ctx, record.resultKey, { mediaType: 'application/json' }) } : {}),
+    findingsPublished: record.findingsPublished ?? false,
+    completedAt: now(),
+    traceId: scan.traceId,
+  });
+}
+
+async function handleImageInventory(
+  ctx: StageContext,
+  indexSource: () => Promise<OpenIndexResult>,
+  event: EventOf<typeof Topics.imageInventory>,
+  message: DeliveredMessage,
+): Promise<HandlerOutcome> {
+  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const { store } = ctx.runtime;
+  const seen = { service: ctx.service, stage: 'match', scanId: scan.scanId, manifestDigest: event.manifestDigest };
+  return runStage(ctx, message, scan, 'MATCH', async () => {
+    const record = await readScanRecord(store, scan.scanId);
+    if (record?.status === 'FAILED') {
+      ctx.observe({ ...seen, outcome: 'skipped' });
+      return 'skipped';
+    }
+    if (record?.status === 'COMPLETED') {
+      // Redelivered: the results stand; waiters may still need the completion event.
+      await publishCompleted(ctx, scan, record);
+      ctx.observe({ ...seen, outcome: 'duplicate', detail: { findingsPublished: false } });
+      return 'skipped';
+    }
+    const { index, warnings: indexWarnings } = await timed(ctx, 'advisories', indexSource);
+    const dbVersion = index.version;
+    const keys = { report: reportKey(event.manifestDigest, dbVersion), result: resultKey(event.manifestDigest, dbVersion) };
+
+    let result = await getJson<ScanResult>(store, keys.result);
+    if (!result) {
+      const image = await readImageRecord(store, event.manifestDigest);
+      if (!image) throw new StageError('INTERNAL', `image record of ${event.manifestDigest} (${event.imageRef}) is missing from ${store.location}`);
+      const inventoryKey = event.inventory?.key ?? '';
+      const inventory = inventoryKey ? await getJson<ImageInventory>(store, inventoryKey) : undefined;
+      if (!inventory) throw new StageError('INTERNAL', `image inventory ${inventoryKey || '(no key in the event)'} of ${event.manifestDigest} is missing from ${store.location}`);
+      const total = record?.layers?.total ?? image.layers.length;
+      const cached = record?.layers?.cached ?? 0;
+      result = await timed(ctx, 'match', async () =>
+        matchImage({
+          artifactName: scan.imageRef,
+          metadata: {
+            ...image.metadata,
+            reference: scan.imageRef,
+            repoTags: record?.repoTags ?? image.metadata.repoTags,
+            repoDigests: record?.repoDigests ?? image.metadata.repoDigests,
+          },
+          inventory,
+          index,
+          indexWarnings,
+          layersAnalyzed: total - cached,
+          layersCached: cached,
+        }),
+      );
+      await putJson(store, keys.result, result);
+    }
+    if (!(await store.exists(keys.report))) await store.putObject(keys.report, renderJsonReport(result));
+
+    const counts = severityCounts(result.findings);
+    const markerKey = findingsMarkerKey(event.manifestDigest, dbVersion);
+    let published = false;
+    if (!(await store.exists(markerKey))) {
+      await ctx.runtime.publish(
+        Topics.findings,
+        {
+          scanId: scan.scanId,
+          imageRef: scan.imageRef,
+          manifestDigest: event.manifestDigest,
+          ...(event.indexDigest ? { indexDigest: event.indexDigest } : {}),
+          ...(event.platform ? { platform: event.platform } : {}),
+          advisoryDbVersion: dbVersion,
+          counts: protoCounts(counts),
+          report: blobRef(ctx, keys.report, { mediaType: 'application/json' }),
+          kind: FindingsKind.FULL,
+          publishedAt: now(),
+          traceId: scan.traceId,
+        },
+        { 'strata-scan-id': scan.scanId },
+      );
+      const marker: FindingsMarker = { scanId: scan.scanId, imageRef: scan.imageRef, reportKey: keys.report, counts, publishedAt: new Date().toISOString() };
+      await putJson(store, markerKey, marker);
+      published = true;
+    }
+    const { record: done } = await advanceScanRecord(store, scan, {
+      status: 'COMPLETED',
+      stage: 'MATCH',
+      manifestDigest: event.manifestDigest,
+      advisoryDbVersion: dbVersion,
+      reportKey: keys.report,
+      resultKey: keys.result,
+      counts,
+      findingsPublished: published,
+    });
+    await publishCompleted(ctx, scan, done);
+    scanLogger(ctx, scan).info({ manifestDigest: event.manifestDigest, advisoryDbVersion: dbVersion, findings: result.findings.length, findingsPublished: published }, 'scan completed');
+    ctx.observe({ ...seen, outcome: published ? 'published' : 'duplicate', detail: { findingsPublished: published, counts } });
+    return 'ok';
+  });
+}
+
+export function startMatcher(config: MatcherConfig, options: StartOptions = {}): Promise<RunningService> {
+  return startStageService('matcher', config, options, async (ctx) => {
+    const indexSource = advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS);
+    // Opened up front: a missing or empty DB stops the service at start, not each scan.
+    const opened = await indexSource();
+    ctx.runtime.logger.info({ dbDir: config.STRATA_DB, advisoryDbVersion: opened.index.version, rebuilt: opened.rebuilt }, 'advisory index open');
+    await ctx.runtime.consume({ group: 'strata-matcher', topic: Topics.imageInventory, handler: (event, message) => handleImageInventory(ctx, indexSource, event, message) });
+  });
+}

@@ -1,0 +1,151 @@
+// Test and benchmark support: build small layers and push images to a registry over the
+// distribution API (blob upload, manifest put), so suites can make images on the fly — many that
+// share a base layer, a unique one per run, one whose blob is later tampered with.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+
+export interface LayerBlob {
+  /** digest of the compressed blob */
+  digest: string;
+  /** digest of the uncompressed tar */
+  diffId: string;
+  size: number;
+  mediaType: string;
+  createdBy: string;
+  /** the blob, in memory (small layers) or in a file */
+  bytes?: Buffer;
+  path?: string;
+}
+
+export interface PushedImage {
+  /** registry/repository:tag */
+  ref: string;
+  manifestDigest: string;
+  configDigest: string;
+  layers: LayerBlob[];
+}
+
+const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+/** A gzip layer holding `files` (path → content), built in memory. */
+export async function tarLayer(files: Record<string, string | Buffer>, createdBy: string): Promise<LayerBlob> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const dirs = new Set<string>();
+  for (const path of Object.keys(files).sort()) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        pack.entry({ name: `${dir}/`, type: 'directory', mode: 0o755, mtime: new Date(0) });
+      }
+    }
+    const content = files[path]!;
+    pack.entry({ name: path, mode: 0o644, mtime: new Date(0) }, typeof content === 'string' ? Buffer.from(content) : content);
+  }
+  pack.finalize();
+  await done;
+  const tarBytes = Buffer.concat(chunks);
+  const gz = gzipSync(tarBytes);
+  return { digest: sha256(gz), diffId: sha256(tarBytes), size: gz.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', createdBy, bytes: gz };
+}
+
+/** A layer whose blob already sits in a file (e.g. a fixture's OCI layout). */
+export async function fileLayer(path: string, layer: { digest: string; diffId: string; createdBy: string; mediaType?: string }): Promise<LayerBlob> {
+  const { size } = await stat(path);
+  return { ...layer, size, mediaType: layer.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip', path };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function call(method: string, url: string, headers: Record<string, string>, body?: Buffer | { path: string; size: number }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else Readable.from(createReadStream(body.path)).pipe(req);
+  });
+}
+
+function authHeader(auth?: { username: string; password: string }): Record<string, string> {
+  return auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
+}
+
+async function pushBlob(base: string, repository: string, blob: { digest: string; size: number; bytes?: Buffer; path?: string }, auth?: { username: string; password: string }): Promise<void> {
+  const head = await call('HEAD', `${base}/v2/${repository}/blobs/${blob.digest}`, authHeader(auth));
+  if (head.status === 200) return;
+  const start = await call('POST', `${base}/v2/${repository}/blobs/uploads/`, { ...authHeader(auth), 'content-length': '0' });
+  if (start.status !== 202) throw new Error(`upload start for ${blob.digest} to ${base}/${repository}: HTTP ${start.status} ${start.body.toString()}`);
+  const location = new URL(String(start.headers.location), base);
+  location.searchParams.set('digest', blob.digest);
+  const body = blob.bytes ?? { path: blob.path!, size: blob.size };
+  const put = await call('PUT', location.href, { ...authHeader(auth), 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, body);
+  if (put.status !== 201) throw new Error(`upload of ${blob.digest} to ${base}/${repository}: HTTP ${put.status} ${put.body.toString()}`);
+}
+
+/** Pushes an OCI image (gzip layers, linux/amd64) made of `layers` to `host/repository:tag`. */
+export async function pushImage(
+  host: string,
+  repository: string,
+  tag: string,
+  layers: LayerBlob[],
+  options: { auth?: { username: string; password: string }; labels?: Record<string, string> } = {},
+): Promise<PushedImage> {
+  const base = `http://${host}`;
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: '2025-01-01T00:00:00Z',
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...(options.labels ? { Labels: options.labels } : {}) },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map((l) => ({ created: '2025-01-01T00:00:00Z', created_by: l.createdBy })),
+    }),
+  );
+  const configDigest = sha256(config);
+  for (const layer of layers) await pushBlob(base, repository, layer, options.auth);
+  await pushBlob(base, repository, { digest: configDigest, size: config.length, bytes: config }, options.auth);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    }),
+  );
+  const put = await call('PUT', `${base}/v2/${repository}/manifests/${tag}`, { ...authHeader(options.auth), 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(manifest.length) }, manifest);
+  if (put.status !== 201) throw new Error(`manifest put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
+  return { ref: `${host}/${repository}:${tag}`, manifestDigest: sha256(manifest), configDigest, layers };
+}
+
+/** A small unique layer: one npm package (so the analyzers find something) and a marker file. */
+export function uniqueLayer(name: string, version = '1.0.0'): Promise<LayerBlob> {
+  return tarLayer(
+    {
+      [`usr/lib/node_modules/${name}/package.json`]: JSON.stringify({ name, version, license: 'MIT' }),
+      [`etc/strata/${name}`]: `${name}\n`,
+    },
+    `COPY ${name} /usr/lib/node_modules/${name}`,
+  );
+}

@@ -1,0 +1,55 @@
+// Stage: match a merged image inventory against the advisory index and assemble the ScanResult
+// every report format renders from. The embedded scan and the distributed matcher both call this.
+import type { AdvisoryIndex } from '@strata/advisories';
+import { eolStatus, matchInventory, type EolStatus, type Finding } from '@strata/matcher';
+import type { AnalyzerWarning, ImageInventory, ImageMetadata, Severity } from '@strata/model';
+
+export interface ScanResult {
+  artifactName: string;
+  metadata: ImageMetadata;
+  inventory: ImageInventory;
+  findings: Finding[];
+  /** analyzer, merge, advisory-index and matcher warnings, each naming its file/layer */
+  warnings: AnalyzerWarning[];
+  eol: EolStatus | undefined;
+  advisoryDbVersion: string;
+  /** layers analyzed in this scan vs reused from the cache */
+  layersAnalyzed: number;
+  layersCached: number;
+}
+
+export interface MatchImageInput {
+  artifactName: string;
+  metadata: ImageMetadata;
+  inventory: ImageInventory;
+  index: AdvisoryIndex;
+  /** warnings from opening the advisory index */
+  indexWarnings?: AnalyzerWarning[];
+  layersAnalyzed: number;
+  layersCached: number;
+  now?: Date;
+}
+
+export function matchImage(input: MatchImageInput): ScanResult {
+  const matched = matchInventory(input.inventory, input.index);
+  return {
+    artifactName: input.artifactName,
+    metadata: input.metadata,
+    inventory: input.inventory,
+    findings: matched.findings,
+    warnings: [...input.inventory.warnings, ...(input.indexWarnings ?? []), ...matched.warnings],
+    eol: input.inventory.os ? eolStatus(input.inventory.os, input.now ?? new Date()) : undefined,
+    advisoryDbVersion: input.index.version,
+    layersAnalyzed: input.layersAnalyzed,
+    layersCached: input.layersCached,
+  };
+}
+
+export type SeverityCounts = Record<Lowercase<Severity>, number>;
+
+/** Findings per severity (unfiltered). */
+export function severityCounts(findings: readonly Pick<Finding, 'severity'>[]): SeverityCounts {
+  const counts: SeverityCounts = { unknown: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  for (const f of findings) counts[f.severity.toLowerCase() as Lowercase<Severity>]++;
+  return counts;
+}

@@ -1,0 +1,499 @@
+// The gateway against the real Kafka and MinIO: the pipeline stages are played by the test (it
+// consumes scan.requested and publishes findings / scan.failed like the matcher and fetcher do).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'minio';
+import { Registry } from 'prom-client';
+import { createS3BlobStore, putJson, type BlobStore } from '@strata/blobstore';
+import { connectKafkaBus, type EventBus, type Subscription } from '@strata/bus';
+import {
+  FailureCode,
+  FindingsKind,
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  ScanService,
+  ScanStage,
+  ScanStatus,
+  Severity,
+  Topics,
+  connect,
+  decodeEvent,
+  encodeKeyedEvent,
+  isServiceError,
+  type Connection,
+  type EventInit,
+  type EventTopic,
+  type FindingsPublished,
+  type MethodsOf,
+  type ScanRequested,
+} from '@strata/contracts';
+import { createLogger } from '@strata/log';
+import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { startGateway, type Gateway } from './gateway.js';
+import { readScanRecord, writeScanRecord } from './scan-record.js';
+
+const skip = skipUnless('kafka', 'minio');
+const runId = `gw${randomBytes(4).toString('hex')}`;
+// Topics of this run carry a prefix (as STRATA_TOPIC_PREFIX does), so no other suite's services see them.
+const topic = (logical: EventTopic) => `${runId}.${logical}`;
+const logger = createLogger({ service: 'gateway-test', level: process.env.STRATA_LOG_LEVEL ?? 'warn' });
+
+type ScanClient = Connection<MethodsOf<typeof ScanService>>;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: grpc.status, details?: RegExp): Promise<grpc.ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isServiceError(error), `expected a gRPC error, got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${grpc.status[code]}, got ${grpc.status[error.code]}: ${error.details}`);
+    if (details) assert.match(error.details, details);
+    return error;
+  }
+  assert.fail(`expected ${grpc.status[code]}, the call succeeded`);
+}
+
+function publishEvent<T extends typeof Topics.findings | typeof Topics.scanFailed | typeof Topics.scanCompleted>(bus: EventBus, logical: T, event: EventInit<T>) {
+  const { key, value } = encodeKeyedEvent(logical, event);
+  return bus.publish(topic(logical), [{ key, value }]);
+}
+
+/** Plays the pipeline's first consumer: collects every ScanRequested of this run. */
+async function watchScanRequests(bus: EventBus) {
+  const seen: { key: string; event: ScanRequested }[] = [];
+  const subscription: Subscription = await bus.subscribe({
+    group: `strata-test-requests-${runId}`,
+    topics: [topic(Topics.scanRequested)],
+    fromBeginning: true,
+    handler: (message) => {
+      const event = decodeEvent(Topics.scanRequested, message.value);
+      if (event.imageRef.includes(runId)) seen.push({ key: message.key, event });
+    },
+  });
+  return {
+    subscription,
+    next: (imageRef: string) => waitFor(`ScanRequested for ${imageRef}`, () => seen.find((s) => s.event.imageRef === imageRef)),
+  };
+}
+
+/** Empties and removes the bucket of a test store. */
+async function dropStore(store: BlobStore): Promise<void> {
+  for await (const key of store.list('')) await store.delete(key);
+  await store.close();
+  const s3 = infra.s3()!;
+  const bucket = store.location.slice(store.location.lastIndexOf('/') + 1);
+  await new Client({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey }).removeBucket(bucket);
+}
+
+/** A report in the stored shape (Trivy schema v2 subset); the gateway treats it as opaque bytes. */
+function sampleReport(imageRef: string, manifestDigest: string) {
+  return {
+    SchemaVersion: 2,
+    CreatedAt: new Date().toISOString(),
+    ArtifactName: imageRef,
+    ArtifactType: 'container_image',
+    Metadata: { ImageID: manifestDigest },
+    Results: [
+      {
+        Target: `${imageRef} (debian 12.7)`,
+        Class: 'os-pkgs',
+        Type: 'debian',
+        Vulnerabilities: [
+          { VulnerabilityID: 'CVE-2024-0001', PkgName: 'libexpat1', Severity: 'HIGH' },
+          { VulnerabilityID: 'CVE-2024-0002', PkgName: 'zstd', Severity: 'LOW' },
+          { VulnerabilityID: 'CVE-2024-0003', PkgName: 'zstd', Severity: 'LOW' },
+        ],
+      },
+    ],
+  };
+}
+
+function fakeDigest(): string {
+  return `sha256:${randomBytes(32).toString('hex')}`;
+}
+
+// Every topic this run created (the gateways' dead-letter topics) has the run id in its name.
+after(async () => {
+  const kafka = infra.kafka();
+  if (!kafka) return;
+  const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.includes(runId));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+describe('gateway on Kafka + MinIO', { skip }, () => {
+  let bus: EventBus;
+  let store: BlobStore;
+  let gateway: Gateway;
+  let client: ScanClient;
+  let requests: Awaited<ReturnType<typeof watchScanRequests>>;
+  const metrics = new Registry();
+  const image = (name: string) => `127.0.0.1:15000/strata/${runId}-${name}:v1`;
+
+  before(async () => {
+    const s3 = infra.s3()!;
+    bus = await connectKafkaBus({ brokers: infra.kafka()!.brokers, clientId: 'gateway-test', sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 });
+    store = await createS3BlobStore({ ...s3, bucket: uniqueName('gw').toLowerCase().slice(0, 63) });
+    await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
+    gateway = await startGateway({
+      bus,
+      store,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      pollIntervalMs: 200,
+      metricsRegistry: metrics,
+      eventGroup: `strata-gateway-test-${runId}`,
+      topic,
+    });
+    client = connect(ScanService, gateway.address);
+    requests = await watchScanRequests(bus);
+  });
+
+  after(async () => {
+    client?.close();
+    await gateway?.close(2000);
+    await requests?.subscription.stop();
+    await bus?.close();
+    if (store) await dropStore(store);
+  });
+
+  test('ScanImage records the scan as QUEUED and publishes ScanRequested keyed by the image ref', async () => {
+    const ref = image('submit');
+    const response = await client.client.scanImage({ imageRef: ref, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    assert.equal(response.status, ScanStatus.QUEUED);
+    assert.match(response.scanId, /^[0-9a-f-]{36}$/);
+    const { key, event } = await requests.next(ref);
+    assert.equal(key, ref);
+    assert.equal(event.scanId, response.scanId);
+    assert.equal(event.platform?.architecture, 'arm64');
+    assert.equal(event.platform?.variant, 'v8');
+    const record = await readScanRecord(store, response.scanId);
+    assert.equal(record?.status, 'QUEUED');
+    assert.equal(record?.imageRef, ref);
+    const report = await client.client.getReport({ selector: { case: 'scanId', value: response.scanId } });
+    assert.equal(report.status, ScanStatus.QUEUED);
+    assert.equal(report.content.length, 0);
+  });
+
+  test('ScanImage rejects a bad reference or a local path with INVALID_ARGUMENT and the reason', async () => {
+    await rejectsWith(client.client.scanImage({ imageRef: 'UPPER/Case:tag' }), grpc.status.INVALID_ARGUMENT, /invalid image reference "UPPER\/Case:tag": .+/);
+    await rejectsWith(client.client.scanImage({ imageRef: '' }), grpc.status.INVALID_ARGUMENT, /empty image reference/);
+    await rejectsWith(client.client.scanImage({ imageRef: 'oci:/tmp/layout:v1' }), grpc.status.INVALID_ARGUMENT, /registry images only/);
+  });
+
+  test('GetReport: unknown scan id or digest is NOT_FOUND, a malformed one INVALID_ARGUMENT', async () => {
+    await rejectsWith(client.client.getReport({ selector: { case: 'scanId', value: 'no-such-scan' } }), grpc.status.NOT_FOUND, /no scan no-such-scan/);
+    await rejectsWith(client.client.getReport({ selector: { case: 'manifestDigest', value: fakeDigest() } }), grpc.status.NOT_FOUND, /no report for manifest/);
+    await rejectsWith(client.client.getReport({ selector: { case: 'scanId', value: '../etc' } }), grpc.status.INVALID_ARGUMENT);
+    await rejectsWith(client.client.getReport({ selector: { case: 'manifestDigest', value: 'sha256:zz' } }), grpc.status.INVALID_ARGUMENT);
+    await rejectsWith(client.client.getReport({}), grpc.status.INVALID_ARGUMENT, /scan_id or a manifest_digest/);
+  });
+
+  test('GetReport of a FAILED scan record returns FAILED with the stage, code and reason', async () => {
+    const scanId = `failed-${runId}`;
+    const reason = `manifest unknown: ${image('missing')} does not exist in 127.0.0.1:15000`;
+    await writeScanRecord(store, {
+      scanId,
+      imageRef: image('missing'),
+      status: 'FAILED',
+      stage: 'RESOLVE',
+      error: { stage: 'RESOLVE', code: 'IMAGE_NOT_FOUND', reason },
+      updatedAt: new Date().toISOString(),
+    });
+    const report = await client.client.getReport({ selector: { case: 'scanId', value: scanId } });
+    assert.equal(report.status, ScanStatus.FAILED);
+    assert.equal(report.error?.reason, reason);
+    assert.equal(report.error?.stage, ScanStage.RESOLVE);
+    assert.equal(report.error?.code, FailureCode.IMAGE_NOT_FOUND);
+    assert.equal(report.imageRef, image('missing'));
+    assert.equal(report.content.length, 0);
+  });
+
+  test('ScanImage(wait) returns the report of the findings event, and WatchFindings streams that event', async () => {
+    const ref = image('findings');
+    const manifestDigest = fakeDigest();
+    const dbVersion = `db-${runId}`;
+    const reportKey = `reports/${manifestDigest}/${dbVersion}.json`;
+
+    const watch = new AbortController();
+    const streamed: FindingsPublished[] = [];
+    const watching = (async () => {
+      try {
+        for await (const event of client.client.watchFindings({ repositoryPrefixes: [`127.0.0.1:15000/strata/${runId}-find`] }, { signal: watch.signal })) {
+          streamed.push(event);
+        }
+      } catch (error) {
+        if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
+      }
+    })();
+    const streams = () => metrics.getSingleMetric('strata_gateway_watch_streams')!.get().then((m) => m.values[0]?.value ?? 0);
+    await waitFor('the watch stream to be open', async () => ((await streams()) === 1 ? true : undefined));
+
+    const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
+    const { event: requested } = await requests.next(ref);
+    const report = sampleReport(ref, manifestDigest);
+    await putJson(store, reportKey, report);
+    // Another image's event on the same topic must reach neither the waiter nor this watcher.
+    await publishEvent(bus, Topics.findings, {
+      scanId: `other-${runId}`,
+      imageRef: 'registry.example/other/image:1',
+      manifestDigest: fakeDigest(),
+      advisoryDbVersion: dbVersion,
+      kind: FindingsKind.FULL,
+      counts: { high: 9 },
+    });
+    await publishEvent(bus, Topics.findings, {
+      scanId: requested.scanId,
+      imageRef: ref,
+      manifestDigest,
+      advisoryDbVersion: dbVersion,
+      counts: { high: 1, low: 2 },
+      report: { bucket: 'strata', key: reportKey },
+      kind: FindingsKind.FULL,
+    });
+
+    const response = await waiting;
+    assert.equal(response.status, ScanStatus.COMPLETED);
+    assert.equal(response.scanId, requested.scanId);
+    assert.deepEqual(JSON.parse(Buffer.from(response.report).toString('utf8')), report);
+    assert.equal(response.manifestDigest, manifestDigest);
+    assert.equal(response.advisoryDbVersion, dbVersion);
+    assert.equal(response.counts?.high, 1);
+    assert.equal(response.counts?.low, 2);
+
+    const event = await waitFor('the streamed findings event', () => streamed.find((e) => e.scanId === requested.scanId));
+    assert.equal(event.manifestDigest, manifestDigest);
+    assert.equal(event.report?.key, reportKey);
+    assert.equal(streamed.length, 1, 'the other image was filtered out');
+
+    // The newest report of the manifest, in JSON by default.
+    const byDigest = await client.client.getReport({ selector: { case: 'manifestDigest', value: manifestDigest } });
+    assert.equal(byDigest.status, ScanStatus.COMPLETED);
+    assert.deepEqual(JSON.parse(Buffer.from(byDigest.content).toString('utf8')), report);
+    assert.equal(byDigest.imageRef, ref);
+    assert.equal(byDigest.counts?.high, 1);
+    assert.equal(byDigest.counts?.low, 2);
+
+    // A client that cancels ends its stream on the server too.
+    watch.abort();
+    await watching;
+    await waitFor('the watch stream to close on the server', async () => ((await streams()) === 0 ? true : undefined));
+  });
+
+  test('ScanImage(wait) returns FAILED with the reason of a scan.failed event', async () => {
+    const ref = image('failing');
+    const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
+    const { event: requested } = await requests.next(ref);
+    const reason = `401 Unauthorized from 127.0.0.1:15001 for ${ref}`;
+    await publishEvent(bus, Topics.scanFailed, {
+      scanId: requested.scanId,
+      imageRef: ref,
+      stage: ScanStage.RESOLVE,
+      code: FailureCode.UNAUTHORIZED,
+      reason,
+    });
+    const response = await waiting;
+    assert.equal(response.status, ScanStatus.FAILED);
+    assert.equal(response.error?.reason, reason);
+    assert.equal(response.error?.code, FailureCode.UNAUTHORIZED);
+    assert.equal(response.report.length, 0);
+  });
+
+  test('ScanImage(wait) also completes from the scan record alone (no findings event for an already-reported image)', async () => {
+    const ref = image('cached');
+    const manifestDigest = fakeDigest();
+    const reportKey = `reports/${manifestDigest}/db-${runId}.json`;
+    const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
+    const { event: requested } = await requests.next(ref);
+    await putJson(store, reportKey, sampleReport(ref, manifestDigest));
+    await writeScanRecord(store, {
+      scanId: requested.scanId,
+      imageRef: ref,
+      status: 'COMPLETED',
+      stage: 'MATCH',
+      manifestDigest,
+      reportKey,
+      counts: { unknown: 0, low: 2, medium: 0, high: 1, critical: 0 },
+      updatedAt: new Date().toISOString(),
+    });
+    const response = await waiting;
+    assert.equal(response.status, ScanStatus.COMPLETED);
+    assert.equal(response.counts?.high, 1);
+    assert.equal(JSON.parse(Buffer.from(response.report).toString('utf8')).ArtifactName, ref);
+    const report = await client.client.getReport({ selector: { case: 'scanId', value: requested.scanId } });
+    assert.equal(report.status, ScanStatus.COMPLETED);
+    assert.equal(report.manifestDigest, manifestDigest);
+    assert.equal(JSON.parse(Buffer.from(report.content).toString('utf8')).ArtifactName, ref);
+  });
+
+  test('ScanImage(wait) completes from a scan.completed event (a rescan publishes no findings event)', async () => {
+    const ref = image('completed');
+    const manifestDigest = fakeDigest();
+    const reportKey = `reports/${manifestDigest}/db-${runId}.json`;
+    const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
+    const { event: requested } = await requests.next(ref);
+    await putJson(store, reportKey, sampleReport(ref, manifestDigest));
+    await publishEvent(bus, Topics.scanCompleted, {
+      scanId: requested.scanId,
+      imageRef: ref,
+      manifestDigest,
+      advisoryDbVersion: `db-${runId}`,
+      counts: { high: 1, low: 2 },
+      report: { key: reportKey },
+      findingsPublished: false,
+    });
+    const response = await waiting;
+    assert.equal(response.status, ScanStatus.COMPLETED);
+    assert.equal(response.manifestDigest, manifestDigest);
+    assert.equal(response.counts?.low, 2);
+    assert.equal(JSON.parse(Buffer.from(response.report).toString('utf8')).ArtifactName, ref);
+    // Only the event said so: the record was never completed.
+    assert.equal((await readScanRecord(store, requested.scanId))?.status, 'QUEUED');
+  });
+
+  test('ScanImage(wait) past its deadline is DEADLINE_EXCEEDED and the scan stays recorded', async () => {
+    const ref = image('slow');
+    await rejectsWith(client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 1500 }), grpc.status.DEADLINE_EXCEEDED);
+    const { event } = await requests.next(ref);
+    assert.equal((await readScanRecord(store, event.scanId))?.status, 'QUEUED');
+    await waitFor('the waiter to be released', async () => {
+      const value = (await metrics.getSingleMetric('strata_gateway_waiting_scans')!.get()).values[0]?.value;
+      return value === 0 ? true : undefined;
+    });
+  });
+
+  test('WatchFindings filters by kind, digest and minimum severity', async () => {
+    const digest = fakeDigest();
+    const received: FindingsPublished[] = [];
+    const watch = new AbortController();
+    const watching = (async () => {
+      try {
+        for await (const e of client.client.watchFindings(
+          { manifestDigests: [digest], kinds: [FindingsKind.DELTA], minSeverity: Severity.HIGH },
+          { signal: watch.signal },
+        )) {
+          received.push(e);
+        }
+      } catch (error) {
+        if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
+      }
+    })();
+    const streams = () => metrics.getSingleMetric('strata_gateway_watch_streams')!.get().then((m) => m.values[0]?.value ?? 0);
+    await waitFor('the watch stream to be open', async () => ((await streams()) === 1 ? true : undefined));
+    const base = { imageRef: image('delta'), manifestDigest: digest, advisoryDbVersion: `db2-${runId}` };
+    await publishEvent(bus, Topics.findings, { ...base, scanId: 'full', kind: FindingsKind.FULL, counts: { critical: 3 } });
+    await publishEvent(bus, Topics.findings, { ...base, scanId: 'low-delta', kind: FindingsKind.DELTA, added: [{ vulnerabilityId: 'CVE-1', severity: Severity.LOW }] });
+    await publishEvent(bus, Topics.findings, { ...base, manifestDigest: fakeDigest(), scanId: 'other-digest', kind: FindingsKind.DELTA, added: [{ vulnerabilityId: 'CVE-2', severity: Severity.CRITICAL }] });
+    await publishEvent(bus, Topics.findings, { ...base, scanId: 'high-delta', kind: FindingsKind.DELTA, added: [{ vulnerabilityId: 'CVE-3', severity: Severity.HIGH }] });
+    await waitFor('the matching delta', () => (received.some((e) => e.scanId === 'high-delta') ? true : undefined));
+    // Same partition (same key) for every event but 'other-digest', so the earlier ones were seen first.
+    assert.deepEqual(received.map((e) => e.scanId), ['high-delta']);
+    watch.abort();
+    await watching;
+  });
+
+  test('ListAffectedImages is UNIMPLEMENTED until the reverse index exists', async () => {
+    await rejectsWith(
+      client.client.listAffectedImages({ query: { case: 'advisoryId', value: 'CVE-2024-0001' } }),
+      grpc.status.UNIMPLEMENTED,
+      /reverse index/,
+    );
+  });
+
+  test('health answers SERVING for the server and ScanService', async () => {
+    const health = connect(Health, gateway.address);
+    try {
+      assert.equal((await health.client.check({ service: '' })).status, ServingStatus.SERVING);
+      assert.equal((await health.client.check({ service: 'strata.v1.ScanService' })).status, ServingStatus.SERVING);
+    } finally {
+      health.close();
+    }
+  });
+
+  test('metrics count requests by method and code', async () => {
+    const text = await metrics.metrics();
+    assert.match(text, /strata_gateway_requests_total\{method="GetReport",code="NOT_FOUND"\} [1-9]/);
+    assert.match(text, /strata_gateway_requests_total\{method="ScanImage",code="INVALID_ARGUMENT"\} 3/);
+    assert.match(text, /strata_gateway_scans_submitted_total [1-9]/);
+    assert.match(text, new RegExp(`strata_gateway_events_received_total\\{topic="${runId}\\.strata\\.findings\\.v1"\\} [1-9]`));
+  });
+});
+
+describe('gateway auth and shutdown', { skip }, () => {
+  let bus: EventBus;
+  let store: BlobStore;
+  let gateway: Gateway;
+  const token = randomBytes(16).toString('hex');
+
+  before(async () => {
+    const s3 = infra.s3()!;
+    bus = await connectKafkaBus({ brokers: infra.kafka()!.brokers, clientId: 'gateway-test-auth', sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 });
+    store = await createS3BlobStore({ ...s3, bucket: uniqueName('gwa').toLowerCase().slice(0, 63) });
+    await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
+    gateway = await startGateway({ bus, store, logger, host: '127.0.0.1', port: 0, token, pollIntervalMs: 200, eventGroup: `strata-gateway-test-auth-${runId}`, topic });
+  });
+
+  after(async () => {
+    await gateway?.close(2000);
+    await bus?.close();
+    if (store) await dropStore(store);
+  });
+
+  test('with a token configured: no token or a wrong one is UNAUTHENTICATED, the right one passes, health needs none', async () => {
+    const anonymous = connect(ScanService, gateway.address);
+    const wrong = connect(ScanService, gateway.address, { token: 'not-the-token' });
+    const right = connect(ScanService, gateway.address, { token });
+    const health = connect(Health, gateway.address);
+    try {
+      const request = { selector: { case: 'scanId' as const, value: 'no-such-scan' } };
+      await rejectsWith(anonymous.client.getReport(request), grpc.status.UNAUTHENTICATED, /missing bearer token/);
+      await rejectsWith(anonymous.client.scanImage({ imageRef: 'alpine:3.20' }), grpc.status.UNAUTHENTICATED);
+      await rejectsWith(wrong.client.getReport(request), grpc.status.UNAUTHENTICATED, /invalid bearer token/);
+      // Past auth: the handler itself answers.
+      await rejectsWith(right.client.getReport(request), grpc.status.NOT_FOUND);
+      assert.equal((await health.client.check({ service: '' })).status, ServingStatus.SERVING);
+    } finally {
+      for (const c of [anonymous, wrong, right, health]) c.close();
+    }
+  });
+
+  test('close(): a waiting ScanImage gets UNAVAILABLE naming its scan, then the server stops answering', async () => {
+    const client = connect(ScanService, gateway.address, { token });
+    const health = connect(Health, gateway.address);
+    try {
+      const ref = `127.0.0.1:15000/strata/${runId}-shutdown:v1`;
+      const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
+      await waitFor('the scan record', async () => {
+        for await (const key of store.list('scans/')) return key;
+        return undefined;
+      });
+      const closing = gateway.close(5000);
+      const error = await rejectsWith(waiting, grpc.status.UNAVAILABLE, /shutting down; scan [0-9a-f-]{36} keeps running/);
+      const scanId = /scan ([0-9a-f-]{36})/.exec(error.details)![1]!;
+      assert.equal((await readScanRecord(store, scanId))?.status, 'QUEUED');
+      await closing;
+      await rejectsWith(health.client.check({ service: '' }, { timeoutMs: 2000 }), grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+      health.close();
+    }
+  });
+});

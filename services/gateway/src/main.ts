@@ -1,0 +1,91 @@
+// strata-gateway: serves strata.v1.ScanService (+ grpc.health.v1) over the distributed pipeline.
+// Settings come from the environment (see gatewaySettings and @strata/service-runtime's); /metrics
+// and /healthz are served by the runtime; SIGTERM stops it gracefully.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { setting, type ConfigOf, type Setting } from '@strata/config';
+import type { Logger } from '@strata/log';
+import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
+import { uniqueGatewayGroup } from './events.js';
+import { startGateway, type Gateway } from './gateway.js';
+import { renderStoredReport } from './render.js';
+
+export const gatewaySettings = {
+  GATEWAY_HOST: setting.string({ description: 'address the gRPC server listens on', default: '0.0.0.0' }),
+  GATEWAY_PORT: setting.integer({ description: 'gRPC port (0: any free port)', default: 50051, min: 0, max: 65_535 }),
+  GATEWAY_TOKEN: setting.optionalString({ description: 'bearer token every ScanService call must send (health stays open)', secret: true }),
+  GATEWAY_TLS_CERT: setting.optionalString({ description: 'PEM certificate chain file; with GATEWAY_TLS_KEY the server speaks TLS' }),
+  GATEWAY_TLS_KEY: setting.optionalString({ description: 'PEM private key file of GATEWAY_TLS_CERT' }),
+  GATEWAY_MAX_WAIT_MS: setting.integer({ description: 'longest ScanImage(wait) when the client sets no earlier deadline', default: 15 * 60_000, min: 1_000 }),
+  GATEWAY_POLL_INTERVAL_MS: setting.integer({ description: 'how often a waiting ScanImage re-reads its scan record', default: 1_000, min: 50 }),
+  GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
+} satisfies Record<string, Setting<unknown>>;
+
+export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;
+
+export interface GatewayService extends RunningService {
+  readonly gateway: Gateway;
+}
+
+function tlsFiles(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
+  const { GATEWAY_TLS_CERT: cert, GATEWAY_TLS_KEY: key } = config;
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new Error('GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together: set both or neither');
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`${name} ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  return { cert: read('GATEWAY_TLS_CERT', cert), key: read('GATEWAY_TLS_KEY', key) };
+}
+
+/** Starts the gateway on its runtime (bus, store, metrics endpoint) from a loaded configuration. */
+export async function startGatewayService(config: GatewayConfig, options: { logger?: Logger; processMetrics?: boolean } = {}): Promise<GatewayService> {
+  const tls = tlsFiles(config);
+  const runtime = await createRuntime('gateway', config, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
+  });
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({
+      bus: runtime.bus,
+      store: runtime.store,
+      logger: runtime.logger,
+      host: config.GATEWAY_HOST,
+      port: config.GATEWAY_PORT,
+      ...(config.GATEWAY_TOKEN ? { token: config.GATEWAY_TOKEN } : {}),
+      ...(tls ? { tls } : {}),
+      metricsRegistry: runtime.metrics.registry,
+      maxWaitMs: config.GATEWAY_MAX_WAIT_MS,
+      pollIntervalMs: config.GATEWAY_POLL_INTERVAL_MS,
+      renderReport: renderStoredReport(runtime.store),
+      topic: (logical) => runtime.topic(logical),
+      eventGroup: runtime.group(uniqueGatewayGroup()),
+    });
+  } catch (error) {
+    await runtime.abort();
+    throw error;
+  }
+  const grace = config.GATEWAY_SHUTDOWN_GRACE_MS;
+  return {
+    name: 'gateway',
+    runtime,
+    gateway,
+    stop: async () => {
+      await gateway.close(grace);
+      await runtime.close();
+    },
+    abort: async () => {
+      await gateway.close(0);
+      await runtime.abort();
+    },
+  };
+}
+
+const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isEntryPoint) {
+  await runServiceMain({ service: 'gateway', settings: gatewaySettings, start: (config) => startGatewayService(config) });
+}

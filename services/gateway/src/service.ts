@@ -1,0 +1,454 @@
+// strata.v1.ScanService handlers: submit scans (and wait for them), serve stored reports, stream
+// findings events. State lives in the blob store (scan records, reports) and on the bus.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import type { BlobStore } from '@strata/blobstore';
+import type { EventBus } from '@strata/bus';
+import {
+  ReportFormat,
+  ScanErrorSchema,
+  ScanStatus,
+  ScanTrigger,
+  Topics,
+  encodeKeyedEvent,
+  type EventTopic,
+  type ReportSchema,
+  type ScanError,
+  type ScanImageResponseSchema,
+  type ScanServiceHandlers,
+  type SeverityCounts,
+} from '@strata/contracts';
+import { forScan, type Logger } from '@strata/log';
+import { InvalidReferenceError, isDigest, parseReference } from '@strata/oci';
+import type { EventHub, ScanEvent } from './events.js';
+import { findingsFilter } from './filters.js';
+import type { GatewayMetrics } from './metrics.js';
+import { ScanResultMissingError, artifactName, countFindings, hasFilters, isJsonFormat, loadReport, newestReport, type ReportRenderer, type StoredReport } from './reports.js';
+import {
+  isValidScanId,
+  optionsRecord,
+  readScanRecord,
+  reportKey,
+  resultKey,
+  toScanError,
+  toScanStatus,
+  toSeverityCounts,
+  writeScanRecord,
+  type ScanOptionsRecord,
+  type ScanRecord,
+} from './scan-record.js';
+
+export interface ScanServiceOptions {
+  bus: EventBus;
+  store: BlobStore;
+  hub: EventHub;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+  /** Longest ScanImage wait when the client set no (or a later) deadline. Default 15 min. */
+  maxWaitMs?: number;
+  /** How often a waiting ScanImage re-reads the scan record (the fallback to events). Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Renders report formats other than the stored JSON, and applies scan options; without it those are UNIMPLEMENTED. */
+  renderReport?: ReportRenderer;
+  /** Physical topic of a contract topic (STRATA_TOPIC_PREFIX). Default: the contract name. */
+  topic?: (logical: EventTopic) => string;
+  /** Largest number of bytes queued for one slow WatchFindings client before it is dropped. Default 8 MiB. */
+  watchBufferBytes?: number;
+}
+
+export interface ScanServiceImpl {
+  handlers: ScanServiceHandlers;
+  /** Ends every WatchFindings stream and every waiting ScanImage (UNAVAILABLE, naming the scan). */
+  close(): void;
+}
+
+interface Completed {
+  status: ScanStatus.COMPLETED;
+  report: StoredReport;
+  /** Key of the stored ScanResult every format renders from. */
+  resultKey: string;
+  counts: SeverityCounts;
+}
+type Outcome = Completed | { status: ScanStatus.FAILED; error: ScanError; manifestDigest: string };
+
+type ScanImageCall = Parameters<ScanServiceHandlers['scanImage']>[0];
+type GetReportCall = Parameters<ScanServiceHandlers['getReport']>[0];
+
+class RpcError extends Error {
+  constructor(readonly code: grpc.status, details: string) {
+    super(details);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function toStatus(error: unknown): Partial<grpc.StatusObject> {
+  if (error instanceof RpcError) return { code: error.code, details: error.message };
+  return { code: grpc.status.INTERNAL, details: describe(error) };
+}
+
+function recordReportKey(record: ScanRecord): string | undefined {
+  if (record.reportKey) return record.reportKey;
+  if (record.manifestDigest && record.advisoryDbVersion) return reportKey(record.manifestDigest, record.advisoryDbVersion);
+  return undefined;
+}
+
+function recordResultKey(record: ScanRecord, report: StoredReport): string {
+  return record.resultKey ?? resultKey(report.manifestDigest, report.advisoryDbVersion);
+}
+
+/** Waits for a scan's outcome from its events, re-reading its record as a fallback. */
+function awaitOutcome(options: ScanServiceOptions, scanId: string, signal: AbortSignal): Promise<Outcome> {
+  const { store, hub } = options;
+  const logger = forScan(options.logger, scanId);
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  return new Promise<Outcome>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (action: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+      action();
+    };
+    /** Settles with the stored report at `key`; false when it is not (yet) in the store. */
+    const completeWith = async (key: string, result: string | undefined, counts: SeverityCounts | undefined): Promise<boolean> => {
+      const report = await loadReport(store, key);
+      if (!report || settled) return Boolean(report);
+      settle(() =>
+        resolve({
+          status: ScanStatus.COMPLETED,
+          report,
+          resultKey: result || resultKey(report.manifestDigest, report.advisoryDbVersion),
+          counts: counts ?? countFindings(report.json),
+        }),
+      );
+      return true;
+    };
+    const onEvent = async (message: ScanEvent) => {
+      if (message.kind === 'failed') {
+        const { stage, code, reason, manifestDigest } = message.event;
+        settle(() => resolve({ status: ScanStatus.FAILED, error: create(ScanErrorSchema, { stage, code, reason }), manifestDigest: manifestDigest ?? '' }));
+        return;
+      }
+      const event = message.event;
+      const key = event.report?.key || (event.advisoryDbVersion ? reportKey(event.manifestDigest, event.advisoryDbVersion) : '');
+      const result = message.kind === 'completed' ? message.event.result?.key : undefined;
+      if (key === '' || !(await completeWith(key, result, event.counts))) {
+        logger.warn({ key, event: message.kind }, 'the event names a report that is not in the store; waiting for the scan record');
+      }
+    };
+    const unsubscribe = hub.onScan(scanId, (message) => {
+      onEvent(message).catch((error: unknown) => logger.warn({ err: error }, `could not load the report of a ${message.kind} event`));
+    });
+    const poll = async () => {
+      try {
+        const record = await readScanRecord(store, scanId);
+        if (settled) return;
+        if (record?.status === 'FAILED') {
+          settle(() => resolve({ status: ScanStatus.FAILED, error: toScanError(record), manifestDigest: record.manifestDigest ?? '' }));
+          return;
+        }
+        if (record?.status === 'COMPLETED') {
+          const key = recordReportKey(record);
+          if (!key) throw new RpcError(grpc.status.INTERNAL, `scan ${scanId} completed but its record names no report`);
+          if (await completeWith(key, record.resultKey, toSeverityCounts(record.counts))) return;
+          throw new RpcError(grpc.status.INTERNAL, `scan ${scanId} completed but its report ${key} is missing from ${store.location}`);
+        }
+      } catch (error) {
+        if (error instanceof RpcError) return settle(() => reject(error));
+        logger.warn({ err: error }, 'could not read the scan record; retrying');
+      }
+      if (!settled) timer = setTimeout(() => void poll(), pollIntervalMs);
+    };
+    const onAbort = () => settle(() => reject(signal.reason));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort);
+    timer = setTimeout(() => void poll(), pollIntervalMs);
+  });
+}
+
+function deadlineMs(deadline: grpc.Deadline): number {
+  if (deadline instanceof Date) return deadline.getTime();
+  return Number.isFinite(deadline) ? deadline : Number.POSITIVE_INFINITY;
+}
+
+export function createScanService(options: ScanServiceOptions): ScanServiceImpl {
+  const { bus, store, hub, metrics } = options;
+  const maxWaitMs = options.maxWaitMs ?? 15 * 60_000;
+  const watchBufferBytes = options.watchBufferBytes ?? 8 * 1024 * 1024;
+  const closing = new AbortController();
+  const openStreams = new Set<() => void>();
+
+  const observe = <T>(method: string, work: () => Promise<T>): Promise<T> => {
+    const end = metrics?.duration.startTimer({ method });
+    const count = (code: grpc.status) => {
+      end?.();
+      metrics?.requests.inc({ method, code: grpc.status[code] });
+    };
+    return work().then(
+      (value) => {
+        count(grpc.status.OK);
+        return value;
+      },
+      (error: unknown) => {
+        count(error instanceof RpcError ? error.code : grpc.status.INTERNAL);
+        throw error;
+      },
+    );
+  };
+
+  /**
+   * The report in `format` with the scan's options applied, rendered from the stored scan result
+   * by the same @strata/report code as the embedded CLI. The stored JSON report is the fallback
+   * for unfiltered JSON when there is no renderer or no stored result.
+   */
+  async function render(format: ReportFormat, report: StoredReport, result: string, scanOptions: ScanOptionsRecord | undefined, createdAt?: string): Promise<Uint8Array> {
+    const storedWillDo = isJsonFormat(format) && !hasFilters(scanOptions);
+    if (!options.renderReport) {
+      if (storedWillDo) return report.json;
+      throw new RpcError(grpc.status.UNIMPLEMENTED, 'this gateway has no report renderer: only the unfiltered JSON report is available');
+    }
+    let rendered;
+    try {
+      rendered = await options.renderReport({ format, report, resultKey: result, ...(scanOptions ? { options: scanOptions } : {}), ...(createdAt ? { createdAt } : {}) });
+    } catch (error) {
+      if (error instanceof ScanResultMissingError && storedWillDo) return report.json;
+      throw error;
+    }
+    return typeof rendered === 'string' ? Buffer.from(rendered, 'utf8') : rendered;
+  }
+
+  async function scanImage(call: ScanImageCall): Promise<MessageInitShape<typeof ScanImageResponseSchema>> {
+    const request = call.request;
+    const imageRef = request.imageRef.trim();
+    let ref;
+    try {
+      ref = parseReference(imageRef);
+    } catch (error) {
+      const reason = error instanceof InvalidReferenceError ? error.message : describe(error);
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid image reference ${JSON.stringify(request.imageRef)}: ${reason}`);
+    }
+    if (ref.kind !== 'registry') {
+      throw new RpcError(
+        grpc.status.INVALID_ARGUMENT,
+        `image reference ${JSON.stringify(imageRef)} is a local ${ref.kind}; the gateway scans registry images only (scan local files with the embedded CLI)`,
+      );
+    }
+    if (closing.signal.aborted) throw new RpcError(grpc.status.UNAVAILABLE, 'the gateway is shutting down');
+
+    const scanId = randomUUID();
+    const logger = forScan(options.logger, scanId);
+    const now = new Date();
+    const scanOptions = optionsRecord(request.options);
+    try {
+      await writeScanRecord(store, {
+        scanId,
+        imageRef,
+        status: 'QUEUED',
+        stage: 'SUBMIT',
+        options: scanOptions,
+        traceId: scanId,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+      });
+    } catch (error) {
+      throw new RpcError(grpc.status.UNAVAILABLE, `could not record scan of ${imageRef} in ${store.location}: ${describe(error)}`);
+    }
+
+    // Listen before publishing: a fast pipeline (or a cached report) must not beat the waiter.
+    const stopWaiting = new AbortController();
+    const onCancel = () => stopWaiting.abort(new RpcError(grpc.status.CANCELLED, `client cancelled; scan ${scanId} keeps running`));
+    const onClosing = () =>
+      stopWaiting.abort(new RpcError(grpc.status.UNAVAILABLE, `the gateway is shutting down; scan ${scanId} keeps running, ask GetReport later`));
+    const outcome = request.wait ? awaitOutcome(options, scanId, stopWaiting.signal) : undefined;
+    outcome?.catch(() => undefined);
+    let capTimer: NodeJS.Timeout | undefined;
+    if (request.wait) {
+      metrics?.waiting.inc();
+      call.on('cancelled', onCancel);
+      closing.signal.addEventListener('abort', onClosing);
+      if (closing.signal.aborted) onClosing();
+      const cap = Math.max(0, Math.min(maxWaitMs, deadlineMs(call.getDeadline()) - Date.now()));
+      capTimer = setTimeout(
+        () =>
+          stopWaiting.abort(
+            new RpcError(grpc.status.DEADLINE_EXCEEDED, `scan ${scanId} of ${imageRef} not finished after ${Math.round(cap / 1000)} s; it keeps running, ask GetReport later`),
+          ),
+        cap,
+      );
+    }
+    try {
+      try {
+        const event = encodeKeyedEvent(Topics.scanRequested, {
+          scanId,
+          imageRef,
+          ...(request.platform ? { platform: request.platform } : {}),
+          ...(request.options ? { options: request.options } : {}),
+          credentialsRef: request.credentialsRef,
+          requestedAt: { seconds: BigInt(Math.floor(now.getTime() / 1000)), nanos: (now.getTime() % 1000) * 1_000_000 },
+          traceId: scanId,
+          trigger: ScanTrigger.API,
+        });
+        await bus.publish(options.topic?.(event.topic) ?? event.topic, [{ key: event.key, value: event.value, headers: { 'strata-scan-id': scanId } }]);
+        metrics?.scansSubmitted.inc();
+      } catch (error) {
+        const reason = `could not publish the scan request for ${imageRef}: ${describe(error)}`;
+        await writeScanRecord(store, {
+          scanId,
+          imageRef,
+          status: 'FAILED',
+          stage: 'SUBMIT',
+          error: { stage: 'SUBMIT', code: 'UNAVAILABLE', reason },
+          options: scanOptions,
+          traceId: scanId,
+          createdAt: now.toISOString(),
+          updatedAt: new Date().toISOString(),
+        }).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
+        throw new RpcError(grpc.status.UNAVAILABLE, reason);
+      }
+      logger.info({ imageRef, wait: request.wait }, 'scan requested');
+      if (!outcome) return { scanId, status: ScanStatus.QUEUED };
+
+      const result = await outcome;
+      if (result.status === ScanStatus.FAILED) {
+        return { scanId, status: result.status, error: result.error, manifestDigest: result.manifestDigest };
+      }
+      return {
+        scanId,
+        status: result.status,
+        report: await render(ReportFormat.JSON, result.report, result.resultKey, scanOptions),
+        counts: result.counts,
+        manifestDigest: result.report.manifestDigest,
+        advisoryDbVersion: result.report.advisoryDbVersion,
+      };
+    } finally {
+      stopWaiting.abort(new RpcError(grpc.status.CANCELLED, 'done'));
+      clearTimeout(capTimer);
+      if (request.wait) {
+        metrics?.waiting.dec();
+        call.removeListener('cancelled', onCancel);
+        closing.signal.removeEventListener('abort', onClosing);
+      }
+    }
+  }
+
+  async function getReport(call: GetReportCall): Promise<MessageInitShape<typeof ReportSchema>> {
+    const { selector, format } = call.request;
+    const base = { format: isJsonFormat(format) ? ReportFormat.JSON : format };
+    if (selector.case === 'scanId') {
+      const scanId = selector.value;
+      if (!isValidScanId(scanId)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid scan id ${JSON.stringify(scanId)}`);
+      const record = await readScanRecord(store, scanId);
+      if (!record) throw new RpcError(grpc.status.NOT_FOUND, `no scan ${scanId} in ${store.location}`);
+      const reply = {
+        ...base,
+        scanId,
+        status: toScanStatus(record.status),
+        imageRef: record.imageRef,
+        manifestDigest: record.manifestDigest ?? '',
+        advisoryDbVersion: record.advisoryDbVersion ?? '',
+      };
+      if (record.status === 'FAILED') return { ...reply, error: toScanError(record) };
+      if (record.status !== 'COMPLETED') return reply;
+      const key = recordReportKey(record);
+      const report = key ? await loadReport(store, key) : undefined;
+      if (!report) throw new RpcError(grpc.status.INTERNAL, `scan ${scanId} completed but its report ${key ?? '(none named)'} is missing from ${store.location}`);
+      return {
+        ...reply,
+        manifestDigest: record.manifestDigest || report.manifestDigest,
+        advisoryDbVersion: record.advisoryDbVersion || report.advisoryDbVersion,
+        counts: toSeverityCounts(record.counts) ?? countFindings(report.json),
+        content: await render(format, report, recordResultKey(record, report), record.options, record.updatedAt),
+      };
+    }
+    if (selector.case === 'manifestDigest') {
+      const digest = selector.value;
+      if (!isDigest(digest)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid manifest digest ${JSON.stringify(digest)}: expected sha256:<64 hex digits>`);
+      const report = await newestReport(store, digest);
+      if (!report) throw new RpcError(grpc.status.NOT_FOUND, `no report for manifest ${digest} in ${store.location}`);
+      return {
+        ...base,
+        status: ScanStatus.COMPLETED,
+        imageRef: artifactName(report.json),
+        manifestDigest: report.manifestDigest,
+        advisoryDbVersion: report.advisoryDbVersion,
+        counts: countFindings(report.json),
+        content: await render(format, report, resultKey(report.manifestDigest, report.advisoryDbVersion), undefined),
+      };
+    }
+    throw new RpcError(grpc.status.INVALID_ARGUMENT, 'GetReport needs a scan_id or a manifest_digest');
+  }
+
+  const unary =
+    <C, R>(method: string, work: (call: C) => Promise<R>) =>
+    (call: C, callback: (error: Partial<grpc.StatusObject> | null, response?: R) => void) => {
+      observe(method, () => work(call)).then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          if (!(error instanceof RpcError)) options.logger.error({ err: error }, `${method} failed`);
+          callback(toStatus(error));
+        },
+      );
+    };
+
+  const handlers: ScanServiceHandlers = {
+    scanImage: unary('ScanImage', scanImage),
+    getReport: unary('GetReport', getReport),
+    watchFindings(call) {
+      metrics?.requests.inc({ method: 'WatchFindings', code: 'STARTED' });
+      if (closing.signal.aborted) {
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the gateway is shutting down' });
+        return;
+      }
+      const filter = findingsFilter(call.request);
+      metrics?.watchStreams.inc();
+      let open = true;
+      const release = () => {
+        if (!open) return false;
+        open = false;
+        unsubscribe();
+        openStreams.delete(endStream);
+        metrics?.watchStreams.dec();
+        return true;
+      };
+      const endStream = () => {
+        if (release()) call.end();
+      };
+      const unsubscribe = hub.onFindings((event) => {
+        if (!open || !filter(event)) return;
+        if (call.writableLength > watchBufferBytes) {
+          if (release()) {
+            call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `client too slow: more than ${watchBufferBytes} bytes of findings events queued` });
+          }
+          return;
+        }
+        call.write(event);
+      });
+      openStreams.add(endStream);
+      call.on('cancelled', release);
+      call.on('error', release);
+      call.on('close', release);
+    },
+    listAffectedImages(_call, callback) {
+      metrics?.requests.inc({ method: 'ListAffectedImages', code: grpc.status[grpc.status.UNIMPLEMENTED] });
+      callback({
+        code: grpc.status.UNIMPLEMENTED,
+        details: 'ListAffectedImages needs the inventory reverse index (issue 7), which this deployment does not have yet',
+      });
+    },
+  };
+
+  return {
+    handlers,
+    close() {
+      closing.abort();
+      for (const end of [...openStreams]) end();
+    },
+  };
+}
