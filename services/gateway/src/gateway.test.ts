@@ -31,9 +31,9 @@ import {
   type ScanRequested,
 } from '@strata/contracts';
 import { createLogger } from '@strata/log';
+import { advanceScanRecord, readScanRecord } from '@strata/pipeline';
 import { infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from './gateway.js';
-import { readScanRecord, writeScanRecord } from './scan-record.js';
 
 const skip = skipUnless('kafka', 'minio');
 const runId = `gw${randomBytes(4).toString('hex')}`;
@@ -210,14 +210,11 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
   test('GetReport of a FAILED scan record returns FAILED with the stage, code and reason', async () => {
     const scanId = `failed-${runId}`;
     const reason = `manifest unknown: ${image('missing')} does not exist in 127.0.0.1:15000`;
-    await writeScanRecord(store, {
-      scanId,
-      imageRef: image('missing'),
-      status: 'FAILED',
-      stage: 'RESOLVE',
-      error: { stage: 'RESOLVE', code: 'IMAGE_NOT_FOUND', reason },
-      updatedAt: new Date().toISOString(),
-    });
+    await advanceScanRecord(
+      store,
+      { scanId, imageRef: image('missing') },
+      { status: 'FAILED', stage: 'RESOLVE', error: { stage: 'RESOLVE', code: 'IMAGE_NOT_FOUND', reason } },
+    );
     const report = await client.client.getReport({ selector: { case: 'scanId', value: scanId } });
     assert.equal(report.status, ScanStatus.FAILED);
     assert.equal(report.error?.reason, reason);
@@ -324,16 +321,11 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
     const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
     const { event: requested } = await requests.next(ref);
     await putJson(store, reportKey, sampleReport(ref, manifestDigest));
-    await writeScanRecord(store, {
-      scanId: requested.scanId,
-      imageRef: ref,
-      status: 'COMPLETED',
-      stage: 'MATCH',
-      manifestDigest,
-      reportKey,
-      counts: { unknown: 0, low: 2, medium: 0, high: 1, critical: 0 },
-      updatedAt: new Date().toISOString(),
-    });
+    await advanceScanRecord(
+      store,
+      { scanId: requested.scanId, imageRef: ref },
+      { status: 'COMPLETED', stage: 'MATCH', manifestDigest, reportKey, counts: { unknown: 0, low: 2, medium: 0, high: 1, critical: 0 } },
+    );
     const response = await waiting;
     assert.equal(response.status, ScanStatus.COMPLETED);
     assert.equal(response.counts?.high, 1);

@@ -25,19 +25,8 @@ import type { EventHub, ScanEvent } from './events.js';
 import { findingsFilter } from './filters.js';
 import type { GatewayMetrics } from './metrics.js';
 import { ScanResultMissingError, artifactName, countFindings, hasFilters, isJsonFormat, loadReport, newestReport, type ReportRenderer, type StoredReport } from './reports.js';
-import {
-  isValidScanId,
-  optionsRecord,
-  readScanRecord,
-  reportKey,
-  resultKey,
-  toScanError,
-  toScanStatus,
-  toSeverityCounts,
-  writeScanRecord,
-  type ScanOptionsRecord,
-  type ScanRecord,
-} from './scan-record.js';
+import { advanceScanRecord, optionsRecord, readScanRecord, reportKey, resultKey, type ScanOptionsRecord, type ScanRecord } from '@strata/pipeline';
+import { isValidScanId, toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
 
 export interface ScanServiceOptions {
   bus: EventBus;
@@ -247,16 +236,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     const now = new Date();
     const scanOptions = optionsRecord(request.options);
     try {
-      await writeScanRecord(store, {
-        scanId,
-        imageRef,
-        status: 'QUEUED',
-        stage: 'SUBMIT',
-        options: scanOptions,
-        traceId: scanId,
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-      });
+      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions });
     } catch (error) {
       throw new RpcError(grpc.status.UNAVAILABLE, `could not record scan of ${imageRef} in ${store.location}: ${describe(error)}`);
     }
@@ -299,17 +279,11 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
         metrics?.scansSubmitted.inc();
       } catch (error) {
         const reason = `could not publish the scan request for ${imageRef}: ${describe(error)}`;
-        await writeScanRecord(store, {
-          scanId,
-          imageRef,
-          status: 'FAILED',
-          stage: 'SUBMIT',
-          error: { stage: 'SUBMIT', code: 'UNAVAILABLE', reason },
-          options: scanOptions,
-          traceId: scanId,
-          createdAt: now.toISOString(),
-          updatedAt: new Date().toISOString(),
-        }).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
+        await advanceScanRecord(
+          store,
+          { scanId, imageRef, traceId: scanId },
+          { status: 'FAILED', stage: 'SUBMIT', error: { stage: 'SUBMIT', code: 'UNAVAILABLE', reason }, options: scanOptions },
+        ).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
         throw new RpcError(grpc.status.UNAVAILABLE, reason);
       }
       logger.info({ imageRef, wait: request.wait }, 'scan requested');
