@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Strata pipeline services (fetcher, analyzer ×N, merger, matcher) as background node
+# Runs the Strata pipeline services (fetcher, analyzer ×N, merger, matcher, gateway) as background node
 # processes on loopback, next to the Kafka and MinIO that start.sh runs. The bundles are built
 # (esbuild, seconds) when missing or older than their sources.
 # Usage: bash infra/local/services.sh start [--analyzers N] | stop | status | restart [--analyzers N]
@@ -9,17 +9,21 @@
 #   STRATA_TOPIC_PREFIX  prefix of topics and consumer groups   (default none)
 #   STRATA_REGISTRY_CREDENTIALS  named registry credentials (JSON) for the fetcher
 #   STRATA_LOG_LEVEL     pino level                             (default info)
-# Metrics/health: fetcher :19110, merger :19111, matcher :19112, analyzer i :1912i (/metrics, /healthz).
+#   STRATA_GATEWAY_PORT  gRPC port of the gateway               (default 50051)
+#   GATEWAY_TOKEN        bearer token the gateway requires      (default none)
+# Metrics/health: fetcher :19110, merger :19111, matcher :19112, gateway :19113, analyzer i :1912i
+# (/metrics, /healthz). gRPC: the gateway on 127.0.0.1:${STRATA_GATEWAY_PORT:-50051}.
 # Logs: $STRATA_INFRA_CACHE/logs/strata-<name>.log; pids: $STRATA_INFRA_CACHE/run/strata-<name>.pid
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
-SERVICES=(fetcher merger matcher)
+SERVICES=(fetcher merger matcher gateway)
 FETCHER_PORT=19110
 MERGER_PORT=19111
 MATCHER_PORT=19112
+GATEWAY_METRICS_PORT=19113
 ANALYZER_BASE_PORT=19120
 
 cmd="${1:-status}"
@@ -39,6 +43,7 @@ port_of() {
     fetcher) echo "$FETCHER_PORT" ;;
     merger) echo "$MERGER_PORT" ;;
     matcher) echo "$MATCHER_PORT" ;;
+    gateway) echo "$GATEWAY_METRICS_PORT" ;;
     analyzer-*) echo $((ANALYZER_BASE_PORT + ${1#analyzer-})) ;;
   esac
 }
@@ -95,6 +100,9 @@ start_one() {
     STRATA_LOG_LEVEL="${STRATA_LOG_LEVEL:-info}" \
     METRICS_HOST="$HOST" \
     METRICS_PORT="$port" \
+    GATEWAY_HOST="$HOST" \
+    GATEWAY_PORT="${STRATA_GATEWAY_PORT:-50051}" \
+    GATEWAY_TOKEN="${GATEWAY_TOKEN:-}" \
     node "$(bundle "$kind")"
   wait_healthy "strata-$name" "http://$HOST:$port/healthz" 90 "$(cat "$(pid_file "strata-$name")")" "$LOG_DIR/strata-$name.log" service_healthy "$port"
 }
@@ -103,14 +111,14 @@ case "$cmd" in
   start)
     bash "$INFRA_DIR/status.sh" -q kafka minio || die "Kafka and MinIO must be up first: bash infra/local/up.sh"
     command -v node >/dev/null || die "node not found"
-    for svc in fetcher analyzer merger matcher; do build_if_needed "$svc"; done
+    for svc in fetcher analyzer merger matcher gateway; do build_if_needed "$svc"; done
     mapfile -t wanted < <(instances)
     for name in "${wanted[@]}"; do start_one "$name"; done
     ;;
   stop)
     mapfile -t running < <(known_instances)
     # Upstream first, so nothing new reaches the later stages while they drain.
-    for name in fetcher $(printf '%s\n' "${running[@]}" | grep '^analyzer-' || true) merger matcher; do
+    for name in gateway fetcher $(printf '%s\n' "${running[@]}" | grep '^analyzer-' || true) merger matcher; do
       stop_pid "strata-$name" "$(bundle "$(kind_of "$name")")" 30
     done
     ;;
