@@ -1,24 +1,15 @@
 // Client mode without a gateway behind it, and the mapping of the CLI filters to scan options.
 // The full path (gateway + pipeline, same output as embedded mode) is in services/gateway's e2e test.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { Severity } from '@strata/contracts';
+import { closedLoopbackPort } from '@strata/testing';
 import { parseIgnoreFile } from '@strata/matcher';
 import { scanOptionsOf, scanThroughServer, ServerScanError } from './server-client.js';
 
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 test('--server pointing at nothing fails with an error naming the address', async () => {
-  const server = `127.0.0.1:${await closedPort()}`;
+  const server = `127.0.0.1:${await closedLoopbackPort()}`;
   await assert.rejects(
     scanThroughServer({ server, reference: 'alpine:3.20', format: 'table', filter: {}, timeoutMs: 10_000 }),
     (error: unknown) => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { Client } from 'minio';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { closedLoopbackPort, infra, skipUnless, uniqueName } from '@strata/testing';
 import { deterministicStream, digestOf, runBlobStoreContract } from './contract.support.js';
 import { createS3BlobStore, type S3BlobStoreOptions } from './s3.js';
 import { BlobStoreUnavailableError, DigestMismatchError } from './types.js';
@@ -59,18 +59,9 @@ test('s3: a rejected multi-part put leaves no incomplete upload behind', { skip:
   }
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 test('s3: an endpoint that is down gives an error naming endpoint and bucket after bounded retries', { timeout: 60_000 }, async () => {
-  const port = await closedPort();
+  const port = await closedLoopbackPort();
   await assert.rejects(
     createS3BlobStore({ endPoint: '127.0.0.1', port, accessKey: 'strata', secretKey: 'strata-secret-key', bucket: 'layers', retries: 2, retryDelayMs: 50 }),
     (error: unknown) => {

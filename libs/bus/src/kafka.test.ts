@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { closedLoopbackPort, infra, skipUnless, uniqueName } from '@strata/testing';
 import { runBusContract, waitFor } from './contract.support.js';
 import { connectKafkaBus, type KafkaBusOptions } from './kafka.js';
 import { BusUnavailableError } from './types.js';
@@ -39,18 +39,9 @@ after(async () => {
   }
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 test('kafka: a broker that is down gives an error naming its address after bounded retries', { timeout: 60_000 }, async () => {
-  const port = await closedPort();
+  const port = await closedLoopbackPort();
   const address = `127.0.0.1:${port}`;
   await assert.rejects(
     connectKafkaBus({ brokers: [address], retries: 2, initialRetryTimeMs: 100 }),

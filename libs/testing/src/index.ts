@@ -1,7 +1,9 @@
 // Test support shared by every project: where the real infrastructure and the shared reference
 // data are, and a skip-or-fail gate so CI can never skip an integration suite silently.
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,3 +131,13 @@ export function uniqueName(prefix: string): string {
 
 export { imagesJsonPath, loadImages, fixtureRef, skipUnlessImages } from './images.js';
 export type { ImagesJson, FixtureImage, FixtureLayer, FixtureRef } from './images.js';
+
+/** A loopback port nothing listens on (it was free a moment ago), for "server is down" tests. */
+export async function closedLoopbackPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
