@@ -9,7 +9,7 @@ import semver from 'semver';
 import { openAdvisoryIndex, type OsvRecord } from '@strata/advisories';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { matchInventory, ratingForScore, type Finding } from './index.js';
-import { appSet, osInventory, pep440Contains, pythonCvssBase, skipUnlessPython } from './test-support.js';
+import { appSet, osInventory, pep440Contains, pythonCvssBase } from './test-support.js';
 
 interface Interval {
   record: OsvRecord;
@@ -69,7 +69,7 @@ const LODASH = ['3.6.0', '3.7.0', '4.17.4', '4.17.5', '4.17.11', '4.17.12', '4.1
 const URLLIB3 = ['1.24.1', '1.24.2', '1.25.4', '1.26.5', '1.26.17', '1.26.18', '1.26.19', '2.0.0', '2.0.6', '2.0.7', '2.2.1', '2.2.2'];
 const JINJA2 = ['2.8', '2.8.1', '2.10', '2.10.1', '2.11.2', '2.11.3', '3.1.2', '3.1.3', '3.1.4'];
 
-test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python packaging say', { skip: skipUnless('data', 'tool:python3') || skipUnlessPython('packaging') }, async () => {
+test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python packaging say', { skip: skipUnless('data', 'tool:python3') || skipUnless('python:packaging') }, async () => {
   const records = await ghsaRecords();
   const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv/ghsa') });
   const sets = [
@@ -107,7 +107,7 @@ test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python p
   }
 });
 
-test('GHSA severities: the scored CVSS vector (checked against Python cvss), else GitHub\'s rating', { skip: skipUnless('data', 'tool:python3') || skipUnlessPython('cvss') }, async () => {
+test('GHSA severities: the scored CVSS vector (checked against Python cvss), else GitHub\'s rating', { skip: skipUnless('data', 'tool:python3') || skipUnless('python:cvss') }, async () => {
   const records = await ghsaRecords();
   const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv/ghsa') });
   const sets = [appSet('npm', 'app/node_modules/lodash/package.json', [{ name: 'lodash', version: '4.17.4' }]),

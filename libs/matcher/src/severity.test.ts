@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { AffectedEntry, IndexedRecord } from '@strata/advisories';
 import { skipUnless } from '@strata/testing';
 import { chooseSeverity, scoreRecord, scoreVector, vendorSeverity } from './index.js';
-import { pythonCvssBase, skipUnlessPython } from './test-support.js';
+import { pythonCvssBase } from './test-support.js';
 
 const VECTORS = [
   { type: 'CVSS_V2', vector: 'AV:N/AC:L/Au:N/C:P/I:P/A:P' },
@@ -18,7 +18,7 @@ const VECTORS = [
   { type: 'CVSS_V4', vector: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:N/VI:L/VA:N/SC:N/SI:N/SA:N' },
 ];
 
-test('CVSS v2, v3.0, v3.1 and v4.0 base scores equal Python cvss; ratings equal its qualitative ones', { skip: skipUnless('tool:python3') || skipUnlessPython('cvss') }, () => {
+test('CVSS v2, v3.0, v3.1 and v4.0 base scores equal Python cvss; ratings equal its qualitative ones', { skip: skipUnless('tool:python3') || skipUnless('python:cvss') }, () => {
   const base = pythonCvssBase(VECTORS);
   const ratings = JSON.parse(
     execFileSync('python3', ['-c', [

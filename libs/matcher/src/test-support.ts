@@ -63,24 +63,3 @@ export function pythonCvssBase(vectors: { type: string; vector: string }[]): (nu
   const out = execFileSync('python3', ['-c', script], { input: JSON.stringify(vectors) });
   return JSON.parse(out.toString()) as (number | null)[];
 }
-
-/** Whether a Python module imports; the CI gate for oracle tests that need it. */
-export function pythonHas(module: string): boolean {
-  try {
-    execFileSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A skip reason when a Python oracle module is missing (`pip install <module>`), or false. Like
- * skipUnless from @strata/testing, it throws instead when the run requires every component (CI).
- */
-export function skipUnlessPython(module: string, pipName: string = module): string | false {
-  if (pythonHas(module)) return false;
-  const reason = `python module ${module} not installed (pip install ${pipName})`;
-  if (process.env.STRATA_REQUIRE_INFRA === '1') throw new Error(`required for this test run but missing: ${reason}`);
-  return reason;
-}

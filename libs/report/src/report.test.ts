@@ -18,7 +18,7 @@ import {
   type ScanReport,
   type TrivyReport,
 } from './index.js';
-import { pythonPackageFile, realReport, skipUnlessPython } from './test-support.js';
+import { pythonPackageFile, realReport } from './test-support.js';
 
 // CommonJS packages whose default export TypeScript (NodeNext) types as a namespace.
 const require = createRequire(import.meta.url);
@@ -174,7 +174,7 @@ test('cyclonedx: 1.6 JSON valid per the CycloneDX library validator, with compon
   assert.notEqual(await validateCycloneDx(broken), null);
 });
 
-test('spdx-json: valid against the SPDX 2.3 JSON schema; packages, relationships and purls', { skip: data || skipUnlessPython('lib4sbom') }, () => {
+test('spdx-json: valid against the SPDX 2.3 JSON schema; packages, relationships and purls', { skip: data || skipUnless('python:lib4sbom') }, () => {
   const schema = JSON.parse(readFileSync(pythonPackageFile('lib4sbom', 'schemas/spdx/2.3-schema.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(schema.title, 'SPDX 2.3');
   const ajv = new Ajv({ allErrors: true, strict: false });

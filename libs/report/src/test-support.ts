@@ -69,20 +69,3 @@ export async function realReport(now = new Date('2026-11-26T12:00:00Z')): Promis
 export function pythonPackageFile(module: string, relative: string): string {
   return execFileSync('python3', ['-c', `import ${module}, os; print(os.path.join(os.path.dirname(${module}.__file__), ${JSON.stringify(relative)}))`]).toString().trim();
 }
-
-export function pythonHas(module: string): boolean {
-  try {
-    execFileSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Skip reason when a Python module is missing; throws under STRATA_REQUIRE_INFRA=1 (CI). */
-export function skipUnlessPython(module: string, pipName: string = module): string | false {
-  if (pythonHas(module)) return false;
-  const reason = `python module ${module} not installed (pip install ${pipName})`;
-  if (process.env.STRATA_REQUIRE_INFRA === '1') throw new Error(`required for this test run but missing: ${reason}`);
-  return reason;
-}

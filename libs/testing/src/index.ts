@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type RegistryVariant = 'anonymous' | 'basic' | 'token';
-export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | `tool:${string}`;
+export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | `tool:${string}` | `python:${string}`;
 
 export interface KafkaInfo { brokers: string[] }
 export interface S3Info { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string }
@@ -88,6 +88,15 @@ function toolExists(bin: string): boolean {
   }
 }
 
+function pythonHas(module: string): boolean {
+  try {
+    execFileSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function missing(requirement: Requirement): string | false {
   switch (requirement) {
     case 'kafka':
@@ -99,6 +108,10 @@ function missing(requirement: Requirement): string | false {
     case 'data':
       return sharedDataDir() ? false : 'shared data not found (set STRATA_DATA_DIR or provide ../shared/data)';
     default: {
+      if (requirement.startsWith('python:')) {
+        const module = requirement.slice('python:'.length);
+        return pythonHas(module) ? false : `python module ${module} not installed (pip install -r the project's test-requirements.txt)`;
+      }
       const bin = requirement.slice('tool:'.length);
       return toolExists(bin) ? false : `tool ${bin} not installed`;
     }

@@ -8,6 +8,8 @@ test('skipUnless reports a missing tool, or throws when the run requires infra',
     delete process.env.STRATA_REQUIRE_INFRA;
     assert.match(String(skipUnless('tool:strata-no-such-binary')), /not installed/);
     assert.equal(skipUnless('tool:sh'), false);
+    assert.equal(skipUnless('python:json'), false);
+    assert.match(String(skipUnless('python:strata_no_such_module')), /python module strata_no_such_module not installed/);
     process.env.STRATA_REQUIRE_INFRA = '1';
     assert.throws(() => skipUnless('tool:strata-no-such-binary'), /required for this test run/);
   } finally {
