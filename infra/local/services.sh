@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the Strata pipeline services (fetcher, analyzer ×N, merger, matcher, gateway) as background node
-# processes on loopback, next to the Kafka and MinIO that start.sh runs. The bundles are built
+# Runs the Strata pipeline services (fetcher, analyzer ×N, merger, matcher, gateway, and the watcher
+# when STRATA_WATCH_REGISTRIES is set) as background node processes on loopback, next to the Kafka and MinIO that start.sh runs. The bundles are built
 # (esbuild, seconds) when missing or older than their sources.
 # Usage: bash infra/local/services.sh start [--analyzers N] | stop | status | restart [--analyzers N]
 # Settings (environment, all optional):
@@ -11,7 +11,10 @@
 #   STRATA_LOG_LEVEL     pino level                             (default info)
 #   STRATA_GATEWAY_PORT  gRPC port of the gateway               (default 50051)
 #   GATEWAY_TOKEN        bearer token the gateway requires      (default none)
-# Metrics/health: fetcher :19110, merger :19111, matcher :19112, gateway :19113, analyzer i :1912i
+#   STRATA_WATCH_REGISTRIES  registries the watcher crawls (JSON); unset: no watcher, e.g.
+#                        '[{"host":"127.0.0.1:15000","include":["strata/**"]}]'
+#   STRATA_WATCH_INTERVAL_MS  pause between the watcher's passes  (default 300000)
+# Metrics/health: fetcher :19110, merger :19111, matcher :19112, gateway :19113, watcher :19114, analyzer i :1912i
 # (/metrics, /healthz). gRPC: the gateway on 127.0.0.1:${STRATA_GATEWAY_PORT:-50051}.
 # Logs: $STRATA_INFRA_CACHE/logs/strata-<name>.log; pids: $STRATA_INFRA_CACHE/run/strata-<name>.pid
 set -euo pipefail
@@ -20,10 +23,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
 SERVICES=(fetcher merger matcher gateway)
+# The watcher is a singleton and only runs with registries to watch.
+[ -n "${STRATA_WATCH_REGISTRIES:-}" ] && SERVICES+=(watcher)
 FETCHER_PORT=19110
 MERGER_PORT=19111
 MATCHER_PORT=19112
 GATEWAY_METRICS_PORT=19113
+WATCHER_PORT=19114
 ANALYZER_BASE_PORT=19120
 
 cmd="${1:-status}"
@@ -44,6 +50,7 @@ port_of() {
     merger) echo "$MERGER_PORT" ;;
     matcher) echo "$MATCHER_PORT" ;;
     gateway) echo "$GATEWAY_METRICS_PORT" ;;
+    watcher) echo "$WATCHER_PORT" ;;
     analyzer-*) echo $((ANALYZER_BASE_PORT + ${1#analyzer-})) ;;
   esac
 }
@@ -112,13 +119,14 @@ case "$cmd" in
     bash "$INFRA_DIR/status.sh" -q kafka minio || die "Kafka and MinIO must be up first: bash infra/local/up.sh"
     command -v node >/dev/null || die "node not found"
     for svc in fetcher analyzer merger matcher gateway; do build_if_needed "$svc"; done
+    [ -n "${STRATA_WATCH_REGISTRIES:-}" ] && build_if_needed watcher
     mapfile -t wanted < <(instances)
     for name in "${wanted[@]}"; do start_one "$name"; done
     ;;
   stop)
     mapfile -t running < <(known_instances)
     # Upstream first, so nothing new reaches the later stages while they drain.
-    for name in gateway fetcher $(printf '%s\n' "${running[@]}" | grep '^analyzer-' || true) merger matcher; do
+    for name in watcher gateway fetcher $(printf '%s\n' "${running[@]}" | grep '^analyzer-' || true) merger matcher; do
       stop_pid "strata-$name" "$(bundle "$(kind_of "$name")")" 30
     done
     ;;

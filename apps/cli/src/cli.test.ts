@@ -1,10 +1,11 @@
 // The strata CLI as a user runs it: a real process, the demo image, the sample advisories.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
+import { runStrata } from './test-support.js';
 import { repoRoot } from '@strata/testing';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-'));
@@ -15,14 +16,7 @@ const cacheDir = join(work, 'cache');
 const image = `oci:${imageDir}:demo`;
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
-function strata(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'apps/cli/src/main.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: work,
-    env: { ...process.env, STRATA_DB: '', STRATA_SERVER: '' },
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const strata = (...args: string[]) => runStrata(work, args);
 
 interface JsonReport {
   SchemaVersion: number;

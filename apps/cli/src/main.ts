@@ -1,13 +1,15 @@
 // strata: the command-line entry point. Embedded by default: the whole pipeline runs in this process.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
-import { eolWarning, filterFindings, parseIgnoreFile, parseSeverities, type FilterOptions } from '@strata/matcher';
+import { eolWarning, filterFindings } from '@strata/matcher';
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
 import { layerProgress } from './progress.js';
+import { advisoryDir, findingFilter } from './scan-flags.js';
+import type { RegistryFlags } from './registry.js';
 
 const defaultCacheDir = (): string =>
   process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
@@ -47,12 +49,8 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
   const target = flags.input ?? reference;
   if (!target) throw new InvalidArgumentError('give an image reference, or --input <path>');
   const cacheDir = resolve(flags.cacheDir);
-  const dbDir = resolve(flags.db ?? process.env.STRATA_DB ?? join(cacheDir, 'db'));
-  const filter: FilterOptions = {};
-  if (flags.severity) filter.severities = parseSeverities(flags.severity);
-  if (flags.ignoreUnfixed) filter.ignoreUnfixed = true;
-  const ignorePath = flags.ignorefile ?? (existsSync('.trivyignore') ? '.trivyignore' : undefined);
-  if (ignorePath) filter.ignore = parseIgnoreFile(readFileSync(ignorePath, 'utf8')).rules;
+  const dbDir = advisoryDir(flags);
+  const filter = findingFilter(flags);
 
   if (flags.server) {
     if (flags.input) throw new InvalidArgumentError('--input reads local files: scan them without --server');
@@ -99,10 +97,11 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
 }
 
 async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: string; baseUrl: string }): Promise<number> {
-  const dbDir = resolve(flags.db ?? process.env.STRATA_DB ?? join(resolve(flags.cacheDir), 'db'));
+  const dbDir = advisoryDir(flags);
   const ecosystems = flags.ecosystem ? flags.ecosystem.split(',').map((e) => e.trim()).filter(Boolean) : DEFAULT_UPDATE_ECOSYSTEMS;
   const result = await updateDatabase({
     dbDir,
+    cacheDir: resolve(flags.cacheDir),
     baseUrl: flags.baseUrl,
     ecosystems,
     onProgress: (p) => {
@@ -116,6 +115,11 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed\n`);
+  if (result.dbVersion) {
+    const { diff } = result;
+    const changes = diff ? `: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.withdrawn.length} withdrawn since ${diff.fromVersion}` : ' (first import)';
+    process.stderr.write(`advisory db version ${result.dbVersion}${changes}\n`);
+  }
   return result.failed.length > 0 ? 1 : 0;
 }
 
@@ -147,6 +151,30 @@ export function buildProgram(): Command {
     .addOption(new Option('--server-ca <file>', 'PEM CA certificate of a TLS gateway').env('STRATA_SERVER_CA'))
     .action(async (reference: string | undefined, flags: ImageFlags) => {
       process.exitCode = await runImage(reference, flags);
+    });
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command('registry')
+    .description('scan every image of a registry (each platform of a multi-platform image), embedded: one summary row per image')
+    .argument('<host>', 'registry host[:port]')
+    .option('--repo <glob>', 'repositories to scan (repeatable; * within a path segment, ** across)', collect, [])
+    .option('--exclude <glob>', 'repositories to leave out (repeatable)', collect, [])
+    .addOption(new Option('-f, --format <format>', 'summary format').choices(['table', 'json']).default('table'))
+    .option('-o, --output <file>', 'write the summary to a file')
+    .option('-s, --severity <list>', 'only these severities, e.g. HIGH,CRITICAL')
+    .option('--ignore-unfixed', 'only vulnerabilities with a fix')
+    .option('--ignorefile <file>', '.trivyignore-style file of IDs to ignore (default ./.trivyignore)')
+    .option('--exit-code <n>', 'exit code when vulnerabilities remain after filtering', integer, 0)
+    .option('--username <user>', 'registry user (or STRATA_USERNAME)')
+    .option('--password <password>', 'registry password (or STRATA_PASSWORD)')
+    .option('--insecure', 'plain HTTP for a registry not on loopback')
+    .option('--requests-per-second <n>', 'rate limit of registry requests (0: none)', integer, 10)
+    .addOption(cacheOption())
+    .option('--db <dir>', 'OSV advisory folder (or STRATA_DB; default <cache-dir>/db)')
+    .action(async (host: string, flags: RegistryFlags) => {
+      const { runRegistry } = await import('./registry.js');
+      process.exitCode = await runRegistry(host, flags, (text) => writeReport(text, flags.output));
     });
 
   const db = program.command('db').description('manage the advisory database');

@@ -107,4 +107,6 @@ export interface AdvisoryIndex {
   ecosystems(): string[];
   /** a record by id, from any loaded or loadable shard */
   record(id: string): IndexedRecord | undefined;
+  /** the ids of the records that are, or name as alias, upstream or CVE, `idOrAlias` (withdrawn aliasing records left out) */
+  recordIds(idOrAlias: string): string[];
 }

@@ -18,6 +18,11 @@ export interface OpenIndexOptions {
   /** where the built index is cached; without it the index is built in memory every time */
   cacheDir?: string;
   now?: () => Date;
+  /**
+   * Load every shard now. Long-running services want this: an index whose shards are read lazily
+   * breaks when another process rebuilds the shared cache under it.
+   */
+  preload?: boolean;
 }
 
 export interface OpenIndexResult {
@@ -55,6 +60,7 @@ function makeIndex(manifest: IndexManifest, load: (key: string) => Shard | undef
     recordsByShard.set(key, shard.records);
     return byName;
   };
+  let aliases: Map<string, string[]> | undefined;
   const ecosystemOfRecord = (id: string): string | undefined => {
     const pkgs = manifest.records[id]?.packages ?? [];
     return pkgs.find(([key]) => manifest.shards[key])?.[0];
@@ -76,6 +82,26 @@ function makeIndex(manifest: IndexManifest, load: (key: string) => Shard | undef
       if (!key) return undefined;
       ensure(key);
       return recordsByShard.get(key)?.[id];
+    },
+    recordIds(idOrAlias) {
+      const ids = new Set<string>();
+      if (manifest.records[idOrAlias]) ids.add(idOrAlias);
+      if (!aliases) {
+        // Built on first use: it needs every shard (a CVE may be named by records of any ecosystem).
+        aliases = new Map();
+        for (const key of Object.keys(manifest.shards)) {
+          ensure(key);
+          for (const record of Object.values(recordsByShard.get(key) ?? {})) {
+            for (const alias of new Set([...record.aliases, ...record.upstream, ...record.cves])) {
+              const list = aliases.get(alias);
+              if (list) list.push(record.id);
+              else aliases.set(alias, [record.id]);
+            }
+          }
+        }
+      }
+      for (const id of aliases.get(idOrAlias) ?? []) if (!manifest.records[id]?.withdrawn) ids.add(id);
+      return [...ids].sort();
     },
     preload(keys) {
       for (const key of keys ?? Object.keys(manifest.shards)) ensure(key);
@@ -140,7 +166,11 @@ async function writeCache(dir: string, built: BuiltIndex): Promise<void> {
  * Opens the advisory index for dbDir. Throws AdvisoryDbEmptyError when the folder is missing or
  * holds no usable record. Never fails because of the cache: an unwritable cache is a warning.
  */
-export async function openAdvisoryIndex(opts: OpenIndexOptions): Promise<OpenIndexResult> {
+export function openAdvisoryIndex(opts: OpenIndexOptions): Promise<OpenIndexResult> {
+  return openIndex(opts, false);
+}
+
+async function openIndex(opts: OpenIndexOptions, retried: boolean): Promise<OpenIndexResult> {
   const dbDir = resolve(opts.dbDir);
   const files = await listSources(dbDir, opts.cacheDir ? [opts.cacheDir] : []).catch(() => []);
   if (files.length === 0) throw new AdvisoryDbEmptyError(dbDir);
@@ -152,7 +182,17 @@ export async function openAdvisoryIndex(opts: OpenIndexOptions): Promise<OpenInd
   const dir = indexCacheDir(opts.cacheDir, dbDir);
   const cached = await readManifest(dir);
   if (cached && cached.formatVersion === INDEX_FORMAT_VERSION && cached.fingerprint === fingerprint(files, INDEX_FORMAT_VERSION)) {
-    return { index: indexFromCache(dir, cached), rebuilt: false, warnings: [...cached.warnings] };
+    const index = indexFromCache(dir, cached);
+    if (opts.preload) {
+      try {
+        index.preload();
+      } catch (error) {
+        // Rebuilt by another process between the manifest and the shards: open what is there now.
+        if (retried) throw error;
+        return openIndex(opts, true);
+      }
+    }
+    return { index, rebuilt: false, warnings: [...cached.warnings] };
   }
   const built = await buildIndex(buildOpts);
   const warnings = [...built.manifest.warnings];

@@ -81,6 +81,8 @@ test('db update downloads each ecosystem atomically, reports progress, and keeps
 
   const opened = await openAdvisoryIndex({ dbDir: db });
   assert.equal(opened.index.manifest.counts.records + opened.index.manifest.counts.withdrawn, 110 + 400);
+  assert.equal(first.dbVersion, opened.index.version);
+  assert.equal(first.diff, undefined, 'the first import has nothing to diff against');
   const before = await stat(join(db, 'Alpine/all.zip'));
 
   // Now the bucket misbehaves: a corrupt zip for Alpine, a 500 for Go, a truncated body for npm.
@@ -107,6 +109,20 @@ test('db update downloads each ecosystem atomically, reports progress, and keeps
   }
   const reopened = await openAdvisoryIndex({ dbDir: db });
   assert.equal(reopened.index.version, opened.index.version);
+  assert.equal(second.dbVersion, opened.index.version);
+  assert.deepEqual(second.diff && [second.diff.added, second.diff.changed, second.diff.withdrawn], [[], [], []]);
+
+  // A smaller Alpine dump: the records it no longer has are reported withdrawn, with their packages.
+  routes.set('/Alpine/all.zip', { status: 200, body: await dumpOf('alpine', 100) });
+  const third = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Alpine'] });
+  const now = await openAdvisoryIndex({ dbDir: db });
+  assert.equal(third.dbVersion, now.index.version);
+  assert.notEqual(third.dbVersion, opened.index.version);
+  const dropped = Object.keys(opened.index.manifest.records).filter((id) => id.startsWith('ALPINE-') && !now.index.manifest.records[id]).sort();
+  assert.equal(dropped.length, 10);
+  assert.deepEqual(third.diff?.withdrawn, dropped);
+  assert.deepEqual(third.diff?.added, []);
+  assert.ok(third.diff?.packages.every(([ecosystem]) => ecosystem === 'alpine:3.20'));
 });
 
 test('a zip without JSON records is refused', { skip: skipUnless('tool:python3') }, async () => {

@@ -2,6 +2,8 @@
 // Each download goes to a hidden temp file beside its target, is checked (a readable zip holding
 // at least one JSON record), and only then renamed over the old dump; a failed or corrupt
 // download leaves the old data in place.
+import { diffDatabases, type DatabaseDiff } from './diff.js';
+import { openAdvisoryIndex } from './open.js';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -41,6 +43,8 @@ export interface UpdateOptions {
   ecosystems: readonly string[];
   onProgress?: (p: UpdateProgress) => void;
   signal?: AbortSignal;
+  /** the index cache (as for openAdvisoryIndex): the before/after versions are read through it */
+  cacheDir?: string;
 }
 
 export interface EcosystemUpdate {
@@ -58,6 +62,10 @@ export interface UpdateResult {
   results: EcosystemUpdate[];
   updated: string[];
   failed: string[];
+  /** the advisory-DB version of the folder after the update (unset when it holds no usable record) */
+  dbVersion?: string;
+  /** what changed since the version before the update (unset on the first import) */
+  diff?: DatabaseDiff;
 }
 
 /** Folder name for an ecosystem inside the db folder (OSV's own spelling; no path separators). */
@@ -135,11 +143,17 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
 export async function updateDatabase(opts: UpdateOptions): Promise<UpdateResult> {
   const base = (opts.baseUrl ?? DEFAULT_OSV_BASE_URL).replace(/\/+$/, '');
   opts.ecosystems.forEach(ecosystemFolder); // a bad name is refused before anything is downloaded
+  // The version before and after: an empty or missing folder has none (first import).
+  const versionOf = () => openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then((r) => r.index.manifest, () => undefined);
+  const before = await versionOf();
   const results: EcosystemUpdate[] = [];
   for (const ecosystem of opts.ecosystems) results.push(await updateOne(opts, base, ecosystem));
+  const after = await versionOf();
   return {
     results,
     updated: results.filter((r) => r.ok).map((r) => r.ecosystem),
     failed: results.filter((r) => !r.ok).map((r) => r.ecosystem),
+    ...(after ? { dbVersion: after.dbVersion } : {}),
+    ...(before && after ? { diff: diffDatabases(before, after) } : {}),
   };
 }

@@ -49,6 +49,11 @@ export interface KafkaBusOptions {
   idempotent?: boolean;
   /** Longest wait for a subscription to join its group. Default rebalanceTimeout + sessionTimeout. */
   joinTimeoutMs?: number;
+  /**
+   * Topic-level settings (e.g. retention.ms) of topics this bus ensures: applied when it creates
+   * one, and altered when an existing topic has other values.
+   */
+  topicConfig?: (topic: string) => Record<string, string> | undefined;
 }
 
 // kafkajs takes about a second to load: it is required on first use, so importing the bus (as the
@@ -152,10 +157,30 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
+  /** Alters the topics whose settings differ from `configOf` (a setting changed since they were created). */
+  async function alignTopicConfigs(topics: string[], configOf: (topic: string) => { name: string; value: string }[]): Promise<void> {
+    if (topics.length === 0) return;
+    const { ConfigResourceTypes } = kafkajs();
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
+    const stale = described.resources.filter((r) => configOf(r.resourceName).some(({ name, value }) => r.configEntries.find((e) => e.configName === name)?.configValue !== value));
+    if (stale.length === 0) return;
+    // alterConfigs replaces the topic's dynamic settings: send the ones it has plus ours.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: stale.map((r) => {
+        const wantedEntries = configOf(r.resourceName);
+        const kept = r.configEntries.filter((e) => !e.isDefault && !e.readOnly && !wantedEntries.some((w) => w.name === e.configName)).map((e) => ({ name: e.configName, value: e.configValue }));
+        return { type: ConfigResourceTypes.TOPIC, name: r.resourceName, configEntries: [...kept, ...wantedEntries] };
+      }),
+    });
+    logger.info({ topics: stale.map((r) => r.resourceName) }, 'topic settings updated');
+  }
+
   async function ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
     if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be an integer >= 1, got ${partitions}`);
     const wanted = [...new Set(topics)].filter((t) => !knownTopics.has(t));
     if (wanted.length === 0) return;
+    const configOf = (topic: string) => Object.entries(options.topicConfig?.(topic) ?? {}).map(([name, value]) => ({ name, value }));
     try {
       const existing = new Set(await admin.listTopics());
       const missing = wanted.filter((t) => !existing.has(t));
@@ -163,9 +188,15 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
         // Returns false when a concurrent creator won the race: that is fine.
         await admin.createTopics({
           waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: partitions, ...(options.replicationFactor ? { replicationFactor: options.replicationFactor } : {}) })),
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: partitions,
+            ...(options.replicationFactor ? { replicationFactor: options.replicationFactor } : {}),
+            ...(configOf(topic).length > 0 ? { configEntries: configOf(topic) } : {}),
+          })),
         });
       }
+      await alignTopicConfigs(wanted.filter((t) => existing.has(t) && configOf(t).length > 0), configOf);
     } catch (error) {
       if (!/already exists/i.test(describeError(error))) throw failure(`create topics ${wanted.join(', ')}`, error);
     }

@@ -1,7 +1,7 @@
 // Matching an image inventory against the advisory index: findings with status, severity (and its
 // source), layer and advisory details; end-of-life detection; the CLI's finding filters.
 export type { Finding, FindingStatus, TargetClass, DataSource } from './finding.js';
-export { matchInventory, osTarget, dataSourceFor } from './match.js';
+export { matchInventory, osTarget, dataSourceFor, installedVersionOf } from './match.js';
 export type { MatchOptions, MatchResult } from './match.js';
 export type { SeveritySource, SeverityChoice, RecordEvidence } from './severity.js';
 export { chooseSeverity, vendorSeverity, databaseSeverity, scoreRecord } from './severity.js';

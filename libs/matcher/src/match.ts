@@ -63,7 +63,7 @@ const rpmEvr = (epoch: number | undefined, version: string, release: string | un
   `${epoch ? `${epoch}:` : ''}${version}${release ? `-${release}` : ''}`;
 
 /** The version shown as installed: what the package manager prints (rpm: [epoch:]version-release). */
-function displayVersion(pkg: InventoryPackage): string {
+export function installedVersionOf(pkg: InventoryPackage): string {
   return pkg.type === 'rpm' ? rpmEvr(pkg.epoch, pkg.version, pkg.release) : pkg.version;
 }
 
@@ -195,7 +195,7 @@ function buildFinding(pkg: InventoryPackage, target: Target, members: RecordHit[
   const published = single ? primary.record.published : members.map((m) => m.record.published).filter((d): d is string => !!d).sort()[0];
   // Go's database writes "0001-01-01T00:00:00Z" for "never modified".
   const modified = (single ? [primary.record.modified] : members.map((m) => m.record.modified)).filter((d) => d && !d.startsWith('0001-')).sort().at(-1);
-  const installedVersion = displayVersion(pkg);
+  const installedVersion = installedVersionOf(pkg);
   const vendorIds = single && extraVendorIds.length === 0 ? [primary.record.id] : [...new Set([...members.map((m) => m.record.id), ...extraVendorIds])].sort();
   const finding: Finding = {
     vulnerabilityId,

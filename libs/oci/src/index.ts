@@ -21,7 +21,7 @@ export { createRegistryClient, parseChallenge, parseNextLink, isLoopbackHost } f
 export type { RegistryClient, RegistryClientOptions, ManifestResponse, ManifestHead, BlobOptions, RequestContext } from './registry-client.js';
 export { resolveCredentials } from './credentials.js';
 export type { Credentials, CredentialOptions } from './credentials.js';
-export { MediaType, MANIFEST_ACCEPT, parseManifest } from './manifest.js';
+export { MediaType, MANIFEST_ACCEPT, parseManifest, imageEntries, isIndexType } from './manifest.js';
 export type { Descriptor, ImageManifest, ImageIndex, ParsedManifest } from './manifest.js';
 export { digestOf, verifyingStream } from './digest.js';
 export {

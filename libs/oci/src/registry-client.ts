@@ -24,6 +24,8 @@ export interface RegistryClientOptions {
   /** abort a response that delivers no bytes for this long, then retry (default 60 s) */
   idleTimeoutMs?: number;
   signal?: AbortSignal;
+  /** awaited before every HTTP request to the registry (retries included): a rate limiter's hook */
+  throttle?: (signal?: AbortSignal) => Promise<void>;
 }
 
 export interface ManifestResponse {
@@ -331,6 +333,7 @@ export function createRegistryClient(registry: string, options: RegistryClientOp
       const headers: Record<string, string> = { 'User-Agent': userAgent, ...req.headers };
       const auth = await authorization(req.scope, ctx);
       if (auth) headers.Authorization = auth;
+      if (options.throttle) await options.throttle(req.signal);
       let res: Response;
       try {
         res = await fetchFollowing(new URL(req.url), { method: req.method, headers, ...(req.signal ? { signal: req.signal } : {}) }, origin);

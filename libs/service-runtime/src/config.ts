@@ -15,6 +15,11 @@ export const runtimeSettings = {
   STRATA_STORE_DIR: setting.optionalString({ description: 'filesystem blob store (single machine), used when S3_ENDPOINT is unset' }),
   STRATA_TOPIC_PREFIX: setting.optionalString({ description: 'prefix of every topic and consumer group name (isolates test runs and tenants)' }),
   STRATA_TOPIC_PARTITIONS: setting.integer({ description: 'partitions of topics this service creates', default: 6, min: 1 }),
+  STRATA_FINDINGS_RETENTION_MS: setting.integer({
+    description: 'how long strata.findings.v1 keeps events (retention.ms; -1 keeps them forever): a subscriber that falls behind by less loses nothing',
+    default: 30 * 24 * 3_600_000,
+    min: -1,
+  }),
   STRATA_MAX_ATTEMPTS: setting.integer({ description: 'tries of a message whose handler fails on a transient error, before the scan is failed', default: 8, min: 1 }),
   STRATA_RETRY_INITIAL_MS: setting.integer({ description: 'first retry delay of a failed message (doubles per retry)', default: 500, min: 1 }),
   STRATA_RETRY_MAX_MS: setting.integer({ description: 'longest retry delay of a failed message', default: 10_000, min: 1 }),

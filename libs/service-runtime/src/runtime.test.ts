@@ -127,3 +127,51 @@ test('events flow by contract; undecodable bytes are dead-lettered; metrics and 
   await waitFor(() => (redelivered.includes('marker') ? true : undefined), 'the marker event');
   assert.deepEqual(redelivered, ['marker']);
 });
+
+test('findings topic: retention from STRATA_FINDINGS_RETENTION_MS (changed on restart), never compacted; a lagging subscriber group loses nothing', { skip, timeout: 180_000 }, async (t) => {
+  const prefix = `${uniqueName('t-retention')}.`;
+  const bucket = uniqueName('strata-retention').toLowerCase();
+  t.after(() => cleanup(prefix, bucket));
+  const kafka = new Kafka({ brokers: infra.kafka()!.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  const findingsTopic = `${prefix}${Topics.findings}`;
+  const topicSettings = async () => {
+    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2 /* TOPIC */, name: findingsTopic, configNames: ['retention.ms', 'cleanup.policy'] }] });
+    return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+  };
+
+  const first = await createRuntime('retention', loadServiceConfig({}, { ...envFor(prefix, bucket), STRATA_FINDINGS_RETENTION_MS: '86400000' }), { processMetrics: false });
+  assert.deepEqual(await topicSettings(), { 'retention.ms': '86400000', 'cleanup.policy': 'delete' });
+  // A subscriber group reads the first 10 of 30 events, commits and goes away.
+  const event = (i: number) => ({ manifestDigest: `sha256:${String(i % 3).padStart(64, '0')}`, imageRef: `img-${i}`, advisoryDbVersion: `v${i}` });
+  await first.publishAll(Topics.findings, Array.from({ length: 30 }, (_, i) => event(i)));
+  const seen: string[] = [];
+  const consume = async (until: number) => {
+    const consumer = kafka.consumer({ groupId: `${prefix}lagging`, sessionTimeout: 6000, heartbeatInterval: 1000 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [findingsTopic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        if (seen.length >= until) return;
+        seen.push(Buffer.from(message.value ?? []).toString('latin1'));
+        await consumer.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }]);
+      },
+    });
+    await waitFor(() => (seen.length >= until ? true : undefined), `${until} events`);
+    await consumer.disconnect();
+  };
+  await consume(10);
+  await first.publishAll(Topics.findings, Array.from({ length: 30 }, (_, i) => event(30 + i)));
+  await first.close();
+
+  // Restarted with another retention: the topic follows; the group picks up exactly where it was.
+  const second = await createRuntime('retention', loadServiceConfig({}, { ...envFor(prefix, bucket), STRATA_FINDINGS_RETENTION_MS: '-1' }), { processMetrics: false });
+  t.after(() => second.close());
+  assert.deepEqual(await topicSettings(), { 'retention.ms': '-1', 'cleanup.policy': 'delete' });
+  await consume(60);
+  const refs = seen.map((bytes) => /img-\d+/.exec(bytes)?.[0]).sort();
+  assert.deepEqual(refs, Array.from({ length: 60 }, (_, i) => `img-${i}`).sort(), 'every event exactly once');
+});

@@ -45,6 +45,8 @@ export interface Runtime {
   /** the consumer group name (with STRATA_TOPIC_PREFIX) */
   group(name: string): string;
   publish<T extends EventTopic>(topic: T, event: EventInit<T>, headers?: Record<string, string>): Promise<void>;
+  /** Publishes many events in one produce request (each keyed by its contract). */
+  publishAll<T extends EventTopic>(topic: T, events: readonly EventInit<T>[]): Promise<void>;
   consume<T extends EventTopic>(options: ConsumeOptions<T>): Promise<Subscription>;
   /** the ops endpoint (/metrics, /healthz) once listening */
   readonly opsUrl: string;
@@ -123,6 +125,10 @@ export async function createRuntime(service: string, config: RuntimeConfig, opti
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
       defaultPartitions: partitions,
+      // Findings are a product: deleted by age only, never compacted (one event per image and DB
+      // version must all stay readable).
+      topicConfig: (topic) =>
+        topic === names.topic(Topics.findings) ? { 'cleanup.policy': 'delete', 'retention.ms': String(config.STRATA_FINDINGS_RETENTION_MS) } : undefined,
     });
     // Every pipeline topic exists with the configured partitions before anything is published:
     // a topic created by a first publish would get the bus default instead.
@@ -245,6 +251,10 @@ export async function createRuntime(service: string, config: RuntimeConfig, opti
     async publish(topic, event, headers) {
       const { key, value } = encodeKeyedEvent(topic, event);
       await bus.publish(names.topic(topic), [{ key, value, ...(headers ? { headers } : {}) }]);
+    },
+    async publishAll(topic, events) {
+      if (events.length === 0) return;
+      await bus.publish(names.topic(topic), events.map((event) => encodeKeyedEvent(topic, event)));
     },
     consume,
     get opsUrl() {

@@ -402,7 +402,7 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
     await watching;
   });
 
-  test('ListAffectedImages is UNIMPLEMENTED until the reverse index exists', async () => {
+  test('ListAffectedImages is UNIMPLEMENTED on a gateway started without the reverse index', async () => {
     await rejectsWith(
       client.client.listAffectedImages({ query: { case: 'advisoryId', value: 'CVE-2024-0001' } }),
       grpc.status.UNIMPLEMENTED,

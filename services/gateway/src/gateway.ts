@@ -19,7 +19,7 @@ import type { Registry } from 'prom-client';
 import { createEventHub, type EventHub } from './events.js';
 import { gatewayMetrics } from './metrics.js';
 import type { ReportRenderer } from './reports.js';
-import { createScanService } from './service.js';
+import { createScanService, type ScanServiceOptions } from './service.js';
 
 export interface GatewayTls {
   /** PEM certificate chain. */
@@ -48,6 +48,8 @@ export interface GatewayOptions {
   eventGroup?: string;
   /** Physical topic of a contract topic (STRATA_TOPIC_PREFIX). Default: the contract name. */
   topic?: (logical: EventTopic) => string;
+  /** Answers ListAffectedImages; without it the call is UNIMPLEMENTED. */
+  affectedImages?: ScanServiceOptions['affectedImages'];
 }
 
 export interface Gateway {
@@ -100,6 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.renderReport ? { renderReport: options.renderReport } : {}),
     ...(options.topic ? { topic: options.topic } : {}),
+    ...(options.affectedImages ? { affectedImages: options.affectedImages } : {}),
   });
 
   const server = new grpc.Server({

@@ -18,6 +18,7 @@ import { Topics } from '@strata/contracts';
 import { analyzerSettings, fetcherSettings, matcherSettings, mergerSettings } from '@strata/pipeline';
 import { runtimeSettings } from '@strata/service-runtime';
 import { repoRoot, skipUnless } from '@strata/testing';
+import { watcherSettings } from '@strata/watcher';
 import { gatewaySettings } from './main.js';
 
 const dir = join(repoRoot, 'infra/k8s');
@@ -97,6 +98,7 @@ test('infra/k8s: deployments run existing service bundles with settings those se
     merger: new Set(Object.keys({ ...runtimeSettings, ...mergerSettings })),
     matcher: new Set(Object.keys({ ...runtimeSettings, ...matcherSettings })),
     gateway: new Set(Object.keys({ ...runtimeSettings, ...gatewaySettings })),
+    watcher: new Set(Object.keys({ ...runtimeSettings, ...watcherSettings })),
   };
   const deployed = new Set<string>();
   for (const object of objects.filter((o) => o.kind === 'Deployment')) {
@@ -117,7 +119,11 @@ test('infra/k8s: deployments run existing service bundles with settings those se
       for (const name of names) assert.ok(settings.has(name), `${object.metadata.name}: ${name} is not a setting of the ${service} service`);
     }
   }
-  assert.deepEqual([...deployed].sort(), ['analyzer', 'fetcher', 'gateway', 'matcher', 'merger']);
+  assert.deepEqual([...deployed].sort(), ['analyzer', 'fetcher', 'gateway', 'matcher', 'merger', 'watcher']);
+  // The watcher is a singleton: one replica, never two at once during a rollout.
+  const watcher = objects.find((o) => o.kind === 'Deployment' && podSpec(o)!.containers[0]!.command?.[1] === 'services/watcher/dist/main.mjs')!;
+  assert.equal((watcher.spec as { replicas?: number }).replicas, 1);
+  assert.equal((watcher.spec as { strategy?: { type?: string } }).strategy?.type, 'Recreate');
   const cronJob = objects.find((o) => o.kind === 'CronJob')!;
   assert.equal(podSpec(cronJob)!.containers[0]!.command?.[1], 'apps/cli/dist/strata.mjs');
 });
@@ -176,6 +182,7 @@ test('infra/compose.yaml: the Strata services run existing bundles with settings
     merger: new Set(Object.keys({ ...runtimeSettings, ...mergerSettings })),
     matcher: new Set(Object.keys({ ...runtimeSettings, ...matcherSettings })),
     gateway: new Set(Object.keys({ ...runtimeSettings, ...gatewaySettings })),
+    watcher: new Set(Object.keys({ ...runtimeSettings, ...watcherSettings })),
   };
   const metricsPorts = new Set<string>();
   for (const [name, settings] of Object.entries(known)) {

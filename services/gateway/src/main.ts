@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
+import { advisoryIndexSource, affectedImagesQuery, matcherSettings } from '@strata/pipeline';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
 import { uniqueGatewayGroup } from './events.js';
 import { startGateway, type Gateway } from './gateway.js';
@@ -19,6 +20,10 @@ export const gatewaySettings = {
   GATEWAY_MAX_WAIT_MS: setting.integer({ description: 'longest ScanImage(wait) when the client sets no earlier deadline', default: 15 * 60_000, min: 1_000 }),
   GATEWAY_POLL_INTERVAL_MS: setting.integer({ description: 'how often a waiting ScanImage re-reads its scan record', default: 1_000, min: 50 }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
+  STRATA_DB: setting.optionalString({ description: 'OSV advisory folder (the matcher\'s): ListAffectedImages by advisory needs it; without it only package queries are answered' }),
+  STRATA_CACHE_DIR: matcherSettings.STRATA_CACHE_DIR,
+  STRATA_DB_RECHECK_MS: matcherSettings.STRATA_DB_RECHECK_MS,
+  GATEWAY_INDEX_SYNC_MS: setting.integer({ description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this', default: 1_000, min: 0 }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;
@@ -62,6 +67,12 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
       maxWaitMs: config.GATEWAY_MAX_WAIT_MS,
       pollIntervalMs: config.GATEWAY_POLL_INTERVAL_MS,
       renderReport: renderStoredReport(runtime.store),
+      affectedImages: affectedImagesQuery({
+        store: runtime.store,
+        logger: runtime.logger,
+        syncEveryMs: config.GATEWAY_INDEX_SYNC_MS,
+        ...(config.STRATA_DB ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS) } : {}),
+      }),
       topic: (logical) => runtime.topic(logical),
       eventGroup: runtime.group(uniqueGatewayGroup()),
     });

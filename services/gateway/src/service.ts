@@ -6,6 +6,7 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { BlobStore } from '@strata/blobstore';
 import type { EventBus } from '@strata/bus';
 import {
+  ListAffectedImagesResponseSchema,
   ReportFormat,
   ScanErrorSchema,
   ScanStatus,
@@ -25,7 +26,18 @@ import type { EventHub, ScanEvent } from './events.js';
 import { findingsFilter } from './filters.js';
 import type { GatewayMetrics } from './metrics.js';
 import { ScanResultMissingError, artifactName, countFindings, hasFilters, isJsonFormat, loadReport, newestReport, type ReportRenderer, type StoredReport } from './reports.js';
-import { advanceScanRecord, optionsRecord, readScanRecord, reportKey, resultKey, type ScanOptionsRecord, type ScanRecord } from '@strata/pipeline';
+import {
+  advanceScanRecord,
+  NoAdvisoryDbError,
+  optionsRecord,
+  readScanRecord,
+  reportKey,
+  resultKey,
+  type AffectedImagesQuery,
+  type AffectedImagesResponse,
+  type ScanOptionsRecord,
+  type ScanRecord,
+} from '@strata/pipeline';
 import { isValidScanId, toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
 
 export interface ScanServiceOptions {
@@ -44,6 +56,8 @@ export interface ScanServiceOptions {
   topic?: (logical: EventTopic) => string;
   /** Largest number of bytes queued for one slow WatchFindings client before it is dropped. Default 8 MiB. */
   watchBufferBytes?: number;
+  /** Answers ListAffectedImages (reverse index + advisory DB); without it the call is UNIMPLEMENTED. */
+  affectedImages?: (query: AffectedImagesQuery) => Promise<AffectedImagesResponse>;
 }
 
 export interface ScanServiceImpl {
@@ -409,12 +423,37 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       call.on('error', release);
       call.on('close', release);
     },
-    listAffectedImages(_call, callback) {
-      metrics?.requests.inc({ method: 'ListAffectedImages', code: grpc.status[grpc.status.UNIMPLEMENTED] });
-      callback({
-        code: grpc.status.UNIMPLEMENTED,
-        details: 'ListAffectedImages needs the inventory reverse index (issue 7), which this deployment does not have yet',
-      });
+    listAffectedImages(call, callback) {
+      const reply = (status: Partial<grpc.StatusObject> & { code: grpc.status }) => {
+        metrics?.requests.inc({ method: 'ListAffectedImages', code: grpc.status[status.code] });
+        callback(status);
+      };
+      const { affectedImages } = options;
+      if (!affectedImages) {
+        reply({ code: grpc.status.UNIMPLEMENTED, details: 'this gateway was started without the reverse index' });
+        return;
+      }
+      const q = call.request.query;
+      let query: AffectedImagesQuery;
+      if (q.case === 'advisoryId' && q.value.trim() !== '') query = { advisoryId: q.value };
+      else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '') query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
+      else {
+        reply({ code: grpc.status.INVALID_ARGUMENT, details: 'give an advisory_id, or a package with its ecosystem (e.g. "debian:12", "npm") and name' });
+        return;
+      }
+      affectedImages(query).then(
+        (response) => {
+          metrics?.requests.inc({ method: 'ListAffectedImages', code: 'OK' });
+          callback(null, create(ListAffectedImagesResponseSchema, response));
+        },
+        (error: unknown) => {
+          if (error instanceof NoAdvisoryDbError) reply({ code: grpc.status.FAILED_PRECONDITION, details: error.message });
+          else {
+            options.logger.error({ err: error }, 'ListAffectedImages failed');
+            reply({ code: grpc.status.UNAVAILABLE, details: `could not read the image catalog: ${describe(error)}` });
+          }
+        },
+      );
     },
   };
 

@@ -4,11 +4,13 @@
 // DB version): a replay or a rescan of an unchanged image finds the marker and publishes none.
 import { openAdvisoryIndex, type OpenIndexResult } from '@strata/advisories';
 import type { DeliveredMessage } from '@strata/bus';
-import { getJson, putJson } from '@strata/blobstore';
+import { getJson, putJson, type BlobStore } from '@strata/blobstore';
 import { FindingsKind, Topics, type EventOf } from '@strata/contracts';
 import type { ImageInventory } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
+import { ReverseIndex, summarizeFindings, type IndexedImage } from '@strata/reverse-index';
 import { matchImage, severityCounts, type ScanResult, type SeverityCounts } from '../result.js';
+import { readCatalogEntry, syncReverseIndex, writeCatalogEntry } from './catalog.js';
 import { StageError } from './failures.js';
 import {
   advanceScanRecord,
@@ -19,18 +21,22 @@ import {
   resultKey,
   type ScanRecord,
 } from './records.js';
+import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
 import { startStageService, type StartOptions } from './service.js';
 import type { MatcherConfig } from './settings.js';
 import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
 
-/** The advisory index, reopened (cheaply, from its cache when the folder is unchanged) every `recheckMs`. */
-export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): () => Promise<OpenIndexResult> {
+/**
+ * The advisory index, reopened (cheaply, from its cache when the folder is unchanged) every
+ * `recheckMs`, or now when called with `fresh`.
+ */
+export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): (fresh?: boolean) => Promise<OpenIndexResult> {
   let current: Promise<OpenIndexResult> | undefined;
   let openedAt = 0;
-  return () => {
-    if (!current || Date.now() - openedAt > recheckMs) {
-      const next = openAdvisoryIndex({ dbDir, cacheDir });
+  return (fresh = false) => {
+    if (fresh || !current || Date.now() - openedAt > recheckMs) {
+      const next = openAdvisoryIndex({ dbDir, cacheDir, preload: true });
       current = next;
       openedAt = Date.now();
       next.catch(() => {
@@ -49,8 +55,6 @@ interface FindingsMarker {
   publishedAt: string;
 }
 
-const protoCounts = (c: SeverityCounts) => ({ unknown: c.unknown, low: c.low, medium: c.medium, high: c.high, critical: c.critical });
-
 async function publishCompleted(ctx: StageContext, scan: ScanIdentity, record: ScanRecord): Promise<void> {
   await ctx.runtime.publish(Topics.scanCompleted, {
     scanId: scan.scanId,
@@ -68,9 +72,42 @@ async function publishCompleted(ctx: StageContext, scan: ScanIdentity, record: S
   });
 }
 
+/** Files the image in the catalog (its findings state at dbVersion) and in the reverse index. */
+async function catalogImage(
+  store: BlobStore,
+  reverse: ReverseIndex,
+  event: EventOf<typeof Topics.imageInventory>,
+  dbVersion: string,
+  result: ScanResult,
+  loadInventory: () => Promise<ImageInventory>,
+): Promise<void> {
+  const entry = await readCatalogEntry(store, event.manifestDigest);
+  const current = entry?.advisoryDbVersion === dbVersion && entry.inventoryKey === event.inventory?.key;
+  if (current && reverse.has(event.manifestDigest)) return;
+  const inventory = await loadInventory();
+  const image: IndexedImage = {
+    manifestDigest: event.manifestDigest,
+    imageRef: event.imageRef,
+    inventoryKey: event.inventory?.key ?? '',
+    ...(event.indexDigest ? { indexDigest: event.indexDigest } : {}),
+    ...(event.platform ? { platform: { os: event.platform.os, architecture: event.platform.architecture, ...(event.platform.variant ? { variant: event.platform.variant } : {}) } } : {}),
+  };
+  if (!current) {
+    await writeCatalogEntry(store, {
+      ...image,
+      inventoryKey: image.inventoryKey ?? '',
+      ...(inventory.os ? { os: inventory.os } : {}),
+      advisoryDbVersion: dbVersion,
+      findings: summarizeFindings(result.findings, inventory.os),
+    });
+  }
+  reverse.put(image, inventory);
+}
+
 async function handleImageInventory(
   ctx: StageContext,
   indexSource: () => Promise<OpenIndexResult>,
+  reverse: ReverseIndex,
   event: EventOf<typeof Topics.imageInventory>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
@@ -93,13 +130,18 @@ async function handleImageInventory(
     const dbVersion = index.version;
     const keys = { report: reportKey(event.manifestDigest, dbVersion), result: resultKey(event.manifestDigest, dbVersion) };
 
+    const inventoryKey = event.inventory?.key ?? '';
+    let loaded: ImageInventory | undefined;
+    const loadInventory = async (): Promise<ImageInventory> => {
+      loaded ??= inventoryKey ? await getJson<ImageInventory>(store, inventoryKey) : undefined;
+      if (!loaded) throw new StageError('INTERNAL', `image inventory ${inventoryKey || '(no key in the event)'} of ${event.manifestDigest} is missing from ${store.location}`);
+      return loaded;
+    };
     let result = await getJson<ScanResult>(store, keys.result);
     if (!result) {
       const image = await readImageRecord(store, event.manifestDigest);
       if (!image) throw new StageError('INTERNAL', `image record of ${event.manifestDigest} (${event.imageRef}) is missing from ${store.location}`);
-      const inventoryKey = event.inventory?.key ?? '';
-      const inventory = inventoryKey ? await getJson<ImageInventory>(store, inventoryKey) : undefined;
-      if (!inventory) throw new StageError('INTERNAL', `image inventory ${inventoryKey || '(no key in the event)'} of ${event.manifestDigest} is missing from ${store.location}`);
+      const inventory = await loadInventory();
       const total = record?.layers?.total ?? image.layers.length;
       const cached = record?.layers?.cached ?? 0;
       result = await timed(ctx, 'match', async () =>
@@ -121,6 +163,8 @@ async function handleImageInventory(
       await putJson(store, keys.result, result);
     }
     if (!(await store.exists(keys.report))) await store.putObject(keys.report, renderJsonReport(result));
+
+    await catalogImage(store, reverse, event, dbVersion, result, loadInventory);
 
     const counts = severityCounts(result.findings);
     const markerKey = findingsMarkerKey(event.manifestDigest, dbVersion);
@@ -167,9 +211,35 @@ async function handleImageInventory(
 export function startMatcher(config: MatcherConfig, options: StartOptions = {}): Promise<RunningService> {
   return startStageService('matcher', config, options, async (ctx) => {
     const indexSource = advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS);
+    const log = ctx.runtime.logger;
     // Opened up front: a missing or empty DB stops the service at start, not each scan.
     const opened = await indexSource();
-    ctx.runtime.logger.info({ dbDir: config.STRATA_DB, advisoryDbVersion: opened.index.version, rebuilt: opened.rebuilt }, 'advisory index open');
-    await ctx.runtime.consume({ group: 'strata-matcher', topic: Topics.imageInventory, handler: (event, message) => handleImageInventory(ctx, indexSource, event, message) });
+    log.info({ dbDir: config.STRATA_DB, advisoryDbVersion: opened.index.version, rebuilt: opened.rebuilt }, 'advisory index open');
+
+    const reverse = new ReverseIndex();
+    const started = performance.now();
+    const synced = await syncReverseIndex(ctx.runtime.store, reverse, log);
+    log.info({ ...reverse.stats(), missing: synced.missing, ms: Math.round(performance.now() - started) }, 'reverse index rebuilt from the catalog');
+
+    await ctx.runtime.consume({ group: 'strata-matcher', topic: Topics.imageInventory, handler: (event, message) => handleImageInventory(ctx, indexSource, reverse, event, message) });
+    const rematch: RematchState = { reverse, freshIndex: () => indexSource(true), concurrency: config.STRATA_REMATCH_CONCURRENCY };
+    await ctx.runtime.consume({ group: 'strata-matcher-rematch', topic: Topics.advisoriesUpdated, concurrency: 1, handler: (event) => handleAdvisoriesUpdated(ctx, rematch, event) });
+
+    // The advisory folder is watched here: a new version is published once, then re-matched.
+    let checking: Promise<unknown> = Promise.resolve();
+    const check = () => {
+      checking = checking
+        .then(() => indexSource())
+        .then(({ index }) => publishAdvisoryUpdate(ctx, index))
+        .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'advisory folder check failed; trying again at the next interval'));
+      return checking;
+    };
+    await check();
+    const timer = setInterval(check, Math.max(config.STRATA_DB_RECHECK_MS, 250));
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await checking;
+    };
   });
 }

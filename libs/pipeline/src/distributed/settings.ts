@@ -9,7 +9,7 @@ export interface RegistryCredentialEntry {
   password: string;
 }
 
-const credentialEntries: Setting<Record<string, RegistryCredentialEntry>> = {
+export const credentialEntries: Setting<Record<string, RegistryCredentialEntry>> = {
   description: 'registry credential entries as JSON {"<name>": {"username": "…", "password": "…"}}; a scan names one in credentials_ref',
   secret: true,
   parse(raw) {
@@ -47,7 +47,8 @@ export const matcherSettings = {
     description: 'where the built advisory index is cached',
     default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata'),
   }),
-  STRATA_DB_RECHECK_MS: setting.integer({ description: 'how often the advisory folder is checked for a new version', default: 60_000, min: 0 }),
+  STRATA_DB_RECHECK_MS: setting.integer({ description: 'how often the advisory folder is checked for a new version (a new one is published and re-matched)', default: 60_000, min: 0 }),
+  STRATA_REMATCH_CONCURRENCY: setting.integer({ description: 'images re-matched at once after an advisory update (catalog reads/writes, events)', default: 16, min: 1 }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type FetcherConfig = ConfigOf<typeof fetcherSettings> & RuntimeConfig;

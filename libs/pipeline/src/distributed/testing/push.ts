@@ -22,12 +22,22 @@ export interface LayerBlob {
   path?: string;
 }
 
+export interface PushPlatform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
 export interface PushedImage {
   /** registry/repository:tag */
   ref: string;
   manifestDigest: string;
   configDigest: string;
   layers: LayerBlob[];
+  /** the platform written into the config (default linux/amd64) */
+  platform: PushPlatform;
+  /** size of the manifest bytes, for index entries */
+  manifestSize: number;
 }
 
 const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -110,13 +120,15 @@ export async function pushImage(
   repository: string,
   tag: string,
   layers: LayerBlob[],
-  options: { auth?: { username: string; password: string }; labels?: Record<string, string> } = {},
+  options: { auth?: { username: string; password: string }; labels?: Record<string, string>; platform?: PushPlatform } = {},
 ): Promise<PushedImage> {
   const base = `http://${host}`;
+  const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
   const config = Buffer.from(
     JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
       created: '2025-01-01T00:00:00Z',
       config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...(options.labels ? { Labels: options.labels } : {}) },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
@@ -136,7 +148,49 @@ export async function pushImage(
   );
   const put = await call('PUT', `${base}/v2/${repository}/manifests/${tag}`, { ...authHeader(options.auth), 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(manifest.length) }, manifest);
   if (put.status !== 201) throw new Error(`manifest put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
-  return { ref: `${host}/${repository}:${tag}`, manifestDigest: sha256(manifest), configDigest, layers };
+  return { ref: `${host}/${repository}:${tag}`, manifestDigest: sha256(manifest), configDigest, layers, platform, manifestSize: manifest.length };
+}
+
+export interface PushedIndex {
+  /** registry/repository:tag */
+  ref: string;
+  indexDigest: string;
+  manifests: PushedImage[];
+}
+
+/**
+ * Pushes an OCI index over images already pushed to the same repository (pushImage with a
+ * `platform` each, any tag), and tags it `tag`. With `attestation`, an unknown/unknown entry like
+ * BuildKit's provenance manifests is added too (it points at the first image's manifest).
+ */
+export async function pushIndex(
+  host: string,
+  repository: string,
+  tag: string,
+  manifests: PushedImage[],
+  options: { auth?: { username: string; password: string }; attestation?: boolean } = {},
+): Promise<PushedIndex> {
+  const base = `http://${host}`;
+  const entries: Array<Record<string, unknown>> = manifests.map((m) => ({
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: m.manifestDigest,
+    size: m.manifestSize,
+    platform: { os: m.platform.os, architecture: m.platform.architecture, ...(m.platform.variant ? { variant: m.platform.variant } : {}) },
+  }));
+  const first = manifests[0];
+  if (options.attestation && first) {
+    entries.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: first.manifestDigest,
+      size: first.manifestSize,
+      platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': first.manifestDigest },
+    });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  const put = await call('PUT', `${base}/v2/${repository}/manifests/${tag}`, { ...authHeader(options.auth), 'content-type': 'application/vnd.oci.image.index.v1+json', 'content-length': String(index.length) }, index);
+  if (put.status !== 201) throw new Error(`index put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
+  return { ref: `${host}/${repository}:${tag}`, indexDigest: sha256(index), manifests };
 }
 
 /** A small unique layer: one npm package (so the analyzers find something) and a marker file. */
