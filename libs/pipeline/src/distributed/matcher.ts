@@ -28,15 +28,24 @@ import type { MatcherConfig } from './settings.js';
 import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
 
 /**
- * The advisory index, reopened (cheaply, from its cache when the folder is unchanged) every
- * `recheckMs`, or now when called with `fresh`.
+ * The advisory index, reopened every `recheckMs` (or now, with `fresh`). Reopening an unchanged
+ * folder reads only the cached manifest and keeps the index already loaded; a new version is
+ * loaded whole, so it keeps working when another process rebuilds the shared cache.
  */
 export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): (fresh?: boolean) => Promise<OpenIndexResult> {
+  let loaded: OpenIndexResult | undefined;
+  const reopen = async (): Promise<OpenIndexResult> => {
+    const peek = await openAdvisoryIndex({ dbDir, cacheDir });
+    if (loaded && loaded.index.version === peek.index.version) return loaded;
+    // A fresh build is in memory already; one from the cache is read whole now.
+    loaded = peek.rebuilt ? peek : await openAdvisoryIndex({ dbDir, cacheDir, preload: true });
+    return loaded;
+  };
   let current: Promise<OpenIndexResult> | undefined;
   let openedAt = 0;
   return (fresh = false) => {
     if (fresh || !current || Date.now() - openedAt > recheckMs) {
-      const next = openAdvisoryIndex({ dbDir, cacheDir, preload: true });
+      const next = reopen();
       current = next;
       openedAt = Date.now();
       next.catch(() => {
