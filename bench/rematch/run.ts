@@ -178,7 +178,6 @@ for (let i = 0; i < IMAGES; i++) {
     manifestDigest: digest,
     imageRef: `registry.bench/app-${i}@${digest}`,
     inventoryKey,
-    ...(inventory.os ? { os: inventory.os } : {}),
     advisoryDbVersion: oldIndex.version,
     findings,
     updatedAt: new Date().toISOString(),

@@ -2,7 +2,7 @@
 // stored inventory and holding its current findings state. It is what the reverse index is
 // rebuilt from, and what a re-match after an advisory update diffs against.
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
-import type { ImageInventory, OsInfo } from '@strata/model';
+import type { ImageInventory } from '@strata/model';
 import type { Logger } from '@strata/log';
 import { ReverseIndex, type FindingSummary, type IndexedImage } from '@strata/reverse-index';
 
@@ -12,7 +12,6 @@ export const catalogKey = (manifestDigest: string): string => `${catalogPrefix}$
 export interface CatalogEntry extends IndexedImage {
   schemaVersion: 1;
   inventoryKey: string;
-  os?: OsInfo;
   /** the advisory DB version `findings` were last computed with */
   advisoryDbVersion: string;
   /** the image's findings at advisoryDbVersion, one per (package, vulnerability) */

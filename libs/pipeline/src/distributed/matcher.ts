@@ -105,7 +105,6 @@ async function catalogImage(
     await writeCatalogEntry(store, {
       ...image,
       inventoryKey: image.inventoryKey ?? '',
-      ...(inventory.os ? { os: inventory.os } : {}),
       advisoryDbVersion: dbVersion,
       findings: summarizeFindings(result.findings, inventory.os),
     });
