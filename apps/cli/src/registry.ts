@@ -129,18 +129,22 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
 export function renderRegistryTable(summary: RegistrySummary): string {
   const header = ['IMAGE', 'PLATFORM', 'DIGEST', 'UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
   const rows: string[][] = [];
-  // printed under a row, outside the columns
-  const notes = new Map<number, string>();
-  const countCells = (p: ScannedPlatform) => (p.counts ? SEVERITIES.map((s) => String(p.counts![s])) : ['ERROR', p.error ?? '', '', '', '']);
+  // printed under a row, outside the columns (so a long error does not widen them)
+  const notes = new Map<number, string[]>();
+  const note = (text: string) => notes.set(rows.length - 1, [...(notes.get(rows.length - 1) ?? []), text]);
+  const platformRow = (first: string, p: ScannedPlatform) => {
+    rows.push([first, p.platform ?? '', short(p.manifestDigest), ...(p.counts ? SEVERITIES.map((s) => String(p.counts![s])) : ['ERROR', '', '', '', ''])]);
+    if (p.error) note(`    error: ${p.error}`);
+  };
   for (const image of summary.images) {
     const name = `${summary.registry}/${image.repository}:${image.tags.join(',')}`;
     if (image.kind === 'index') {
       rows.push([name, `index (${image.platforms.length} platforms)`, short(image.digest), '', '', '', '', '']);
-      for (const p of image.platforms) rows.push(['  └', p.platform ?? '', short(p.manifestDigest), ...countCells(p)]);
+      for (const p of image.platforms) platformRow('  └', p);
     } else {
-      for (const p of image.platforms) rows.push([name, p.platform ?? '', short(p.manifestDigest), ...countCells(p)]);
+      for (const p of image.platforms) platformRow(name, p);
     }
-    if (image.alsoAt.length > 0) notes.set(rows.length - 1, `  (also ${image.alsoAt.join(', ')})`);
+    if (image.alsoAt.length > 0) note(`  (also ${image.alsoAt.join(', ')})`);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
@@ -149,7 +153,7 @@ export function renderRegistryTable(summary: RegistrySummary): string {
     `${summary.registry}: ${summary.repositories.length} repositories, ${t.images} images`,
     '',
     line(header),
-    ...rows.flatMap((row, i) => [line(row), ...(notes.has(i) ? [notes.get(i)!] : [])]),
+    ...rows.flatMap((row, i) => [line(row), ...(notes.get(i) ?? [])]),
     '',
     `Total: ${totalOf(t)} (UNKNOWN: ${t.unknown}, LOW: ${t.low}, MEDIUM: ${t.medium}, HIGH: ${t.high}, CRITICAL: ${t.critical}) in ${t.images} images${t.failed ? `; ${t.failed} could not be scanned` : ''}`,
   ];
