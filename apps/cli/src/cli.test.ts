@@ -97,3 +97,15 @@ test('an empty advisory db and a bad reference give clear errors and exit 1', ()
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /\/no\/such\/layout/);
 });
+
+test('strata affected: an advisory id or --package is required, --package needs <ecosystem>/<name>, and an absent gateway is named', () => {
+  const none = strata('affected', '--server', '127.0.0.1:1');
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /give an advisory id, or --package <ecosystem>\/<name>/);
+  const bad = strata('affected', '--package', 'lodash', '--server', '127.0.0.1:1');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--package takes <ecosystem>\/<name>/);
+  const away = strata('affected', 'CVE-2024-0001', '--server', '127.0.0.1:1');
+  assert.equal(away.status, 1);
+  assert.match(away.stderr, /gateway 127\.0\.0\.1:1: UNAVAILABLE/);
+});

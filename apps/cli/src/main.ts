@@ -177,6 +177,23 @@ export function buildProgram(): Command {
       process.exitCode = await runRegistry(host, flags, (text) => writeReport(text, flags.output));
     });
 
+  program
+    .command('affected')
+    .description('ask a Strata gateway which images an advisory hits now, or which hold a package (nothing is scanned)')
+    .argument('[advisory-id]', 'CVE, GHSA or other OSV id')
+    .option('--package <ecosystem/name>', 'images holding a package instead, e.g. npm/lodash, debian:12/openssl, pypi/jinja2')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(new Option('--server <host:port>', 'the Strata gateway').env('STRATA_SERVER').makeOptionMandatory())
+    .addOption(new Option('--token <token>', 'bearer token of the gateway').env('STRATA_TOKEN'))
+    .addOption(new Option('--server-ca <file>', 'PEM CA certificate of a TLS gateway').env('STRATA_SERVER_CA'))
+    .action(async (advisoryId: string | undefined, flags: { package?: string; format: 'table' | 'json'; server: string; token?: string; serverCa?: string }) => {
+      if ((advisoryId === undefined) === (flags.package === undefined)) throw new InvalidArgumentError('give an advisory id, or --package <ecosystem>/<name>');
+      const { listAffected, parsePackageQuery, renderAffected } = await import('./affected.js');
+      const query = flags.package !== undefined ? parsePackageQuery(flags.package) : { advisoryId: advisoryId as string };
+      const response = await listAffected({ server: flags.server, ...(flags.token ? { token: flags.token } : {}), ...(flags.serverCa ? { caFile: flags.serverCa } : {}) }, query);
+      process.stdout.write(renderAffected(response, flags.format));
+    });
+
   const db = program.command('db').description('manage the advisory database');
   db.command('update')
     .description('download OSV all.zip dumps for the configured ecosystems into the db folder')

@@ -19,12 +19,7 @@ import type { FilterOptions } from '@strata/matcher';
 import { parsePlatform } from '@strata/oci';
 import type { ReportFormat as ReportFormatName } from '@strata/report';
 
-export interface ServerScanRequest {
-  /** gateway address, host:port */
-  server: string;
-  token?: string;
-  /** PEM CA bundle file: talk TLS to the gateway and trust this CA */
-  caFile?: string;
+export interface ServerScanRequest extends GatewayAddress {
   reference: string;
   format: ReportFormatName;
   platform?: string;
@@ -76,7 +71,7 @@ function countFindings(json: Uint8Array): number {
   return (report.Results ?? []).reduce((sum, result) => sum + (result.Vulnerabilities?.length ?? 0), 0);
 }
 
-function describeRpc(error: unknown, server: string): Error {
+export function describeRpc(error: unknown, server: string): Error {
   if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
   const hint: Partial<Record<grpc.status, string>> = {
     [grpc.status.UNAVAILABLE]: ' (is the gateway running there? a TLS gateway needs --server-ca)',
@@ -85,14 +80,27 @@ function describeRpc(error: unknown, server: string): Error {
   return new ServerScanError(`gateway ${server}: ${grpc.status[error.code]}: ${error.details}${hint[error.code] ?? ''}`, { cause: error });
 }
 
-export async function scanThroughServer(request: ServerScanRequest): Promise<ServerScanResult> {
-  const credentials = request.caFile ? grpc.credentials.createSsl(readFileSync(request.caFile)) : grpc.credentials.createInsecure();
-  const connection = connect(ScanService, request.server, {
+export interface GatewayAddress {
+  /** host:port */
+  server: string;
+  token?: string;
+  /** PEM CA bundle file: talk TLS to the gateway and trust this CA */
+  caFile?: string;
+}
+
+/** A ScanService client for the gateway (TLS with caFile, bearer token when given). */
+export function connectGateway(address: GatewayAddress) {
+  const credentials = address.caFile ? grpc.credentials.createSsl(readFileSync(address.caFile)) : grpc.credentials.createInsecure();
+  return connect(ScanService, address.server, {
     credentials,
-    ...(request.token ? { token: request.token } : {}),
+    ...(address.token ? { token: address.token } : {}),
     // Reports of large images (CycloneDX, SPDX) exceed gRPC's default 4 MiB.
     clientOptions: { 'grpc.max_receive_message_length': MAX_REPORT_BYTES },
   });
+}
+
+export async function scanThroughServer(request: ServerScanRequest): Promise<ServerScanResult> {
+  const connection = connectGateway(request);
   const timeoutMs = request.timeoutMs ?? 30 * 60_000;
   try {
     let platform;

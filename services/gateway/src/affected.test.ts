@@ -1,22 +1,26 @@
 // Re-matching on advisory updates, end to end on the real Kafka, MinIO and registry: a watched
-// registry of 20 images is scanned through every stage; an OSV record for a package 3 of them hold is dropped into the
-// matcher's advisory folder. Exactly 3 DELTA findings events must follow, each with the new
-// finding, without one more fetch or analysis; ListAffectedImages over gRPC must name the 3 images
-// and the layer that brought the package in. Withdrawing the record resolves it in the same 3
-// images. A restarted matcher rebuilds its reverse index from the catalog and still finds them.
+// registry of 20 images is scanned through every stage; an OSV record for a package 3 of them
+// hold is dropped into the matcher's advisory folder. Exactly 3 DELTA findings events must follow,
+// each with the new finding, without one more fetch or analysis; ListAffectedImages over gRPC, and
+// `strata affected`, must name the 3 images and the layer that brought the package in.
+// Withdrawing the record resolves it in the same 3 images. A restarted matcher rebuilds its
+// reverse index from the catalog and still finds them.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { FindingsKind, ScanService, Severity, connect, type FindingsPublished } from '@strata/contracts';
 import { advisoryDb, createDeployment, pushImage, tarLayer, uniqueLayer, waitUntil, type PushedImage } from '@strata/pipeline';
 import { startWatcher, watcherSettings } from '@strata/watcher';
 import { loadServiceConfig } from '@strata/service-runtime';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { infra, repoRoot, skipUnless, uniqueName } from '@strata/testing';
 import { gatewaySettings, startGatewayService } from './main.js';
 
 const skip = skipUnless('kafka', 'minio', 'registry');
+const run = promisify(execFile);
 const PROBE = 'strata-rematch-probe';
 const HOLDERS = new Set([3, 9, 15]);
 
@@ -118,6 +122,16 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
       [{ name: PROBE, installed: '1.4.0', fixed: '2.0.0', path: `opt/app${i}/node_modules/${PROBE}/package.json`, layer: probeLayers.get(i), ids: ['STRATA-PROBE-0001'], severity: Severity.CRITICAL }],
     );
   }
+
+  // The same through the CLI: `strata affected` asks the gateway.
+  const cli = async (...args: string[]) =>
+    (await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), 'affected', ...args, '--server', gateway.gateway.address], { cwd: repoRoot, env: { ...process.env, STRATA_TOKEN: '' } })).stdout;
+  const cliJson = JSON.parse(await cli('STRATA-PROBE-0001', '--format', 'json')) as { images: Array<{ manifestDigest: string; packages: Array<{ fixedVersion: string }> }> };
+  assert.deepEqual(cliJson.images.map((i) => i.manifestDigest).sort(), holders);
+  assert.ok(cliJson.images.every((i) => i.packages[0]?.fixedVersion === '2.0.0'));
+  const cliTable = (await cli('--package', `npm/${PROBE}`)).split('\n');
+  assert.equal(cliTable[0], '3 image(s) (advisory DB ' + `${added[0]?.advisoryDbVersion.slice(0, 'sha256:'.length + 12)})`);
+  assert.equal(cliTable.filter((l) => l.includes(`npm/${PROBE}`) && l.includes('1.4.0')).length, 3);
 
   // 2. Withdrawn: the same 3 images get it resolved.
   writeFileSync(join(dbDir, 'ghsa', 'STRATA-PROBE-0001.json'), probeRecord('STRATA-PROBE-0001', '2026-11-26T12:00:00Z'));

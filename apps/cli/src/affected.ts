@@ -1,0 +1,52 @@
+// `strata affected <advisory id> | --package <ecosystem>/<name> --server host:port`: asks a
+// gateway which images an advisory hits right now, or which hold a package (the distributed
+// pipeline's reverse index). Nothing is scanned.
+import { toJson } from '@bufbuild/protobuf';
+import { ListAffectedImagesResponseSchema, Severity, type ListAffectedImagesResponse } from '@strata/contracts';
+import { connectGateway, describeRpc, type GatewayAddress } from './server-client.js';
+
+export type AffectedQuery = { advisoryId: string } | { ecosystem: string; name: string };
+
+/** "npm/lodash", "debian:12/openssl", "go/golang.org/x/net": the ecosystem key has no '/', the name may. */
+export function parsePackageQuery(text: string): { ecosystem: string; name: string } {
+  const slash = text.indexOf('/');
+  if (slash <= 0 || slash === text.length - 1) throw new Error(`--package takes <ecosystem>/<name>, e.g. npm/lodash or debian:12/openssl; got "${text}"`);
+  return { ecosystem: text.slice(0, slash), name: text.slice(slash + 1) };
+}
+
+export async function listAffected(address: GatewayAddress, query: AffectedQuery): Promise<ListAffectedImagesResponse> {
+  const connection = connectGateway(address);
+  try {
+    const request = 'advisoryId' in query ? { query: { case: 'advisoryId' as const, value: query.advisoryId } } : { query: { case: 'package' as const, value: query } };
+    return await connection.client.listAffectedImages(request, { timeoutMs: 120_000 }).catch((error: unknown) => {
+      throw describeRpc(error, address.server);
+    });
+  } finally {
+    connection.close();
+  }
+}
+
+const short = (digest: string) => digest.replace(/^(sha256:)?([0-9a-f]{12}).*$/, '$1$2');
+
+export function renderAffected(response: ListAffectedImagesResponse, format: 'table' | 'json'): string {
+  if (format === 'json') return `${JSON.stringify(toJson(ListAffectedImagesResponseSchema, response), null, 2)}\n`;
+  const header = ['IMAGE', 'PLATFORM', 'DIGEST', 'PACKAGE', 'INSTALLED', 'FIXED', 'SEVERITY', 'LAYER', 'PATH'];
+  const rows = response.images.flatMap((image) => {
+    const platform = image.platform ? [image.platform.os, image.platform.architecture, image.platform.variant].filter(Boolean).join('/') : '';
+    return image.packages.map((p) => [
+      image.imageRef,
+      platform,
+      short(image.manifestDigest),
+      `${p.ecosystem}/${p.name}`,
+      p.installedVersion,
+      p.fixedVersion,
+      p.severity === Severity.UNSPECIFIED ? '' : Severity[p.severity],
+      short(p.layers[0]?.digest ?? ''),
+      p.path,
+    ]);
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const db = response.advisoryDbVersion ? ` (advisory DB ${short(response.advisoryDbVersion)})` : '';
+  return `${[`${response.images.length} image(s)${db}`, '', line(header), ...rows.map(line)].join('\n')}\n`;
+}
