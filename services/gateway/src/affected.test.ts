@@ -7,7 +7,7 @@
 // reverse index from the catalog and still finds them.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,6 +47,12 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
     await d.teardown();
     rmSync(dbDir, { recursive: true, force: true });
   });
+  // A record arrives whole, as from `strata db update`: written aside, then renamed in.
+  const drop = (name: string, content: string) => {
+    const staging = `${dbDir}.staging`;
+    writeFileSync(staging, content);
+    renameSync(staging, join(dbDir, 'ghsa', name));
+  };
   const [, , firstMatcher] = await d.startAll();
   const host = infra.registry('anonymous')!.host;
   const repo = uniqueName('rematch').toLowerCase();
@@ -95,7 +101,7 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   assert.equal(shared.images.length, 20);
 
   // 1. A new record for the probe package.
-  writeFileSync(join(dbDir, 'ghsa', 'STRATA-PROBE-0001.json'), probeRecord('STRATA-PROBE-0001'));
+  drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001'));
   await subscriber.waitFor(() => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added').length >= 3 ? true : undefined), 120_000, '3 DELTA events adding STRATA-PROBE-0001');
   const added = deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added');
   assert.deepEqual(added.map((e) => e.manifestDigest).sort(), holders);
@@ -111,8 +117,17 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   }
   assert.equal(work(), workAfterScans, 'the re-match fetched, resolved or analyzed something');
 
-  const byAdvisory = await client.client.listAffectedImages({ query: { case: 'advisoryId', value: 'STRATA-PROBE-0001' } });
-  assert.equal(byAdvisory.advisoryDbVersion, added[0]?.advisoryDbVersion);
+  // The gateway re-reads the advisory folder on its own clock (STRATA_DB_RECHECK_MS): wait for it.
+  const gatewayAt = (dbVersion: string | undefined, id: string) =>
+    waitUntil(
+      async () => {
+        const answer = await client.client.listAffectedImages({ query: { case: 'advisoryId', value: id } });
+        return answer.advisoryDbVersion === dbVersion ? answer : undefined;
+      },
+      30_000,
+      `the gateway to open advisory DB ${dbVersion}`,
+    );
+  const byAdvisory = await gatewayAt(added[0]?.advisoryDbVersion, 'STRATA-PROBE-0001');
   assert.deepEqual(byAdvisory.images.map((i) => i.manifestDigest).sort(), holders);
   for (const image of byAdvisory.images) {
     const i = images.findIndex((img) => img.manifestDigest === image.manifestDigest);
@@ -134,7 +149,7 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   assert.equal(cliTable.filter((l) => l.includes(`npm/${PROBE}`) && l.includes('1.4.0')).length, 3);
 
   // 2. Withdrawn: the same 3 images get it resolved.
-  writeFileSync(join(dbDir, 'ghsa', 'STRATA-PROBE-0001.json'), probeRecord('STRATA-PROBE-0001', '2026-11-26T12:00:00Z'));
+  drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001', '2026-11-26T12:00:00Z'));
   await subscriber.waitFor(() => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved').length >= 3 ? true : undefined), 120_000, '3 DELTA events resolving STRATA-PROBE-0001');
   const resolved = deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved');
   assert.deepEqual(resolved.map((e) => e.manifestDigest).sort(), holders);
@@ -143,12 +158,12 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
     assert.equal(e.previousAdvisoryDbVersion, added[0]?.advisoryDbVersion);
     assert.equal(e.counts?.critical, 0);
   }
-  assert.deepEqual((await client.client.listAffectedImages({ query: { case: 'advisoryId', value: 'STRATA-PROBE-0001' } })).images, []);
+  assert.deepEqual((await gatewayAt(resolved[0]?.advisoryDbVersion, 'STRATA-PROBE-0001')).images, []);
 
   // 3. A new matcher (the old one stopped) knows the images only from the catalog.
   await firstMatcher!.stop();
   await d.start('matcher');
-  writeFileSync(join(dbDir, 'ghsa', 'STRATA-PROBE-0002.json'), probeRecord('STRATA-PROBE-0002'));
+  drop('STRATA-PROBE-0002.json', probeRecord('STRATA-PROBE-0002'));
   await subscriber.waitFor(() => (deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').length >= 3 ? true : undefined), 120_000, '3 DELTA events after the restart');
   assert.deepEqual(deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').map((e) => e.manifestDigest).sort(), holders);
 

@@ -124,15 +124,26 @@ export async function handleAdvisoriesUpdated(
     return 'skipped';
   }
   // Reopened now, so it is at least the version the update names. When the folder has changed
-  // again since (a dump still being written), the newer DB is used for these packages; the state
-  // stays labelled with this update's version, so the next update's packages are re-matched too.
+  // again since (a dump still being written), the newer DB is used: the packages that changed
+  // between the two versions are re-matched as well, and the states and deltas carry the version
+  // actually used, so the next update finds these images done.
   const { index } = await state.freshIndex();
-  if (index.version !== event.dbVersion) log.info({ openVersion: index.version }, 'the advisory folder changed again since this update: matching with the newer DB');
+  const dbVersion = index.version;
   const ids = await changedIds(ctx, event);
   const previous = await getJson<AdvisoryVersionDoc>(store, advisoryVersionKey(event.previousVersion));
   const pairs = new Map<string, [string, string]>();
+  const touch = (list: readonly [string, string][] | undefined) => {
+    for (const pair of list ?? []) pairs.set(pair.join('\u0000'), pair);
+  };
   for (const id of ids) {
-    for (const pair of [...(index.manifest.records[id]?.packages ?? []), ...(previous?.records[id]?.packages ?? [])]) pairs.set(pair.join('\u0000'), pair);
+    touch(index.manifest.records[id]?.packages);
+    touch(previous?.records[id]?.packages);
+  }
+  if (dbVersion !== event.dbVersion) {
+    const named = await getJson<AdvisoryVersionDoc>(store, advisoryVersionKey(event.dbVersion));
+    if (!named) throw new Error(`the record manifest of advisory update ${event.dbVersion} is missing from ${store.location}`);
+    touch(diffDatabases({ dbVersion: named.dbVersion, records: named.records }, index.manifest).packages);
+    log.info({ openVersion: dbVersion }, 'the advisory folder changed again since this update: matching with the newer DB');
   }
   const synced = await syncReverseIndex(store, state.reverse, log);
   const started = performance.now();
@@ -145,7 +156,7 @@ export async function handleAdvisoriesUpdated(
   const pending: { entry: CatalogEntry; next: FindingSummary[]; delta: FindingsDelta }[] = [];
   await forEachLimited(affected.values(), state.concurrency, async ({ image, packages, findings }) => {
     const entry = await readCatalogEntry(store, image.manifestDigest);
-    if (!entry || entry.advisoryDbVersion === event.dbVersion) return;
+    if (!entry || entry.advisoryDbVersion === dbVersion) return;
     const next = replaceFindings(entry.findings, packages, findings);
     const delta = diffSummaries(entry.findings, next);
     if (delta.added.length > 0 || delta.resolved.length > 0) pending.push({ entry, next, delta });
@@ -161,7 +172,7 @@ export async function handleAdvisoriesUpdated(
         manifestDigest: entry.manifestDigest,
         ...(entry.indexDigest ? { indexDigest: entry.indexDigest } : {}),
         ...(entry.platform ? { platform: { os: entry.platform.os, architecture: entry.platform.architecture, variant: entry.platform.variant ?? '' } } : {}),
-        advisoryDbVersion: event.dbVersion,
+        advisoryDbVersion: dbVersion,
         counts: protoCounts(severityCounts(next)),
         kind: FindingsKind.DELTA,
         added: delta.added.map(protoSummary),
@@ -175,14 +186,14 @@ export async function handleAdvisoriesUpdated(
   timings.publishMs = Math.round(performance.now() - mark);
   mark = performance.now();
   await forEachLimited(pending, state.concurrency, async ({ entry, next, delta }) => {
-    await writeCatalogEntry(store, { ...entry, advisoryDbVersion: event.dbVersion, findings: next });
+    await writeCatalogEntry(store, { ...entry, advisoryDbVersion: dbVersion, findings: next });
     ctx.observe({
       service: ctx.service,
       stage: 'rematch',
       scanId: '',
       outcome: 'published',
       manifestDigest: entry.manifestDigest,
-      detail: { added: delta.added, resolved: delta.resolved, advisoryDbVersion: event.dbVersion },
+      detail: { added: delta.added, resolved: delta.resolved, advisoryDbVersion: dbVersion },
     });
   });
   timings.writeMs = Math.round(performance.now() - mark);
@@ -191,6 +202,6 @@ export async function handleAdvisoriesUpdated(
     { records: ids.length, packages: pairs.size, candidates: affected.size, deltas, indexedImages: state.reverse.stats().images, syncedImages: synced.added, ms: Math.round(performance.now() - started), ...timings },
     'advisory update re-matched',
   );
-  ctx.observe({ service: ctx.service, stage: 'rematch', scanId: '', outcome: 'ok', detail: { advisoryDbVersion: event.dbVersion, candidates: affected.size, deltas } });
+  ctx.observe({ service: ctx.service, stage: 'rematch', scanId: '', outcome: 'ok', detail: { advisoryDbVersion: dbVersion, candidates: affected.size, deltas } });
   return 'ok';
 }
