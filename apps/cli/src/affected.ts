@@ -4,6 +4,7 @@
 import { toJson } from '@bufbuild/protobuf';
 import { ListAffectedImagesResponseSchema, Severity, type ListAffectedImagesResponse } from '@strata/contracts';
 import { connectGateway, describeRpc, type GatewayAddress } from './server-client.js';
+import { columnFormatter, shortDigest } from './columns.js';
 
 export type AffectedQuery = { advisoryId: string } | { ecosystem: string; name: string };
 
@@ -26,7 +27,6 @@ export async function listAffected(address: GatewayAddress, query: AffectedQuery
   }
 }
 
-const short = (digest: string) => digest.replace(/^(sha256:)?([0-9a-f]{12}).*$/, '$1$2');
 
 export function renderAffected(response: ListAffectedImagesResponse, format: 'table' | 'json'): string {
   if (format === 'json') return `${JSON.stringify(toJson(ListAffectedImagesResponseSchema, response), null, 2)}\n`;
@@ -36,17 +36,16 @@ export function renderAffected(response: ListAffectedImagesResponse, format: 'ta
     return image.packages.map((p) => [
       image.imageRef,
       platform,
-      short(image.manifestDigest),
+      shortDigest(image.manifestDigest),
       `${p.ecosystem}/${p.name}`,
       p.installedVersion,
       p.fixedVersion,
       p.severity === Severity.UNSPECIFIED ? '' : Severity[p.severity],
-      short(p.layers[0]?.digest ?? ''),
+      shortDigest(p.layers[0]?.digest ?? ''),
       p.path,
     ]);
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const db = response.advisoryDbVersion ? ` (advisory DB ${short(response.advisoryDbVersion)})` : '';
+  const line = columnFormatter(header, rows);
+  const db = response.advisoryDbVersion ? ` (advisory DB ${shortDigest(response.advisoryDbVersion)})` : '';
   return `${[`${response.images.length} image(s)${db}`, '', line(header), ...rows.map(line)].join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import { formatPlatform, resolveCredentials } from '@strata/oci';
 import { scanImage, severityCounts, type ScanOptions, type SeverityCounts } from '@strata/pipeline';
 import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/watcher';
 import { advisoryDir, findingFilter } from './scan-flags.js';
+import { columnFormatter, shortDigest } from './columns.js';
 
 export interface RegistryFlags {
   repo: string[];
@@ -56,7 +57,6 @@ export interface RegistrySummary {
 }
 
 const SEVERITIES = ['unknown', 'low', 'medium', 'high', 'critical'] as const;
-const short = (digest: string) => digest.replace(/^(sha256:)?([0-9a-f]{12}).*$/, '$1$2');
 const totalOf = (c: SeverityCounts) => SEVERITIES.reduce((n, s) => n + c[s], 0);
 
 export async function scanRegistry(host: string, flags: RegistryFlags, log: (line: string) => void): Promise<RegistrySummary> {
@@ -133,21 +133,20 @@ export function renderRegistryTable(summary: RegistrySummary): string {
   const notes = new Map<number, string[]>();
   const note = (text: string) => notes.set(rows.length - 1, [...(notes.get(rows.length - 1) ?? []), text]);
   const platformRow = (first: string, p: ScannedPlatform) => {
-    rows.push([first, p.platform ?? '', short(p.manifestDigest), ...(p.counts ? SEVERITIES.map((s) => String(p.counts![s])) : ['ERROR', '', '', '', ''])]);
+    rows.push([first, p.platform ?? '', shortDigest(p.manifestDigest), ...(p.counts ? SEVERITIES.map((s) => String(p.counts![s])) : ['ERROR', '', '', '', ''])]);
     if (p.error) note(`    error: ${p.error}`);
   };
   for (const image of summary.images) {
     const name = `${summary.registry}/${image.repository}:${image.tags.join(',')}`;
     if (image.kind === 'index') {
-      rows.push([name, `index (${image.platforms.length} platforms)`, short(image.digest), '', '', '', '', '']);
+      rows.push([name, `index (${image.platforms.length} platforms)`, shortDigest(image.digest), '', '', '', '', '']);
       for (const p of image.platforms) platformRow('  └', p);
     } else {
       for (const p of image.platforms) platformRow(name, p);
     }
     if (image.alsoAt.length > 0) note(`  (also ${image.alsoAt.join(', ')})`);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = columnFormatter(header, rows);
   const t = summary.total;
   const out = [
     `${summary.registry}: ${summary.repositories.length} repositories, ${t.images} images`,

@@ -8,6 +8,7 @@ import { getJson, putJson } from '@strata/blobstore';
 import { layerCacheKey } from '@strata/inventory';
 import type { LayerLimits } from '@strata/layers';
 import type { LayerRef, LayerResult } from '@strata/model';
+import { forEachLimited } from './limited.js';
 
 export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
 
@@ -67,38 +68,32 @@ export async function analyzeAndStoreLayer(
 export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLayersOptions): Promise<LayerOutcome[]> {
   const setVersion = analyzerSetVersion();
   const outcomes: LayerOutcome[] = new Array(layers.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < layers.length) {
-      const index = next++;
-      const layer = layers[index]!;
-      const cacheKey = cacheKeyFor(layer.diffId, setVersion);
-      const label = `${options.imageLabel} layer ${index + 1}/${layers.length} ${layer.digest}`;
-      try {
-        const cached = await cachedLayerResult(options.store, cacheKey);
-        if (cached) {
-          outcomes[index] = { layer, cacheKey, fromCache: true, result: cached };
-          options.onLayer?.({ layer, index, state: 'cached' });
-          continue;
-        }
-        options.onLayer?.({ layer, index, state: 'analyzing' });
-        const source = await options.openLayer(layer);
-        const stored = await analyzeAndStoreLayer(options.store, layer, source, {
-          label,
-          ...(options.limits ? { limits: options.limits } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        outcomes[index] = { layer, cacheKey, fromCache: false, result: stored.result };
-        options.onLayer?.({ layer, index, state: 'done' });
-      } catch (cause) {
-        const error = new LayerFailedError(label, cause);
-        outcomes[index] = { layer, cacheKey, fromCache: false, error };
-        options.onLayer?.({ layer, index, state: 'failed', error });
+  const workers = Math.min(options.concurrency ?? 2, layers.length);
+  await forEachLimited(layers.entries(), workers, async ([index, layer]) => {
+    const cacheKey = cacheKeyFor(layer.diffId, setVersion);
+    const label = `${options.imageLabel} layer ${index + 1}/${layers.length} ${layer.digest}`;
+    try {
+      const cached = await cachedLayerResult(options.store, cacheKey);
+      if (cached) {
+        outcomes[index] = { layer, cacheKey, fromCache: true, result: cached };
+        options.onLayer?.({ layer, index, state: 'cached' });
+        return;
       }
+      options.onLayer?.({ layer, index, state: 'analyzing' });
+      const source = await options.openLayer(layer);
+      const stored = await analyzeAndStoreLayer(options.store, layer, source, {
+        label,
+        ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      outcomes[index] = { layer, cacheKey, fromCache: false, result: stored.result };
+      options.onLayer?.({ layer, index, state: 'done' });
+    } catch (cause) {
+      const error = new LayerFailedError(label, cause);
+      outcomes[index] = { layer, cacheKey, fromCache: false, error };
+      options.onLayer?.({ layer, index, state: 'failed', error });
     }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 2, layers.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  });
   return outcomes;
 }
 

@@ -5,6 +5,7 @@ import { getJson, putJson, type BlobStore } from '@strata/blobstore';
 import type { ImageInventory } from '@strata/model';
 import type { Logger } from '@strata/log';
 import { ReverseIndex, type FindingSummary, type IndexedImage } from '@strata/reverse-index';
+import { forEachLimited } from '../limited.js';
 
 export const catalogPrefix = 'catalog/';
 export const catalogKey = (manifestDigest: string): string => `${catalogPrefix}${manifestDigest}.json`;
@@ -30,15 +31,6 @@ export const indexedImage = (entry: CatalogEntry): IndexedImage => ({
   ...(entry.indexDigest ? { indexDigest: entry.indexDigest } : {}),
   ...(entry.platform ? { platform: entry.platform } : {}),
 });
-
-/** Runs `work` over `items`, `limit` at a time. */
-export async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const iterator = items[Symbol.iterator]();
-  const worker = async (): Promise<void> => {
-    for (let next = iterator.next(); !next.done; next = iterator.next()) await work(next.value);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
 
 export interface SyncResult {
   added: number;

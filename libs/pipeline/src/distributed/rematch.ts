@@ -17,7 +17,8 @@ import { AdvisoryIdListsSchema, FindingsKind, Severity, Topics, type EventOf, ty
 import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary, type ReverseIndex } from '@strata/reverse-index';
 import type { HandlerOutcome } from '@strata/service-runtime';
 import { severityCounts, type SeverityCounts } from '../result.js';
-import { forEachLimited, readCatalogEntry, syncReverseIndex, writeCatalogEntry, type CatalogEntry } from './catalog.js';
+import { forEachLimited } from '../limited.js';
+import { readCatalogEntry, syncReverseIndex, writeCatalogEntry, type CatalogEntry } from './catalog.js';
 import { blobRef, now, type StageContext } from './stage.js';
 
 /** `advisories/<db version>.json`: the record manifest of a published DB version. */
