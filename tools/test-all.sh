@@ -12,6 +12,9 @@
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+# Node.js >= 24 first on PATH (installs the pinned one into the infra cache when the system's is older)
+# shellcheck source=node-env.sh
+source tools/node-env.sh || exit 1
 export NX_DAEMON=false NX_NO_CLOUD=true
 
 phases=()

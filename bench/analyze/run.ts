@@ -4,7 +4,7 @@
 // the peak RSS. Without the fixture image it builds a stand-in layer from this machine's /usr/bin,
 // /usr/lib/x86_64-linux-gnu and dpkg status with GNU tar.
 //
-//   node --import tsx bench/analyze/run.ts [--runs 3]
+//   bash tools/node.sh --import tsx bench/analyze/run.ts [--runs 3]
 //
 // Cache and warm re-scan figures come from the pipeline benchmark (the layer cache lives there).
 import { execFileSync } from 'node:child_process';

@@ -2,7 +2,7 @@
 // object, filesystem and S3 (MinIO), with the peak RSS of each run. Each adapter runs in its own
 // process so the RSS figures do not mix.
 //
-//   node --import tsx bench/blobstore/run.ts [--mb 256] [--adapters fs,s3]
+//   bash tools/node.sh --import tsx bench/blobstore/run.ts [--mb 256] [--adapters fs,s3]
 //
 // S3 comes from $STRATA_TEST_S3 and its keys (see infra/local/env.sh); it is skipped when unset.
 import { spawnSync } from 'node:child_process';

@@ -1,7 +1,7 @@
 // EventBus benchmark: publish and consume rates for 1 KB events, in-process and on Kafka, with the
 // peak RSS of each run. Each adapter runs in its own process so the RSS figures do not mix.
 //
-//   node --import tsx bench/bus/run.ts [--events 100000] [--adapters in-process,kafka] [--partitions 6]
+//   bash tools/node.sh --import tsx bench/bus/run.ts [--events 100000] [--adapters in-process,kafka] [--partitions 6]
 //
 // Kafka comes from $STRATA_TEST_KAFKA (see infra/local/env.sh); it is skipped when unset.
 import { spawnSync } from 'node:child_process';

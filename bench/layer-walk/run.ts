@@ -3,7 +3,7 @@
 // process so peak RSS is per variant. Prints throughput (MB/s of uncompressed tar, by wall clock
 // and by CPU time — CPU time is steadier on a shared machine), the ratios and peak RSS.
 //
-//   node --import tsx bench/layer-walk/run.ts [layer.tar.gz] [--rounds N] [--no-zstd] [--no-10x] [--zstd file.tar.zst]
+//   bash tools/node.sh --import tsx bench/layer-walk/run.ts [layer.tar.gz] [--rounds N] [--no-zstd] [--no-10x] [--zstd file.tar.zst]
 //
 // The zstd variant uses a copy recompressed by the zstd CLI (level 3, 2 MiB window) unless
 // --zstd names a blob (e.g. one pushed by skopeo, whose encoder uses an 8 MiB window).

@@ -8,7 +8,7 @@
 //     every package at one of its event versions, so most of them are vulnerable.
 // Wall time is noisy on a shared machine; CPU time (user+sys of this process) is printed beside it.
 //
-//   node --import tsx bench/match/run.ts [--packages 500] [--runs 50]
+//   bash tools/node.sh --import tsx bench/match/run.ts [--packages 500] [--runs 50]
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
 // bucket and topic prefix, so the cache starts cold), and compared with the embedded CLI scanning
 // the same images one after the other (one cache, as a user would).
 //
-//   node --import tsx bench/pipeline/run.ts [--images 50] [--analyzers 1,2] [--no-embedded]
+//   bash tools/node.sh --import tsx bench/pipeline/run.ts [--images 50] [--analyzers 1,2] [--no-embedded]
 //   (STRATA_BENCH_IMAGES overrides the default image count)
 //
 // Needs Kafka, MinIO, the registry and the fixture images (infra/local/up.sh, images.sh) and the

@@ -13,7 +13,7 @@
 // important/standard packages as the base, optional ones as extras), Alpine images from the real
 // Alpine 3.20.3 DB in shared data plus extras, and npm apps (200-600 packages) on either base.
 //
-//   node --import tsx --expose-gc bench/rematch/run.ts [--images 10000] [--touch 0.01]
+//   bash tools/node.sh --import tsx --expose-gc bench/rematch/run.ts [--images 10000] [--touch 0.01]
 // Needs Kafka (infra/local/up.sh; STRATA_TEST_KAFKA from infra/local/env.sh) and shared data.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Embedded `strata image` cold and warm: the library call and the whole CLI process.
-// Usage: node --import tsx bench/scan/run.ts [image-ref] [db-dir]
+// Usage: bash tools/node.sh --import tsx bench/scan/run.ts [image-ref] [db-dir]
 // Defaults: the debootstrap-based debian-multi image from the local registry when the test images
 // are built (infra/local/images.sh), else the demo image; the repo's sample advisories.
 import { execFileSync, spawnSync } from 'node:child_process';

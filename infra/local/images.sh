@@ -11,6 +11,8 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=../../tools/node-env.sh
+STRATA_NODE_QUIET=1 source "$INFRA_DIR/../../tools/node-env.sh"
 REPO_ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
 FILES="$INFRA_DIR/images"
 

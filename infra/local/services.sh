@@ -20,6 +20,8 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../../tools/node-env.sh
+STRATA_NODE_QUIET=1 source "$INFRA_DIR/../../tools/node-env.sh"
 
 ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
 SERVICES=(fetcher merger matcher gateway)

@@ -36,7 +36,7 @@ interface BadCase {
   name: string;
   blob: () => Promise<Buffer>;
   mediaType?: string;
-  /** fzstd does not check the frame checksum: garbage may decode to garbage the tar parser rejects */
+  /** a decoder may turn garbage inside a block into garbage output that the tar parser rejects */
   code: LayerErrorCode | LayerErrorCode[];
   message: RegExp;
 }

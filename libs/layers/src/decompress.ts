@@ -1,7 +1,7 @@
 import { Readable, pipeline, type Transform, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { LayerError } from './errors.js';
-import { ZstdDataError, ZstdDecompressStream } from './zstd.js';
+import { createZstdDecoder, ZstdDataError, ZstdFrameCheck } from './zstd.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -139,10 +139,12 @@ async function open(source: Readable, mediaType: string | undefined, label: stri
     opened.stream = pipeline(rest, gunzip, noop);
     opened.compressedBytes = () => gunzip.bytesWritten;
   } else if (compression === 'zstd') {
-    const zstd = new ZstdDecompressStream();
+    const check = new ZstdFrameCheck();
+    const zstd = createZstdDecoder();
+    mapDecoderErrors(check, label);
     mapDecoderErrors(zstd, label);
-    opened.stream = pipeline(rest, zstd, noop);
-    opened.compressedBytes = () => zstd.bytesIn;
+    opened.stream = pipeline(rest, check, zstd, noop);
+    opened.compressedBytes = () => check.bytesIn;
   }
   return opened;
 }
@@ -163,6 +165,9 @@ function decoderError(err: Error, label: string | undefined): Error {
     return new LayerError(err.truncated ? 'TRUNCATED' : 'CORRUPT', err.message, { label, cause: err });
   }
   const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && code.startsWith('ZSTD_error_')) {
+    return new LayerError('CORRUPT', `zstd data corrupt (${err.message})`, { label, cause: err });
+  }
   if (typeof code === 'string' && code.startsWith('Z_')) {
     if (code === 'Z_BUF_ERROR') return new LayerError('TRUNCATED', `gzip data truncated (${err.message})`, { label, cause: err });
     return new LayerError('CORRUPT', `gzip data corrupt (${err.message})`, { label, cause: err });

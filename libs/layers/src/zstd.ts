@@ -1,10 +1,10 @@
-// Streaming zstd decompression with fzstd (pure JS). fzstd's `Decompress` is push-based and
-// produces all output of a pushed chunk synchronously, so a small chunk of RLE blocks could expand
-// to gigabytes at once. We therefore walk the frame structure ourselves and hand fzstd at most one
-// block per push (≤ 128 KiB of output), pausing between blocks when the reader is behind. Walking
-// the frames also lets us refuse a hostile window size before fzstd allocates the window.
+// Streaming zstd decompression: node:zlib's zstd decoder (libzstd, Node >= 24) does the work, with
+// its window limited to MAX_ZSTD_WINDOW. In front of it, ZstdFrameTracker walks the frame structure
+// (headers only; block bodies are skipped, not copied), so that a hostile frame is refused with a
+// message that says what is wrong before libzstd sees it, and a stream cut off between blocks is
+// reported as truncated.
 import { Transform, type TransformCallback } from 'node:stream';
-import { Decompress } from 'fzstd';
+import { constants as zlibConstants, createZstdDecompress } from 'node:zlib';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_BLOCK_SIZE = 128 * 1024;
@@ -132,7 +132,7 @@ export class ZstdFrameTracker {
         if (dictId !== 0) throw new ZstdDataError(`zstd frame needs dictionary ${dictId}, which is not supported`);
         const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
         if (singleSegment) {
-          // the window is the whole content; fzstd allocates it up front
+          // the window is the whole content, which a decoder allocates up front
           const size = fcsBytes === 8 ? Number(f.readBigUInt64LE(at)) : fcsBytes === 0 ? 0 : f.readUIntLE(at, fcsBytes) + (fcsBytes === 2 ? 256 : 0);
           window = size;
         }
@@ -160,75 +160,39 @@ export class ZstdFrameTracker {
   }
 }
 
-/**
- * A Transform that decompresses zstd with backpressure inside a chunk: after each block it stops
- * when the readable side is full and continues when the reader asks for more.
- */
-export class ZstdDecompressStream extends Transform {
-  /** compressed bytes handed to the decoder so far */
+/** Passes zstd data through unchanged while ZstdFrameTracker checks its frame structure. */
+export class ZstdFrameCheck extends Transform {
+  /** compressed bytes passed on so far */
   bytesIn = 0;
   private readonly tracker = new ZstdFrameTracker();
-  private readonly decoder: Decompress;
-  private pending: (() => void) | undefined;
-
-  constructor() {
-    super({ readableHighWaterMark: 128 * 1024 });
-    this.decoder = new Decompress((data) => {
-      if (data.length > 0) this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    });
-  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.work(chunk, 0, callback);
-  }
-
-  private work(chunk: Buffer, offset: number, callback: TransformCallback): void {
-    let at = offset;
     try {
-      while (at < chunk.length) {
-        if (this.destroyed) return;
-        const end = this.tracker.advance(chunk, at);
-        this.decoder.push(chunk.subarray(at, end));
-        this.bytesIn += end - at;
-        at = end;
-        if (at < chunk.length && this.readableLength >= this.readableHighWaterMark) {
-          const resumeAt = at;
-          this.pending = () => this.work(chunk, resumeAt, callback);
-          return;
-        }
-      }
+      for (let at = 0; at < chunk.length; ) at = this.tracker.advance(chunk, at);
     } catch (err) {
-      callback(asZstdError(err));
+      callback(err as Error);
       return;
     }
-    callback();
-  }
-
-  override _read(size: number): void {
-    const pending = this.pending;
-    if (pending) {
-      this.pending = undefined;
-      pending();
-    }
-    super._read(size);
+    this.bytesIn += chunk.length;
+    callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
     try {
       this.tracker.finish();
-      this.decoder.push(new Uint8Array(0), true);
     } catch (err) {
-      callback(asZstdError(err));
+      callback(err as Error);
       return;
     }
     callback();
   }
 }
 
-function asZstdError(err: unknown): Error {
-  if (err instanceof ZstdDataError) return err;
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  // fzstd code 5 = unexpected EOF
-  return new ZstdDataError(`zstd: ${message}`, code === 5);
+/** libzstd's decoder from node:zlib, limited to MAX_ZSTD_WINDOW, with 64 KiB output chunks. */
+export function createZstdDecoder(): Transform {
+  return createZstdDecompress({
+    chunkSize: 64 * 1024,
+    readableHighWaterMark: 256 * 1024,
+    params: { [zlibConstants.ZSTD_d_windowLogMax]: Math.log2(MAX_ZSTD_WINDOW) },
+  });
 }
