@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import { putJson } from '@strata/blobstore';
 import { repoRoot } from '@strata/testing';
 import { tarLayer } from './distributed/testing/push.js';
@@ -112,4 +114,46 @@ test('a cache entry that does not record the layer’s diffID is not trusted', a
   const second = await scanImage(`oci:${demo.dir}:demo`, { cacheDir, dbDir });
   assert.equal(second.layersAnalyzed, 1, 'the untrusted entry was analyzed again');
   assert.deepEqual(second.findings, first.findings);
+});
+
+/** A `docker save` tar: legacy (`<id>/layer.tar`, uncompressed) or Docker 25 style (`blobs/sha256/<hex>`, gzip). */
+async function dockerArchive(path: string, style: 'legacy' | 'blobs', claimedDiffId: string): Promise<{ realDiffId: string }> {
+  const layer = await tarLayer({ 'var/lib/dpkg/status': 'Package: base-files\nStatus: install ok installed\nVersion: 12.4+deb12u9\nArchitecture: amd64\n\n' }, 'clean');
+  const layerBytes = style === 'legacy' ? gunzipSync(layer.bytes!) : layer.bytes!;
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [claimedDiffId] } }));
+  const configPath = style === 'legacy' ? `${sha256(config).slice(7)}.json` : `blobs/sha256/${sha256(config).slice(7)}`;
+  const layerPath = style === 'legacy' ? `${'a'.repeat(64)}/layer.tar` : `blobs/sha256/${sha256(layerBytes).slice(7)}`;
+  const manifest = JSON.stringify([{ Config: configPath, RepoTags: ['poison:1'], Layers: [layerPath] }]);
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((resolve) => pack.on('end', resolve));
+  pack.entry({ name: 'manifest.json' }, manifest);
+  pack.entry({ name: configPath }, config);
+  pack.entry({ name: layerPath }, layerBytes);
+  pack.finalize();
+  await done;
+  writeFileSync(path, Buffer.concat(chunks));
+  return { realDiffId: layer.diffId };
+}
+
+test('docker-archive inputs are held to their config’s diffIDs too, legacy and Docker 25 style', async () => {
+  const demo = demoImage();
+  for (const style of ['legacy', 'blobs'] as const) {
+    const path = join(work, `poison-${style}.tar`);
+    const { realDiffId } = await dockerArchive(path, style, demo.baseDiffId);
+    const cacheDir = join(work, `cache-${style}`);
+    await assert.rejects(scanImage(path, { cacheDir, dbDir, input: true }), (err: unknown) => {
+      assert.ok(err instanceof ScanFailedError, String(err));
+      const message = err.failures[0]!.message;
+      assert.ok(message.includes(realDiffId) && message.includes(demo.baseDiffId), `${style}: ${message}`);
+      return true;
+    });
+    const store = await layerStoreFor(cacheDir);
+    try {
+      assert.equal(await cachedLayerResult(store, cacheKeyFor(demo.baseDiffId)), undefined, `${style}: nothing stored`);
+    } finally {
+      await store.close();
+    }
+  }
 });
