@@ -126,8 +126,8 @@ async function dockerArchive(path: string, style: 'legacy' | 'blobs', claimedDif
   const manifest = JSON.stringify([{ Config: configPath, RepoTags: ['poison:1'], Layers: [layerPath] }]);
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((resolve) => pack.on('end', resolve));
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
   pack.entry({ name: 'manifest.json' }, manifest);
   pack.entry({ name: configPath }, config);
   pack.entry({ name: layerPath }, layerBytes);
