@@ -30,6 +30,8 @@ export interface AnalyzeLayerOptions {
   analyzers?: AnyAnalyzer[];
   compressedSize?: number;
   signal?: AbortSignal;
+  /** hash the uncompressed stream and refuse the layer (LayerError DIFF_ID_MISMATCH) unless it is diffId */
+  verifyDiffId?: boolean;
 }
 
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -196,6 +198,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     if (options.label !== undefined) walkOptions.label = options.label;
     if (options.compressedSize !== undefined) walkOptions.compressedSize = options.compressedSize;
     if (options.signal !== undefined) walkOptions.signal = options.signal;
+    if (options.verifyDiffId) walkOptions.diffId = options.diffId;
     await walkLayer(source, walkOptions, visitor);
 
     for (const a of analyzers) {

@@ -8,3 +8,4 @@ export { DEFAULT_LAYER_LIMITS, RATIO_CHECK_FLOOR_BYTES } from './limits.js';
 export type { LayerLimits } from './limits.js';
 export { normalizeLayerPath, resolveLinkTarget } from './paths.js';
 export { MAX_ZSTD_WINDOW } from './zstd.js';
+export { MAX_SPECIAL_HEADER_BYTES } from './tar-guard.js';

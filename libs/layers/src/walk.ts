@@ -1,11 +1,13 @@
 // The streaming layer walk: blob → decoder → tar-stream, one pass, bounded memory. Nothing is ever
 // written to disk and no link is ever followed; entries are only described to the visitor.
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { openLayer, type Compression, type OpenedLayer } from './decompress.js';
 import { LayerError } from './errors.js';
 import { RATIO_CHECK_FLOOR_BYTES, resolveLimits, type LayerLimits } from './limits.js';
 import { normalizeLayerPath, resolveLinkTarget } from './paths.js';
+import { guardTarExtract } from './tar-guard.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
 
@@ -50,6 +52,12 @@ export interface WalkOptions {
   /** size of the compressed blob (from the descriptor); makes the ratio check exact */
   compressedSize?: number;
   signal?: AbortSignal;
+  /**
+   * The diffID the image config claims for this layer (`rootfs.diff_ids`). The uncompressed stream
+   * is hashed to its last byte and a different digest fails the walk with DIFF_ID_MISMATCH, after
+   * the visitor has seen the entries: a caller keeps nothing of a walk that rejects.
+   */
+  diffId?: string;
 }
 
 export interface WalkSummary {
@@ -58,6 +66,8 @@ export interface WalkSummary {
   compressedBytes: number;
   uncompressedBytes: number;
   compression: Compression;
+  /** digest of the whole uncompressed stream (sha256, or the algorithm of options.diffId) */
+  diffId: string;
 }
 
 /** The part of tar-stream's (streamx) entry stream we use. */
@@ -117,6 +127,8 @@ class LayerWalk {
   private content: Readable | undefined;
   private entries = 0;
   private uncompressed = 0;
+  /** two zero blocks were read: the rest is drained and hashed, never parsed */
+  private archiveEnded = false;
   private readonly ratioBound: number | undefined;
 
   constructor(
@@ -151,6 +163,7 @@ class LayerWalk {
   }
 
   private async pump(): Promise<WalkSummary> {
+    const hash = this.diffIdHash();
     const opened = await openLayer(this.source, this.options.mediaType, this.options.label);
     this.opened = opened;
     if (this.failure) throw this.failure; // aborted while sniffing
@@ -161,6 +174,12 @@ class LayerWalk {
     this.extract = extract;
     extract.on('entry', (header, stream, next) => this.onEntry(header as TarHeader, stream as unknown as EntrySource, next));
     extract.on('error', (err: Error) => this.fail(this.tarError(err)));
+    guardTarExtract(extract, {
+      archiveEnd: () => {
+        this.archiveEnded = true;
+      },
+      violation: (code, message) => this.fail(new LayerError(code, `${message}, after ${this.entries} entries`, { label: this.options.label })),
+    });
     const done = new Promise<void>((resolve) => {
       extract.on('finish', resolve);
       extract.on('close', resolve);
@@ -169,7 +188,9 @@ class LayerWalk {
     for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
       if (this.failure) break;
       this.uncompressed += chunk.length;
+      hash.hash.update(chunk);
       this.checkExpansion(opened);
+      if (this.archiveEnded) continue; // drained and hashed, never parsed
       if (!extract.write(chunk)) await this.drained(extract);
       if (this.failure) break;
     }
@@ -177,12 +198,34 @@ class LayerWalk {
     extract.end(undefined);
     await done;
     if (this.failure) throw this.failure;
+    const diffId = `${hash.algorithm}:${hash.hash.digest('hex')}`;
+    const expected = this.options.diffId;
+    if (expected !== undefined && diffId !== expected) {
+      throw new LayerError(
+        'DIFF_ID_MISMATCH',
+        `the uncompressed layer hashes to ${diffId} but the image config's rootfs.diff_ids claims ${expected}; layer refused`,
+        { label: this.options.label },
+      );
+    }
     return {
       entries: this.entries,
       compressedBytes: opened.compressedBytes?.() ?? this.uncompressed,
       uncompressedBytes: this.uncompressed,
       compression: opened.compression,
+      diffId,
     };
+  }
+
+  /** The hash of the uncompressed stream: sha256, or the algorithm the expected diffID names. */
+  private diffIdHash(): { algorithm: string; hash: Hash } {
+    const expected = this.options.diffId;
+    if (expected === undefined) return { algorithm: 'sha256', hash: createHash('sha256') };
+    const match = /^(sha256|sha512):[a-f0-9]+$/.exec(expected);
+    if (!match) {
+      throw new LayerError('DIFF_ID_MISMATCH', `diffID ${shorten(expected)} is not a sha256 or sha512 digest; layer refused`, { label: this.options.label });
+    }
+    const algorithm = match[1]!;
+    return { algorithm, hash: createHash(algorithm) };
   }
 
   private drained(extract: tar.Extract): Promise<void> {

@@ -3,8 +3,8 @@
 // (headers only; block bodies are skipped, not copied), so that a hostile frame is refused with a
 // message that says what is wrong before libzstd sees it, and a stream cut off between blocks is
 // reported as truncated.
-import { Transform, type TransformCallback } from 'node:stream';
-import { constants as zlibConstants, createZstdDecompress } from 'node:zlib';
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { constants as zlibConstants, createZstdDecompress, type ZstdOptions } from 'node:zlib';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_BLOCK_SIZE = 128 * 1024;
@@ -190,9 +190,10 @@ export class ZstdFrameCheck extends Transform {
 
 /** libzstd's decoder from node:zlib, limited to MAX_ZSTD_WINDOW, with 64 KiB output chunks. */
 export function createZstdDecoder(): Transform {
-  return createZstdDecompress({
+  const options: ZstdOptions & TransformOptions = {
     chunkSize: 64 * 1024,
     readableHighWaterMark: 256 * 1024,
     params: { [zlibConstants.ZSTD_d_windowLogMax]: Math.log2(MAX_ZSTD_WINDOW) },
-  });
+  };
+  return createZstdDecompress(options);
 }

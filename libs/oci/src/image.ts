@@ -8,6 +8,12 @@ import { formatPlatform, platformMatches, type Platform } from './reference.js';
 
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_INDEX_DEPTH = 4;
+/**
+ * Descriptors examined across all the indexes of one image (every entry of every index read).
+ * Real multi-platform images list tens; nested indexes that list each other many times would
+ * otherwise be walked k^depth times.
+ */
+export const MAX_INDEX_DESCRIPTORS = 1000;
 
 export interface ImageSource {
   metadata: ImageMetadata;
@@ -58,20 +64,50 @@ async function fetchDoc(store: ManifestStore, desc: Descriptor): Promise<ParsedM
   return parseManifest(doc.body, desc.mediaType, store.image, desc.digest);
 }
 
+/** One walk over an image's indexes: each nested index is read once, and the whole walk is bounded. */
+class IndexWalk {
+  private readonly seen = new Set<string>();
+  private examined = 0;
+
+  constructor(private readonly image: string) {}
+
+  /** Counts the entries of an index about to be examined; throws past MAX_INDEX_DESCRIPTORS. */
+  enter(index: ImageIndex, depth: number): void {
+    if (depth > MAX_INDEX_DEPTH) throw new ManifestError(`image ${this.image}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`, { image: this.image });
+    this.examined += index.manifests.length;
+    if (this.examined > MAX_INDEX_DESCRIPTORS) {
+      throw new ManifestError(`image ${this.image}: its indexes list more than ${MAX_INDEX_DESCRIPTORS} descriptors (MAX_INDEX_DESCRIPTORS); refusing to walk them`, { image: this.image });
+    }
+  }
+
+  /** True the first time a nested index's digest is met. */
+  first(desc: Descriptor): boolean {
+    if (this.seen.has(desc.digest)) return false;
+    this.seen.add(desc.digest);
+    return true;
+  }
+}
+
 /** Depth-first search of an index (and platform-less nested indexes) for the wanted platform. */
-async function findInIndex(store: ManifestStore, index: ImageIndex, wanted: Platform, depth: number): Promise<{ desc: Descriptor; doc: ParsedManifest } | undefined> {
-  if (depth > MAX_INDEX_DEPTH) throw new ManifestError(`image ${store.image}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`, { image: store.image });
+async function findInIndex(
+  store: ManifestStore,
+  index: ImageIndex,
+  wanted: Platform,
+  depth: number,
+  walk: IndexWalk = new IndexWalk(store.image),
+): Promise<{ desc: Descriptor; doc: ParsedManifest } | undefined> {
+  walk.enter(index, depth);
   const hit = selectPlatform(index, wanted);
-  if (hit) {
+  if (hit && (!isIndexType(hit.mediaType) || walk.first(hit))) {
     const doc = await fetchDoc(store, hit);
-    if (doc.kind === 'index') return findInIndex(store, doc, wanted, depth + 1);
+    if (doc.kind === 'index') return findInIndex(store, doc, wanted, depth + 1, walk);
     return { desc: hit, doc };
   }
   for (const entry of imageEntries(index)) {
-    if (!isIndexType(entry.mediaType) || entry.platform !== undefined) continue;
+    if (!isIndexType(entry.mediaType) || entry.platform !== undefined || !walk.first(entry)) continue;
     const nested = await fetchDoc(store, entry);
     if (nested.kind !== 'index') continue;
-    const found = await findInIndex(store, nested, wanted, depth + 1);
+    const found = await findInIndex(store, nested, wanted, depth + 1, walk);
     if (found) return found;
   }
   return undefined;
@@ -82,10 +118,12 @@ export async function listStorePlatforms(store: ManifestStore): Promise<Platform
   const root = await store.root();
   const doc = parseManifest(root.body, root.mediaType, store.image, root.digest);
   const out: PlatformEntry[] = [];
+  const indexes = new IndexWalk(store.image);
   const walk = async (index: ImageIndex, depth: number): Promise<void> => {
-    if (depth > MAX_INDEX_DEPTH) throw new ManifestError(`image ${store.image}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`, { image: store.image });
+    indexes.enter(index, depth);
     for (const entry of imageEntries(index)) {
       if (isIndexType(entry.mediaType)) {
+        if (!indexes.first(entry)) continue;
         const nested = await fetchDoc(store, entry);
         if (nested.kind === 'index') await walk(nested, depth + 1);
         continue;

@@ -15,6 +15,8 @@ export {
 } from './reference.js';
 export type { ImageReference, Platform } from './reference.js';
 export { openImage, listPlatforms, detectInput } from './open.js';
+export { MAX_INDEX_DESCRIPTORS } from './image.js';
+export { MAX_TAR_SPECIAL_HEADER_BYTES } from './tar-index.js';
 export type { ImageSource, PlatformEntry } from './image.js';
 export type { OpenOptions } from './options.js';
 export { createRegistryClient, parseChallenge, parseNextLink, isLoopbackHost } from './registry-client.js';

@@ -353,6 +353,10 @@ export async function detectLocal(path: string): Promise<'oci-layout' | 'docker-
     if ((await dirFiles(path).size('oci-layout')) !== undefined) return 'oci-layout';
     throw new InputError(`input directory ${path} is not an OCI image layout (no oci-layout file)`);
   }
+  if (!info.isFile()) {
+    const what = info.isFIFO() ? 'a FIFO (named pipe)' : info.isSocket() ? 'a socket' : 'a device or other special file';
+    throw new InputError(`input ${path} is ${what}, not an image archive or an OCI layout directory; write it to a file first`);
+  }
   const tar = await indexTar(path);
   try {
     if (tar.resolve('manifest.json')) return 'docker-archive';

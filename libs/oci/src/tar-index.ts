@@ -1,10 +1,13 @@
 // Random access into an uncompressed tar (a `docker save` or OCI archive): read every header once,
 // remember where each entry's bytes are, then stream slices with fs.createReadStream(start, end).
 // Tar entries are contiguous, so nothing is ever extracted to disk.
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { InputError } from './errors.js';
+
+/** Go's archive/tar caps GNU long names/links and PAX headers at 1 MiB; so do we, before reading them. */
+export const MAX_TAR_SPECIAL_HEADER_BYTES = 1024 * 1024;
 
 export interface TarEntry {
   name: string;
@@ -33,17 +36,31 @@ function cstring(buf: Buffer, start: number, length: number): string {
   return slice.subarray(0, nul === -1 ? slice.length : nul).toString('utf8');
 }
 
+/**
+ * A numeric header field: octal digits, or GNU base-256 (first byte 0x80) for big values. Negative
+ * (base-256 0xff…), non-octal and unsafe values are NaN: a size that is not a plain count of bytes
+ * is an error, never a step backwards.
+ */
 function parseNumber(buf: Buffer, start: number, length: number): number {
   const field = buf.subarray(start, start + length);
-  if ((field[0] as number) & 0x80) {
-    // GNU base-256 for sizes beyond 8 GiB
+  const first = field[0] as number;
+  if (first & 0x80) {
+    if (first !== 0x80) return Number.NaN; // negative two's complement, or bits we cannot hold
     let value = 0;
     for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] as number);
-    return value;
+    return Number.isSafeInteger(value) ? value : Number.NaN;
   }
   const text = cstring(buf, start, length).trim();
-  return text === '' ? 0 : parseInt(text, 8);
+  if (text === '') return 0;
+  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : Number.NaN;
 }
+
+function parseSize(text: string): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(value) ? value : Number.NaN;
+}
+
+const SPECIAL_NAMES: Record<string, string> = { L: 'GNU long-name', K: 'GNU long-link', x: 'PAX', g: 'PAX global' };
 
 function checksumOk(header: Buffer): boolean {
   const stored = parseNumber(header, 148, 8);
@@ -66,6 +83,14 @@ function parsePax(data: Buffer): Record<string, string> {
     pos += len;
   }
   return out;
+}
+
+function describeFileType(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }
 
 export function normalizeTarPath(name: string): string {
@@ -93,12 +118,15 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
 export async function indexTar(path: string): Promise<TarIndex> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    // non-blocking: opening a FIFO for reading would otherwise wait for a writer forever
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new InputError(`cannot open archive ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const { size: fileSize } = await fh.stat();
+    const info = await fh.stat();
+    if (!info.isFile()) throw new InputError(`${path} is ${describeFileType(info)}, not a regular file; give an archive file or an OCI layout directory`);
+    const fileSize = info.size;
     const entries = new Map<string, TarEntry>();
     let pos = 0;
     let longName: string | undefined;
@@ -110,7 +138,13 @@ export async function indexTar(path: string): Promise<TarIndex> {
         break;
       }
       const header = await readAt(fh, pos, 512);
-      if (header.every((b) => b === 0)) break;
+      if (header.every((b) => b === 0)) {
+        // Go's archive/tar: two zero blocks (or one, then the end of the file) end the archive;
+        // one zero block followed by a header is an error.
+        const next = pos + 1024 <= fileSize ? await readAt(fh, pos + 512, 512) : undefined;
+        if (next === undefined || next.every((b) => b === 0)) break;
+        throw new InputError(`${path} is not a valid tar archive: a single zero block at offset ${pos} is followed by another header`);
+      }
       if (pos === 0 && ((header[0] === 0x1f && header[1] === 0x8b) || header.readUInt32LE(0) === 0xfd2fb528)) {
         throw new InputError(`${path} is a compressed file; decompress it first (docker save output is a plain tar)`);
       }
@@ -123,7 +157,12 @@ export async function indexTar(path: string): Promise<TarIndex> {
         if (prefix) name = `${prefix}/${name}`;
       }
       let size = parseNumber(header, 124, 12);
-      if (pax.size !== undefined) size = Number(pax.size);
+      if (pax.size !== undefined) size = parseSize(pax.size);
+      if (Number.isNaN(size)) throw new InputError(`${path} is not a valid tar archive: entry "${name}" at offset ${pos} has an invalid size`);
+      const special = SPECIAL_NAMES[type];
+      if (special !== undefined && size > MAX_TAR_SPECIAL_HEADER_BYTES) {
+        throw new InputError(`${path}: ${special} header at offset ${pos} claims ${size} bytes; such headers are bounded at ${MAX_TAR_SPECIAL_HEADER_BYTES} bytes, as Go's archive/tar bounds them`);
+      }
       const dataStart = pos + 512;
       const next = dataStart + Math.ceil(size / 512) * 512;
       if (dataStart + size > fileSize) throw new InputError(`${path} is truncated: entry "${name}" at offset ${pos} runs past the end of the file`);

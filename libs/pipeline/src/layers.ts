@@ -1,20 +1,28 @@
 // Stage: turn each layer of a resolved image into a stored LayerResult, reusing the layer cache.
 // The cache key is sha256(diffID + analyzer-set version), so a layer shared by many images is
-// analyzed once, and bumping one analyzer's version re-analyzes what it touches.
+// analyzed once, and bumping one analyzer's version re-analyzes what it touches. A result is only
+// stored once the layer's uncompressed stream hashed to its diffID: otherwise an image could claim
+// a popular base layer's diffID and plant a clean result under that layer's key.
 import type { Readable } from 'node:stream';
 import { analyzeLayer, analyzerSetVersion } from '@strata/analyzers';
 import type { BlobStore } from '@strata/blobstore';
 import { getJson, putJson } from '@strata/blobstore';
 import { layerCacheKey } from '@strata/inventory';
-import type { LayerLimits } from '@strata/layers';
+import { LayerError, type LayerLimits } from '@strata/layers';
 import type { LayerRef, LayerResult } from '@strata/model';
 import { forEachLimited } from './limited.js';
 
 export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
 
+/**
+ * Results stored before diffIDs were verified may have been poisoned: the scheme tag in the key
+ * makes sure no entry written without verification is ever read again.
+ */
+export const LAYER_CACHE_SCHEME = 'diffid-verified';
+
 /** The cache key of a layer for the analyzer set of this build. */
 export function cacheKeyFor(diffId: string, setVersion: string = analyzerSetVersion()): string {
-  return layerCacheKey(diffId, setVersion);
+  return layerCacheKey(diffId, `${setVersion};${LAYER_CACHE_SCHEME}`);
 }
 
 export interface LayerOutcome {
@@ -37,12 +45,21 @@ export interface AnalyzeLayersOptions {
   onLayer?(event: { layer: LayerRef; index: number; state: 'cached' | 'analyzing' | 'done' | 'failed'; error?: Error }): void;
 }
 
-/** Reads a stored result, or undefined when the layer still has to be analyzed. */
-export async function cachedLayerResult(store: BlobStore, cacheKey: string): Promise<LayerResult | undefined> {
-  return getJson<LayerResult>(store, layerResultKey(cacheKey));
+/**
+ * Reads a stored result, or undefined when the layer still has to be analyzed. With `diffId`, an
+ * entry that does not record that (verified) diffID is not trusted: the layer is analyzed again.
+ */
+export async function cachedLayerResult(store: BlobStore, cacheKey: string, diffId?: string): Promise<LayerResult | undefined> {
+  const cached = await getJson<LayerResult>(store, layerResultKey(cacheKey));
+  if (cached && diffId !== undefined && cached.diffId !== diffId) return undefined;
+  return cached;
 }
 
-/** Analyzes one layer from its stream and stores the result under its cache key. */
+/**
+ * Analyzes one layer from its stream and stores the result under its cache key, only after the
+ * uncompressed stream hashed to layer.diffId (a mismatch rejects with LayerError DIFF_ID_MISMATCH
+ * and stores nothing). The stored result records the verified diffID.
+ */
 export async function analyzeAndStoreLayer(
   store: BlobStore,
   layer: LayerRef,
@@ -50,7 +67,7 @@ export async function analyzeAndStoreLayer(
   options: { label: string; limits?: Partial<LayerLimits>; signal?: AbortSignal },
 ): Promise<{ cacheKey: string; result: LayerResult }> {
   const cacheKey = cacheKeyFor(layer.diffId);
-  const analyzeOptions: Parameters<typeof analyzeLayer>[1] = { diffId: layer.diffId, label: options.label };
+  const analyzeOptions: Parameters<typeof analyzeLayer>[1] = { diffId: layer.diffId, verifyDiffId: true, label: options.label };
   if (layer.mediaType !== undefined) analyzeOptions.mediaType = layer.mediaType;
   if (layer.size !== undefined) analyzeOptions.compressedSize = layer.size;
   if (options.limits) analyzeOptions.limits = options.limits;
@@ -73,7 +90,7 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
     const cacheKey = cacheKeyFor(layer.diffId, setVersion);
     const label = `${options.imageLabel} layer ${index + 1}/${layers.length} ${layer.digest}`;
     try {
-      const cached = await cachedLayerResult(options.store, cacheKey);
+      const cached = await cachedLayerResult(options.store, cacheKey, layer.diffId);
       if (cached) {
         outcomes[index] = { layer, cacheKey, fromCache: true, result: cached };
         options.onLayer?.({ layer, index, state: 'cached' });
@@ -99,7 +116,9 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
 
 export class LayerFailedError extends Error {
   constructor(readonly label: string, cause: unknown) {
-    super(`${label}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // a LayerError already names the layer: say the label once
+    const detail = cause instanceof LayerError && cause.label === label ? cause.detail : cause instanceof Error ? cause.message : String(cause);
+    super(`${label}: ${detail}`, { cause });
     this.name = 'LayerFailedError';
   }
 }

@@ -65,6 +65,7 @@ export function classifyError(error: unknown): Classified {
   if (error instanceof PlatformError) return { code: 'PLATFORM_NOT_FOUND', transient: false };
   for (const e of chain(error)) {
     if (e instanceof DigestMismatchError || e instanceof BlobIntegrityError || e instanceof BlobSizeError) return { code: 'DIGEST_MISMATCH', transient: false };
+    if (e instanceof LayerError && e.code === 'DIFF_ID_MISMATCH') return { code: 'DIGEST_MISMATCH', transient: false };
   }
   if (isUnavailable(error)) return { code: 'UNAVAILABLE', transient: true };
   if (error instanceof ManifestError || error instanceof ConfigError) return { code: 'UNSUPPORTED_MEDIA_TYPE', transient: false };
