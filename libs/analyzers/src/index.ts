@@ -17,7 +17,7 @@ export type { AnalyzeLayerOptions } from './layer.js';
 export { defaultAnalyzers, analyzerSetVersion, FRAMEWORK_VERSION } from './registry.js';
 export { osPackagePurl, purl } from './purl.js';
 
-export { osReleaseAnalyzer, detectOs, parseOsRelease } from './os/os-release.js';
+export { osReleaseAnalyzer, detectOs, parseOsRelease, releaseFileRank } from './os/os-release.js';
 export { dpkgAnalyzer, parseDpkgStatus, DPKG_INSTALLED_STATES } from './dpkg/dpkg.js';
 export { apkAnalyzer, parseApkInstalled } from './apk/apk.js';
 export { rpmAnalyzer, readSqliteHeaders, rpmPackagesFromHeaders } from './rpm/rpm.js';

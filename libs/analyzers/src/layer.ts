@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { walkLayer } from '@strata/layers';
 import type { LayerEntry, LayerLimits, LayerVisitor } from '@strata/layers';
-import type { AnalyzerWarning, LayerResult, PackageSet } from '@strata/model';
+import type { AnalyzerWarning, LayerEntryNote, LayerResult, PackageSet } from '@strata/model';
+import { releaseFileRank } from './os/os-release.js';
 import { osPackagePurl } from './purl.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
 import { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
@@ -34,6 +35,9 @@ export interface AnalyzeLayerOptions {
   verifyDiffId?: boolean;
 }
 
+/** symlinks and DB-location entries one layer records for the merge (bounds a hostile layer's result) */
+export const MAX_ENTRY_NOTES = 100_000;
+
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
@@ -60,6 +64,10 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     result.warnings.push(w);
   };
   const collected = new Map<PostAnalyzer, CollectedFile[]>();
+  const watch = watchedPaths(analyzers);
+  const entries: LayerEntryNote[] = [];
+  let notesOverflowed = false;
+  const hardlinks: Array<{ path: string; target: string; analyzers: AnyAnalyzer[] }> = [];
   const tmpDir = await mkdtemp(join(tmpdir(), 'strata-analyze-'));
   const ctx: AnalyzerContext = { limits, tmpDir };
   if (options.label !== undefined) ctx.layer = options.label;
@@ -71,8 +79,9 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       result.os = out.os;
       if (out.osPath !== undefined) result.osPath = out.osPath;
     }
-    if (out.packageSets) result.packageSets.push(...out.packageSets);
-    if (out.applications) result.applications.push(...out.applications);
+    for (const f of out.osFiles ?? []) (result.osFiles ??= []).push(f);
+    for (const set of out.packageSets ?? []) result.packageSets.push(set);
+    for (const set of out.applications ?? []) result.applications.push(set);
     for (const w of out.warnings ?? []) warn(a.type, w.path, w.message);
   };
   // An unreadable file still replaces whatever a lower layer had at its path.
@@ -84,6 +93,39 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   const maxSizeOf = (a: AnyAnalyzer): number => {
     if (a.maxSize) return a.maxSize(limits);
     return a.input === 'stream' && !isPostAnalyzer(a) ? Number.MAX_SAFE_INTEGER : limits.maxBufferedFile;
+  };
+  const requires = (a: AnyAnalyzer, path: string, e: LayerEntry): boolean => {
+    try {
+      return a.required(path, { size: e.size, mode: e.mode });
+    } catch {
+      return false;
+    }
+  };
+  // A hard link names an earlier entry of this layer: the analyzer's result for that entry is the link's too.
+  const resolveHardlink = (link: { path: string; target: string; analyzers: AnyAnalyzer[] }): void => {
+    for (const a of link.analyzers) {
+      let found = false;
+      for (const list of [result.packageSets, result.applications]) {
+        for (const set of list.filter((s) => s.path === link.target && s.analyzer === a.type)) {
+          list.push({ ...set, path: link.path, packages: set.packages.map((p) => ({ ...p })) });
+          found = true;
+        }
+      }
+      for (const f of (result.osFiles ?? []).filter((o) => o.path === link.target)) {
+        if (a.type === 'os-release') {
+          result.osFiles!.push({ path: link.path, os: { ...f.os } });
+          found = true;
+        }
+      }
+      if (!found) {
+        warn(
+          a.type,
+          link.path,
+          `hard link to ${link.target}, which Strata did not analyze as a ${a.type} file; the ${a.type} data at ${link.path} is NOT in this report`,
+        );
+        recordFailure(a, link.path);
+      }
+    }
   };
   const select = (path: string, e: LayerEntry): AnyAnalyzer[] =>
     analyzers.filter((a) => {
@@ -133,7 +175,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
         // Several analyzers want one big file: spool it once, then give each its own reader.
         const tmp = tempPath(tmpDir, 'shared');
         try {
-          const max = Math.max(...accepted.map(maxSizeOf));
+          const max = accepted.reduce((m, a) => Math.max(m, maxSizeOf(a)), 0);
           await spoolToFile(entry.stream(), tmp, max, path);
           for (const a of accepted) {
             if (isPostAnalyzer(a)) {
@@ -152,7 +194,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       }
       let content: Buffer;
       try {
-        content = await entry.buffer(Math.max(...accepted.map(maxSizeOf)), path);
+        content = await entry.buffer(accepted.reduce((m, a) => Math.max(m, maxSizeOf(a)), 0), path);
       } catch (err) {
         await entry.discard();
         for (const a of accepted) {
@@ -180,6 +222,33 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       return chosen.length > 0;
     },
     file: fileVisitor,
+    entry(e) {
+      const path = normalizePath(e.path);
+      const linkFollowers = e.type === 'file' || e.type === 'directory' ? [] : watch.followers.filter((a) => requires(a, path, e));
+      // every symlink is kept: a chain may lead from a DB location through any path of the image
+      if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink') return;
+      if (entries.length >= MAX_ENTRY_NOTES) {
+        if (!notesOverflowed) warn('layer', path, `more than ${MAX_ENTRY_NOTES} symbolic links; later ones are not followed when package databases are looked up`);
+        notesOverflowed = true;
+        return;
+      }
+      const note: LayerEntryNote = { path, type: e.type };
+      if (e.type === 'symlink' && e.linkTarget !== undefined) {
+        note.target = e.linkTarget;
+        if (e.linkEscapesRoot) note.targetEscapes = true;
+      }
+      entries.push(note);
+      if (e.type === 'hardlink' && linkFollowers.length > 0) {
+        if (e.linkTarget === undefined || e.linkEscapesRoot) {
+          for (const a of linkFollowers) {
+            warn(a.type, path, `hard link without a usable target; this ${a.type} file is NOT analyzed`);
+            recordFailure(a, path);
+          }
+        } else {
+          hardlinks.push({ path, target: e.linkTarget, analyzers: linkFollowers });
+        }
+      }
+    },
     whiteout(path) {
       result.whiteouts.push(normalizePath(path));
     },
@@ -212,6 +281,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       }
     }
     collected.clear();
+    for (const link of hardlinks) resolveHardlink(link);
   } finally {
     await rm(tmpDir, { recursive: true, force: true });
   }
@@ -223,5 +293,32 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   result.applications.sort(byPath);
   result.whiteouts.sort();
   result.opaqueDirs.sort();
+  if (entries.length > 0) result.entries = entries;
+  if (result.osFiles) {
+    // The layer's own choice (os/osPath) stays for readers of a single layer; the merge uses osFiles.
+    const best = result.osFiles.reduce((b, f) => ((releaseFileRank(f.path) ?? 0) > (releaseFileRank(b.path) ?? 0) ? f : b));
+    result.os = best.os;
+    result.osPath = best.path;
+  }
   return result;
+}
+
+/**
+ * Paths whose entries the merge must see (every type): the analyzers' fixed locations and each of
+ * their parent directories. `followers` are the analyzers whose files are resolved through links.
+ */
+function watchedPaths(analyzers: readonly AnyAnalyzer[]): { paths: Set<string>; followers: AnyAnalyzer[] } {
+  const paths = new Set<string>();
+  const followers = analyzers.filter((a) => a.locations !== undefined && a.locations.length > 0);
+  for (const a of followers) {
+    for (const location of a.locations ?? []) {
+      let p = location;
+      while (p !== '') {
+        paths.add(p);
+        const slash = p.lastIndexOf('/');
+        p = slash < 0 ? '' : p.slice(0, slash);
+      }
+    }
+  }
+  return { paths, followers };
 }

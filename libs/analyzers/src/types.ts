@@ -76,6 +76,8 @@ export interface AnalyzerOutput {
   packageSets?: PackageSet[];
   /** language package manifests and binaries */
   applications?: PackageSet[];
+  /** every release file that stated OS facts (the merge chooses among them across layers) */
+  osFiles?: Array<{ path: string; os: OsInfo }>;
   warnings?: AnalyzerWarningOut[];
 }
 
@@ -98,6 +100,12 @@ interface AnalyzerBase {
    * is recorded for that path, so the unreadable file still replaces a lower layer's set.
    */
   produces?: { kind: 'os' | 'application'; type: PackageType };
+  /**
+   * Fixed paths where the package manager (or the OS) reads this analyzer's files. Links at these
+   * paths, at their parent directories and at any path this analyzer requires are followed the way
+   * the package manager would see them: hard links within the layer, symlinks in the merged image.
+   */
+  locations?: readonly string[];
 }
 
 /** Analyzes one file at a time. */

@@ -1,5 +1,6 @@
-import { osPackagePurl } from '@strata/analyzers';
-import type { AnalyzerWarning, ImageInventory, InventoryPackage, InventorySet, LayerRef, LayerResult, OsInfo, Package, PackageSet } from '@strata/model';
+import { defaultAnalyzers, osPackagePurl, releaseFileRank } from '@strata/analyzers';
+import type { AnyAnalyzer } from '@strata/analyzers';
+import type { AnalyzerWarning, ImageInventory, InventoryPackage, InventorySet, LayerEntryNote, LayerRef, LayerResult, OsInfo, Package, PackageSet } from '@strata/model';
 
 export interface LayerInput {
   ref: LayerRef;
@@ -10,6 +11,8 @@ export interface LayerInput {
 interface Write {
   layer: number;
   sets: PackageSet[];
+  /** identities per analyzer, built on first use (attribution looks packages up by identity) */
+  ids?: Map<string, Set<string>>;
 }
 
 interface PathState {
@@ -18,12 +21,91 @@ interface PathState {
   writes: Write[];
 }
 
+/** What the merged tree holds at a watched path (see LayerResult.entries). */
+interface TreeNode {
+  type: LayerEntryNote['type'];
+  target?: string;
+  targetEscapes?: boolean;
+}
+
+/** Linux gives up after 40 symlinks in one lookup (ELOOP); so does the merge. */
+const MAX_SYMLINK_HOPS = 40;
+
+
 const identity = (p: Package): string => [p.type, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch ?? ''].join('\u0000');
 
 const under = (path: string, dir: string): boolean => dir === '' || path.startsWith(`${dir}/`);
 
-function deleteMatching(map: Map<string, PathState>, doomed: (path: string) => boolean): void {
+const dirName = (path: string): string => {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+};
+
+function deleteMatching<V>(map: Map<string, V>, doomed: (path: string) => boolean): void {
   for (const path of [...map.keys()]) if (doomed(path)) map.delete(path);
+}
+
+function hasIdentical(write: Write, analyzer: string, id: string): boolean {
+  if (!write.ids) {
+    write.ids = new Map();
+    for (const s of write.sets) {
+      let ids = write.ids.get(s.analyzer);
+      if (!ids) write.ids.set(s.analyzer, (ids = new Set()));
+      for (const p of s.packages) ids.add(identity(p));
+    }
+  }
+  return write.ids.get(analyzer)?.has(id) ?? false;
+}
+
+type Resolved = { path: string; hops: number; firstLink?: string } | { error: string; firstLink?: string };
+
+/**
+ * Resolves a path inside the image the way the kernel does under a chroot: symlinks are followed
+ * (at most 40), `..` stops at the root, a non-directory in the middle ends the lookup. Only watched
+ * paths are known; anything else counts as a plain directory. `followLast` false leaves a final
+ * symlink alone (as tar extraction does for the entry's own name).
+ */
+function resolveInImage(nodes: Map<string, TreeNode>, path: string, followLast: boolean): Resolved {
+  const done: string[] = [];
+  const todo = path.split('/').reverse();
+  let hops = 0;
+  let firstLink: string | undefined;
+  while (todo.length > 0) {
+    const part = todo.pop()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    done.push(part);
+    const here = done.join('/');
+    const node = nodes.get(here);
+    if (!node) continue;
+    const last = !todo.some((p) => p !== '' && p !== '.');
+    if (node.type === 'symlink' && (followLast || !last)) {
+      firstLink ??= here;
+      if (++hops > MAX_SYMLINK_HOPS) return { error: `more than ${MAX_SYMLINK_HOPS} symbolic links in the lookup of ${path} (a loop?)`, firstLink };
+      done.pop();
+      const target = node.target ?? '';
+      // walk targets are root-relative; a raw target that climbed above the root is read from the link's directory
+      if (!node.targetEscapes || target.startsWith('/')) done.length = 0;
+      const parts = target.split('/');
+      for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
+      continue;
+    }
+    if (!last && node.type !== 'directory') return { error: `${here} is not a directory`, ...(firstLink ? { firstLink } : {}) };
+  }
+  return { path: done.join('/'), hops, ...(firstLink ? { firstLink } : {}) };
+}
+
+/** Where an entry of an upper layer lands: its parent directories resolved through the tree so far. */
+function landingPath(nodes: Map<string, TreeNode>, path: string): string {
+  const dir = dirName(path);
+  if (dir === '') return path;
+  const r = resolveInImage(nodes, dir, true);
+  if ('error' in r || r.hops === 0) return path;
+  const base = path.slice(dir.length + 1);
+  return r.path === '' ? base : `${r.path}/${base}`;
 }
 
 /**
@@ -31,34 +113,62 @@ function deleteMatching(map: Map<string, PathState>, doomed: (path: string) => b
  * - `.wh.<name>` deletes <name> and everything below it from lower layers; `.wh..wh..opq` empties
  *   its directory in lower layers. Deleted DB files and manifests take their package sets along,
  *   and the OS facts go when their release file goes.
+ * - An entry of another type hides everything below it: a lower `var/lib/dpkg` directory replaced by
+ *   a file or a symlink takes its packages along (known for the package-DB locations and their parents).
+ * - Symlinks at and above package-DB locations are followed inside the image (never out of it): an
+ *   entry written below a symlinked directory lands where the link points, and a location that leads
+ *   to nothing Strata analyzed is reported as a warning.
+ * - The OS follows os-release(5): `etc/os-release` (followed if it is a link) wins over
+ *   `usr/lib/os-release`, which wins over the vendor release files; a tie goes to the upper layer.
  * - A layer that writes a DB file or manifest replaces the lower layer's sets at that path wholesale;
  *   separate files (dpkg status.d/*, node_modules/x/package.json) merge path by path.
  * - Each final package is attributed to the lowest layer of an unbroken run of layers that all
  *   listed the identical package (name, epoch, version, release, arch) at the same path.
  */
-export function mergeLayers(layers: LayerInput[]): ImageInventory {
+export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): ImageInventory {
   const paths = new Map<string, PathState>();
-  let os: { info: OsInfo; path: string | undefined } | undefined;
+  const nodes = new Map<string, TreeNode>();
+  const osFiles = new Map<string, { os: OsInfo; layer: number }>();
   const warnings: AnalyzerWarning[] = [];
+
+  const dropBelow = (dir: string): void => {
+    deleteMatching(paths, (p) => under(p, dir));
+    deleteMatching(nodes, (p) => under(p, dir));
+    deleteMatching(osFiles, (p) => under(p, dir));
+  };
+  const dropAt = (path: string): void => {
+    paths.delete(path);
+    nodes.delete(path);
+    osFiles.delete(path);
+  };
 
   layers.forEach(({ ref, result }, index) => {
     if (result.diffId !== ref.diffId) {
       throw new Error(`layer ${index + 1} (${ref.digest}): result is for diffID ${result.diffId}, the image says ${ref.diffId}`);
     }
     for (const w of result.whiteouts) {
-      deleteMatching(paths, (p) => p === w || under(p, w));
-      if (os?.path !== undefined && (os.path === w || under(os.path, w))) os = undefined;
+      dropAt(w);
+      dropBelow(w);
     }
-    for (const d of result.opaqueDirs) {
-      deleteMatching(paths, (p) => under(p, d));
-      if (os?.path !== undefined && under(os.path, d)) os = undefined;
+    for (const d of result.opaqueDirs) dropBelow(d);
+    for (const note of result.entries ?? []) {
+      const at = landingPath(nodes, note.path);
+      if (note.type !== 'directory') dropBelow(at);
+      // a symlink, a directory or a device replaces a lower DB file; a regular file is rewritten by its analyzer
+      if (note.type !== 'file' && note.type !== 'hardlink') paths.delete(at);
+      osFiles.delete(at);
+      const node: TreeNode = { type: note.type };
+      if (note.target !== undefined) node.target = note.target;
+      if (note.targetEscapes) node.targetEscapes = true;
+      nodes.set(at, node);
     }
     const written = new Map<string, { kind: 'os' | 'application'; sets: PackageSet[] }>();
     for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
       for (const set of list) {
-        const entry = written.get(set.path) ?? { kind, sets: [] };
-        entry.sets.push(set);
-        written.set(set.path, entry);
+        const at = landingPath(nodes, set.path);
+        const entry = written.get(at) ?? { kind, sets: [] };
+        entry.sets.push(at === set.path ? set : { ...set, path: at });
+        written.set(at, entry);
       }
     }
     for (const [path, { kind, sets }] of written) {
@@ -67,14 +177,19 @@ export function mergeLayers(layers: LayerInput[]): ImageInventory {
       if (state && state.kind === kind) state.writes.push(write);
       else paths.set(path, { kind, writes: [write] });
     }
-    if (result.os) os = { info: result.os, path: result.osPath };
+    if (result.osFiles) {
+      for (const f of result.osFiles) osFiles.set(landingPath(nodes, f.path), { os: f.os, layer: index });
+    } else if (result.os) {
+      // a result without osFiles (an analyzer of its own): its single choice stands for its release file
+      osFiles.set(result.osPath ?? '', { os: result.os, layer: index });
+    }
     for (const w of result.warnings) warnings.push(w.layerDigest ? w : { ...w, layerDigest: ref.digest });
   });
 
   const refs = layers.map((l) => l.ref);
   preferSqliteRpmdb(paths, warnings);
-
-  const finalOs = os ? { ...os.info } : undefined;
+  followLinks(analyzers, nodes, paths, osFiles, warnings);
+  const finalOs = chooseOs(nodes, osFiles);
   if (finalOs && finalOs.family === 'debian' && !paths.has('var/lib/dpkg/status') && [...paths.keys()].some((p) => p.startsWith('var/lib/dpkg/status.d/'))) {
     finalOs.distroless = true;
   }
@@ -88,13 +203,13 @@ export function mergeLayers(layers: LayerInput[]): ImageInventory {
       const packages = set.packages.map((pkg): InventoryPackage => {
         const id = identity(pkg);
         let lowest = state.writes.length - 1;
-        while (lowest > 0 && state.writes[lowest - 1]!.sets.some((s) => s.analyzer === set.analyzer && s.packages.some((p) => identity(p) === id))) lowest--;
+        while (lowest > 0 && hasIdentical(state.writes[lowest - 1]!, set.analyzer, id)) lowest--;
         const layer = refs[state.writes[lowest]!.layer]!;
         const out: InventoryPackage = { ...pkg, layer, setPath: path };
         if (state.kind === 'os') out.purl = osPackagePurl(pkg, finalOs);
         return out;
       });
-      if (state.kind === 'os') osPackages.push(...packages);
+      if (state.kind === 'os') for (const p of packages) osPackages.push(p);
       else applications.push({ path, analyzer: set.analyzer, type: set.type, packages });
     }
   }
@@ -102,6 +217,72 @@ export function mergeLayers(layers: LayerInput[]): ImageInventory {
   const inventory: ImageInventory = { osPackages, applications, layers: refs, warnings };
   if (finalOs) inventory.os = finalOs;
   return inventory;
+}
+
+/**
+ * Follows every analyzer location that leads through a symlink. The package manager reads what the
+ * link points at: when that file was analyzed (it sits at a path the analyzer reads too) it is
+ * reported there, once. Otherwise the database may be hidden behind the link: a loud warning.
+ */
+function followLinks(
+  analyzers: readonly AnyAnalyzer[],
+  nodes: Map<string, TreeNode>,
+  paths: Map<string, PathState>,
+  osFiles: Map<string, { os: OsInfo; layer: number }>,
+  warnings: AnalyzerWarning[],
+): void {
+  if (![...nodes.values()].some((n) => n.type === 'symlink')) return;
+  for (const a of analyzers) {
+    const byLink = new Map<string, { found: boolean; problems: string[]; targets: Set<string> }>();
+    for (const location of a.locations ?? []) {
+      const r = resolveInImage(nodes, location, true);
+      if (r.firstLink === undefined) continue;
+      const seen = byLink.get(r.firstLink) ?? { found: false, problems: [], targets: new Set<string>() };
+      byLink.set(r.firstLink, seen);
+      if ('error' in r) {
+        seen.problems.push(r.error);
+        continue;
+      }
+      seen.targets.add(r.path);
+      const state = paths.get(r.path);
+      if (a.type === 'os-release') {
+        if (osFiles.has(r.path)) seen.found = true;
+      } else if (state?.writes[state.writes.length - 1]?.sets.some((s) => s.analyzer === a.type)) {
+        seen.found = true;
+      }
+    }
+    for (const [link, seen] of byLink) {
+      if (seen.found) continue;
+      const node = nodes.get(link);
+      const where = node?.target !== undefined ? `symbolic link ${link} → ${node.target}` : `symbolic link ${link}`;
+      const why = seen.problems.length > 0 ? seen.problems[0]! : `it leads to ${[...seen.targets].slice(0, 3).join(', ')}, which Strata did not analyze`;
+      // a link further up (merged /usr: lib → usr/lib) leading nowhere is no sign of a hidden database
+      const isDbOwn = (a.locations ?? []).some((l) => l === link || dirName(l) === link);
+      if (!isDbOwn && seen.problems.length === 0) continue;
+      warnings.push({
+        analyzer: a.type,
+        path: link,
+        message: `cannot follow ${where} to the ${a.type} ${a.type === 'os-release' ? 'release file' : 'database'}: ${why}; what it holds is NOT in this report`,
+      });
+    }
+  }
+}
+
+/** os-release(5): the best-ranked release location that holds OS facts, each location followed if it is a link. */
+function chooseOs(nodes: Map<string, TreeNode>, osFiles: Map<string, { os: OsInfo; layer: number }>): OsInfo | undefined {
+  let best: { rank: number; layer: number; os: OsInfo } | undefined;
+  const consider = (rank: number, found: { os: OsInfo; layer: number }): void => {
+    if (!best || rank > best.rank || (rank === best.rank && found.layer > best.layer)) best = { rank, layer: found.layer, os: found.os };
+  };
+  for (const [path, found] of osFiles) consider(releaseFileRank(path) ?? 0, found);
+  for (const [path, node] of nodes) {
+    const rank = releaseFileRank(path);
+    if (rank === undefined || node.type !== 'symlink') continue;
+    const r = resolveInImage(nodes, path, true);
+    const found = 'error' in r ? undefined : osFiles.get(r.path);
+    if (found) consider(rank, found);
+  }
+  return best ? { ...best.os } : undefined;
 }
 
 /**

@@ -15,7 +15,8 @@ import { imagesJsonPath, loadImages, skipUnlessImages } from '@strata/testing';
 export interface FileSpec {
   name: string;
   content?: string | Buffer;
-  type?: 'file' | 'directory' | 'symlink';
+  /** 'link' is a hard link to `linkname`, an earlier entry of the same tar */
+  type?: 'file' | 'directory' | 'symlink' | 'link';
   linkname?: string;
   mode?: number;
 }
@@ -38,6 +39,27 @@ export async function packTar(entries: FileSpec[]): Promise<Buffer> {
   pack.finalize();
   await collected;
   return Buffer.concat(chunks);
+}
+
+/** Real rpm sqlite databases (rpmbuild + rpm --justdb), one per list of package names (each `name-version`). */
+export function rpmSqliteDatabases(work: string, dbs: string[][]): Buffer[] {
+  const top = join(work, 'rpmbuild');
+  mkdirSync(join(top, 'SPECS'), { recursive: true });
+  const rpms = new Map<string, string>();
+  for (const nv of new Set(dbs.flat())) {
+    const [name, version] = nv.split(/-(?=[^-]+$)/) as [string, string];
+    const spec = join(top, 'SPECS', `${name}.spec`);
+    writeFileSync(spec, `Name: ${name}\nVersion: ${version}\nRelease: 1\nLicense: MIT\nSummary: test\nBuildArch: noarch\n%description\ntest\n%files\n`);
+    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', '_build_id_links none', spec], { stdio: 'pipe' });
+    rpms.set(nv, join(top, 'RPMS/noarch', `${name}-${version}-1.noarch.rpm`));
+  }
+  return dbs.map((names, i) => {
+    const root = join(work, `root${i}`);
+    mkdirSync(root, { recursive: true });
+    const args = ['--root', root, '--dbpath', '/var/lib/rpm', '--define', '_db_backend sqlite', '-i', '--nodeps', '--justdb', ...names.map((n) => rpms.get(n)!)];
+    execFileSync('rpm', args, { stdio: 'pipe' });
+    return readFileSync(join(root, 'var/lib/rpm/rpmdb.sqlite'));
+  });
 }
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');

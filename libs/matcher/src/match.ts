@@ -393,7 +393,7 @@ export function matchInventory(inventory: ImageInventory, index: AdvisoryIndex, 
         warnings.add('', `the advisory database has no ${ecosystems.join(' / ')} records: OS packages were not matched (fetch them with "strata db update")`);
       } else {
         const target: Target = { target: osTarget(os), targetClass: 'os-pkgs', targetType: os.family };
-        for (const pkg of inventory.osPackages) findings.push(...matchPackage(pkg, osLookups(pkg, keys), index, target, warnings, only));
+        for (const pkg of inventory.osPackages) for (const f of matchPackage(pkg, osLookups(pkg, keys), index, target, warnings, only)) findings.push(f);
       }
     }
   }
@@ -410,7 +410,7 @@ export function matchInventory(inventory: ImageInventory, index: AdvisoryIndex, 
     for (const pkg of set.packages) {
       // Locally built Go main modules carry "(devel)": there is no version to compare.
       if (!pkg.version || pkg.version === '(devel)') continue;
-      findings.push(...matchPackage(pkg, [{ keys: [key], name: pkg.name, version: pkg.version }], index, target, warnings, only));
+      for (const f of matchPackage(pkg, [{ keys: [key], name: pkg.name, version: pkg.version }], index, target, warnings, only)) findings.push(f);
     }
   }
 

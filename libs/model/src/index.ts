@@ -73,6 +73,13 @@ export interface LayerResult {
   os?: OsInfo;
   /** the release file the OS facts came from, so a whiteout of it can be honoured */
   osPath?: string;
+  /** every release file of this layer with the OS facts it states; the merge picks by os-release(5) precedence */
+  osFiles?: Array<{ path: string; os: OsInfo }>;
+  /**
+   * Entries at package-DB locations and their parent directories (and links at any path an OS
+   * analyzer reads), so that the merge can follow symlinks and let a non-directory hide a lower tree.
+   */
+  entries?: LayerEntryNote[];
   /** OS package databases (dpkg status, status.d/* files, apk installed, rpmdb) */
   packageSets: PackageSet[];
   /** language package manifests and binaries */
@@ -82,6 +89,16 @@ export interface LayerResult {
   /** directories emptied in lower layers by `.wh..wh..opq` */
   opaqueDirs: string[];
   warnings: AnalyzerWarning[];
+}
+
+/** One tar entry the merge needs to know about (see LayerResult.entries). */
+export interface LayerEntryNote {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
+  /** symlinks: root-relative target, or the raw target when `targetEscapes` */
+  target?: string;
+  /** the raw target climbs above the root (resolved as the kernel does: `..` stops at the root) */
+  targetEscapes?: boolean;
 }
 
 export interface LayerRef {

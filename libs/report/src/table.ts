@@ -59,12 +59,12 @@ function rowsFor(findings: Finding[], opts: TableOptions): { rows: Row[]; groupS
 
 function box(rows: Row[], groupStart: boolean[]): string[] {
   const cols = HEADERS.length;
-  const widths = HEADERS.map((h, c) => Math.max(width(h), ...rows.flatMap((r) => (r[c] ?? []).map(width))));
+  const widths = HEADERS.map((h, c) => rows.reduce((w, r) => (r[c] ?? []).reduce((m, cell) => Math.max(m, width(cell)), w), width(h)));
   const line = (l: string, m: string, r: string): string => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
   const out = [line('┌', '┬', '┐'), '│' + HEADERS.map((h, c) => ` ${center(h, widths[c] as number)} `).join('│') + '│', line('├', '┼', '┤')];
   rows.forEach((row, i) => {
     if (i > 0 && groupStart[i]) out.push(line('├', '┼', '┤'));
-    const height = Math.max(...row.map((cell) => cell.length));
+    const height = row.reduce((m, cell) => Math.max(m, cell.length), 0);
     for (let k = 0; k < height; k++) {
       const cells: string[] = [];
       for (let c = 0; c < cols; c++) cells.push(` ${pad(row[c]?.[k] ?? '', widths[c] as number)} `);
@@ -94,7 +94,8 @@ function section(result: ReportResult, report: ScanReport, opts: TableOptions): 
       (a, b) => (a.pkgName < b.pkgName ? -1 : a.pkgName > b.pkgName ? 1 : 0) || rank(b) - rank(a) || (a.vulnerabilityId < b.vulnerabilityId ? -1 : a.vulnerabilityId > b.vulnerabilityId ? 1 : 0),
     );
     const { rows, groupStart } = rowsFor(sorted, opts);
-    out.push(...box(rows, groupStart), '');
+    for (const l of box(rows, groupStart)) out.push(l);
+    out.push('');
   }
   return out;
 }
@@ -104,7 +105,8 @@ export function renderTable(report: ScanReport, opts: TableOptions = {}): string
   const lines: string[] = [];
   for (const result of reportResults(report)) {
     if (result.class === 'lang-pkgs' && result.findings.length === 0) continue;
-    lines.push('', ...section(result, report, opts));
+    lines.push('');
+    for (const l of section(result, report, opts)) lines.push(l);
   }
   if (lines.length === 0) lines.push('', `${report.artifactName}: no OS and no language packages found`, '');
   return lines.join('\n');

@@ -142,7 +142,7 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         const crawl = await crawlRegistry(registry.host, registry, { pageSize: 1000 }, client);
         report.repositories = crawl.repositories.length;
         report.tags = crawl.tags.length;
-        report.problems.push(...crawl.problems);
+        for (const p of crawl.problems) report.problems.push(p);
         const plan = planPass(cursor, crawl);
         const covered = new Map<string, string>();
         for (const [index, manifests] of Object.entries(plan.next.platforms)) for (const m of manifests) covered.set(m, index);

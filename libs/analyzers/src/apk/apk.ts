@@ -68,9 +68,10 @@ export function parseApkInstalled(text: string): ApkParseResult {
 
 export const apkAnalyzer: Analyzer = {
   type: 'apk',
-  version: 1,
+  version: 2,
   required: (path) => path === INSTALLED,
   produces: { kind: 'os', type: 'apk' },
+  locations: [INSTALLED],
   async analyze(file, ctx): Promise<AnalyzerOutput> {
     const buf = await contentBuffer(file.content, ctx.limits.maxBufferedFile, file.path);
     const { packages, warnings } = parseApkInstalled(buf.toString('utf8'));

@@ -113,6 +113,7 @@ export const dpkgAnalyzer: Analyzer = {
   version: 1,
   required: (path) => path === STATUS || (STATUS_D.test(path) && !path.endsWith('.md5sums')),
   produces: { kind: 'os', type: 'dpkg' },
+  locations: [STATUS, 'var/lib/dpkg/status.d'],
   async analyze(file, ctx): Promise<AnalyzerOutput> {
     const buf = await contentBuffer(file.content, ctx.limits.maxBufferedFile, file.path);
     const { packages, warnings } = parseDpkgStatus(buf.toString('utf8'), file.path !== STATUS);

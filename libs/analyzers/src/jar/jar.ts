@@ -149,7 +149,7 @@ async function analyzeArchive(file: string, display: string, depth: number, budg
         const tmp = tempPath(ctx.tmpDir, 'nested.jar');
         try {
           await spoolToFile(await zip.openReadStreamPromise(entry), tmp, budget.limits.maxArchiveSize, where);
-          nested.push(...(await analyzeArchive(tmp, where, depth + 1, budget, ctx, warnings, topPath)));
+          for (const set of await analyzeArchive(tmp, where, depth + 1, budget, ctx, warnings, topPath)) nested.push(set);
         } catch (err) {
           if (err instanceof ArchiveLimitError) throw err;
           if (err instanceof SizeLimitError) {

@@ -169,8 +169,18 @@ function fromReleaseFile(path: string, text: string): Candidate | undefined {
   }
 }
 
-/** Picks the OS of a layer from every release file the layer holds. */
-export function detectOs(files: Array<{ path: string; text: string }>): Candidate | undefined {
+/**
+ * How much a release file's word counts (higher wins): os-release(5) puts /etc/os-release first and
+ * /usr/lib/os-release second; vendor files follow. Undefined for paths that are no release file.
+ */
+export function releaseFileRank(path: string): number | undefined {
+  if (path === 'etc/os-release') return 100;
+  if (path === 'usr/lib/os-release') return 90;
+  return RELEASE_RANK[path];
+}
+
+/** Every release file of a layer that states OS facts, best first. */
+export function detectOsCandidates(files: Array<{ path: string; text: string }>): Candidate[] {
   const byPath = new Map(files.map((f) => [f.path, f.text]));
   const debianVersion = byPath.get('etc/debian_version');
   const candidates: Candidate[] = [];
@@ -179,23 +189,30 @@ export function detectOs(files: Array<{ path: string; text: string }>): Candidat
     if (c) candidates.push(c);
   }
   candidates.sort((a, b) => b.rank - a.rank);
-  const best = candidates[0];
   // Ubuntu and its derivatives ship an etc/debian_version too ("bookworm/sid"): it only counts
   // when nothing in the layer says the system is something other than Debian.
-  if (best && best.path === 'etc/debian_version') {
-    const ids = OS_RELEASE_PATHS.map((p) => byPath.get(p)).filter((t) => t !== undefined).map((t) => parseOsRelease(t).ID ?? '');
-    if (ids.some((id) => id !== 'debian') || byPath.has('etc/lsb-release')) return undefined;
-  }
+  const ids = OS_RELEASE_PATHS.map((p) => byPath.get(p)).filter((t) => t !== undefined).map((t) => parseOsRelease(t).ID ?? '');
+  if (ids.some((id) => id !== 'debian') || byPath.has('etc/lsb-release')) return candidates.filter((c) => c.path !== 'etc/debian_version');
+  return candidates;
+}
+
+/** Picks the OS of a layer from every release file the layer holds. */
+export function detectOs(files: Array<{ path: string; text: string }>): Candidate | undefined {
+  const [best] = detectOsCandidates(files);
+  // etc/debian_version alone decides only when it is the only word (see detectOsCandidates)
   return best;
 }
 
 export const osReleaseAnalyzer: PostAnalyzer = {
   type: 'os-release',
-  version: 1,
+  version: 2,
   required: (path) => WANTED.has(path),
   maxSize: () => 64 * 1024,
+  locations: [...WANTED],
   async postAnalyze(files: CollectedFile[]): Promise<AnalyzerOutput | undefined> {
-    const found = detectOs(files.map((f) => ({ path: f.path, text: f.content.toString('utf8') })));
-    return found ? { os: found.os, osPath: found.path } : undefined;
+    const candidates = detectOsCandidates(files.map((f) => ({ path: f.path, text: f.content.toString('utf8') })));
+    const best = candidates[0];
+    if (!best) return undefined;
+    return { os: best.os, osPath: best.path, osFiles: candidates.map((c) => ({ path: c.path, os: c.os })) };
   },
 };

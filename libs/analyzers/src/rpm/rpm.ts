@@ -7,6 +7,8 @@ import type { AnalyzerOutput, AnalyzerWarningOut, CollectedFile, PostAnalyzer } 
 import { parseSourceRpm, rpmPackageInfo } from './header.js';
 import { isBdbHash, readBdbValues } from './bdb.js';
 
+const RPMDB_DIRS = ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'usr/share/rpm'];
+const RPMDB_FILES = ['rpmdb.sqlite', 'rpmdb.sqlite-wal', 'Packages', 'Packages.db'];
 const RPMDB = /^(?:var\/lib\/rpm|usr\/lib\/sysimage\/rpm|usr\/share\/rpm)\/(?:rpmdb\.sqlite|rpmdb\.sqlite-wal|Packages|Packages\.db)$/;
 const MAX_WARNINGS_PER_FILE = 20;
 
@@ -79,6 +81,7 @@ export const rpmAnalyzer: PostAnalyzer = {
   version: 1,
   required: (path) => RPMDB.test(path),
   produces: { kind: 'os', type: 'rpm' },
+  locations: RPMDB_DIRS.flatMap((dir) => RPMDB_FILES.filter((f) => f !== 'rpmdb.sqlite-wal').map((f) => `${dir}/${f}`)),
   async postAnalyze(files: CollectedFile[]): Promise<AnalyzerOutput> {
     const sets: PackageSet[] = [];
     const warnings: AnalyzerWarningOut[] = [];
@@ -93,12 +96,12 @@ export const rpmAnalyzer: PostAnalyzer = {
           }
           const { packages, warnings: w } = rpmPackagesFromHeaders(await readSqliteHeaders(file.content), file.path);
           sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
-          warnings.push(...w);
+          for (const x of w) warnings.push(x);
         } else if (name === 'Packages') {
           if (!isBdbHash(file.content)) throw new Error('Packages is not a BerkeleyDB hash database');
           const { packages, warnings: w } = rpmPackagesFromHeaders(readBdbValues(file.content), file.path);
           sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
-          warnings.push(...w);
+          for (const x of w) warnings.push(x);
         } else if (name === 'Packages.db') {
           warnings.push({ path: file.path, message: NOT_READ(file.path, 'NDB') });
         }
