@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { AnalyzerWarning } from '@strata/model';
 import { comparator, schemeForEcosystem, type VersionScheme } from '@strata/versions';
 import { AdvisoryDbEmptyError } from './errors.js';
+import { newDict } from './dict.js';
 import { ecosystemKey, normalizePackageName, parseEcosystem } from './ecosystems.js';
 import type { IndexedAffected, IndexedRange, IndexedRecord, IndexManifest, ManifestRecord, Shard, VendorRating } from './model.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
@@ -164,7 +165,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
   );
 
   const shards = new Map<string, Shard>();
-  const records: Record<string, ManifestRecord> = {};
+  const records = newDict<ManifestRecord>();
   let withdrawn = 0;
   let packageCount = 0;
   for (const id of [...byId.keys()].sort()) {
@@ -178,7 +179,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
       const key = ecosystemKey(a.ecosystem);
       let shard = shards.get(key);
       if (!shard) {
-        shard = { key, records: {}, packages: {} };
+        shard = { key, records: newDict(), packages: newDict() };
         shards.set(key, shard);
       }
       shard.records[id] = c.record;
@@ -196,7 +197,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
   const active = byId.size - withdrawn;
   if (active === 0) throw new AdvisoryDbEmptyError(opts.dbDir, byId.size > 0 ? `${byId.size} record(s), all withdrawn` : `${skipped} unreadable record(s)`);
 
-  const shardInfo: IndexManifest['shards'] = {};
+  const shardInfo: IndexManifest['shards'] = newDict();
   let n = 0;
   for (const key of [...shards.keys()].sort()) {
     const shard = shards.get(key) as Shard;
