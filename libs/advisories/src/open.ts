@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AnalyzerWarning } from '@strata/model';
-import { buildIndex, type BuiltIndex } from './build.js';
+import { buildIndex, type BuildOptions, type BuiltIndex } from './build.js';
+import type { AdvisoryLimits } from './limits.js';
 import { ownEntry, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
 import { normalizePackageName } from './ecosystems.js';
@@ -24,6 +25,8 @@ export interface OpenIndexOptions {
    * breaks when another process rebuilds the shared cache under it.
    */
   preload?: boolean;
+  /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
+  limits?: Partial<AdvisoryLimits>;
 }
 
 export interface OpenIndexResult {
@@ -176,7 +179,7 @@ async function openIndex(opts: OpenIndexOptions, retried: boolean): Promise<Open
   const dbDir = resolve(opts.dbDir);
   const files = await listSources(dbDir, opts.cacheDir ? [opts.cacheDir] : []).catch(() => []);
   if (files.length === 0) throw new AdvisoryDbEmptyError(dbDir);
-  const buildOpts = opts.now ? { dbDir, files, now: opts.now } : { dbDir, files };
+  const buildOpts: BuildOptions = { dbDir, files, ...(opts.now ? { now: opts.now } : {}), ...(opts.limits ? { limits: opts.limits } : {}) };
   if (!opts.cacheDir) {
     const built = await buildIndex(buildOpts);
     return { index: indexFromBuild(built), rebuilt: true, warnings: [...built.manifest.warnings] };
