@@ -114,6 +114,7 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  for (const r of result.results) for (const warning of r.warnings ?? []) process.stderr.write(`WARN ${r.ecosystem}/all.zip: ${warning}\n`);
   process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed\n`);
   if (result.dbVersion) {
     const { diff } = result;
