@@ -33,7 +33,7 @@ export { updateDatabase, verifyDump, ecosystemFolder, DEFAULT_OSV_BASE_URL, DEFA
 export type { UpdateOptions, UpdateProgress, UpdatePhase, UpdateResult, EcosystemUpdate } from './update.js';
 export { listSources, fingerprint } from './source.js';
 export { newDict, ownEntry, toDict } from './dict.js';
-export { DEFAULT_ADVISORY_LIMITS, ARCHIVE_RATIO_FLOOR_BYTES, resolveAdvisoryLimits } from './limits.js';
+export { DEFAULT_ADVISORY_LIMITS, ARCHIVE_RATIO_FLOOR_BYTES, ADVISORY_LIMIT_ENV, advisoryLimitsFromEnv, resolveAdvisoryLimits } from './limits.js';
 export type { AdvisoryLimits } from './limits.js';
 export { MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_VERSION_LENGTH } from './osv.js';
 export { MAX_SUMMARY_LENGTH, MAX_DETAILS_LENGTH } from './build.js';

@@ -54,3 +54,29 @@ export function resolveAdvisoryLimits(overrides: Partial<AdvisoryLimits> | undef
   }
   return limits;
 }
+
+/** The environment variable that sets each limit (read by the CLI and services, never by this library). */
+export const ADVISORY_LIMIT_ENV: Readonly<Record<keyof AdvisoryLimits, string>> = Object.freeze({
+  maxRecordBytes: 'STRATA_ADVISORY_MAX_RECORD_BYTES',
+  maxArchiveBytes: 'STRATA_ADVISORY_MAX_ARCHIVE_BYTES',
+  maxArchiveEntries: 'STRATA_ADVISORY_MAX_ARCHIVE_ENTRIES',
+  maxArchiveRatio: 'STRATA_ADVISORY_MAX_ARCHIVE_RATIO',
+  maxDownloadBytes: 'STRATA_DB_MAX_DOWNLOAD_BYTES',
+  downloadTimeoutMs: 'STRATA_DB_DOWNLOAD_TIMEOUT_MS',
+  downloadIdleTimeoutMs: 'STRATA_DB_DOWNLOAD_IDLE_TIMEOUT_MS',
+  maxRedirects: 'STRATA_DB_MAX_REDIRECTS',
+});
+
+/** The limits set in env (ADVISORY_LIMIT_ENV); throws one RangeError naming every malformed variable. */
+export function advisoryLimitsFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<AdvisoryLimits> {
+  const out: Partial<AdvisoryLimits> = {};
+  const problems: string[] = [];
+  for (const [key, variable] of Object.entries(ADVISORY_LIMIT_ENV) as [keyof AdvisoryLimits, string][]) {
+    const raw = env[variable]?.trim();
+    if (raw === undefined || raw === '') continue;
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) problems.push(`${variable} must be a non-negative integer, got ${JSON.stringify(raw.slice(0, 40))}`);
+    else out[key] = Number(raw);
+  }
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
+  return out;
+}
