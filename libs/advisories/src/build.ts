@@ -7,7 +7,7 @@ import { AdvisoryDbEmptyError } from './errors.js';
 import { newDict } from './dict.js';
 import { ecosystemKey, normalizePackageName, parseEcosystem } from './ecosystems.js';
 import type { IndexedAffected, IndexedRange, IndexedRecord, IndexManifest, ManifestRecord, Shard, VendorRating } from './model.js';
-import type { AdvisoryLimits } from './limits.js';
+import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
 import { cveIds, validateRecord, type OsvAffected, type OsvEvent, type OsvRecord, type OsvSeverity } from './osv.js';
 import { fingerprint, listSources, readSources, type SourceFile } from './source.js';
@@ -232,7 +232,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
   const manifest: IndexManifest = {
     formatVersion: INDEX_FORMAT_VERSION,
     dbVersion: databaseVersion(records),
-    fingerprint: fingerprint(files, INDEX_FORMAT_VERSION),
+    fingerprint: fingerprint(files, `${INDEX_FORMAT_VERSION} ${readingLimitsKey(opts.limits)}`),
     builtAt: (opts.now ?? (() => new Date()))().toISOString(),
     dbDir: opts.dbDir,
     sources: files.map((f) => ({ path: f.path, kind: f.kind, size: f.size })),

@@ -177,3 +177,19 @@ test('a zip that is not a zip, or whose directory is cut, is a warning and the o
   assert.deepEqual(warnings.map((w) => w.path).sort(), ['PyPI/all.zip', 'npm/all.zip']);
   for (const w of warnings) assert.match(w.message, /unreadable zip/);
 });
+
+test('the index cache is rebuilt when the reading limits change', async () => {
+  const db = await tempDir();
+  const cacheDir = await tempDir();
+  await writeFile(join(db, 'GHSA-big.json'), JSON.stringify({ ...good('GHSA-big'), details: 'd'.repeat(2 * MiB) }));
+  await writeFile(join(db, 'GHSA-small.json'), JSON.stringify(good('GHSA-small', 'small')));
+  const strict = await openAdvisoryIndex({ dbDir: db, cacheDir, limits: { maxRecordBytes: MiB } });
+  assert.deepEqual(Object.keys(strict.index.manifest.records), ['GHSA-small']);
+  assert.match(strict.warnings[0]?.message ?? '', /more than maxRecordBytes \(1048576\)/);
+  const again = await openAdvisoryIndex({ dbDir: db, cacheDir, limits: { maxRecordBytes: MiB } });
+  assert.equal(again.rebuilt, false);
+  const relaxed = await openAdvisoryIndex({ dbDir: db, cacheDir });
+  assert.equal(relaxed.rebuilt, true);
+  assert.deepEqual(Object.keys(relaxed.index.manifest.records).sort(), ['GHSA-big', 'GHSA-small']);
+  assert.deepEqual(relaxed.warnings, []);
+});

@@ -55,6 +55,12 @@ export function resolveAdvisoryLimits(overrides: Partial<AdvisoryLimits> | undef
   return limits;
 }
 
+/** What of the limits shapes a built index: a cache built under other reading limits is rebuilt. */
+export function readingLimitsKey(overrides: Partial<AdvisoryLimits> | undefined): string {
+  const l = resolveAdvisoryLimits(overrides);
+  return `records<=${l.maxRecordBytes} zip<=${l.maxArchiveBytes}/${l.maxArchiveEntries}/${l.maxArchiveRatio}`;
+}
+
 /** The environment variable that sets each limit (read by the CLI and services, never by this library). */
 export const ADVISORY_LIMIT_ENV: Readonly<Record<keyof AdvisoryLimits, string>> = Object.freeze({
   maxRecordBytes: 'STRATA_ADVISORY_MAX_RECORD_BYTES',

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AnalyzerWarning } from '@strata/model';
 import { buildIndex, type BuildOptions, type BuiltIndex } from './build.js';
-import type { AdvisoryLimits } from './limits.js';
+import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { ownEntry, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
 import { normalizePackageName } from './ecosystems.js';
@@ -186,7 +186,7 @@ async function openIndex(opts: OpenIndexOptions, retried: boolean): Promise<Open
   }
   const dir = indexCacheDir(opts.cacheDir, dbDir);
   const cached = await readManifest(dir);
-  if (cached && cached.formatVersion === INDEX_FORMAT_VERSION && cached.fingerprint === fingerprint(files, INDEX_FORMAT_VERSION)) {
+  if (cached && cached.formatVersion === INDEX_FORMAT_VERSION && cached.fingerprint === fingerprint(files, `${INDEX_FORMAT_VERSION} ${readingLimitsKey(opts.limits)}`)) {
     const index = indexFromCache(dir, cached);
     if (opts.preload) {
       try {
