@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openAdvisoryIndex, updateDatabase } from './index.js';
-import { rawZip } from './test-zip.js';
+import { rawZip, zeroBomb } from './test-zip.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Handler>();
@@ -174,4 +174,20 @@ test('a served dump with a ../ entry is installed without that entry, with a war
   assert.deepEqual(Object.keys(index.manifest.records).sort(), ['GHSA-a', 'GHSA-b']);
   assert.deepEqual(warnings.map((w) => w.path), ['npm/all.zip!../../escape.json']);
   await assert.rejects(readFile(join(db, '..', 'escape.json')));
+});
+
+test('a served dump holding a zip bomb is installed without the bomb entry, with a warning', async () => {
+  const db = await dbWithOldDump();
+  const dump = rawZip([
+    { name: 'bomb.json', deflated: zeroBomb(3 * 1024), size: 3 * 1024 * 1024 * 1024 },
+    { name: 'GHSA-a.json', content: JSON.stringify(record('GHSA-a', 'a')) },
+  ]);
+  routes.set('mirror/npm/all.zip', (_req, res) => res.writeHead(200, { 'content-length': String(dump.length) }).end(dump));
+  const result = await updateDatabase({ dbDir: db, baseUrl: base, ecosystems: ['npm'] });
+  assert.deepEqual(result.updated, ['npm']);
+  assert.equal(result.results[0]?.records, 1);
+  assert.deepEqual(result.results[0]?.warnings, ['bomb.json: entry skipped: claims 3221225472 bytes inflated, more than maxRecordBytes (16777216)']);
+  const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
+  assert.deepEqual(Object.keys(index.manifest.records), ['GHSA-a']);
+  assert.deepEqual(warnings.map((w) => w.path), ['npm/all.zip!bomb.json']);
 });
