@@ -51,7 +51,11 @@ export async function downloadBounded(
       await res.body.cancel().catch(() => undefined);
       throw new Error(`the server announces ${length} bytes, more than maxDownloadBytes (${limits.maxDownloadBytes})`);
     }
-    const progress: DownloadProgress = length !== undefined ? { receivedBytes: 0, totalBytes: length } : { receivedBytes: 0 };
+    // fetch decodes a Content-Encoding (gzip, br): Content-Length then counts the encoded bytes,
+    // not the ones received here, so it only bounds the download, it does not describe the body.
+    const encoding = res.headers.get('content-encoding')?.trim().toLowerCase();
+    const bodyLength = encoding && encoding !== 'identity' ? undefined : length;
+    const progress: DownloadProgress = bodyLength !== undefined ? { receivedBytes: 0, totalBytes: bodyLength } : { receivedBytes: 0 };
     let lastReport = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -61,8 +65,8 @@ export async function downloadBounded(
           cb(new Error(`the download passed maxDownloadBytes (${limits.maxDownloadBytes})`));
           return;
         }
-        if (length !== undefined && progress.receivedBytes > length) {
-          cb(new Error(`the server sent more than the ${length} bytes its Content-Length announced`));
+        if (bodyLength !== undefined && progress.receivedBytes > bodyLength) {
+          cb(new Error(`the server sent more than the ${bodyLength} bytes its Content-Length announced`));
           return;
         }
         if (progress.receivedBytes - lastReport >= 256 * 1024) {
@@ -73,7 +77,7 @@ export async function downloadBounded(
       },
     });
     await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), counter, createWriteStream(path), { signal });
-    if (length !== undefined && progress.receivedBytes !== length) throw new Error(`download truncated: ${progress.receivedBytes} of ${length} bytes`);
+    if (bodyLength !== undefined && progress.receivedBytes !== bodyLength) throw new Error(`download truncated: ${progress.receivedBytes} of ${bodyLength} bytes`);
     return progress;
   } catch (e) {
     // A timeout surfaces as whatever the aborted fetch or stream throws: name the timeout instead.

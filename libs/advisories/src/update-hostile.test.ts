@@ -7,6 +7,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openAdvisoryIndex, updateDatabase } from './index.js';
@@ -190,4 +191,21 @@ test('a served dump holding a zip bomb is installed without the bomb entry, with
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
   assert.deepEqual(Object.keys(index.manifest.records), ['GHSA-a']);
   assert.deepEqual(warnings.map((w) => w.path), ['npm/all.zip!bomb.json']);
+});
+
+test('a gzip-encoded response is decoded and bounded by its decoded size', async () => {
+  const db = await dbWithOldDump();
+  const fresh = rawZip([{ name: 'GHSA-gz.json', content: JSON.stringify(record('GHSA-gz', 'gz')) }]);
+  const encoded = gzipSync(fresh);
+  routes.set('mirror/npm/all.zip', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(encoded.length) }).end(encoded));
+  const ok = await updateDatabase({ dbDir: db, baseUrl: base, ecosystems: ['npm'] });
+  assert.deepEqual(ok.updated, ['npm'], JSON.stringify(ok.results));
+  assert.deepEqual(await readFile(join(db, 'npm/all.zip')), fresh);
+  // A gzip bomb: 1 MiB on the wire, 64 MiB decoded.
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+  routes.set('mirror/npm/all.zip', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(bomb.length) }).end(bomb));
+  const refused = await updateDatabase({ dbDir: db, baseUrl: base, ecosystems: ['npm'], limits: { maxDownloadBytes: 8 * 1024 * 1024 } });
+  assert.deepEqual(refused.failed, ['npm']);
+  assert.match(refused.results[0]?.error ?? '', /passed maxDownloadBytes \(8388608\)/);
+  assert.deepEqual(await readFile(join(db, 'npm/all.zip')), fresh);
 });
