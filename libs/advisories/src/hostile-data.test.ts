@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { after, test } from 'node:test';
 import { openAdvisoryIndex, MAX_DETAILS_LENGTH, MAX_SUMMARY_LENGTH, type OsvRecord } from './index.js';
-import { eachZipJson } from './source.js';
+import { eachZipJson, type ZipProblem } from './source.js';
 import { rawZip, zeroBomb } from './test-zip.js';
 
 const temps: string[] = [];
@@ -162,6 +162,16 @@ test('zip bombs: an entry claiming or inflating past maxRecordBytes is skipped; 
   await eachZipJson(ratioPath, (name) => void names.push(name), (p) => problems.push(p.message));
   assert.ok(names.length >= 6 && names.length < 10, `read ${names.length} entries before the ratio check stopped the archive`);
   assert.match(problems.join('\n'), /maxArchiveRatio/);
+
+  // Entries refused for lying about their size still count: their bytes were inflated all the same.
+  const liars = rawZip(Array.from({ length: 12 }, (_, i) => ({ name: `liar-${i}.json`, deflated: zeroBomb(12), claimedSize: 10 * MiB })));
+  const liarsPath = join(await tempDir(), 'liars.zip');
+  await writeFile(liarsPath, liars);
+  const liarProblems: ZipProblem[] = [];
+  assert.equal(await eachZipJson(liarsPath, () => undefined, (p) => liarProblems.push(p)), 0);
+  assert.ok(liarProblems.length < 12, 'the archive was stopped before its last entry');
+  assert.match(liarProblems.at(-1)?.message ?? '', /maxArchiveRatio/);
+  assert.ok(liarProblems.slice(0, -1).every((p) => p.entry?.startsWith('liar-') && p.message.startsWith('entry skipped')));
 });
 
 test('a zip that is not a zip, or whose directory is cut, is a warning and the other sources load', async () => {

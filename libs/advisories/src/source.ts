@@ -111,12 +111,13 @@ async function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLim
 class EntryTooLargeError extends Error {}
 
 /** Reads an entry's inflated stream, counting the bytes itself: the sizes in the zip's headers are not trusted. */
-async function readBounded(stream: NodeJS.ReadableStream, max: number, bound: string): Promise<Buffer> {
+async function readBounded(stream: NodeJS.ReadableStream, max: number, bound: string, onBytes: (n: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of stream) {
       total += (chunk as Buffer).length;
+      onBytes((chunk as Buffer).length);
       if (total > max) throw new EntryTooLargeError(`inflates past ${bound}`);
       chunks.push(chunk as Buffer);
     }
@@ -171,26 +172,31 @@ export async function eachZipJson(
       }
       const archiveLeft = Math.max(0, limits.maxArchiveBytes - inflated);
       const archiveBound = archiveLeft < limits.maxRecordBytes;
-      let data: Buffer;
+      let data: Buffer | undefined;
+      let failure: unknown;
       try {
         data = await readBounded(
           await zip.openReadStreamPromise(entry),
           archiveBound ? archiveLeft : limits.maxRecordBytes,
           archiveBound ? `maxArchiveBytes (${limits.maxArchiveBytes})` : `maxRecordBytes (${limits.maxRecordBytes})`,
+          (n) => (inflated += n),
         );
       } catch (e) {
-        if (e instanceof EntryTooLargeError && archiveBound) {
-          onProblem({ message: `inflates past maxArchiveBytes (${limits.maxArchiveBytes}) at entry ${name}: the rest of the archive is skipped` });
-          break;
-        }
-        onProblem({ entry: name, message: `entry skipped: ${(e as Error).message}` });
-        continue;
+        failure = e;
       }
-      inflated += data.length;
+      // Bytes inflated for an entry that was then refused count too: they cost the same.
       compressed += entry.compressedSize;
+      if (failure instanceof EntryTooLargeError && archiveBound) {
+        onProblem({ message: `inflates past maxArchiveBytes (${limits.maxArchiveBytes}) at entry ${name}: the rest of the archive is skipped` });
+        break;
+      }
       if (inflated > ARCHIVE_RATIO_FLOOR_BYTES && inflated > compressed * limits.maxArchiveRatio) {
         onProblem({ message: `inflates more than ${limits.maxArchiveRatio} times its compressed size (maxArchiveRatio) at entry ${name}: a zip bomb; the rest of the archive is skipped` });
         break;
+      }
+      if (data === undefined) {
+        onProblem({ entry: name, message: `entry skipped: ${failure instanceof Error ? failure.message : String(failure)}` });
+        continue;
       }
       count++;
       await onEntry(name, data.toString('utf8'));
