@@ -24,6 +24,8 @@ export const MAX_SUMMARY_LENGTH = 4 * 1024;
 export const MAX_DETAILS_LENGTH = 64 * 1024;
 /** Longest rating, URL or severity vector kept; a longer one is left out of the index. */
 const MAX_SHORT_TEXT = 8 * 1024;
+/** Most references kept per record: every finding of the record lists them. */
+export const MAX_REFERENCES = 1000;
 
 const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}… [cut: ${text.length} characters]`);
 
@@ -51,7 +53,10 @@ function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
     modified: r.modified,
     severity: severities(r.severity),
     // A reference's type is optional text in practice; its URL is checked by validateRecord.
-    references: (r.references ?? []).filter((ref) => ref.url.length <= MAX_SHORT_TEXT).map((ref) => ({ type: str(ref.type) ?? 'WEB', url: ref.url })),
+    references: (r.references ?? [])
+      .filter((ref) => ref.url.length <= MAX_SHORT_TEXT)
+      .slice(0, MAX_REFERENCES)
+      .map((ref) => ({ type: str(ref.type) ?? 'WEB', url: ref.url })),
     origin,
   };
   if (r.summary) out.summary = truncate(r.summary, MAX_SUMMARY_LENGTH);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { after, test } from 'node:test';
-import { openAdvisoryIndex, MAX_DETAILS_LENGTH, MAX_SUMMARY_LENGTH, type OsvRecord } from './index.js';
+import { openAdvisoryIndex, MAX_DETAILS_LENGTH, MAX_REFERENCES, MAX_SUMMARY_LENGTH, type OsvRecord } from './index.js';
 import { eachZipJson, type ZipProblem } from './source.js';
 import { rawZip, zeroBomb } from './test-zip.js';
 
@@ -36,6 +36,8 @@ test('records with wrong field types or hostile sizes are skipped with a warning
     'id-huge': { ...good('x'), id: `GHSA-${'x'.repeat(10_000)}` },
     'aliases-string': { ...good('GHSA-aliases'), aliases: 'CVE-2099-1' },
     'aliases-huge': { ...good('GHSA-aliases-huge'), aliases: ['x'.repeat(100_000)] },
+    'aliases-many': { ...good('GHSA-aliases-many'), aliases: Array.from({ length: 5000 }, (_, i) => `CVE-2099-${i}`) },
+    'modified-huge': { ...good('GHSA-modified-huge'), modified: `2024-${'1'.repeat(10_000)}` },
     'affected-object': { ...good('GHSA-aff'), affected: { package: { ecosystem: 'npm', name: 'x' } } },
     'package-number': { ...good('GHSA-pkg'), affected: [{ package: { ecosystem: 'npm', name: 7 }, ranges: [] }] },
     'package-name-huge': { ...good('GHSA-name'), affected: [{ package: { ecosystem: 'npm', name: 'n'.repeat(100_000) }, ranges: [] }] },
@@ -60,7 +62,11 @@ test('records with wrong field types or hostile sizes are skipped with a warning
     ...good('GHSA-soft', 'soft-pkg'),
     summary: 's'.repeat(MAX_SUMMARY_LENGTH * 4),
     details: 'd'.repeat(MAX_DETAILS_LENGTH * 4),
-    references: [{ type: 7 as unknown as string, url: 'https://example.com/a' }, { type: 'WEB', url: `https://example.com/${'u'.repeat(20_000)}` }],
+    references: [
+      { type: 7 as unknown as string, url: 'https://example.com/a' },
+      { type: 'WEB', url: `https://example.com/${'u'.repeat(20_000)}` },
+      ...Array.from({ length: 5000 }, (_, i) => ({ type: 'WEB', url: `https://example.com/r${i}` })),
+    ],
     database_specific: 'not an object' as unknown as Record<string, unknown>,
     severity: [{ type: 'CVSS_V3', score: `CVSS:3.1/${'AV:N/'.repeat(10_000)}` }],
   };
@@ -82,7 +88,8 @@ test('records with wrong field types or hostile sizes are skipped with a warning
   assert.ok((softRecord.summary?.length ?? 0) < MAX_SUMMARY_LENGTH + 100);
   assert.ok((softRecord.details?.length ?? 0) < MAX_DETAILS_LENGTH + 100);
   assert.match(softRecord.details ?? '', /cut: 262144 characters/);
-  assert.deepEqual(softRecord.references, [{ type: 'WEB', url: 'https://example.com/a' }]);
+  assert.equal(softRecord.references.length, MAX_REFERENCES);
+  assert.deepEqual(softRecord.references.slice(0, 2), [{ type: 'WEB', url: 'https://example.com/a' }, { type: 'WEB', url: 'https://example.com/r0' }]);
   assert.deepEqual(softRecord.severity, []);
   assert.ok(index.lookup('npm', 'garbage-pkg')[0]?.ranges[0]?.unsorted, 'a range of garbage versions is kept unsorted for the matcher to report');
 });

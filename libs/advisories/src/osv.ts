@@ -64,6 +64,8 @@ export interface OsvRecord {
 export const MAX_ID_LENGTH = 256;
 export const MAX_NAME_LENGTH = 1024;
 export const MAX_VERSION_LENGTH = 1024;
+/** Most ids in aliases, upstream or related: a DSA names a few dozen CVEs, none names thousands. */
+export const MAX_IDS_PER_FIELD = 1000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -90,9 +92,13 @@ export function validateRecord(raw: unknown): string | undefined {
   for (const field of ['aliases', 'upstream', 'related'] as const) {
     if (raw[field] !== undefined && !isStringArray(raw[field])) return `"${field}" is not an array of strings`;
     if ((raw[field] as string[] | undefined)?.some((id) => id.length > MAX_ID_LENGTH)) return `"${field}" has an id longer than ${MAX_ID_LENGTH} characters`;
+    if (((raw[field] as string[] | undefined)?.length ?? 0) > MAX_IDS_PER_FIELD) return `"${field}" has more than ${MAX_IDS_PER_FIELD} ids`;
   }
   for (const field of ['published', 'withdrawn', 'summary', 'details'] as const) {
     if (raw[field] !== undefined && !isString(raw[field])) return `"${field}" is not a string`;
+  }
+  for (const field of ['modified', 'published', 'withdrawn'] as const) {
+    if (((raw[field] as string | undefined)?.length ?? 0) > MAX_ID_LENGTH) return `"${field}" is longer than ${MAX_ID_LENGTH} characters`;
   }
   const sevProblem = checkSeverity(raw.severity, '"severity"');
   if (sevProblem) return sevProblem;
