@@ -4,8 +4,10 @@ import { createHash } from 'node:crypto';
 import type { AnalyzerWarning } from '@strata/model';
 import { comparator, schemeForEcosystem, type VersionScheme } from '@strata/versions';
 import { AdvisoryDbEmptyError } from './errors.js';
+import { newDict } from './dict.js';
 import { ecosystemKey, normalizePackageName, parseEcosystem } from './ecosystems.js';
 import type { IndexedAffected, IndexedRange, IndexedRecord, IndexManifest, ManifestRecord, Shard, VendorRating } from './model.js';
+import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
 import { cveIds, validateRecord, type OsvAffected, type OsvEvent, type OsvRecord, type OsvSeverity } from './osv.js';
 import { fingerprint, listSources, readSources, type SourceFile } from './source.js';
@@ -15,7 +17,20 @@ export interface BuiltIndex {
   shards: Map<string, Shard>;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v.length <= MAX_SHORT_TEXT ? v : undefined);
+
+/** Longest summary and details kept: reports echo them once per finding. Longer text is cut with a mark. */
+export const MAX_SUMMARY_LENGTH = 4 * 1024;
+export const MAX_DETAILS_LENGTH = 64 * 1024;
+/** Longest rating, URL or severity vector kept; a longer one is left out of the index. */
+const MAX_SHORT_TEXT = 8 * 1024;
+/** Most references kept per record: every finding of the record lists them. */
+export const MAX_REFERENCES = 1000;
+
+const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}… [cut: ${text.length} characters]`);
+
+/** Severity entries whose vector is short enough to score. */
+const severities = (list: OsvSeverity[] | undefined): OsvSeverity[] => (list ?? []).filter((s) => s.score.length <= MAX_SHORT_TEXT).map((s) => ({ type: s.type, score: s.score }));
 
 /** Debian puts its urgency in ecosystem_specific (DEBIAN-CVE records) or database_specific. */
 function debianUrgency(a: OsvAffected): VendorRating | undefined {
@@ -25,8 +40,8 @@ function debianUrgency(a: OsvAffected): VendorRating | undefined {
 
 /** Ubuntu publishes its priority as a severity entry of type "Ubuntu". */
 function ubuntuPriority(severity: OsvSeverity[] | undefined): VendorRating | undefined {
-  const s = severity?.find((x) => x.type === 'Ubuntu');
-  return s ? { vendor: 'ubuntu', rating: s.score } : undefined;
+  const rating = str(severity?.find((x) => x.type === 'Ubuntu')?.score);
+  return rating ? { vendor: 'ubuntu', rating } : undefined;
 }
 
 function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
@@ -36,12 +51,16 @@ function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
     upstream: r.upstream ?? [],
     cves: cveIds(r),
     modified: r.modified,
-    severity: r.severity ?? [],
-    references: (r.references ?? []).map((ref) => ({ type: ref.type, url: ref.url })),
+    severity: severities(r.severity),
+    // A reference's type is optional text in practice; its URL is checked by validateRecord.
+    references: (r.references ?? [])
+      .filter((ref) => ref.url.length <= MAX_SHORT_TEXT)
+      .slice(0, MAX_REFERENCES)
+      .map((ref) => ({ type: str(ref.type) ?? 'WEB', url: ref.url })),
     origin,
   };
-  if (r.summary) out.summary = r.summary;
-  if (r.details) out.details = r.details;
+  if (r.summary) out.summary = truncate(r.summary, MAX_SUMMARY_LENGTH);
+  if (r.details) out.details = truncate(r.details, MAX_DETAILS_LENGTH);
   if (r.published) out.published = r.published;
   const vendor = ubuntuPriority(r.severity);
   if (vendor) out.vendorRating = vendor;
@@ -88,7 +107,8 @@ function cutAffected(recordId: string, a: OsvAffected): IndexedAffected | undefi
   if (ranges.length === 0 && !versions) return undefined;
   const out: IndexedAffected = { recordId, ecosystem: a.package.ecosystem, name: a.package.name, ranges };
   if (versions) out.versions = versions;
-  if (a.severity && a.severity.length > 0) out.severity = a.severity;
+  const affectedSeverity = severities(a.severity);
+  if (affectedSeverity.length > 0) out.severity = affectedSeverity;
   const base = parseEcosystem(a.package.ecosystem).base;
   const vendor = base === 'Debian' ? debianUrgency(a) : base === 'Ubuntu' ? ubuntuPriority(a.severity) : undefined;
   if (vendor) out.vendorRating = vendor;
@@ -115,6 +135,8 @@ export interface BuildOptions {
   /** the source listing, when the caller has already made it */
   files?: SourceFile[];
   now?: () => Date;
+  /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
+  limits?: Partial<AdvisoryLimits>;
 }
 
 export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
@@ -124,6 +146,29 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
   const warnings: AnalyzerWarning[] = [];
   const byId = new Map<string, Candidate>();
   let skipped = 0;
+
+  const addRecord = (origin: string, raw: OsvRecord): void => {
+    const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+    const packages = new Map<string, [string, string]>();
+    const affected: IndexedAffected[] = [];
+    for (const a of raw.affected ?? []) {
+      if (!a.package) continue;
+      const pair: [string, string] = [ecosystemKey(a.package.ecosystem), normalizePackageName(a.package.ecosystem, a.package.name)];
+      packages.set(pair.join('\u0000'), pair);
+      const cut = cutAffected(raw.id, a);
+      if (cut) affected.push(cut);
+    }
+    const manifest: ManifestRecord = { hash, packages: [...packages.values()] };
+    if (raw.withdrawn) manifest.withdrawn = raw.withdrawn;
+    const candidate: Candidate = { record: cutRecord(raw, origin), affected, manifest };
+    const previous = byId.get(raw.id);
+    if (previous) {
+      // The same id in two sources (a folder and a dump): keep the newer, else the first by origin.
+      const newer = raw.modified > previous.record.modified || (raw.modified === previous.record.modified && origin < previous.record.origin);
+      if (!newer) return;
+    }
+    byId.set(raw.id, candidate);
+  };
 
   await readSources(
     opts.dbDir,
@@ -135,36 +180,23 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
         warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${problem}` });
         return;
       }
-      const raw = value as OsvRecord;
-      const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
-      const packages = new Map<string, [string, string]>();
-      const affected: IndexedAffected[] = [];
-      for (const a of raw.affected ?? []) {
-        if (!a.package) continue;
-        const pair: [string, string] = [ecosystemKey(a.package.ecosystem), normalizePackageName(a.package.ecosystem, a.package.name)];
-        packages.set(pair.join('\u0000'), pair);
-        const cut = cutAffected(raw.id, a);
-        if (cut) affected.push(cut);
+      try {
+        addRecord(origin, value as OsvRecord);
+      } catch (e) {
+        // Whatever a record holds, it costs that record only, never the database.
+        skipped++;
+        warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${e instanceof Error ? e.message : String(e)}` });
       }
-      const manifest: ManifestRecord = { hash, packages: [...packages.values()] };
-      if (raw.withdrawn) manifest.withdrawn = raw.withdrawn;
-      const candidate: Candidate = { record: cutRecord(raw, origin), affected, manifest };
-      const previous = byId.get(raw.id);
-      if (previous) {
-        // The same id in two sources (a folder and a dump): keep the newer, else the first by origin.
-        const newer = raw.modified > previous.record.modified || (raw.modified === previous.record.modified && origin < previous.record.origin);
-        if (!newer) return;
-      }
-      byId.set(raw.id, candidate);
     },
     ({ origin, message }) => {
       skipped++;
       warnings.push({ analyzer: 'advisories', path: origin, message });
     },
+    opts.limits,
   );
 
   const shards = new Map<string, Shard>();
-  const records: Record<string, ManifestRecord> = {};
+  const records = newDict<ManifestRecord>();
   let withdrawn = 0;
   let packageCount = 0;
   for (const id of [...byId.keys()].sort()) {
@@ -178,7 +210,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
       const key = ecosystemKey(a.ecosystem);
       let shard = shards.get(key);
       if (!shard) {
-        shard = { key, records: {}, packages: {} };
+        shard = { key, records: newDict(), packages: newDict() };
         shards.set(key, shard);
       }
       shard.records[id] = c.record;
@@ -196,7 +228,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
   const active = byId.size - withdrawn;
   if (active === 0) throw new AdvisoryDbEmptyError(opts.dbDir, byId.size > 0 ? `${byId.size} record(s), all withdrawn` : `${skipped} unreadable record(s)`);
 
-  const shardInfo: IndexManifest['shards'] = {};
+  const shardInfo: IndexManifest['shards'] = newDict();
   let n = 0;
   for (const key of [...shards.keys()].sort()) {
     const shard = shards.get(key) as Shard;
@@ -205,7 +237,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
   const manifest: IndexManifest = {
     formatVersion: INDEX_FORMAT_VERSION,
     dbVersion: databaseVersion(records),
-    fingerprint: fingerprint(files, INDEX_FORMAT_VERSION),
+    fingerprint: fingerprint(files, `${INDEX_FORMAT_VERSION} ${readingLimitsKey(opts.limits)}`),
     builtAt: (opts.now ?? (() => new Date()))().toISOString(),
     dbDir: opts.dbDir,
     sources: files.map((f) => ({ path: f.path, kind: f.kind, size: f.size })),

@@ -1,5 +1,6 @@
 // What changed between two advisory databases, from their manifests alone (no shard is read):
 // the input of a re-match that must touch only the images holding the packages involved.
+import { ownEntry } from './dict.js';
 import type { IndexManifest } from './model.js';
 
 export interface DatabaseDiff {
@@ -29,18 +30,18 @@ export function diffDatabases(oldIndex: HasManifest | ManifestLike, newIndex: Ha
   const withdrawn: string[] = [];
   const packages = new Map<string, [string, string]>();
   const touch = (id: string): void => {
-    for (const m of [a.records[id], b.records[id]]) {
+    for (const m of [ownEntry(a.records, id), ownEntry(b.records, id)]) {
       for (const pair of m?.packages ?? []) packages.set(pair.join('\u0000'), pair);
     }
   };
   const active = (m: ManifestLike, id: string): boolean => {
-    const r = m.records[id];
+    const r = ownEntry(m.records, id);
     return r !== undefined && !r.withdrawn;
   };
   for (const id of Object.keys(b.records)) {
     if (!active(b, id)) continue;
     if (!active(a, id)) added.push(id);
-    else if (a.records[id]?.hash !== b.records[id]?.hash) changed.push(id);
+    else if (ownEntry(a.records, id)?.hash !== ownEntry(b.records, id)?.hash) changed.push(id);
     else continue;
     touch(id);
   }

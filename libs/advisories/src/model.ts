@@ -4,7 +4,7 @@ import type { AnalyzerWarning } from '@strata/model';
 import type { OsvEvent, OsvReference, OsvSeverity } from './osv.js';
 
 /** Bump when the cached layout or the record cut changes: old caches are then rebuilt. */
-export const INDEX_FORMAT_VERSION = '2';
+export const INDEX_FORMAT_VERSION = '3';
 
 export interface IndexedRange {
   type: 'ECOSYSTEM' | 'SEMVER';
@@ -62,7 +62,10 @@ export interface AffectedEntry extends IndexedAffected {
   record: IndexedRecord;
 }
 
-/** One ecosystem's part of the index as stored in the cache. */
+/**
+ * One ecosystem's part of the index as stored in the cache. Its dictionaries (and the manifest's)
+ * are keyed by names from the advisory data: built without a prototype, read with `ownEntry`.
+ */
 export interface Shard {
   key: string;
   records: Record<string, IndexedRecord>;

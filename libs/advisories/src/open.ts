@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AnalyzerWarning } from '@strata/model';
-import { buildIndex, type BuiltIndex } from './build.js';
+import { buildIndex, type BuildOptions, type BuiltIndex } from './build.js';
+import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
+import { ownEntry, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
 import { normalizePackageName } from './ecosystems.js';
 import type { AdvisoryIndex, AffectedEntry, IndexedRecord, IndexManifest, Shard } from './model.js';
@@ -23,6 +25,8 @@ export interface OpenIndexOptions {
    * breaks when another process rebuilds the shared cache under it.
    */
   preload?: boolean;
+  /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
+  limits?: Partial<AdvisoryLimits>;
 }
 
 export interface OpenIndexResult {
@@ -46,14 +50,14 @@ function makeIndex(manifest: IndexManifest, load: (key: string) => Shard | undef
   const ensure = (key: string): Map<string, AffectedEntry[]> | undefined => {
     const have = loaded.get(key);
     if (have) return have;
-    if (!manifest.shards[key]) return undefined;
+    if (!ownEntry(manifest.shards, key)) return undefined;
     const shard = load(key);
     if (!shard) return undefined;
     const byName = new Map<string, AffectedEntry[]>();
     for (const [name, list] of Object.entries(shard.packages)) {
       byName.set(
         name,
-        list.map((a) => ({ ...a, record: shard.records[a.recordId] as IndexedRecord })),
+        list.map((a) => ({ ...a, record: ownEntry(shard.records, a.recordId) as IndexedRecord })),
       );
     }
     loaded.set(key, byName);
@@ -62,8 +66,8 @@ function makeIndex(manifest: IndexManifest, load: (key: string) => Shard | undef
   };
   let aliases: Map<string, string[]> | undefined;
   const ecosystemOfRecord = (id: string): string | undefined => {
-    const pkgs = manifest.records[id]?.packages ?? [];
-    return pkgs.find(([key]) => manifest.shards[key])?.[0];
+    const pkgs = ownEntry(manifest.records, id)?.packages ?? [];
+    return pkgs.find(([key]) => ownEntry(manifest.shards, key))?.[0];
   };
   return {
     manifest,
@@ -75,17 +79,17 @@ function makeIndex(manifest: IndexManifest, load: (key: string) => Shard | undef
       const normalized = ecosystemKey === 'pypi' ? normalizePackageName('PyPI', name) : name;
       return shard.get(normalized) ?? [];
     },
-    hasEcosystem: (key) => manifest.shards[key] !== undefined,
+    hasEcosystem: (key) => ownEntry(manifest.shards, key) !== undefined,
     ecosystems: () => Object.keys(manifest.shards).sort(),
     record(id) {
       const key = ecosystemOfRecord(id);
       if (!key) return undefined;
       ensure(key);
-      return recordsByShard.get(key)?.[id];
+      return ownEntry(recordsByShard.get(key), id);
     },
     recordIds(idOrAlias) {
       const ids = new Set<string>();
-      if (manifest.records[idOrAlias]) ids.add(idOrAlias);
+      if (ownEntry(manifest.records, idOrAlias)) ids.add(idOrAlias);
       if (!aliases) {
         // Built on first use: it needs every shard (a CVE may be named by records of any ecosystem).
         aliases = new Map();
@@ -100,7 +104,7 @@ function makeIndex(manifest: IndexManifest, load: (key: string) => Shard | undef
           }
         }
       }
-      for (const id of aliases.get(idOrAlias) ?? []) if (!manifest.records[id]?.withdrawn) ids.add(id);
+      for (const id of aliases.get(idOrAlias) ?? []) if (!ownEntry(manifest.records, id)?.withdrawn) ids.add(id);
       return [...ids].sort();
     },
     preload(keys) {
@@ -116,13 +120,13 @@ export function indexFromBuild(built: BuiltIndex): AdvisoryIndex & { preload(key
 
 function indexFromCache(dir: string, manifest: IndexManifest): AdvisoryIndex & { preload(keys?: string[]): void } {
   return makeIndex(manifest, (key) => {
-    const info = manifest.shards[key];
+    const info = ownEntry(manifest.shards, key);
     if (!info) return undefined;
     const shard = JSON.parse(readFileSync(join(dir, info.file), 'utf8')) as StoredShard;
     if (shard.dbVersion !== manifest.dbVersion || shard.key !== key) {
       throw new Error(`advisory index cache ${dir} changed while in use (shard ${info.file}); run the command again`);
     }
-    return shard;
+    return { ...shard, records: toDict(shard.records), packages: toDict(shard.packages) };
   });
 }
 
@@ -134,7 +138,8 @@ export function indexCacheDir(cacheDir: string, dbDir: string): string {
 async function readManifest(dir: string): Promise<IndexManifest | undefined> {
   try {
     const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as IndexManifest;
-    return m && typeof m.fingerprint === 'string' && typeof m.dbVersion === 'string' ? m : undefined;
+    if (!m || typeof m.fingerprint !== 'string' || typeof m.dbVersion !== 'string') return undefined;
+    return { ...m, shards: toDict(m.shards), records: toDict(m.records) };
   } catch {
     return undefined;
   }
@@ -174,14 +179,14 @@ async function openIndex(opts: OpenIndexOptions, retried: boolean): Promise<Open
   const dbDir = resolve(opts.dbDir);
   const files = await listSources(dbDir, opts.cacheDir ? [opts.cacheDir] : []).catch(() => []);
   if (files.length === 0) throw new AdvisoryDbEmptyError(dbDir);
-  const buildOpts = opts.now ? { dbDir, files, now: opts.now } : { dbDir, files };
+  const buildOpts: BuildOptions = { dbDir, files, ...(opts.now ? { now: opts.now } : {}), ...(opts.limits ? { limits: opts.limits } : {}) };
   if (!opts.cacheDir) {
     const built = await buildIndex(buildOpts);
     return { index: indexFromBuild(built), rebuilt: true, warnings: [...built.manifest.warnings] };
   }
   const dir = indexCacheDir(opts.cacheDir, dbDir);
   const cached = await readManifest(dir);
-  if (cached && cached.formatVersion === INDEX_FORMAT_VERSION && cached.fingerprint === fingerprint(files, INDEX_FORMAT_VERSION)) {
+  if (cached && cached.formatVersion === INDEX_FORMAT_VERSION && cached.fingerprint === fingerprint(files, `${INDEX_FORMAT_VERSION} ${readingLimitsKey(opts.limits)}`)) {
     const index = indexFromCache(dir, cached);
     if (opts.preload) {
       try {

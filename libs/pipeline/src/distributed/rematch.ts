@@ -11,7 +11,7 @@
 // image's stored findings state is patched, and a DELTA findings event goes out for every image
 // whose findings changed. Nothing is fetched or analyzed.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { diffDatabases, type AdvisoryIndex, type ManifestRecord, type OpenIndexResult } from '@strata/advisories';
+import { diffDatabases, ownEntry, type AdvisoryIndex, type ManifestRecord, type OpenIndexResult } from '@strata/advisories';
 import { getJson, putJson } from '@strata/blobstore';
 import { AdvisoryIdListsSchema, FindingsKind, Severity, Topics, type EventOf, type FindingSummary as ProtoFindingSummary } from '@strata/contracts';
 import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary, type ReverseIndex } from '@strata/reverse-index';
@@ -137,8 +137,8 @@ export async function handleAdvisoriesUpdated(
     for (const pair of list ?? []) pairs.set(pair.join('\u0000'), pair);
   };
   for (const id of ids) {
-    touch(index.manifest.records[id]?.packages);
-    touch(previous?.records[id]?.packages);
+    touch(ownEntry(index.manifest.records, id)?.packages);
+    touch(ownEntry(previous?.records, id)?.packages);
   }
   if (dbVersion !== event.dbVersion) {
     const named = await getJson<AdvisoryVersionDoc>(store, advisoryVersionKey(event.dbVersion));
