@@ -12,6 +12,9 @@ import { join, relative } from 'node:path';
 import { repoRoot } from '@strata/testing';
 
 export const TIME_LIMIT_MS = 10_000;
+
+/** The children's TMPDIR (see CaseContext). */
+export const SUITE_TMP = mkdtempSync(join(tmpdir(), 'strata-hostile-tmp-'));
 export const RSS_LIMIT_KB = 300 * 1024;
 
 const TSX = import.meta.resolve('tsx');
@@ -151,9 +154,10 @@ export class CaseContext {
   constructor(name: string) {
     this.work = mkdtempSync(join(tmpdir(), `strata-hostile-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}-`));
     this.cacheDir = join(this.work, 'cache');
-    this.tmp = join(this.work, 'tmp');
+    // One TMPDIR for the whole suite, so tsx (the TypeScript loader, not Strata) keeps its compile
+    // cache there between runs; what Strata leaves in it is checked per run, tsx-* aside.
+    this.tmp = SUITE_TMP;
     this.home = join(this.work, 'home');
-    mkdirSync(this.tmp);
     mkdirSync(this.home);
   }
 
@@ -165,6 +169,7 @@ export class CaseContext {
   async strata(args: string[], options: { cacheDir?: string; env?: Record<string, string> } = {}): Promise<Run> {
     const before = listTree(this.work).filter((p) => !this.isAllowed(p, options.cacheDir ?? this.cacheDir));
     const tmpBefore = strataInTmp();
+    const suiteTmpBefore = listTree(SUITE_TMP).filter((p) => !p.startsWith('tsx-'));
     const withCache = args[0] === 'image' || args[0] === 'db' || args[0] === 'registry' ? [...args, '--cache-dir', options.cacheDir ?? this.cacheDir] : args;
     const run = await runCli(this.work, withCache, { ...options.env, TMPDIR: this.tmp, HOME: this.home });
     this.runs.push(run);
@@ -179,6 +184,8 @@ export class CaseContext {
     const after = listTree(this.work).filter((p) => !this.isAllowed(p, options.cacheDir ?? this.cacheDir));
     const created = after.filter((p) => !before.includes(p));
     assert.deepEqual(created, [], `${what}: created files outside the cache dir: ${created.join(', ')}`);
+    const suiteTmpNew = listTree(SUITE_TMP).filter((p) => !p.startsWith('tsx-') && !suiteTmpBefore.includes(p));
+    assert.deepEqual(suiteTmpNew, [], `${what}: left files in TMPDIR: ${suiteTmpNew.slice(0, 10).join(', ')}`);
     const strayTmp = [...strataInTmp()].filter((n) => !tmpBefore.has(n) && !n.startsWith('strata-hostile-'));
     // Other test processes share /tmp, so a new strata-* there is reported, not failed on; the
     // child's own TMPDIR (checked above as part of the work folder) is the hard check.
@@ -196,7 +203,7 @@ export class CaseContext {
   private isAllowed(rel: string, cacheDir: string): boolean {
     const cacheRel = relative(this.work, cacheDir);
     if (rel === cacheRel || rel.startsWith(`${cacheRel}/`)) return true;
-    if (rel === 'tmp' || rel === 'home') return true;
+    if (rel === 'home') return true;
     for (const input of this.inputs) if (rel === input || rel.startsWith(`${input}/`)) return true;
     return false;
   }

@@ -14,14 +14,17 @@ import { linkCases } from './cases-links.js';
 import { memoryCases } from './cases-memory.js';
 import { nameCases } from './cases-names.js';
 import { sourceCases } from './cases-sources.js';
-import { CaseContext, findingKeys, readReport, scanJson, type HonestScans, type HostileCase } from './harness.js';
+import { SUITE_TMP, CaseContext, findingKeys, readReport, scanJson, type HonestScans, type HostileCase } from './harness.js';
 import { honestAlpineEntries, honestApp, honestBase, writeAdvisoryDir, writeOciImage } from './images.js';
 import { tar } from './tar.js';
 
 export const allCases: HostileCase[] = [...integrityCases, ...linkCases, ...archiveCases, ...nameCases, ...hangCases, ...memoryCases, ...sourceCases];
 
 const shared = mkdtempSync(join(tmpdir(), 'strata-hostile-shared-'));
-test.after(() => rmSync(shared, { recursive: true, force: true }));
+test.after(() => {
+  rmSync(shared, { recursive: true, force: true });
+  rmSync(SUITE_TMP, { recursive: true, force: true });
+});
 
 let honest: HonestScans | undefined;
 
