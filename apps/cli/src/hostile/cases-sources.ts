@@ -99,7 +99,7 @@ export const sourceCases: HostileCase[] = [
           endless(res);
         },
         async (host) => {
-          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], { env: { STRATA_DB_MAX_DOWNLOAD_BYTES: '1048576' } });
+          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], { outputs: [db], env: { STRATA_DB_MAX_DOWNLOAD_BYTES: '1048576' } });
           assert.equal(run.status, 1);
           assert.deepEqual(readFileSync(join(db, 'npm', 'all.zip')), before, 'the previous dump is kept');
         },
@@ -115,7 +115,7 @@ export const sourceCases: HostileCase[] = [
       return serve(
         (_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'),
         async (host) => {
-          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`]);
+          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], { outputs: [db] });
           assert.equal(run.status, 1);
           assert.deepEqual(readFileSync(join(db, 'npm', 'all.zip')), before);
         },
@@ -137,7 +137,7 @@ export const sourceCases: HostileCase[] = [
           serve(
             (_req, res) => void res.writeHead(302, { location: `http://localhost:${other.split(':')[1]}/npm/all.zip` }).end(),
             async (host) => {
-              const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`]);
+              const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], { outputs: [db] });
               assert.equal(run.status, 1);
               assert.equal(otherHit, false, 'the other origin got no request');
             },
@@ -154,7 +154,7 @@ export const sourceCases: HostileCase[] = [
       return serve(
         (_req, res) => void res.writeHead(200, { 'content-type': 'application/zip' }).end(dump),
         async (host) => {
-          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`]);
+          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], { outputs: [db] });
           assert.equal(run.status, 0, run.stderr);
           assert.match(run.stderr, /escape\.json/);
         },
