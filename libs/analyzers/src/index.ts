@@ -13,6 +13,7 @@ export type {
 } from './types.js';
 export { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
 export { analyzeLayer } from './layer.js';
+export { removeStaleLayerTempDirs, LAYER_TEMP_PREFIX } from './util/tempdirs.js';
 export type { AnalyzeLayerOptions } from './layer.js';
 export { defaultAnalyzers, analyzerSetVersion, FRAMEWORK_VERSION } from './registry.js';
 export { osPackagePurl, purl } from './purl.js';

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { walkLayer } from '@strata/layers';
 import type { LayerEntry, LayerLimits, LayerVisitor } from '@strata/layers';
@@ -15,6 +14,7 @@ import { EntrySource } from './util/guard.js';
 import { normalizePath } from './util/paths.js';
 import { errorMessage, spoolToFile } from './util/stream.js';
 import { tempPath } from './util/tempfile.js';
+import { makeLayerTempDir, removeLayerTempDir } from './util/tempdirs.js';
 
 export interface AnalyzeLayerOptions {
   /** the layer's diffID (sha256 of the uncompressed tar) */
@@ -33,6 +33,12 @@ export interface AnalyzeLayerOptions {
   signal?: AbortSignal;
   /** hash the uncompressed stream and refuse the layer (LayerError DIFF_ID_MISMATCH) unless it is diffId */
   verifyDiffId?: boolean;
+  /**
+   * Where the layer's private temp directory goes (spooled jars and binaries): the scan's cache
+   * directory, never the shared /tmp, in a real scan. Defaults to os.tmpdir(). The directory is
+   * removed when the layer is done, on every path, and at process exit; see removeStaleLayerTempDirs.
+   */
+  tmpRoot?: string;
 }
 
 /** symlinks and DB-location entries one layer records for the merge (bounds a hostile layer's result) */
@@ -68,7 +74,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   const entries: LayerEntryNote[] = [];
   let notesOverflowed = false;
   const hardlinks: Array<{ path: string; target: string; analyzers: AnyAnalyzer[] }> = [];
-  const tmpDir = await mkdtemp(join(tmpdir(), 'strata-analyze-'));
+  const tmpDir = await makeLayerTempDir(options.tmpRoot ?? tmpdir());
   const ctx: AnalyzerContext = { limits, tmpDir };
   if (options.label !== undefined) ctx.layer = options.label;
   if (options.signal) ctx.signal = options.signal;
@@ -283,7 +289,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     collected.clear();
     for (const link of hardlinks) resolveHardlink(link);
   } finally {
-    await rm(tmpDir, { recursive: true, force: true });
+    await removeLayerTempDir(tmpDir);
   }
 
   if (result.os) {

@@ -19,6 +19,8 @@ export interface AnalyzerLimits {
   maxArchiveDepth: number;
   /** bytes read from one small file inside an archive (pom.properties, MANIFEST.MF) */
   maxArchiveMetadataFile: number;
+  /** packages kept from one package database (dpkg status, apk installed); past it a warning counts the rest */
+  maxPackagesPerDatabase: number;
 }
 
 export const DEFAULT_ANALYZER_LIMITS: AnalyzerLimits = {
@@ -30,6 +32,7 @@ export const DEFAULT_ANALYZER_LIMITS: AnalyzerLimits = {
   maxArchiveEntries: 200_000,
   maxArchiveDepth: 4,
   maxArchiveMetadataFile: 1024 * 1024,
+  maxPackagesPerDatabase: 200_000,
 };
 
 /** Facts about a file, as the layer walk sees them before reading it. */

@@ -42,6 +42,8 @@ export interface AnalyzeLayersOptions {
   concurrency?: number;
   limits?: Partial<LayerLimits>;
   signal?: AbortSignal;
+  /** parent of each layer's private temp directory (the scan's cache dir); os.tmpdir() when absent */
+  tmpRoot?: string;
   onLayer?(event: { layer: LayerRef; index: number; state: 'cached' | 'analyzing' | 'done' | 'failed'; error?: Error }): void;
 }
 
@@ -64,7 +66,7 @@ export async function analyzeAndStoreLayer(
   store: BlobStore,
   layer: LayerRef,
   source: Readable,
-  options: { label: string; limits?: Partial<LayerLimits>; signal?: AbortSignal },
+  options: { label: string; limits?: Partial<LayerLimits>; signal?: AbortSignal; tmpRoot?: string },
 ): Promise<{ cacheKey: string; result: LayerResult }> {
   const cacheKey = cacheKeyFor(layer.diffId);
   const analyzeOptions: Parameters<typeof analyzeLayer>[1] = { diffId: layer.diffId, verifyDiffId: true, label: options.label };
@@ -72,6 +74,7 @@ export async function analyzeAndStoreLayer(
   if (layer.size !== undefined) analyzeOptions.compressedSize = layer.size;
   if (options.limits) analyzeOptions.limits = options.limits;
   if (options.signal) analyzeOptions.signal = options.signal;
+  if (options.tmpRoot !== undefined) analyzeOptions.tmpRoot = options.tmpRoot;
   const result = await analyzeLayer(source, analyzeOptions);
   for (const warning of result.warnings) warning.layerDigest = layer.digest;
   await putJson(store, layerResultKey(cacheKey), result);
@@ -102,6 +105,7 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
         label,
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.tmpRoot !== undefined ? { tmpRoot: options.tmpRoot } : {}),
       });
       outcomes[index] = { layer, cacheKey, fromCache: false, result: stored.result };
       options.onLayer?.({ layer, index, state: 'done' });

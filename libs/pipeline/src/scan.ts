@@ -2,6 +2,7 @@
 // Services run the same stage functions over the bus; this composes them in one process.
 import { join } from 'node:path';
 import { openAdvisoryIndex, type AdvisoryLimits } from '@strata/advisories';
+import { removeStaleLayerTempDirs } from '@strata/analyzers';
 import { createFsBlobStore, type BlobStore } from '@strata/blobstore';
 import { mergeLayers } from '@strata/inventory';
 import type { LayerLimits } from '@strata/layers';
@@ -68,11 +69,15 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
   const source = await openImage(ref, openOptions);
   timer('resolve', started);
   const store = await layerStoreFor(options.cacheDir);
+  // spooled jars and binaries live under the cache dir; a crashed scan's leftovers go first
+  const tmpRoot = join(options.cacheDir, 'tmp');
+  await removeStaleLayerTempDirs(tmpRoot);
   try {
     started = performance.now();
     const layers = source.metadata.layers;
     const outcomes = await analyzeImageLayers(layers, {
       store,
+      tmpRoot,
       openLayer: (layer) => source.openLayer(layer),
       imageLabel: ref.original,
       ...(options.layerConcurrency ? { concurrency: options.layerConcurrency } : {}),

@@ -1,6 +1,6 @@
 import type { Package } from '@strata/model';
 import { osPackagePurl } from '../purl.js';
-import { contentBuffer } from '../util/stream.js';
+import { forEachLine, forEachLineOfText } from '../util/lines.js';
 import type { Analyzer, AnalyzerOutput } from '../types.js';
 
 const INSTALLED = 'lib/apk/db/installed';
@@ -8,62 +8,95 @@ const MAX_WARNINGS_PER_FILE = 20;
 
 export interface ApkParseResult {
   packages: Package[];
+  /** the first problems found (MAX_WARNINGS_PER_FILE); `moreWarnings` counts the rest */
   warnings: string[];
+  moreWarnings: number;
 }
 
-/** Parses apk's installed database: blank-line-separated records of `X:value` lines. */
-export function parseApkInstalled(text: string): ApkParseResult {
-  const packages: Package[] = [];
-  const warnings: string[] = [];
-  let record: Map<string, string> = new Map();
-  let recordLine = 1;
-  let badLines = 0;
-  const flush = (): void => {
+/**
+ * Parses apk's installed database fed line by line: blank-line-separated records of `X:value`
+ * lines. Only the first value of each key is kept (F:/R:/Z: repeat per file), so one record costs at
+ * most ~60 bounded lines. Past `maxPackages` packages, the rest are counted, not kept.
+ */
+export class ApkInstalledParser {
+  private readonly packages: Package[] = [];
+  private readonly warnings: string[] = [];
+  private moreWarnings = 0;
+  private dropped = 0;
+  private record = new Map<string, string>();
+  private recordLine = 1;
+  private lineNo = 0;
+  private badLines = 0;
+
+  constructor(private readonly maxPackages = Number.MAX_SAFE_INTEGER) {}
+
+  line(raw: string, cut: boolean): void {
+    const i = this.lineNo++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '') {
+      this.flush();
+      this.recordLine = i + 2;
+      return;
+    }
+    if (line.length < 2 || line[1] !== ':' || cut) {
+      this.badLines++;
+      return;
+    }
+    const key = line[0] ?? '';
+    // F:/R:/Z:/a:/M: lines repeat per file; only the first of the package-level keys matters.
+    if (!this.record.has(key)) this.record.set(key, line.slice(2));
+  }
+
+  finish(): ApkParseResult {
+    this.flush();
+    if (this.dropped > 0) this.warnings.unshift(`more than ${this.maxPackages} packages (maxPackagesPerDatabase); ${this.dropped} more are NOT in this report`);
+    return { packages: this.packages, warnings: this.warnings, moreWarnings: this.moreWarnings };
+  }
+
+  private warn(message: string): void {
+    if (this.warnings.length < MAX_WARNINGS_PER_FILE) this.warnings.push(message);
+    else this.moreWarnings++;
+  }
+
+  private flush(): void {
+    const record = this.record;
+    const recordLine = this.recordLine;
     if (record.size === 0) {
-      if (badLines > 0) warnings.push(`record at line ${recordLine}: ${badLines} malformed line(s), no fields; ignored`);
-      badLines = 0;
+      if (this.badLines > 0) this.warn(`record at line ${recordLine}: ${this.badLines} malformed line(s), no fields; ignored`);
+      this.badLines = 0;
       return;
     }
     const name = record.get('P');
     const version = record.get('V');
     const where = name ? `package ${JSON.stringify(name)} (line ${recordLine})` : `record at line ${recordLine}`;
-    if (badLines > 0) warnings.push(`${where}: ${badLines} malformed line(s) ignored`);
+    if (this.badLines > 0) this.warn(`${where}: ${this.badLines} malformed or overlong line(s) ignored`);
     if (!name || !version) {
-      warnings.push(`${where}: missing ${!name ? 'P: (name)' : 'V: (version)'}; record skipped`);
+      this.warn(`${where}: missing ${!name ? 'P: (name)' : 'V: (version)'}; record skipped`);
+    } else if (this.packages.length >= this.maxPackages) {
+      this.dropped++;
     } else {
       const pkg: Package = { type: 'apk', name, version, purl: '' };
       const arch = record.get('A');
       if (arch) pkg.arch = arch;
       const origin = record.get('o');
-      if (!origin) warnings.push(`${where}: missing o: (origin); using the package name`);
+      if (!origin) this.warn(`${where}: missing o: (origin); using the package name`);
       pkg.srcName = origin || name;
       pkg.srcVersion = version;
       const license = record.get('L');
       if (license) pkg.licenses = [license];
       pkg.purl = osPackagePurl(pkg);
-      packages.push(pkg);
+      this.packages.push(pkg);
     }
-    record = new Map();
-    badLines = 0;
-  };
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').replace(/\r$/, '');
-    if (line === '') {
-      flush();
-      recordLine = i + 2;
-      continue;
-    }
-    if (line.length < 2 || line[1] !== ':') {
-      badLines++;
-      continue;
-    }
-    const key = line[0] ?? '';
-    // F:/R:/Z:/a:/M: lines repeat per file; only the first of the package-level keys matters.
-    if (!record.has(key)) record.set(key, line.slice(2));
+    this.record = new Map();
+    this.badLines = 0;
   }
-  flush();
-  return { packages, warnings };
+}
+
+/** Parses a whole apk installed database text (see ApkInstalledParser). */
+export function parseApkInstalled(text: string, maxPackages?: number): ApkParseResult {
+  const parser = new ApkInstalledParser(maxPackages);
+  forEachLineOfText(text, (line, cut) => parser.line(line, cut));
+  return parser.finish();
 }
 
 export const apkAnalyzer: Analyzer = {
@@ -72,13 +105,14 @@ export const apkAnalyzer: Analyzer = {
   required: (path) => path === INSTALLED,
   produces: { kind: 'os', type: 'apk' },
   locations: [INSTALLED],
+  // parsed as a stream, one bounded line and one record's first values at a time
+  input: 'stream',
   async analyze(file, ctx): Promise<AnalyzerOutput> {
-    const buf = await contentBuffer(file.content, ctx.limits.maxBufferedFile, file.path);
-    const { packages, warnings } = parseApkInstalled(buf.toString('utf8'));
-    const shown = warnings.slice(0, MAX_WARNINGS_PER_FILE).map((message) => ({ path: file.path, message }));
-    if (warnings.length > MAX_WARNINGS_PER_FILE) {
-      shown.push({ path: file.path, message: `${warnings.length - MAX_WARNINGS_PER_FILE} more problems in this file not shown` });
-    }
+    const parser = new ApkInstalledParser(ctx.limits.maxPackagesPerDatabase);
+    await forEachLine(file.content, (line, cut) => parser.line(line, cut));
+    const { packages, warnings, moreWarnings } = parser.finish();
+    const shown = warnings.map((message) => ({ path: file.path, message }));
+    if (moreWarnings > 0) shown.push({ path: file.path, message: `${moreWarnings} more problems in this file not shown` });
     return { packageSets: [{ path: file.path, analyzer: 'apk', type: 'apk', packages }], warnings: shown };
   },
 };

@@ -1,8 +1,9 @@
 import type { Package, PackageSet } from '@strata/model';
 import { osPackagePurl } from '../purl.js';
-import { contentBuffer } from '../util/stream.js';
+import { forEachLine, forEachLineOfText } from '../util/lines.js';
 import type { Analyzer, AnalyzerOutput, AnalyzerWarningOut } from '../types.js';
-import { parseControl } from './control.js';
+import { ControlParser } from './control.js';
+import type { Stanza } from './control.js';
 
 const STATUS = 'var/lib/dpkg/status';
 const STATUS_D = /^var\/lib\/dpkg\/status\.d\/[^/]+$/;
@@ -44,47 +45,88 @@ export function parseSourceField(value: string): { name: string; version?: strin
 
 export interface DpkgParseResult {
   packages: Package[];
+  /** the first problems found (MAX_WARNINGS_PER_FILE); `moreWarnings` counts the rest */
   warnings: string[];
+  moreWarnings: number;
 }
 
+/** The only fields the parser stores; every other field is checked for form, then dropped. */
+const KEPT_FIELDS: ReadonlySet<string> = new Set(['package', 'status', 'version', 'architecture', 'source']);
+
 /**
- * Parses a dpkg status file (or one status.d entry). `defaultInstalled`: status.d entries written by
- * distroless have no Status field and are installed by construction.
+ * Parses a dpkg status file (or one status.d entry) fed line by line, keeping one stanza's few
+ * fields in memory. `defaultInstalled`: status.d entries written by distroless have no Status field
+ * and are installed by construction. Past `maxPackages` packages, the rest are counted, not kept.
  */
-export function parseDpkgStatus(text: string, defaultInstalled: boolean): DpkgParseResult {
-  const packages: Package[] = [];
-  const warnings: string[] = [];
-  for (const stanza of parseControl(text)) {
+export class DpkgStatusParser {
+  private readonly packages: Package[] = [];
+  private readonly warnings: string[] = [];
+  private moreWarnings = 0;
+  private dropped = 0;
+  private readonly control: ControlParser;
+
+  constructor(
+    private readonly defaultInstalled: boolean,
+    private readonly maxPackages = Number.MAX_SAFE_INTEGER,
+  ) {
+    this.control = new ControlParser((stanza) => this.stanza(stanza), KEPT_FIELDS);
+  }
+
+  line(line: string, cut: boolean): void {
+    this.control.line(line, cut);
+  }
+
+  finish(): DpkgParseResult {
+    this.control.end();
+    if (this.dropped > 0) {
+      this.warnings.unshift(`more than ${this.maxPackages} installed packages (maxPackagesPerDatabase); ${this.dropped} more are NOT in this report`);
+    }
+    return { packages: this.packages, warnings: this.warnings, moreWarnings: this.moreWarnings };
+  }
+
+  private warn(message: string): void {
+    if (this.warnings.length < MAX_WARNINGS_PER_FILE) this.warnings.push(message);
+    else this.moreWarnings++;
+  }
+
+  private stanza(stanza: Stanza): void {
     const f = stanza.fields;
     const name = f.get('package');
     const where = name ? `package ${JSON.stringify(name)} (line ${stanza.line})` : `stanza at line ${stanza.line}`;
-    if (stanza.problems.length > 0) warnings.push(`${where}: ${stanza.problems.slice(0, 3).join('; ')}`);
+    if (stanza.problemCount > 0) {
+      const more = stanza.problemCount > stanza.problems.length ? ` (${stanza.problemCount - stanza.problems.length} more)` : '';
+      this.warn(`${where}: ${stanza.problems.join('; ')}${more}`);
+    }
     if (/[\u0000\ufffd]/.test([...f.values()].join('') + [...f.keys()].join(''))) {
-      warnings.push(`${where}: binary or non-UTF-8 data; stanza skipped`);
-      continue;
+      this.warn(`${where}: binary or non-UTF-8 data; stanza skipped`);
+      return;
     }
     if (!name) {
-      warnings.push(`${where}: no Package field; stanza skipped`);
-      continue;
+      this.warn(`${where}: no Package field; stanza skipped`);
+      return;
     }
     const status = f.get('status');
     if (status === undefined) {
-      if (!defaultInstalled) {
-        warnings.push(`${where}: no Status field (truncated stanza?); skipped`);
-        continue;
+      if (!this.defaultInstalled) {
+        this.warn(`${where}: no Status field (truncated stanza?); skipped`);
+        return;
       }
     } else {
       const words = status.split(/\s+/);
       if (words.length !== 3) {
-        warnings.push(`${where}: malformed Status ${JSON.stringify(status)}; skipped`);
-        continue;
+        this.warn(`${where}: malformed Status ${JSON.stringify(status)}; skipped`);
+        return;
       }
-      if (!DPKG_INSTALLED_STATES.has(words[2] ?? '')) continue;
+      if (!DPKG_INSTALLED_STATES.has(words[2] ?? '')) return;
     }
     const rawVersion = f.get('version');
     if (!rawVersion) {
-      warnings.push(`${where}: no Version field (truncated stanza?); skipped`);
-      continue;
+      this.warn(`${where}: no Version field (truncated stanza?); skipped`);
+      return;
+    }
+    if (this.packages.length >= this.maxPackages) {
+      this.dropped++;
+      return;
     }
     const { version, epoch } = dpkgDisplayVersion(rawVersion);
     const pkg: Package = { type: 'dpkg', name, version, purl: '' };
@@ -103,25 +145,32 @@ export function parseDpkgStatus(text: string, defaultInstalled: boolean): DpkgPa
       if (epoch !== undefined) pkg.srcEpoch = epoch;
     }
     pkg.purl = osPackagePurl(pkg);
-    packages.push(pkg);
+    this.packages.push(pkg);
   }
-  return { packages, warnings };
+}
+
+/** Parses a whole dpkg status text (see DpkgStatusParser). */
+export function parseDpkgStatus(text: string, defaultInstalled: boolean, maxPackages?: number): DpkgParseResult {
+  const parser = new DpkgStatusParser(defaultInstalled, maxPackages);
+  forEachLineOfText(text, (line, cut) => parser.line(line, cut));
+  return parser.finish();
 }
 
 export const dpkgAnalyzer: Analyzer = {
   type: 'dpkg',
-  version: 1,
+  version: 2,
   required: (path) => path === STATUS || (STATUS_D.test(path) && !path.endsWith('.md5sums')),
   produces: { kind: 'os', type: 'dpkg' },
   locations: [STATUS, 'var/lib/dpkg/status.d'],
+  // parsed as a stream, one bounded line and one stanza's few fields at a time
+  input: 'stream',
   async analyze(file, ctx): Promise<AnalyzerOutput> {
-    const buf = await contentBuffer(file.content, ctx.limits.maxBufferedFile, file.path);
-    const { packages, warnings } = parseDpkgStatus(buf.toString('utf8'), file.path !== STATUS);
+    const parser = new DpkgStatusParser(file.path !== STATUS, ctx.limits.maxPackagesPerDatabase);
+    await forEachLine(file.content, (line, cut) => parser.line(line, cut));
+    const { packages, warnings, moreWarnings } = parser.finish();
     const set: PackageSet = { path: file.path, analyzer: 'dpkg', type: 'dpkg', packages };
-    const out: AnalyzerWarningOut[] = warnings.slice(0, MAX_WARNINGS_PER_FILE).map((message) => ({ path: file.path, message }));
-    if (warnings.length > MAX_WARNINGS_PER_FILE) {
-      out.push({ path: file.path, message: `${warnings.length - MAX_WARNINGS_PER_FILE} more problems in this file not shown` });
-    }
+    const out: AnalyzerWarningOut[] = warnings.map((message) => ({ path: file.path, message }));
+    if (moreWarnings > 0) out.push({ path: file.path, message: `${moreWarnings} more problems in this file not shown` });
     return { packageSets: [set], warnings: out };
   },
 };

@@ -6,7 +6,10 @@
  *   (runtime.buildVersion, runtime.modinfo) that must be resolved through the ELF program headers.
  */
 
+import { forEachLineOfText } from '../util/lines.js';
+
 export const BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
+
 const HEADER_SIZE = 32;
 const ALIGN = 16;
 const MAX_STRING = 16 * 1024 * 1024;
@@ -280,19 +283,30 @@ export interface GoBuildInfo {
   path?: string;
   main?: GoModule;
   deps: GoModule[];
+  /** `dep` lines past MAX_GO_DEPS: counted, not kept */
+  droppedDeps?: number;
 }
 
+/** Dependencies kept from one Go binary (real ones list a few hundred); the rest are counted in a warning. */
+export const MAX_GO_DEPS = 20_000;
+
 /** Parses the tab-separated module info (`path`, `mod`, `dep`, `=>`, `build` lines). */
-export function parseModInfo(goVersion: string, modInfo: string): GoBuildInfo {
+export function parseModInfo(goVersion: string, modInfo: string, maxDeps = MAX_GO_DEPS): GoBuildInfo {
   const info: GoBuildInfo = { goVersion, deps: [] };
   let last: GoModule | undefined;
-  for (const line of modInfo.split('\n')) {
-    const cols = line.split('\t');
+  let dropped = 0;
+  forEachLineOfText(modInfo, (line) => {
+    const cols = line.split('\t', 4);
     const kind = cols[0];
     if (kind === 'path') info.path = cols[1];
     else if (kind === 'mod' || kind === 'dep') {
       const m: GoModule = { path: cols[1] ?? '', version: cols[2] ?? '' };
-      if (!m.path) continue;
+      last = undefined;
+      if (!m.path) return;
+      if (kind === 'dep' && info.deps.length >= maxDeps) {
+        dropped++;
+        return;
+      }
       if (kind === 'mod') info.main = m;
       else info.deps.push(m);
       last = m;
@@ -301,7 +315,8 @@ export function parseModInfo(goVersion: string, modInfo: string): GoBuildInfo {
       const version = cols[2];
       if (path) last.replacedBy = version ? { path, version } : { path };
     }
-  }
+  });
+  if (dropped > 0) info.droppedDeps = dropped;
   return info;
 }
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fixturesCacheDir, skipUnless } from '@strata/testing';
 import type { Package } from '@strata/model';
 import { goBinaryAnalyzer } from './gobinary.js';
-import { BUILDINFO_MAGIC, bufferSource, readGoBuildInfo } from './buildinfo.js';
+import { BUILDINFO_MAGIC, bufferSource, MAX_GO_DEPS, parseModInfo, readGoBuildInfo } from './buildinfo.js';
 import { run, tempDir } from '../testutil/index.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 
@@ -274,4 +274,14 @@ test('gobinary: the pre-Go-1.18 pointer format (64-bit LE, 32-bit BE) equals go 
   } finally {
     t.cleanup();
   }
+});
+
+test('gobinary: module info with 500k deps keeps MAX_GO_DEPS of them and counts the rest', () => {
+  const lines = ['path\texample.com/hostile', 'mod\texample.com/hostile\tv1.0.0\th1:x='];
+  for (let i = 0; i < 500_000; i++) lines.push(`dep\texample.com/m${i}\tv0.0.${i}\th1:y=`);
+  const info = parseModInfo('go1.22.1', lines.join('\n'));
+  assert.equal(info.deps.length, MAX_GO_DEPS);
+  assert.equal(info.droppedDeps, 500_000 - MAX_GO_DEPS);
+  assert.equal(info.main?.path, 'example.com/hostile');
+  assert.deepEqual(info.deps[0], { path: 'example.com/m0', version: 'v0.0.0' });
 });

@@ -7,7 +7,7 @@ import { isExecutable } from '../util/paths.js';
 import { SizeLimitError } from '../util/stream.js';
 import { openTempSource, tempPath } from '../util/tempfile.js';
 import type { Analyzer, AnalyzerOutput } from '../types.js';
-import { BUILDINFO_MAGIC, bufferSource, decodeInlineBlob, GoBuildInfoError, goToolchainSemver, inspectElfHead, parseModInfo, readGoBuildInfo } from './buildinfo.js';
+import { BUILDINFO_MAGIC, bufferSource, decodeInlineBlob, GoBuildInfoError, goToolchainSemver, inspectElfHead, MAX_GO_DEPS, parseModInfo, readGoBuildInfo } from './buildinfo.js';
 import type { ByteSource, GoBuildInfo, RawBuildInfo } from './buildinfo.js';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
@@ -130,7 +130,7 @@ async function buildInfoFromSource(src: ByteSource & { close?(): Promise<void> }
  */
 export const goBinaryAnalyzer: Analyzer = {
   type: 'gobinary',
-  version: 1,
+  version: 2,
   input: 'stream',
   required: (_path, info) => isExecutable(info.mode) && info.size >= 64,
   maxSize: (limits) => limits.maxBinarySize,
@@ -217,8 +217,11 @@ export const goBinaryAnalyzer: Analyzer = {
         }
       }
       if (!raw) return undefined;
-      const packages = goPackages(parseModInfo(raw.goVersion, raw.modInfo), file.path);
-      return { applications: [{ path: file.path, analyzer: 'gobinary', type: 'gobinary', packages }] };
+      const info = parseModInfo(raw.goVersion, raw.modInfo);
+      const packages = goPackages(info, file.path);
+      const out: AnalyzerOutput = { applications: [{ path: file.path, analyzer: 'gobinary', type: 'gobinary', packages }] };
+      if (info.droppedDeps) out.warnings = [{ path: file.path, message: `more than ${MAX_GO_DEPS} dependencies; ${info.droppedDeps} more are NOT in this report` }];
+      return out;
     } finally {
       held = [];
       await fh?.close();

@@ -127,3 +127,24 @@ test('jar: a corrupt archive fails with an error naming it', async () => {
     t.cleanup();
   }
 });
+
+test('jar: a "../" or absolute entry name drops that entry only, with a warning; the packages still count', { skip: skipUnless('tool:python3') }, async () => {
+  const t = tempDir('jar-traversal');
+  try {
+    const file = join(t.dir, 'evil.jar');
+    // python's zipfile stores names exactly as given (jar and zip strip "../")
+    const script = [
+      'import sys, zipfile',
+      'with zipfile.ZipFile(sys.argv[1], "w") as z:',
+      '    z.writestr("../../etc/passwd", "x")',
+      '    z.writestr("META-INF/maven/org.example/lib/pom.properties", "groupId=org.example\\nartifactId=lib\\nversion=1.2.3\\n")',
+      '    z.writestr("/abs/path.txt", "y")',
+    ].join('\n');
+    run('python3', ['-c', script, file]);
+    const { packages, warnings } = await analyze(file, 'app/evil.jar', t.dir);
+    assert.deepEqual(gavs(packages), ['org.example:lib:1.2.3 app/evil.jar']);
+    assert.equal(warnings.filter((w) => /entry skipped/.test(w)).length, 2, warnings.join('\n'));
+  } finally {
+    t.cleanup();
+  }
+});

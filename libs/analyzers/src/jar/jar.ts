@@ -103,7 +103,8 @@ export function mavenPackage(gav: Gav, filePath: string): Package {
  * `display` is the archive's path as reported ("app.war!/WEB-INF/lib/x.jar" for nested ones).
  */
 async function analyzeArchive(file: string, display: string, depth: number, budget: Budget, ctx: AnalyzerContext, warnings: AnalyzerWarningOut[], topPath: string): Promise<Package[]> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true });
+  // Names are decoded and checked here, per entry: yauzl's own check fails the whole archive on one bad name.
+  const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: false });
   const poms: Gav[] = [];
   let manifest: Map<string, string> | undefined;
   const nested: Package[] = [];
@@ -114,7 +115,12 @@ async function analyzeArchive(file: string, display: string, depth: number, budg
       if (budget.entries > budget.limits.maxArchiveEntries) {
         throw new ArchiveLimitError(`${display}: more than ${budget.limits.maxArchiveEntries} archive entries; the rest was not read`);
       }
-      const name = entry.fileName;
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
+      const badName = yauzl.validateFileName(name);
+      if (badName !== null) {
+        warnings.push({ path: topPath, message: `${display}: entry skipped: ${badName}` });
+        continue;
+      }
       if (name.endsWith('/')) continue;
       const where = `${display}!/${name}`;
       if (POM_PROPERTIES.test(name) || name === MANIFEST) {
@@ -191,7 +197,7 @@ function dedupe(packages: Package[]): Package[] {
 /** Java archives: pom.properties, nested archives, MANIFEST.MF fallback. Memory stays bounded. */
 export const jarAnalyzer: Analyzer = {
   type: 'jar',
-  version: 1,
+  version: 2,
   input: 'stream',
   required: (path) => ARCHIVE.test(path),
   maxSize: (limits) => limits.maxArchiveSize,

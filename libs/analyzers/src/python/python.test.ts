@@ -46,3 +46,17 @@ test('python: metadata without a version gives a warning naming the file', async
   assert.equal(out?.warnings?.[0]?.path, 'usr/lib/python3/dist-packages/broken-1.0.dist-info/METADATA');
   assert.equal(out?.applications?.[0]?.packages.length, 0);
 });
+
+test('python: 2M continuation lines and 100k Classifier lines are bounded with a warning; the package still counts', async () => {
+  const text = `Metadata-Version: 2.1\nName: Hostile_Pkg\nSummary: x\n${' more\n'.repeat(2_000_000)}${'Classifier: Topic :: X\n'.repeat(100_000)}Version: 1.0\n\nbody\n`;
+  const rssBefore = process.memoryUsage().rss;
+  const out = await pythonAnalyzer.analyze(
+    { path: 'usr/lib/python3/site-packages/hostile_pkg-1.0.dist-info/METADATA', content: Buffer.from(text), size: text.length, mode: 0o644 },
+    { limits: DEFAULT_ANALYZER_LIMITS, tmpDir: '/nonexistent' },
+  );
+  console.log(`METADATA of ${Math.round(text.length / 1024 / 1024)} MB: RSS grew ${Math.round((process.memoryUsage().rss - rssBefore) / 1024 / 1024)} MB`);
+  assert.deepEqual(out?.applications?.[0]?.packages.map((p) => `${p.name}@${p.version}`), ['hostile-pkg@1.0']);
+  const messages = (out?.warnings ?? []).map((w) => w.message);
+  assert.ok(messages.some((m) => /field summary: longer than/.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => /field classifier: more than/.test(m)), messages.join('\n'));
+});

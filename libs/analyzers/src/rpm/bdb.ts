@@ -31,8 +31,12 @@ export function isBdbHash(db: Buffer): boolean {
   return db.length >= 72 && (db.readUInt32LE(12) === HASH_MAGIC || db.readUInt32BE(12) === HASH_MAGIC);
 }
 
-/** Every value stored in the hash database, in page order; rpm's key 0 (a counter) is left out. */
-export function readBdbValues(db: Buffer): Buffer[] {
+/**
+ * Every value stored in the hash database, in page order; rpm's key 0 (a counter) is left out.
+ * Each overflow chain is read once (a second reference is skipped and noted in `problems`), and all
+ * values together are bounded by the file size. Inline values are views into `db`.
+ */
+export function readBdbValues(db: Buffer, problems?: string[]): Buffer[] {
   if (db.length < 72) throw new BdbError(`file too short for a BerkeleyDB database (${db.length} bytes)`);
   const little = db.readUInt32LE(12) === HASH_MAGIC;
   if (!little && db.readUInt32BE(12) !== HASH_MAGIC) throw new BdbError('not a BerkeleyDB hash database (bad magic)');
@@ -47,8 +51,19 @@ export function readBdbValues(db: Buffer): Buffer[] {
   const pages = Math.min(lastPgno + 1, Math.floor(db.length / pageSize));
   if (pages < lastPgno + 1) throw new BdbError(`truncated: meta page says ${lastPgno + 1} pages, file holds ${Math.floor(db.length / pageSize)}`);
 
-  const overflow = (pgno: number, total: number): Buffer => {
+  // Every byte of a legitimate value sits on its own page, so all values together never exceed the
+  // file: more means overflow chains that share pages (a hostile file), refused before it costs memory.
+  let budget = db.length;
+  const readChains = new Set<number>();
+  const overflow = (pgno: number, total: number): Buffer | undefined => {
     if (total > MAX_VALUE) throw new BdbError(`value of ${total} bytes is too large`);
+    if (readChains.has(pgno)) {
+      problems?.push(`overflow chain at page ${pgno} is referenced more than once; read once`);
+      return undefined;
+    }
+    readChains.add(pgno);
+    budget -= total;
+    if (budget < 0) throw new BdbError(`values add up to more than the file's ${db.length} bytes (overlapping overflow chains)`);
     const out = Buffer.alloc(total);
     let filled = 0;
     let steps = 0;
@@ -94,7 +109,7 @@ export function readBdbValues(db: Buffer): Buffer[] {
       const key = bytesOf(i);
       if (key && key.length === 4 && key.readUInt32LE(0) === 0) continue;
       const value = bytesOf(i + 1);
-      if (value) values.push(Buffer.from(value));
+      if (value) values.push(value);
     }
   }
   return values;

@@ -78,7 +78,7 @@ const NOT_READ = (path: string, format: string): string =>
  */
 export const rpmAnalyzer: PostAnalyzer = {
   type: 'rpm',
-  version: 1,
+  version: 2,
   required: (path) => RPMDB.test(path),
   produces: { kind: 'os', type: 'rpm' },
   locations: RPMDB_DIRS.flatMap((dir) => RPMDB_FILES.filter((f) => f !== 'rpmdb.sqlite-wal').map((f) => `${dir}/${f}`)),
@@ -99,7 +99,9 @@ export const rpmAnalyzer: PostAnalyzer = {
           for (const x of w) warnings.push(x);
         } else if (name === 'Packages') {
           if (!isBdbHash(file.content)) throw new Error('Packages is not a BerkeleyDB hash database');
-          const { packages, warnings: w } = rpmPackagesFromHeaders(readBdbValues(file.content), file.path);
+          const problems: string[] = [];
+          const { packages, warnings: w } = rpmPackagesFromHeaders(readBdbValues(file.content, problems), file.path);
+          for (const message of problems.slice(0, MAX_WARNINGS_PER_FILE)) warnings.push({ path: file.path, message });
           sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
           for (const x of w) warnings.push(x);
         } else if (name === 'Packages.db') {
