@@ -1,7 +1,9 @@
 // Class 4: headers and files that claim or hold far more than a scanner should allocate.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { assertRefusedOrSame, assertSameFindings, scanJson, type HostileCase } from './harness.js';
 import { DEBIAN_OS_RELEASE, dpkgParagraph, writeOciImage } from './images.js';
@@ -192,6 +194,33 @@ export const memoryCases: HostileCase[] = [
         const run = await ctx.strata(['image', image, '--db', honest.db, '--format', format, '--no-progress']);
         assert.ok(run.status === 0 || /config/.test(run.stderr), run.stderr);
       }
+    },
+  },
+  {
+    name: 'temp files: a spooled 20 MB ELF and jar, then a broken layer: nothing left in <cache>/tmp',
+    kind: '4 temp files',
+    run: async (ctx, honest) => {
+      const elf = Buffer.concat([goBinary('path\texample.com/m\nmod\texample.com/m\tv1.0.0\n'), randomBytes(20 * 1024 * 1024)]);
+      const big = tar([{ name: 'usr/local/bin/app', content: elf, mode: 0o755 }, { name: 'srv/app/lib/big.jar', content: Buffer.concat([randomBytes(1024), Buffer.alloc(0)]) }]);
+      const broken = gzipSync(honest.app);
+      const image = writeOciImage(ctx.path('image'), { layers: [honest.base, big, { tar: honest.app, blob: broken.subarray(0, broken.length - 40) }] });
+      const run = await scanJson(ctx, [image], honest.db);
+      assert.equal(run.status, 1, 'the truncated layer fails the scan');
+      const left = existsSync(join(ctx.cacheDir, 'tmp')) ? readdirSync(join(ctx.cacheDir, 'tmp')) : [];
+      assert.deepEqual(left, [], 'temp files removed on the error path');
+    },
+  },
+  {
+    name: "temp files: a dead process's leftovers in <cache>/tmp are removed at the next start",
+    kind: '4 temp files',
+    run: async (ctx, honest) => {
+      const deadPid = spawnSync('true').pid;
+      const leftover = join(ctx.cacheDir, 'tmp', `strata-analyze-${deadPid}-leftover`);
+      mkdirSync(leftover, { recursive: true });
+      writeFileSync(join(leftover, 'spool'), 'x');
+      const image = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app] });
+      assertSameFindings(await scanJson(ctx, [image], honest.db), honest.debian);
+      assert.ok(!existsSync(leftover), `${leftover} is still there`);
     },
   },
 ];
