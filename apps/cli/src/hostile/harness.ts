@@ -228,8 +228,10 @@ export interface HostileCase {
   /** the class of issue 12 (or the added kind) the case belongs to */
   kind: string;
   run: (ctx: CaseContext, honest: HonestScans) => Promise<void>;
-  /** set when the input needs minutes of CPU to build (bombs); the suite still runs it */
+  /** set when the input needs many seconds of CPU to build (bombs); the suite still runs it */
   slowBuild?: boolean;
+  /** a skip reason when the case needs infrastructure that is missing (throws under STRATA_REQUIRE_INFRA=1) */
+  skip?: () => string | false;
 }
 
 export interface HonestScans {
