@@ -1,11 +1,11 @@
 // The hostile suite's runner: each case builds its inputs from code in a fresh work folder, runs the
-// real `strata` CLI as a child process and checks what a scanner must guarantee whatever it reads:
+// real `strata` CLI (bundled as it ships) as a child process and checks what a scanner must guarantee whatever it reads:
 // an exit code of 0 or 1, one clear message and no stack trace, done within 10 s (the child is
 // killed at 10 s), a peak RSS of at most 300 MB (GNU time's %M on the child), nothing written outside
 // the cache dir and the output file, and — for inputs that try to hide packages — the findings of
 // the honest twin image.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -17,8 +17,22 @@ export const TIME_LIMIT_MS = 10_000;
 export const SUITE_TMP = mkdtempSync(join(tmpdir(), 'strata-hostile-tmp-'));
 export const RSS_LIMIT_KB = 300 * 1024;
 
-const TSX = import.meta.resolve('tsx');
-const MAIN = join(repoRoot, 'apps/cli/src/main.ts');
+/**
+ * The CLI as it ships: `npm run build` bundles apps/cli/src/main.ts with tools/bundle.mjs and
+ * bin/strata.mjs runs that bundle. The suite bundles the sources once into apps/cli/dist (beside
+ * node_modules, which the bundle's third-party imports resolve from), so the RSS measured is
+ * Strata's own, not the TypeScript loader's (tsx adds ~80 MB and a second of start-up).
+ */
+const BUNDLE_DIR = join(repoRoot, 'apps/cli/dist', `hostile-${process.pid}`);
+let bundled: string | undefined;
+export function cliBundle(): string {
+  if (bundled) return bundled;
+  const out = join(BUNDLE_DIR, 'strata.mjs');
+  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), out], { stdio: 'pipe' });
+  bundled = out;
+  return out;
+}
+export const removeCliBundle = (): void => rmSync(BUNDLE_DIR, { recursive: true, force: true });
 
 export interface Run {
   args: string[];
@@ -44,7 +58,7 @@ const nonWarnings = (stderr: string): string => stderr.split('\n').filter((l) =>
 export function runCli(cwd: string, args: string[], env: Record<string, string>): Promise<Run> {
   const rssFile = join(cwd, `.rss-${process.hrtime.bigint()}`);
   const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, '--import', TSX, MAIN, ...args], {
+  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, cliBundle(), ...args], {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -159,8 +173,7 @@ export class CaseContext {
   constructor(name: string) {
     this.work = mkdtempSync(join(tmpdir(), `strata-hostile-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}-`));
     this.cacheDir = join(this.work, 'cache');
-    // One TMPDIR for the whole suite, so tsx (the TypeScript loader, not Strata) keeps its compile
-    // cache there between runs; what Strata leaves in it is checked per run, tsx-* aside.
+    // One TMPDIR for the whole suite; what a run leaves in it is checked per run.
     this.tmp = SUITE_TMP;
     this.home = join(this.work, 'home');
     mkdirSync(this.home);

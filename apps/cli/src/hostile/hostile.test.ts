@@ -15,7 +15,7 @@ import { memoryCases } from './cases-memory.js';
 import { nameCases } from './cases-names.js';
 import { registryCases } from './cases-registry.js';
 import { sourceCases } from './cases-sources.js';
-import { SUITE_TMP, CaseContext, findingKeys, readReport, scanJson, type HonestScans, type HostileCase } from './harness.js';
+import { SUITE_TMP, CaseContext, removeCliBundle, findingKeys, readReport, scanJson, type HonestScans, type HostileCase } from './harness.js';
 import { honestAlpineEntries, honestApp, honestBase, writeAdvisoryDir, writeOciImage } from './images.js';
 import { tar } from './tar.js';
 
@@ -25,6 +25,7 @@ const shared = mkdtempSync(join(tmpdir(), 'strata-hostile-shared-'));
 test.after(() => {
   rmSync(shared, { recursive: true, force: true });
   rmSync(SUITE_TMP, { recursive: true, force: true });
+  removeCliBundle();
 });
 
 let honest: HonestScans | undefined;
