@@ -34,15 +34,68 @@ const MAX_SYMLINK_HOPS = 40;
 
 const identity = (p: Package): string => [p.type, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch ?? ''].join('\u0000');
 
-const under = (path: string, dir: string): boolean => dir === '' || path.startsWith(`${dir}/`);
-
 const dirName = (path: string): string => {
   const i = path.lastIndexOf('/');
   return i < 0 ? '' : path.slice(0, i);
 };
 
-function deleteMatching<V>(map: Map<string, V>, doomed: (path: string) => boolean): void {
-  for (const path of [...map.keys()]) if (doomed(path)) map.delete(path);
+/**
+ * A map keyed by image path that also knows its directory tree, so that "everything below d" is
+ * deleted in time proportional to what goes (whiteouts × entries would be quadratic).
+ */
+class PathMap<V> {
+  private readonly values = new Map<string, V>();
+  /** directory → the paths directly below it that hold a value or lead to one (may be stale) */
+  private readonly children = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.values.size;
+  }
+  get(path: string): V | undefined {
+    return this.values.get(path);
+  }
+  has(path: string): boolean {
+    return this.values.has(path);
+  }
+  keys(): IterableIterator<string> {
+    return this.values.keys();
+  }
+  allValues(): IterableIterator<V> {
+    return this.values.values();
+  }
+  entries(): IterableIterator<[string, V]> {
+    return this.values.entries();
+  }
+  set(path: string, value: V): void {
+    this.values.set(path, value);
+    let child = path;
+    while (child !== '') {
+      const parent = dirName(child);
+      let below = this.children.get(parent);
+      if (!below) this.children.set(parent, (below = new Set()));
+      if (below.has(child)) break;
+      below.add(child);
+      child = parent;
+    }
+  }
+  delete(path: string): void {
+    this.values.delete(path);
+  }
+  /** Deletes every value strictly below `dir` ('' = everything). */
+  deleteBelow(dir: string): void {
+    const start = this.children.get(dir);
+    if (!start) return;
+    this.children.delete(dir);
+    const stack = [...start];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      this.values.delete(p);
+      const below = this.children.get(p);
+      if (!below) continue;
+      this.children.delete(p);
+      for (const c of below) stack.push(c);
+    }
+  }
 }
 
 function hasIdentical(write: Write, analyzer: string, id: string): boolean {
@@ -65,7 +118,7 @@ type Resolved = { path: string; hops: number; firstLink?: string } | { error: st
  * paths are known; anything else counts as a plain directory. `followLast` false leaves a final
  * symlink alone (as tar extraction does for the entry's own name).
  */
-function resolveInImage(nodes: Map<string, TreeNode>, path: string, followLast: boolean): Resolved {
+function resolveInImage(nodes: PathMap<TreeNode>, path: string, followLast: boolean): Resolved {
   const done: string[] = [];
   const todo = path.split('/').reverse();
   let hops = 0;
@@ -99,7 +152,7 @@ function resolveInImage(nodes: Map<string, TreeNode>, path: string, followLast: 
 }
 
 /** Where an entry of an upper layer lands: its parent directories resolved through the tree so far. */
-function landingPath(nodes: Map<string, TreeNode>, path: string): string {
+function landingPath(nodes: PathMap<TreeNode>, path: string): string {
   const dir = dirName(path);
   if (dir === '') return path;
   const r = resolveInImage(nodes, dir, true);
@@ -126,15 +179,15 @@ function landingPath(nodes: Map<string, TreeNode>, path: string): string {
  *   listed the identical package (name, epoch, version, release, arch) at the same path.
  */
 export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): ImageInventory {
-  const paths = new Map<string, PathState>();
-  const nodes = new Map<string, TreeNode>();
-  const osFiles = new Map<string, { os: OsInfo; layer: number }>();
+  const paths = new PathMap<PathState>();
+  const nodes = new PathMap<TreeNode>();
+  const osFiles = new PathMap<{ os: OsInfo; layer: number }>();
   const warnings: AnalyzerWarning[] = [];
 
   const dropBelow = (dir: string): void => {
-    deleteMatching(paths, (p) => under(p, dir));
-    deleteMatching(nodes, (p) => under(p, dir));
-    deleteMatching(osFiles, (p) => under(p, dir));
+    paths.deleteBelow(dir);
+    nodes.deleteBelow(dir);
+    osFiles.deleteBelow(dir);
   };
   const dropAt = (path: string): void => {
     paths.delete(path);
@@ -226,12 +279,12 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
  */
 function followLinks(
   analyzers: readonly AnyAnalyzer[],
-  nodes: Map<string, TreeNode>,
-  paths: Map<string, PathState>,
-  osFiles: Map<string, { os: OsInfo; layer: number }>,
+  nodes: PathMap<TreeNode>,
+  paths: PathMap<PathState>,
+  osFiles: PathMap<{ os: OsInfo; layer: number }>,
   warnings: AnalyzerWarning[],
 ): void {
-  if (![...nodes.values()].some((n) => n.type === 'symlink')) return;
+  if (![...nodes.allValues()].some((n) => n.type === 'symlink')) return;
   for (const a of analyzers) {
     const byLink = new Map<string, { found: boolean; problems: string[]; targets: Set<string> }>();
     for (const location of a.locations ?? []) {
@@ -269,13 +322,13 @@ function followLinks(
 }
 
 /** os-release(5): the best-ranked release location that holds OS facts, each location followed if it is a link. */
-function chooseOs(nodes: Map<string, TreeNode>, osFiles: Map<string, { os: OsInfo; layer: number }>): OsInfo | undefined {
+function chooseOs(nodes: PathMap<TreeNode>, osFiles: PathMap<{ os: OsInfo; layer: number }>): OsInfo | undefined {
   let best: { rank: number; layer: number; os: OsInfo } | undefined;
   const consider = (rank: number, found: { os: OsInfo; layer: number }): void => {
     if (!best || rank > best.rank || (rank === best.rank && found.layer > best.layer)) best = { rank, layer: found.layer, os: found.os };
   };
-  for (const [path, found] of osFiles) consider(releaseFileRank(path) ?? 0, found);
-  for (const [path, node] of nodes) {
+  for (const [path, found] of osFiles.entries()) consider(releaseFileRank(path) ?? 0, found);
+  for (const [path, node] of nodes.entries()) {
     const rank = releaseFileRank(path);
     if (rank === undefined || node.type !== 'symlink') continue;
     const r = resolveInImage(nodes, path, true);
@@ -289,7 +342,7 @@ function chooseOs(nodes: Map<string, TreeNode>, osFiles: Map<string, { os: OsInf
  * rpm reads one backend. When a directory holds both rpmdb.sqlite and a BerkeleyDB `Packages`
  * (a converted database keeps the old file), the sqlite one is current.
  */
-function preferSqliteRpmdb(paths: Map<string, PathState>, warnings: AnalyzerWarning[]): void {
+function preferSqliteRpmdb(paths: PathMap<PathState>, warnings: AnalyzerWarning[]): void {
   for (const path of [...paths.keys()]) {
     if (!path.endsWith('/Packages')) continue;
     const sqlite = `${path.slice(0, -'Packages'.length)}rpmdb.sqlite`;

@@ -50,3 +50,23 @@ test('merge: 200k packages in one set and 300k package sets merge without overfl
   for (let i = 0; i < 300_000; i++) many.result.packageSets.push({ path: `var/lib/dpkg/status.d/p${i}`, analyzer: 'dpkg', type: 'dpkg', packages: pkgs(1, () => '1') });
   assert.equal(mergeLayers([many]).osPackages.length, 300_000);
 });
+
+test('merge: 100k whiteouts over 100k recorded symlinks and package sets stay near-linear', () => {
+  const n = 100_000;
+  const lower = dpkgLayer(0, []);
+  lower.result.packageSets = [];
+  lower.result.applications = [];
+  lower.result.entries = [];
+  for (let i = 0; i < n; i++) {
+    lower.result.entries.push({ path: `d${i}/link`, type: 'symlink', target: `t${i}` });
+    lower.result.applications.push({ path: `d${i}/node_modules/x/package.json`, analyzer: 'node-pkg', type: 'npm', packages: [{ type: 'npm', name: 'x', version: '1.0.0', purl: '' }] });
+  }
+  lower.result.applications.push({ path: 'kept/node_modules/y/package.json', analyzer: 'node-pkg', type: 'npm', packages: [{ type: 'npm', name: 'y', version: '1.0.0', purl: '' }] });
+  const upper = dpkgLayer(1, []);
+  upper.result.packageSets = [];
+  upper.result.whiteouts = Array.from({ length: n }, (_, i) => `d${i}`);
+  const started = performance.now();
+  const inv = mergeLayers([lower, upper]);
+  console.log(`merge of ${n} whiteouts over ${2 * n} entries: ${Math.round(performance.now() - started)} ms`);
+  assert.deepEqual(inv.applications.map((s) => s.path), ['kept/node_modules/y/package.json']);
+});
