@@ -68,3 +68,10 @@ test('os detection: Alpine 3.20.3 from the real minirootfs files', { skip: skipU
   assert.equal(out?.os?.name, readFileSync(join(dir, 'alpine-release'), 'utf8').trim());
   assert.equal(out?.osPath, 'etc/os-release');
 });
+
+test('os-release: an ID that names an Object.prototype member is an unknown OS, not a function', () => {
+  for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    assert.equal(detectOs([{ path: 'etc/os-release', text: `ID=${id}\nVERSION_ID=1\n` }]), undefined, id);
+  }
+  assert.equal(detectOs([{ path: 'etc/os-release', text: 'ID=debian\nVERSION_ID=__proto__\n' }])?.os.family, 'debian');
+});

@@ -78,7 +78,8 @@ function debianVersionName(text: string): string {
 function fromOsRelease(path: string, text: string, debianVersion: string | undefined): Candidate | undefined {
   const f = parseOsRelease(text);
   const id = (f.ID ?? '').toLowerCase();
-  const family = ID_TO_FAMILY[id];
+  // ID comes from the image: `constructor` or `__proto__` must not reach Object.prototype.
+  const family = Object.hasOwn(ID_TO_FAMILY, id) ? ID_TO_FAMILY[id] : undefined;
   if (!family) return undefined;
   let name = f.VERSION_ID ?? '';
   if (!name && family === 'debian') name = debianVersion ? debianVersionName(debianVersion) : (f.VERSION_CODENAME ?? '');
@@ -122,7 +123,7 @@ const RELEASE_RANK: Record<string, number> = {
 };
 
 function fromReleaseFile(path: string, text: string): Candidate | undefined {
-  const rank = RELEASE_RANK[path] ?? 0;
+  const rank = (Object.hasOwn(RELEASE_RANK, path) ? RELEASE_RANK[path] : undefined) ?? 0;
   const firstLine = (text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '').trim();
   const make = (family: OsFamily, name: string, prettyName?: string): Candidate | undefined => {
     if (!name) return undefined;
@@ -176,7 +177,7 @@ function fromReleaseFile(path: string, text: string): Candidate | undefined {
 export function releaseFileRank(path: string): number | undefined {
   if (path === 'etc/os-release') return 100;
   if (path === 'usr/lib/os-release') return 90;
-  return RELEASE_RANK[path];
+  return Object.hasOwn(RELEASE_RANK, path) ? RELEASE_RANK[path] : undefined;
 }
 
 /** Every release file of a layer that states OS facts, best first. */
