@@ -66,7 +66,57 @@ function goBinary(modinfo: string): Buffer {
   return Buffer.concat([elf, blob]);
 }
 
+const BDB_PAGE = 4096;
+
+/**
+ * A little-endian BerkeleyDB hash file (rpm's legacy `Packages`): a meta page, one hash page whose
+ * `items` values all reference the same overflow chain of `chainPages` pages (page 2 onwards).
+ */
+function sharedOverflowChainDb(items: number, chainPages: number): Buffer {
+  const pages = 2 + chainPages;
+  const db = Buffer.alloc(pages * BDB_PAGE);
+  db.writeUInt32LE(0x061561, 12); // hash magic
+  db.writeUInt32LE(BDB_PAGE, 20);
+  db[25] = 8; // hash meta page
+  db.writeUInt32LE(pages - 1, 32); // last page number
+  const hashPage = BDB_PAGE;
+  db[hashPage + 25] = 13; // hash page
+  db.writeUInt16LE(items * 2, hashPage + 20); // entries (key + value per item)
+  const chainBytes = chainPages * (BDB_PAGE - 26);
+  let end = BDB_PAGE;
+  for (let i = 0; i < items; i++) {
+    const key = end - 5;
+    db[hashPage + key] = 1; // H_KEYDATA: a 4-byte key
+    db.writeUInt32LE(i + 1, hashPage + key + 1);
+    const value = key - 12;
+    db[hashPage + value] = 3; // H_OFFPAGE: first page, total length
+    db.writeUInt32LE(2, hashPage + value + 4);
+    db.writeUInt32LE(chainBytes, hashPage + value + 8);
+    db.writeUInt16LE(key, hashPage + 26 + i * 4);
+    db.writeUInt16LE(value, hashPage + 26 + i * 4 + 2);
+    end = value;
+  }
+  for (let p = 0; p < chainPages; p++) {
+    const base = (2 + p) * BDB_PAGE;
+    db[base + 25] = 7; // overflow page
+    db.writeUInt32LE(p + 1 < chainPages ? 3 + p : 0, base + 16); // next page
+    db.writeUInt16LE(BDB_PAGE - 26, base + 22); // bytes used
+    db.fill(0x41 + (p % 26), base + 26, base + BDB_PAGE);
+  }
+  return db;
+}
+
 export const memoryCases: HostileCase[] = [
+  {
+    name: 'rpm BerkeleyDB: 190 hash items all pointing at one 2 MB overflow chain',
+    kind: '4 BDB overflow chains',
+    run: async (ctx, honest) => {
+      const rpm = tar([{ name: 'var/lib/rpm/Packages', content: sharedOverflowChainDb(190, 520) }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, rpm] })], honest.db);
+      assertSameFindings(run, honest.debian);
+      assert.match(run.stderr, /WARN rpm/, 'the broken rpm database is a warning');
+    },
+  },
   {
     name: 'layer: GNU long-name header claiming 1.9 GiB',
     kind: '4 long-name/PAX bounds',
