@@ -2,10 +2,10 @@
 // fan-out, quadratic overlay attribution, FIFOs where files are expected.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanJson, type CaseContext, type HostileCase } from './harness.js';
-import { DEBIAN_OS_RELEASE, dpkgStatus, writeBlob, writeImageManifest, writeLayoutIndex, writeOciImage, type DpkgPackage } from './images.js';
+import { DEBIAN_OS_RELEASE, dockerArchive, dpkgStatus, writeBlob, writeImageManifest, writeLayoutIndex, writeOciImage, type DpkgPackage } from './images.js';
 import { EOF_MARKER, entry, header, paxHeader, tar } from './tar.js';
 
 /** A docker-archive-looking tar whose first entry is a PAX header with a negative size, ~22 KB. */
@@ -140,6 +140,44 @@ export const hangCases: HostileCase[] = [
       mkfifo(join(db, 'pipe.json'));
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app] })], db);
       assert.ok(run.status === 1 || run.status === 0);
+    },
+  },
+  {
+    name: 'OCI layout whose index.json is 40 MB of whitespace around a valid index',
+    kind: 'untrusted layout (added)',
+    run: async (ctx, honest) => {
+      const ref = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app] });
+      const index = execFileSync('cat', [join(ctx.path('image'), 'index.json')]);
+      writeFileSync(join(ctx.path('image'), 'index.json'), Buffer.concat([Buffer.alloc(40 * 1024 * 1024, 0x20), index]));
+      const run = await scanJson(ctx, [ref], honest.db);
+      assert.equal(run.status, 1, 'an index.json past the JSON bound is refused');
+    },
+  },
+  {
+    name: "OCI layout whose manifest blob is a symlink to a host file (never read as the image's)",
+    kind: 'untrusted layout (added)',
+    run: async (ctx, honest) => {
+      const ref = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app] });
+      const path = join(ctx.path('image'), 'blobs', 'sha256', manifestHex(ctx.path('image')));
+      rmSync(path);
+      symlinkSync('/etc/os-release', path);
+      const run = await scanJson(ctx, [ref], honest.db);
+      assert.equal(run.status, 1, 'a blob whose bytes are not its digest is refused');
+    },
+  },
+  {
+    name: 'docker-archive whose manifest.json names a layer outside the archive (///…/../../etc/passwd)',
+    kind: 'untrusted layout (added)',
+    run: async (ctx, honest) => {
+      const archive = dockerArchive({ layers: [honest.base] });
+      const path = ctx.path('image.tar');
+      // Same length as the original path, so the manifest.json entry keeps its size: '/' pads it.
+      const original = `${'0'.repeat(64)}/layer.tar"`;
+      const escape = `../../../../etc/passwd"`.padStart(original.length, '/');
+      writeFileSync(path, Buffer.from(archive.toString('latin1').replace(original, escape), 'latin1'));
+      const run = await scanJson(ctx, ['--input', path], honest.db);
+      assert.equal(run.status, 1, 'a layer path outside the archive is refused');
+      assert.doesNotMatch(run.stdout, /root:x:0:0/);
     },
   },
 ];
