@@ -2,6 +2,7 @@
 // read): the input of a re-match that must touch only the images holding the packages involved.
 // Two open indexes are walked side by side in id order, so a diff of full-size stores holds only
 // its result in memory.
+import { ownEntry } from './dict.js';
 import type { IndexManifest, ManifestRecord } from './model.js';
 
 export interface DatabaseDiff {
@@ -28,7 +29,7 @@ function sortedRecords(side: DiffSide): { dbVersion: string; records: Iterable<[
   }
   const { records } = side;
   const ids = Object.keys(records).sort();
-  return { dbVersion: side.dbVersion, records: ids.map((id) => [id, records[id] as ManifestRecord] as [string, ManifestRecord]) };
+  return { dbVersion: side.dbVersion, records: ids.map((id) => [id, ownEntry(records, id) as ManifestRecord] as [string, ManifestRecord]) };
 }
 
 /** Diffs two indexes (or their manifests). An id in both but withdrawn in both is no change. */
@@ -77,9 +78,9 @@ export function diffDatabases(oldIndex: DiffSide, newIndex: DiffSide): DatabaseD
   return {
     fromVersion: a.dbVersion,
     toVersion: b.dbVersion,
-    added,
-    changed,
-    withdrawn,
+    added: added.sort(),
+    changed: changed.sort(),
+    withdrawn: withdrawn.sort(),
     packages: [...packages.values()].sort(byKey),
   };
 }

@@ -33,5 +33,6 @@ export type { DatabaseDiff } from './diff.js';
 export { updateDatabase, verifyDump, ecosystemFolder, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS } from './update.js';
 export type { UpdateOptions, UpdateProgress, UpdatePhase, UpdateResult, EcosystemUpdate } from './update.js';
 export { listSources, fingerprint } from './source.js';
+export { newDict, ownEntry, toDict } from './dict.js';
 export type { SourceFile } from './source.js';
 export { AdvisoryDbEmptyError, AdvisoryUpdateError } from './errors.js';

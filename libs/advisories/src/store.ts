@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import type { AnalyzerWarning } from '@strata/model';
 import { cutAffected, cutRecord, versionOfSorted } from './build.js';
+import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
 import { ecosystemKey, normalizePackageName } from './ecosystems.js';
 import type { AdvisoryIndex, AffectedEntry, IndexedAffected, IndexedRecord, IndexManifest, ManifestRecord } from './model.js';
@@ -123,7 +124,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     const withdrawn = (db.prepare('SELECT COUNT(*) AS n FROM records WHERE withdrawn IS NOT NULL').get() as { n: number }).n;
     const active = total - withdrawn;
     if (active === 0) throw new AdvisoryDbEmptyError(opts.dbDir, total > 0 ? `${total} record(s), all withdrawn` : `${skipped} unreadable record(s)`);
-    const shards: IndexManifest['shards'] = {};
+    const shards: IndexManifest['shards'] = newDict();
     let packageCount = 0;
     const perKey = db.prepare('SELECT key, COUNT(DISTINCT record_id) AS records, COUNT(DISTINCT name) AS packages FROM affected GROUP BY key ORDER BY key');
     for (const row of perKey.iterate() as Iterable<{ key: string; records: number; packages: number }>) {
@@ -236,6 +237,7 @@ const LOOKUP_CACHE_LIMIT = 4_096;
 
 function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>): StoreIndex {
   const header = Object.fromEntries(MANIFEST_KEYS.map((k) => [k, meta.get(k)])) as Omit<IndexManifest, 'records'>;
+  header.shards = toDict(header.shards);
   const byPackage = db.prepare('SELECT a.body AS affected, r.body AS record FROM affected a JOIN records r ON r.id = a.record_id WHERE a.key = ? AND a.name = ? ORDER BY a.record_id, a.seq');
   const recordBody = db.prepare('SELECT body FROM records WHERE id = ?');
   const manifestRow = db.prepare('SELECT id, hash, withdrawn, packages FROM records WHERE id = ?');

@@ -55,8 +55,11 @@ export interface EolStatus {
 
 /** The end-of-life date of an OS release, or undefined when the table does not know it. */
 export function endOfLifeDate(os: OsInfo): string | undefined {
-  const t = TABLES[os.family];
-  return t ? t.table[t.key(os.name.trim())] : undefined;
+  // The release comes from the image's os-release: only the table's own keys count.
+  const t = Object.hasOwn(TABLES, os.family) ? TABLES[os.family] : undefined;
+  if (!t) return undefined;
+  const release = t.key(os.name.trim());
+  return Object.hasOwn(t.table, release) ? t.table[release] : undefined;
 }
 
 /** True when the release is past its end of life on `now` (the day after the date). Unknown releases are not EOL. */

@@ -13,21 +13,22 @@ import { scoreVector, type CvssScore } from './cvss.js';
 
 export type SeveritySource = 'vendor' | 'cvss' | 'database' | 'none';
 
-const DEBIAN: Record<string, Severity> = { unimportant: 'LOW', low: 'LOW', medium: 'MEDIUM', high: 'HIGH' };
-const UBUNTU: Record<string, Severity> = { negligible: 'LOW', low: 'LOW', medium: 'MEDIUM', high: 'HIGH', critical: 'CRITICAL' };
+// Maps, not object literals: the ratings are advisory text ("constructor" must not find Object).
+const DEBIAN = new Map<string, Severity>([['unimportant', 'LOW'], ['low', 'LOW'], ['medium', 'MEDIUM'], ['high', 'HIGH']]);
+const UBUNTU = new Map<string, Severity>([['negligible', 'LOW'], ['low', 'LOW'], ['medium', 'MEDIUM'], ['high', 'HIGH'], ['critical', 'CRITICAL']]);
 
 /** A vendor rating as a Severity; undefined for "not yet assigned", "untriaged", "end-of-life", ... */
 export function vendorSeverity(r: VendorRating): Severity | undefined {
   // Debian marks some urgencies with '*' or '**' (e.g. "low**": rated without a tracker bug).
   const rating = r.rating.trim().toLowerCase().replace(/\*+$/, '');
   const table = r.vendor === 'debian' ? DEBIAN : r.vendor === 'ubuntu' ? UBUNTU : undefined;
-  return table?.[rating];
+  return table?.get(rating);
 }
 
-const DATABASE: Record<string, Severity> = { low: 'LOW', moderate: 'MEDIUM', medium: 'MEDIUM', high: 'HIGH', critical: 'CRITICAL' };
+const DATABASE = new Map<string, Severity>([['low', 'LOW'], ['moderate', 'MEDIUM'], ['medium', 'MEDIUM'], ['high', 'HIGH'], ['critical', 'CRITICAL']]);
 
 export function databaseSeverity(s: string): Severity | undefined {
-  return DATABASE[s.trim().toLowerCase()];
+  return DATABASE.get(s.trim().toLowerCase());
 }
 
 const CVSS_PREFERENCE = ['CVSS_V4', 'CVSS_V3', 'CVSS_V2'] as const;

@@ -11,7 +11,7 @@
 // image's stored findings state is patched, and a DELTA findings event goes out for every image
 // whose findings changed. Nothing is fetched or analyzed.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { diffDatabases, type AdvisoryIndex, type ManifestRecord, type OpenIndexResult } from '@strata/advisories';
+import { diffDatabases, ownEntry, type AdvisoryIndex, type ManifestRecord, type OpenIndexResult } from '@strata/advisories';
 import { getJson, putJson } from '@strata/blobstore';
 import { AdvisoryIdListsSchema, FindingsKind, Severity, Topics, type EventOf, type FindingSummary as ProtoFindingSummary } from '@strata/contracts';
 import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary, type ReverseIndex } from '@strata/reverse-index';
@@ -139,7 +139,7 @@ export async function handleAdvisoriesUpdated(
   };
   for (const id of ids) {
     touch(index.manifestRecord(id)?.packages);
-    touch(previous && Object.hasOwn(previous.records, id) ? previous.records[id]?.packages : undefined);
+    touch(ownEntry(previous?.records, id)?.packages);
   }
   if (dbVersion !== event.dbVersion) {
     const named = await getJson<AdvisoryVersionDoc>(store, advisoryVersionKey(event.dbVersion));

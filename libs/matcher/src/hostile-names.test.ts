@@ -1,0 +1,87 @@
+// Packages, ratings and releases named after Object.prototype members ("constructor", "__proto__",
+// ...) come from images and advisory data alike: they match like any other name, and never pick
+// up something inherited from Object.prototype (a severity, an end-of-life date).
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
+import { SEVERITIES, type Package } from '@strata/model';
+import { eolStatus, matchInventory } from './index.js';
+import { appSet, osInventory, placed } from './test-support.js';
+
+const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
+
+const temps: string[] = [];
+after(async () => {
+  for (const d of temps) await rm(d, { recursive: true, force: true });
+});
+
+async function db(records: OsvRecord[]): Promise<AdvisoryIndex> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-match-hostile-'));
+  temps.push(dir);
+  for (const [i, r] of records.entries()) await writeFile(join(dir, `${i}.json`), JSON.stringify(r));
+  const { index, warnings } = await openAdvisoryIndex({ dbDir: dir });
+  assert.deepEqual(warnings, []);
+  return index;
+}
+
+const fixedAt = (fixed: string) => [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }];
+
+test('npm and dpkg packages named constructor, __proto__, ... match their own records and nothing else', async () => {
+  const records: OsvRecord[] = HOSTILE.flatMap((name, i) => [
+    { id: `GHSA-npm-${i}`, modified: '2024-01-01T00:00:00Z', aliases: [`CVE-2099-${100 + i}`], affected: [{ package: { ecosystem: 'npm', name }, ranges: fixedAt('2.0.0') }] },
+    { id: `DEBIAN-CVE-2099-${200 + i}`, modified: '2024-01-01T00:00:00Z', upstream: [`CVE-2099-${200 + i}`], affected: [{ package: { ecosystem: 'Debian:12', name }, ranges: fixedAt('2.0-1') }] },
+  ]);
+  records.push({ id: 'GHSA-lodash', modified: '2024-01-01T00:00:00Z', aliases: ['CVE-2099-0999'], affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: fixedAt('4.17.21') }] });
+  const index = await db(records);
+
+  // Below the fix in one copy, at the fix in another: only the first is a finding.
+  const npm = appSet('npm', 'app/package-lock.json', [
+    ...HOSTILE.map((name) => ({ name, version: '1.0.0' })),
+    ...HOSTILE.map((name) => ({ name, version: '2.0.0' })),
+    { name: 'isPrototypeOf', version: '1.0.0' },
+    { name: 'lodash', version: '4.17.20' },
+  ]);
+  const debs: Package[] = HOSTILE.flatMap((name) => [
+    { type: 'dpkg', name, version: '1.0-1', srcName: name, srcVersion: '1.0-1', purl: `pkg:deb/debian/${name}@1.0-1` },
+  ]);
+  const result = matchInventory(osInventory({ family: 'debian', name: '12.5' }, placed(debs, 'var/lib/dpkg/status'), [npm]), index);
+  assert.deepEqual(result.warnings, []);
+  const got = result.findings.map((f) => [f.targetClass, f.pkgName, f.installedVersion, f.vulnerabilityId, f.fixedVersion]).sort();
+  const want = [
+    ...HOSTILE.map((name, i) => ['lang-pkgs', name, '1.0.0', `CVE-2099-${100 + i}`, '2.0.0']),
+    ...HOSTILE.map((name, i) => ['os-pkgs', name, '1.0-1', `CVE-2099-${200 + i}`, '2.0-1']),
+    ['lang-pkgs', 'lodash', '4.17.20', 'CVE-2099-0999', '4.17.21'],
+  ].sort();
+  assert.deepEqual(got, want);
+});
+
+test('vendor and database ratings spelled like Object.prototype members give no severity', async () => {
+  const records: OsvRecord[] = HOSTILE.map((rating, i) => ({
+    id: `DEBIAN-CVE-2099-${300 + i}`,
+    modified: '2024-01-01T00:00:00Z',
+    upstream: [`CVE-2099-${300 + i}`],
+    database_specific: { severity: rating },
+    affected: [{ package: { ecosystem: 'Debian:12', name: `pkg${i}` }, ranges: fixedAt('2.0-1'), ecosystem_specific: { urgency: rating } }],
+  }));
+  const index = await db(records);
+  const debs: Package[] = HOSTILE.map((_, i) => ({ type: 'dpkg', name: `pkg${i}`, version: '1.0-1', purl: `pkg:deb/debian/pkg${i}@1.0-1` }));
+  const { findings } = matchInventory(osInventory({ family: 'debian', name: '12' }, placed(debs, 'var/lib/dpkg/status')), index);
+  assert.equal(findings.length, HOSTILE.length);
+  for (const f of findings) {
+    assert.ok(SEVERITIES.includes(f.severity), `${f.vulnerabilityId}: ${String(f.severity)}`);
+    assert.equal(f.severity, 'UNKNOWN');
+    assert.equal(f.severitySource, 'none');
+  }
+});
+
+test('an OS release named like an Object.prototype member has no end-of-life date', () => {
+  for (const name of HOSTILE) {
+    for (const family of ['debian', 'ubuntu', 'alpine', 'redhat'] as const) {
+      assert.deepEqual(eolStatus({ family, name }, new Date('2026-01-01T00:00:00Z')), { endOfLife: false });
+    }
+  }
+  assert.deepEqual(eolStatus({ family: '__proto__' as 'debian', name: '12' }), { endOfLife: false });
+});
