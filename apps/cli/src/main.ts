@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
+import { advisoryLimitsFromEnv, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
 import { eolWarning, filterFindings } from '@strata/matcher';
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
@@ -69,7 +69,7 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
   }
 
   const progress = flags.progress ? layerProgress(process.stderr) : undefined;
-  const options: ScanOptions = { cacheDir, dbDir };
+  const options: ScanOptions = { cacheDir, dbDir, advisoryLimits: advisoryLimitsFromEnv(process.env) };
   if (flags.input) options.input = true;
   if (flags.platform) options.platform = flags.platform;
   if (flags.username !== undefined) options.username = flags.username;
@@ -104,6 +104,7 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
     cacheDir: resolve(flags.cacheDir),
     baseUrl: flags.baseUrl,
     ecosystems,
+    limits: advisoryLimitsFromEnv(process.env),
     onProgress: (p) => {
       if (p.phase === 'done') process.stderr.write(`${p.ecosystem}: ${p.records ?? 0} records (${(p.receivedBytes / 1e6).toFixed(1)} MB)\n`);
       else if (p.phase === 'failed') process.stderr.write(`${p.ecosystem}: FAILED, kept the old data: ${p.error}\n`);
@@ -114,6 +115,7 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  for (const r of result.results) for (const warning of r.warnings ?? []) process.stderr.write(`WARN ${r.ecosystem}/all.zip: ${warning}\n`);
   process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed\n`);
   if (result.dbVersion) {
     const { diff } = result;

@@ -3,6 +3,7 @@
 // one summary row per image and platform, grouped under the index digest. No cursor: every run
 // scans what the registry holds now; the layer cache in --cache-dir makes a rerun cheap.
 import { resolve } from 'node:path';
+import { advisoryLimitsFromEnv } from '@strata/advisories';
 import { filterFindings } from '@strata/matcher';
 import { formatPlatform, resolveCredentials } from '@strata/oci';
 import { scanImage, severityCounts, type ScanOptions, type SeverityCounts } from '@strata/pipeline';
@@ -85,7 +86,7 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
     const scanned: ScannedPlatform = { reference, manifestDigest: target.manifestDigest ?? target.digest };
     if (target.platform) scanned.platform = formatPlatform(target.platform);
     log(`scanning ${reference}${scanned.platform ? ` (${scanned.platform})` : ''}`);
-    const options: ScanOptions = { cacheDir, dbDir };
+    const options: ScanOptions = { cacheDir, dbDir, advisoryLimits: advisoryLimitsFromEnv(process.env) };
     if (scanned.platform) options.platform = scanned.platform;
     if (flags.username !== undefined) options.username = flags.username;
     if (flags.password !== undefined) options.password = flags.password;

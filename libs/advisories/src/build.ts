@@ -6,7 +6,20 @@ import { parseEcosystem } from './ecosystems.js';
 import type { IndexedAffected, IndexedRange, IndexedRecord, ManifestRecord, VendorRating } from './model.js';
 import { cveIds, type OsvAffected, type OsvEvent, type OsvRecord, type OsvSeverity } from './osv.js';
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v.length <= MAX_SHORT_TEXT ? v : undefined);
+
+/** Longest summary and details kept: reports echo them once per finding. Longer text is cut with a mark. */
+export const MAX_SUMMARY_LENGTH = 4 * 1024;
+export const MAX_DETAILS_LENGTH = 64 * 1024;
+/** Longest rating, URL or severity vector kept; a longer one is left out of the index. */
+const MAX_SHORT_TEXT = 8 * 1024;
+/** Most references kept per record: every finding of the record lists them. */
+export const MAX_REFERENCES = 1000;
+
+const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}… [cut: ${text.length} characters]`);
+
+/** Severity entries whose vector is short enough to score. */
+const severities = (list: OsvSeverity[] | undefined): OsvSeverity[] => (list ?? []).filter((s) => s.score.length <= MAX_SHORT_TEXT).map((s) => ({ type: s.type, score: s.score }));
 
 /** Debian puts its urgency in ecosystem_specific (DEBIAN-CVE records) or database_specific. */
 function debianUrgency(a: OsvAffected): VendorRating | undefined {
@@ -16,8 +29,8 @@ function debianUrgency(a: OsvAffected): VendorRating | undefined {
 
 /** Ubuntu publishes its priority as a severity entry of type "Ubuntu". */
 function ubuntuPriority(severity: OsvSeverity[] | undefined): VendorRating | undefined {
-  const s = severity?.find((x) => x.type === 'Ubuntu');
-  return s ? { vendor: 'ubuntu', rating: s.score } : undefined;
+  const rating = str(severity?.find((x) => x.type === 'Ubuntu')?.score);
+  return rating ? { vendor: 'ubuntu', rating } : undefined;
 }
 
 export function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
@@ -27,12 +40,16 @@ export function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
     upstream: r.upstream ?? [],
     cves: cveIds(r),
     modified: r.modified,
-    severity: r.severity ?? [],
-    references: (r.references ?? []).map((ref) => ({ type: ref.type, url: ref.url })),
+    severity: severities(r.severity),
+    // A reference's type is optional text in practice; its URL is checked by validateRecord.
+    references: (r.references ?? [])
+      .filter((ref) => ref.url.length <= MAX_SHORT_TEXT)
+      .slice(0, MAX_REFERENCES)
+      .map((ref) => ({ type: str(ref.type) ?? 'WEB', url: ref.url })),
     origin,
   };
-  if (r.summary) out.summary = r.summary;
-  if (r.details) out.details = r.details;
+  if (r.summary) out.summary = truncate(r.summary, MAX_SUMMARY_LENGTH);
+  if (r.details) out.details = truncate(r.details, MAX_DETAILS_LENGTH);
   if (r.published) out.published = r.published;
   const vendor = ubuntuPriority(r.severity);
   if (vendor) out.vendorRating = vendor;
@@ -79,7 +96,8 @@ export function cutAffected(recordId: string, a: OsvAffected): IndexedAffected |
   if (ranges.length === 0 && !versions) return undefined;
   const out: IndexedAffected = { recordId, ecosystem: a.package.ecosystem, name: a.package.name, ranges };
   if (versions) out.versions = versions;
-  if (a.severity && a.severity.length > 0) out.severity = a.severity;
+  const affectedSeverity = severities(a.severity);
+  if (affectedSeverity.length > 0) out.severity = affectedSeverity;
   const base = parseEcosystem(a.package.ecosystem).base;
   const vendor = base === 'Debian' ? debianUrgency(a) : base === 'Ubuntu' ? ubuntuPriority(a.severity) : undefined;
   if (vendor) out.vendorRating = vendor;

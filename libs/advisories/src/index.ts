@@ -34,5 +34,9 @@ export { updateDatabase, verifyDump, ecosystemFolder, DEFAULT_OSV_BASE_URL, DEFA
 export type { UpdateOptions, UpdateProgress, UpdatePhase, UpdateResult, EcosystemUpdate } from './update.js';
 export { listSources, fingerprint } from './source.js';
 export { newDict, ownEntry, toDict } from './dict.js';
+export { DEFAULT_ADVISORY_LIMITS, ARCHIVE_RATIO_FLOOR_BYTES, ADVISORY_LIMIT_ENV, advisoryLimitsFromEnv, resolveAdvisoryLimits } from './limits.js';
+export type { AdvisoryLimits } from './limits.js';
+export { MAX_ID_LENGTH, MAX_IDS_PER_FIELD, MAX_NAME_LENGTH, MAX_VERSION_LENGTH } from './osv.js';
+export { MAX_SUMMARY_LENGTH, MAX_DETAILS_LENGTH, MAX_REFERENCES } from './build.js';
 export type { SourceFile } from './source.js';
 export { AdvisoryDbEmptyError, AdvisoryUpdateError } from './errors.js';

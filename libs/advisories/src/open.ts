@@ -11,8 +11,9 @@ import type { AnalyzerWarning } from '@strata/model';
 import { AdvisoryDbEmptyError } from './errors.js';
 import type { AdvisoryIndex, IndexManifest } from './model.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
-import { fingerprint, listSources } from './source.js';
-import { buildStore, openStore, readStoreHeader, type StoreIndex } from './store.js';
+import type { AdvisoryLimits } from './limits.js';
+import { listSources, type SourceFile } from './source.js';
+import { buildStore, openStore, readStoreHeader, storeFingerprint, type BuildStoreOptions, type StoreIndex } from './store.js';
 
 export interface OpenIndexOptions {
   dbDir: string;
@@ -21,6 +22,8 @@ export interface OpenIndexOptions {
   now?: () => Date;
   /** Kept for callers of the JSON-shard index; the store needs no preloading (its handle survives rebuilds). */
   preload?: boolean;
+  /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
+  limits?: Partial<AdvisoryLimits>;
 }
 
 export interface OpenIndexResult {
@@ -34,6 +37,8 @@ export interface OpenIndexResult {
 }
 
 export const STORE_FILE = 'index.sqlite';
+
+type BuildOpts = Omit<BuildStoreOptions, 'target'> & { files: SourceFile[] };
 
 /** The cache folder for one db folder. */
 export function indexCacheDir(cacheDir: string, dbDir: string): string {
@@ -54,7 +59,7 @@ function openShared(path: string): StoreIndex {
 }
 
 /** Builds a store from dbDir in a temp file next to `target`, then renames it into place. */
-async function buildInto(dir: string, opts: { dbDir: string; files: Awaited<ReturnType<typeof listSources>>; now?: () => Date }): Promise<void> {
+async function buildInto(dir: string, opts: BuildOpts): Promise<void> {
   const tmp = join(dir, `.${STORE_FILE}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await buildStore({ ...opts, target: tmp });
@@ -73,12 +78,12 @@ export async function openAdvisoryIndex(opts: OpenIndexOptions): Promise<OpenInd
   const dbDir = resolve(opts.dbDir);
   const files = await listSources(dbDir, opts.cacheDir ? [opts.cacheDir] : []).catch(() => []);
   if (files.length === 0) throw new AdvisoryDbEmptyError(dbDir);
-  const buildOpts = opts.now ? { dbDir, files, now: opts.now } : { dbDir, files };
+  const buildOpts: BuildOpts = { dbDir, files, ...(opts.now ? { now: opts.now } : {}), ...(opts.limits ? { limits: opts.limits } : {}) };
   if (opts.cacheDir) {
     const dir = indexCacheDir(opts.cacheDir, dbDir);
     const path = join(dir, STORE_FILE);
     const header = readStoreHeader(path);
-    if (header && header.formatVersion === INDEX_FORMAT_VERSION && header.fingerprint === fingerprint(files, INDEX_FORMAT_VERSION)) {
+    if (header && header.formatVersion === INDEX_FORMAT_VERSION && header.fingerprint === storeFingerprint(files, opts.limits)) {
       const index = openShared(path);
       return { index, rebuilt: false, warnings: [...index.manifest.warnings] };
     }
@@ -109,7 +114,7 @@ export async function openAdvisoryIndex(opts: OpenIndexOptions): Promise<OpenInd
 }
 
 /** A store in a temp file, unlinked once open (the handle keeps it readable): no cache wanted or possible. */
-async function buildTemporary(opts: { dbDir: string; files: Awaited<ReturnType<typeof listSources>>; now?: () => Date }): Promise<OpenIndexResult> {
+async function buildTemporary(opts: BuildOpts): Promise<OpenIndexResult> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-advisories-'));
   try {
     const path = join(dir, STORE_FILE);

@@ -57,6 +57,16 @@ export interface OsvRecord {
   database_specific?: Record<string, unknown>;
 }
 
+/**
+ * Lengths past which a record is refused: no real OSV id, alias, ecosystem, package name or
+ * version comes near them, and comparing or indexing megabyte strings costs every scan.
+ */
+export const MAX_ID_LENGTH = 256;
+export const MAX_NAME_LENGTH = 1024;
+export const MAX_VERSION_LENGTH = 1024;
+/** Most ids in aliases, upstream or related: a DSA names a few dozen CVEs, none names thousands. */
+export const MAX_IDS_PER_FIELD = 1000;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
@@ -77,12 +87,18 @@ function checkSeverity(v: unknown, where: string): string | undefined {
 export function validateRecord(raw: unknown): string | undefined {
   if (!isObject(raw)) return 'not a JSON object';
   if (!isString(raw.id) || raw.id === '') return 'missing "id"';
+  if (raw.id.length > MAX_ID_LENGTH) return `"id" is longer than ${MAX_ID_LENGTH} characters`;
   if (!isString(raw.modified)) return 'missing "modified"';
   for (const field of ['aliases', 'upstream', 'related'] as const) {
     if (raw[field] !== undefined && !isStringArray(raw[field])) return `"${field}" is not an array of strings`;
+    if ((raw[field] as string[] | undefined)?.some((id) => id.length > MAX_ID_LENGTH)) return `"${field}" has an id longer than ${MAX_ID_LENGTH} characters`;
+    if (((raw[field] as string[] | undefined)?.length ?? 0) > MAX_IDS_PER_FIELD) return `"${field}" has more than ${MAX_IDS_PER_FIELD} ids`;
   }
   for (const field of ['published', 'withdrawn', 'summary', 'details'] as const) {
     if (raw[field] !== undefined && !isString(raw[field])) return `"${field}" is not a string`;
+  }
+  for (const field of ['modified', 'published', 'withdrawn'] as const) {
+    if (((raw[field] as string | undefined)?.length ?? 0) > MAX_ID_LENGTH) return `"${field}" is longer than ${MAX_ID_LENGTH} characters`;
   }
   const sevProblem = checkSeverity(raw.severity, '"severity"');
   if (sevProblem) return sevProblem;
@@ -102,7 +118,11 @@ export function validateRecord(raw: unknown): string | undefined {
     if (pkg !== undefined && (!isObject(pkg) || !isString(pkg.ecosystem) || !isString(pkg.name))) {
       return `${where}.package needs string "ecosystem" and "name"`;
     }
+    if (pkg !== undefined && ((pkg.ecosystem as string).length > MAX_NAME_LENGTH || (pkg.name as string).length > MAX_NAME_LENGTH)) {
+      return `${where}.package has an ecosystem or name longer than ${MAX_NAME_LENGTH} characters`;
+    }
     if (a.versions !== undefined && !isStringArray(a.versions)) return `${where}.versions is not an array of strings`;
+    if ((a.versions as string[] | undefined)?.some((v) => v.length > MAX_VERSION_LENGTH)) return `${where}.versions has a version longer than ${MAX_VERSION_LENGTH} characters`;
     const affSev = checkSeverity(a.severity, `${where}.severity`);
     if (affSev) return affSev;
     if (a.ranges === undefined) continue;
@@ -117,6 +137,7 @@ export function validateRecord(raw: unknown): string | undefined {
         if (keys.length !== 1) return `${rw}.events[${k}] must have exactly one of introduced/fixed/last_affected/limit`;
         const value = e[keys[0] as string];
         if (!isString(value) || value === '') return `${rw}.events[${k}].${keys[0]} is not a non-empty string`;
+        if (value.length > MAX_VERSION_LENGTH) return `${rw}.events[${k}].${keys[0]} is longer than ${MAX_VERSION_LENGTH} characters`;
       }
     }
   }

@@ -2,9 +2,10 @@
 // bucket's per-ecosystem `all.zip`). Files and entries are read one record at a time; a broken
 // record becomes a warning naming the file (and zip entry), and the rest still load.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import yauzl from 'yauzl';
+import { ARCHIVE_RATIO_FLOOR_BYTES, resolveAdvisoryLimits, type AdvisoryLimits } from './limits.js';
 
 export interface SourceFile {
   /** path relative to the db folder, '/'-separated */
@@ -84,10 +85,21 @@ function parseRecords(text: string, origin: string, onRecord: (r: RawRecord) => 
   else onRecord({ origin, value });
 }
 
-async function readJsonFile(dbDir: string, file: SourceFile, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
+async function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
   let text: string;
   try {
-    text = await readFile(join(dbDir, file.path), 'utf8');
+    // The size is checked on the open file, so a file swapped after listing cannot slip through.
+    const handle = await open(join(dbDir, file.path), 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > limits.maxRecordBytes) {
+        onProblem({ origin: file.path, message: `file skipped: ${size} bytes, more than maxRecordBytes (${limits.maxRecordBytes})` });
+        return;
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (e) {
     onProblem({ origin: file.path, message: `cannot read: ${(e as Error).message}` });
     return;
@@ -95,26 +107,99 @@ async function readJsonFile(dbDir: string, file: SourceFile, onRecord: (r: RawRe
   parseRecords(text, file.path, onRecord, onProblem);
 }
 
-async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+/** A zip entry's data went past a bound while inflating. */
+class EntryTooLargeError extends Error {}
+
+/** Reads an entry's inflated stream, counting the bytes itself: the sizes in the zip's headers are not trusted. */
+async function readBounded(stream: NodeJS.ReadableStream, max: number, bound: string, onBytes: (n: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      total += (chunk as Buffer).length;
+      onBytes((chunk as Buffer).length);
+      if (total > max) throw new EntryTooLargeError(`inflates past ${bound}`);
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  }
   return Buffer.concat(chunks);
 }
 
+/** Something wrong with one entry (named) or with the rest of the archive (no entry). */
+export interface ZipProblem {
+  entry?: string;
+  message: string;
+}
+
 /**
- * Streams the JSON entries of a zip, one entry in memory at a time. Calls onEntry for every
- * `.json` entry; returns the number of such entries. Throws when the zip itself cannot be read.
+ * Streams the JSON entries of a zip, one entry in memory at a time, and returns how many were read.
+ * A bad entry (unsafe name, too big, corrupt data) is skipped with a problem and the others are
+ * read; the archive's own bounds (entries, inflated bytes, compression ratio) stop the rest of it
+ * with a problem. Throws when the zip cannot be opened or its directory breaks: entries handed to
+ * onEntry before that stay handed.
  */
-export async function eachZipJson(path: string, onEntry: (name: string, text: string) => void | Promise<void>): Promise<number> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true });
+export async function eachZipJson(
+  path: string,
+  onEntry: (name: string, text: string) => void | Promise<void>,
+  onProblem: (p: ZipProblem) => void = () => undefined,
+  limitOverrides?: Partial<AdvisoryLimits>,
+): Promise<number> {
+  const limits = resolveAdvisoryLimits(limitOverrides);
+  // Names are decoded and checked here rather than by yauzl, whose check ends the whole archive.
+  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, decodeStrings: false });
   let count = 0;
+  let entries = 0;
+  let inflated = 0;
+  let compressed = 0;
   try {
     for await (const entry of zip.eachEntry()) {
-      if (entry.fileName.endsWith('/') || !entry.fileName.toLowerCase().endsWith('.json')) continue;
-      const stream = await zip.openReadStreamPromise(entry);
-      const buf = await readStream(stream);
+      if (++entries > limits.maxArchiveEntries) {
+        onProblem({ message: `more than ${limits.maxArchiveEntries} entries (maxArchiveEntries): the rest of the archive is skipped` });
+        break;
+      }
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
+      const unsafe = yauzl.validateFileName(name);
+      if (unsafe !== null) {
+        onProblem({ entry: name, message: `entry skipped: unsafe name (${unsafe})` });
+        continue;
+      }
+      if (name.endsWith('/') || !name.toLowerCase().endsWith('.json')) continue;
+      if (entry.uncompressedSize > limits.maxRecordBytes) {
+        onProblem({ entry: name, message: `entry skipped: claims ${entry.uncompressedSize} bytes inflated, more than maxRecordBytes (${limits.maxRecordBytes})` });
+        continue;
+      }
+      const archiveLeft = Math.max(0, limits.maxArchiveBytes - inflated);
+      const archiveBound = archiveLeft < limits.maxRecordBytes;
+      let data: Buffer | undefined;
+      let failure: unknown;
+      try {
+        data = await readBounded(
+          await zip.openReadStreamPromise(entry),
+          archiveBound ? archiveLeft : limits.maxRecordBytes,
+          archiveBound ? `maxArchiveBytes (${limits.maxArchiveBytes})` : `maxRecordBytes (${limits.maxRecordBytes})`,
+          (n) => (inflated += n),
+        );
+      } catch (e) {
+        failure = e;
+      }
+      // Bytes inflated for an entry that was then refused count too: they cost the same.
+      compressed += entry.compressedSize;
+      if (failure instanceof EntryTooLargeError && archiveBound) {
+        onProblem({ message: `inflates past maxArchiveBytes (${limits.maxArchiveBytes}) at entry ${name}: the rest of the archive is skipped` });
+        break;
+      }
+      if (inflated > ARCHIVE_RATIO_FLOOR_BYTES && inflated > compressed * limits.maxArchiveRatio) {
+        onProblem({ message: `inflates more than ${limits.maxArchiveRatio} times its compressed size (maxArchiveRatio) at entry ${name}: a zip bomb; the rest of the archive is skipped` });
+        break;
+      }
+      if (data === undefined) {
+        onProblem({ entry: name, message: `entry skipped: ${failure instanceof Error ? failure.message : String(failure)}` });
+        continue;
+      }
       count++;
-      await onEntry(entry.fileName, buf.toString('utf8'));
+      await onEntry(name, data.toString('utf8'));
     }
   } finally {
     zip.close();
@@ -122,9 +207,14 @@ export async function eachZipJson(path: string, onEntry: (name: string, text: st
   return count;
 }
 
-async function readZipFile(dbDir: string, file: SourceFile, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
+async function readZipFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
   try {
-    await eachZipJson(join(dbDir, file.path), (name, text) => parseRecords(text, `${file.path}!${name}`, onRecord, onProblem));
+    await eachZipJson(
+      join(dbDir, file.path),
+      (name, text) => parseRecords(text, `${file.path}!${name}`, onRecord, onProblem),
+      (p) => onProblem({ origin: p.entry !== undefined ? `${file.path}!${p.entry}` : file.path, message: p.message }),
+      limits,
+    );
   } catch (e) {
     onProblem({ origin: file.path, message: `unreadable zip (records read before the damage are kept): ${(e as Error).message}` });
   }
@@ -136,15 +226,17 @@ export async function readSources(
   files: SourceFile[],
   onRecord: (r: RawRecord) => void,
   onProblem: (p: SourceProblem) => void,
+  limitOverrides?: Partial<AdvisoryLimits>,
 ): Promise<void> {
+  const limits = resolveAdvisoryLimits(limitOverrides);
   const jsonFiles = files.filter((f) => f.kind === 'json');
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jsonFiles.length) {
       const file = jsonFiles[next++] as SourceFile;
-      await readJsonFile(dbDir, file, onRecord, onProblem);
+      await readJsonFile(dbDir, file, limits, onRecord, onProblem);
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, jsonFiles.length) }, worker));
-  for (const file of files) if (file.kind === 'zip') await readZipFile(dbDir, file, onRecord, onProblem);
+  for (const file of files) if (file.kind === 'zip') await readZipFile(dbDir, file, limits, onRecord, onProblem);
 }

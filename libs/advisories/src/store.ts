@@ -11,6 +11,7 @@ import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
 import { ecosystemKey, normalizePackageName } from './ecosystems.js';
 import type { AdvisoryIndex, AffectedEntry, IndexedAffected, IndexedRecord, IndexManifest, ManifestRecord } from './model.js';
+import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
 import { validateRecord, type OsvRecord } from './osv.js';
 import { fingerprint, listSources, readSources, type SourceFile } from './source.js';
@@ -22,6 +23,8 @@ export interface BuildStoreOptions {
   /** the source listing, when the caller has already made it */
   files?: SourceFile[];
   now?: () => Date;
+  /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
+  limits?: Partial<AdvisoryLimits>;
 }
 
 const SCHEMA = `
@@ -65,6 +68,33 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     let token = 0;
     let inBatch = 0;
     let duplicates = 0;
+    const addRecord = (origin: string, raw: OsvRecord): void => {
+      const previous = existing.get(raw.id) as { modified: string; origin: string } | undefined;
+      if (previous) {
+        // The same id in two sources: keep the newer, else the first by origin.
+        const newer = raw.modified > previous.modified || (raw.modified === previous.modified && origin < previous.origin);
+        if (!newer) return;
+        duplicates++;
+      }
+      token++;
+      const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+      const packages = new Map<string, [string, string]>();
+      const affected: IndexedAffected[] = [];
+      for (const a of raw.affected ?? []) {
+        if (!a.package) continue;
+        const pair: [string, string] = [ecosystemKey(a.package.ecosystem), normalizePackageName(a.package.ecosystem, a.package.name)];
+        packages.set(pair.join('\u0000'), pair);
+        const cut = cutAffected(raw.id, a);
+        if (cut) affected.push(cut);
+      }
+      const withdrawn = raw.withdrawn ? raw.withdrawn : null;
+      const record = withdrawn ? null : cutRecord(raw, origin);
+      putRecord.run(raw.id, token, raw.modified, origin, hash, withdrawn, JSON.stringify([...packages.values()]), record ? JSON.stringify(record) : null);
+      if (record) {
+        affected.forEach((a, seq) => putAffected.run(ecosystemKey(a.ecosystem), normalizePackageName(a.ecosystem, a.name), raw.id, seq, token, JSON.stringify(a)));
+        for (const alias of new Set([...record.aliases, ...record.upstream, ...record.cves])) putAlias.run(alias, raw.id, token);
+      }
+    };
     db.exec('BEGIN');
     await readSources(
       opts.dbDir,
@@ -76,31 +106,12 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
           warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${problem}` });
           return;
         }
-        const raw = value as OsvRecord;
-        const previous = existing.get(raw.id) as { modified: string; origin: string } | undefined;
-        if (previous) {
-          // The same id in two sources: keep the newer, else the first by origin.
-          const newer = raw.modified > previous.modified || (raw.modified === previous.modified && origin < previous.origin);
-          if (!newer) return;
-          duplicates++;
-        }
-        token++;
-        const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
-        const packages = new Map<string, [string, string]>();
-        const affected: IndexedAffected[] = [];
-        for (const a of raw.affected ?? []) {
-          if (!a.package) continue;
-          const pair: [string, string] = [ecosystemKey(a.package.ecosystem), normalizePackageName(a.package.ecosystem, a.package.name)];
-          packages.set(pair.join('\u0000'), pair);
-          const cut = cutAffected(raw.id, a);
-          if (cut) affected.push(cut);
-        }
-        const withdrawn = raw.withdrawn ? raw.withdrawn : null;
-        const record = withdrawn ? null : cutRecord(raw, origin);
-        putRecord.run(raw.id, token, raw.modified, origin, hash, withdrawn, JSON.stringify([...packages.values()]), record ? JSON.stringify(record) : null);
-        if (record) {
-          affected.forEach((a, seq) => putAffected.run(ecosystemKey(a.ecosystem), normalizePackageName(a.ecosystem, a.name), raw.id, seq, token, JSON.stringify(a)));
-          for (const alias of new Set([...record.aliases, ...record.upstream, ...record.cves])) putAlias.run(alias, raw.id, token);
+        try {
+          addRecord(origin, value as OsvRecord);
+        } catch (e) {
+          // Whatever a record holds, it costs that record only, never the database.
+          skipped++;
+          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${e instanceof Error ? e.message : String(e)}` });
         }
         if (++inBatch >= BATCH) {
           db.exec('COMMIT; BEGIN');
@@ -111,6 +122,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         skipped++;
         warnings.push({ analyzer: 'advisories', path: origin, message });
       },
+      opts.limits,
     );
     db.exec('COMMIT');
     if (duplicates > 0) {
@@ -139,7 +151,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     const manifest: Omit<IndexManifest, 'records'> = {
       formatVersion: INDEX_FORMAT_VERSION,
       dbVersion,
-      fingerprint: fingerprint(files, INDEX_FORMAT_VERSION),
+      fingerprint: storeFingerprint(files, opts.limits),
       builtAt: (opts.now ?? (() => new Date()))().toISOString(),
       dbDir: opts.dbDir,
       sources: files.map((f) => ({ path: f.path, kind: f.kind, size: f.size })),
@@ -155,6 +167,11 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
   } finally {
     if (db.isOpen) db.close();
   }
+}
+
+/** The source fingerprint a store is keyed by: the files, the format and the reading limits. */
+export function storeFingerprint(files: SourceFile[], limits: Partial<AdvisoryLimits> | undefined): string {
+  return fingerprint(files, `${INDEX_FORMAT_VERSION} ${readingLimitsKey(limits)}`);
 }
 
 export interface StoreIndex extends AdvisoryIndex {

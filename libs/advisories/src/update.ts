@@ -5,13 +5,11 @@
 import { diffDatabases, type DatabaseDiff } from './diff.js';
 import { openAdvisoryIndex } from './open.js';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { downloadBounded } from './download.js';
 import { AdvisoryUpdateError } from './errors.js';
+import { resolveAdvisoryLimits, type AdvisoryLimits } from './limits.js';
 import { eachZipJson } from './source.js';
 
 export const DEFAULT_OSV_BASE_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
@@ -45,6 +43,8 @@ export interface UpdateOptions {
   signal?: AbortSignal;
   /** the index cache (as for openAdvisoryIndex): the before/after versions are read through it */
   cacheDir?: string;
+  /** download and zip bounds (DEFAULT_ADVISORY_LIMITS where unset) */
+  limits?: Partial<AdvisoryLimits>;
 }
 
 export interface EcosystemUpdate {
@@ -56,6 +56,8 @@ export interface EcosystemUpdate {
   bytes?: number;
   records?: number;
   error?: string;
+  /** entries of the dump skipped while checking it (unsafe names, too large): they are skipped again when read */
+  warnings?: string[];
 }
 
 export interface UpdateResult {
@@ -76,18 +78,26 @@ export function ecosystemFolder(ecosystem: string): string {
   return ecosystem;
 }
 
-/** Checks that path is a zip yauzl can read through, holding at least one JSON record. */
-export async function verifyDump(path: string): Promise<number> {
+/**
+ * Checks that path is a zip yauzl can read through, holding at least one JSON record. Entries the
+ * index will skip (unsafe names, past the size bounds) go to onProblem, not into a failure.
+ */
+export async function verifyDump(path: string, onProblem?: (message: string) => void, limits?: Partial<AdvisoryLimits>): Promise<number> {
   let first = true;
-  const count = await eachZipJson(path, (name, text) => {
-    if (!first) return;
-    first = false;
-    try {
-      JSON.parse(text);
-    } catch (e) {
-      throw new Error(`entry ${name} is not JSON: ${(e as Error).message}`);
-    }
-  });
+  const count = await eachZipJson(
+    path,
+    (name, text) => {
+      if (!first) return;
+      first = false;
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        throw new Error(`entry ${name} is not JSON: ${(e as Error).message}`);
+      }
+    },
+    (p) => onProblem?.(p.entry !== undefined ? `${p.entry}: ${p.message}` : p.message),
+    limits,
+  );
   if (count === 0) throw new Error('zip holds no JSON records');
   return count;
 }
@@ -98,38 +108,30 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
   const url = `${base}/${encodeURIComponent(ecosystem)}/all.zip`;
   const report = (p: Omit<UpdateProgress, 'ecosystem'>): void => opts.onProgress?.({ ecosystem, ...p });
   const tmp = join(folder, `.all.zip.download-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const limits = resolveAdvisoryLimits(opts.limits);
   let received = 0;
-  let total: number | undefined;
   try {
     report({ phase: 'start', receivedBytes: 0 });
     await mkdir(folder, { recursive: true });
-    const res = await fetch(url, opts.signal ? { signal: opts.signal } : {});
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-    const length = Number(res.headers.get('content-length'));
-    if (Number.isFinite(length) && length > 0) total = length;
-    let lastReport = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        received += chunk.length;
-        if (received - lastReport >= 256 * 1024) {
-          lastReport = received;
-          report(total !== undefined ? { phase: 'download', receivedBytes: received, totalBytes: total } : { phase: 'download', receivedBytes: received });
-        }
-        cb(null, chunk);
+    const downloaded = await downloadBounded(url, tmp, limits, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onProgress: (p) => {
+        received = p.receivedBytes;
+        report({ phase: 'download', ...p });
       },
     });
-    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), counter, createWriteStream(tmp));
-    if (total !== undefined && received !== total) throw new Error(`download truncated: ${received} of ${total} bytes`);
-    report(total !== undefined ? { phase: 'verify', receivedBytes: received, totalBytes: total } : { phase: 'verify', receivedBytes: received });
+    received = downloaded.receivedBytes;
+    report({ phase: 'verify', ...downloaded });
     let records: number;
+    const warnings: string[] = [];
     try {
-      records = await verifyDump(tmp);
+      records = await verifyDump(tmp, (message) => warnings.push(message), limits);
     } catch (e) {
       throw new Error(`downloaded file is not a usable OSV dump: ${(e as Error).message}`);
     }
     await rename(tmp, target);
     report({ phase: 'done', receivedBytes: received, records });
-    return { ecosystem, url, path: target, ok: true, bytes: received, records };
+    return { ecosystem, url, path: target, ok: true, bytes: received, records, ...(warnings.length > 0 ? { warnings } : {}) };
   } catch (e) {
     await rm(tmp, { force: true });
     const kept = await stat(target).then(() => '; the previous dump is kept', () => '');

@@ -50,9 +50,15 @@ export function scoreVector(type: string, vector: string, source: string): CvssS
     return undefined;
   }
   if (!parsed) return undefined;
-  const name = parsed.getVectorName();
-  if (!EXPECTED_NAME[type].test(name)) return undefined;
-  const base = parsed.calculateScores().base;
+  let name: string;
+  let base: number | undefined;
+  try {
+    name = parsed.getVectorName();
+    if (!EXPECTED_NAME[type].test(name)) return undefined;
+    base = parsed.calculateScores().base;
+  } catch {
+    return undefined;
+  }
   if (typeof base !== 'number' || !Number.isFinite(base)) return undefined;
   return { type, version: name.slice('CVSS:'.length), vector, score: base, severity: ratingForScore(type, base), source };
 }

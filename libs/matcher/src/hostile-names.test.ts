@@ -2,7 +2,7 @@
 // ...) come from images and advisory data alike: they match like any other name, and never pick
 // up something inherited from Object.prototype (a severity, an end-of-life date).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -84,4 +84,33 @@ test('an OS release named like an Object.prototype member has no end-of-life dat
     }
   }
   assert.deepEqual(eolStatus({ family: '__proto__' as 'debian', name: '12' }), { endOfLife: false });
+});
+
+test('a version the comparator cannot cope with costs that range a warning, never the scan', async () => {
+  // Build-time checks keep such versions out of an index built here; an index cache written by
+  // anything else is read as it is, so the matcher must hold on its own.
+  const dir = await mkdtemp(join(tmpdir(), 'strata-match-hostile-'));
+  temps.push(dir);
+  const dbDir = join(dir, 'db');
+  const cacheDir = join(dir, 'cache');
+  await mkdir(dbDir);
+  const records: OsvRecord[] = ['a', 'b'].map((x, i) => ({ id: `GHSA-maven-${x}`, modified: '2024-01-01T00:00:00Z', aliases: [`CVE-2099-040${i}`], affected: [{ package: { ecosystem: 'Maven', name: `org.example:${x}` }, ranges: fixedAt('2.0') }] }));
+  for (const r of records) await writeFile(join(dbDir, `${r.id}.json`), JSON.stringify(r));
+  await openAdvisoryIndex({ dbDir, cacheDir });
+  // The Maven comparator overflows its stack comparing this version with itself.
+  const hostile = `1${'.0a'.repeat(30_000)}`;
+  const [shardDir] = await readdir(join(cacheDir, 'advisories'));
+  const shardPath = join(cacheDir, 'advisories', shardDir as string, 'shard-0000.json');
+  await writeFile(shardPath, (await readFile(shardPath, 'utf8')).replace('"org.example:b","ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0"}]', `"org.example:b","ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"${hostile}"}]`));
+  const { index, rebuilt } = await openAdvisoryIndex({ dbDir, cacheDir });
+  assert.equal(rebuilt, false);
+  assert.equal(index.lookup('maven', 'org.example:b')[0]?.ranges[0]?.events[1]?.fixed, hostile);
+  const jars = appSet('jar', 'app/lib', [
+    { name: 'org.example:a', version: '1.0' },
+    { name: 'org.example:b', version: hostile },
+  ]);
+  const result = matchInventory({ osPackages: [], applications: [jars], layers: [], warnings: [] }, index);
+  assert.deepEqual(result.findings.map((f) => [f.pkgName, f.vulnerabilityId]), [['org.example:a', 'CVE-2099-0400']]);
+  assert.equal(result.warnings.length, 1);
+  assert.match(result.warnings[0]?.message ?? '', /GHSA-maven-b: cannot compare versions \(Maximum call stack size exceeded\) in the org.example:b range; range ignored/);
 });

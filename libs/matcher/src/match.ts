@@ -268,6 +268,25 @@ function schemeOf(ecosystem: string, type: 'ECOSYSTEM' | 'SEMVER'): VersionSchem
   return scheme ?? undefined;
 }
 
+/** isValid, where a comparator that throws on a hostile string counts as "not valid". */
+function isValidVersion(cmp: ReturnType<typeof comparator>, version: string): boolean {
+  try {
+    return cmp.isValid(version);
+  } catch {
+    return false;
+  }
+}
+
+/** matchPackage, where anything unexpected costs this package's findings with a warning, never the scan. */
+function matchPackageSafely(pkg: InventoryPackage, lookups: Lookup[], index: AdvisoryIndex, target: Target, warnings: Warnings, onlyRecords: ReadonlySet<string> | undefined): Finding[] {
+  try {
+    return matchPackage(pkg, lookups, index, target, warnings, onlyRecords);
+  } catch (e) {
+    warnings.add(pkg.setPath, `${pkg.name} ${pkg.version}: not matched: ${e instanceof Error ? e.message : String(e)}`);
+    return [];
+  }
+}
+
 function evaluateEntries(
   pkg: InventoryPackage,
   lookup: Lookup,
@@ -294,7 +313,7 @@ function evaluateEntries(
       const cmp = comparator(scheme);
       let probe = probes.get(scheme);
       if (probe === undefined) {
-        probe = cmp.isValid(lookup.version) ? probeFor(lookup.version, cmp) : null;
+        probe = isValidVersion(cmp, lookup.version) ? probeFor(lookup.version, cmp) : null;
         probes.set(scheme, probe);
       }
       if (probe === null) {
@@ -311,8 +330,10 @@ function evaluateEntries(
         }
         if (i === 0 && entry.versions && inVersionList(lookup.version, entry.versions, cmp)) affected = true;
       } catch (e) {
-        if (!(e instanceof InvalidVersionError)) throw e;
-        warnings.add(entry.record.origin, `${entry.recordId}: ${e.message} in the ${entry.name} range; range ignored`);
+        // A version the comparator refuses, or one it cannot cope with (a comparator's own limits):
+        // the range is ignored with a warning naming the record, and the scan goes on.
+        const why = e instanceof InvalidVersionError ? e.message : `cannot compare versions (${e instanceof Error ? e.message : String(e)})`;
+        warnings.add(entry.record.origin, `${entry.recordId}: ${why} in the ${entry.name} range; range ignored`);
       }
     }
     if (!affected || !scheme) continue;
@@ -393,7 +414,7 @@ export function matchInventory(inventory: ImageInventory, index: AdvisoryIndex, 
         warnings.add('', `the advisory database has no ${ecosystems.join(' / ')} records: OS packages were not matched (fetch them with "strata db update")`);
       } else {
         const target: Target = { target: osTarget(os), targetClass: 'os-pkgs', targetType: os.family };
-        for (const pkg of inventory.osPackages) findings.push(...matchPackage(pkg, osLookups(pkg, keys), index, target, warnings, only));
+        for (const pkg of inventory.osPackages) for (const f of matchPackageSafely(pkg, osLookups(pkg, keys), index, target, warnings, only)) findings.push(f);
       }
     }
   }
@@ -410,7 +431,7 @@ export function matchInventory(inventory: ImageInventory, index: AdvisoryIndex, 
     for (const pkg of set.packages) {
       // Locally built Go main modules carry "(devel)": there is no version to compare.
       if (!pkg.version || pkg.version === '(devel)') continue;
-      findings.push(...matchPackage(pkg, [{ keys: [key], name: pkg.name, version: pkg.version }], index, target, warnings, only));
+      for (const f of matchPackageSafely(pkg, [{ keys: [key], name: pkg.name, version: pkg.version }], index, target, warnings, only)) findings.push(f);
     }
   }
 

@@ -134,3 +134,5 @@ export interface ImageMetadata {
   /** the image config JSON (created, architecture, os, config, history, rootfs) */
   config: Record<string, unknown>;
 }
+
+export { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, MAX_CONFIG_ITEMS, MAX_CONFIG_STRING } from './image-config.js';

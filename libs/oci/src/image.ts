@@ -1,7 +1,7 @@
 // What every image source shares: walking from a tag's manifest or index to the platform's
 // manifest, reading the config, and turning both into ImageMetadata.
 import type { Readable } from 'node:stream';
-import type { ImageMetadata, LayerRef } from '@strata/model';
+import { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, type ImageMetadata, type LayerRef } from '@strata/model';
 import { ConfigError, ManifestError, PlatformError } from './errors.js';
 import { imageEntries, isIndexType, parseManifest, selectPlatform, type Descriptor, type ImageIndex, type ImageManifest, type ParsedManifest } from './manifest.js';
 import { formatPlatform, platformMatches, type Platform } from './reference.js';
@@ -118,8 +118,13 @@ export async function readConfig(store: ManifestStore, manifest: ImageManifest):
 
 export function parseConfig(bytes: Buffer, digest: string, image: string): Record<string, unknown> {
   let config: unknown;
+  const text = bytes.toString('utf8');
+  // Refused before parsing: a config built to nest deep costs hundreds of MB to parse and breaks JSON.stringify.
+  if (jsonNestsDeeperThan(text, MAX_CONFIG_DEPTH)) {
+    throw new ConfigError(`config ${digest} of image ${image} nests deeper than ${MAX_CONFIG_DEPTH} levels`, { image });
+  }
   try {
-    config = JSON.parse(bytes.toString('utf8'));
+    config = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`config ${digest} of image ${image} is not valid JSON: ${(err as Error).message}`, { image, cause: err });
   }
@@ -215,7 +220,8 @@ export function buildMetadata(options: {
     repoDigests: options.repoDigests,
     diffIds: layers.map((l) => l.diffId),
     layers,
-    config: resolved.config,
+    // Only the known fields, bounded: metadata is stored, sent between services and echoed in reports.
+    config: boundImageConfig(resolved.config),
   };
   if (resolved.indexDigest !== undefined) metadata.indexDigest = resolved.indexDigest;
   return metadata;

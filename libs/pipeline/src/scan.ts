@@ -1,7 +1,7 @@
 // The embedded scan: resolve → analyze layers (cached) → overlay merge → match → report data.
 // Services run the same stage functions over the bus; this composes them in one process.
 import { join } from 'node:path';
-import { openAdvisoryIndex } from '@strata/advisories';
+import { openAdvisoryIndex, type AdvisoryLimits } from '@strata/advisories';
 import { createFsBlobStore, type BlobStore } from '@strata/blobstore';
 import { mergeLayers } from '@strata/inventory';
 import type { LayerLimits } from '@strata/layers';
@@ -24,6 +24,8 @@ export interface ScanOptions {
   insecure?: boolean;
   dockerConfigDir?: string;
   limits?: Partial<LayerLimits>;
+  /** bounds on advisory records and zips (DEFAULT_ADVISORY_LIMITS where unset) */
+  advisoryLimits?: Partial<AdvisoryLimits>;
   layerConcurrency?: number;
   signal?: AbortSignal;
   now?: Date;
@@ -61,7 +63,7 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
   if (options.dockerConfigDir) openOptions.dockerConfigDir = options.dockerConfigDir;
   if (options.signal) openOptions.signal = options.signal;
   // the advisory index loads while the image resolves: neither needs the other
-  const advisories = openAdvisoryIndex({ dbDir: options.dbDir, cacheDir: options.cacheDir });
+  const advisories = openAdvisoryIndex({ dbDir: options.dbDir, cacheDir: options.cacheDir, ...(options.advisoryLimits ? { limits: options.advisoryLimits } : {}) });
   advisories.catch(() => undefined);
   const source = await openImage(ref, openOptions);
   timer('resolve', started);

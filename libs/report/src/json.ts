@@ -2,7 +2,7 @@
 // (dashboards, DefectDojo, scripts) read Strata's unchanged. Field names and nesting follow
 // Trivy's `types.Report`; Strata-specific facts go in fields Trivy also has (VendorIDs,
 // SeveritySource, DataSource) or are left out.
-import type { InventoryPackage, LayerRef } from '@strata/model';
+import { boundImageConfig, type InventoryPackage, type LayerRef } from '@strata/model';
 import type { CvssScore, Finding } from '@strata/matcher';
 import { reportResults, SEVERITY_NUMBER, type ScanReport } from './report.js';
 
@@ -168,7 +168,8 @@ export function toTrivyJson(report: ScanReport, now: Date = new Date()): TrivyRe
     DiffIDs: m.diffIds,
     RepoTags: m.repoTags,
     RepoDigests: m.repoDigests,
-    ImageConfig: m.config,
+    // Bounded again here: metadata stored by an older version may hold the whole config.
+    ImageConfig: boundImageConfig(m.config),
     Layers: layers.map((l) => {
       const out: TrivyReport['Metadata']['Layers'][number] = { Digest: l.digest, DiffID: l.diffId };
       if (l.size !== undefined) out.Size = l.size;

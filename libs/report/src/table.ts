@@ -33,9 +33,27 @@ const center = (s: string, n: number): string => {
   return ' '.repeat(Math.max(0, left)) + s + ' '.repeat(Math.max(0, n - width(s) - left));
 };
 
+/** Longest cell shown: names, versions and URLs come from images and advisories, unbounded. */
+const MAX_CELL = 120;
+
+/**
+ * One line of text, safe for a terminal: control characters (escape sequences, newlines) become
+ * spaces, and text past max code points is cut with "...".
+ */
 function cut(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return [...oneLine].length > max ? `${[...oneLine].slice(0, max - 3).join('')}...` : oneLine;
+  // Only a prefix is looked at: a megabyte name costs no more than a short one.
+  const prefix = text.length > max * 4 + 64 ? text.slice(0, max * 4 + 64) : text;
+  const oneLine = prefix.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim();
+  const points = [...oneLine];
+  return points.length > max || prefix !== text ? `${points.slice(0, max - 3).join('')}...` : oneLine;
+}
+const cell = (text: string): string => cut(text, MAX_CELL);
+
+/** The largest of the numbers, without spreading them into arguments (too many overflow the stack). */
+function largest(values: Iterable<number>, start: number): number {
+  let max = start;
+  for (const v of values) if (v > max) max = v;
+  return max;
 }
 
 /** A row is a list of cells; a cell may have several lines (title + URL). */
@@ -46,12 +64,13 @@ function rowsFor(findings: Finding[], opts: TableOptions): { rows: Row[]; groupS
   const groupStart: boolean[] = [];
   let previous = '';
   for (const f of findings) {
-    const library = f.pkgName;
+    const library = cell(f.pkgName);
     const first = library !== previous;
     previous = library;
     const severity = opts.color ? `${ANSI[f.severity]}${f.severity}${RESET}` : f.severity;
     const title = f.title ? cut(f.title, opts.titleWidth ?? 60) : '';
-    rows.push([[first ? library : ''], [f.vulnerabilityId], [severity], [f.status], [f.installedVersion], [f.fixedVersion], title ? [title, f.primaryUrl] : [f.primaryUrl]]);
+    const url = cell(f.primaryUrl);
+    rows.push([[first ? library : ''], [cell(f.vulnerabilityId)], [severity], [f.status], [cell(f.installedVersion)], [cell(f.fixedVersion)], title ? [title, url] : [url]]);
     groupStart.push(first);
   }
   return { rows, groupStart };
@@ -59,12 +78,12 @@ function rowsFor(findings: Finding[], opts: TableOptions): { rows: Row[]; groupS
 
 function box(rows: Row[], groupStart: boolean[]): string[] {
   const cols = HEADERS.length;
-  const widths = HEADERS.map((h, c) => Math.max(width(h), ...rows.flatMap((r) => (r[c] ?? []).map(width))));
+  const widths = HEADERS.map((h, c) => largest(rows.flatMap((r) => (r[c] ?? []).map(width)), width(h)));
   const line = (l: string, m: string, r: string): string => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
   const out = [line('┌', '┬', '┐'), '│' + HEADERS.map((h, c) => ` ${center(h, widths[c] as number)} `).join('│') + '│', line('├', '┼', '┤')];
   rows.forEach((row, i) => {
     if (i > 0 && groupStart[i]) out.push(line('├', '┼', '┤'));
-    const height = Math.max(...row.map((cell) => cell.length));
+    const height = largest(row.map((lines) => lines.length), 0);
     for (let k = 0; k < height; k++) {
       const cells: string[] = [];
       for (let c = 0; c < cols; c++) cells.push(` ${pad(row[c]?.[k] ?? '', widths[c] as number)} `);
@@ -81,7 +100,7 @@ export function totalsLine(findings: readonly Finding[]): string {
 }
 
 function section(result: ReportResult, report: ScanReport, opts: TableOptions): string[] {
-  const title = result.class === 'os-pkgs' ? result.target : `${result.target} (${result.type})`;
+  const title = cut(result.class === 'os-pkgs' ? result.target : `${result.target} (${result.type})`, 1024);
   const out = [title, '='.repeat(width(title))];
   if (result.class === 'os-pkgs' && report.eol?.endOfLife) {
     const note = `WARNING: this OS version reached end of life${report.eol.date ? ` on ${report.eol.date}` : ''}; it gets no security updates and detection may be incomplete`;
@@ -94,7 +113,8 @@ function section(result: ReportResult, report: ScanReport, opts: TableOptions): 
       (a, b) => (a.pkgName < b.pkgName ? -1 : a.pkgName > b.pkgName ? 1 : 0) || rank(b) - rank(a) || (a.vulnerabilityId < b.vulnerabilityId ? -1 : a.vulnerabilityId > b.vulnerabilityId ? 1 : 0),
     );
     const { rows, groupStart } = rowsFor(sorted, opts);
-    out.push(...box(rows, groupStart), '');
+    for (const line of box(rows, groupStart)) out.push(line);
+    out.push('');
   }
   return out;
 }
@@ -104,8 +124,9 @@ export function renderTable(report: ScanReport, opts: TableOptions = {}): string
   const lines: string[] = [];
   for (const result of reportResults(report)) {
     if (result.class === 'lang-pkgs' && result.findings.length === 0) continue;
-    lines.push('', ...section(result, report, opts));
+    lines.push('');
+    for (const line of section(result, report, opts)) lines.push(line);
   }
-  if (lines.length === 0) lines.push('', `${report.artifactName}: no OS and no language packages found`, '');
+  if (lines.length === 0) lines.push('', `${cut(report.artifactName, 1024)}: no OS and no language packages found`, '');
   return lines.join('\n');
 }

@@ -214,7 +214,7 @@ export class ReverseIndex {
         const unit = this.units.values[id] as Unit;
         if (packages.has(unit.key)) continue;
         packages.add(unit.key);
-        findings.push(...(findingsOfUnit.get(id) ?? []));
+        for (const f of findingsOfUnit.get(id) ?? []) findings.push(f);
       }
       out.set(image.manifestDigest, { image, packages, findings, holdings });
     }

@@ -1,0 +1,114 @@
+// End to end, embedded: images and advisory databases that name things after Object.prototype
+// members ("constructor", "__proto__", ...), and an image config nested 100,000 levels deep.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import test from 'node:test';
+import tar from 'tar-stream';
+import { renderReport } from '@strata/report';
+import { scanImage } from './index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'strata-hostile-advisories-'));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
+const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+async function packTar(files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = (async () => {
+    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
+  })();
+  for (const [name, content] of Object.entries(files)) {
+    await new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: new Date(0) }, content, (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** Writes a one-layer OCI image layout tagged "test"; `configText` replaces the config JSON when given. */
+async function ociImage(name: string, files: Record<string, string>, configText?: (diffId: string) => string): Promise<string> {
+  const dir = join(work, name);
+  mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
+  const blob = (data: Buffer | string): { digest: string; size: number } => {
+    const buf = Buffer.from(data);
+    writeFileSync(join(dir, 'blobs/sha256', sha256(buf)), buf);
+    return { digest: `sha256:${sha256(buf)}`, size: buf.length };
+  };
+  const layerTar = await packTar(files);
+  const diffId = `sha256:${sha256(layerTar)}`;
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(layerTar)) };
+  const config = blob(configText ? configText(diffId) : JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'test' }] }));
+  const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [layer] }));
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }));
+  return `oci:${dir}:test`;
+}
+
+function advisoryDb(): string {
+  const db = join(work, 'db');
+  mkdirSync(db, { recursive: true });
+  HOSTILE.forEach((name, i) => {
+    const record = {
+      id: `GHSA-hostile-${i}`,
+      aliases: [`CVE-2099-${5000 + i}`],
+      modified: '2024-01-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],
+    };
+    writeFileSync(join(db, `${record.id}.json`), JSON.stringify(record));
+    // Records whose own id, and whose ecosystem, is the hostile name.
+    writeFileSync(join(db, `id-${i}.json`), JSON.stringify({ id: name, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: `other-${i}` }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
+    writeFileSync(join(db, `eco-${i}.json`), JSON.stringify({ id: `OSV-eco-${i}`, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: name, name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
+  });
+  writeFileSync(join(db, 'GHSA-lodash.json'), JSON.stringify({ id: 'GHSA-lodash', aliases: ['CVE-2099-4999'], modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }] }] }));
+  return db;
+}
+
+test('an image whose npm packages are named constructor, __proto__, ... gets exactly their findings', async () => {
+  const dbDir = advisoryDb();
+  const files: Record<string, string> = { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) };
+  HOSTILE.forEach((name, i) => {
+    // Even-numbered ones below the fix, odd ones at it.
+    files[`app/node_modules/${name}/package.json`] = JSON.stringify({ name, version: i % 2 === 0 ? '1.0.0' : '2.0.0' });
+  });
+  const ref = await ociImage('hostile-npm', files);
+  for (const cacheDir of [join(work, 'cache'), join(work, 'cache')]) {
+    // Twice: the second scan reads the layer and the advisory index from the cache.
+    const result = await scanImage(ref, { cacheDir, dbDir });
+    const got = result.findings.map((f) => [f.pkgName, f.installedVersion, f.vulnerabilityId]).sort();
+    const want = [
+      ['lodash', '4.17.20', 'CVE-2099-4999'],
+      ...HOSTILE.flatMap((name, i) => (i % 2 === 0 ? [[name, '1.0.0', `CVE-2099-${5000 + i}`]] : [])),
+    ].sort();
+    assert.deepEqual(got, want);
+    const packages = result.inventory.applications.flatMap((s) => s.packages.map((p) => p.name)).sort();
+    assert.deepEqual(packages, ['lodash', ...HOSTILE].sort());
+    const json = JSON.parse(renderReport(result, 'json')) as { Results: { Vulnerabilities: { PkgName: string }[] }[] };
+    assert.equal(json.Results.flatMap((r) => r.Vulnerabilities).length, want.length);
+  }
+});
+
+test('an image config nested 100,000 levels deep is refused with one clear error', async () => {
+  const ref = await ociImage('deep-config', { 'etc/hello': 'hi' }, (diffId) => `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["${diffId}"]},"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+  await assert.rejects(scanImage(ref, { cacheDir: join(work, 'cache-deep'), dbDir: advisoryDb() }), (e: Error) => {
+    assert.match(e.message, /^config sha256:[0-9a-f]{64} of image .* nests deeper than 64 levels$/);
+    return true;
+  });
+});
+
+test('an image config padded with unknown fields is scanned, and the report echoes the known fields only', async () => {
+  let unknown: unknown = 'x';
+  for (let i = 0; i < 60; i++) unknown = { next: unknown };
+  const ref = await ociImage('padded-config', { 'etc/hello': 'hi' }, (diffId) =>
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, config: { Env: ['A=1'], Secret: unknown }, unknown, junk: 'y'.repeat(1_000_000) }),
+  );
+  const result = await scanImage(ref, { cacheDir: join(work, 'cache-padded'), dbDir: advisoryDb() });
+  const json = JSON.parse(renderReport(result, 'json')) as { Metadata: { ImageConfig: Record<string, unknown> } };
+  assert.deepEqual(Object.keys(json.Metadata.ImageConfig).sort(), ['architecture', 'config', 'os', 'rootfs']);
+  assert.deepEqual(json.Metadata.ImageConfig.config, { Env: ['A=1'] });
+});
