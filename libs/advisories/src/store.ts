@@ -249,8 +249,11 @@ function recordsView(one: (id: string) => ManifestRecord | undefined, ids: () =>
   });
 }
 
-/** Lookup results kept per (key, name); bounded, so a long-running service does not grow. */
-const LOOKUP_CACHE_LIMIT = 4_096;
+/**
+ * Lookup results kept per (key, name), at most this many affected entries in all: a long-running
+ * service stays small, and a scan's repeated lookups (one package in several layers) are free.
+ */
+const LOOKUP_CACHE_ENTRIES = 20_000;
 
 function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>): StoreIndex {
   const header = Object.fromEntries(MANIFEST_KEYS.map((k) => [k, meta.get(k)])) as Omit<IndexManifest, 'records'>;
@@ -261,6 +264,7 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
   const allIds = db.prepare('SELECT id FROM records ORDER BY id');
   const byAlias = db.prepare('SELECT DISTINCT record_id AS id FROM aliases WHERE alias = ?');
   const lookups = new Map<string, AffectedEntry[]>();
+  let cachedEntries = 0;
   const manifestRecord = (id: string): ManifestRecord | undefined => {
     const row = manifestRow.get(id) as RecordRow | undefined;
     return row ? toManifestRecord(row) : undefined;
@@ -291,8 +295,14 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
         }
         entries.push({ ...a, record });
       }
-      if (lookups.size >= LOOKUP_CACHE_LIMIT) lookups.clear();
-      lookups.set(cacheKey, entries);
+      if (cachedEntries + entries.length > LOOKUP_CACHE_ENTRIES) {
+        lookups.clear();
+        cachedEntries = 0;
+      }
+      if (entries.length <= LOOKUP_CACHE_ENTRIES / 4) {
+        lookups.set(cacheKey, entries);
+        cachedEntries += entries.length;
+      }
       return entries;
     },
     hasEcosystem: (key) => Object.hasOwn(header.shards, key),
