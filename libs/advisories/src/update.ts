@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { downloadBounded } from './download.js';
 import { AdvisoryUpdateError } from './errors.js';
 import { resolveAdvisoryLimits, type AdvisoryLimits } from './limits.js';
+import { afterFullDownload, MODIFIED_LISTING, UPDATES_FOLDER, updateFromListing, type IncrementalResult } from './incremental.js';
 import { eachZipJson } from './source.js';
 
 export const DEFAULT_OSV_BASE_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
@@ -56,6 +57,8 @@ export interface EcosystemUpdate {
   bytes?: number;
   records?: number;
   error?: string;
+  /** set when only the records changed since the last update were fetched (no all.zip) */
+  incremental?: IncrementalResult;
   /** entries of the dump skipped while checking it (unsafe names, too large): they are skipped again when read */
   warnings?: string[];
 }
@@ -113,6 +116,12 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
   try {
     report({ phase: 'start', receivedBytes: 0 });
     await mkdir(folder, { recursive: true });
+    const incremental = await updateFromListing({ folder, base, ecosystem, limits, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (incremental) {
+      received = incremental.bytes;
+      report({ phase: 'done', receivedBytes: received, records: incremental.fetched + incremental.withdrawn });
+      return { ecosystem, url: `${base}/${encodeURIComponent(ecosystem)}/${MODIFIED_LISTING}`, path: join(folder, UPDATES_FOLDER), ok: true, bytes: received, records: incremental.fetched + incremental.withdrawn, incremental };
+    }
     const downloaded = await downloadBounded(url, tmp, limits, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       onProgress: (p) => {
@@ -130,6 +139,7 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
       throw new Error(`downloaded file is not a usable OSV dump: ${(e as Error).message}`);
     }
     await rename(tmp, target);
+    await afterFullDownload({ folder, base, ecosystem, limits, ...(opts.signal ? { signal: opts.signal } : {}) });
     report({ phase: 'done', receivedBytes: received, records });
     return { ecosystem, url, path: target, ok: true, bytes: received, records, ...(warnings.length > 0 ? { warnings } : {}) };
   } catch (e) {
@@ -146,7 +156,7 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateResult>
   const base = (opts.baseUrl ?? DEFAULT_OSV_BASE_URL).replace(/\/+$/, '');
   opts.ecosystems.forEach(ecosystemFolder); // a bad name is refused before anything is downloaded
   // The version before and after: an empty or missing folder has none (first import).
-  const versionOf = () => openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then((r) => r.index.manifest, () => undefined);
+  const versionOf = () => openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then((r) => r.index, () => undefined);
   const before = await versionOf();
   const results: EcosystemUpdate[] = [];
   for (const ecosystem of opts.ecosystems) results.push(await updateOne(opts, base, ecosystem));
@@ -155,7 +165,7 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateResult>
     results,
     updated: results.filter((r) => r.ok).map((r) => r.ecosystem),
     failed: results.filter((r) => !r.ok).map((r) => r.ecosystem),
-    ...(after ? { dbVersion: after.dbVersion } : {}),
+    ...(after ? { dbVersion: after.version } : {}),
     ...(before && after ? { diff: diffDatabases(before, after) } : {}),
   };
 }
