@@ -13,7 +13,7 @@ import type { AdvisoryIndex, IndexManifest } from './model.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
 import type { AdvisoryLimits } from './limits.js';
 import { listSources, type SourceFile } from './source.js';
-import { buildStore, openStore, readStoreHeader, storeFingerprint, type BuildStoreOptions, type StoreIndex } from './store.js';
+import { buildStore, incrementalSources, openStore, readStoreHeader, storeFingerprint, type BuildStoreOptions, type StoreIndex } from './store.js';
 
 export interface OpenIndexOptions {
   dbDir: string;
@@ -61,8 +61,12 @@ function openShared(path: string): StoreIndex {
 /** Builds a store from dbDir in a temp file next to `target`, then renames it into place. */
 async function buildInto(dir: string, opts: BuildOpts): Promise<void> {
   const tmp = join(dir, `.${STORE_FILE}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const current = join(dir, STORE_FILE);
+  // Only record files added or rewritten since the current store (an incremental update): they
+  // are applied to a copy of it instead of reading every dump again.
+  const changed = incrementalSources(current, opts.files, opts.limits);
   try {
-    await buildStore({ ...opts, target: tmp });
+    await buildStore({ ...opts, target: tmp, ...(changed ? { base: { path: current, changed } } : {}) });
     await rename(tmp, join(dir, STORE_FILE));
   } catch (e) {
     await rm(tmp, { force: true });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sharedDataDir, skipUnless } from '@strata/testing';
-import { ecosystemKey, normalizePackageName, openAdvisoryIndex, type OsvRecord } from './index.js';
+import { ecosystemKey, indexCacheDir, listSources, normalizePackageName, openAdvisoryIndex, STORE_FILE, type OsvRecord } from './index.js';
+import { incrementalSources } from './store.js';
 
 const temps: string[] = [];
 async function tempDir(): Promise<string> {
@@ -115,4 +116,38 @@ test('a rebuild while readers hold the store: they keep reading the old data, ne
   const again = await openAdvisoryIndex({ dbDir: db, cacheDir });
   assert.equal(again.rebuilt, false);
   assert.equal(again.index, fresh.index);
+});
+
+test('a store updated in place from rewritten and added record files equals one built from scratch', { skip: skipUnless('data') }, async () => {
+  const db = await tempDir();
+  const cacheDir = await tempDir();
+  await cp(join(sharedDataDir() as string, 'osv/alpine'), db, { recursive: true });
+  await openAdvisoryIndex({ dbDir: db, cacheDir });
+  const names = (await readdir(db)).filter((n) => n.endsWith('.json')).sort();
+  const edit = async (name: string, change: (r: OsvRecord) => OsvRecord): Promise<void> => {
+    const r = JSON.parse(await readFile(join(db, name), 'utf8')) as OsvRecord;
+    await writeFile(join(db, name), JSON.stringify(change(r)));
+    const later = new Date(Date.now() + 120_000);
+    await utimes(join(db, name), later, later);
+  };
+  await edit(names[0] as string, (r) => ({ ...r, modified: '2027-01-01T00:00:00Z', summary: 'changed' }));
+  await edit(names[1] as string, (r) => ({ ...r, modified: '2027-01-01T00:00:00Z', withdrawn: '2027-01-01T00:00:00Z' }));
+  // A file rewritten to hold another record: the one it held before is gone.
+  await edit(names[2] as string, (r) => ({ ...r, id: 'ALPINE-CVE-2099-0002', modified: '2027-01-01T00:00:00Z' }));
+  await writeFile(join(db, 'updates-new.json'), JSON.stringify({ id: 'ALPINE-CVE-2099-0003', modified: '2027-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v3.20', name: 'zlib' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0-r0' }] }] }] }));
+  // Only the four files are read again, on a copy of the store.
+  const changed = incrementalSources(join(indexCacheDir(cacheDir, db), STORE_FILE), await listSources(db), undefined);
+  assert.deepEqual(changed?.map((f) => f.path).sort(), [names[0], names[1], names[2], 'updates-new.json'].sort());
+  const updated = await openAdvisoryIndex({ dbDir: db, cacheDir });
+  assert.equal(updated.rebuilt, true);
+  const scratch = (await openAdvisoryIndex({ dbDir: db })).index;
+  assert.equal(updated.index.version, scratch.version);
+  assert.deepEqual([...updated.index.manifestRecords()], [...scratch.manifestRecords()]);
+  assert.deepEqual(updated.index.manifest.counts, scratch.manifest.counts);
+  assert.deepEqual(updated.index.manifest.shards, scratch.manifest.shards);
+  for (const [, m] of scratch.manifestRecords()) {
+    for (const [key, name] of m.packages) assert.deepEqual(updated.index.lookup(key, name), scratch.lookup(key, name), `${key} ${name}`);
+  }
+  assert.equal(updated.index.recordIds('CVE-2099-0003').length, 0);
+  assert.ok(updated.index.lookup(ecosystemKey('Alpine:v3.20'), 'zlib').some((a) => a.recordId === 'ALPINE-CVE-2099-0003'));
 });

@@ -4,6 +4,7 @@
 // file; opened read-only, only the manifest's scalar fields are read up front and every lookup is
 // an indexed query, so opening costs milliseconds and a scan reads only the packages it has.
 import { createHash } from 'node:crypto';
+import { copyFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import type { AnalyzerWarning } from '@strata/model';
 import { cutAffected, cutRecord, versionOfSorted } from './build.js';
@@ -25,7 +26,51 @@ export interface BuildStoreOptions {
   now?: () => Date;
   /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
   limits?: Partial<AdvisoryLimits>;
+  /**
+   * Start from a copy of this store and read only `changed` (record files added or rewritten
+   * since it was built; see incrementalSources): what an incremental `strata db update` leaves.
+   */
+  base?: { path: string; changed: SourceFile[] };
 }
+
+/** The origin's file: "Go/all.zip!GO-1.json" -> "Go/all.zip", "a.json[3]" -> "a.json". */
+const originFile = (origin: string): string => origin.replace(/!.*$/s, '').replace(/\[\d+\]$/, '');
+
+/**
+ * The record files to read on top of an existing store, or undefined when it must be rebuilt:
+ * allowed are only JSON files added or rewritten (an update's `updates/<id>.json`); a zip that
+ * changed, or any file that went away, needs the whole build.
+ */
+export function incrementalSources(path: string, files: SourceFile[], limits: Partial<AdvisoryLimits> | undefined): SourceFile[] | undefined {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    const get = db.prepare('SELECT value FROM meta WHERE key = ?');
+    const read = (key: string): unknown => {
+      const row = get.get(key) as { value: string } | undefined;
+      return row ? JSON.parse(row.value) : undefined;
+    };
+    if (read('formatVersion') !== INDEX_FORMAT_VERSION || read('readingKey') !== readingKey(limits)) return undefined;
+    const stamps = read('sourceStamps') as { path: string; size: number; mtimeMs: number }[] | undefined;
+    if (!Array.isArray(stamps)) return undefined;
+    const now = new Map(files.map((f) => [f.path, f]));
+    const changed = new Map(files.map((f) => [f.path, f]));
+    for (const old of stamps) {
+      const f = now.get(old.path);
+      if (!f) return undefined;
+      if (f.size === old.size && f.mtimeMs === old.mtimeMs) changed.delete(old.path);
+      else if (f.kind !== 'json') return undefined;
+    }
+    const list = [...changed.values()];
+    return list.length > 0 && list.every((f) => f.kind === 'json') ? list : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+const readingKey = (limits: Partial<AdvisoryLimits> | undefined): string => `${INDEX_FORMAT_VERSION} ${readingLimitsKey(limits)}`;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -55,22 +100,29 @@ const BATCH = 5_000;
 export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest> {
   const files = opts.files ?? (await listSources(opts.dbDir).catch(() => []));
   if (files.length === 0) throw new AdvisoryDbEmptyError(opts.dbDir);
+  if (opts.base) await copyFile(opts.base.path, opts.target);
   const db = new DatabaseSync(opts.target);
   try {
     db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32000; PRAGMA temp_store = FILE;');
-    db.exec(SCHEMA);
+    if (!opts.base) db.exec(SCHEMA);
+    const rewritten = new Set(opts.base?.changed.map((f) => f.path));
     const existing = db.prepare('SELECT modified, origin FROM records WHERE id = ?');
     const putRecord = db.prepare('INSERT OR REPLACE INTO records (id, token, modified, origin, hash, withdrawn, packages, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     const putAffected = db.prepare('INSERT INTO affected (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)');
     const putAlias = db.prepare('INSERT INTO aliases (alias, record_id, token) VALUES (?, ?, ?)');
-    const warnings: AnalyzerWarning[] = [];
+    // On a base, the warnings of files not read again stay; tokens go on from the base's.
+    const baseWarnings = opts.base ? ((JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'warnings'").get() as { value: string }).value) as AnalyzerWarning[]).filter((w) => !rewritten.has(originFile(w.path)))) : [];
+    const warnings: AnalyzerWarning[] = [...baseWarnings];
     let skipped = 0;
-    let token = 0;
+    const baseToken = opts.base ? ((db.prepare('SELECT MAX(token) AS t FROM records').get() as { t: number | null }).t ?? 0) : 0;
+    let token = baseToken;
     let inBatch = 0;
     let duplicates = 0;
     const addRecord = (origin: string, raw: OsvRecord): void => {
       const previous = existing.get(raw.id) as { modified: string; origin: string } | undefined;
-      if (previous) {
+      if (previous && rewritten.has(originFile(previous.origin))) {
+        duplicates++; // the file it came from was rewritten: its new content replaces it
+      } else if (previous) {
         // The same id in two sources: keep the newer, else the first by origin.
         const newer = raw.modified > previous.modified || (raw.modified === previous.modified && origin < previous.origin);
         if (!newer) return;
@@ -98,7 +150,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     db.exec('BEGIN');
     await readSources(
       opts.dbDir,
-      files,
+      opts.base ? opts.base.changed : files,
       ({ origin, value }) => {
         const problem = validateRecord(value);
         if (problem) {
@@ -125,12 +177,17 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       opts.limits,
     );
     db.exec('COMMIT');
+    if (opts.base) {
+      // Records that came from a rewritten file and are no longer in it are gone.
+      const drop = db.prepare('DELETE FROM records WHERE token <= ? AND (origin = ? OR substr(origin, 1, ?) = ?)');
+      for (const path of rewritten) duplicates += Number(drop.run(baseToken, path, path.length + 1, `${path}[`).changes);
+    }
     if (duplicates > 0) {
       // Rows of a record's replaced copy carry its old token.
-      db.exec('DELETE FROM affected WHERE token <> (SELECT token FROM records WHERE records.id = affected.record_id)');
-      db.exec('DELETE FROM aliases WHERE token <> (SELECT token FROM records WHERE records.id = aliases.record_id)');
+      db.exec('DELETE FROM affected WHERE token IS NOT (SELECT token FROM records WHERE records.id = affected.record_id)');
+      db.exec('DELETE FROM aliases WHERE token IS NOT (SELECT token FROM records WHERE records.id = aliases.record_id)');
     }
-    db.exec('CREATE INDEX affected_by_package ON affected (key, name, record_id, seq); CREATE INDEX aliases_by_alias ON aliases (alias);');
+    if (!opts.base) db.exec('CREATE INDEX affected_by_package ON affected (key, name, record_id, seq); CREATE INDEX aliases_by_alias ON aliases (alias);');
 
     const total = (db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number }).n;
     const withdrawn = (db.prepare('SELECT COUNT(*) AS n FROM records WHERE withdrawn IS NOT NULL').get() as { n: number }).n;
@@ -155,13 +212,15 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       builtAt: (opts.now ?? (() => new Date()))().toISOString(),
       dbDir: opts.dbDir,
       sources: files.map((f) => ({ path: f.path, kind: f.kind, size: f.size })),
-      counts: { records: active, withdrawn, skipped, packages: packageCount },
+      counts: { records: active, withdrawn, skipped: opts.base ? warnings.length : skipped, packages: packageCount },
       shards,
       warnings,
     };
-    const putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    const putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     for (const [key, value] of Object.entries(manifest)) putMeta.run(key, JSON.stringify(value));
-    db.exec('ANALYZE');
+    putMeta.run('readingKey', JSON.stringify(readingKey(opts.limits)));
+    putMeta.run('sourceStamps', JSON.stringify(files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }))));
+    if (!opts.base) db.exec('ANALYZE');
     db.close();
     return openStore(opts.target).manifest;
   } finally {
