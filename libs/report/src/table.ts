@@ -4,7 +4,7 @@
 import type { Severity } from '@strata/model';
 import { SEVERITIES } from '@strata/model';
 import type { Finding } from '@strata/matcher';
-import { countSeverities, reportResults, type ReportResult, type ScanReport } from './report.js';
+import { countSeverities, describeAdvisoryDb, reportResults, type ReportResult, type ScanReport } from './report.js';
 
 export interface TableOptions {
   /** ANSI colours (the CLI passes process.stdout.isTTY) */
@@ -107,5 +107,6 @@ export function renderTable(report: ScanReport, opts: TableOptions = {}): string
     lines.push('', ...section(result, report, opts));
   }
   if (lines.length === 0) lines.push('', `${report.artifactName}: no OS and no language packages found`, '');
-  return lines.join('\n');
+  const header = report.advisoryDb ? ['', `Advisory DB: ${describeAdvisoryDb(report.advisoryDb)}`] : [];
+  return [...header, ...lines].join('\n');
 }
