@@ -126,7 +126,7 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
     ecosystems,
     onProgress: (p) => {
       if (p.phase === 'done') process.stderr.write(`${p.ecosystem}: ${p.records ?? 0} records (${(p.receivedBytes / 1e6).toFixed(1)} MB)\n`);
-      else if (p.phase === 'failed') process.stderr.write(`${p.ecosystem}: FAILED, kept the old data: ${p.error}\n`);
+      else if (p.phase === 'failed') process.stderr.write(`${p.ecosystem}: FAILED: ${p.error}\n`);
       else if (p.phase === 'download' && process.stderr.isTTY) {
         const total = p.totalBytes ? `/${(p.totalBytes / 1e6).toFixed(1)}` : '';
         process.stderr.write(`\r\x1b[2K${p.ecosystem}: ${(p.receivedBytes / 1e6).toFixed(1)}${total} MB`);
@@ -134,11 +134,19 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-  process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed\n`);
+  if (result.unreachable) {
+    const { host, reason } = result.unreachable;
+    const notUpdated = result.updated.length === 0 ? 'nothing was downloaded' : `${result.failed.length} of ${result.results.length} ecosystems not updated`;
+    process.stderr.write(`cannot reach ${host} (${reason}): ${notUpdated}\n`);
+  }
+  const kept = result.failed.length > 0 && result.previousDbVersion ? '; the failed ones keep their previous data' : '';
+  process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed${kept}\n`);
   if (result.dbVersion) {
     const { diff } = result;
     const changes = diff ? `: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.withdrawn.length} withdrawn since ${diff.fromVersion}` : ' (first import)';
     process.stderr.write(`advisory db version ${result.dbVersion}${changes}\n`);
+  } else {
+    process.stderr.write(`advisory db ${dbDir} holds no advisory data yet: scans need some${result.unreachable ? `; run "strata db update" again once ${result.unreachable.host} can be reached` : ''}\n`);
   }
   return result.failed.length > 0 ? 1 : 0;
 }
