@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runStrata } from './test-support.js';
 import { pushImage, pushIndex, tarLayer, uniqueLayer } from '@strata/pipeline';
-import { infra, repoRoot, skipUnless, uniqueName } from '@strata/testing';
+import { infra, loadImages, repoRoot, skipUnless, skipUnlessImages, uniqueName } from '@strata/testing';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-registry-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -88,4 +88,14 @@ test('strata registry names the registry and the reason when it refuses the cred
   assert.equal(run.status, 1);
   assert.match(run.stderr, new RegExp(`authentication failed.*${basic.host.replace(/\./g, '\\.')}`));
   assert.doesNotMatch(run.stderr, /not-the-password-77/);
+});
+
+test("the README's example scans the fixture images under strata/ cleanly: tests push elsewhere", { skip: skipUnlessImages(), timeout: 300_000 }, () => {
+  const host = infra.registry('anonymous')!.host;
+  const run = strata('registry', host, '--repo', 'strata/**', '--db', db, '--cache-dir', cacheDir, '--format', 'json');
+  assert.equal(run.status, 0, `${run.stderr}\n(a repository under strata/ that is not a fixture image was pushed by old test code; tests push under strata-test/)`);
+  const summary = JSON.parse(run.stdout) as Summary;
+  const fixtures = new Set(loadImages().refs.filter((r) => r.registry === 'anonymous').map((r) => r.repository));
+  assert.deepEqual(summary.repositories, [...fixtures].sort(), 'strata/ holds the fixture images and nothing else');
+  assert.ok(summary.images.every((i) => i.platforms.every((p) => p.counts !== undefined)), 'every image scanned');
 });

@@ -8,7 +8,7 @@ import { filterFindings } from '@strata/matcher';
 import { formatPlatform, resolveCredentials } from '@strata/oci';
 import { scanImage, severityCounts, type ScanOptions, type SeverityCounts } from '@strata/pipeline';
 import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/watcher';
-import { advisoryDir, findingFilter } from './scan-flags.js';
+import { findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import { columnFormatter, shortDigest } from './columns.js';
 
 export interface RegistryFlags {
@@ -62,7 +62,7 @@ const totalOf = (c: SeverityCounts) => SEVERITIES.reduce((n, s) => n + c[s], 0);
 
 export async function scanRegistry(host: string, flags: RegistryFlags, log: (line: string) => void): Promise<RegistrySummary> {
   const cacheDir = resolve(flags.cacheDir);
-  const dbDir = advisoryDir(flags);
+  const dbDir = scanAdvisoryDir(flags);
   const filter = findingFilter(flags);
 
   const credentials = await resolveCredentials(host, { ...(flags.username !== undefined ? { username: flags.username } : {}), ...(flags.password !== undefined ? { password: flags.password } : {}) });

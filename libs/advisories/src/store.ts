@@ -178,9 +178,19 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     );
     db.exec('COMMIT');
     if (opts.base) {
-      // Records that came from a rewritten file and are no longer in it are gone.
-      const drop = db.prepare('DELETE FROM records WHERE token <= ? AND (origin = ? OR substr(origin, 1, ?) = ?)');
-      for (const path of rewritten) duplicates += Number(drop.run(baseToken, path, path.length + 1, `${path}[`).changes);
+      // Records that came from a rewritten file and are no longer in it are gone: one pass over
+      // the records for all such files (origins are "<file>" or "<file>[<i>]" for JSON files).
+      const stamps = new Set((JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'sourceStamps'").get() as { value: string }).value) as { path: string }[]).map((x) => x.path));
+      const before = [...rewritten].filter((p) => stamps.has(p));
+      if (before.length > 0) {
+        db.exec('CREATE TEMP TABLE rewritten (path TEXT PRIMARY KEY)');
+        const put = db.prepare('INSERT OR IGNORE INTO rewritten (path) VALUES (?)');
+        for (const p of before) put.run(p);
+        const dropped = db
+          .prepare("DELETE FROM records WHERE token <= ? AND (origin IN (SELECT path FROM rewritten) OR (substr(origin, -1) = ']' AND rtrim(rtrim(origin, ']0123456789'), '[') IN (SELECT path FROM rewritten)))")
+          .run(baseToken);
+        duplicates += Number(dropped.changes);
+      }
     }
     if (duplicates > 0) {
       // Rows of a record's replaced copy carry its old token.
