@@ -149,9 +149,11 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
   const report = (p: Omit<UpdateProgress, 'ecosystem'>): void => opts.onProgress?.({ ecosystem, ...p });
   const tmp = join(folder, `.all.zip.download-${process.pid}-${randomBytes(4).toString('hex')}`);
   const limits = resolveAdvisoryLimits(opts.limits);
+  let dbExisted = true;
   let received = 0;
   try {
     report({ phase: 'start', receivedBytes: 0 });
+    dbExisted = await stat(opts.dbDir).then(() => true, () => false);
     await mkdir(folder, { recursive: true });
     const reachable = <T>(p: Promise<T>): Promise<T> =>
       p.catch((error: unknown) => {
@@ -188,6 +190,7 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
     await rm(tmp, { force: true });
     // An ecosystem folder this run made and left empty goes again (rmdir refuses a folder with files).
     await rmdir(folder).catch(() => undefined);
+    if (!dbExisted) await rmdir(opts.dbDir).catch(() => undefined);
     const kept = await stat(target).then(() => '; the previous dump is kept', () => '');
     if (e instanceof UnreachableError) {
       // no progress line: updateDatabase names the cause once for every ecosystem
