@@ -21,6 +21,7 @@ interface Summary {
   repositories: string[];
   images: Array<{ repository: string; tags: string[]; alsoAt: string[]; digest: string; kind: string; platforms: Array<{ reference: string; platform?: string; manifestDigest: string; counts: Record<string, number>; vulnerabilities: Array<{ id: string }> }> }>;
   total: Record<string, number>;
+  advisoryDb?: { path: string; version: string; records: number };
 }
 
 const lodash = (version: string) =>
@@ -68,10 +69,12 @@ test('strata registry scans every image and platform under the globs, grouped un
   assert.ok(total > 0, 'lodash 4.17.15 has known vulnerabilities in the fixture DB');
   assert.equal(['unknown', 'low', 'medium', 'high', 'critical'].reduce((n, s) => n + summary.total[s]!, 0), total);
   assert.equal(summary.total.images, 4);
+  assert.equal(summary.advisoryDb?.path, db, 'the summary names the advisory DB');
 
   const table = strata('registry', host, '--repo', `${prefix}/**`, '--exclude', `${prefix}/scratch/**`, '--db', db, '--cache-dir', cacheDir);
   assert.equal(table.status, 0, table.stderr);
   assert.match(table.stdout, /IMAGE\s+PLATFORM\s+DIGEST\s+UNKNOWN\s+LOW\s+MEDIUM\s+HIGH\s+CRITICAL/);
+  assert.equal(table.stdout.split('\n')[1], `Advisory DB: ${db} (OSV JSON folder, ${summary.advisoryDb!.records} records, version ${summary.advisoryDb!.version.slice(0, 19)})`);
   assert.match(table.stdout, new RegExp(`/multi:latest\\s+index \\(2 platforms\\)\\s+${index.indexDigest.slice(0, 19)}`));
   assert.match(table.stdout, /└\s+linux\/arm64/);
   assert.match(table.stdout, new RegExp(`Total: ${total} \\(.*\\) in 4 images`));
