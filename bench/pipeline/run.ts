@@ -55,7 +55,7 @@ async function pushImages(): Promise<PushedImage[]> {
   const dir = images.images['debian-multi']!.ociLayout?.dir ?? join(fixturesCacheDir(), 'oci-layout');
   const baseLayer = await fileLayer(join(dir, 'blobs/sha256', base.digest.slice(7)), { digest: base.digest, diffId: base.diffId, createdBy: base.createdBy ?? 'base' });
   const out: PushedImage[] = [];
-  for (let i = 0; i < M; i++) out.push(await pushImage(registry!.host, 'strata/bench', `${run}-${i}`, [baseLayer, await uniqueLayer(`bench-${run}-${i}`)]));
+  for (let i = 0; i < M; i++) out.push(await pushImage(registry!.host, 'strata-test/bench', `${run}-${i}`, [baseLayer, await uniqueLayer(`bench-${run}-${i}`)]));
   return out;
 }
 

@@ -2,6 +2,7 @@
 // gateway which images an advisory hits right now, or which hold a package (the distributed
 // pipeline's reverse index). Nothing is scanned.
 import { toJson } from '@bufbuild/protobuf';
+import { InvalidArgumentError } from 'commander';
 import { ListAffectedImagesResponseSchema, Severity, type ListAffectedImagesResponse } from '@strata/contracts';
 import { connectGateway, describeRpc, type GatewayAddress } from './server-client.js';
 import { columnFormatter, shortDigest } from './columns.js';
@@ -11,7 +12,7 @@ export type AffectedQuery = { advisoryId: string } | { ecosystem: string; name: 
 /** "npm/lodash", "debian:12/openssl", "go/golang.org/x/net": the ecosystem key has no '/', the name may. */
 export function parsePackageQuery(text: string): { ecosystem: string; name: string } {
   const slash = text.indexOf('/');
-  if (slash <= 0 || slash === text.length - 1) throw new Error(`--package takes <ecosystem>/<name>, e.g. npm/lodash or debian:12/openssl; got "${text}"`);
+  if (slash <= 0 || slash === text.length - 1) throw new InvalidArgumentError(`--package takes <ecosystem>/<name>, e.g. npm/lodash or debian:12/openssl; got "${text}"`);
   return { ecosystem: text.slice(0, slash), name: text.slice(slash + 1) };
 }
 

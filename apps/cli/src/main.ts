@@ -1,18 +1,24 @@
 // strata: the command-line entry point. Embedded by default: the whole pipeline runs in this process.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { advisoryLimitsFromEnv, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
 import { eolWarning, filterFindings } from '@strata/matcher';
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
 import { layerProgress } from './progress.js';
-import { advisoryDir, findingFilter } from './scan-flags.js';
+import { advisoryDir, findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import type { RegistryFlags } from './registry.js';
 
 const defaultCacheDir = (): string =>
   process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
+
+/** The version in the repository's package.json: main.ts, its bundle and bin/ all sit three folders below it. */
+function strataVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
 
 const integer = (value: string): number => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
@@ -45,14 +51,26 @@ function writeReport(text: string, output: string | undefined): void {
   else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-async function runImage(reference: string | undefined, flags: ImageFlags): Promise<number> {
+/** `--input dir:tag` where dir is an OCI layout: the tag belongs in an oci: reference. */
+function checkInput(input: string): void {
+  if (existsSync(input)) return;
+  const tagged = /^(.+):([^/:]+)$/.exec(input);
+  if (tagged && existsSync(tagged[1] as string)) {
+    throw new InvalidArgumentError(`--input ${input} does not exist; to pick a tag from an OCI layout, give it as the reference: strata image oci:${tagged[1]}:${tagged[2]}`);
+  }
+}
+
+async function runImage(reference: string | undefined, flags: ImageFlags, command: Command): Promise<number> {
   const target = flags.input ?? reference;
   if (!target) throw new InvalidArgumentError('give an image reference, or --input <path>');
   const cacheDir = resolve(flags.cacheDir);
-  const dbDir = advisoryDir(flags);
   const filter = findingFilter(flags);
 
   if (flags.server) {
+    const server = command.getOptionValueSource('server') === 'env' ? 'STRATA_SERVER' : '--server';
+    if (flags.db !== undefined) {
+      throw new InvalidArgumentError(`--db cannot be used with ${server}: the gateway matches with its own advisory DB (each report names it); drop --db, or scan without ${server}`);
+    }
     if (flags.input) throw new InvalidArgumentError('--input reads local files: scan them without --server');
     const { scanThroughServer } = await import('./server-client.js');
     const scanned = await scanThroughServer({
@@ -68,6 +86,8 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
     return scanned.findings > 0 ? flags.exitCode : 0;
   }
 
+  if (flags.input) checkInput(flags.input);
+  const dbDir = scanAdvisoryDir(flags);
   const progress = flags.progress ? layerProgress(process.stderr) : undefined;
   const options: ScanOptions = { cacheDir, dbDir, advisoryLimits: advisoryLimitsFromEnv(process.env) };
   if (flags.input) options.input = true;
@@ -91,7 +111,7 @@ async function runImage(reference: string | undefined, flags: ImageFlags): Promi
   if (eol) process.stderr.write(`WARN ${eol}\n`);
   const findings = filterFindings(result.findings, filter);
   const toFile = flags.output !== undefined;
-  const text = renderReport({ ...result, findings }, flags.format, { color: !toFile && process.stdout.isTTY === true });
+  const text = renderReport({ ...result, findings }, flags.format, { color: !toFile && process.stdout.isTTY === true, toolVersion: strataVersion() });
   writeReport(text, flags.output);
   return findings.length > 0 ? flags.exitCode : 0;
 }
@@ -107,7 +127,7 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
     limits: advisoryLimitsFromEnv(process.env),
     onProgress: (p) => {
       if (p.phase === 'done') process.stderr.write(`${p.ecosystem}: ${p.records ?? 0} records (${(p.receivedBytes / 1e6).toFixed(1)} MB)\n`);
-      else if (p.phase === 'failed') process.stderr.write(`${p.ecosystem}: FAILED, kept the old data: ${p.error}\n`);
+      else if (p.phase === 'failed') process.stderr.write(`${p.ecosystem}: FAILED: ${p.error}\n`);
       else if (p.phase === 'download' && process.stderr.isTTY) {
         const total = p.totalBytes ? `/${(p.totalBytes / 1e6).toFixed(1)}` : '';
         process.stderr.write(`\r\x1b[2K${p.ecosystem}: ${(p.receivedBytes / 1e6).toFixed(1)}${total} MB`);
@@ -116,17 +136,40 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   for (const r of result.results) for (const warning of r.warnings ?? []) process.stderr.write(`WARN ${r.ecosystem}/all.zip: ${warning}\n`);
-  process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed\n`);
+  if (result.unreachable) {
+    const { host, reason } = result.unreachable;
+    const notUpdated = result.updated.length === 0 ? 'nothing was downloaded' : `${result.failed.length} of ${result.results.length} ecosystems not updated`;
+    process.stderr.write(`cannot reach ${host} (${reason}): ${notUpdated}\n`);
+  }
+  const kept = result.failed.length > 0 && result.previousDbVersion ? '; the failed ones keep their previous data' : '';
+  process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed${kept}\n`);
   if (result.dbVersion) {
     const { diff } = result;
     const changes = diff ? `: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.withdrawn.length} withdrawn since ${diff.fromVersion}` : ' (first import)';
     process.stderr.write(`advisory db version ${result.dbVersion}${changes}\n`);
+  } else {
+    process.stderr.write(`advisory db ${dbDir} holds no advisory data yet: scans need some${result.unreachable ? `; run "strata db update" again once ${result.unreachable.host} can be reached` : ''}\n`);
   }
   return result.failed.length > 0 ? 1 : 0;
 }
 
+/** Set once Commander printed a usage error itself. */
+let usageErrorPrinted = false;
+/** What Commander throws after it printed help or the version: nothing more to say. */
+const QUIET_EXITS = new Set(['commander.help', 'commander.helpDisplayed', 'commander.version']);
+
 export function buildProgram(): Command {
-  const program = new Command('strata').description('Find known vulnerabilities in container images').showHelpAfterError();
+  // Usage errors are one line (no help dump) and exit 2; exitOverride lets main() pick the code.
+  const program = new Command('strata')
+    .description('Find known vulnerabilities in container images')
+    .version(strataVersion(), '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => {
+        usageErrorPrinted = true;
+        write(text.replace(/^error: /, 'strata: '));
+      },
+    });
   const cacheOption = () => new Option('--cache-dir <dir>', 'layer cache, blob folder and advisory index').default(defaultCacheDir());
 
   program
@@ -151,8 +194,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--server <host:port>', 'scan through a Strata gateway (the distributed pipeline) instead of in this process').env('STRATA_SERVER'))
     .addOption(new Option('--token <token>', 'bearer token of the gateway').env('STRATA_TOKEN'))
     .addOption(new Option('--server-ca <file>', 'PEM CA certificate of a TLS gateway').env('STRATA_SERVER_CA'))
-    .action(async (reference: string | undefined, flags: ImageFlags) => {
-      process.exitCode = await runImage(reference, flags);
+    .action(async (reference: string | undefined, flags: ImageFlags, command: Command) => {
+      process.exitCode = await runImage(reference, flags, command);
     });
 
   const collect = (value: string, previous: string[]) => [...previous, value];
@@ -212,7 +255,14 @@ export function buildProgram(): Command {
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (process.env.STRATA_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exitCode = 1;
+  if (error instanceof CommanderError) {
+    // A usage error (bad flag, InvalidArgumentError from an action): one line, exit 2. Commander
+    // printed its own already, and help or the version needs nothing more.
+    if (!usageErrorPrinted && !QUIET_EXITS.has(error.code)) process.stderr.write(`strata: ${error.message}\n`);
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (process.env.STRATA_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = 1;
+  }
 }

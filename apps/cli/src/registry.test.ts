@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runStrata } from './test-support.js';
 import { pushImage, pushIndex, tarLayer, uniqueLayer } from '@strata/pipeline';
-import { infra, repoRoot, skipUnless, uniqueName } from '@strata/testing';
+import { infra, loadImages, repoRoot, skipUnless, skipUnlessImages, uniqueName } from '@strata/testing';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-registry-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -21,6 +21,7 @@ interface Summary {
   repositories: string[];
   images: Array<{ repository: string; tags: string[]; alsoAt: string[]; digest: string; kind: string; platforms: Array<{ reference: string; platform?: string; manifestDigest: string; counts: Record<string, number>; vulnerabilities: Array<{ id: string }> }> }>;
   total: Record<string, number>;
+  advisoryDb?: { path: string; version: string; records: number };
 }
 
 const lodash = (version: string) =>
@@ -68,10 +69,12 @@ test('strata registry scans every image and platform under the globs, grouped un
   assert.ok(total > 0, 'lodash 4.17.15 has known vulnerabilities in the fixture DB');
   assert.equal(['unknown', 'low', 'medium', 'high', 'critical'].reduce((n, s) => n + summary.total[s]!, 0), total);
   assert.equal(summary.total.images, 4);
+  assert.equal(summary.advisoryDb?.path, db, 'the summary names the advisory DB');
 
   const table = strata('registry', host, '--repo', `${prefix}/**`, '--exclude', `${prefix}/scratch/**`, '--db', db, '--cache-dir', cacheDir);
   assert.equal(table.status, 0, table.stderr);
   assert.match(table.stdout, /IMAGE\s+PLATFORM\s+DIGEST\s+UNKNOWN\s+LOW\s+MEDIUM\s+HIGH\s+CRITICAL/);
+  assert.equal(table.stdout.split('\n')[1], `Advisory DB: ${db} (OSV JSON folder, ${summary.advisoryDb!.records} records, version ${summary.advisoryDb!.version.slice(0, 19)})`);
   assert.match(table.stdout, new RegExp(`/multi:latest\\s+index \\(2 platforms\\)\\s+${index.indexDigest.slice(0, 19)}`));
   assert.match(table.stdout, /└\s+linux\/arm64/);
   assert.match(table.stdout, new RegExp(`Total: ${total} \\(.*\\) in 4 images`));
@@ -88,4 +91,14 @@ test('strata registry names the registry and the reason when it refuses the cred
   assert.equal(run.status, 1);
   assert.match(run.stderr, new RegExp(`authentication failed.*${basic.host.replace(/\./g, '\\.')}`));
   assert.doesNotMatch(run.stderr, /not-the-password-77/);
+});
+
+test("the README's example scans the fixture images under strata/ cleanly: tests push elsewhere", { skip: skipUnlessImages(), timeout: 300_000 }, () => {
+  const host = infra.registry('anonymous')!.host;
+  const run = strata('registry', host, '--repo', 'strata/**', '--db', db, '--cache-dir', cacheDir, '--format', 'json');
+  assert.equal(run.status, 0, `${run.stderr}\n(a repository under strata/ that is not a fixture image was pushed by old test code; tests push under strata-test/)`);
+  const summary = JSON.parse(run.stdout) as Summary;
+  const fixtures = new Set(loadImages().refs.filter((r) => r.registry === 'anonymous').map((r) => r.repository));
+  assert.deepEqual(summary.repositories, [...fixtures].sort(), 'strata/ holds the fixture images and nothing else');
+  assert.ok(summary.images.every((i) => i.platforms.every((p) => p.counts !== undefined)), 'every image scanned');
 });

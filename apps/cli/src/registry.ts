@@ -7,8 +7,9 @@ import { advisoryLimitsFromEnv } from '@strata/advisories';
 import { filterFindings } from '@strata/matcher';
 import { formatPlatform, resolveCredentials } from '@strata/oci';
 import { scanImage, severityCounts, type ScanOptions, type SeverityCounts } from '@strata/pipeline';
+import { describeAdvisoryDb, type AdvisoryDbInfo } from '@strata/report';
 import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/watcher';
-import { advisoryDir, findingFilter } from './scan-flags.js';
+import { findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import { columnFormatter, shortDigest } from './columns.js';
 
 export interface RegistryFlags {
@@ -55,6 +56,8 @@ export interface RegistrySummary {
   total: SeverityCounts & { images: number; failed: number };
   /** repositories or tags that could not be read */
   problems: Array<{ repository?: string; tag?: string; reason: string }>;
+  /** the advisory DB the images were matched with (unset when none was scanned) */
+  advisoryDb?: AdvisoryDbInfo;
 }
 
 const SEVERITIES = ['unknown', 'low', 'medium', 'high', 'critical'] as const;
@@ -62,7 +65,7 @@ const totalOf = (c: SeverityCounts) => SEVERITIES.reduce((n, s) => n + c[s], 0);
 
 export async function scanRegistry(host: string, flags: RegistryFlags, log: (line: string) => void): Promise<RegistrySummary> {
   const cacheDir = resolve(flags.cacheDir);
-  const dbDir = advisoryDir(flags);
+  const dbDir = scanAdvisoryDir(flags);
   const filter = findingFilter(flags);
 
   const credentials = await resolveCredentials(host, { ...(flags.username !== undefined ? { username: flags.username } : {}), ...(flags.password !== undefined ? { password: flags.password } : {}) });
@@ -95,6 +98,7 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
       const result = await scanImage(reference, options);
       const findings = filterFindings(result.findings, filter);
       scanned.manifestDigest = result.metadata.manifestDigest;
+      summary.advisoryDb ??= result.advisoryDb;
       if (!scanned.platform && result.metadata.platform) scanned.platform = formatPlatform(result.metadata.platform);
       scanned.counts = severityCounts(findings);
       scanned.vulnerabilities = findings.map((f) => ({ id: f.vulnerabilityId, pkgName: f.pkgName, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity }));
@@ -151,6 +155,7 @@ export function renderRegistryTable(summary: RegistrySummary): string {
   const t = summary.total;
   const out = [
     `${summary.registry}: ${summary.repositories.length} repositories, ${t.images} images`,
+    ...(summary.advisoryDb ? [`Advisory DB: ${describeAdvisoryDb(summary.advisoryDb)}`] : []),
     '',
     line(header),
     ...rows.flatMap((row, i) => [line(row), ...(notes.get(i) ?? [])]),

@@ -71,10 +71,21 @@ function countFindings(json: Uint8Array): number {
   return (report.Results ?? []).reduce((sum, result) => sum + (result.Vulnerabilities?.length ?? 0), 0);
 }
 
+/** Why a gateway could not be reached, in words, from the details gRPC gives (which carry its internals). */
+function unreachableReason(details: string): string {
+  if (/ECONNREFUSED/.test(details)) return 'connection refused (is the gateway running there?)';
+  if (/Name resolution failed|ENOTFOUND|EAI_AGAIN/.test(details)) return 'host name not found';
+  if (/Connection dropped|Protocol error|handshake|SSL|TLS/i.test(details)) return 'the connection was dropped (a TLS gateway needs --server-ca)';
+  const code = /\b(ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE)\b/.exec(details)?.[1];
+  return `${code ?? 'no connection'} (is the gateway running there? a TLS gateway needs --server-ca)`;
+}
+
 export function describeRpc(error: unknown, server: string): Error {
   if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
+  if (error.code === grpc.status.UNAVAILABLE && !/shutting down/.test(error.details)) {
+    return new ServerScanError(`cannot reach the Strata gateway at ${server}: ${unreachableReason(error.details)}`, { cause: error });
+  }
   const hint: Partial<Record<grpc.status, string>> = {
-    [grpc.status.UNAVAILABLE]: ' (is the gateway running there? a TLS gateway needs --server-ca)',
     [grpc.status.UNAUTHENTICATED]: ' (give the gateway token with --token or STRATA_TOKEN)',
   };
   return new ServerScanError(`gateway ${server}: ${grpc.status[error.code]}: ${error.details}${hint[error.code] ?? ''}`, { cause: error });

@@ -13,6 +13,8 @@ export interface StrataRun {
 export function runStrata(cwd: string, args: string[]): StrataRun {
   const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'apps/cli/src/main.ts'), ...args], {
     encoding: 'utf8',
+    // a registry summary of many images outgrows the default 1 MiB
+    maxBuffer: 256 * 1024 * 1024,
     cwd,
     env: { ...process.env, STRATA_DB: '', STRATA_SERVER: '' },
   });

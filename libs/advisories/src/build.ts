@@ -1,21 +1,10 @@
-// Builds the index from a db folder: read, validate, de-duplicate by id (the latest `modified`
-// wins), cut each record down, and group its affected entries by (ecosystem key, package name).
+// Cutting OSV records down to what matching and reports need (the store keeps only these), with
+// range events sorted once at build time; and the DB version over the records' content hashes.
 import { createHash } from 'node:crypto';
-import type { AnalyzerWarning } from '@strata/model';
 import { comparator, schemeForEcosystem, type VersionScheme } from '@strata/versions';
-import { AdvisoryDbEmptyError } from './errors.js';
-import { newDict } from './dict.js';
-import { ecosystemKey, normalizePackageName, parseEcosystem } from './ecosystems.js';
-import type { IndexedAffected, IndexedRange, IndexedRecord, IndexManifest, ManifestRecord, Shard, VendorRating } from './model.js';
-import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
-import { INDEX_FORMAT_VERSION } from './model.js';
-import { cveIds, validateRecord, type OsvAffected, type OsvEvent, type OsvRecord, type OsvSeverity } from './osv.js';
-import { fingerprint, listSources, readSources, type SourceFile } from './source.js';
-
-export interface BuiltIndex {
-  manifest: IndexManifest;
-  shards: Map<string, Shard>;
-}
+import { parseEcosystem } from './ecosystems.js';
+import type { IndexedAffected, IndexedRange, IndexedRecord, ManifestRecord, VendorRating } from './model.js';
+import { cveIds, type OsvAffected, type OsvEvent, type OsvRecord, type OsvSeverity } from './osv.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v.length <= MAX_SHORT_TEXT ? v : undefined);
 
@@ -44,7 +33,7 @@ function ubuntuPriority(severity: OsvSeverity[] | undefined): VendorRating | und
   return rating ? { vendor: 'ubuntu', rating } : undefined;
 }
 
-function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
+export function cutRecord(r: OsvRecord, origin: string): IndexedRecord {
   const out: IndexedRecord = {
     id: r.id,
     aliases: r.aliases ?? [],
@@ -95,7 +84,7 @@ function sortEvents(events: OsvEvent[], scheme: VersionScheme | undefined): OsvE
   }
 }
 
-function cutAffected(recordId: string, a: OsvAffected): IndexedAffected | undefined {
+export function cutAffected(recordId: string, a: OsvAffected): IndexedAffected | undefined {
   const ranges: IndexedRange[] = [];
   for (const r of a.ranges ?? []) {
     // GIT ranges name commits, which an installed package does not carry: ignored.
@@ -117,134 +106,15 @@ function cutAffected(recordId: string, a: OsvAffected): IndexedAffected | undefi
   return out;
 }
 
-interface Candidate {
-  record: IndexedRecord;
-  affected: IndexedAffected[];
-  manifest: ManifestRecord;
-}
-
 /** sha256 over every record's id and content hash, in id order: the advisory-DB version. */
 export function databaseVersion(records: Record<string, ManifestRecord>): string {
+  return versionOfSorted(Object.keys(records).sort().map((id) => [id, records[id]?.hash ?? 'undefined']));
+}
+
+/** The same, over (id, hash) pairs already in id order (streamed from the store). */
+export function versionOfSorted(pairs: Iterable<readonly [string, string]>): string {
   const h = createHash('sha256');
-  for (const id of Object.keys(records).sort()) h.update(`${id}\t${records[id]?.hash}\n`);
+  for (const [id, hash] of pairs) h.update(`${id}\t${hash}\n`);
   return `sha256:${h.digest('hex')}`;
 }
 
-export interface BuildOptions {
-  dbDir: string;
-  /** the source listing, when the caller has already made it */
-  files?: SourceFile[];
-  now?: () => Date;
-  /** bounds on record and zip sizes (DEFAULT_ADVISORY_LIMITS where unset) */
-  limits?: Partial<AdvisoryLimits>;
-}
-
-export async function buildIndex(opts: BuildOptions): Promise<BuiltIndex> {
-  const files = opts.files ?? (await listSources(opts.dbDir).catch(() => []));
-  if (files.length === 0) throw new AdvisoryDbEmptyError(opts.dbDir);
-
-  const warnings: AnalyzerWarning[] = [];
-  const byId = new Map<string, Candidate>();
-  let skipped = 0;
-
-  const addRecord = (origin: string, raw: OsvRecord): void => {
-    const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
-    const packages = new Map<string, [string, string]>();
-    const affected: IndexedAffected[] = [];
-    for (const a of raw.affected ?? []) {
-      if (!a.package) continue;
-      const pair: [string, string] = [ecosystemKey(a.package.ecosystem), normalizePackageName(a.package.ecosystem, a.package.name)];
-      packages.set(pair.join('\u0000'), pair);
-      const cut = cutAffected(raw.id, a);
-      if (cut) affected.push(cut);
-    }
-    const manifest: ManifestRecord = { hash, packages: [...packages.values()] };
-    if (raw.withdrawn) manifest.withdrawn = raw.withdrawn;
-    const candidate: Candidate = { record: cutRecord(raw, origin), affected, manifest };
-    const previous = byId.get(raw.id);
-    if (previous) {
-      // The same id in two sources (a folder and a dump): keep the newer, else the first by origin.
-      const newer = raw.modified > previous.record.modified || (raw.modified === previous.record.modified && origin < previous.record.origin);
-      if (!newer) return;
-    }
-    byId.set(raw.id, candidate);
-  };
-
-  await readSources(
-    opts.dbDir,
-    files,
-    ({ origin, value }) => {
-      const problem = validateRecord(value);
-      if (problem) {
-        skipped++;
-        warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${problem}` });
-        return;
-      }
-      try {
-        addRecord(origin, value as OsvRecord);
-      } catch (e) {
-        // Whatever a record holds, it costs that record only, never the database.
-        skipped++;
-        warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${e instanceof Error ? e.message : String(e)}` });
-      }
-    },
-    ({ origin, message }) => {
-      skipped++;
-      warnings.push({ analyzer: 'advisories', path: origin, message });
-    },
-    opts.limits,
-  );
-
-  const shards = new Map<string, Shard>();
-  const records = newDict<ManifestRecord>();
-  let withdrawn = 0;
-  let packageCount = 0;
-  for (const id of [...byId.keys()].sort()) {
-    const c = byId.get(id) as Candidate;
-    records[id] = c.manifest;
-    if (c.manifest.withdrawn) {
-      withdrawn++;
-      continue;
-    }
-    for (const a of c.affected) {
-      const key = ecosystemKey(a.ecosystem);
-      let shard = shards.get(key);
-      if (!shard) {
-        shard = { key, records: newDict(), packages: newDict() };
-        shards.set(key, shard);
-      }
-      shard.records[id] = c.record;
-      const name = normalizePackageName(a.ecosystem, a.name);
-      const list = shard.packages[name];
-      if (list) list.push(a);
-      else {
-        shard.packages[name] = [a];
-        packageCount++;
-      }
-    }
-  }
-
-  warnings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const active = byId.size - withdrawn;
-  if (active === 0) throw new AdvisoryDbEmptyError(opts.dbDir, byId.size > 0 ? `${byId.size} record(s), all withdrawn` : `${skipped} unreadable record(s)`);
-
-  const shardInfo: IndexManifest['shards'] = newDict();
-  let n = 0;
-  for (const key of [...shards.keys()].sort()) {
-    const shard = shards.get(key) as Shard;
-    shardInfo[key] = { file: `shard-${String(n++).padStart(4, '0')}.json`, records: Object.keys(shard.records).length, packages: Object.keys(shard.packages).length };
-  }
-  const manifest: IndexManifest = {
-    formatVersion: INDEX_FORMAT_VERSION,
-    dbVersion: databaseVersion(records),
-    fingerprint: fingerprint(files, `${INDEX_FORMAT_VERSION} ${readingLimitsKey(opts.limits)}`),
-    builtAt: (opts.now ?? (() => new Date()))().toISOString(),
-    dbDir: opts.dbDir,
-    sources: files.map((f) => ({ path: f.path, kind: f.kind, size: f.size })),
-    counts: { records: active, withdrawn, skipped, packages: packageCount },
-    shards: shardInfo,
-    records,
-    warnings,
-  };
-  return { manifest, shards };
-}

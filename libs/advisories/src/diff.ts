@@ -1,7 +1,9 @@
-// What changed between two advisory databases, from their manifests alone (no shard is read):
-// the input of a re-match that must touch only the images holding the packages involved.
+// What changed between two advisory databases, from their manifests alone (no affected entry is
+// read): the input of a re-match that must touch only the images holding the packages involved.
+// Two open indexes are walked side by side in id order, so a diff of full-size stores holds only
+// its result in memory.
 import { ownEntry } from './dict.js';
-import type { IndexManifest } from './model.js';
+import type { IndexManifest, ManifestRecord } from './model.js';
 
 export interface DatabaseDiff {
   fromVersion: string;
@@ -16,42 +18,63 @@ export interface DatabaseDiff {
   packages: [string, string][];
 }
 
-type HasManifest = { manifest: Pick<IndexManifest, 'dbVersion' | 'records'> };
 type ManifestLike = Pick<IndexManifest, 'dbVersion' | 'records'>;
+/** An open index (its records streamed from the store), or a manifest / stored record map. */
+type DiffSide = { manifest: ManifestLike; manifestRecords?: () => Iterable<[string, ManifestRecord]> } | ManifestLike;
 
-const manifestOf = (x: HasManifest | ManifestLike): ManifestLike => ('manifest' in x ? x.manifest : x);
+function sortedRecords(side: DiffSide): { dbVersion: string; records: Iterable<[string, ManifestRecord]> } {
+  if ('manifest' in side) {
+    if (side.manifestRecords) return { dbVersion: side.manifest.dbVersion, records: side.manifestRecords() };
+    return sortedRecords(side.manifest);
+  }
+  const { records } = side;
+  const ids = Object.keys(records).sort();
+  return { dbVersion: side.dbVersion, records: ids.map((id) => [id, ownEntry(records, id) as ManifestRecord] as [string, ManifestRecord]) };
+}
 
 /** Diffs two indexes (or their manifests). An id in both but withdrawn in both is no change. */
-export function diffDatabases(oldIndex: HasManifest | ManifestLike, newIndex: HasManifest | ManifestLike): DatabaseDiff {
-  const a = manifestOf(oldIndex);
-  const b = manifestOf(newIndex);
+export function diffDatabases(oldIndex: DiffSide, newIndex: DiffSide): DatabaseDiff {
+  const a = sortedRecords(oldIndex);
+  const b = sortedRecords(newIndex);
   const added: string[] = [];
   const changed: string[] = [];
   const withdrawn: string[] = [];
   const packages = new Map<string, [string, string]>();
-  const touch = (id: string): void => {
-    for (const m of [ownEntry(a.records, id), ownEntry(b.records, id)]) {
-      for (const pair of m?.packages ?? []) packages.set(pair.join('\u0000'), pair);
-    }
+  const touch = (...ms: (ManifestRecord | undefined)[]): void => {
+    for (const m of ms) for (const pair of m?.packages ?? []) packages.set(pair.join('\u0000'), pair);
   };
-  const active = (m: ManifestLike, id: string): boolean => {
-    const r = ownEntry(m.records, id);
-    return r !== undefined && !r.withdrawn;
-  };
-  for (const id of Object.keys(b.records)) {
-    if (!active(b, id)) continue;
-    if (!active(a, id)) added.push(id);
-    else if (ownEntry(a.records, id)?.hash !== ownEntry(b.records, id)?.hash) changed.push(id);
-    else continue;
-    touch(id);
-  }
-  for (const id of Object.keys(a.records)) {
-    if (active(a, id) && !active(b, id)) {
+  const active = (m: ManifestRecord | undefined): boolean => m !== undefined && !m.withdrawn;
+  const compare = (id: string, before: ManifestRecord | undefined, after: ManifestRecord | undefined): void => {
+    if (active(after)) {
+      if (!active(before)) added.push(id);
+      else if (before?.hash !== after?.hash) changed.push(id);
+      else return;
+      touch(before, after);
+    } else if (active(before)) {
       withdrawn.push(id);
-      touch(id);
+      touch(before, after);
+    }
+  };
+  // Merge join over both id-ordered streams.
+  const ia = a.records[Symbol.iterator]();
+  const ib = b.records[Symbol.iterator]();
+  let x = ia.next();
+  let y = ib.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value[0] < y.value[0])) {
+      const [id, m] = x.value as [string, ManifestRecord];
+      compare(id, m, undefined);
+      x = ia.next();
+    } else if (x.done || y.value[0] < x.value[0]) {
+      compare(y.value[0], undefined, y.value[1]);
+      y = ib.next();
+    } else {
+      compare(x.value[0], x.value[1], y.value[1]);
+      x = ia.next();
+      y = ib.next();
     }
   }
-  const byKey = (x: [string, string], y: [string, string]): number => (x.join('\u0000') < y.join('\u0000') ? -1 : 1);
+  const byKey = (p: [string, string], q: [string, string]): number => (p.join('\u0000') < q.join('\u0000') ? -1 : 1);
   return {
     fromVersion: a.dbVersion,
     toVersion: b.dbVersion,

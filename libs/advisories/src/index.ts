@@ -23,9 +23,10 @@ export type {
   VendorRating,
 } from './model.js';
 export { INDEX_FORMAT_VERSION } from './model.js';
-export { buildIndex, databaseVersion, rangeScheme } from './build.js';
-export type { BuildOptions, BuiltIndex } from './build.js';
-export { openAdvisoryIndex, indexFromBuild, indexCacheDir } from './open.js';
+export { databaseVersion, rangeScheme } from './build.js';
+export { buildStore, openStore } from './store.js';
+export type { BuildStoreOptions, StoreIndex } from './store.js';
+export { openAdvisoryIndex, indexCacheDir, STORE_FILE } from './open.js';
 export type { OpenIndexOptions, OpenIndexResult } from './open.js';
 export { diffDatabases } from './diff.js';
 export type { DatabaseDiff } from './diff.js';

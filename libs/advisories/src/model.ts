@@ -1,10 +1,10 @@
-// The advisory index: OSV records cut down to what matching and reports need, grouped in one
-// shard per ecosystem key and, inside it, by normalised package name.
+// The advisory index: OSV records cut down to what matching and reports need, kept in an on-disk
+// store (store.ts) and looked up by (ecosystem key, normalised package name).
 import type { AnalyzerWarning } from '@strata/model';
 import type { OsvEvent, OsvReference, OsvSeverity } from './osv.js';
 
 /** Bump when the cached layout or the record cut changes: old caches are then rebuilt. */
-export const INDEX_FORMAT_VERSION = '3';
+export const INDEX_FORMAT_VERSION = '4';
 
 export interface IndexedRange {
   type: 'ECOSYSTEM' | 'SEMVER';
@@ -62,16 +62,6 @@ export interface AffectedEntry extends IndexedAffected {
   record: IndexedRecord;
 }
 
-/**
- * One ecosystem's part of the index as stored in the cache. Its dictionaries (and the manifest's)
- * are keyed by names from the advisory data: built without a prototype, read with `ownEntry`.
- */
-export interface Shard {
-  key: string;
-  records: Record<string, IndexedRecord>;
-  packages: Record<string, IndexedAffected[]>;
-}
-
 /** What the manifest keeps per record: enough to diff two databases without loading shards. */
 export interface ManifestRecord {
   /** sha256 of the record as read */
@@ -92,13 +82,18 @@ export interface IndexManifest {
   dbDir: string;
   sources: { path: string; kind: 'json' | 'zip'; size: number }[];
   counts: { records: number; withdrawn: number; skipped: number; packages: number };
+  /** per ecosystem key: the store file, and how many records and packages it has under the key */
   shards: Record<string, { file: string; records: number; packages: number }>;
+  /**
+   * Every record (withdrawn ones too) by id. A read-only view of the store: each access is a
+   * lookup, and enumerating it reads every id; prefer AdvisoryIndex.manifestRecords() to walk it.
+   */
   records: Record<string, ManifestRecord>;
   /** broken records skipped while building; reported again on every open */
   warnings: AnalyzerWarning[];
 }
 
-/** The loaded index. Lookups are synchronous; shards come from the cache on first use. */
+/** The open index. Lookups are synchronous reads of the store. */
 export interface AdvisoryIndex {
   readonly manifest: IndexManifest;
   /** = manifest.dbVersion */
@@ -106,10 +101,14 @@ export interface AdvisoryIndex {
   /** Affected entries for a package; `name` is normalised here (PEP 503 for PyPI). */
   lookup(ecosystemKey: string, name: string): readonly AffectedEntry[];
   hasEcosystem(ecosystemKey: string): boolean;
-  /** the ecosystem keys the index has shards for */
+  /** the ecosystem keys the index has entries for */
   ecosystems(): string[];
-  /** a record by id, from any loaded or loadable shard */
+  /** an active record by id */
   record(id: string): IndexedRecord | undefined;
   /** the ids of the records that are, or name as alias, upstream or CVE, `idOrAlias` (withdrawn aliasing records left out) */
   recordIds(idOrAlias: string): string[];
+  /** what the manifest keeps for one record (withdrawn ones too) */
+  manifestRecord(id: string): ManifestRecord | undefined;
+  /** every record's manifest entry, in id order, streamed from the store */
+  manifestRecords(): IterableIterator<[string, ManifestRecord]>;
 }

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { sharedDataDir, skipUnless } from '@strata/testing';
+import { closedLoopbackPort, sharedDataDir, skipUnless } from '@strata/testing';
 import { openAdvisoryIndex, updateDatabase, type UpdateProgress } from './index.js';
 import { writeZip } from './test-zip.js';
 
@@ -140,4 +140,36 @@ test('ecosystem names that would escape the db folder are refused before downloa
   const db = await tempDir();
   await assert.rejects(updateDatabase({ dbDir: db, baseUrl, ecosystems: ['npm', '../etc'] }), /invalid ecosystem name/);
   await assert.rejects(stat(join(db, 'npm')));
+});
+
+test('an unreachable server is named once: the other ecosystems are not tried, and no empty folders stay behind', async () => {
+  const port = await closedLoopbackPort();
+  for (const [baseUrl, host, reason] of [
+    [`http://127.0.0.1:${port}`, `127.0.0.1:${port}`, 'connection refused'],
+    ['http://osv.invalid', 'osv.invalid', 'host name not found'],
+  ] as const) {
+    const db = join(await tempDir(), 'db');
+    const events: UpdateProgress[] = [];
+    const result = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Alpine', 'npm', 'PyPI'], onProgress: (p) => events.push(p) });
+    assert.deepEqual(result.unreachable, { host, reason });
+    assert.deepEqual(result.failed, ['Alpine', 'npm', 'PyPI']);
+    assert.deepEqual(result.results.map((r) => r.skipped ?? false), [false, true, true], 'tried once, then the cause is known');
+    assert.deepEqual(events.map((e) => `${e.ecosystem}:${e.phase}`), ['Alpine:start'], 'no per-ecosystem failure lines');
+    assert.equal(result.previousDbVersion, undefined, 'there was no old data to keep');
+    assert.equal(result.dbVersion, undefined);
+    await assert.rejects(stat(db), /ENOENT/, 'no db folder, let alone empty ecosystem folders');
+  }
+});
+
+test('an unreachable server leaves existing data and says it had some', { skip: skipUnless('data', 'tool:python3') }, async () => {
+  const db = await tempDir();
+  routes.set('/Alpine/all.zip', { status: 200, body: await dumpOf('alpine', 5) });
+  const first = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Alpine'] });
+  assert.deepEqual(first.updated, ['Alpine']);
+  const result = await updateDatabase({ dbDir: db, baseUrl: `http://127.0.0.1:${await closedLoopbackPort()}`, ecosystems: ['Alpine', 'npm'] });
+  assert.equal(result.unreachable?.reason, 'connection refused');
+  assert.equal(result.previousDbVersion, first.dbVersion);
+  assert.equal(result.dbVersion, first.dbVersion, 'nothing changed');
+  assert.match(result.results[0]?.error ?? '', /connection refused; the previous dump is kept/);
+  assert.deepEqual((await readdir(db)).sort(), ['Alpine'], 'no empty npm folder');
 });

@@ -1,15 +1,17 @@
 // `strata db update`: downloads `<base>/<ecosystem>/all.zip` per ecosystem into the db folder.
 // Each download goes to a hidden temp file beside its target, is checked (a readable zip holding
 // at least one JSON record), and only then renamed over the old dump; a failed or corrupt
-// download leaves the old data in place.
+// download leaves the old data in place. When the server cannot be reached at all (refused, no such
+// host), the ecosystems after the first are not tried: the cause is the same for all of them.
 import { diffDatabases, type DatabaseDiff } from './diff.js';
 import { openAdvisoryIndex } from './open.js';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { downloadBounded } from './download.js';
 import { AdvisoryUpdateError } from './errors.js';
 import { resolveAdvisoryLimits, type AdvisoryLimits } from './limits.js';
+import { afterFullDownload, MODIFIED_LISTING, UPDATES_FOLDER, updateFromListing, type IncrementalResult } from './incremental.js';
 import { eachZipJson } from './source.js';
 
 export const DEFAULT_OSV_BASE_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
@@ -56,6 +58,10 @@ export interface EcosystemUpdate {
   bytes?: number;
   records?: number;
   error?: string;
+  /** not tried: the server could not be reached for an earlier ecosystem (see UpdateResult.unreachable) */
+  skipped?: boolean;
+  /** set when only the records changed since the last update were fetched (no all.zip) */
+  incremental?: IncrementalResult;
   /** entries of the dump skipped while checking it (unsafe names, too large): they are skipped again when read */
   warnings?: string[];
 }
@@ -66,6 +72,10 @@ export interface UpdateResult {
   failed: string[];
   /** the advisory-DB version of the folder after the update (unset when it holds no usable record) */
   dbVersion?: string;
+  /** the version before the update (unset when the folder held no usable record) */
+  previousDbVersion?: string;
+  /** set when the server could not be reached at all: the host and why, e.g. "connection refused" */
+  unreachable?: { host: string; reason: string };
   /** what changed since the version before the update (unset on the first import) */
   diff?: DatabaseDiff;
 }
@@ -102,24 +112,67 @@ export async function verifyDump(path: string, onProblem?: (message: string) => 
   return count;
 }
 
-async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): Promise<EcosystemUpdate> {
+/** Why fetch() could not reach the server at all, or undefined when the failure is something else. */
+function unreachableReason(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+  const code = cause?.code ?? cause?.errors?.find((e) => e.code)?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connection timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENETDOWN':
+      return 'network unreachable';
+    case 'ECONNRESET':
+      return 'connection reset';
+    default:
+      return undefined;
+  }
+}
+
+class UnreachableError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): Promise<EcosystemUpdate & { unreachable?: string }> {
   const folder = join(opts.dbDir, ecosystemFolder(ecosystem));
   const target = join(folder, 'all.zip');
   const url = `${base}/${encodeURIComponent(ecosystem)}/all.zip`;
   const report = (p: Omit<UpdateProgress, 'ecosystem'>): void => opts.onProgress?.({ ecosystem, ...p });
   const tmp = join(folder, `.all.zip.download-${process.pid}-${randomBytes(4).toString('hex')}`);
   const limits = resolveAdvisoryLimits(opts.limits);
+  let dbExisted = true;
   let received = 0;
   try {
     report({ phase: 'start', receivedBytes: 0 });
+    dbExisted = await stat(opts.dbDir).then(() => true, () => false);
     await mkdir(folder, { recursive: true });
-    const downloaded = await downloadBounded(url, tmp, limits, {
+    const reachable = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((error: unknown) => {
+        const reason = unreachableReason(error);
+        throw reason ? new UnreachableError(reason) : error;
+      });
+    const incremental = await reachable(updateFromListing({ folder, base, ecosystem, limits, ...(opts.signal ? { signal: opts.signal } : {}) }));
+    if (incremental) {
+      received = incremental.bytes;
+      report({ phase: 'done', receivedBytes: received, records: incremental.fetched + incremental.withdrawn });
+      return { ecosystem, url: `${base}/${encodeURIComponent(ecosystem)}/${MODIFIED_LISTING}`, path: join(folder, UPDATES_FOLDER), ok: true, bytes: received, records: incremental.fetched + incremental.withdrawn, incremental };
+    }
+    const downloaded = await reachable(downloadBounded(url, tmp, limits, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       onProgress: (p) => {
         received = p.receivedBytes;
         report({ phase: 'download', ...p });
       },
-    });
+    }));
     received = downloaded.receivedBytes;
     report({ phase: 'verify', ...downloaded });
     let records: number;
@@ -130,11 +183,19 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
       throw new Error(`downloaded file is not a usable OSV dump: ${(e as Error).message}`);
     }
     await rename(tmp, target);
+    await afterFullDownload({ folder, base, ecosystem, limits, ...(opts.signal ? { signal: opts.signal } : {}) });
     report({ phase: 'done', receivedBytes: received, records });
     return { ecosystem, url, path: target, ok: true, bytes: received, records, ...(warnings.length > 0 ? { warnings } : {}) };
   } catch (e) {
     await rm(tmp, { force: true });
+    // An ecosystem folder this run made and left empty goes again (rmdir refuses a folder with files).
+    await rmdir(folder).catch(() => undefined);
+    if (!dbExisted) await rmdir(opts.dbDir).catch(() => undefined);
     const kept = await stat(target).then(() => '; the previous dump is kept', () => '');
+    if (e instanceof UnreachableError) {
+      // no progress line: updateDatabase names the cause once for every ecosystem
+      return { ecosystem, url, path: target, ok: false, error: new AdvisoryUpdateError(ecosystem, url, `${e.reason}${kept}`).message, unreachable: e.reason };
+    }
     const error = new AdvisoryUpdateError(ecosystem, url, `${(e as Error).message}${kept}`).message;
     report({ phase: 'failed', receivedBytes: received, error });
     return { ecosystem, url, path: target, ok: false, error };
@@ -146,16 +207,28 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateResult>
   const base = (opts.baseUrl ?? DEFAULT_OSV_BASE_URL).replace(/\/+$/, '');
   opts.ecosystems.forEach(ecosystemFolder); // a bad name is refused before anything is downloaded
   // The version before and after: an empty or missing folder has none (first import).
-  const versionOf = () => openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then((r) => r.index.manifest, () => undefined);
+  const versionOf = () => openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then((r) => r.index, () => undefined);
   const before = await versionOf();
   const results: EcosystemUpdate[] = [];
-  for (const ecosystem of opts.ecosystems) results.push(await updateOne(opts, base, ecosystem));
+  let unreachable: UpdateResult['unreachable'];
+  for (const ecosystem of opts.ecosystems) {
+    if (unreachable) {
+      const url = `${base}/${encodeURIComponent(ecosystem)}/all.zip`;
+      results.push({ ecosystem, url, path: join(opts.dbDir, ecosystemFolder(ecosystem), 'all.zip'), ok: false, skipped: true, error: `not tried: ${unreachable.host}: ${unreachable.reason}` });
+      continue;
+    }
+    const { unreachable: reason, ...result } = await updateOne(opts, base, ecosystem);
+    if (reason) unreachable = { host: new URL(base).host, reason };
+    results.push(result);
+  }
   const after = await versionOf();
   return {
     results,
     updated: results.filter((r) => r.ok).map((r) => r.ecosystem),
     failed: results.filter((r) => !r.ok).map((r) => r.ecosystem),
-    ...(after ? { dbVersion: after.dbVersion } : {}),
+    ...(after ? { dbVersion: after.version } : {}),
+    ...(before ? { previousDbVersion: before.version } : {}),
+    ...(unreachable ? { unreachable } : {}),
     ...(before && after ? { diff: diffDatabases(before, after) } : {}),
   };
 }

@@ -2,8 +2,9 @@
 // ...) come from images and advisory data alike: they match like any other name, and never pick
 // up something inherited from Object.prototype (a severity, an end-of-life date).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
@@ -100,8 +101,10 @@ test('a version the comparator cannot cope with costs that range a warning, neve
   // The Maven comparator overflows its stack comparing this version with itself.
   const hostile = `1${'.0a'.repeat(30_000)}`;
   const [shardDir] = await readdir(join(cacheDir, 'advisories'));
-  const shardPath = join(cacheDir, 'advisories', shardDir as string, 'shard-0000.json');
-  await writeFile(shardPath, (await readFile(shardPath, 'utf8')).replace('"org.example:b","ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0"}]', `"org.example:b","ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"${hostile}"}]`));
+  // The store is tampered with through SQLite itself, as any other writer of the file could.
+  const store = new DatabaseSync(join(cacheDir, 'advisories', shardDir as string, 'index.sqlite'));
+  store.prepare("UPDATE affected SET body = replace(body, '{\"fixed\":\"2.0\"}', ?) WHERE name = 'org.example:b'").run(`{"fixed":"${hostile}"}`);
+  store.close();
   const { index, rebuilt } = await openAdvisoryIndex({ dbDir, cacheDir });
   assert.equal(rebuilt, false);
   assert.equal(index.lookup('maven', 'org.example:b')[0]?.ranges[0]?.events[1]?.fixed, hostile);

@@ -185,7 +185,7 @@ test('a config that is not JSON is a ConfigError naming the config digest and im
   // reuse the small image's layer (mounted by pushing the same bytes through the registry client)
   const client = createRegistryClient(registry);
   const layerBytes = await client.getBlobBytes('strata/small', layer.digest, 1 << 20);
-  const repo = 'strata/bad-config';
+  const repo = 'strata-test/bad-config'; // strata/ holds only the fixture images (README: strata registry --repo 'strata/**')
   const pushedLayer = await pushBlob(registry, repo, layerBytes);
   const config = await pushBlob(registry, repo, Buffer.from('this is not JSON {'));
   const manifest = JSON.stringify({

@@ -346,7 +346,7 @@ export function createRegistryClient(registry: string, options: RegistryClientOp
         }
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw new RegistryError(
-          `cannot reach registry ${registry} for ${where(req.repository, req.image)} after ${attempt + 1} attempt(s): ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+          `cannot reach registry ${registry}${req.image ? ` for image ${req.image}` : req.repository ? ` for repository ${req.repository}` : ''} after ${attempt + 1} attempt(s): ${cause?.code ?? cause?.message ?? (err as Error).message}`,
           { ...errOpts, cause: err },
         );
       }

@@ -3,6 +3,7 @@
 import type { AdvisoryIndex } from '@strata/advisories';
 import { eolStatus, matchInventory, type EolStatus, type Finding } from '@strata/matcher';
 import type { AnalyzerWarning, ImageInventory, ImageMetadata, Severity } from '@strata/model';
+import { advisoryDbOf, type AdvisoryDbInfo } from '@strata/report';
 
 export interface ScanResult {
   artifactName: string;
@@ -13,6 +14,8 @@ export interface ScanResult {
   warnings: AnalyzerWarning[];
   eol: EolStatus | undefined;
   advisoryDbVersion: string;
+  /** which advisory DB (folder, kind, version, records): every report format names it */
+  advisoryDb: AdvisoryDbInfo;
   /** layers analyzed in this scan vs reused from the cache */
   layersAnalyzed: number;
   layersCached: number;
@@ -40,6 +43,7 @@ export function matchImage(input: MatchImageInput): ScanResult {
     warnings: [...input.inventory.warnings, ...(input.indexWarnings ?? []), ...matched.warnings],
     eol: input.inventory.os ? eolStatus(input.inventory.os, input.now ?? new Date()) : undefined,
     advisoryDbVersion: input.index.version,
+    advisoryDb: advisoryDbOf(input.index.manifest),
     layersAnalyzed: input.layersAnalyzed,
     layersCached: input.layersCached,
   };

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type * as Cdx from '@cyclonedx/cyclonedx-library';
 import type { InventoryPackage, Severity } from '@strata/model';
 import type { CvssScore, Finding } from '@strata/matcher';
-import { reportResults, type ScanReport } from './report.js';
+import { describeAdvisoryDb, reportResults, type ScanReport } from './report.js';
 
 export interface CycloneDxOptions {
   /** urn:uuid serial number; random by default */
@@ -71,6 +71,17 @@ export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}):
   const os = report.inventory.os;
   if (os) image.properties.add(new Models.Property('strata:OS', `${os.family} ${os.name}`));
   bom.metadata.component = image;
+  const db = report.advisoryDb;
+  if (db) {
+    const dbProps: [string, string][] = [
+      ['strata:AdvisoryDB', describeAdvisoryDb(db)],
+      ['strata:AdvisoryDBPath', db.path],
+      ['strata:AdvisoryDBKind', db.kind],
+      ['strata:AdvisoryDBVersion', db.version],
+      ['strata:AdvisoryDBRecords', String(db.records)],
+    ];
+    for (const [name, value] of dbProps) bom.metadata.properties.add(new Models.Property(name, value));
+  }
 
   // One component per inventory package; bom-refs are unique even when a package repeats.
   const refOf = new Map<InventoryPackage, Cdx.Models.Component>();

@@ -1,7 +1,7 @@
 // Report formats over one scan: table (Trivy-like), json (Trivy JSON schema v2), sarif (2.1.0),
 // cyclonedx (1.6 JSON) and spdx-json (2.3).
-export type { ScanReport, ReportResult, SeverityCounts } from './report.js';
-export { reportResults, countSeverities, osTargetName, langType, SEVERITY_NUMBER } from './report.js';
+export type { ScanReport, ReportResult, SeverityCounts, AdvisoryDbInfo, AdvisoryDbManifest } from './report.js';
+export { reportResults, countSeverities, osTargetName, langType, SEVERITY_NUMBER, advisoryDbOf, describeAdvisoryDb } from './report.js';
 export { renderTable, totalsLine } from './table.js';
 export type { TableOptions } from './table.js';
 export { renderJson, toTrivyJson, trivyPackage, trivyVulnerability } from './json.js';

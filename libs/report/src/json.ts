@@ -82,6 +82,8 @@ export interface TrivyReport {
     RepoDigests: string[];
     ImageConfig: Record<string, unknown>;
     Layers: { Digest: string; DiffID: string; Size?: number; CreatedBy?: string }[];
+    /** Strata's own: the advisory DB of the findings (a key Trivy does not have, so readers of Trivy JSON skip it) */
+    AdvisoryDB?: { Path: string; Kind: string; Version: string; Records: number; Dumps: string[]; JsonFiles: number };
   };
   Results: TrivyResult[];
 }
@@ -178,6 +180,8 @@ export function toTrivyJson(report: ScanReport, now: Date = new Date()): TrivyRe
     }),
   };
   if (os) meta.OS = { Family: os.family, Name: os.name, ...(report.eol?.endOfLife ? { EOSL: true } : {}) };
+  const db = report.advisoryDb;
+  if (db) meta.AdvisoryDB = { Path: db.path, Kind: db.kind, Version: db.version, Records: db.records, Dumps: db.dumps, JsonFiles: db.jsonFiles };
   return {
     SchemaVersion: 2,
     CreatedAt: report.createdAt ?? now.toISOString(),

@@ -6,8 +6,10 @@ import { before, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { SEVERITIES } from '@strata/model';
 import { skipUnless, sharedDataDir } from '@strata/testing';
+import { openAdvisoryIndex } from '@strata/advisories';
 import {
   countSeverities,
+  describeAdvisoryDb,
   renderCycloneDx,
   renderReport,
   renderSpdx,
@@ -199,4 +201,28 @@ test('spdx-json: valid against the SPDX 2.3 JSON schema; packages, relationships
   for (const p of report.inventory.osPackages) assert.ok(purls.includes(p.purl), p.purl);
   assert.ok(doc.packages.some((p) => p.externalRefs?.some((e) => e.referenceType === 'advisory')));
   assert.equal(validate({ ...doc, dataLicense: undefined }), false, 'the schema does reject a document without dataLicense');
+});
+
+test('every format names the advisory DB the findings were matched with; without one, none is invented', { skip: data }, async () => {
+  const db = report.advisoryDb;
+  assert.ok(db, 'the real report carries its advisory DB');
+  const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv') });
+  assert.deepEqual([db.path, db.version, db.records], [index.manifest.dbDir, index.version, index.manifest.counts.records]);
+  assert.equal(db.dumps.length + db.jsonFiles, index.manifest.sources.length);
+  const line = `Advisory DB: ${describeAdvisoryDb(db)}`;
+  assert.ok(line.includes(db.path) && line.includes(db.version.slice(0, 19)) && line.includes(`${db.records} records`), line);
+
+  assert.equal(renderTable(report).split('\n')[1], line, 'the table header');
+  assert.deepEqual(toTrivyJson(report).Metadata.AdvisoryDB, { Path: db.path, Kind: db.kind, Version: db.version, Records: db.records, Dumps: db.dumps, JsonFiles: db.jsonFiles });
+  const run = (toSarif(report).runs as Array<{ properties: Record<string, unknown> }>)[0]!;
+  assert.deepEqual([run.properties.advisoryDbVersion, run.properties.advisoryDb], [db.version, db]);
+  const cdx = JSON.parse(renderCycloneDx(report)) as { metadata: { properties: Array<{ name: string; value: string }> } };
+  assert.ok(cdx.metadata.properties.some((p) => p.name === 'strata:AdvisoryDB' && p.value === describeAdvisoryDb(db)));
+  const spdx = JSON.parse(renderSpdx(report)) as { creationInfo: { comment?: string } };
+  assert.equal(spdx.creationInfo.comment, `${line}; version ${db.version}`);
+
+  const { advisoryDb: _none, ...without } = report;
+  assert.equal(toTrivyJson(without).Metadata.AdvisoryDB, undefined);
+  assert.doesNotMatch(renderTable(without), /Advisory DB/);
+  assert.equal((JSON.parse(renderSpdx(without)) as { creationInfo: { comment?: string } }).creationInfo.comment, undefined);
 });

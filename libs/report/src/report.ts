@@ -16,8 +16,49 @@ export interface ScanReport {
   eol?: EolStatus;
   /** when the scan ran; defaults to now where a format needs a time */
   createdAt?: string;
-  /** the advisory-DB version the findings were matched against */
-  dbVersion?: string;
+  /** the advisory DB the findings were matched against */
+  advisoryDb?: AdvisoryDbInfo;
+}
+
+/** Which advisory DB a scan used, as every report format names it. */
+export interface AdvisoryDbInfo {
+  /** the folder the advisories were read from (for a server scan: on the server's side) */
+  path: string;
+  /** a folder of OSV *.json records, a set of OSV all.zip dumps (`strata db update`), or both */
+  kind: 'osv-json' | 'osv-zip' | 'osv-json+zip';
+  /** the advisory-DB version: a sha256 fingerprint over every record's id and content */
+  version: string;
+  /** records in use (withdrawn ones not counted) */
+  records: number;
+  /** the all.zip dumps, relative to path */
+  dumps: string[];
+  /** how many *.json record files */
+  jsonFiles: number;
+}
+
+/** What advisoryDbOf reads from an advisory index's manifest (@strata/advisories IndexManifest). */
+export interface AdvisoryDbManifest {
+  dbDir: string;
+  dbVersion: string;
+  sources: readonly { path: string; kind: 'json' | 'zip' }[];
+  counts: { records: number };
+}
+
+/** The advisory DB an index was built from, as the reports name it. */
+export function advisoryDbOf(manifest: AdvisoryDbManifest): AdvisoryDbInfo {
+  const dumps = manifest.sources.filter((s) => s.kind === 'zip').map((s) => s.path);
+  const jsonFiles = manifest.sources.length - dumps.length;
+  const kind = dumps.length === 0 ? 'osv-json' : jsonFiles === 0 ? 'osv-zip' : 'osv-json+zip';
+  return { path: manifest.dbDir, kind, version: manifest.dbVersion, records: manifest.counts.records, dumps, jsonFiles };
+}
+
+const KIND_TEXT: Record<AdvisoryDbInfo['kind'], string> = { 'osv-json': 'OSV JSON folder', 'osv-zip': 'OSV all.zip set', 'osv-json+zip': 'OSV JSON files and all.zip set' };
+const shortVersion = (version: string): string => version.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
+
+/** One line for people: "<path> (OSV all.zip set of 13 dumps, 12345 records, version sha256:0123456789ab)". */
+export function describeAdvisoryDb(db: AdvisoryDbInfo): string {
+  const files = db.kind === 'osv-json' ? '' : ` of ${db.dumps.length} dump${db.dumps.length === 1 ? '' : 's'}`;
+  return `${db.path} (${KIND_TEXT[db.kind]}${files}, ${db.records} records, version ${shortVersion(db.version)})`;
 }
 
 export interface ReportResult {

@@ -103,7 +103,7 @@ export function toSarif(report: ScanReport, opts: SarifOptions = {}): Json {
           imageId: report.metadata.configDigest,
           repoDigests: report.metadata.repoDigests,
           repoTags: report.metadata.repoTags,
-          ...(report.dbVersion ? { advisoryDbVersion: report.dbVersion } : {}),
+          ...(report.advisoryDb ? { advisoryDbVersion: report.advisoryDb.version, advisoryDb: report.advisoryDb } : {}),
         },
       },
     ],

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { InventoryPackage } from '@strata/model';
 import type { Finding } from '@strata/matcher';
-import { reportResults, type ScanReport } from './report.js';
+import { describeAdvisoryDb, reportResults, type ScanReport } from './report.js';
 
 export interface SpdxOptions {
   /** uuid in the document namespace; random by default */
@@ -113,7 +113,12 @@ export function toSpdx(report: ScanReport, opts: SpdxOptions = {}): Json {
     name: report.artifactName,
     // A unique URI, not a location: the .invalid domain is reserved for exactly that.
     documentNamespace: `https://strata.invalid/spdx/container_image/${slug}-${opts.uuid ?? randomUUID()}`,
-    creationInfo: { created: when, creators: [tool], licenseListVersion: '3.24' },
+    creationInfo: {
+      created: when,
+      creators: [tool],
+      licenseListVersion: '3.24',
+      ...(report.advisoryDb ? { comment: `Advisory DB: ${describeAdvisoryDb(report.advisoryDb)}; version ${report.advisoryDb.version}` } : {}),
+    },
     documentDescribes: [imageId],
     packages,
     relationships,

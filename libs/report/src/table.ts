@@ -4,7 +4,7 @@
 import type { Severity } from '@strata/model';
 import { SEVERITIES } from '@strata/model';
 import type { Finding } from '@strata/matcher';
-import { countSeverities, reportResults, type ReportResult, type ScanReport } from './report.js';
+import { countSeverities, describeAdvisoryDb, reportResults, type ReportResult, type ScanReport } from './report.js';
 
 export interface TableOptions {
   /** ANSI colours (the CLI passes process.stdout.isTTY) */
@@ -128,5 +128,6 @@ export function renderTable(report: ScanReport, opts: TableOptions = {}): string
     for (const line of section(result, report, opts)) lines.push(line);
   }
   if (lines.length === 0) lines.push('', `${cut(report.artifactName, 1024)}: no OS and no language packages found`, '');
-  return lines.join('\n');
+  const header = report.advisoryDb ? ['', `Advisory DB: ${cut(describeAdvisoryDb(report.advisoryDb), 1024)}`] : [];
+  return [...header, ...lines].join('\n');
 }

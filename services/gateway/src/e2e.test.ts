@@ -131,8 +131,9 @@ test('ScanImage(wait) over gRPC through all services returns the embedded CLI re
   const scanned = await client.client.scanImage({ imageRef: IMAGE, wait: true }, { timeoutMs: 400_000 });
   assert.equal(scanned.status, ScanStatus.COMPLETED, `scan failed: ${scanned.error?.reason}`);
   assert.deepEqual(withoutCreatedAt(scanned.report), withoutCreatedAt(await embeddedJson));
-  const report = JSON.parse(Buffer.from(scanned.report).toString('utf8')) as { Results: { Vulnerabilities?: unknown[] }[] };
+  const report = JSON.parse(Buffer.from(scanned.report).toString('utf8')) as { Metadata: { AdvisoryDB?: { Path: string; Version: string } }; Results: { Vulnerabilities?: unknown[] }[] };
   assert.ok(report.Results.some((r) => (r.Vulnerabilities ?? []).length > 0), 'the fixture DB has advisories for this image');
+  assert.deepEqual(report.Metadata.AdvisoryDB && [report.Metadata.AdvisoryDB.Path, report.Metadata.AdvisoryDB.Version], [advisoryDb, scanned.advisoryDbVersion], 'the report names the gateway\'s advisory DB');
 
   const stored = await client.client.getReport({ selector: { case: 'scanId', value: scanned.scanId } });
   assert.equal(stored.status, ScanStatus.COMPLETED);
@@ -151,6 +152,7 @@ test('ScanImage(wait) over gRPC through all services returns the embedded CLI re
   const serverEnv = { STRATA_SERVER: address, STRATA_TOKEN: token };
   const [embeddedTable, serverTable] = await Promise.all([strata([IMAGE, '--format', 'table', ...embeddedArgs]), strata([IMAGE, '--format', 'table'], serverEnv)]);
   assert.ok(serverTable.includes('CVE-'), serverTable);
+  assert.ok(serverTable.includes(`Advisory DB: ${advisoryDb} (`), serverTable);
   assert.equal(serverTable, embeddedTable);
   const filters = ['--severity', 'HIGH,CRITICAL', '--ignore-unfixed'];
   const [embeddedFiltered, serverFiltered] = await Promise.all([

@@ -39,14 +39,14 @@ test('bad input fails the scan with its reason; a good scan afterwards completes
   const run = uniqueName('tampered');
   const base = baseLayerFixture();
   const victimLayer = await uniqueLayer(run);
-  const tampered = await pushImage(anonymous, 'strata/pipeline-test', run, [await fileLayer(base.path, base), victimLayer]);
+  const tampered = await pushImage(anonymous, 'strata-test/pipeline-test', run, [await fileLayer(base.path, base), victimLayer]);
   const blobFile = registryBlobPath(victimLayer.digest);
   const original = readFileSync(blobFile);
   t.after(() => writeFileSync(blobFile, original));
   writeFileSync(blobFile, randomBytes(original.length));
 
   const cases = [
-    { ref: `${anonymous}/strata/pipeline-test-missing:nope`, stage: ScanStage.RESOLVE, code: FailureCode.IMAGE_NOT_FOUND, says: /pipeline-test-missing/ },
+    { ref: `${anonymous}/strata-test/pipeline-test-missing:nope`, stage: ScanStage.RESOLVE, code: FailureCode.IMAGE_NOT_FOUND, says: /pipeline-test-missing/ },
     { ref: tiny.ref, credentialsRef: 'wrong', stage: ScanStage.RESOLVE, code: FailureCode.UNAUTHORIZED, says: new RegExp(basic.host.replace(/\./g, '\\.')) },
     { ref: tiny.ref, credentialsRef: 'unknown-entry', stage: ScanStage.RESOLVE, code: FailureCode.UNAUTHORIZED, says: /"unknown-entry" is not configured/ },
     { ref: tampered.ref, stage: ScanStage.FETCH, code: FailureCode.DIGEST_MISMATCH, says: new RegExp(victimLayer.digest), layer: victimLayer.digest },

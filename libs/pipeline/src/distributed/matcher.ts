@@ -29,18 +29,11 @@ import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type Stag
 
 /**
  * The advisory index, reopened every `recheckMs` (or now, with `fresh`). Reopening an unchanged
- * folder reads only the cached manifest and keeps the index already loaded; a new version is
- * loaded whole, so it keeps working when another process rebuilds the shared cache.
+ * folder reads only the store's header and returns the handle already open; a rebuilt store is a
+ * new file, and the handle on the old one keeps working for the scans still using it.
  */
 export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): (fresh?: boolean) => Promise<OpenIndexResult> {
-  let loaded: OpenIndexResult | undefined;
-  const reopen = async (): Promise<OpenIndexResult> => {
-    const peek = await openAdvisoryIndex({ dbDir, cacheDir });
-    if (loaded && loaded.index.version === peek.index.version) return loaded;
-    // A fresh build is in memory already; one from the cache is read whole now.
-    loaded = peek.rebuilt ? peek : await openAdvisoryIndex({ dbDir, cacheDir, preload: true });
-    return loaded;
-  };
+  const reopen = (): Promise<OpenIndexResult> => openAdvisoryIndex({ dbDir, cacheDir });
   let current: Promise<OpenIndexResult> | undefined;
   let openedAt = 0;
   return (fresh = false) => {

@@ -62,11 +62,12 @@ export async function publishAdvisoryUpdate(ctx: StageContext, index: AdvisoryIn
   const doc: AdvisoryVersionDoc = {
     dbVersion: index.version,
     ...(previous ? { previousVersion: previous.dbVersion } : {}),
-    records: index.manifest.records,
+    // Built from the store's stream for this document only; the service does not keep it.
+    records: Object.fromEntries(index.manifestRecords()),
     publishedAt: new Date().toISOString(),
   };
   await putJson(store, advisoryVersionKey(index.version), doc);
-  const diff = previous ? diffDatabases({ dbVersion: previous.dbVersion, records: previous.records }, index.manifest) : undefined;
+  const diff = previous ? diffDatabases({ dbVersion: previous.dbVersion, records: previous.records }, index) : undefined;
   const ids = diff ? { added: diff.added, changed: diff.changed, withdrawn: diff.withdrawn } : undefined;
   let changes: EventOf<typeof Topics.advisoriesUpdated>['changes'] = { case: undefined };
   if (ids && ids.added.length + ids.changed.length + ids.withdrawn.length > INLINE_ID_LIMIT) {
@@ -137,13 +138,13 @@ export async function handleAdvisoriesUpdated(
     for (const pair of list ?? []) pairs.set(pair.join('\u0000'), pair);
   };
   for (const id of ids) {
-    touch(ownEntry(index.manifest.records, id)?.packages);
+    touch(index.manifestRecord(id)?.packages);
     touch(ownEntry(previous?.records, id)?.packages);
   }
   if (dbVersion !== event.dbVersion) {
     const named = await getJson<AdvisoryVersionDoc>(store, advisoryVersionKey(event.dbVersion));
     if (!named) throw new Error(`the record manifest of advisory update ${event.dbVersion} is missing from ${store.location}`);
-    touch(diffDatabases({ dbVersion: named.dbVersion, records: named.records }, index.manifest).packages);
+    touch(diffDatabases({ dbVersion: named.dbVersion, records: named.records }, index).packages);
     log.info({ openVersion: dbVersion }, 'the advisory folder changed again since this update: matching with the newer DB');
   }
   const synced = await syncReverseIndex(store, state.reverse, log);

@@ -375,7 +375,7 @@ export function workCounts(events: readonly StageEvent[]): { fetched: Map<string
 /** Images pushed to the anonymous registry that share the debian base layer and have one small unique layer each. */
 export async function pushSharedBaseImages(
   names: string[],
-  repository = 'strata/pipeline-test',
+  repository = 'strata-test/pipeline-test',
 ): Promise<PushedImage[]> {
   const host = infra.registry('anonymous')!.host;
   const baseFile = baseLayerFixture();

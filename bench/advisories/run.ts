@@ -1,0 +1,149 @@
+// The advisory store at full size, all figures in one run:
+//   - the full build of the generated bucket (~420k records): wall time and peak RSS (own process);
+//   - the store's open time (read-only, header only) and the time of a cold lookup of `linux`;
+//   - a warm CLI scan of the 5-layer Debian test image (docker archive from infra/local/images.sh)
+//     with the full set, against the same scan with a 50-record DB: wall time and peak RSS;
+//   - the store update after a 1% change (generation 2's changed records, as an incremental
+//     `strata db update` leaves them) against the full build;
+//   - RSS of a process holding the store as the matcher service does (its index source) after
+//     looking up every Debian/Ubuntu/Alpine package of the set's heavy head.
+//
+//   bash tools/node.sh --import tsx bench/advisories/run.ts [--bucket DIR] [--bucket2 DIR]
+// The buckets are generated (bench/advisories/generate.ts) under the infra cache when missing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fixturesCacheDir, repoRoot } from '@strata/testing';
+import { defaultBucketDir, generateBucket } from './generate.js';
+
+const { values: args } = parseArgs({ options: { bucket: { type: 'string' }, bucket2: { type: 'string' }, child: { type: 'string' } } });
+const mib = (kb: number): string => `${(kb / 1024).toFixed(0)} MiB`;
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+// Child modes: each measured step runs in its own process so its peak RSS is its own.
+if (args.child) {
+  const { openAdvisoryIndex, openStore } = await import('@strata/advisories');
+  const [mode, dbDir, cacheDir, storePath] = args.child.split('|') as [string, string, string, string?];
+  const t0 = performance.now();
+  if (mode === 'build') {
+    const r = await openAdvisoryIndex({ dbDir, cacheDir });
+    console.log(JSON.stringify({ ms: performance.now() - t0, rebuilt: r.rebuilt, records: r.index.manifest.counts.records }));
+  } else if (mode === 'open') {
+    const store = openStore(storePath as string);
+    const openMs = performance.now() - t0;
+    const t1 = performance.now();
+    const hits = store.lookup('debian:12', 'linux').length;
+    const lookupMs = performance.now() - t1;
+    const t2 = performance.now();
+    const viaCache = await openAdvisoryIndex({ dbDir, cacheDir });
+    console.log(JSON.stringify({ openMs, lookupMs, hits, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
+  } else if (mode === 'matcher') {
+    const { advisoryIndexSource } = await import('@strata/pipeline');
+    const source = advisoryIndexSource(dbDir, cacheDir, 60_000);
+    const { index } = await source();
+    let entries = 0;
+    for (const key of index.ecosystems()) {
+      for (const name of ['linux', 'glibc', 'openssl', 'systemd', 'curl', 'zlib', 'perl', 'bash', 'tar', 'xz-utils', 'sqlite3', 'libxml2']) entries += index.lookup(key, name).length;
+    }
+    (globalThis as { gc?: () => void }).gc?.();
+    console.log(JSON.stringify({ entries, rssNowKb: process.memoryUsage().rss / 1024 }));
+  }
+  process.exit(0);
+}
+
+// Peak RSS comes from /usr/bin/time (wait4 of the process itself): a child's own getrusage
+// counts the parent's pages at fork, which made every child look as big as this process.
+const child = (mode: string, ...parts: string[]): Record<string, number> => {
+  const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, '--import', 'tsx', '--expose-gc', import.meta.filename, '--child', [mode, ...parts].join('|')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (run.status !== 0) throw new Error(`${mode} failed: ${run.stderr.slice(-2000)}`);
+  const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as Record<string, number>;
+  return { ...result, rssKb: Number(run.stderr.trim().split('\n').pop()) };
+};
+
+const bucket = args.bucket ?? defaultBucketDir(1);
+const bucket2 = args.bucket2 ?? defaultBucketDir(2);
+for (const [dir, generation] of [[bucket, 1], [bucket2, 2]] as const) {
+  if (!existsSync(join(dir, 'Debian/all.zip'))) {
+    const t = performance.now();
+    generateBucket({ out: dir, generation });
+    console.log(`generated ${dir} in ${secs(performance.now() - t)}`);
+  }
+}
+// The db folders hold only the dumps (the bucket's csv and per-record files are for the update).
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-advisories-'));
+const dbFrom = (src: string, name: string): string => {
+  const db = join(work, name);
+  for (const eco of readdirSync(src)) {
+    mkdirSync(join(db, eco), { recursive: true });
+    copyFileSync(join(src, eco, 'all.zip'), join(db, eco, 'all.zip'));
+  }
+  return db;
+};
+const fullDb = dbFrom(bucket, 'db-full');
+const cacheDir = join(work, 'cache');
+console.log(`bucket ${bucket} (${readdirSync(bucket).length} ecosystems), work ${work}`);
+
+const build = child('build', fullDb, cacheDir);
+const storeDir = join(cacheDir, 'advisories', readdirSync(join(cacheDir, 'advisories'))[0] as string);
+const storePath = join(storeDir, 'index.sqlite');
+console.log(`full build: ${build.records} active records in ${secs(build.ms as number)}, peak RSS ${mib(build.rssKb as number)}, store ${(statSync(storePath).size / 2 ** 20).toFixed(0)} MiB`);
+
+const open = child('open', fullDb, cacheDir, storePath);
+console.log(`store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`);
+
+// Warm CLI scans.
+const archive = join(fixturesCacheDir(), 'debian-multi.tar');
+if (existsSync(archive)) {
+  const cli = join(work, 'cli/strata.mjs');
+  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], { cwd: join(repoRoot, 'apps/cli'), stdio: 'ignore' });
+  const smallDb = join(work, 'db-small');
+  mkdirSync(smallDb);
+  // 50 Debian records of the packages the image has most of.
+  const { eachZipJson } = await import('../../libs/advisories/src/source.js');
+  let kept = 0;
+  await eachZipJson(join(bucket, 'Debian/all.zip'), (name, text) => {
+    if (kept < 50 && /"name":"(glibc|openssl|systemd|bash|tar|perl|zlib|xz-utils|coreutils|util-linux)"/.test(text)) {
+      writeFileSync(join(smallDb, name), text);
+      kept++;
+    }
+  });
+  const scan = (db: string): { ms: number; rssKb: number } => {
+    const runs: { ms: number; rssKb: number }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const t = performance.now();
+      const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'image', '--input', archive, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const ms = performance.now() - t;
+      if (run.status !== 0 && run.status !== 1) throw new Error(`CLI failed (${run.status}): ${run.stderr.slice(-2000)}`);
+      runs.push({ ms, rssKb: Number(run.stderr.trim().split('\n').pop()) });
+    }
+    // the first run warms the layer cache (and builds the small DB's store): the rest are warm
+    const warm = runs.slice(1).sort((a, b) => a.ms - b.ms);
+    return warm[1] as { ms: number; rssKb: number };
+  };
+  const small = scan(smallDb);
+  const full = scan(fullDb);
+  console.log(`warm CLI scan of debian-multi: full set ${secs(full.ms)} / ${mib(full.rssKb)} peak RSS; 50-record DB ${secs(small.ms)} / ${mib(small.rssKb)}; ratio ${(full.ms / small.ms).toFixed(2)}x`);
+} else {
+  console.log(`warm CLI scan skipped: ${archive} not built (infra/local/images.sh)`);
+}
+
+// A 1% change as an incremental `strata db update` leaves it: the changed records as
+// <Ecosystem>/updates/<id>.json (the bucket's per-record files of generation 2), applied to a copy
+// of the store instead of a full build.
+let changedFiles = 0;
+for (const eco of readdirSync(bucket2)) {
+  const updates = join(fullDb, eco, 'updates');
+  mkdirSync(updates, { recursive: true });
+  for (const name of readdirSync(join(bucket2, eco)).filter((n) => n.endsWith('.json'))) {
+    copyFileSync(join(bucket2, eco, name), join(updates, name));
+    changedFiles++;
+  }
+}
+const rebuild = child('build', fullDb, cacheDir);
+console.log(`store update after ${changedFiles} records (1%) changed: ${secs(rebuild.ms as number)} (${((100 * (rebuild.ms as number)) / (build.ms as number)).toFixed(1)}% of the full build), peak RSS ${mib(rebuild.rssKb as number)}`);
+
+const matcher = child('matcher', fullDb, cacheDir);
+console.log(`matcher's index source with the full set, after ${matcher.entries} entries looked up: peak RSS ${mib(matcher.rssKb as number)}, at the end ${mib(matcher.rssNowKb as number)}`);
+rmSync(work, { recursive: true, force: true });
