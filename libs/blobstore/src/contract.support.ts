@@ -266,12 +266,68 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
       });
     });
 
+    test('conditional writes: create-only, compare-and-swap on the version, and losers learn they lost', async () => {
+      const key = `conditional/${run}/record.json`;
+      created.add(key);
+      const text = (doc: { body: Uint8Array } | undefined) => (doc ? Buffer.from(doc.body).toString() : undefined);
+      assert.equal(await store.getObjectVersioned(key), undefined);
+      assert.equal(await store.putObjectIfMatch(key, '{"v":1}', 'no-such-version'), undefined, 'a version condition on a missing document fails');
+      const v1 = await store.putObjectIfMatch(key, '{"v":1}', null);
+      assert.ok(v1, 'create-only succeeds when there is none');
+      assert.equal(await store.putObjectIfMatch(key, '{"v":"other"}', null), undefined, 'create-only fails once it exists');
+      const read1 = await store.getObjectVersioned(key);
+      assert.deepEqual({ text: text(read1), version: read1?.version }, { text: '{"v":1}', version: v1 });
+
+      const v2 = await store.putObjectIfMatch(key, new TextEncoder().encode('{"v":2}'), v1);
+      assert.ok(v2 && v2 !== v1, 'a matching version is replaced and the version moves');
+      assert.equal(await store.putObjectIfMatch(key, '{"v":"stale"}', v1), undefined, 'a stale version loses');
+      assert.equal(text(await store.getObjectVersioned(key)), '{"v":2}', 'the loser changed nothing');
+
+      // Plain writes and deletes count as writes too.
+      await store.putObject(key, '{"v":3}');
+      assert.equal(await store.putObjectIfMatch(key, '{"v":"stale"}', v2), undefined, 'a plain put in between makes the version stale');
+      const v3 = (await store.getObjectVersioned(key))!.version;
+      await store.delete(key);
+      assert.equal(await store.putObjectIfMatch(key, '{"v":"stale"}', v3), undefined, 'a delete in between makes the version stale');
+      assert.equal(await store.getObjectVersioned(key), undefined);
+      assert.ok(await store.putObjectIfMatch(key, '{"v":4}', null), 'and it can be created again');
+      assert.equal(Buffer.from((await store.getObject(key))!).toString(), '{"v":4}');
+    });
+
+    test('conditional writes: of writers racing from the same version exactly one wins, and read-modify-write loops lose no update', async () => {
+      const key = `conditional/${run}/race.json`;
+      created.add(key);
+      const base = await store.putObjectIfMatch(key, '{"winner":null}', null);
+      assert.ok(base);
+      const writers = 16;
+      const outcomes = await Promise.all(Array.from({ length: writers }, (_, i) => store.putObjectIfMatch(key, JSON.stringify({ winner: i }), base)));
+      const winners = outcomes.flatMap((version, i) => (version === undefined ? [] : [i]));
+      assert.equal(winners.length, 1, `exactly one of ${writers} racing writers wins (won: ${winners.join(', ')})`);
+      assert.deepEqual(JSON.parse(Buffer.from((await store.getObject(key))!).toString()), { winner: winners[0] });
+
+      // A counter incremented by concurrent read / compare-and-swap / retry loops ends at the number of increments.
+      const counter = `conditional/${run}/counter.json`;
+      created.add(counter);
+      const increment = async (): Promise<number> => {
+        for (let lost = 0; ; lost++) {
+          const current = await store.getObjectVersioned(counter);
+          const value = current ? (JSON.parse(Buffer.from(current.body).toString()) as { n: number }).n : 0;
+          if ((await store.putObjectIfMatch(counter, JSON.stringify({ n: value + 1 }), current?.version ?? null)) !== undefined) return lost;
+        }
+      };
+      const lost = await Promise.all(Array.from({ length: 12 }, increment));
+      assert.deepEqual(JSON.parse(Buffer.from((await store.getObject(counter))!).toString()), { n: 12 }, 'no increment was lost');
+      console.log(`# ${name}: 12 concurrent increments, ${lost.reduce((a, b) => a + b, 0)} lost races retried`);
+    });
+
     test('invalid keys are rejected', async () => {
       const bad = ['', '../etc/passwd', '/abs/path', 'a//b', 'a/./b', 'blobs/sha256/aa', 'sha256:ABC', `sha256:${'a'.repeat(63)}`, 'md5:abc', 'reports/.hidden', 'with space'];
       for (const key of bad) {
         await assert.rejects(store.stat(key), InvalidKeyError, `stat ${JSON.stringify(key)}`);
       }
       await assert.rejects(store.putObject(`sha256:${'a'.repeat(64)}`, '{}'), InvalidKeyError, 'documents cannot take a digest key');
+      await assert.rejects(store.putObjectIfMatch('../escape.json', '{}', null), InvalidKeyError);
+      await assert.rejects(store.getObjectVersioned(`sha256:${'a'.repeat(64)}`), InvalidKeyError);
       await assert.rejects(store.putBlob(`reports/x.json`, Readable.from([Buffer.from('x')])), InvalidKeyError, 'blobs need a digest');
     });
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,4 +49,47 @@ test('filesystem: temp files left by a crashed writer are removed when the store
   await utimes(stale, old, old);
   await createFsBlobStore({ root });
   assert.deepEqual(await readdir(join(root, '.tmp')), ['writer-in-progress']);
+});
+
+test('filesystem: conditional writes from several processes lose no update', { timeout: 120_000 }, async () => {
+  const root = await freshRoot();
+  const key = 'counters/shared.json';
+  // Each process runs read / compare-and-swap / retry loops on the same document.
+  const script = `
+    import { createFsBlobStore } from ${JSON.stringify(new URL('./fs.ts', import.meta.url).href)};
+    const store = await createFsBlobStore({ root: ${JSON.stringify(root)} });
+    for (let i = 0; i < 15; i++) {
+      for (;;) {
+        const current = await store.getObjectVersioned(${JSON.stringify(key)});
+        const n = current ? JSON.parse(Buffer.from(current.body).toString()).n : 0;
+        if (await store.putObjectIfMatch(${JSON.stringify(key)}, JSON.stringify({ n: n + 1 }), current?.version ?? null)) break;
+      }
+    }`;
+  const runs = Array.from({ length: 3 }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return once(child, 'exit').then(([code]) => assert.equal(code, 0, stderr));
+  });
+  await Promise.all(runs);
+  const store = await createFsBlobStore({ root });
+  assert.deepEqual(JSON.parse(Buffer.from((await store.getObject(key))!).toString()), { n: 45 });
+  assert.deepEqual(await readdir(join(root, '.locks')), [], 'every lock was released');
+});
+
+test('filesystem: a document lock left by a process that died is broken; a live one is waited for', async () => {
+  const root = await freshRoot();
+  const store = await createFsBlobStore({ root, lockWaitMs: 300 });
+  const key = 'scans/locked.json';
+  const lockFile = join(root, '.locks', createHash('sha256').update(key).digest('hex'));
+  const dead = spawn(process.execPath, ['-e', '']);
+  await once(dead, 'exit');
+  await writeFile(lockFile, `${dead.pid} crashed-writer`);
+  assert.ok(await store.putObjectIfMatch(key, '{"v":1}', null), 'the dead writer\'s lock does not block');
+
+  await writeFile(lockFile, `${process.ppid} live-writer`);
+  await assert.rejects(store.putObject(key, '{"v":2}'), /document lock .* still held by \d+ live-writer after 300 ms/);
+  await rm(lockFile);
+  await store.putObject(key, '{"v":2}');
+  assert.equal(Buffer.from((await store.getObject(key))!).toString(), '{"v":2}');
 });

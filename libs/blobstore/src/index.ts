@@ -11,6 +11,7 @@ export {
   type BlobStore,
   type BlobInfo,
   type BlobStat,
+  type VersionedDocument,
   type PutBlobOptions,
   type DigestAlgorithm,
   type ParsedKey,

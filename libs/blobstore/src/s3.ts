@@ -23,6 +23,7 @@ import {
   type BlobStore,
   type ParsedKey,
   type PutBlobOptions,
+  type VersionedDocument,
 } from './types.js';
 
 export interface S3BlobStoreOptions {
@@ -52,6 +53,9 @@ export interface S3BlobStoreOptions {
 
 const MiB = 1024 * 1024;
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+/** A conditional PUT that lost: the ETag moved (412), the key is gone (If-Match on a missing key), or another conditional write was in flight (409). */
+const CONDITION_FAILED = new Set(['PreconditionFailed', 'ConditionalRequestConflict', ...NOT_FOUND]);
+const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ESOCKETTIMEDOUT', 'ECONNABORTED', 'ERR_S3_TIMEOUT', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'XMinioServerNotInitialized']);
 
 class S3TimeoutError extends Error {
@@ -153,6 +157,23 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
       for await (const item of stream as AsyncIterable<{ name?: string }>) if (item.name) yield item.name;
     } catch (error) {
       throw isRetryable(error) ? new BlobStoreUnavailableError(`${endpoint} (bucket ${bucket})`, `list ${prefix}`, error) : new Error(`${where}: list ${prefix} failed: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  async function getDocument(key: string): Promise<VersionedDocument | undefined> {
+    const name = parseDocumentKey(key);
+    try {
+      return await attempt(`get ${key}`, async () => {
+        const response = await client.getObject(bucket, name);
+        const etag = (response as Readable & { headers?: Record<string, string | undefined> }).headers?.etag;
+        const chunks: Buffer[] = [];
+        for await (const chunk of response) chunks.push(chunk as Buffer);
+        if (!etag) throw new Error(`${where}: GET ${key} answered without an ETag`);
+        return { body: Buffer.concat(chunks), version: unquote(etag) };
+      });
+    } catch (error) {
+      if (NOT_FOUND.has(codeOf((error as Error).cause) ?? '')) return undefined;
+      throw error;
     }
   }
 
@@ -283,15 +304,23 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
     },
 
     async getObject(key: string): Promise<Uint8Array | undefined> {
+      return (await getDocument(key))?.body;
+    },
+
+    getObjectVersioned: getDocument,
+
+    async putObjectIfMatch(key: string, body: Uint8Array | string, expected: string | null): Promise<string | undefined> {
       const name = parseDocumentKey(key);
+      const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      const contentType = name.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+      // minio passes If-Match / If-None-Match through as request headers; S3 and MinIO evaluate them atomically.
+      const condition = expected === null ? { 'If-None-Match': '*' } : { 'If-Match': `"${unquote(expected)}"` };
       try {
-        return await attempt(`get ${key}`, async () => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of await client.getObject(bucket, name)) chunks.push(chunk as Buffer);
-          return Buffer.concat(chunks);
-        });
+        // A retried PUT whose first try did land fails its condition: the caller reads again and finds its own write.
+        const done = await attempt(`conditionally put ${key}`, () => client.putObject(bucket, name, data, data.byteLength, { 'Content-Type': contentType, ...condition }));
+        return unquote(done.etag);
       } catch (error) {
-        if (NOT_FOUND.has(codeOf((error as Error).cause) ?? '')) return undefined;
+        if (CONDITION_FAILED.has(codeOf((error as Error).cause) ?? '')) return undefined;
         throw error;
       }
     },

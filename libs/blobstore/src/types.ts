@@ -13,6 +13,13 @@ export interface BlobStat {
   size: number;
 }
 
+/** A document with the version it was read at, for a conditional write (putObjectIfMatch). */
+export interface VersionedDocument {
+  body: Uint8Array;
+  /** Opaque; changes whenever the content changes (the S3 ETag; a content hash on the filesystem). */
+  version: string;
+}
+
 export interface PutBlobOptions {
   /** Expected size in bytes; a different size is rejected like a digest mismatch. */
   size?: number;
@@ -40,6 +47,15 @@ export interface BlobStore {
   putObject(key: string, body: Uint8Array | string): Promise<void>;
   /** The document, or undefined when there is none. */
   getObject(key: string): Promise<Uint8Array | undefined>;
+  /** The document and its version, or undefined when there is none. */
+  getObjectVersioned(key: string): Promise<VersionedDocument | undefined>;
+  /**
+   * Compare-and-swap of a document: stores `body` only if the document is still at version
+   * `expected` (null: only if there is none), atomically with respect to every other write or
+   * delete of the key. Resolves with the new version, or undefined when the condition did not hold
+   * (someone else wrote, created or deleted it meanwhile): read it again and decide.
+   */
+  putObjectIfMatch(key: string, body: Uint8Array | string, expected: string | null): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,12 @@
 // The matcher: matches an image inventory against the advisory index (the embedded scan's
 // matchImage), stores the ScanResult and the JSON report under (manifest digest, advisory DB
-// version), completes the scan record, and publishes findings — at most once per (manifest digest,
-// DB version): a replay or a rescan of an unchanged image finds the marker and publishes none.
+// version), publishes findings once per (manifest digest, DB version) — a replay or a rescan of an
+// unchanged image finds the marker and publishes none; a crash mid-publish re-sends the identical
+// event — then completes the scan record.
 import { openAdvisoryIndex, type OpenIndexResult } from '@strata/advisories';
 import type { DeliveredMessage } from '@strata/bus';
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
-import { FindingsKind, Topics, type EventOf } from '@strata/contracts';
+import { encodeKeyedEvent, FindingsKind, Topics, type EventOf } from '@strata/contracts';
 import type { ImageInventory } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { ReverseIndex, summarizeFindings, type IndexedImage } from '@strata/reverse-index';
@@ -55,6 +56,37 @@ interface FindingsMarker {
   reportKey: string;
   counts: SeverityCounts;
   publishedAt: string;
+  /**
+   * Present from before the publish until after it: the event's exact key and bytes (base64). A
+   * matcher that died in between finds it and sends the very same event again, so the only
+   * duplicate a consumer can see is an identical copy (docs/distributed.md, delivery guarantees).
+   */
+  pending?: { key: string; value: string };
+}
+
+/**
+ * Publishes the FULL findings event of (manifest digest, DB version) unless the marker says it was
+ * published. The marker is created (create-only) holding the encoded event before the publish and
+ * cleared of it after; a crash in between leaves it pending, and the next delivery re-sends those
+ * same bytes. Returns whether this call published.
+ */
+async function publishFullFindingsOnce(ctx: StageContext, scan: ScanIdentity, markerKey: string, fresh: () => Omit<FindingsMarker, 'pending'> & { event: { key: string; value: Uint8Array } }): Promise<boolean> {
+  const { store } = ctx.runtime;
+  let marker = await getJson<FindingsMarker>(store, markerKey);
+  if (!marker) {
+    const { event, ...rest } = fresh();
+    const pending: FindingsMarker = { ...rest, pending: { key: event.key, value: Buffer.from(event.value).toString('base64') } };
+    // Losing the create means another matcher is publishing it: follow its marker.
+    marker = (await store.putObjectIfMatch(markerKey, JSON.stringify(pending), null)) !== undefined ? pending : await getJson<FindingsMarker>(store, markerKey);
+  }
+  if (!marker?.pending) return false;
+  await ctx.runtime.bus.publish(ctx.runtime.topic(Topics.findings), [
+    { key: marker.pending.key, value: Buffer.from(marker.pending.value, 'base64'), headers: { 'strata-scan-id': marker.scanId } },
+  ]);
+  await ctx.testPoint?.('matcher.findings-published', scan.scanId);
+  const { pending: _sent, ...published } = marker;
+  await putJson(store, markerKey, published);
+  return true;
 }
 
 async function publishCompleted(ctx: StageContext, scan: ScanIdentity, record: ScanRecord): Promise<void> {
@@ -169,29 +201,26 @@ async function handleImageInventory(
 
     const counts = severityCounts(result.findings);
     const markerKey = findingsMarkerKey(event.manifestDigest, dbVersion);
-    let published = false;
-    if (!(await store.exists(markerKey))) {
-      await ctx.runtime.publish(
-        Topics.findings,
-        {
-          scanId: scan.scanId,
-          imageRef: scan.imageRef,
-          manifestDigest: event.manifestDigest,
-          ...(event.indexDigest ? { indexDigest: event.indexDigest } : {}),
-          ...(event.platform ? { platform: event.platform } : {}),
-          advisoryDbVersion: dbVersion,
-          counts: protoCounts(counts),
-          report: blobRef(ctx, keys.report, { mediaType: 'application/json' }),
-          kind: FindingsKind.FULL,
-          publishedAt: now(),
-          traceId: scan.traceId,
-        },
-        { 'strata-scan-id': scan.scanId },
-      );
-      const marker: FindingsMarker = { scanId: scan.scanId, imageRef: scan.imageRef, reportKey: keys.report, counts, publishedAt: new Date().toISOString() };
-      await putJson(store, markerKey, marker);
-      published = true;
-    }
+    const published = await publishFullFindingsOnce(ctx, scan, markerKey, () => ({
+      scanId: scan.scanId,
+      imageRef: scan.imageRef,
+      reportKey: keys.report,
+      counts,
+      publishedAt: new Date().toISOString(),
+      event: encodeKeyedEvent(Topics.findings, {
+        scanId: scan.scanId,
+        imageRef: scan.imageRef,
+        manifestDigest: event.manifestDigest,
+        ...(event.indexDigest ? { indexDigest: event.indexDigest } : {}),
+        ...(event.platform ? { platform: event.platform } : {}),
+        advisoryDbVersion: dbVersion,
+        counts: protoCounts(counts),
+        report: blobRef(ctx, keys.report, { mediaType: 'application/json' }),
+        kind: FindingsKind.FULL,
+        publishedAt: now(),
+        traceId: scan.traceId,
+      }),
+    }));
     const { record: done } = await advanceScanRecord(store, scan, {
       status: 'COMPLETED',
       stage: 'MATCH',

@@ -1,7 +1,8 @@
 // The merger: stateless. On each layer.analyzed it asks the store whether every layer of the image
 // has its result; when they all do, it merges them (the embedded scan's overlay merge), stores the
-// inventory once, and hands the scan to the matcher. Its waiting state is the store, so a restart
-// loses nothing. layer.analyzed is keyed by manifest digest: one image's events are handled in order.
+// inventory once, records RUNNING/MATCH and only then hands the scan to the matcher. Its waiting
+// state is the store, so a restart loses nothing. layer.analyzed is keyed by manifest digest: one
+// image's events are handled in order.
 import type { DeliveredMessage } from '@strata/bus';
 import { getJson, putJson } from '@strata/blobstore';
 import { Topics, type EventOf } from '@strata/contracts';
@@ -10,7 +11,7 @@ import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey } from '../layers.js';
 import { StageError } from './failures.js';
-import { advanceScanRecord, inventoryKey, isTerminal, readImageRecord, readScanRecord, stageRank } from './records.js';
+import { advanceScanRecord, inventoryKey, isTerminal, readImageRecord, readScanRecord, stageRank, type ScanRecord } from './records.js';
 import { startStageService, type StartOptions } from './service.js';
 import type { MergerConfig } from './settings.js';
 import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
@@ -22,8 +23,8 @@ async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topi
   const seen = { service: ctx.service, stage: 'merge', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
   return runStage(ctx, message, scan, 'MERGE', async () => {
     const record = await readScanRecord(store, scan.scanId);
-    if (record && (isTerminal(record.status) || stageRank(record.stage) >= stageRank('MATCH'))) {
-      // Already handed to the matcher (or finished, or failed): a redelivery or a later layer event.
+    if (record && (isTerminal(record.status) || stageRank(record.stage) >= stageRank('MATCH')) && !isMergingEvent(record, event.diffId)) {
+      // Already handed to the matcher (or finished, or failed): a later layer event.
       ctx.observe({ ...seen, outcome: 'skipped' });
       return 'skipped';
     }
@@ -54,6 +55,14 @@ async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topi
       });
     }
     const packages = inventory.osPackages.length + inventory.applications.reduce((n, s) => n + s.packages.length, 0);
+    // Recorded before the publish: once image.inventory is out the matcher may complete the scan at
+    // any moment, and no write of the merger's may come after that.
+    const { record: standing } = await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'MATCH', mergedFrom: event.diffId });
+    if (!isMergingEvent(standing, event.diffId)) {
+      // Another event of this scan merged it meanwhile, or the scan ended.
+      ctx.observe({ ...seen, outcome: 'skipped' });
+      return 'skipped';
+    }
     await ctx.runtime.publish(Topics.imageInventory, {
       scanId: scan.scanId,
       imageRef: scan.imageRef,
@@ -70,11 +79,19 @@ async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topi
       traceId: scan.traceId,
       ...(record?.options ? { options: protoOptions(record.options) } : {}),
     });
-    await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'MATCH' });
+    await ctx.testPoint?.('merger.inventory-published', scan.scanId);
     scanLogger(ctx, scan).info({ manifestDigest: image.manifestDigest, packages }, 'image inventory ready');
     ctx.observe({ ...seen, outcome: 'merged', detail: { packages } });
     return 'ok';
   });
+}
+
+/**
+ * Whether the record stands at MATCH because of this layer event: then it is a redelivery (the
+ * publish failed, or the merger died between recording and publishing) and publishes again.
+ */
+function isMergingEvent(record: ScanRecord, diffId: string): boolean {
+  return record.status === 'RUNNING' && record.stage === 'MATCH' && record.mergedFrom === diffId;
 }
 
 export function startMerger(config: MergerConfig, options: StartOptions = {}): Promise<RunningService> {

@@ -1,46 +1,175 @@
-// Scan records only move forward, whatever order the stages' writes arrive in.
+// Scan records only move forward, whatever order the stages' writes arrive in, and however
+// writers race: the write is conditional on what was read (filesystem store and real MinIO).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'node:test';
-import { createFsBlobStore } from '@strata/blobstore';
-import { advanceScanRecord, inventoryKey, readScanRecord, reportKey } from './records.js';
+import test, { describe } from 'node:test';
+import { Client } from 'minio';
+import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/blobstore';
+import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { advanceScanRecord, advancesRecord, inventoryKey, readScanRecord, reportKey, scanRecordKey, type ScanRecord, type ScanStatusName, type StageName } from './records.js';
 
-test('a scan record advances by status then stage, and the first terminal status wins', async (t) => {
+type StoreFactory = (t: test.TestContext) => Promise<BlobStore>;
+
+const fsStore: StoreFactory = async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-records-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const store = await createFsBlobStore({ root: dir });
   t.after(() => store.close());
-  const scan = { scanId: 'scan-1', imageRef: 'r/a:1', traceId: 't-1' };
+  return store;
+};
 
-  assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED', stage: 'SUBMIT' })).written, true);
-  assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, true);
-  assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'FETCH', manifestDigest: 'sha256:m' })).written, true);
-  // a redelivered request would put it back to RESOLVE: dropped
-  assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, false);
-  assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED' })).written, false);
-  const failed = await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'ANALYZE', error: { stage: 'ANALYZE', code: 'INTERNAL', reason: 'bad layer' } });
-  assert.equal(failed.written, true);
-  // a later completion (or a second failure) does not overwrite the first terminal status
-  assert.equal((await advanceScanRecord(store, scan, { status: 'COMPLETED', stage: 'MATCH' })).written, false);
-  assert.equal((await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'MERGE', error: { stage: 'MERGE', code: 'INTERNAL', reason: 'other' } })).written, false);
+const s3 = infra.s3();
+const s3Store: StoreFactory = async (t) => {
+  const bucket = uniqueName('strata-records').toLowerCase();
+  const store = await createS3BlobStore({ ...s3!, bucket });
+  t.after(async () => {
+    await store.close();
+    const client = new Client(s3!);
+    const names: string[] = [];
+    for await (const item of client.listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string }>) if (item.name) names.push(item.name);
+    if (names.length) await client.removeObjects(bucket, names);
+    await client.removeBucket(bucket);
+  });
+  return store;
+};
 
-  const record = await readScanRecord(store, 'scan-1');
-  assert.equal(record?.status, 'FAILED');
-  assert.equal(record?.error?.reason, 'bad layer');
-  assert.equal(record?.manifestDigest, 'sha256:m', 'fields of earlier writes are kept');
-  assert.equal(record?.traceId, 't-1');
-  assert.ok(record?.createdAt && record.updatedAt >= record.createdAt);
-});
+/**
+ * A store that notes every conditional write that succeeded: (the version it replaced, the new
+ * version, the body). Only observes; every call goes to the real store.
+ */
+function recording(store: BlobStore): { store: BlobStore; writes: Array<{ from: string | null; to: string; record: ScanRecord }> } {
+  const writes: Array<{ from: string | null; to: string; record: ScanRecord }> = [];
+  const observed: BlobStore = Object.create(store) as BlobStore;
+  observed.putObjectIfMatch = async (key, body, expected) => {
+    const version = await store.putObjectIfMatch(key, body, expected);
+    if (version !== undefined) writes.push({ from: expected, to: version, record: JSON.parse(String(body)) as ScanRecord });
+    return version;
+  };
+  return { store: observed, writes };
+}
+
+const RANK_OF: Record<string, number> = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2 };
+const STAGES: StageName[] = ['SUBMIT', 'RESOLVE', 'FETCH', 'ANALYZE', 'MERGE', 'MATCH', 'REPORT'];
+
+for (const [name, makeStore, skip] of [
+  ['filesystem', fsStore, false],
+  ['s3 (MinIO)', s3Store, skipUnless('minio')],
+] as const) {
+  describe(`scan records on ${name}`, { skip }, () => {
+    test('a scan record advances by status then stage, and the first terminal status wins', async (t) => {
+      const store = await makeStore(t);
+      const scan = { scanId: 'scan-1', imageRef: 'r/a:1', traceId: 't-1' };
+
+      assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED', stage: 'SUBMIT' })).written, true);
+      assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, true);
+      assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'FETCH', manifestDigest: 'sha256:m' })).written, true);
+      // a redelivered request would put it back to RESOLVE: dropped
+      assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, false);
+      assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED' })).written, false);
+      const failed = await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'ANALYZE', error: { stage: 'ANALYZE', code: 'INTERNAL', reason: 'bad layer' } });
+      assert.equal(failed.written, true);
+      // a later completion (or a second failure) does not overwrite the first terminal status
+      assert.equal((await advanceScanRecord(store, scan, { status: 'COMPLETED', stage: 'MATCH' })).written, false);
+      assert.equal((await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'MERGE', error: { stage: 'MERGE', code: 'INTERNAL', reason: 'other' } })).written, false);
+
+      const record = await readScanRecord(store, 'scan-1');
+      assert.equal(record?.status, 'FAILED');
+      assert.equal(record?.error?.reason, 'bad layer');
+      assert.equal(record?.manifestDigest, 'sha256:m', 'fields of earlier writes are kept');
+      assert.equal(record?.traceId, 't-1');
+      assert.ok(record?.createdAt && record.updatedAt >= record.createdAt);
+    });
+
+    test('a writer that read before the scan completed cannot write RUNNING over COMPLETED', async (t) => {
+      const store = await makeStore(t);
+      const scan = { scanId: 'late-writer', imageRef: 'r/a:1' };
+      await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'FETCH' });
+      // The merger's old race: it reads RUNNING/FETCH, the matcher completes, then the merger writes.
+      let completedMeanwhile: { written: boolean } | undefined;
+      let reads = 0;
+      const late = await advanceScanRecord(
+        store,
+        scan,
+        { status: 'RUNNING', stage: 'MATCH' },
+        {
+          beforeWrite: async (current) => {
+            reads++;
+            if (current?.status === 'RUNNING' && !completedMeanwhile) {
+              completedMeanwhile = await advanceScanRecord(store, scan, { status: 'COMPLETED', stage: 'MATCH', counts: { unknown: 0, low: 1, medium: 0, high: 0, critical: 0 } });
+            }
+          },
+        },
+      );
+      assert.equal(completedMeanwhile?.written, true);
+      assert.equal(reads, 1, 'the losing write read again and found nothing to advance');
+      assert.equal(late.written, false);
+      assert.equal(late.record.status, 'COMPLETED', 'the late writer is told what stands');
+      const record = await readScanRecord(store, scan.scanId);
+      assert.equal(record?.status, 'COMPLETED');
+      assert.deepEqual(record?.counts, { unknown: 0, low: 1, medium: 0, high: 0, critical: 0 });
+    });
+
+    test('many concurrent writers: the history is one chain of forward moves and exactly one terminal write lands', async (t) => {
+      const base = await makeStore(t);
+      const { store, writes } = recording(base);
+      const scan = { scanId: 'raced', imageRef: 'r/a:1' };
+      const updates: Array<{ status: ScanStatusName; stage?: StageName }> = [
+        { status: 'QUEUED', stage: 'SUBMIT' },
+        ...['RESOLVE', 'FETCH', 'MERGE', 'MATCH'].flatMap((stage) => [0, 1, 2].map(() => ({ status: 'RUNNING' as const, stage: stage as StageName }))),
+        { status: 'COMPLETED', stage: 'MATCH' },
+        { status: 'COMPLETED', stage: 'MATCH' },
+        { status: 'FAILED', stage: 'ANALYZE' },
+        { status: 'FAILED', stage: 'FETCH' },
+      ];
+      // Every writer reads first, then all write at once: the widest race there is.
+      let arrived = 0;
+      let go!: () => void;
+      const barrier = new Promise<void>((r) => (go = r));
+      const results = await Promise.all(
+        updates.map((update, i) =>
+          advanceScanRecord(store, scan, { ...update, ...(update.status === 'FAILED' ? { error: { stage: update.stage!, code: 'INTERNAL', reason: `writer ${i}` } } : {}) }, {
+            beforeWrite: async () => {
+              if (++arrived === updates.length) go();
+              await barrier;
+            },
+          }),
+        ),
+      );
+
+      // The successful writes form one chain: created from nothing, each replacing the one before.
+      const chain: typeof writes = [];
+      for (let from: string | null = null; ; ) {
+        const next = writes.filter((w) => w.from === from);
+        assert.ok(next.length <= 1, `two writes both replaced version ${from}`);
+        if (!next[0]) break;
+        chain.push(next[0]);
+        from = next[0].to;
+      }
+      assert.equal(chain.length, writes.length, 'every successful write is in the chain');
+      for (let i = 1; i < chain.length; i++) {
+        const [before, after] = [chain[i - 1]!.record, chain[i]!.record];
+        assert.ok(advancesRecord(before, after), `write ${i} moved ${before.status}/${before.stage} to ${after.status}/${after.stage}`);
+        assert.ok(RANK_OF[after.status]! > RANK_OF[before.status]! || STAGES.indexOf(after.stage!) > STAGES.indexOf(before.stage!));
+      }
+      const terminal = results.filter((r) => r.written && (r.record.status === 'COMPLETED' || r.record.status === 'FAILED'));
+      assert.equal(terminal.length, 1, 'exactly one terminal write landed');
+      const final = await readScanRecord(base, scan.scanId);
+      assert.deepEqual(final, terminal[0]!.record, 'and it is the record that stands');
+      assert.deepEqual(final, chain.at(-1)!.record);
+      results.forEach((r, i) => {
+        if (!r.written) assert.ok(!advancesRecord(r.record, updates[i]!), `writer ${i} gave up only when ${r.record.status}/${r.record.stage} was not behind ${updates[i]!.status}/${updates[i]!.stage}`);
+      });
+      console.log(`# ${name}: ${updates.length} racing writers, ${writes.length} writes landed`);
+    });
+  });
+}
 
 test('document keys are valid store keys', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-records-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await createFsBlobStore({ root: dir });
-  t.after(() => store.close());
+  const store = await fsStore(t);
   const digest = `sha256:${'a'.repeat(64)}`;
-  for (const key of [inventoryKey(digest, 'framework@1;dpkg@2;npm@1'), reportKey(digest, `sha256:${'b'.repeat(64)}`)]) {
+  for (const key of [inventoryKey(digest, 'framework@1;dpkg@2;npm@1'), reportKey(digest, `sha256:${'b'.repeat(64)}`), scanRecordKey('0f8e-uuid')]) {
     await store.putObject(key, '{}');
     assert.equal(await store.exists(key), true, key);
   }

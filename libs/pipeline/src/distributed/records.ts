@@ -72,6 +72,8 @@ export interface ScanRecord {
   resultKey?: string;
   /** findings per severity, set when COMPLETED (unfiltered) */
   counts?: SeverityCounts;
+  /** diffID of the layer.analyzed event whose merge moved the scan to MATCH: its redelivery publishes image.inventory again */
+  mergedFrom?: string;
   /** false when an earlier scan had already published the findings of this digest and DB version */
   findingsPublished?: boolean;
   traceId?: string;
@@ -101,32 +103,72 @@ const STAGE_RANK: Record<StageName, number> = { SUBMIT: 0, RESOLVE: 1, FETCH: 2,
 export const isTerminal = (status: ScanStatusName | undefined): boolean => status === 'COMPLETED' || status === 'FAILED';
 export const stageRank = (stage: StageName | undefined): number => (stage ? STAGE_RANK[stage] : -1);
 
+/** Every successful write moves a record up at least one (status, stage) rank; there are fewer than this. */
+const MAX_LOST_RACES = 16;
+
+export class ScanRecordContentionError extends Error {
+  constructor(scanId: string, location: string) {
+    super(`scan record ${scanRecordKey(scanId)} in ${location}: lost ${MAX_LOST_RACES} conditional writes in a row (more writers than a scan has states?)`);
+    this.name = 'ScanRecordContentionError';
+  }
+}
+
+/** Whether `update` would move `current` forward: by status, then by stage; never past a terminal status. */
+export function advancesRecord(current: Pick<ScanRecord, 'status' | 'stage'> | undefined, update: { status: ScanStatusName; stage?: StageName }): boolean {
+  if (!current) return true;
+  if (isTerminal(current.status)) return false;
+  const byStatus = STATUS_RANK[update.status] - STATUS_RANK[current.status];
+  return byStatus > 0 || (byStatus === 0 && stageRank(update.stage) > stageRank(current.stage));
+}
+
+export interface AdvanceOptions {
+  /**
+   * Test hook only (never set from configuration): runs after the record was read and before the
+   * conditional write, to widen the window a concurrent writer can slip into.
+   */
+  beforeWrite?: (current: ScanRecord | undefined) => Promise<void>;
+}
+
 /**
  * Moves a scan record forward: a write that would not advance it (by status, then by stage) is
  * dropped, so a redelivered or late event never turns COMPLETED back into RUNNING, and the first
- * terminal status wins. Returns the record as it now stands.
+ * terminal status wins. The write is conditional on the version that was read (If-Match on the
+ * S3 ETag; If-None-Match for a new record): when another writer got in between, the record is read
+ * again and the transition re-checked against what is there now. Returns the record as it now stands.
  */
 export async function advanceScanRecord(
   store: BlobStore,
   scan: { scanId: string; imageRef: string; traceId?: string },
   update: Partial<Omit<ScanRecord, 'scanId' | 'updatedAt'>> & { status: ScanStatusName },
+  options: AdvanceOptions = {},
 ): Promise<{ record: ScanRecord; written: boolean }> {
-  const current = await readScanRecord(store, scan.scanId);
-  if (current) {
-    const byStatus = STATUS_RANK[update.status] - STATUS_RANK[current.status];
-    const advances = isTerminal(current.status) ? false : byStatus > 0 || (byStatus === 0 && stageRank(update.stage) > stageRank(current.stage));
-    if (!advances) return { record: current, written: false };
+  const key = scanRecordKey(scan.scanId);
+  for (let lost = 0; lost < MAX_LOST_RACES; lost++) {
+    const stored = await store.getObjectVersioned(key);
+    const current = stored ? parseRecord(stored.body, key, store.location) : undefined;
+    if (!advancesRecord(current, update)) return { record: current!, written: false };
+    await options.beforeWrite?.(current);
+    const now = new Date().toISOString();
+    const record: ScanRecord = {
+      ...current,
+      ...update,
+      scanId: scan.scanId,
+      imageRef: current?.imageRef ?? scan.imageRef,
+      ...(scan.traceId ? { traceId: scan.traceId } : {}),
+      createdAt: current?.createdAt ?? now,
+      updatedAt: now,
+    };
+    if ((await store.putObjectIfMatch(key, JSON.stringify(record), stored?.version ?? null)) !== undefined) return { record, written: true };
+    // Someone else wrote it since we read it: a few ms of jitter, so racing writers spread out.
+    await new Promise((r) => setTimeout(r, Math.random() * 5 * (lost + 1)));
   }
-  const now = new Date().toISOString();
-  const record: ScanRecord = {
-    ...current,
-    ...update,
-    scanId: scan.scanId,
-    imageRef: current?.imageRef ?? scan.imageRef,
-    ...(scan.traceId ? { traceId: scan.traceId } : {}),
-    createdAt: current?.createdAt ?? now,
-    updatedAt: now,
-  };
-  await putJson(store, scanRecordKey(scan.scanId), record);
-  return { record, written: true };
+  throw new ScanRecordContentionError(scan.scanId, store.location);
+}
+
+function parseRecord(body: Uint8Array, key: string, location: string): ScanRecord {
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as ScanRecord;
+  } catch (error) {
+    throw new Error(`${key} in ${location} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
 }

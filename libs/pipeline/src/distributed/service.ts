@@ -1,7 +1,7 @@
 // Starting a stage service: its runtime (bus, store, metrics endpoint), then its consumers.
 import type { Logger } from '@strata/log';
 import { createRuntime, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
-import type { StageContext, StageObserver } from './stage.js';
+import type { StageContext, StageObserver, TestPointHook } from './stage.js';
 
 export interface StartOptions {
   /** called for what each handler did (tests, benchmarks) */
@@ -9,6 +9,8 @@ export interface StartOptions {
   logger?: Logger;
   /** process-wide CPU/memory metrics (default true) */
   processMetrics?: boolean;
+  /** tests only: pause or crash at named points of the stages (see TestPoint) */
+  testPoint?: TestPointHook;
 }
 
 export async function startStageService(
@@ -21,7 +23,7 @@ export async function startStageService(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
   });
-  const ctx: StageContext = { runtime, service, observe: options.observe ?? (() => undefined) };
+  const ctx: StageContext = { runtime, service, observe: options.observe ?? (() => undefined), ...(options.testPoint ? { testPoint: options.testPoint } : {}) };
   let release: (() => Promise<void>) | void;
   try {
     release = await wire(ctx);

@@ -24,10 +24,24 @@ export interface StageEvent {
 
 export type StageObserver = (event: StageEvent) => void;
 
+/**
+ * Named points in the stages where a test pauses or crashes a service. Only tests set the hook:
+ * in-process through StartOptions.testPoint, or in a child process through the test entry
+ * testing/service-main.ts (STRATA_TEST_CRASH_POINT). The services' own main.ts never set it, so
+ * no production configuration can reach it.
+ */
+export type TestPoint =
+  /** the merger has published image.inventory (the scan record was written before) */
+  | 'merger.inventory-published'
+  /** the matcher has published a FULL findings event and not yet marked it published */
+  | 'matcher.findings-published';
+export type TestPointHook = (point: TestPoint, scanId: string) => Promise<void>;
+
 export interface StageContext {
   runtime: Runtime;
   service: string;
   observe: StageObserver;
+  testPoint?: TestPointHook;
 }
 
 export interface ScanIdentity {

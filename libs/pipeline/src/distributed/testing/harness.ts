@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Client } from 'minio';
 import { createS3BlobStore, getJson, type BlobStore } from '@strata/blobstore';
@@ -19,7 +20,7 @@ import { startFetcher } from '../fetcher.js';
 import { startMatcher } from '../matcher.js';
 import { startMerger } from '../merger.js';
 import { readScanRecord, type ScanRecord } from '../records.js';
-import type { StageEvent } from '../stage.js';
+import type { StageEvent, TestPoint, TestPointHook } from '../stage.js';
 import { analyzerSettings, fetcherSettings, matcherSettings, mergerSettings } from '../settings.js';
 import { scanImage } from '../../scan.js';
 import type { ScanResult } from '../../result.js';
@@ -59,10 +60,11 @@ export interface Deployment {
   /** what every in-process service observed, in order */
   readonly events: StageEvent[];
   topic(logical: EventTopic): string;
-  start(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>): Promise<RunningService>;
+  /** `testPoint` pauses the in-process service at named points (see TestPoint) */
+  start(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>, testPoint?: TestPointHook): Promise<RunningService>;
   startAll(options?: { analyzers?: number }): Promise<RunningService[]>;
-  /** a service as a child process running its main.ts through tsx */
-  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>): ServiceProcess;
+  /** a service as a child process running its main.ts through tsx; with `crashPoint`, the test entry that SIGKILLs itself there */
+  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>, options?: { crashPoint?: TestPoint }): ServiceProcess;
   submit(imageRef: string, init?: { scanId?: string; credentialsRef?: string; traceId?: string }): Promise<string>;
   publishRaw(logical: EventTopic, key: string, value: Uint8Array): Promise<void>;
   subscriber(): Promise<OutsideSubscriber>;
@@ -101,6 +103,8 @@ export async function waitUntil<T>(pick: () => T | undefined | Promise<T | undef
 }
 
 const serviceMain = (kind: string) => join(repoRoot, 'services', kind, 'src/main.ts');
+/** The test-only entry with a crash point (testing/service-main.ts). */
+const testServiceMain = fileURLToPath(new URL('./service-main.ts', import.meta.url));
 
 export async function createDeployment(name: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const kafka = infra.kafka()!;
@@ -142,12 +146,13 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
   const settingsOf = { fetcher: fetcherSettings, analyzer: analyzerSettings, merger: mergerSettings, matcher: matcherSettings };
   const starters = { fetcher: startFetcher, analyzer: startAnalyzer, merger: startMerger, matcher: startMatcher } as const;
 
-  async function start(kind: keyof typeof starters, more: Record<string, string> = {}): Promise<RunningService> {
+  async function start(kind: keyof typeof starters, more: Record<string, string> = {}, testPoint?: TestPointHook): Promise<RunningService> {
     const config = loadServiceConfig(settingsOf[kind], { ...env, ...more });
     const service = await (starters[kind] as (c: typeof config, o: object) => Promise<RunningService>)(config, {
       observe: (e: StageEvent) => events.push(e),
       processMetrics: false,
       logger: logger.child({ svc: kind }),
+      ...(testPoint ? { testPoint } : {}),
     });
     running.add(service);
     const stop = service.stop;
@@ -164,9 +169,10 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     });
   }
 
-  function spawnService(kind: keyof typeof starters, more: Record<string, string> = {}): ServiceProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', serviceMain(kind)], {
-      env: { ...process.env, ...env, STRATA_LOG_LEVEL: 'info', ...more },
+  function spawnService(kind: keyof typeof starters, more: Record<string, string> = {}, options: { crashPoint?: TestPoint } = {}): ServiceProcess {
+    const entry = options.crashPoint ? [testServiceMain, kind] : [serviceMain(kind)];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
+      env: { ...process.env, ...env, STRATA_LOG_LEVEL: 'info', ...more, ...(options.crashPoint ? { STRATA_TEST_CRASH_POINT: options.crashPoint } : {}) },
       stdio: ['ignore', 'ignore', 'pipe'],
       cwd: repoRoot,
     });
