@@ -62,7 +62,7 @@ export interface Deployment {
   start(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>): Promise<RunningService>;
   startAll(options?: { analyzers?: number }): Promise<RunningService[]>;
   /** a service as a child process running its main.ts through tsx */
-  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>): ServiceProcess;
+  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher' | 'gateway', env?: Record<string, string>): ServiceProcess;
   submit(imageRef: string, init?: { scanId?: string; credentialsRef?: string; traceId?: string }): Promise<string>;
   publishRaw(logical: EventTopic, key: string, value: Uint8Array): Promise<void>;
   subscriber(): Promise<OutsideSubscriber>;
@@ -164,7 +164,7 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     });
   }
 
-  function spawnService(kind: keyof typeof starters, more: Record<string, string> = {}): ServiceProcess {
+  function spawnService(kind: keyof typeof starters | 'gateway', more: Record<string, string> = {}): ServiceProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', serviceMain(kind)], {
       env: { ...process.env, ...env, STRATA_LOG_LEVEL: 'info', ...more },
       stdio: ['ignore', 'ignore', 'pipe'],
