@@ -153,29 +153,27 @@ async function followByGetReport(
 
 test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/SIGTERM, MinIO and Kafka restarts', { skip: skipReason(), timeout: 900_000 }, async (t) => {
   const started = Date.now();
-  let own: PrivateInfra | undefined;
-  let d: Deployment | undefined;
-  const kafkaClients: Array<{ disconnect(): Promise<void> }> = [];
-  // In this order: the services and clients leave while Kafka and MinIO still answer.
+  // Undone last-first: the clients and services leave while Kafka and MinIO still answer.
+  const cleanups: Array<() => Promise<unknown>> = [];
   t.after(async () => {
-    for (const client of kafkaClients) await client.disconnect().catch(() => undefined);
-    await d?.teardown();
-    await own?.close();
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
-  own = await startPrivateInfra();
+  const own: PrivateInfra = await startPrivateInfra();
+  cleanups.push(() => own.close());
   // The harness reads @strata/testing's STRATA_TEST_* variables: point them at the private servers.
   Object.assign(process.env, own.testEnv);
   const gatewayPort = await freePort();
   const address = `127.0.0.1:${gatewayPort}`;
-  d = await createDeployment('faults', {
+  const d: Deployment = await createDeployment('faults', {
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_PORT: String(gatewayPort),
     GATEWAY_POLL_INTERVAL_MS: '500',
     STRATA_TOPIC_PARTITIONS: '6',
   });
+  cleanups.push(() => d.teardown());
   const kafka = new Kafka({ clientId: 'faults-observer', brokers: own.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
-  kafkaClients.push(admin);
+  cleanups.push(() => admin.disconnect());
 
   const run = `f${Date.now().toString(36)}`;
   const base = await baseLayer();
@@ -196,7 +194,7 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
   // same message again after a broker crash (its commit lost), which is no duplicate publication.
   const fullEvents = new Map<string, Set<string>>();
   const reader = kafka.consumer({ groupId: `${d.prefix}faults-reader`, sessionTimeout: 6_000, heartbeatInterval: 1_000 });
-  kafkaClients.unshift(reader);
+  cleanups.push(() => reader.disconnect());
   await reader.connect();
   await reader.subscribe({ topics: [d.topic(Topics.findings)], fromBeginning: true });
   await reader.run({
