@@ -25,21 +25,20 @@ test('strata image --server: the connection drops after the scan was accepted; t
   const port = await closedLoopbackPort();
   const server = `127.0.0.1:${port}`;
   const scanId = 'scan-accepted-then-dropped';
-  let dying: grpc.Server | undefined;
-  dying = await serve(port, {
+  const dying: grpc.Server = await serve(port, {
     scanImage: (call) => {
       const metadata = new grpc.Metadata();
       metadata.set(SCAN_ID_METADATA, scanId);
       call.sendMetadata(metadata);
       // The gateway dies before it answers.
-      setTimeout(() => dying?.forceShutdown(), 200);
+      setTimeout(() => dying.forceShutdown(), 200);
     },
   });
   let asked = 0;
   const formats: ReportFormat[] = [];
   let revived: grpc.Server | undefined;
   t.after(() => {
-    dying?.forceShutdown();
+    dying.forceShutdown();
     revived?.forceShutdown();
   });
   const notices: string[] = [];
