@@ -296,14 +296,6 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     const logger = forScan(options.logger, scanId);
     const now = new Date();
     const scanOptions = optionsRecord(request.options);
-    try {
-      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions });
-    } catch (error) {
-      throw new RpcError(grpc.status.UNAVAILABLE, `could not record scan of ${imageRef} in ${store.location}: ${describe(error)}`);
-    }
-    // The scan is accepted: tell the client its id now, so a dropped connection still leaves it
-    // with the id to ask GetReport for.
-    call.sendMetadata(scanIdMetadata(scanId));
 
     // Listen before publishing: a fast pipeline (or a cached report) must not beat the waiter.
     const stopWaiting = new AbortController();
@@ -352,6 +344,14 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
         ).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
         throw new RpcError(grpc.status.UNAVAILABLE, `scan ${scanId} of ${imageRef} failed: ${reason}`, scanId);
       }
+      // Recorded only once published: a gateway that dies in between leaves no record that nothing
+      // would ever finish (the fetcher creates the record from the request, with its options, too).
+      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions }).catch((error: unknown) =>
+        logger.warn({ err: describe(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
+      );
+      // The scan is accepted: tell the client its id now, so a dropped connection still leaves it
+      // with the id to ask GetReport for.
+      call.sendMetadata(scanIdMetadata(scanId));
       logger.info({ imageRef, wait: request.wait }, 'scan requested');
       if (!outcome) return { scanId, status: ScanStatus.QUEUED };
 
