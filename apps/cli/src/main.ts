@@ -81,6 +81,9 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
       ...(flags.token ? { token: flags.token } : {}),
       ...(flags.serverCa ? { caFile: flags.serverCa } : {}),
       ...(flags.platform ? { platform: flags.platform } : {}),
+      // The id on stderr lets a user whose client dies too fetch the result with `strata report`.
+      ...(flags.progress ? { onSubmitted: (scanId: string) => process.stderr.write(`scan ${scanId} accepted by ${flags.server}\n`) } : {}),
+      onNotice: (message: string) => process.stderr.write(`${message}\n`),
     });
     writeReport(scanned.text, flags.output);
     return scanned.findings > 0 ? flags.exitCode : 0;
@@ -237,6 +240,30 @@ export function buildProgram(): Command {
       const query = flags.package !== undefined ? parsePackageQuery(flags.package) : { advisoryId: advisoryId as string };
       const response = await listAffected({ server: flags.server, ...(flags.token ? { token: flags.token } : {}), ...(flags.serverCa ? { caFile: flags.serverCa } : {}) }, query);
       process.stdout.write(renderAffected(response, flags.format));
+    });
+
+  program
+    .command('report')
+    .description('the report of a scan the gateway accepted (by scan id), or the newest report of an image (by manifest digest)')
+    .argument('<scan-id|digest>', 'a scan id, or a manifest digest sha256:<64 hex>')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS).default('table'))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--wait <seconds>', 'wait this long for a running scan to finish (0: print its state and exit 3)', integer, 0)
+    .addOption(new Option('--server <host:port>', 'the Strata gateway').env('STRATA_SERVER').makeOptionMandatory())
+    .addOption(new Option('--token <token>', 'bearer token of the gateway').env('STRATA_TOKEN'))
+    .addOption(new Option('--server-ca <file>', 'PEM CA certificate of a TLS gateway').env('STRATA_SERVER_CA'))
+    .action(async (target: string, flags: { format: ReportFormat; output?: string; wait: number; server: string; token?: string; serverCa?: string }) => {
+      const { runReport } = await import('./report.js');
+      const outcome = await runReport(target, {
+        server: flags.server,
+        format: flags.format,
+        wait: flags.wait,
+        ...(flags.token ? { token: flags.token } : {}),
+        ...(flags.serverCa ? { caFile: flags.serverCa } : {}),
+      });
+      if (outcome.message) process.stderr.write(`strata: ${outcome.message}\n`);
+      if (outcome.text !== undefined) writeReport(outcome.text, flags.output);
+      process.exitCode = outcome.code;
     });
 
   const db = program.command('db').description('manage the advisory database');

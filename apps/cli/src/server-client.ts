@@ -9,6 +9,7 @@ import {
   ReportFormat,
   ScanService,
   ScanStage,
+  SCAN_ID_METADATA,
   ScanStatus,
   Severity,
   connect,
@@ -28,6 +29,13 @@ export interface ServerScanRequest extends GatewayAddress {
   timeoutMs?: number;
   /** Called once the gateway accepted the scan (for a progress line). */
   onSubmitted?(scanId: string): void;
+  /**
+   * Longest stretch of an unreachable gateway, after the connection dropped, while the CLI keeps
+   * asking GetReport for the accepted scan. Default 120 s.
+   */
+  unreachableMs?: number;
+  /** Told when the connection dropped and the CLI follows the scan by its id (a line on stderr). */
+  onNotice?(message: string): void;
 }
 
 export interface ServerScanResult {
@@ -82,13 +90,20 @@ function unreachableReason(details: string): string {
 
 export function describeRpc(error: unknown, server: string): Error {
   if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
-  if (error.code === grpc.status.UNAVAILABLE && !/shutting down/.test(error.details)) {
+  if (error.code === grpc.status.UNAVAILABLE && !/shutting down/.test(error.details) && scanIdOf(error) === undefined) {
     return new ServerScanError(`cannot reach the Strata gateway at ${server}: ${unreachableReason(error.details)}`, { cause: error });
   }
   const hint: Partial<Record<grpc.status, string>> = {
     [grpc.status.UNAUTHENTICATED]: ' (give the gateway token with --token or STRATA_TOKEN)',
   };
   return new ServerScanError(`gateway ${server}: ${grpc.status[error.code]}: ${error.details}${hint[error.code] ?? ''}`, { cause: error });
+}
+
+/** The scan id a gateway error names in its trailers (an accepted scan), if any. */
+function scanIdOf(error: unknown): string | undefined {
+  if (!isServiceError(error)) return undefined;
+  const value = error.metadata.get(SCAN_ID_METADATA)[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 export interface GatewayAddress {
@@ -113,28 +128,46 @@ export function connectGateway(address: GatewayAddress) {
 export async function scanThroughServer(request: ServerScanRequest): Promise<ServerScanResult> {
   const connection = connectGateway(request);
   const timeoutMs = request.timeoutMs ?? 30 * 60_000;
+  const startedAt = Date.now();
+  let acceptedId: string | undefined;
+  const accepted = (scanId: string | undefined) => {
+    if (scanId === undefined || acceptedId !== undefined) return;
+    acceptedId = scanId;
+    request.onSubmitted?.(scanId);
+  };
   try {
     let platform;
     if (request.platform) {
       const p = parsePlatform(request.platform);
       platform = { os: p.os, architecture: p.architecture, variant: p.variant ?? '' };
     }
-    const scanned = await connection.client
-      .scanImage(
+    let scanned;
+    try {
+      scanned = await connection.client.scanImage(
         { imageRef: request.reference, wait: true, options: scanOptionsOf(request.filter), ...(platform ? { platform } : {}) },
-        { timeoutMs },
-      )
-      .catch((error: unknown) => {
-        if (isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) {
-          throw new ServerScanError(`gateway ${request.server}: the scan of ${request.reference} did not finish within ${Math.round(timeoutMs / 1000)} s; it keeps running on the server`, { cause: error });
-        }
-        throw describeRpc(error, request.server);
-      });
-    request.onSubmitted?.(scanned.scanId);
+        { timeoutMs, onMetadata: (metadata) => accepted(metadata.get(SCAN_ID_METADATA).map(String)[0] || undefined) },
+      );
+    } catch (error) {
+      accepted(scanIdOf(error));
+      if (isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) {
+        const id = acceptedId ? `scan ${acceptedId}` : 'the scan';
+        throw new ServerScanError(
+          `gateway ${request.server}: ${id} of ${request.reference} did not finish within ${Math.round(timeoutMs / 1000)} s; it keeps running on the server${acceptedId ? `: strata report ${acceptedId} --server ${request.server}` : ''}`,
+          { cause: error },
+        );
+      }
+      // The gateway accepted the scan, then the answer was lost (the gateway stopped or died, the
+      // connection dropped): the scan goes on in the pipeline, so follow it by its id.
+      const lost = isServiceError(error) && (error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.INTERNAL || error.code === grpc.status.CANCELLED);
+      if (acceptedId === undefined || !lost) throw describeRpc(error, request.server);
+      request.onNotice?.(`gateway ${request.server}: ${grpc.status[error.code]}: ${error.details}; following scan ${acceptedId} with GetReport`);
+      return await followAcceptedScan(request, acceptedId, Math.max(0, timeoutMs - (Date.now() - startedAt)));
+    }
+    accepted(scanned.scanId);
     if (scanned.status === ScanStatus.FAILED) {
       const e = scanned.error;
       const where = e ? ` in ${ScanStage[e.stage] ?? 'an unknown stage'} (${FailureCode[e.code] ?? 'UNSPECIFIED'})` : '';
-      throw new ServerScanError(`scan ${scanned.scanId} of ${request.reference} failed${where}: ${e?.reason ?? 'no reason given'}`);
+      throw new ServerScanError(`scan ${scanned.scanId} of ${request.reference} failed${where}: ${e?.reason || 'no reason given'}`);
     }
     if (scanned.status !== ScanStatus.COMPLETED) {
       throw new ServerScanError(`scan ${scanned.scanId} of ${request.reference} ended as ${ScanStatus[scanned.status]}, without a report`);
@@ -151,4 +184,18 @@ export async function scanThroughServer(request: ServerScanRequest): Promise<Ser
   } finally {
     connection.close();
   }
+}
+
+/** The result of an accepted scan whose ScanImage answer was lost: GetReport by id until it is finished. */
+async function followAcceptedScan(request: ServerScanRequest, scanId: string, timeoutMs: number): Promise<ServerScanResult> {
+  const { awaitReport, failureMessage } = await import('./report.js');
+  const address: GatewayAddress = { server: request.server, ...(request.token ? { token: request.token } : {}), ...(request.caFile ? { caFile: request.caFile } : {}) };
+  const wait = { timeoutMs, unreachableMs: request.unreachableMs ?? 120_000, ...(request.onNotice ? { onNotice: request.onNotice } : {}) };
+  // The JSON report (the scan's filters applied by the gateway) gives the count for --exit-code.
+  const json = await awaitReport(address, { scanId }, ReportFormat.JSON, wait);
+  if (json.status === ScanStatus.FAILED) throw new ServerScanError(failureMessage(json));
+  const findings = countFindings(json.content);
+  if (request.format === 'json') return { scanId, text: Buffer.from(json.content).toString('utf8'), findings };
+  const rendered = await awaitReport(address, { scanId }, FORMATS[request.format], wait);
+  return { scanId, text: Buffer.from(rendered.content).toString('utf8'), findings };
 }

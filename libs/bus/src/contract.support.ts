@@ -239,6 +239,21 @@ export function runBusContract(name: string, makeBus: () => Promise<EventBus>, o
       assert.match(undecodable.headers[DLQ_HEADERS.error] ?? '', /not a protobuf message/);
     });
 
+    test('a subscription that names its dead-letter topic sends its poison messages there, not to its group\'s', { timeout }, async () => {
+      const topic = unique('named-dlq');
+      const group = unique('g');
+      const named = unique('dlq');
+      await bus.ensureTopics([topic], 1);
+      await subscribe({ group, topics: [topic], fromBeginning: true, maxAttempts: 1, deadLetterTopic: named, handler: () => { throw new Error('always fails'); } });
+      const dead: DeliveredMessage[] = [];
+      await subscribe({ group: `${group}.dlq-reader`, topics: [named], fromBeginning: true, handler: (m) => void dead.push(m) });
+      await bus.publish(topic, [{ key: 'k', value: text.encode('poison') }]);
+      await waitFor('the dead letter on the named topic', () => dead.length >= 1);
+      assert.equal(dead[0]!.topic, named);
+      assert.equal(str(dead[0]!.value), 'poison');
+      assert.equal(dead[0]!.headers[DLQ_HEADERS.group], group);
+    });
+
     test('stop() lets the in-flight message finish and commits it', { timeout }, async () => {
       const topic = unique('graceful');
       const group = unique('g');

@@ -16,6 +16,8 @@ export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'released';
 
 export interface DeliveryPolicy {
   group: string;
+  /** where a message goes after its last failed attempt */
+  deadLetterTopic: string;
   maxAttempts: number;
   backoff: RetryBackoff;
 }
@@ -31,10 +33,10 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_BACKOFF: RetryBackoff = { initialMs: 200, maxMs: 10_000 };
 const MAX_ERROR_HEADER = 2000;
 
-export function resolvePolicy(group: string, maxAttempts?: number, backoff?: RetryBackoff): DeliveryPolicy {
+export function resolvePolicy(group: string, maxAttempts?: number, backoff?: RetryBackoff, deadLetterTopic?: string): DeliveryPolicy {
   const attempts = maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`maxAttempts must be an integer >= 1, got ${attempts}`);
-  return { group, maxAttempts: attempts, backoff: backoff ?? DEFAULT_BACKOFF };
+  return { group, deadLetterTopic: deadLetterTopic ?? dlqTopic(group), maxAttempts: attempts, backoff: backoff ?? DEFAULT_BACKOFF };
 }
 
 export function backoffDelay(retry: number, backoff: RetryBackoff): number {
@@ -132,7 +134,7 @@ export async function deliver(
     }
 
     const dead = deadLetterMessage(message, policy.group, failure, attempt);
-    const topic = dlqTopic(policy.group);
+    const topic = policy.deadLetterTopic;
     logger.warn({ ...where, attempts: attempt, dlq: topic, err: describeError(failure) }, 'message dead-lettered');
     for (let tries = 1; ; tries++) {
       try {

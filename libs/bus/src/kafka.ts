@@ -10,7 +10,6 @@ import {
   BusClosedError,
   BusUnavailableError,
   describeError,
-  dlqTopic,
   type DeliveredMessage,
   type EventBus,
   type OutgoingMessage,
@@ -31,11 +30,17 @@ export interface KafkaBusOptions {
   retries?: number;
   /** Initial delay between client retries (it grows). Default 300 ms. */
   initialRetryTimeMs?: number;
-  /** Consumer group session: a member silent this long is considered dead. Default 30000 ms. */
+  /**
+   * Consumer group session: a member silent this long is considered dead and its partitions go to
+   * the others. Default 6000 ms, the lowest a broker allows by default (group.min.session.timeout.ms).
+   */
   sessionTimeoutMs?: number;
-  /** Default 3000 ms; must be well below the session timeout. */
+  /** Default 1000 ms: members learn of a rebalance within a second; must be well below the session timeout. */
   heartbeatIntervalMs?: number;
-  /** How long the group waits for members to rejoin during a rebalance. Default 60000 ms. */
+  /**
+   * How long the group waits for members to rejoin during a rebalance; a member busy with a longer
+   * message is dropped from the round (its uncommitted message goes to another member). Default 15000 ms.
+   */
   rebalanceTimeoutMs?: number;
   /** Partitions for topics first used without ensureTopics (e.g. dead-letter topics). Default 1. */
   defaultPartitions?: number;
@@ -110,9 +115,9 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
   const brokers = [...options.brokers];
   if (brokers.length === 0) throw new RangeError('connectKafkaBus needs at least one broker address');
   const logger = options.logger ?? defaultBusLogger();
-  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
-  const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
-  const rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000;
+  const sessionTimeout = options.sessionTimeoutMs ?? 6_000;
+  const heartbeatInterval = options.heartbeatIntervalMs ?? 1_000;
+  const rebalanceTimeout = options.rebalanceTimeoutMs ?? 15_000;
   const joinTimeout = options.joinTimeoutMs ?? rebalanceTimeout + sessionTimeout;
   const defaultPartitions = options.defaultPartitions ?? 1;
   const retry = { retries: options.retries ?? 5, initialRetryTime: options.initialRetryTimeMs ?? 300, maxRetryTime: 10_000 };
@@ -226,8 +231,8 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
   async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
     if (closed) throw new BusClosedError(`subscribe group ${opts.group}`);
     if (opts.topics.length === 0) throw new RangeError('subscribe needs at least one topic');
-    const policy = resolvePolicy(opts.group, opts.maxAttempts, opts.retryBackoff);
-    await ensureTopics([...opts.topics, dlqTopic(opts.group)], defaultPartitions);
+    const policy = resolvePolicy(opts.group, opts.maxAttempts, opts.retryBackoff, opts.deadLetterTopic);
+    await ensureTopics([...opts.topics, policy.deadLetterTopic], defaultPartitions);
 
     const consumer: Consumer = kafka.consumer({
       groupId: opts.group,

@@ -6,7 +6,6 @@ import { deliver, resolvePolicy, type DeliveryPolicy } from './deliver.js';
 import { defaultBusLogger, type BusLogger } from './logger.js';
 import {
   BusClosedError,
-  dlqTopic,
   type DeliveredMessage,
   type EventBus,
   type MessageHandler,
@@ -281,8 +280,8 @@ export function createInProcessBus(options: InProcessBusOptions = {}): EventBus 
     async subscribe(opts: SubscribeOptions) {
       if (closed) throw new BusClosedError(`subscribe group ${opts.group}`);
       if (opts.topics.length === 0) throw new RangeError('subscribe needs at least one topic');
-      const policy = resolvePolicy(opts.group, opts.maxAttempts, opts.retryBackoff);
-      topicOf(dlqTopic(opts.group));
+      const policy = resolvePolicy(opts.group, opts.maxAttempts, opts.retryBackoff, opts.deadLetterTopic);
+      topicOf(policy.deadLetterTopic);
       let group = groups.get(opts.group);
       if (!group) {
         group = { name: opts.group, members: [], committed: new Map(), holders: new Map(), released: new Set(), topicsSeen: new Set() };

@@ -49,6 +49,12 @@ export interface SubscribeOptions {
   retryBackoff?: RetryBackoff;
   /** How many partitions this member handles at once (each partition is always one message at a time). Default 4. */
   partitionConcurrency?: number;
+  /**
+   * Dead-letter topic of this subscription. Default `dlqTopic(group)`. A member whose group is
+   * unique to its process (e.g. a gateway's event fan-out) names a stable one here, so restarts
+   * do not leave one topic behind each.
+   */
+  deadLetterTopic?: string;
 }
 
 export interface TopicPartition {

@@ -50,6 +50,13 @@ function deserializer(schema: DescMessage, path: string): (bytes: Buffer) => unk
   };
 }
 
+/**
+ * Response header of ScanService.ScanImage naming the scan id, sent as soon as the gateway has
+ * accepted the scan: a client whose connection drops before the answer still knows which scan to
+ * ask GetReport for. Also in the trailers of an error that concerns an accepted scan.
+ */
+export const SCAN_ID_METADATA = 'strata-scan-id';
+
 export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
@@ -109,6 +116,8 @@ export interface CallOptions {
   /** Aborting cancels the call (the promise rejects / the iteration throws with CANCELLED). */
   signal?: AbortSignal;
   credentials?: grpc.CallCredentials;
+  /** Called with the server's response headers as soon as they arrive (before the response). */
+  onMetadata?: (metadata: grpc.Metadata) => void;
 }
 
 type UnaryMethod<M extends ServiceMethods[string]> = (
@@ -172,6 +181,7 @@ function unaryMethod(client: grpc.Client, method: DescMethod): UnaryMethod<Servi
           else resolve(response as MessageShape<DescMessage>);
         },
       );
+      if (options.onMetadata) call.on('metadata', options.onMetadata);
       release = cancelOnAbort(options.signal, call);
     });
 }

@@ -45,6 +45,7 @@ export {
   connect,
   methodPath,
   isServiceError,
+  SCAN_ID_METADATA,
 } from './grpc.js';
 export type {
   ServiceMethods,

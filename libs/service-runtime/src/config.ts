@@ -5,8 +5,15 @@ import { ConfigError, loadConfig, setting, type ConfigOf, type Setting } from '@
 export const runtimeSettings = {
   KAFKA_BROKERS: setting.list({ description: 'Kafka bootstrap brokers, host:port[,host:port…]' }),
   KAFKA_CLIENT_ID: setting.optionalString({ description: 'Kafka client id (default strata-<service>)' }),
-  KAFKA_SESSION_TIMEOUT_MS: setting.integer({ description: 'consumer group session timeout: a silent member is dropped after this', default: 30_000, min: 6_000 }),
-  KAFKA_HEARTBEAT_INTERVAL_MS: setting.integer({ description: 'consumer heartbeat interval', default: 3_000, min: 100 }),
+  // Recovery bounds (docs/distributed.md): a SIGKILLed member's partitions move after the session
+  // timeout plus one heartbeat of the survivors. 6 s is the broker's default group.min.session.timeout.ms.
+  KAFKA_SESSION_TIMEOUT_MS: setting.integer({ description: 'consumer group session timeout: a silent (killed) member is dropped after this', default: 6_000, min: 6_000 }),
+  KAFKA_HEARTBEAT_INTERVAL_MS: setting.integer({ description: 'consumer heartbeat interval: members learn of a rebalance within it', default: 1_000, min: 100 }),
+  KAFKA_REBALANCE_TIMEOUT_MS: setting.integer({
+    description: 'how long a rebalance waits for busy members to rejoin; one still in a longer message is dropped from the round and its message redelivered',
+    default: 15_000,
+    min: 1_000,
+  }),
   S3_ENDPOINT: setting.optionalString({ description: 'S3/MinIO endpoint URL, e.g. http://127.0.0.1:19000 (else STRATA_STORE_DIR)' }),
   S3_ACCESS_KEY: setting.optionalString({ description: 'S3 access key', secret: true }),
   S3_SECRET_KEY: setting.optionalString({ description: 'S3 secret key', secret: true }),

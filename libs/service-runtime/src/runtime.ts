@@ -124,6 +124,7 @@ export async function createRuntime(service: string, config: RuntimeConfig, opti
       logger: logger.child({ component: 'bus' }, config.STRATA_BUS_LOG_LEVEL ? { level: config.STRATA_BUS_LOG_LEVEL } : {}),
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
       defaultPartitions: partitions,
       // Findings are a product: deleted by age only, never compacted (one event per image and DB
       // version must all stay readable).

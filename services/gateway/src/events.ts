@@ -7,7 +7,7 @@
 // beginning and drops what was published before the gateway started (minus a clock-skew margin).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { EventBus, Subscription, DeliveredMessage } from '@strata/bus';
+import { dlqTopic, type EventBus, type Subscription, type DeliveredMessage } from '@strata/bus';
 import { Topics, decodeEvent, type EventTopic, type FindingsPublished, type ScanCompleted, type ScanFailed } from '@strata/contracts';
 import type { Logger } from '@strata/log';
 
@@ -23,6 +23,12 @@ export interface EventHubOptions {
   logger: Logger;
   /** Default: `strata-gateway-<host>-<pid>-<random>`. */
   group?: string;
+  /**
+   * Dead-letter topic of the subscription (nothing is dead-lettered: the handler never throws, but
+   * the bus wants one). Stable, unlike the group, so restarts do not pile up topics. Default
+   * `strata.dlq.strata-gateway.v1`.
+   */
+  deadLetterTopic?: string;
   /** Physical topic of a contract topic (STRATA_TOPIC_PREFIX). Default: the contract name. */
   topic?: (logical: EventTopic) => string;
   /** Events older than start-up minus this margin are skipped. Default 5000 ms. */
@@ -112,7 +118,14 @@ export function createEventHub(options: EventHubOptions): EventHub {
       // right after creation; that passes on a second try.
       for (let attempt = 1; ; attempt++) {
         try {
-          subscription = await options.bus.subscribe({ group, topics, handler: handle, fromBeginning: true, maxAttempts: 1 });
+          subscription = await options.bus.subscribe({
+            group,
+            topics,
+            handler: handle,
+            fromBeginning: true,
+            maxAttempts: 1,
+            deadLetterTopic: options.deadLetterTopic ?? dlqTopic('strata-gateway'),
+          });
           break;
         } catch (error) {
           if (attempt >= (options.startAttempts ?? 4)) throw error;

@@ -14,6 +14,7 @@ import {
   FindingsKind,
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
+  SCAN_ID_METADATA,
   ScanService,
   ScanStage,
   ScanStatus,
@@ -191,6 +192,38 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
     const report = await client.client.getReport({ selector: { case: 'scanId', value: response.scanId } });
     assert.equal(report.status, ScanStatus.QUEUED);
     assert.equal(report.content.length, 0);
+  });
+
+  test('ScanImage(wait) sends the scan id as a header before its answer (and in the trailers of an error); many waiting calls raise no listener warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const calls = Array.from({ length: 12 }, async (_, i) => {
+        const ref = image(`header-${i}`);
+        let headerId: string | undefined;
+        let headerFirst = false;
+        const error = await rejectsWith(
+          client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 3_000, onMetadata: (metadata) => (headerId = String(metadata.get(SCAN_ID_METADATA)[0])) }).finally(() => {
+            headerFirst = headerId !== undefined;
+          }),
+          grpc.status.DEADLINE_EXCEEDED,
+        );
+        return { ref, headerId, headerFirst, trailerId: error.metadata.get(SCAN_ID_METADATA)[0] };
+      });
+      for (const { ref, headerId, headerFirst, trailerId } of await Promise.all(calls)) {
+        assert.ok(headerFirst, `the scan id of ${ref} arrived before the answer`);
+        assert.match(headerId ?? '', /^[0-9a-f-]{36}$/);
+        const record = await readScanRecord(store, headerId!);
+        assert.equal(record?.imageRef, ref, 'the header names the recorded scan');
+        // The client's own deadline ends the call, so the server's trailers may not arrive; when they do, they agree.
+        if (trailerId !== undefined) assert.equal(trailerId, headerId);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+    } finally {
+      process.removeListener('warning', onWarning);
+    }
   });
 
   test('ScanImage rejects a bad reference or a local path with INVALID_ARGUMENT and the reason', async () => {

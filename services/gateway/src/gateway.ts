@@ -46,6 +46,10 @@ export interface GatewayOptions {
   renderReport?: ReportRenderer;
   /** Consumer group of the event hub (default: unique per process). */
   eventGroup?: string;
+  /** Dead-letter topic of the event hub's subscription (stable across restarts). */
+  eventDeadLetterTopic?: string;
+  /** See ScanServiceOptions.publishWaitMs. */
+  publishWaitMs?: number;
   /** Physical topic of a contract topic (STRATA_TOPIC_PREFIX). Default: the contract name. */
   topic?: (logical: EventTopic) => string;
   /** Answers ListAffectedImages; without it the call is UNIMPLEMENTED. */
@@ -85,6 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     bus: options.bus,
     logger,
     ...(options.eventGroup ? { group: options.eventGroup } : {}),
+    ...(options.eventDeadLetterTopic ? { deadLetterTopic: options.eventDeadLetterTopic } : {}),
     ...(options.topic ? { topic: options.topic } : {}),
     ...(metrics ? { onEvent: (topic: string) => metrics.eventsReceived.inc({ topic }) } : {}),
   });
@@ -103,6 +108,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.renderReport ? { renderReport: options.renderReport } : {}),
     ...(options.topic ? { topic: options.topic } : {}),
     ...(options.affectedImages ? { affectedImages: options.affectedImages } : {}),
+    ...(options.publishWaitMs !== undefined ? { publishWaitMs: options.publishWaitMs } : {}),
   });
 
   const server = new grpc.Server({

@@ -3,6 +3,7 @@
 // and /healthz are served by the runtime; SIGTERM stops it gracefully.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { dlqTopic } from '@strata/bus';
 import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
 import { advisoryIndexSource, affectedImagesQuery, matcherSettings } from '@strata/pipeline';
@@ -19,6 +20,11 @@ export const gatewaySettings = {
   GATEWAY_TLS_KEY: setting.optionalString({ description: 'PEM private key file of GATEWAY_TLS_CERT' }),
   GATEWAY_MAX_WAIT_MS: setting.integer({ description: 'longest ScanImage(wait) when the client sets no earlier deadline', default: 15 * 60_000, min: 1_000 }),
   GATEWAY_POLL_INTERVAL_MS: setting.integer({ description: 'how often a waiting ScanImage re-reads its scan record', default: 1_000, min: 50 }),
+  GATEWAY_PUBLISH_WAIT_MS: setting.integer({
+    description: 'how long ScanImage retries publishing a scan request while Kafka is unreachable before it fails the scan (the client gets the scan id and the reason)',
+    default: 30_000,
+    min: 0,
+  }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
   STRATA_DB: setting.optionalString({ description: 'OSV advisory folder (the matcher\'s): ListAffectedImages by advisory needs it; without it only package queries are answered' }),
   STRATA_CACHE_DIR: matcherSettings.STRATA_CACHE_DIR,
@@ -75,6 +81,8 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
       }),
       topic: (logical) => runtime.topic(logical),
       eventGroup: runtime.group(uniqueGatewayGroup()),
+      eventDeadLetterTopic: dlqTopic(runtime.group('strata-gateway')),
+      publishWaitMs: config.GATEWAY_PUBLISH_WAIT_MS,
     });
   } catch (error) {
     await runtime.abort();

@@ -1,13 +1,15 @@
 // strata.v1.ScanService handlers: submit scans (and wait for them), serve stored reports, stream
 // findings events. State lives in the blob store (scan records, reports) and on the bus.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { BlobStore } from '@strata/blobstore';
-import type { EventBus } from '@strata/bus';
+import { BusClosedError, type EventBus } from '@strata/bus';
 import {
   ListAffectedImagesResponseSchema,
   ReportFormat,
+  SCAN_ID_METADATA,
   ScanErrorSchema,
   ScanStatus,
   ScanTrigger,
@@ -58,6 +60,12 @@ export interface ScanServiceOptions {
   watchBufferBytes?: number;
   /** Answers ListAffectedImages (reverse index + advisory DB); without it the call is UNIMPLEMENTED. */
   affectedImages?: (query: AffectedImagesQuery) => Promise<AffectedImagesResponse>;
+  /**
+   * How long ScanImage keeps retrying to publish a scan request while Kafka is unreachable before
+   * it fails the scan (no new attempt starts after this; one already started may run on for the
+   * bus client's own retries). Default 30 s.
+   */
+  publishWaitMs?: number;
 }
 
 export interface ScanServiceImpl {
@@ -79,9 +87,16 @@ type ScanImageCall = Parameters<ScanServiceHandlers['scanImage']>[0];
 type GetReportCall = Parameters<ScanServiceHandlers['getReport']>[0];
 
 class RpcError extends Error {
-  constructor(readonly code: grpc.status, details: string) {
+  /** `scanId`: the accepted scan this error concerns, sent back in the trailers too. */
+  constructor(readonly code: grpc.status, details: string, readonly scanId?: string) {
     super(details);
   }
+}
+
+function scanIdMetadata(scanId: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set(SCAN_ID_METADATA, scanId);
+  return metadata;
 }
 
 function describe(error: unknown): string {
@@ -89,7 +104,7 @@ function describe(error: unknown): string {
 }
 
 function toStatus(error: unknown): Partial<grpc.StatusObject> {
-  if (error instanceof RpcError) return { code: error.code, details: error.message };
+  if (error instanceof RpcError) return { code: error.code, details: error.message, ...(error.scanId ? { metadata: scanIdMetadata(error.scanId) } : {}) };
   return { code: grpc.status.INTERNAL, details: describe(error) };
 }
 
@@ -185,8 +200,40 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
   const { bus, store, hub, metrics } = options;
   const maxWaitMs = options.maxWaitMs ?? 15 * 60_000;
   const watchBufferBytes = options.watchBufferBytes ?? 8 * 1024 * 1024;
+  const publishWaitMs = options.publishWaitMs ?? 30_000;
   const closing = new AbortController();
+  // Every waiting ScanImage listens on it: hundreds may wait at once.
+  setMaxListeners(0, closing.signal);
   const openStreams = new Set<() => void>();
+
+  /**
+   * Publishes a scan request, retrying while the bus is unreachable (a broker restart or outage)
+   * for up to publishWaitMs; stops retrying when the gateway shuts down.
+   */
+  async function publishPatiently(topic: string, message: { key: string; value: Uint8Array; headers: Record<string, string> }, logger: Logger): Promise<void> {
+    const giveUpAt = Date.now() + publishWaitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await bus.publish(topic, [message]);
+        if (attempt > 1) logger.info({ attempt }, 'scan request published after retries');
+        return;
+      } catch (error) {
+        const left = giveUpAt - Date.now();
+        if (error instanceof BusClosedError || closing.signal.aborted || left <= 0) throw error;
+        const delay = Math.min(left, 250 * 2 ** Math.min(attempt - 1, 4));
+        logger.warn({ attempt, retryInMs: delay, err: describe(error) }, 'could not publish the scan request; retrying');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, delay);
+          function done() {
+            clearTimeout(timer);
+            closing.signal.removeEventListener('abort', done);
+            resolve();
+          }
+          closing.signal.addEventListener('abort', done);
+        });
+      }
+    }
+  }
 
   const observe = <T>(method: string, work: () => Promise<T>): Promise<T> => {
     const end = metrics?.duration.startTimer({ method });
@@ -249,17 +296,12 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     const logger = forScan(options.logger, scanId);
     const now = new Date();
     const scanOptions = optionsRecord(request.options);
-    try {
-      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions });
-    } catch (error) {
-      throw new RpcError(grpc.status.UNAVAILABLE, `could not record scan of ${imageRef} in ${store.location}: ${describe(error)}`);
-    }
 
     // Listen before publishing: a fast pipeline (or a cached report) must not beat the waiter.
     const stopWaiting = new AbortController();
-    const onCancel = () => stopWaiting.abort(new RpcError(grpc.status.CANCELLED, `client cancelled; scan ${scanId} keeps running`));
+    const onCancel = () => stopWaiting.abort(new RpcError(grpc.status.CANCELLED, `client cancelled; scan ${scanId} keeps running`, scanId));
     const onClosing = () =>
-      stopWaiting.abort(new RpcError(grpc.status.UNAVAILABLE, `the gateway is shutting down; scan ${scanId} keeps running, ask GetReport later`));
+      stopWaiting.abort(new RpcError(grpc.status.UNAVAILABLE, `the gateway is shutting down; scan ${scanId} keeps running, ask GetReport later`, scanId));
     const outcome = request.wait ? awaitOutcome(options, scanId, stopWaiting.signal) : undefined;
     outcome?.catch(() => undefined);
     let capTimer: NodeJS.Timeout | undefined;
@@ -272,7 +314,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       capTimer = setTimeout(
         () =>
           stopWaiting.abort(
-            new RpcError(grpc.status.DEADLINE_EXCEEDED, `scan ${scanId} of ${imageRef} not finished after ${Math.round(cap / 1000)} s; it keeps running, ask GetReport later`),
+            new RpcError(grpc.status.DEADLINE_EXCEEDED, `scan ${scanId} of ${imageRef} not finished after ${Math.round(cap / 1000)} s; it keeps running, ask GetReport later`, scanId),
           ),
         cap,
       );
@@ -289,17 +331,27 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
           traceId: scanId,
           trigger: ScanTrigger.API,
         });
-        await bus.publish(options.topic?.(event.topic) ?? event.topic, [{ key: event.key, value: event.value, headers: { 'strata-scan-id': scanId } }]);
+        await publishPatiently(options.topic?.(event.topic) ?? event.topic, { key: event.key, value: event.value, headers: { [SCAN_ID_METADATA]: scanId } }, logger);
         metrics?.scansSubmitted.inc();
       } catch (error) {
-        const reason = `could not publish the scan request for ${imageRef}: ${describe(error)}`;
+        const why = closing.signal.aborted ? 'the gateway shut down before it could publish the scan request' : `could not publish the scan request within ${Math.round(publishWaitMs / 1000)} s`;
+        const reason = `${why}: ${describe(error)}`;
+        logger.error({ imageRef, err: describe(error) }, 'scan failed: its request could not be published');
         await advanceScanRecord(
           store,
           { scanId, imageRef, traceId: scanId },
           { status: 'FAILED', stage: 'SUBMIT', error: { stage: 'SUBMIT', code: 'UNAVAILABLE', reason }, options: scanOptions },
         ).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
-        throw new RpcError(grpc.status.UNAVAILABLE, reason);
+        throw new RpcError(grpc.status.UNAVAILABLE, `scan ${scanId} of ${imageRef} failed: ${reason}`, scanId);
       }
+      // Recorded only once published: a gateway that dies in between leaves no record that nothing
+      // would ever finish (the fetcher creates the record from the request, with its options, too).
+      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions }).catch((error: unknown) =>
+        logger.warn({ err: describe(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
+      );
+      // The scan is accepted: tell the client its id now, so a dropped connection still leaves it
+      // with the id to ask GetReport for.
+      call.sendMetadata(scanIdMetadata(scanId));
       logger.info({ imageRef, wait: request.wait }, 'scan requested');
       if (!outcome) return { scanId, status: ScanStatus.QUEUED };
 

@@ -64,7 +64,7 @@ export interface Deployment {
   start(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>, testPoint?: TestPointHook): Promise<RunningService>;
   startAll(options?: { analyzers?: number }): Promise<RunningService[]>;
   /** a service as a child process running its main.ts through tsx; with `crashPoint`, the test entry that SIGKILLs itself there */
-  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>, options?: { crashPoint?: TestPoint }): ServiceProcess;
+  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher' | 'gateway', env?: Record<string, string>, options?: { crashPoint?: TestPoint }): ServiceProcess;
   submit(imageRef: string, init?: { scanId?: string; credentialsRef?: string; traceId?: string }): Promise<string>;
   publishRaw(logical: EventTopic, key: string, value: Uint8Array): Promise<void>;
   subscriber(): Promise<OutsideSubscriber>;
@@ -169,7 +169,7 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     });
   }
 
-  function spawnService(kind: keyof typeof starters, more: Record<string, string> = {}, options: { crashPoint?: TestPoint } = {}): ServiceProcess {
+  function spawnService(kind: keyof typeof starters | 'gateway', more: Record<string, string> = {}, options: { crashPoint?: TestPoint } = {}): ServiceProcess {
     const entry = options.crashPoint ? [testServiceMain, kind] : [serviceMain(kind)];
     const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
       env: { ...process.env, ...env, STRATA_LOG_LEVEL: 'info', ...more, ...(options.crashPoint ? { STRATA_TEST_CRASH_POINT: options.crashPoint } : {}) },
