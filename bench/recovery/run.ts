@@ -57,7 +57,7 @@ try {
   const nextImage = async () => {
     const name = `${run}-${pushed++}`;
     const app = await tarLayer({ [`etc/strata/${name}`]: `${name}\n` }, `COPY ${name}`);
-    return (await pushImage(registry.host, 'strata/recovery', name, [base, app])).ref;
+    return (await pushImage(registry.host, 'strata-test/recovery', name, [base, app])).ref;
   };
   await Promise.all(STAGES.map((stage) => d.start(stage)));
   const outside = await d.subscriber();

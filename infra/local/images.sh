@@ -275,6 +275,30 @@ PUSHES=(
   "token|strata/small:latest|small-arm64|--format oci|gzip"
 )
 
+# Older test code pushed its own repositories under strata/, where the README's
+# `strata registry … --repo 'strata/**'` example then found them (one deliberately broken). Tests push
+# under strata-test/ now; on a machine whose registry storage outlived that code, the leftovers are
+# removed here (repository metadata only: the registry serves its catalog from these folders).
+prune_stale_fixture_repos() {
+  local variant dir repo keep
+  for variant in "${REGISTRY_VARIANTS[@]}"; do
+    dir="$REGISTRY_DIR/$variant/storage/docker/registry/v2/repositories/strata"
+    [ -d "$dir" ] || continue
+    for repo in "$dir"/*/; do
+      repo="$(basename "$repo")"
+      keep=0
+      for push in "${PUSHES[@]}"; do
+        IFS='|' read -r v r _ <<<"$push"
+        [ "$v" = "$variant" ] && [ "${r%%:*}" = "strata/$repo" ] && keep=1
+      done
+      [ "$keep" = 1 ] && continue
+      log "images: removing stale repository strata/$repo from the $variant registry (pushed by older test code)"
+      rm -rf "${dir:?}/$repo"
+    done
+  done
+}
+prune_stale_fixture_repos
+
 TOKEN_PID=""
 stop_token_server() { if [ -n "$TOKEN_PID" ]; then kill "$TOKEN_PID" 2>/dev/null || true; wait "$TOKEN_PID" 2>/dev/null || true; TOKEN_PID=""; fi; }
 trap 'cleanup_mounts; stop_token_server' EXIT

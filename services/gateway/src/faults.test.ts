@@ -64,7 +64,7 @@ async function pushImages(count: number, run: string, base: LayerBlob): Promise<
       { 'usr/lib/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.15' }), [`etc/strata/${name}`]: `${name}\n` },
       `COPY ${name}`,
     );
-    images.push(await pushImage(host, 'strata/faults', name, [base, app]));
+    images.push(await pushImage(host, 'strata-test/faults', name, [base, app]));
   }
   return images;
 }

@@ -25,8 +25,8 @@ test('a layer whose content does not hash to its claimed diffID is refused and c
     'clean-looking layer',
   );
   // the blob digest is honest; only the config's rootfs.diff_ids entry lies
-  const poisoned = await pushImage(host, 'strata/pipeline-test', `${run}-poisoned`, [{ ...clean, diffId: base.diffId }]);
-  const honest = await pushImage(host, 'strata/pipeline-test', `${run}-honest`, [await fileLayer(base.path, base), await uniqueLayer(run)]);
+  const poisoned = await pushImage(host, 'strata-test/pipeline-test', `${run}-poisoned`, [{ ...clean, diffId: base.diffId }]);
+  const honest = await pushImage(host, 'strata-test/pipeline-test', `${run}-honest`, [await fileLayer(base.path, base), await uniqueLayer(run)]);
 
   const d = await createDeployment('poison');
   t.after(() => d.teardown());
