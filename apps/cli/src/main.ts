@@ -14,10 +14,20 @@ import type { RegistryFlags } from './registry.js';
 const defaultCacheDir = (): string =>
   process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
 
-/** The version in the repository's package.json: main.ts, its bundle and bin/ all sit three folders below it. */
+/**
+ * The version in the repository's package.json: the nearest package.json named "strata" above this
+ * module (main.ts, bin/ and the bundles all sit below the repository root, at different depths).
+ */
 function strataVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'strata') return pkg.version ?? 'unknown';
+    } catch {
+      // no package.json at this level: keep climbing
+    }
+    if (new URL('../', dir).href === dir.href) return 'unknown';
+  }
 }
 
 const integer = (value: string): number => {

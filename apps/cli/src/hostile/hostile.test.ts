@@ -57,7 +57,7 @@ test('the honest twins: every advisory of the honest db hits the honest images',
 const only = process.env.HOSTILE_ONLY?.split(',').filter(Boolean);
 for (const c of allCases) {
   if (only && !only.some((o) => c.name.includes(o) || c.kind.includes(o))) continue;
-  test(`[${c.kind}] ${c.name}`, { skip: c.skip?.() ?? false }, async () => {
+  test(`[${c.kind}] ${c.name}`, { skip: c.skip?.() ?? false, todo: c.knownGap ?? false }, async () => {
     assert.ok(honest, 'the honest twins were scanned');
     const ctx = new CaseContext(c.name);
     try {
