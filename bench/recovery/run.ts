@@ -12,14 +12,13 @@
 //
 // Needs the registry and the cached Kafka jars and MinIO binary (infra/local/install.sh, up.sh)
 // and the STRATA_TEST_* variables (source <(bash infra/local/env.sh)).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createDeployment, pushImage, tarLayer, waitUntil, type LayerBlob } from '@strata/pipeline';
-import { infra, repoRoot } from '@strata/testing';
+import { createDeployment, pushImage, tarLayer, waitUntil } from '@strata/pipeline';
+import { infra } from '@strata/testing';
 import { startPrivateInfra } from '../../services/gateway/src/testing/private-infra.js';
+import { demoBaseLayer } from '../../services/gateway/src/testing/demo-base-layer.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '1' } } });
 const ROUNDS = Math.max(1, Number(args.rounds));
@@ -31,19 +30,6 @@ type Stage = (typeof STAGES)[number];
 const registry = infra.registry('anonymous');
 if (!registry) throw new Error('the registry is needed: source <(bash infra/local/env.sh)');
 
-async function baseLayer(): Promise<LayerBlob> {
-  const root = join(repoRoot, 'fixtures/demo/layers/1-base');
-  const files: Record<string, Buffer> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(root, path)] = readFileSync(path);
-    }
-  };
-  walk(root);
-  return tarLayer(files, 'ADD base /');
-}
 
 const own = await startPrivateInfra();
 Object.assign(process.env, own.testEnv);
@@ -52,7 +38,7 @@ const admin = new Kafka({ clientId: 'recovery-bench', brokers: own.kafka.brokers
 try {
   await admin.connect();
   const run = `r${Date.now().toString(36)}`;
-  const base = await baseLayer();
+  const base = await demoBaseLayer();
   let pushed = 0;
   const nextImage = async () => {
     const name = `${run}-${pushed++}`;

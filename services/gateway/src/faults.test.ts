@@ -11,15 +11,14 @@
 // every scan record is terminal, one FULL findings event per image (none lost, none duplicated),
 // and a killed consumer's partitions went to the survivor within the recovery bound.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FindingsKind, SCAN_ID_METADATA, ScanService, ScanStatus, Topics, connect, decodeEvent, isServiceError } from '@strata/contracts';
 import { createDeployment, pushImage, tarLayer, waitUntil, type Deployment, type LayerBlob, type PushedImage } from '@strata/pipeline';
-import { infra, repoRoot, skipUnless } from '@strata/testing';
+import { infra, skipUnless } from '@strata/testing';
 import { freePort, privateInfraMissing, startPrivateInfra, type PrivateInfra } from './testing/private-infra.js';
+import { demoBaseLayer } from './testing/demo-base-layer.js';
 
 const BATCH = 20;
 /** docs/distributed.md "Recovery bounds": a killed member's partitions are reassigned within 10 s. */
@@ -39,20 +38,6 @@ function skipReason(): string | false {
   return reason;
 }
 
-/** The demo image's base layer (os-release, a dpkg status with packages the fixture advisories name). */
-async function baseLayer(): Promise<LayerBlob> {
-  const root = join(repoRoot, 'fixtures/demo/layers/1-base');
-  const files: Record<string, Buffer> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(root, path)] = readFileSync(path);
-    }
-  };
-  walk(root);
-  return tarLayer(files, 'ADD base /');
-}
 
 /** One small image per scan: the shared base plus a vulnerable lodash and a file naming the image. */
 async function pushImages(count: number, run: string, base: LayerBlob): Promise<PushedImage[]> {
@@ -176,7 +161,7 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
   cleanups.push(() => admin.disconnect());
 
   const run = `f${Date.now().toString(36)}`;
-  const base = await baseLayer();
+  const base = await demoBaseLayer();
   const images = await pushImages(FAULTS.length * BATCH, run, base);
 
   // The survivors, in this process; the victims, as child processes.
