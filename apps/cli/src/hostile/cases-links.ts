@@ -24,7 +24,6 @@ const hasDpkgPackages = (r: ScanReport): boolean => r.packages.some((p) => p.sta
 export const linkCases: HostileCase[] = [
   {
     name: 'dpkg status is a hard link to an earlier entry of the same layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [
@@ -34,28 +33,24 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'dpkg status is a relative symlink inside the layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/dpkg/status' }]), honest.app]),
   },
   {
     name: 'dpkg status is an absolute symlink to a file of a lower layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }]), tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dpkg/status' }]), honest.app]),
   },
   {
     name: 'dpkg status symlink climbing past the root resolves inside the image (as the kernel clamps ..)',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../../../../../../opt/status' }]), honest.app]),
   },
   {
     name: 'dpkg status directory var/lib/dpkg is itself a symlink to a folder of the image',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/dpkg' }]), honest.app]),
@@ -87,7 +82,6 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'apk installed DB is a hard link',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: async (ctx, honest) => {
       const layer = tar([
@@ -101,7 +95,6 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'apk installed DB is a symlink into another layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: async (ctx, honest) => {
       const layers = [tar([{ name: 'etc/os-release', content: ALPINE_OS_RELEASE }, { name: 'var/apk/installed', content: APK_INSTALLED }]), tar([{ name: 'lib/apk/db/installed', type: 'symlink', linkname: '../../../var/apk/installed' }])];
@@ -166,7 +159,6 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'overlay: srv/app/node_modules replaced by a file hides lodash, and a new dir in its place is empty',
-    knownGap: 'type changes hide lower entries only at package-database paths so far, not at node_modules',
     kind: '1 type replacement in the overlay',
     run: async (ctx, honest) => {
       const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app/node_modules', content: 'x' }]), tar([{ name: 'srv/app/node_modules/', type: 'directory' }])]);

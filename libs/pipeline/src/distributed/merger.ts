@@ -10,6 +10,7 @@ import { mergeLayers } from '@strata/inventory';
 import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey } from '../layers.js';
+import { readLinkedDatabases } from '../linked.js';
 import { StageError } from './failures.js';
 import { advanceScanRecord, inventoryKey, isTerminal, readImageRecord, readScanRecord, stageRank, type ScanRecord } from './records.js';
 import { startStageService, type StartOptions } from './service.js';
@@ -49,7 +50,14 @@ async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topi
           }),
         );
         // The metadata's layer refs (with created_by) are what findings are attributed to.
-        const merged = mergeLayers(image.metadata.layers.map((ref, i) => ({ ref, result: results[i]! })));
+        // Package DBs behind links to files no analyzer read: a second pass over the stored blobs.
+        const layers = image.metadata.layers;
+        const linked = await readLinkedDatabases(
+          layers.map((ref, i) => ({ ref, result: results[i]! })),
+          { openLayer: (ref) => store.getBlob(ref.digest), label: (i) => `${event.imageRef} layer ${i + 1}/${layers.length} ${layers[i]!.digest}` },
+        );
+        const merged = mergeLayers(linked.layers);
+        for (const w of linked.warnings) merged.warnings.push(w);
         await putJson(store, key, merged);
         return merged;
       });
