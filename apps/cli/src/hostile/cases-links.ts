@@ -165,4 +165,95 @@ export const linkCases: HostileCase[] = [
       assert.ok(!report.packages.some((p) => p.startsWith('lodash@')), `lodash still reported: ${report.packages.join(', ')}`);
     },
   },
+  {
+    name: 'dpkg status behind a chain of symlinks spread over three layers',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'srv/db/status', content: HONEST_STATUS }]),
+        tar([{ name: 'opt/one', type: 'symlink', linkname: '/opt/two' }, { name: 'opt/two', type: 'symlink', linkname: '../srv/db/status' }]),
+        tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/one' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status symlink to a file of a lower layer that is itself a hard link',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'srv/db/real', content: HONEST_STATUS }, { name: 'srv/db/linked', type: 'hardlink', linkname: 'srv/db/real' }]),
+        tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/srv/db/linked' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status symlink chain of 45 links (past the kernel\'s 40) warns and ends',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const links: Entry[] = Array.from({ length: 45 }, (_, i) => ({ name: `opt/l${i}`, type: 'symlink', linkname: i === 44 ? '/opt/status' : `l${i + 1}` }));
+      const layer = tar([os, { name: 'opt/status', content: HONEST_STATUS }, ...links, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/l0' }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*status.*more than 40 symbolic links/);
+      assert.ok(!hasDpkgPackages(readReport(run.stdout)), 'the kernel gives up (ELOOP): dpkg sees no status');
+    },
+  },
+  {
+    name: 'dpkg status hard link to a later entry of the same layer warns (a tar link names an earlier entry)',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layer = tar([os, { name: 'var/lib/dpkg/status', type: 'hardlink', linkname: 'opt/later' }, { name: 'opt/later', content: HONEST_STATUS }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*status.*comes before its target/);
+      assert.match(run.stderr, /WARN.*status.*NOT in this report/);
+    },
+  },
+  {
+    name: 'dpkg status symlink to a file an upper layer deleted warns, and the lower file is not read',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layers = [tar([os, { name: 'opt/status', content: HONEST_STATUS }]), tar([{ name: 'opt/.wh.status', content: '' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' }])];
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.ok(!hasDpkgPackages(readReport(run.stdout)), 'a deleted file is not there for dpkg');
+      assert.match(run.stderr, /WARN.*status.*NOT in this report/);
+    },
+  },
+  {
+    name: 'dpkg status symlink to a directory warns',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layer = tar([os, { name: 'opt/dir/', type: 'directory' }, { name: 'opt/dir/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dir' }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*status.*NOT in this report/);
+    },
+  },
+  {
+    name: 'overlay: the dist-packages folder replaced by a file hides Jinja2, the others stay',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'usr/lib/python3/dist-packages', content: 'x' }])]);
+      assert.ok(!report.packages.some((p) => /^jinja2@/i.test(p)), `Jinja2 still reported: ${report.packages.join(', ')}`);
+      assert.ok(report.packages.some((p) => p.startsWith('lodash@')), 'lodash stays');
+    },
+  },
+  {
+    name: 'overlay: a Jinja2 .dist-info folder replaced by a symlink hides it',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'usr/lib/python3/dist-packages/Jinja2-2.10.dist-info', type: 'symlink', linkname: '/nowhere' }])]);
+      assert.ok(!report.packages.some((p) => /^jinja2@/i.test(p)), `Jinja2 still reported: ${report.packages.join(', ')}`);
+    },
+  },
+  {
+    name: 'overlay: a jar replaced by a directory of the same name hides its packages',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app/lib/app.jar/', type: 'directory' }])]);
+      assert.ok(!report.findings.some((f) => f.id === 'HOSTILE-MVN-0001'), `the jar's finding is still reported`);
+      assert.ok(report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'), 'lodash stays');
+    },
+  },
 ];
