@@ -9,10 +9,8 @@ import test from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { dlqTopic, DLQ_HEADERS } from '@strata/bus';
 import { FailureCode, ScanStage, Topics } from '@strata/contracts';
-import { infra, uniqueName } from '@strata/testing';
-import { pushImage, uniqueLayer } from './testing/push.js';
+import { fileLayer, infra, pushImage, uniqueLayer, uniqueName } from '@strata/testing';
 import { baseLayerFixture, createDeployment, fixtureImages, waitUntil } from './testing/harness.js';
-import { fileLayer } from './testing/push.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 
 const skip = skipUnlessPipelineInfra();

@@ -3,8 +3,8 @@
 // the same report as the embedded scan.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { cacheKeyFor, layerResultKey } from '../layers.js';
-import { renderJsonReport } from './report.js';
+import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
+import { renderJsonReport } from '@strata/matcher-service';
 import { createDeployment, embeddedScan, fixtureImages, reportEssence, storedJson, timeless } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { FindingsKind, ScanService, Severity, connect, type FindingsPublished } from '@strata/contracts';
-import { advisoryDb, createDeployment, pushImage, tarLayer, uniqueLayer, waitUntil, type PushedImage } from '@strata/pipeline';
-import { startWatcher, watcherSettings } from '@strata/watcher';
+import { gatewaySettings, startGatewayService } from '@strata/gateway';
+import { startWatcher, watcherSettings } from '@strata/watcher-service';
 import { loadServiceConfig } from '@strata/service-runtime';
-import { infra, repoRoot, skipUnless, uniqueName } from '@strata/testing';
-import { gatewaySettings, startGatewayService } from './main.js';
+import { infra, pushImage, repoRoot, skipUnless, tarLayer, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
+import { advisoryDb, createDeployment, waitUntil } from './testing/harness.js';
 
 const skip = skipUnless('kafka', 'minio', 'registry');
 const run = promisify(execFile);

@@ -13,10 +13,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'minio';
 import { FailureCode, ScanService, ScanStatus, Topics, connect, decodeEvent, type FindingsPublished } from '@strata/contracts';
 import { createLogger } from '@strata/log';
-import { analyzerSettings, fetcherSettings, matcherSettings, mergerSettings, startAnalyzer, startFetcher, startMatcher, startMerger } from '@strata/pipeline';
+import { analyzerSettings, startAnalyzer } from '@strata/analyzer-service';
+import { fetcherSettings, startFetcher } from '@strata/fetcher-service';
+import { gatewaySettings, startGatewayService } from '@strata/gateway';
+import { matcherSettings, startMatcher } from '@strata/matcher-service';
+import { mergerSettings, startMerger } from '@strata/merger-service';
 import { loadServiceConfig, type RunningService } from '@strata/service-runtime';
 import { fixturesCacheDir, infra, repoRoot, skipUnless, uniqueName } from '@strata/testing';
-import { gatewaySettings, startGatewayService } from './main.js';
 
 const run = promisify(execFile);
 const IMAGE = '127.0.0.1:15000/strata/debian-multi:gzip-oci';

@@ -15,8 +15,8 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FindingsKind, SCAN_ID_METADATA, ScanService, ScanStatus, Topics, connect, decodeEvent, isServiceError } from '@strata/contracts';
-import { createDeployment, pushImage, tarLayer, waitUntil, type Deployment, type LayerBlob, type PushedImage } from '@strata/pipeline';
-import { infra, skipUnless } from '@strata/testing';
+import { infra, pushImage, skipUnless, tarLayer, type LayerBlob, type PushedImage } from '@strata/testing';
+import { createDeployment, waitUntil, type Deployment } from './testing/harness.js';
 import { freePort, privateInfraMissing, startPrivateInfra, type PrivateInfra } from './testing/private-infra.js';
 import { demoBaseLayer } from './testing/demo-base-layer.js';
 

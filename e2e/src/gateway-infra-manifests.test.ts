@@ -15,11 +15,14 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { CronJob } from 'kubernetes-models/batch/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Topics } from '@strata/contracts';
-import { analyzerSettings, fetcherSettings, matcherSettings, mergerSettings } from '@strata/pipeline';
+import { analyzerSettings } from '@strata/analyzer-service';
+import { fetcherSettings } from '@strata/fetcher-service';
+import { gatewaySettings } from '@strata/gateway';
+import { matcherSettings } from '@strata/matcher-service';
+import { mergerSettings } from '@strata/merger-service';
 import { runtimeSettings } from '@strata/service-runtime';
 import { repoRoot, skipUnless } from '@strata/testing';
-import { watcherSettings } from '@strata/watcher';
-import { gatewaySettings } from './main.js';
+import { watcherSettings } from '@strata/watcher-service';
 
 const dir = join(repoRoot, 'infra/k8s');
 
@@ -157,7 +160,7 @@ test('infra/k8s: the ScaledObject scales the analyzers on their group lag on lay
   assert.ok(kafka);
   assert.equal(kafka.metadata.topic, Topics.layerFetched);
   // The analyzer's consumer group, as the pipeline names it.
-  const analyzerSource = readFileSync(join(repoRoot, 'libs/pipeline/src/distributed/analyzer.ts'), 'utf8');
+  const analyzerSource = readFileSync(join(repoRoot, 'services/analyzer/src/analyzer.ts'), 'utf8');
   assert.match(analyzerSource, new RegExp(`group: '${kafka.metadata.consumerGroup}', topic: Topics\\.layerFetched`));
   const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'strata-config')!.data as Record<string, string>;
   assert.ok(spec.maxReplicaCount <= Number(config.STRATA_TOPIC_PARTITIONS), 'more analyzers than partitions would sit idle');

@@ -3,8 +3,8 @@
 // report equals the embedded scan's on the same image and advisory DB.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { severityCounts } from '../result.js';
-import { renderJsonReport } from './report.js';
+import { severityCounts } from '@strata/model';
+import { renderJsonReport } from '@strata/matcher-service';
 import { createDeployment, embeddedScan, fixtureImages, reportEssence, storedJson, timeless } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 

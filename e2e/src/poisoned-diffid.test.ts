@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { FailureCode, ScanStage } from '@strata/contracts';
-import { infra, uniqueName } from '@strata/testing';
-import { cacheKeyFor, layerResultKey } from '../layers.js';
-import { fileLayer, pushImage, tarLayer, uniqueLayer } from './testing/push.js';
+import { fileLayer, infra, pushImage, tarLayer, uniqueLayer, uniqueName } from '@strata/testing';
+import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
 import { baseLayerFixture, createDeployment, embeddedScan, reportEssence, storedJson } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 

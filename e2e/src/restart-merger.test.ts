@@ -2,8 +2,8 @@
 // analyzed and started again after the rest was analyzed, it completes the scan from the store.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { layerResultKey } from '../layers.js';
-import { readImageRecord } from './records.js';
+import { layerResultKey } from '@strata/pipeline';
+import { readImageRecord } from '@strata/scan-records';
 import { createDeployment, fixtureImages, waitUntil } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 

@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { Partitioners } from 'kafkajs';
 import { Topics } from '@strata/contracts';
-import { uniqueName } from '@strata/testing';
-import { uniqueLayer } from './testing/push.js';
+import { uniqueLayer, uniqueName } from '@strata/testing';
 import { createDeployment, pushSharedBaseImages, waitUntil, workCounts } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { getJson } from '@strata/blobstore';
-import { findingsMarkerKey, type ScanRecord } from './records.js';
+import { findingsMarkerKey, type ScanRecord } from '@strata/scan-records';
 import { createDeployment, fixtureImages, waitUntil } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 

@@ -2,12 +2,11 @@
 // STRATA_WATCH_ONCE makes one pass over the registries and exits.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import test from 'node:test';
-import { createDeployment } from '@strata/pipeline';
+import { createDeployment, serviceMain } from './testing/harness.js';
 import { infra, skipUnless } from '@strata/testing';
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+const main = serviceMain('watcher');
 
 test('strata-watcher exits 2 and lists every missing or bad setting', () => {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };

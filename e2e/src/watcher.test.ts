@@ -10,12 +10,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { getJson } from '@strata/blobstore';
 import { decodeEvent, ScanTrigger, Topics, type EventOf } from '@strata/contracts';
 import { createLogger } from '@strata/log';
-import { createDeployment, pushImage, pushIndex, uniqueLayer, waitUntil, type PushedImage, type StageEvent } from '@strata/pipeline';
+import { cursorKey, type WatchCursor } from '@strata/registry-crawl';
+import type { StageEvent } from '@strata/stage-runtime';
+import { startWatcher, watcherSettings, type RunningWatcher } from '@strata/watcher-service';
 import { loadServiceConfig } from '@strata/service-runtime';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
-import { cursorKey, type WatchCursor } from './cursor.js';
-import { watcherSettings } from './settings.js';
-import { startWatcher, type RunningWatcher } from './watcher.js';
+import { infra, pushImage, pushIndex, skipUnless, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
+import { createDeployment, waitUntil } from './testing/harness.js';
 
 const skip = skipUnless('kafka', 'minio', 'registry');
 

@@ -6,9 +6,10 @@ import { resolve } from 'node:path';
 import { advisoryLimitsFromEnv } from '@strata/advisories';
 import { filterFindings } from '@strata/matcher';
 import { formatPlatform, resolveCredentials } from '@strata/oci';
-import { scanImage, severityCounts, type ScanOptions, type SeverityCounts } from '@strata/pipeline';
+import { severityCounts, type SeverityCounts } from '@strata/model';
+import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { describeAdvisoryDb, type AdvisoryDbInfo } from '@strata/report';
-import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/watcher';
+import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/registry-crawl';
 import { findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import { columnFormatter, shortDigest } from './columns.js';
 

@@ -2,8 +2,7 @@
 // fixture advisories name. Shared by the faults suite and bench/recovery.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { tarLayer, type LayerBlob } from '@strata/pipeline';
-import { repoRoot } from '@strata/testing';
+import { repoRoot, tarLayer, type LayerBlob } from '@strata/testing';
 
 export async function demoBaseLayer(): Promise<LayerBlob> {
   const root = join(repoRoot, 'fixtures/demo/layers/1-base');

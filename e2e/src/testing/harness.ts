@@ -14,17 +14,14 @@ import { createS3BlobStore, getJson, type BlobStore } from '@strata/blobstore';
 import { decodeEvent, encodeKeyedEvent, Topics, type EventOf, type EventTopic } from '@strata/contracts';
 import { createLogger, type Logger } from '@strata/log';
 import { loadServiceConfig, type RunningService } from '@strata/service-runtime';
-import { fixturesCacheDir, infra, repoRoot, uniqueName } from '@strata/testing';
-import { startAnalyzer } from '../analyzer.js';
-import { startFetcher } from '../fetcher.js';
-import { startMatcher } from '../matcher.js';
-import { startMerger } from '../merger.js';
-import { readScanRecord, type ScanRecord } from '../records.js';
-import type { StageEvent, TestPoint, TestPointHook } from '../stage.js';
-import { analyzerSettings, fetcherSettings, matcherSettings, mergerSettings } from '../settings.js';
-import { scanImage } from '../../scan.js';
-import type { ScanResult } from '../../result.js';
-import { fileLayer, pushImage, uniqueLayer, type PushedImage } from './push.js';
+import { fileLayer, fixturesCacheDir, infra, pushImage, repoRoot, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
+import { analyzerSettings, startAnalyzer } from '@strata/analyzer-service';
+import { fetcherSettings, startFetcher } from '@strata/fetcher-service';
+import { matcherSettings, startMatcher } from '@strata/matcher-service';
+import { mergerSettings, startMerger } from '@strata/merger-service';
+import { scanImage, type ScanResult } from '@strata/pipeline';
+import { readScanRecord, type ScanRecord } from '@strata/scan-records';
+import type { StageEvent, TestPoint, TestPointHook } from '@strata/stage-runtime';
 
 export const advisoryDb = join(repoRoot, 'fixtures/advisories');
 
@@ -61,10 +58,10 @@ export interface Deployment {
   readonly events: StageEvent[];
   topic(logical: EventTopic): string;
   /** `testPoint` pauses the in-process service at named points (see TestPoint) */
-  start(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher', env?: Record<string, string>, testPoint?: TestPointHook): Promise<RunningService>;
+  start(kind: StageServiceName, env?: Record<string, string>, testPoint?: TestPointHook): Promise<RunningService>;
   startAll(options?: { analyzers?: number }): Promise<RunningService[]>;
   /** a service as a child process running its main.ts through tsx; with `crashPoint`, the test entry that SIGKILLs itself there */
-  spawn(kind: 'fetcher' | 'analyzer' | 'merger' | 'matcher' | 'gateway', env?: Record<string, string>, options?: { crashPoint?: TestPoint }): ServiceProcess;
+  spawn(kind: ServiceName, env?: Record<string, string>, options?: { crashPoint?: TestPoint }): ServiceProcess;
   submit(imageRef: string, init?: { scanId?: string; credentialsRef?: string; traceId?: string }): Promise<string>;
   publishRaw(logical: EventTopic, key: string, value: Uint8Array): Promise<void>;
   subscriber(): Promise<OutsideSubscriber>;
@@ -102,7 +99,21 @@ export async function waitUntil<T>(pick: () => T | undefined | Promise<T | undef
   }
 }
 
-const serviceMain = (kind: string) => join(repoRoot, 'services', kind, 'src/main.ts');
+/** Every service of the distributed deployment, with the package whose `./main` entry runs it. */
+export const servicePackages = {
+  fetcher: '@strata/fetcher-service',
+  analyzer: '@strata/analyzer-service',
+  merger: '@strata/merger-service',
+  matcher: '@strata/matcher-service',
+  gateway: '@strata/gateway',
+  watcher: '@strata/watcher-service',
+} as const;
+export type ServiceName = keyof typeof servicePackages;
+/** The stage services the harness can also start in-process. */
+export type StageServiceName = 'fetcher' | 'analyzer' | 'merger' | 'matcher';
+
+/** The process entry point of a service, resolved through its package (never a path into it). */
+export const serviceMain = (name: ServiceName): string => fileURLToPath(import.meta.resolve(`${servicePackages[name]}/main`));
 /** The test-only entry with a crash point (testing/service-main.ts). */
 const testServiceMain = fileURLToPath(new URL('./service-main.ts', import.meta.url));
 
@@ -169,7 +180,7 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     });
   }
 
-  function spawnService(kind: keyof typeof starters | 'gateway', more: Record<string, string> = {}, options: { crashPoint?: TestPoint } = {}): ServiceProcess {
+  function spawnService(kind: ServiceName, more: Record<string, string> = {}, options: { crashPoint?: TestPoint } = {}): ServiceProcess {
     const entry = options.crashPoint ? [testServiceMain, kind] : [serviceMain(kind)];
     const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
       env: { ...process.env, ...env, STRATA_LOG_LEVEL: 'info', ...more, ...(options.crashPoint ? { STRATA_TEST_CRASH_POINT: options.crashPoint } : {}) },

@@ -1,15 +1,13 @@
 // Test-only entry of a stage service, for the child processes of the distributed tests: what
-// services/<name>/src/main.ts does, plus a crash point. `STRATA_TEST_CRASH_POINT=<TestPoint>` makes
+// each service's main.ts does, plus a crash point. `STRATA_TEST_CRASH_POINT=<TestPoint>` makes
 // the process SIGKILL itself the first time it reaches that point. Only this file reads the
 // variable; the services' own entry points never set a test point, so production cannot reach it.
 import { runServiceMain } from '@strata/service-runtime';
-import { startAnalyzer } from '../analyzer.js';
-import { startFetcher } from '../fetcher.js';
-import { startMatcher } from '../matcher.js';
-import { startMerger } from '../merger.js';
-import { analyzerSettings, fetcherSettings, matcherSettings, mergerSettings } from '../settings.js';
-import type { StartOptions } from '../service.js';
-import type { TestPointHook } from '../stage.js';
+import { analyzerSettings, startAnalyzer } from '@strata/analyzer-service';
+import { fetcherSettings, startFetcher } from '@strata/fetcher-service';
+import { matcherSettings, startMatcher } from '@strata/matcher-service';
+import { mergerSettings, startMerger } from '@strata/merger-service';
+import type { StartOptions, TestPointHook } from '@strata/stage-runtime';
 
 const crashPoint = process.env.STRATA_TEST_CRASH_POINT;
 const testPoint: TestPointHook = async (point, scanId) => {

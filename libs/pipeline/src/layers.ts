@@ -9,8 +9,7 @@ import type { BlobStore } from '@strata/blobstore';
 import { getJson, putJson } from '@strata/blobstore';
 import { layerCacheKey } from '@strata/inventory';
 import { LayerError, type LayerLimits } from '@strata/layers';
-import type { LayerRef, LayerResult } from '@strata/model';
-import { forEachLimited } from './limited.js';
+import { forEachLimited, type LayerRef, type LayerResult } from '@strata/model';
 
 export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
 

@@ -2,8 +2,7 @@
 // platforms, and the rate limiter seeing every request.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { pushImage, pushIndex, uniqueLayer } from '@strata/pipeline';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { infra, pushImage, pushIndex, skipUnless, uniqueLayer, uniqueName } from '@strata/testing';
 import { crawlRegistry, scanTargets, watcherClient } from './crawl.js';
 import { createRateLimiter, type Clock } from './rate-limit.js';
 

@@ -1,6 +1,6 @@
-// @strata/watcher: continuous registry scanning. The crawl (catalog, tags, digests by HEAD, index
-// platforms), repository globs, a per-registry rate limiter, the cursor kept in the blob store,
-// and startWatcher, which publishes scan.requested for new or changed digests.
+// @strata/registry-crawl: what services/watcher and the CLI's `strata registry` share to walk a
+// registry — the crawl (catalog, tags, digests by HEAD, index platforms), repository globs, a
+// per-registry rate limiter, and the cursor kept in the blob store.
 export { globToRegExp, repositoryMatcher } from './glob.js';
 export type { RepositoryFilter } from './glob.js';
 export { createRateLimiter, realClock } from './rate-limit.js';
@@ -11,7 +11,3 @@ export { expandDigests } from './expand.js';
 export type { Expansion } from './expand.js';
 export { cursorKey, emptyCursor, loadCursor, saveCursor, planPass } from './cursor.js';
 export type { WatchCursor, PassPlan, NewDigest } from './cursor.js';
-export { watcherSettings, parseWatchedRegistries, watcherConfigProblems, DEFAULT_REQUESTS_PER_SECOND } from './settings.js';
-export type { WatcherConfig, WatchedRegistry } from './settings.js';
-export { startWatcher } from './watcher.js';
-export type { RunningWatcher, RegistryPassReport } from './watcher.js';

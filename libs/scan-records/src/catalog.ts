@@ -2,10 +2,9 @@
 // stored inventory and holding its current findings state. It is what the reverse index is
 // rebuilt from, and what a re-match after an advisory update diffs against.
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
-import type { ImageInventory } from '@strata/model';
+import { forEachLimited, type ImageInventory } from '@strata/model';
 import type { Logger } from '@strata/log';
 import { ReverseIndex, type FindingSummary, type IndexedImage } from '@strata/reverse-index';
-import { forEachLimited } from '../limited.js';
 
 export const catalogPrefix = 'catalog/';
 export const catalogKey = (manifestDigest: string): string => `${catalogPrefix}${manifestDigest}.json`;

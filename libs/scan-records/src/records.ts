@@ -2,8 +2,7 @@
 // each lives, its shape, and the monotonic scan-record update every stage uses.
 import { createHash } from 'node:crypto';
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
-import type { ImageMetadata, LayerRef } from '@strata/model';
-import type { SeverityCounts } from '../result.js';
+import type { ImageMetadata, LayerRef, SeverityCounts } from '@strata/model';
 
 export const imageRecordKey = (manifestDigest: string): string => `images/${manifestDigest}.json`;
 export const scanRecordKey = (scanId: string): string => `scans/${scanId}.json`;

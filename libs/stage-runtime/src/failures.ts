@@ -14,7 +14,7 @@ import {
   PlatformError,
   RegistryError,
 } from '@strata/oci';
-import type { FailureCodeName } from './records.js';
+import type { FailureCodeName } from '@strata/scan-records';
 
 /** A failure the stage detected itself (no exception class says it better). */
 export class StageError extends Error {

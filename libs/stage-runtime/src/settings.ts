@@ -1,15 +1,15 @@
-// Environment settings of each distributed service, on top of @strata/service-runtime's.
+// Settings more than one distributed service reads, on top of @strata/service-runtime's: registry
+// credential entries (fetcher, watcher) and the advisory index cache (matcher, gateway).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { setting, type ConfigOf, type Setting } from '@strata/config';
-import type { RuntimeConfig } from '@strata/service-runtime';
+import { setting, type Setting } from '@strata/config';
 
 export interface RegistryCredentialEntry {
   username: string;
   password: string;
 }
 
-export const credentialEntries: Setting<Record<string, RegistryCredentialEntry>> = {
+export const registryCredentialsSetting: Setting<Record<string, RegistryCredentialEntry>> = {
   description: 'registry credential entries as JSON {"<name>": {"username": "…", "password": "…"}}; a scan names one in credentials_ref',
   secret: true,
   parse(raw) {
@@ -31,27 +31,11 @@ export const credentialEntries: Setting<Record<string, RegistryCredentialEntry>>
   },
 };
 
-export const fetcherSettings = {
-  STRATA_REGISTRY_CREDENTIALS: credentialEntries,
-  DOCKER_CONFIG: setting.optionalString({ description: "folder of Docker's config.json, for scans without credentials_ref (default ~/.docker)" }),
-  STRATA_REGISTRY_INSECURE: setting.boolean({ description: 'plain HTTP for registries that are not on loopback', default: false }),
-} satisfies Record<string, Setting<unknown>>;
-
-export const analyzerSettings = {} satisfies Record<string, Setting<unknown>>;
-
-export const mergerSettings = {} satisfies Record<string, Setting<unknown>>;
-
-export const matcherSettings = {
-  STRATA_DB: setting.string({ description: 'OSV advisory folder (*.json at any depth, <ecosystem>/all.zip)' }),
+/** Where the built advisory index is cached and how often its folder is re-checked (matcher, gateway). */
+export const advisoryIndexSettings = {
   STRATA_CACHE_DIR: setting.string({
     description: 'where the built advisory index is cached',
     default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata'),
   }),
   STRATA_DB_RECHECK_MS: setting.integer({ description: 'how often the advisory folder is checked for a new version (a new one is published and re-matched)', default: 60_000, min: 0 }),
-  STRATA_REMATCH_CONCURRENCY: setting.integer({ description: 'images re-matched at once after an advisory update (catalog reads/writes, events)', default: 16, min: 1 }),
 } satisfies Record<string, Setting<unknown>>;
-
-export type FetcherConfig = ConfigOf<typeof fetcherSettings> & RuntimeConfig;
-export type AnalyzerConfig = ConfigOf<typeof analyzerSettings> & RuntimeConfig;
-export type MergerConfig = ConfigOf<typeof mergerSettings> & RuntimeConfig;
-export type MatcherConfig = ConfigOf<typeof matcherSettings> & RuntimeConfig;

@@ -6,7 +6,8 @@ import { FailureCode, ScanStage, Topics, type BlobRef } from '@strata/contracts'
 import { forScan, type Logger } from '@strata/log';
 import type { HandlerOutcome, Runtime } from '@strata/service-runtime';
 import { classifyError, describeError } from './failures.js';
-import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from './records.js';
+import { layerResultKey } from '@strata/pipeline';
+import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
 
 /** What a handler did, for tests and benchmarks (the same facts the metrics count). */
 export interface StageEvent {
@@ -138,4 +139,28 @@ export async function runStage(
     await failScan(ctx, scan, failure);
     return 'failed_scan';
   }
+}
+
+/** Announces a layer whose result is stored (analyzed now, or found in the cache). */
+export async function publishLayerAnalyzed(
+  ctx: StageContext,
+  scan: ScanIdentity,
+  layer: { layerDigest: string; diffId: string; cacheKey: string; layerIndex: number; analyzerSetVersion: string; fromCache: boolean; packageCount?: number; warningCount?: number },
+): Promise<void> {
+  await ctx.runtime.publish(Topics.layerAnalyzed, {
+    scanId: scan.scanId,
+    imageRef: scan.imageRef,
+    manifestDigest: scan.manifestDigest ?? '',
+    layerDigest: layer.layerDigest,
+    diffId: layer.diffId,
+    cacheKey: layer.cacheKey,
+    analyzerSetVersion: layer.analyzerSetVersion,
+    inventory: blobRef(ctx, layerResultKey(layer.cacheKey)),
+    packageCount: layer.packageCount ?? 0,
+    warningCount: layer.warningCount ?? 0,
+    fromCache: layer.fromCache,
+    layerIndex: layer.layerIndex,
+    analyzedAt: now(),
+    traceId: scan.traceId,
+  });
 }

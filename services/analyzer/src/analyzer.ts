@@ -5,13 +5,10 @@ import type { DeliveredMessage } from '@strata/bus';
 import { analyzerSetVersion } from '@strata/analyzers';
 import { Topics, type EventOf } from '@strata/contracts';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { analyzeAndStoreLayer, layerResultKey } from '../layers.js';
-import { StageError } from './failures.js';
-import { publishLayerAnalyzed } from './fetcher.js';
-import { readScanRecord } from './records.js';
-import { startStageService, type StartOptions } from './service.js';
+import { analyzeAndStoreLayer, layerResultKey } from '@strata/pipeline';
+import { readScanRecord } from '@strata/scan-records';
+import { publishLayerAnalyzed, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { AnalyzerConfig } from './settings.js';
-import { runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
 
 async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topics.layerFetched>, message: DeliveredMessage): Promise<HandlerOutcome> {
   const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };

@@ -17,13 +17,10 @@ import {
   type Platform,
 } from '@strata/oci';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { cacheKeyFor, layerResultKey } from '../layers.js';
-import { StageError } from './failures.js';
-import { advanceScanRecord, isTerminal, readImageRecord, readScanRecord, writeImageRecord, type ImageRecord } from './records.js';
-import { optionsRecord } from './options.js';
-import { startStageService, type StartOptions } from './service.js';
+import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
+import { advanceScanRecord, imageRecordKey, isTerminal, optionsRecord, readImageRecord, readScanRecord, writeImageRecord, type ImageRecord } from '@strata/scan-records';
 import type { FetcherConfig } from './settings.js';
-import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
+import { blobRef, now, publishLayerAnalyzed, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
 
 const SCAN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -118,7 +115,7 @@ async function handleScanRequested(ctx: StageContext, config: FetcherConfig, eve
         cached: cached[i] ?? false,
       })),
       analyzerSetVersion: setVersion,
-      recordRef: blobRef(ctx, `images/${metadata.manifestDigest}.json`),
+      recordRef: blobRef(ctx, imageRecordKey(metadata.manifestDigest)),
       resolvedAt: now(),
       traceId: scan.traceId,
       ...(event.options ? { options: event.options } : {}),
@@ -147,30 +144,6 @@ async function handleScanRequested(ctx: StageContext, config: FetcherConfig, eve
     }
     ctx.observe({ service: ctx.service, stage: 'resolve', scanId: scan.scanId, outcome: 'ok', manifestDigest: metadata.manifestDigest, detail: { layers: layers.length, cached: cached.filter(Boolean).length } });
     return 'ok';
-  });
-}
-
-/** Announces a layer whose result is stored (analyzed now, or found in the cache). */
-export async function publishLayerAnalyzed(
-  ctx: StageContext,
-  scan: ScanIdentity,
-  layer: { layerDigest: string; diffId: string; cacheKey: string; layerIndex: number; analyzerSetVersion: string; fromCache: boolean; packageCount?: number; warningCount?: number },
-): Promise<void> {
-  await ctx.runtime.publish(Topics.layerAnalyzed, {
-    scanId: scan.scanId,
-    imageRef: scan.imageRef,
-    manifestDigest: scan.manifestDigest ?? '',
-    layerDigest: layer.layerDigest,
-    diffId: layer.diffId,
-    cacheKey: layer.cacheKey,
-    analyzerSetVersion: layer.analyzerSetVersion,
-    inventory: blobRef(ctx, layerResultKey(layer.cacheKey)),
-    packageCount: layer.packageCount ?? 0,
-    warningCount: layer.warningCount ?? 0,
-    fromCache: layer.fromCache,
-    layerIndex: layer.layerIndex,
-    analyzedAt: now(),
-    traceId: scan.traceId,
   });
 }
 

@@ -7,7 +7,7 @@ import type { BlobStore } from '@strata/blobstore';
 import { Severity, type AffectedImageSchema, type AffectedPackageSchema, type ListAffectedImagesResponseSchema } from '@strata/contracts';
 import type { Logger } from '@strata/log';
 import { imagesAffectedBy, packageKey, ReverseIndex, type AffectedImage, type FindingSummary } from '@strata/reverse-index';
-import { syncReverseIndex } from './catalog.js';
+import { syncReverseIndex } from '@strata/scan-records';
 
 export type AffectedImagesQuery = { advisoryId: string } | { ecosystem: string; name: string };
 export type AffectedImagesResponse = MessageInitShape<typeof ListAffectedImagesResponseSchema>;

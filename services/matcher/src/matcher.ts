@@ -3,52 +3,30 @@
 // version), publishes findings once per (manifest digest, DB version) — a replay or a rescan of an
 // unchanged image finds the marker and publishes none; a crash mid-publish re-sends the identical
 // event — then completes the scan record.
-import { openAdvisoryIndex, type OpenIndexResult } from '@strata/advisories';
+import { advisoryIndexSource, type OpenIndexResult } from '@strata/advisories';
 import type { DeliveredMessage } from '@strata/bus';
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
 import { encodeKeyedEvent, FindingsKind, Topics, type EventOf } from '@strata/contracts';
-import type { ImageInventory } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { ReverseIndex, summarizeFindings, type IndexedImage } from '@strata/reverse-index';
-import { matchImage, severityCounts, type ScanResult, type SeverityCounts } from '../result.js';
-import { readCatalogEntry, syncReverseIndex, writeCatalogEntry } from './catalog.js';
-import { StageError } from './failures.js';
+import { severityCounts, type ImageInventory, type SeverityCounts } from '@strata/model';
+import { matchImage, type ScanResult } from '@strata/pipeline';
 import {
   advanceScanRecord,
+  readCatalogEntry,
+  syncReverseIndex,
+  writeCatalogEntry,
   findingsMarkerKey,
   readImageRecord,
   readScanRecord,
   reportKey,
   resultKey,
   type ScanRecord,
-} from './records.js';
+} from '@strata/scan-records';
 import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
-import { startStageService, type StartOptions } from './service.js';
 import type { MatcherConfig } from './settings.js';
-import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
-
-/**
- * The advisory index, reopened every `recheckMs` (or now, with `fresh`). Reopening an unchanged
- * folder reads only the store's header and returns the handle already open; a rebuilt store is a
- * new file, and the handle on the old one keeps working for the scans still using it.
- */
-export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): (fresh?: boolean) => Promise<OpenIndexResult> {
-  const reopen = (): Promise<OpenIndexResult> => openAdvisoryIndex({ dbDir, cacheDir });
-  let current: Promise<OpenIndexResult> | undefined;
-  let openedAt = 0;
-  return (fresh = false) => {
-    if (fresh || !current || Date.now() - openedAt > recheckMs) {
-      const next = reopen();
-      current = next;
-      openedAt = Date.now();
-      next.catch(() => {
-        if (current === next) current = undefined;
-      });
-    }
-    return current;
-  };
-}
+import { blobRef, now, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
 
 interface FindingsMarker {
   scanId: string;

@@ -16,10 +16,9 @@ import { getJson, putJson } from '@strata/blobstore';
 import { AdvisoryIdListsSchema, FindingsKind, Severity, Topics, type EventOf, type FindingSummary as ProtoFindingSummary } from '@strata/contracts';
 import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary, type ReverseIndex } from '@strata/reverse-index';
 import type { HandlerOutcome } from '@strata/service-runtime';
-import { severityCounts, type SeverityCounts } from '../result.js';
-import { forEachLimited } from '../limited.js';
-import { readCatalogEntry, syncReverseIndex, writeCatalogEntry, type CatalogEntry } from './catalog.js';
-import { blobRef, now, type StageContext } from './stage.js';
+import { forEachLimited, severityCounts, type SeverityCounts } from '@strata/model';
+import { readCatalogEntry, syncReverseIndex, writeCatalogEntry, type CatalogEntry } from '@strata/scan-records';
+import { blobRef, now, type StageContext } from '@strata/stage-runtime';
 
 /** `advisories/<db version>.json`: the record manifest of a published DB version. */
 export interface AdvisoryVersionDoc {

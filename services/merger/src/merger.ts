@@ -9,13 +9,10 @@ import { Topics, type EventOf } from '@strata/contracts';
 import { mergeLayers } from '@strata/inventory';
 import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { layerResultKey } from '../layers.js';
-import { StageError } from './failures.js';
-import { advanceScanRecord, inventoryKey, isTerminal, readImageRecord, readScanRecord, stageRank, type ScanRecord } from './records.js';
-import { startStageService, type StartOptions } from './service.js';
+import { layerResultKey } from '@strata/pipeline';
+import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
+import { blobRef, now, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
-import { blobRef, now, runStage, scanLogger, timed, type ScanIdentity, type StageContext } from './stage.js';
-import { protoOptions } from './options.js';
 
 async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topics.layerAnalyzed>, message: DeliveredMessage): Promise<HandlerOutcome> {
   const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };

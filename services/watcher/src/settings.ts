@@ -1,7 +1,7 @@
 // Environment settings of the watcher service, on top of @strata/service-runtime's.
 import { setting, type ConfigOf, type Setting } from '@strata/config';
-import { registryCredentialsSetting } from '@strata/pipeline';
 import type { RuntimeConfig } from '@strata/service-runtime';
+import { registryCredentialsSetting } from '@strata/stage-runtime';
 
 export interface WatchedRegistry {
   /** host[:port], as in image references */

@@ -7,13 +7,11 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ConfigError } from '@strata/config';
 import { ScanTrigger, Topics } from '@strata/contracts';
 import { resolveCredentials, type Credentials } from '@strata/oci';
-import { advanceScanRecord, startStageService, type StageContext, type StartOptions } from '@strata/pipeline';
+import { createRateLimiter, crawlRegistry, expandDigests, loadCursor, planPass, realClock, saveCursor, targetReference, watcherClient, type CrawlProblem, type NewDigest, type RateLimiter, type ScanTarget, type WatchCursor } from '@strata/registry-crawl';
+import { advanceScanRecord } from '@strata/scan-records';
+import { startStageService, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { RunningService } from '@strata/service-runtime';
 import { Counter } from 'prom-client';
-import { crawlRegistry, targetReference, watcherClient, type CrawlProblem, type ScanTarget } from './crawl.js';
-import { expandDigests } from './expand.js';
-import { loadCursor, planPass, saveCursor, type NewDigest, type WatchCursor } from './cursor.js';
-import { createRateLimiter, realClock, type RateLimiter } from './rate-limit.js';
 import { watcherConfigProblems, type WatchedRegistry, type WatcherConfig } from './settings.js';
 
 export interface RegistryPassReport {
