@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import type { AnalyzerWarning } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { cutAffected, cutRecord, versionOfSorted } from './build.js';
 import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
@@ -163,7 +164,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         } catch (e) {
           // Whatever a record holds, it costs that record only, never the database.
           skipped++;
-          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${e instanceof Error ? e.message : String(e)}` });
+          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${describeError(e)}` });
         }
         if (++inBatch >= BATCH) {
           db.exec('COMMIT; BEGIN');
