@@ -7,7 +7,7 @@
 //     module path for Go, `stdlib` for the Go standard library).
 // Records that name the same CVE (through id, aliases or upstream) become one finding.
 import type { AnalyzerWarning, ImageInventory, InventoryPackage, OsInfo, Severity } from '@strata/model';
-import { SEVERITIES } from '@strata/model';
+import { appTargetType, SEVERITIES } from '@strata/model';
 import {
   ecosystemKey,
   osEcosystems,
@@ -33,7 +33,6 @@ export interface MatchResult {
   warnings: AnalyzerWarning[];
 }
 
-const LANG_TARGET_TYPE = new Map<string, string>([['npm', 'node-pkg'], ['pypi', 'python-pkg'], ['gobinary', 'gobinary'], ['jar', 'jar']]);
 
 /** What a package is looked up by: a name, the version compared, under which ecosystem keys. */
 interface Lookup {
@@ -428,7 +427,7 @@ export function matchInventory(inventory: ImageInventory, index: AdvisoryIndex, 
       warnings.add('', `the advisory database has no ${ecosystem} records: ${ecosystem} packages were not matched (fetch them with "strata db update")`);
       continue;
     }
-    const target: Target = { target: set.path, targetClass: 'lang-pkgs', targetType: LANG_TARGET_TYPE.get(set.type) ?? set.type };
+    const target: Target = { target: set.path, targetClass: 'lang-pkgs', targetType: appTargetType(set) };
     for (const pkg of set.packages) {
       // Locally built Go main modules carry "(devel)": there is no version to compare.
       if (!pkg.version || pkg.version === '(devel)') continue;
