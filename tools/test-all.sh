@@ -3,6 +3,7 @@
 # Does all set-up a fresh machine needs, then lint + build + test of every Nx project against the
 # real Kafka, MinIO and registries on loopback.
 #   1. npm ci            (only when node_modules is missing or older than package-lock.json)
+#      format            npm run format:check (Biome, biome.json); a failure is reported, the run goes on
 #   2. infra             bash infra/local/up.sh (install what is missing, start, health-check)
 #   3. fixtures          bash infra/local/images.sh, when that file exists
 #   3b. trivy            bash infra/local/trivy.sh: waits for the Trivy build install.sh started
@@ -78,6 +79,8 @@ trap 'stop_started' EXIT
 trap 'exit 130' INT TERM
 
 phase npm-ci npm_install || { summary; exit 1; }
+# Formatting first: it takes seconds and needs no infra. `npm run format` fixes what it reports.
+phase format npm run --silent format:check -- --max-diagnostics=20
 phase infra infra_up
 # shellcheck disable=SC1090
 source <(bash infra/local/env.sh)

@@ -2,6 +2,7 @@
 # Installs everything the local infrastructure needs; every step is skipped when its output is
 # already in the cache, so a second run takes a second.
 #   apt:   docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
+#          ruby php-cli php-composer-semver (version oracles)
 #          (+ java/maven if absent); python test oracles via pip (libs/*/test-requirements.txt)
 #   Kafka: broker jars from Maven Central (infra/local/kafka/pom.xml) -> $CACHE/kafka/libs
 #   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (runs in the background while
@@ -64,7 +65,8 @@ fi
 
 # --- apt ------------------------------------------------------------------------------------
 t=$(date +%s)
-apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip)
+apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
+  ruby php-cli php-composer-semver) # ruby, php: the RubyGems and Composer version oracles (libs/versions)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()
