@@ -4,12 +4,12 @@
 import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
 import type { Admin, Consumer, EachMessagePayload, IHeaders, Producer, logCreator } from 'kafkajs';
+import { describeError } from '@strata/errors';
 import { deliver, resolvePolicy } from './deliver.js';
 import { defaultBusLogger, type BusLogger } from './logger.js';
 import {
   BusClosedError,
   BusUnavailableError,
-  describeError,
   type DeliveredMessage,
   type EventBus,
   type OutgoingMessage,

@@ -19,6 +19,7 @@ import {
   type IndexedRecord,
 } from '@strata/advisories';
 import { comparator, InvalidVersionError, type VersionScheme } from '@strata/versions';
+import { describeError } from '@strata/errors';
 import type { DataSource, Finding, TargetClass } from './finding.js';
 import { evaluateRange, inVersionList, probeFor, type VersionProbe } from './ranges.js';
 import { chooseSeverity, scoreRecord, type RecordEvidence } from './severity.js';
@@ -282,7 +283,7 @@ function matchPackageSafely(pkg: InventoryPackage, lookups: Lookup[], index: Adv
   try {
     return matchPackage(pkg, lookups, index, target, warnings, onlyRecords);
   } catch (e) {
-    warnings.add(pkg.setPath, `${pkg.name} ${pkg.version}: not matched: ${e instanceof Error ? e.message : String(e)}`);
+    warnings.add(pkg.setPath, `${pkg.name} ${pkg.version}: not matched: ${describeError(e)}`);
     return [];
   }
 }
@@ -332,7 +333,7 @@ function evaluateEntries(
       } catch (e) {
         // A version the comparator refuses, or one it cannot cope with (a comparator's own limits):
         // the range is ignored with a warning naming the record, and the scan goes on.
-        const why = e instanceof InvalidVersionError ? e.message : `cannot compare versions (${e instanceof Error ? e.message : String(e)})`;
+        const why = e instanceof InvalidVersionError ? e.message : `cannot compare versions (${describeError(e)})`;
         warnings.add(entry.record.origin, `${entry.recordId}: ${why} in the ${entry.name} range; range ignored`);
       }
     }

@@ -8,6 +8,7 @@ import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
 import { advisoryIndexSource, affectedImagesQuery, matcherSettings } from '@strata/pipeline';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
+import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { renderStoredReport } from './render.js';
@@ -46,7 +47,7 @@ function tlsFiles(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefi
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new Error(`${name} ${path}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${name} ${path}: ${describeError(error)}`, { cause: error });
     }
   };
   return { cert: read('GATEWAY_TLS_CERT', cert), key: read('GATEWAY_TLS_KEY', key) };

@@ -10,6 +10,7 @@ import { encodeKeyedEvent, FindingsKind, Topics, type EventOf } from '@strata/co
 import type { ImageInventory } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { ReverseIndex, summarizeFindings, type IndexedImage } from '@strata/reverse-index';
+import { describeError } from '@strata/errors';
 import { matchImage, severityCounts, type ScanResult, type SeverityCounts } from '../result.js';
 import { readCatalogEntry, syncReverseIndex, writeCatalogEntry } from './catalog.js';
 import { StageError } from './failures.js';
@@ -261,7 +262,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
       checking = checking
         .then(() => indexSource())
         .then(({ index }) => publishAdvisoryUpdate(ctx, index))
-        .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'advisory folder check failed; trying again at the next interval'));
+        .catch((error: unknown) => log.warn({ err: describeError(error) }, 'advisory folder check failed; trying again at the next interval'));
       return checking;
     };
     await check();

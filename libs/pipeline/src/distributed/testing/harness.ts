@@ -15,6 +15,7 @@ import { decodeEvent, encodeKeyedEvent, Topics, type EventOf, type EventTopic } 
 import { createLogger, type Logger } from '@strata/log';
 import { loadServiceConfig, type RunningService } from '@strata/service-runtime';
 import { fixturesCacheDir, infra, repoRoot, uniqueName } from '@strata/testing';
+import { describeError } from '@strata/errors';
 import { startAnalyzer } from '../analyzer.js';
 import { startFetcher } from '../fetcher.js';
 import { startMatcher } from '../matcher.js';
@@ -305,11 +306,11 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
         const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
         if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
       } catch (error) {
-        logger.warn({ err: (error as Error).message }, 'could not delete the test topics');
+        logger.warn({ err: describeError(error) }, 'could not delete the test topics');
       } finally {
         await admin.disconnect().catch(() => undefined);
       }
-      await removeBucket(bucket).catch((error: unknown) => logger.warn({ err: (error as Error).message, bucket }, 'could not remove the test bucket'));
+      await removeBucket(bucket).catch((error: unknown) => logger.warn({ err: describeError(error), bucket }, 'could not remove the test bucket'));
       await store.close();
       rmSync(cacheDir, { recursive: true, force: true });
     },
