@@ -35,6 +35,7 @@ import { catalogKey, type CatalogEntry } from '@strata/scan-records';
 import { ReverseIndex, summarizeFindings } from '@strata/reverse-index';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { fixturesCacheDir, infra, repoRoot, sharedDataDir } from '@strata/testing';
+import { describeError } from '@strata/errors';
 
 const { values: args } = parseArgs({ options: { images: { type: 'string', default: '10000' }, touch: { type: 'string', default: '0.01' } } });
 const IMAGES = Number(args.images);
@@ -288,7 +289,7 @@ try {
   }
   warmScanMs = runs.sort((a, b) => a - b)[2];
 } catch (error) {
-  console.log(`baseline scan skipped: ${(error as Error).message} (build the fixture images with infra/local/images.sh)`);
+  console.log(`baseline scan skipped: ${describeError(error)} (build the fixture images with infra/local/images.sh)`);
 }
 rmSync(work, { recursive: true, force: true });
 

@@ -17,6 +17,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { FindingsKind, SCAN_ID_METADATA, ScanService, ScanStatus, Topics, connect, decodeEvent, isServiceError } from '@strata/contracts';
 import { infra, pushImage, skipUnless, tarLayer, type LayerBlob, type PushedImage } from '@strata/testing';
 import { createDeployment, waitUntil, type Deployment } from './testing/harness.js';
+import { describeError } from '@strata/errors';
 import { freePort, privateInfraMissing, startPrivateInfra, type PrivateInfra } from './testing/private-infra.js';
 import { demoBaseLayer } from './testing/demo-base-layer.js';
 
@@ -67,7 +68,7 @@ interface ClientOutcome {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const describe = (error: unknown) => (isServiceError(error) ? `${grpc.status[error.code]}: ${error.details}` : error instanceof Error ? error.message : String(error));
+const describe = (error: unknown) => (isServiceError(error) ? `${grpc.status[error.code]}: ${error.details}` : describeError(error));
 
 /** What `strata image --server` does: ScanImage(wait), keeping the scan id; GetReport by id when the answer is lost. */
 async function scanLikeTheCli(address: string, ref: string, onAccepted: (scanId: string) => void): Promise<ClientOutcome> {

@@ -22,6 +22,7 @@ import { mergerSettings, startMerger } from '@strata/merger-service';
 import { scanImage, type ScanResult } from '@strata/pipeline';
 import { readScanRecord, type ScanRecord } from '@strata/scan-records';
 import type { StageEvent, TestPoint, TestPointHook } from '@strata/stage-runtime';
+import { describeError } from '@strata/errors';
 
 export const advisoryDb = join(repoRoot, 'fixtures/advisories');
 
@@ -316,11 +317,11 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
         const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
         if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
       } catch (error) {
-        logger.warn({ err: (error as Error).message }, 'could not delete the test topics');
+        logger.warn({ err: describeError(error) }, 'could not delete the test topics');
       } finally {
         await admin.disconnect().catch(() => undefined);
       }
-      await removeBucket(bucket).catch((error: unknown) => logger.warn({ err: (error as Error).message, bucket }, 'could not remove the test bucket'));
+      await removeBucket(bucket).catch((error: unknown) => logger.warn({ err: describeError(error), bucket }, 'could not remove the test bucket'));
       await store.close();
       rmSync(cacheDir, { recursive: true, force: true });
     },

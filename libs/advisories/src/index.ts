@@ -6,6 +6,7 @@ export type { EcosystemRef } from './ecosystems.js';
 export {
   parseEcosystem,
   ecosystemKey,
+  normalizeName,
   normalizePackageName,
   normalizePypiName,
   osEcosystems,

@@ -3,12 +3,12 @@
 // an unreachable broker fails with an error naming it instead of hanging.
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachMessagePayload, IHeaders, Producer, logCreator } from 'kafkajs';
+import { describeError } from '@strata/errors';
 import { deliver, resolvePolicy } from './deliver.js';
 import { defaultBusLogger, type BusLogger } from './logger.js';
 import {
   BusClosedError,
   BusUnavailableError,
-  describeError,
   type DeliveredMessage,
   type EventBus,
   type OutgoingMessage,

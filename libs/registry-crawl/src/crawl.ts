@@ -11,6 +11,7 @@ import {
   type Platform,
   type RegistryClient,
 } from '@strata/oci';
+import { describeError } from '@strata/errors';
 import { repositoryMatcher, type RepositoryFilter } from './glob.js';
 import type { RateLimiter } from './rate-limit.js';
 
@@ -61,7 +62,6 @@ export function watcherClient(registry: string, access: RegistryAccess): Registr
   });
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Runs `work` over `items`, `limit` at a time, in order of start. */
 async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -100,7 +100,7 @@ export async function crawlRegistry(registry: string, filter: RepositoryFilter, 
     try {
       tags = (await client.listTags(repository, page)).sort();
     } catch (error) {
-      crawl.problems.push({ repository, reason: message(error) });
+      crawl.problems.push({ repository, reason: describeError(error) });
       crawl.failedRepositories.push(repository);
       return;
     }
@@ -109,7 +109,7 @@ export async function crawlRegistry(registry: string, filter: RepositoryFilter, 
         const resolved = await resolveTag(client, repository, tag);
         if (resolved) crawl.tags.push({ repository, tag, ...resolved });
       } catch (error) {
-        crawl.problems.push({ repository, tag, reason: message(error) });
+        crawl.problems.push({ repository, tag, reason: describeError(error) });
         if (!crawl.failedRepositories.includes(repository)) crawl.failedRepositories.push(repository);
       }
     }

@@ -2,6 +2,7 @@
 // `strata registry`: indexes first, each expanded to its platforms; a manifest that is already a
 // platform of an index (tagged on its own too, as some build tools do) is not scanned twice.
 import { isIndexType, type RegistryClient } from '@strata/oci';
+import { describeError } from '@strata/errors';
 import { scanTargets, type ScanTarget } from './crawl.js';
 import type { NewDigest } from './cursor.js';
 
@@ -26,7 +27,7 @@ export async function* expandDigests(client: RegistryClient, fresh: readonly New
     try {
       expanded = await scanTargets(client, found);
     } catch (error) {
-      yield { found, kind: 'error', reason: error instanceof Error ? error.message : String(error) };
+      yield { found, kind: 'error', reason: describeError(error) };
       continue;
     }
     for (const target of expanded.targets) if (target.manifestDigest) covered.set(target.manifestDigest, found.digest);

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
 import type { ImageMetadata, LayerRef, SeverityCounts } from '@strata/model';
+import { describeError } from '@strata/errors';
 
 export const imageRecordKey = (manifestDigest: string): string => `images/${manifestDigest}.json`;
 export const scanRecordKey = (scanId: string): string => `scans/${scanId}.json`;
@@ -168,6 +169,6 @@ function parseRecord(body: Uint8Array, key: string, location: string): ScanRecor
   try {
     return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as ScanRecord;
   } catch (error) {
-    throw new Error(`${key} in ${location} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${key} in ${location} is not valid JSON: ${describeError(error)}`, { cause: error });
   }
 }

@@ -1,9 +1,9 @@
 // What each kind of stage error means for the scan: its failure code, and whether to retry.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { BlobStoreUnavailableError, DigestMismatchError as StoreDigestMismatchError } from '@strata/blobstore';
+import { BlobStoreUnavailableError, BlobStoreDigestMismatchError } from '@strata/blobstore';
 import { LayerError } from '@strata/layers';
-import { AuthError, DigestMismatchError, InvalidReferenceError, ManifestError, NotFoundError, PlatformError, RegistryError } from '@strata/oci';
+import { AuthError, BlobDigestMismatchError, InvalidReferenceError, ManifestError, NotFoundError, PlatformError, RegistryError } from '@strata/oci';
 import { classifyError, StageError } from './failures.js';
 
 test('bad input fails at once with its code; an unreachable registry or store is retried', () => {
@@ -13,8 +13,8 @@ test('bad input fails at once with its code; an unreachable registry or store is
     [new NotFoundError('no tag', { ...registry, status: 404 }), 'IMAGE_NOT_FOUND', false],
     [new AuthError('401', { ...registry, status: 401 }), 'UNAUTHORIZED', false],
     [new PlatformError('no arm64'), 'PLATFORM_NOT_FOUND', false],
-    [new DigestMismatchError({ kind: 'layer', expected: 'sha256:a', actual: 'sha256:b' }), 'DIGEST_MISMATCH', false],
-    [new Error('put failed', { cause: new StoreDigestMismatchError('sha256:a', 'sha256:b') }), 'DIGEST_MISMATCH', false],
+    [new BlobDigestMismatchError({ kind: 'layer', expected: 'sha256:a', actual: 'sha256:b' }), 'DIGEST_MISMATCH', false],
+    [new Error('put failed', { cause: new BlobStoreDigestMismatchError('sha256:a', 'sha256:b') }), 'DIGEST_MISMATCH', false],
     [new ManifestError('unknown media type'), 'UNSUPPORTED_MEDIA_TYPE', false],
     [new LayerError('LIMIT_EXCEEDED', 'too many files'), 'LIMIT_EXCEEDED', false],
     [new LayerError('CORRUPT', 'bad gzip'), 'INTERNAL', false],

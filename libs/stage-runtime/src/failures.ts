@@ -6,8 +6,8 @@ import { LayerError } from '@strata/layers';
 import {
   AuthError,
   BlobSizeError,
-  ConfigError,
-  DigestMismatchError,
+  BlobDigestMismatchError,
+  ImageConfigError,
   InvalidReferenceError,
   ManifestError,
   NotFoundError,
@@ -64,20 +64,14 @@ export function classifyError(error: unknown): Classified {
   if (error instanceof NotFoundError) return { code: 'IMAGE_NOT_FOUND', transient: false };
   if (error instanceof PlatformError) return { code: 'PLATFORM_NOT_FOUND', transient: false };
   for (const e of chain(error)) {
-    if (e instanceof DigestMismatchError || e instanceof BlobIntegrityError || e instanceof BlobSizeError) return { code: 'DIGEST_MISMATCH', transient: false };
+    if (e instanceof BlobDigestMismatchError || e instanceof BlobIntegrityError || e instanceof BlobSizeError) return { code: 'DIGEST_MISMATCH', transient: false };
     if (e instanceof LayerError && e.code === 'DIFF_ID_MISMATCH') return { code: 'DIGEST_MISMATCH', transient: false };
   }
   if (isUnavailable(error)) return { code: 'UNAVAILABLE', transient: true };
-  if (error instanceof ManifestError || error instanceof ConfigError) return { code: 'UNSUPPORTED_MEDIA_TYPE', transient: false };
+  if (error instanceof ManifestError || error instanceof ImageConfigError) return { code: 'UNSUPPORTED_MEDIA_TYPE', transient: false };
   for (const e of chain(error)) {
     if (e instanceof LayerError && e.code === 'LIMIT_EXCEEDED') return { code: 'LIMIT_EXCEEDED', transient: false };
     if (e instanceof BlobNotFoundError) return { code: 'INTERNAL', transient: false };
   }
   return { code: 'INTERNAL', transient: false };
-}
-
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : '';
-  return `${error.message}${cause}`;
 }

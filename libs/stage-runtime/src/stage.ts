@@ -5,9 +5,10 @@ import type { DeliveredMessage } from '@strata/bus';
 import { FailureCode, ScanStage, Topics, type BlobRef } from '@strata/contracts';
 import { forScan, type Logger } from '@strata/log';
 import type { HandlerOutcome, Runtime } from '@strata/service-runtime';
-import { classifyError, describeError } from './failures.js';
+import { describeError } from '@strata/errors';
 import { layerResultKey } from '@strata/pipeline';
 import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
+import { classifyError } from './failures.js';
 
 /** What a handler did, for tests and benchmarks (the same facts the metrics count). */
 export interface StageEvent {

@@ -2,7 +2,7 @@
 // from a reverse index kept in step with the catalog (synced before a query, at most every
 // `syncEveryMs`) and the current advisory DB.
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { normalizePypiName, type OpenIndexResult } from '@strata/advisories';
+import { normalizeName, type OpenIndexResult } from '@strata/advisories';
 import type { BlobStore } from '@strata/blobstore';
 import { Severity, type AffectedImageSchema, type AffectedPackageSchema, type ListAffectedImagesResponseSchema } from '@strata/contracts';
 import type { Logger } from '@strata/log';
@@ -84,7 +84,7 @@ export function affectedImagesQuery(options: AffectedImagesOptions): (query: Aff
       const impact = imagesAffectedBy(reverse, opened.index, query.advisoryId.trim());
       return { images: impact.images.map((a) => affectedImage(a, true)), advisoryDbVersion: opened.index.version };
     }
-    const name = query.ecosystem === 'pypi' ? normalizePypiName(query.name) : query.name;
+    const name = normalizeName(query.ecosystem, query.name);
     if (opened) {
       const found = reverse.rematch([[query.ecosystem, name]], opened.index);
       const images = [...found.values()].sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));

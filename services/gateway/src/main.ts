@@ -10,6 +10,7 @@ import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
 import { advisoryIndexSettings } from '@strata/stage-runtime';
 import { affectedImagesQuery } from './affected.js';
+import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { renderStoredReport } from './render.js';
@@ -47,7 +48,7 @@ function tlsFiles(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefi
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new Error(`${name} ${path}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${name} ${path}: ${describeError(error)}`, { cause: error });
     }
   };
   return { cert: read('GATEWAY_TLS_CERT', cert), key: read('GATEWAY_TLS_KEY', key) };

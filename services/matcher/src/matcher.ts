@@ -11,6 +11,7 @@ import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { ReverseIndex, summarizeFindings, type IndexedImage } from '@strata/reverse-index';
 import { severityCounts, type ImageInventory, type SeverityCounts } from '@strata/model';
 import { matchImage, type ScanResult } from '@strata/pipeline';
+import { describeError } from '@strata/errors';
 import {
   advanceScanRecord,
   readCatalogEntry,
@@ -239,7 +240,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
       checking = checking
         .then(() => indexSource())
         .then(({ index }) => publishAdvisoryUpdate(ctx, index))
-        .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'advisory folder check failed; trying again at the next interval'));
+        .catch((error: unknown) => log.warn({ err: describeError(error) }, 'advisory folder check failed; trying again at the next interval'));
       return checking;
     };
     await check();

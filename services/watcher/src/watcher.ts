@@ -4,7 +4,7 @@
 // go on; the next pass retries it. Run one replica: two watchers would request the same scans.
 import { randomUUID } from 'node:crypto';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { ConfigError } from '@strata/config';
+import { SettingsError } from '@strata/config';
 import { ScanTrigger, Topics } from '@strata/contracts';
 import { resolveCredentials, type Credentials } from '@strata/oci';
 import { createRateLimiter, crawlRegistry, expandDigests, loadCursor, planPass, realClock, saveCursor, targetReference, watcherClient, type CrawlProblem, type NewDigest, type RateLimiter, type ScanTarget, type WatchCursor } from '@strata/registry-crawl';
@@ -12,6 +12,7 @@ import { advanceScanRecord } from '@strata/scan-records';
 import { startStageService, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { RunningService } from '@strata/service-runtime';
 import { Counter } from 'prom-client';
+import { describeError } from '@strata/errors';
 import { watcherConfigProblems, type WatchedRegistry, type WatcherConfig } from './settings.js';
 
 export interface RegistryPassReport {
@@ -39,7 +40,6 @@ export interface RunningWatcher extends RunningService {
   readonly done: Promise<void>;
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface WatcherMetrics {
   passes: Counter<'registry' | 'outcome'>;
@@ -69,7 +69,7 @@ async function registryCredentials(config: WatcherConfig, registry: WatchedRegis
 
 export function startWatcher(config: WatcherConfig, options: StartOptions = {}): Promise<RunningWatcher> {
   const problems = watcherConfigProblems(config);
-  if (problems.length > 0) return Promise.reject(new ConfigError(problems));
+  if (problems.length > 0) return Promise.reject(new SettingsError(problems));
 
   const stopping = new AbortController();
   const limiters = new Map<string, RateLimiter>();
@@ -174,7 +174,7 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         await saveCursor(ctx.runtime.store, plan.next);
         report.ok = true;
       } catch (error) {
-        report.error = message(error);
+        report.error = describeError(error);
         if (cursor && published.length > 0) {
           // Interrupted after publishing some requests: remember those, so they are not requested twice.
           const partial = { ...cursor, tags: { ...cursor.tags }, requested: [...cursor.requested], platforms: { ...cursor.platforms }, updatedAt: new Date().toISOString() };
@@ -184,7 +184,7 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
             if (p.platformDigests.length > 0) partial.platforms[p.digest] = p.platformDigests;
           }
           partial.requested = [...new Set(partial.requested)].sort();
-          await saveCursor(ctx.runtime.store, partial).catch((saveError: unknown) => log.error({ registry: registry.host, err: message(saveError) }, 'could not save the partial cursor'));
+          await saveCursor(ctx.runtime.store, partial).catch((saveError: unknown) => log.error({ registry: registry.host, err: describeError(saveError) }, 'could not save the partial cursor'));
         }
       }
       for (const problem of report.problems) {
@@ -225,7 +225,7 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         await realClock.sleep(config.STRATA_WATCH_INTERVAL_MS, stopping.signal).catch(() => undefined);
       }
     })();
-    loop.catch((error: unknown) => log.error({ err: message(error) }, 'watch loop ended'));
+    loop.catch((error: unknown) => log.error({ err: describeError(error) }, 'watch loop ended'));
   });
 
   return started.then((service) => {
