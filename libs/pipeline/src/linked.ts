@@ -5,6 +5,7 @@
 // scan and the distributed merger both merge the layers with what this adds.
 import type { Readable } from 'node:stream';
 import { analyzeLayer } from '@strata/analyzers';
+import { describeError } from '@strata/errors';
 import { findLinkGaps, type LayerInput, type LinkGap } from '@strata/inventory';
 import type { LayerEntry, LayerLimits } from '@strata/layers';
 import type { AnalyzerWarning, LayerRef, LayerResult } from '@strata/model';
@@ -150,7 +151,7 @@ export async function readLinkedDatabases(layers: LayerInput[], options: LinkedR
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
-      for (const p of batch) fail(p, `reading the layer again failed: ${err instanceof Error ? err.message : String(err)}`);
+      for (const p of batch) fail(p, `reading the layer again failed: ${describeError(err)}`);
       pending = next;
       continue;
     }
