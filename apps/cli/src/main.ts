@@ -1,12 +1,13 @@
 // strata: the command-line entry point. Embedded by default: the whole pipeline runs in this process.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { advisoryLimitsFromEnv, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
 import { eolWarning, filterFindings } from '@strata/matcher';
 import { scanImage, type ScanOptions } from '@strata/pipeline';
-import { REPORT_FORMATS, renderReport, type ReportFormat } from '@strata/report';
+import { REPORT_FORMATS, renderReportChunks, type ReportFormat } from '@strata/report';
 import { layerProgress } from './progress.js';
 import { advisoryDir, findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import type { RegistryFlags } from './registry.js';
@@ -59,6 +60,35 @@ interface ImageFlags {
 function writeReport(text: string, output: string | undefined): void {
   if (output !== undefined) writeFileSync(output, text);
   else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Bytes gathered before one write: a report of any size is written without ever being one string. */
+const WRITE_BATCH = 32 * 1024;
+
+/** Writes report pieces in batches to the output file or stdout (waiting for stdout to drain); ends with a newline. */
+async function writeReportChunks(chunks: Iterable<string>, output: string | undefined): Promise<void> {
+  const file = output !== undefined ? await open(output, 'w') : undefined;
+  const write = async (text: string): Promise<void> => {
+    if (file) await file.write(text);
+    else if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  };
+  try {
+    let batch = '';
+    let last = '';
+    for (const chunk of chunks) {
+      if (chunk === '') continue;
+      batch += chunk;
+      last = chunk;
+      if (batch.length >= WRITE_BATCH) {
+        await write(batch);
+        batch = '';
+      }
+    }
+    if (file === undefined && !last.endsWith('\n')) batch += '\n';
+    if (batch !== '') await write(batch);
+  } finally {
+    await file?.close();
+  }
 }
 
 /** `--input dir:tag` where dir is an OCI layout: the tag belongs in an oci: reference. */
@@ -124,8 +154,8 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
   if (eol) process.stderr.write(`WARN ${eol}\n`);
   const findings = filterFindings(result.findings, filter);
   const toFile = flags.output !== undefined;
-  const text = renderReport({ ...result, findings }, flags.format, { color: !toFile && process.stdout.isTTY === true, toolVersion: strataVersion() });
-  writeReport(text, flags.output);
+  const chunks = renderReportChunks({ ...result, findings }, flags.format, { color: !toFile && process.stdout.isTTY === true, toolVersion: strataVersion() });
+  await writeReportChunks(chunks, flags.output);
   return findings.length > 0 ? flags.exitCode : 0;
 }
 

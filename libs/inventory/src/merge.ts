@@ -178,7 +178,16 @@ function landingPath(nodes: PathMap<TreeNode>, path: string): string {
  * - Each final package is attributed to the lowest layer of an unbroken run of layers that all
  *   listed the identical package (name, epoch, version, release, arch) at the same path.
  */
-export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): ImageInventory {
+export interface MergeOptions {
+  /**
+   * The caller hands the layer results over: their package objects become the inventory's
+   * (completed in place with layer, setPath and the image's PURL) instead of being copied, so a
+   * huge inventory is held once. The results must not be used again afterwards.
+   */
+  reuseResults?: boolean;
+}
+
+export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers(), options: MergeOptions = {}): ImageInventory {
   const paths = new PathMap<PathState>();
   const nodes = new PathMap<TreeNode>();
   const osFiles = new PathMap<{ os: OsInfo; layer: number }>();
@@ -258,8 +267,12 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
         let lowest = state.writes.length - 1;
         while (lowest > 0 && hasIdentical(state.writes[lowest - 1]!, set.analyzer, id)) lowest--;
         const layer = refs[state.writes[lowest]!.layer]!;
-        const out: InventoryPackage = { ...pkg, layer, setPath: path };
-        if (state.kind === 'os') out.purl = osPackagePurl(pkg, finalOs);
+        const purl = state.kind === 'os' ? osPackagePurl(pkg, finalOs) : pkg.purl;
+        if (!options.reuseResults) return { ...pkg, layer, setPath: path, purl };
+        const out = pkg as InventoryPackage;
+        out.layer = layer;
+        out.setPath = path;
+        out.purl = purl;
         return out;
       });
       if (state.kind === 'os') for (const p of packages) osPackages.push(p);
