@@ -139,7 +139,8 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
   if (flags.password !== undefined) options.password = flags.password;
   if (flags.insecure) options.insecure = true;
   if (progress) options.onProgress = progress.onLayer;
-  if (flags.debug) options.onPhase = (phase, ms) => process.stderr.write(`debug: ${phase} ${ms.toFixed(1)} ms\n`);
+  const peakMb = (): string => `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
+  if (flags.debug) options.onPhase = (phase, ms) => process.stderr.write(`debug: ${phase} ${ms.toFixed(1)} ms, ${peakMb()}\n`);
 
   let result;
   try {
@@ -156,6 +157,7 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
   const toFile = flags.output !== undefined;
   const chunks = renderReportChunks({ ...result, findings }, flags.format, { color: !toFile && process.stdout.isTTY === true, toolVersion: strataVersion() });
   await writeReportChunks(chunks, flags.output);
+  if (flags.debug) process.stderr.write(`debug: report written, ${peakMb()}\n`);
   return findings.length > 0 ? flags.exitCode : 0;
 }
 

@@ -204,6 +204,10 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     osFiles.delete(path);
   };
 
+  // Without a symbolic link in the tree every entry lands at its own path: no lookup per entry.
+  let linked = false;
+  const land = (path: string): string => (linked ? landingPath(nodes, path) : path);
+
   layers.forEach(({ ref, result }, index) => {
     if (result.diffId !== ref.diffId) {
       throw new Error(`layer ${index + 1} (${ref.digest}): result is for diffID ${result.diffId}, the image says ${ref.diffId}`);
@@ -214,7 +218,8 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     }
     for (const d of result.opaqueDirs) dropBelow(d);
     for (const note of result.entries ?? []) {
-      const at = landingPath(nodes, note.path);
+      if (note.type === 'symlink') linked = true;
+      const at = land(note.path);
       if (note.type !== 'directory') dropBelow(at);
       // a symlink, a directory or a device replaces a lower DB file; a regular file is rewritten by its analyzer
       if (note.type !== 'file' && note.type !== 'hardlink') paths.delete(at);
@@ -227,7 +232,7 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     const written = new Map<string, { kind: 'os' | 'application'; sets: PackageSet[] }>();
     for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
       for (const set of list) {
-        const at = landingPath(nodes, set.path);
+        const at = land(set.path);
         const entry = written.get(at) ?? { kind, sets: [] };
         entry.sets.push(at === set.path ? set : { ...set, path: at });
         written.set(at, entry);
@@ -240,7 +245,7 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
       else paths.set(path, { kind, writes: [write] });
     }
     if (result.osFiles) {
-      for (const f of result.osFiles) osFiles.set(landingPath(nodes, f.path), { os: f.os, layer: index });
+      for (const f of result.osFiles) osFiles.set(land(f.path), { os: f.os, layer: index });
     } else if (result.os) {
       // a result without osFiles (an analyzer of its own): its single choice stands for its release file
       osFiles.set(result.osPath ?? '', { os: result.os, layer: index });
@@ -262,10 +267,12 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     const state = paths.get(path)!;
     const top = state.writes[state.writes.length - 1]!;
     for (const set of top.sets) {
-      const packages = set.packages.map((pkg): InventoryPackage => {
-        const id = identity(pkg);
+      const complete = (pkg: Package): InventoryPackage => {
         let lowest = state.writes.length - 1;
-        while (lowest > 0 && hasIdentical(state.writes[lowest - 1]!, set.analyzer, id)) lowest--;
+        if (lowest > 0) {
+          const id = identity(pkg);
+          while (lowest > 0 && hasIdentical(state.writes[lowest - 1]!, set.analyzer, id)) lowest--;
+        }
         const layer = refs[state.writes[lowest]!.layer]!;
         const purl = state.kind === 'os' ? osPackagePurl(pkg, finalOs) : pkg.purl;
         if (!options.reuseResults) return { ...pkg, layer, setPath: path, purl };
@@ -274,9 +281,18 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
         out.setPath = path;
         out.purl = purl;
         return out;
-      });
-      if (state.kind === 'os') for (const p of packages) osPackages.push(p);
-      else applications.push({ path, analyzer: set.analyzer, type: set.type, packages });
+      };
+      if (state.kind === 'os') {
+        for (const pkg of set.packages) osPackages.push(complete(pkg));
+      } else if (options.reuseResults) {
+        // the result's set becomes the inventory's, completed in place
+        const reused = set as InventorySet;
+        for (let i = 0; i < set.packages.length; i++) reused.packages[i] = complete(set.packages[i]!);
+        reused.path = path;
+        applications.push(reused);
+      } else {
+        applications.push({ path, analyzer: set.analyzer, type: set.type, packages: set.packages.map(complete) });
+      }
     }
   }
 
