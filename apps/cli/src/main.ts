@@ -8,6 +8,7 @@ import { advisoryLimitsFromEnv, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS,
 import { eolWarning, filterFindings } from '@strata/matcher';
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { REPORT_FORMATS, renderReportChunks, type ReportFormat } from '@strata/report';
+import { describeError } from '@strata/errors';
 import { layerProgress } from './progress.js';
 import { advisoryDir, findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import type { RegistryFlags } from './registry.js';
@@ -330,7 +331,7 @@ try {
     if (!usageErrorPrinted && !QUIET_EXITS.has(error.code)) process.stderr.write(`strata: ${error.message}\n`);
     process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
-    process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`strata: ${describeError(error)}\n`);
     if (process.env.STRATA_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exitCode = 1;
   }

@@ -5,6 +5,15 @@
 export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 
+export type SeverityCounts = Record<Lowercase<Severity>, number>;
+
+/** Findings per severity (unfiltered). */
+export function severityCounts(findings: readonly { severity: Severity }[]): SeverityCounts {
+  const counts: SeverityCounts = { unknown: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  for (const f of findings) counts[f.severity.toLowerCase() as Lowercase<Severity>]++;
+  return counts;
+}
+
 /** OS family names, as Trivy spells them where it has one. */
 export type OsFamily =
   | 'debian' | 'ubuntu' | 'alpine' | 'redhat' | 'centos' | 'rocky' | 'alma' | 'fedora' | 'amazon'
@@ -21,8 +30,45 @@ export interface OsInfo {
   distroless?: boolean;
 }
 
-export type PackageType = 'dpkg' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'gobinary' | 'jar';
+/**
+ * Package types. OS: dpkg, apk, rpm. Language: npm, pypi, gobinary (Go modules), jar (Maven),
+ * cargo (crates.io: Cargo.lock and cargo-auditable binaries), composer (Packagist), gem (RubyGems),
+ * nuget (NuGet: .deps.json, packages.lock.json, packages.config), conda (conda-meta records).
+ */
+export type PackageType = 'dpkg' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'gobinary' | 'jar' | 'cargo' | 'composer' | 'gem' | 'nuget' | 'conda';
 export const OS_PACKAGE_TYPES: readonly PackageType[] = ['dpkg', 'apk', 'rpm'];
+export const LANGUAGE_PACKAGE_TYPES: readonly PackageType[] = ['npm', 'pypi', 'gobinary', 'jar', 'cargo', 'composer', 'gem', 'nuget', 'conda'];
+
+/** Trivy's result Type for a language package set when its analyzer does not name one (see appTargetType). */
+const DEFAULT_TARGET_TYPE: Record<PackageType, string> = {
+  dpkg: 'dpkg',
+  apk: 'apk',
+  rpm: 'rpm',
+  npm: 'node-pkg',
+  pypi: 'python-pkg',
+  gobinary: 'gobinary',
+  jar: 'jar',
+  cargo: 'cargo',
+  composer: 'composer',
+  gem: 'gemspec',
+  nuget: 'nuget',
+  conda: 'conda-pkg',
+};
+
+/**
+ * Result Types (Trivy's names) of the language analyzers. An analyzer's name is its result Type, so
+ * one package type can have several: cargo is `rustbinary` (binaries) or `cargo` (Cargo.lock),
+ * composer is `composer-vendor` (installed.json) or `composer` (composer.lock), nuget is
+ * `dotnet-core` (.deps.json) or `nuget` (packages.lock.json, packages.config).
+ */
+export const APP_TARGET_TYPES: readonly string[] = [
+  'node-pkg', 'python-pkg', 'gobinary', 'jar', 'rustbinary', 'cargo', 'composer-vendor', 'composer', 'gemspec', 'dotnet-core', 'nuget', 'conda-pkg',
+];
+
+/** The Trivy result Type of a language package set: its analyzer's name when that is one, else by package type. */
+export function appTargetType(set: { type: PackageType; analyzer: string }): string {
+  return APP_TARGET_TYPES.includes(set.analyzer) ? set.analyzer : DEFAULT_TARGET_TYPE[set.type];
+}
 
 export interface Package {
   type: PackageType;
@@ -44,6 +90,11 @@ export interface Package {
   filePath?: string;
   /** Go binaries: true for the main module; 'stdlib' is reported as its own package. */
   isMainModule?: boolean;
+  /**
+   * What the analyzer could not know or had to guess about this package, for people, e.g. "groupId
+   * unknown: the jar has no pom.properties and its manifest names no vendor". Bounded by the analyzer.
+   */
+  notes?: string[];
 }
 
 export interface AnalyzerWarning {
@@ -153,3 +204,4 @@ export interface ImageMetadata {
 }
 
 export { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, MAX_CONFIG_ITEMS, MAX_CONFIG_STRING } from './image-config.js';
+export { forEachLimited } from './limited.js';

@@ -4,8 +4,9 @@
 // Authorization never reaches another host; bounded retries that resume blobs with Range.
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '@strata/errors';
 import type { Credentials } from './credentials.js';
-import { AuthError, DigestMismatchError, NotFoundError, OciError, RegistryError } from './errors.js';
+import { AuthError, BlobDigestMismatchError, NotFoundError, OciError, RegistryError } from './errors.js';
 import { digestOf, parseDigest, readAll, verifyChunks } from './digest.js';
 import { baseMediaType, MANIFEST_ACCEPT } from './manifest.js';
 import { isDigest } from './reference.js';
@@ -250,7 +251,7 @@ export function createRegistryClient(registry: string, options: RegistryClientOp
       // The realm is trusted with the credentials; a redirect elsewhere is not.
       res = await fetchFollowing(realm, init, realm.origin);
     } catch (err) {
-      throw new RegistryError(`cannot reach the token server ${bearer.realm} for ${where(ctx.repository, ctx.image)}: ${(err as Error).message}`, {
+      throw new RegistryError(`cannot reach the token server ${bearer.realm} for ${where(ctx.repository, ctx.image)}: ${describeError(err)}`, {
         registry,
         ...(ctx.repository !== undefined ? { repository: ctx.repository } : {}),
         ...(ctx.image !== undefined ? { image: ctx.image } : {}),
@@ -346,7 +347,7 @@ export function createRegistryClient(registry: string, options: RegistryClientOp
         }
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw new RegistryError(
-          `cannot reach registry ${registry}${req.image ? ` for image ${req.image}` : req.repository ? ` for repository ${req.repository}` : ''} after ${attempt + 1} attempt(s): ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+          `cannot reach registry ${registry}${req.image ? ` for image ${req.image}` : req.repository ? ` for repository ${req.repository}` : ''} after ${attempt + 1} attempt(s): ${cause?.code ?? cause?.message ?? describeError(err)}`,
           { ...errOpts, cause: err },
         );
       }
@@ -458,7 +459,7 @@ export function createRegistryClient(registry: string, options: RegistryClientOp
     const algorithm = expected ? parseDigest(expected).algorithm : 'sha256';
     const digest = digestOf(body, algorithm);
     if (expected !== undefined && digest !== expected) {
-      throw new DigestMismatchError({
+      throw new BlobDigestMismatchError({
         kind: 'manifest',
         expected,
         actual: digest,
@@ -601,7 +602,7 @@ export function createRegistryClient(registry: string, options: RegistryClientOp
         failures++;
         if (failures > retries) {
           throw new RegistryError(
-            `reading ${kind} ${digest} of ${where(repository, ctx.image)} from registry ${registry} failed after ${failures} attempt(s) at byte ${position}: ${(err as Error).message}`,
+            `reading ${kind} ${digest} of ${where(repository, ctx.image)} from registry ${registry} failed after ${failures} attempt(s) at byte ${position}: ${describeError(err)}`,
             { registry, repository, ...(ctx.image !== undefined ? { image: ctx.image } : {}), cause: err },
           );
         }

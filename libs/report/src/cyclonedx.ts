@@ -53,6 +53,7 @@ function component(pkg: InventoryPackage, bomRef: string): Cdx.Models.Component 
     ['strata:LayerDiffID', pkg.layer.diffId],
     ['strata:PkgPath', pkg.filePath ?? pkg.setPath],
   ];
+  for (const note of pkg.notes ?? []) props.push(['strata:Note', note]);
   for (const [name, value] of props) if (value) c.properties.add(new Models.Property(name, value));
   for (const l of pkg.licenses ?? []) c.licenses.add(new Models.NamedLicense(l));
   return c;

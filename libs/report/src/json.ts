@@ -26,6 +26,8 @@ export interface TrivyPackage {
   Licenses?: string[];
   Layer: TrivyLayer;
   FilePath?: string;
+  /** Strata's own field (Trivy has none): what the analyzer could not know about the package, e.g. a jar's groupId */
+  Notes?: string[];
 }
 
 export interface TrivyCvss {
@@ -120,6 +122,7 @@ export function trivyPackage(pkg: InventoryPackage): TrivyPackage {
   if (pkg.filePath ?? (pkg.type !== 'dpkg' && pkg.type !== 'apk' && pkg.type !== 'rpm' ? pkg.setPath : undefined)) {
     out.FilePath = pkg.filePath ?? pkg.setPath;
   }
+  if (pkg.notes && pkg.notes.length > 0) out.Notes = pkg.notes;
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The input of every report format, and its division into Trivy-style results: one for the OS
 // packages, one per language package set (manifest or binary).
 import type { AnalyzerWarning, ImageInventory, ImageMetadata, InventoryPackage, PackageType, Severity } from '@strata/model';
-import { SEVERITIES } from '@strata/model';
+import { appTargetType, SEVERITIES } from '@strata/model';
 import type { EolStatus, Finding, TargetClass } from '@strata/matcher';
 
 export interface ScanReport {
@@ -65,16 +65,15 @@ export interface ReportResult {
   /** "<image> (<os> <version>)" for OS packages; the manifest or binary path for language packages */
   target: string;
   class: TargetClass;
-  /** OS family, or node-pkg / python-pkg / gobinary / jar */
+  /** OS family, or the language set's Trivy type: node-pkg, python-pkg, gobinary, jar, rustbinary, cargo, composer-vendor, composer, gemspec, dotnet-core, nuget, conda-pkg */
   type: string;
   packages: InventoryPackage[];
   findings: Finding[];
 }
 
-const LANG_TYPE: Record<PackageType, string> = { npm: 'node-pkg', pypi: 'python-pkg', gobinary: 'gobinary', jar: 'jar', dpkg: 'dpkg', apk: 'apk', rpm: 'rpm' };
-
-export function langType(type: PackageType): string {
-  return LANG_TYPE[type];
+/** Trivy's result Type of a language package set (node-pkg, rustbinary, composer-vendor, …): see appTargetType. */
+export function langType(set: { type: PackageType; analyzer: string }): string {
+  return appTargetType(set);
 }
 
 export function osTargetName(report: ScanReport): string | undefined {
@@ -106,7 +105,7 @@ export function reportResults(report: ScanReport): ReportResult[] {
   const sets = [...report.inventory.applications].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const set of sets) {
     if (set.packages.length === 0) continue;
-    results.push({ target: set.path, class: 'lang-pkgs', type: langType(set.type), packages: set.packages, findings: byTarget.get(set.path) ?? [] });
+    results.push({ target: set.path, class: 'lang-pkgs', type: langType(set), packages: set.packages, findings: byTarget.get(set.path) ?? [] });
   }
   return results;
 }

@@ -44,7 +44,7 @@ function packageEntry(pkg: InventoryPackage, id: string, findings: Finding[], an
         annotationDate: when,
         annotationType: 'OTHER',
         annotator,
-        comment: `LayerDigest: ${pkg.layer.digest}; LayerDiffID: ${pkg.layer.diffId}; PkgPath: ${pkg.filePath ?? pkg.setPath}; PkgType: ${pkg.type}`,
+        comment: `LayerDigest: ${pkg.layer.digest}; LayerDiffID: ${pkg.layer.diffId}; PkgPath: ${pkg.filePath ?? pkg.setPath}; PkgType: ${pkg.type}${pkg.notes && pkg.notes.length > 0 ? `; Notes: ${pkg.notes.join(' | ')}` : ''}`,
       },
     ],
   };

@@ -28,18 +28,9 @@ import type { EventHub, ScanEvent } from './events.js';
 import { findingsFilter } from './filters.js';
 import type { GatewayMetrics } from './metrics.js';
 import { ScanResultMissingError, artifactName, countFindings, hasFilters, isJsonFormat, loadReport, newestReport, type ReportRenderer, type StoredReport } from './reports.js';
-import {
-  advanceScanRecord,
-  NoAdvisoryDbError,
-  optionsRecord,
-  readScanRecord,
-  reportKey,
-  resultKey,
-  type AffectedImagesQuery,
-  type AffectedImagesResponse,
-  type ScanOptionsRecord,
-  type ScanRecord,
-} from '@strata/pipeline';
+import { advanceScanRecord, optionsRecord, readScanRecord, reportKey, resultKey, type ScanOptionsRecord, type ScanRecord } from '@strata/scan-records';
+import { NoAdvisoryDbError, type AffectedImagesQuery, type AffectedImagesResponse } from './affected.js';
+import { describeError } from '@strata/errors';
 import { isValidScanId, toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
 
 export interface ScanServiceOptions {
@@ -99,13 +90,9 @@ function scanIdMetadata(scanId: string): grpc.Metadata {
   return metadata;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function toStatus(error: unknown): Partial<grpc.StatusObject> {
   if (error instanceof RpcError) return { code: error.code, details: error.message, ...(error.scanId ? { metadata: scanIdMetadata(error.scanId) } : {}) };
-  return { code: grpc.status.INTERNAL, details: describe(error) };
+  return { code: grpc.status.INTERNAL, details: describeError(error) };
 }
 
 function recordReportKey(record: ScanRecord): string | undefined {
@@ -221,7 +208,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
         const left = giveUpAt - Date.now();
         if (error instanceof BusClosedError || closing.signal.aborted || left <= 0) throw error;
         const delay = Math.min(left, 250 * 2 ** Math.min(attempt - 1, 4));
-        logger.warn({ attempt, retryInMs: delay, err: describe(error) }, 'could not publish the scan request; retrying');
+        logger.warn({ attempt, retryInMs: delay, err: describeError(error) }, 'could not publish the scan request; retrying');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, delay);
           function done() {
@@ -281,7 +268,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     try {
       ref = parseReference(imageRef);
     } catch (error) {
-      const reason = error instanceof InvalidReferenceError ? error.message : describe(error);
+      const reason = error instanceof InvalidReferenceError ? error.message : describeError(error);
       throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid image reference ${JSON.stringify(request.imageRef)}: ${reason}`);
     }
     if (ref.kind !== 'registry') {
@@ -335,8 +322,8 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
         metrics?.scansSubmitted.inc();
       } catch (error) {
         const why = closing.signal.aborted ? 'the gateway shut down before it could publish the scan request' : `could not publish the scan request within ${Math.round(publishWaitMs / 1000)} s`;
-        const reason = `${why}: ${describe(error)}`;
-        logger.error({ imageRef, err: describe(error) }, 'scan failed: its request could not be published');
+        const reason = `${why}: ${describeError(error)}`;
+        logger.error({ imageRef, err: describeError(error) }, 'scan failed: its request could not be published');
         await advanceScanRecord(
           store,
           { scanId, imageRef, traceId: scanId },
@@ -347,7 +334,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       // Recorded only once published: a gateway that dies in between leaves no record that nothing
       // would ever finish (the fetcher creates the record from the request, with its options, too).
       await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions }).catch((error: unknown) =>
-        logger.warn({ err: describe(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
+        logger.warn({ err: describeError(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
       );
       // The scan is accepted: tell the client its id now, so a dropped connection still leaves it
       // with the id to ask GetReport for.
@@ -502,7 +489,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
           if (error instanceof NoAdvisoryDbError) reply({ code: grpc.status.FAILED_PRECONDITION, details: error.message });
           else {
             options.logger.error({ err: error }, 'ListAffectedImages failed');
-            reply({ code: grpc.status.UNAVAILABLE, details: `could not read the image catalog: ${describe(error)}` });
+            reply({ code: grpc.status.UNAVAILABLE, details: `could not read the image catalog: ${describeError(error)}` });
           }
         },
       );

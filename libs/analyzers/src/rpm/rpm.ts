@@ -1,7 +1,7 @@
 import type { SqlJsStatic } from 'sql.js';
 import type { Package, PackageSet } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { osPackagePurl } from '../purl.js';
-import { errorMessage } from '../util/stream.js';
 import { baseName, dirName } from '../util/paths.js';
 import type { AnalyzerOutput, AnalyzerWarningOut, CollectedFile, PostAnalyzer } from '../types.js';
 import { parseSourceRpm, rpmPackageInfo } from './header.js';
@@ -60,7 +60,7 @@ export function rpmPackagesFromHeaders(blobs: Buffer[], path: string): { package
       pkg.purl = osPackagePurl(pkg);
       packages.push(pkg);
     } catch (err) {
-      problems.push(`header #${i + 1}: ${errorMessage(err)}; package skipped`);
+      problems.push(`header #${i + 1}: ${describeError(err)}; package skipped`);
     }
   });
   const warnings = problems.slice(0, MAX_WARNINGS_PER_FILE).map((message) => ({ path, message }));
@@ -108,7 +108,7 @@ export const rpmAnalyzer: PostAnalyzer = {
           warnings.push({ path: file.path, message: NOT_READ(file.path, 'NDB') });
         }
       } catch (err) {
-        warnings.push({ path: file.path, message: `cannot read rpm database: ${errorMessage(err)}; its packages are NOT in this report` });
+        warnings.push({ path: file.path, message: `cannot read rpm database: ${describeError(err)}; its packages are NOT in this report` });
         sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages: [] });
       }
     }
