@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { advisoryLimitsFromEnv, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS, updateDatabase } from '@strata/advisories';
@@ -12,6 +13,12 @@ import { describeError } from '@strata/errors';
 import { layerProgress } from './progress.js';
 import { advisoryDir, findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import type { RegistryFlags } from './registry.js';
+
+// A scan makes a few short-lived objects per package. Under that load V8 doubles its young generation
+// up to 3 × 32 MiB, which then stays resident: a third of the 300 MB a scan of 150,000 packages may
+// use (docs/security.md). Kept at its starting size, the young generation costs a few more (cheap)
+// collections and about 100 MB less peak RSS. V8 reads this flag each time it would grow.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 const defaultCacheDir = (): string =>
   process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');

@@ -45,8 +45,11 @@ const dirName = (path: string): string => {
  */
 class PathMap<V> {
   private readonly values = new Map<string, V>();
-  /** directory → the paths directly below it that hold a value or lead to one (may be stale) */
-  private readonly children = new Map<string, Set<string>>();
+  /**
+   * directory → the paths directly below it that hold a value or lead to one (may be stale). Most
+   * directories (node_modules/<name>) lead to one path: it is kept as is, a Set only from the second.
+   */
+  private readonly children = new Map<string, string | Set<string>>();
 
   get size(): number {
     return this.values.size;
@@ -71,10 +74,11 @@ class PathMap<V> {
     let child = path;
     while (child !== '') {
       const parent = dirName(child);
-      let below = this.children.get(parent);
-      if (!below) this.children.set(parent, (below = new Set()));
-      if (below.has(child)) break;
-      below.add(child);
+      const below = this.children.get(parent);
+      if (below === undefined) this.children.set(parent, child);
+      else if (below === child || (typeof below !== 'string' && below.has(child))) break;
+      else if (typeof below === 'string') this.children.set(parent, new Set([below, child]));
+      else below.add(child);
       child = parent;
     }
   }
@@ -84,16 +88,17 @@ class PathMap<V> {
   /** Deletes every value strictly below `dir` ('' = everything). */
   deleteBelow(dir: string): void {
     const start = this.children.get(dir);
-    if (!start) return;
+    if (start === undefined) return;
     this.children.delete(dir);
-    const stack = [...start];
+    const stack = typeof start === 'string' ? [start] : [...start];
     while (stack.length > 0) {
       const p = stack.pop()!;
       this.values.delete(p);
       const below = this.children.get(p);
-      if (!below) continue;
+      if (below === undefined) continue;
       this.children.delete(p);
-      for (const c of below) stack.push(c);
+      if (typeof below === 'string') stack.push(below);
+      else for (const c of below) stack.push(c);
     }
   }
 }
