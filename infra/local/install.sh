@@ -89,9 +89,9 @@ else
   log "apt: all packages present"
 fi
 
-# --- Python test oracles (libs/*/ and services/*/test-requirements.txt) ---------------
+# --- Python test oracles (libs/*/, services/*/ and e2e/test-requirements.txt) ---------------
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt)
+reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt "$repo_root"/e2e/test-requirements.txt)
 pip_args=()
 for r in "${reqs[@]}"; do [ -e "$r" ] && pip_args+=(-r "$r"); done
 if [ ${#pip_args[@]} -gt 0 ]; then
