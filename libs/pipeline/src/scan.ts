@@ -101,7 +101,9 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
         ...(options.signal ? { signal: options.signal } : {}),
       },
     );
-    const inventory = mergeLayers(linked.layers);
+    for (const o of outcomes) delete o.result;
+    // the results are handed over: their packages become the inventory's, and nothing holds them twice
+    const inventory = mergeLayers(linked.layers, undefined, { reuseResults: true });
     for (const w of linked.warnings) inventory.warnings.push(w);
     timer('merge', started);
 
