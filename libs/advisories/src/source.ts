@@ -2,8 +2,8 @@
 // bucket's per-ecosystem `all.zip`). Files and entries are read one record at a time; a broken
 // record becomes a warning naming the file (and zip entry), and the rest still load.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
 import { join, relative, resolve, sep } from 'node:path';
@@ -88,20 +88,28 @@ function parseRecords(text: string, origin: string, onRecord: (r: RawRecord) => 
   else onRecord({ origin, value });
 }
 
-async function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
+function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): void {
   let text: string;
   try {
     // The size is checked on the open file, so a file swapped after listing cannot slip through.
-    const handle = await open(join(dbDir, file.path), 'r');
+    // Synchronous reads: record files are small, and four awaited calls per file cost more than the
+    // read itself (an update reads thousands of them).
+    // O_NONBLOCK: a FIFO swapped in after listing cannot block the open.
+    const fd = openSync(join(dbDir, file.path), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     try {
-      const { size } = await handle.stat();
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        onProblem({ origin: file.path, message: 'file skipped: not a regular file' });
+        return;
+      }
+      const { size } = st;
       if (size > limits.maxRecordBytes) {
         onProblem({ origin: file.path, message: `file skipped: ${size} bytes, more than maxRecordBytes (${limits.maxRecordBytes})` });
         return;
       }
-      text = await handle.readFile('utf8');
+      text = readFileSync(fd, 'utf8');
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (e) {
     onProblem({ origin: file.path, message: `cannot read: ${(e as Error).message}` });
@@ -313,6 +321,7 @@ export async function eachZipJson(
       }
       count++;
       await onEntry(name, data.toString('utf8'));
+      if (entries % YIELD_EVERY === 0) await yieldToLoop();
     }
   } finally {
     zip.close();
@@ -333,7 +342,14 @@ async function readZipFile(dbDir: string, file: SourceFile, limits: AdvisoryLimi
   }
 }
 
-/** Reads every record of every source file, a few files at a time. */
+/**
+ * Every so many records the reading yields to the event loop: the reads themselves never wait
+ * (synchronous file reads, zip windows), and a service building its store must keep answering.
+ */
+const YIELD_EVERY = 500;
+const yieldToLoop = (): Promise<void> => new Promise((resolveYield) => setImmediate(resolveYield));
+
+/** Reads every record of every source file: the JSON files, then the zips. */
 export async function readSources(
   dbDir: string,
   files: SourceFile[],
@@ -342,14 +358,11 @@ export async function readSources(
   limitOverrides?: Partial<AdvisoryLimits>,
 ): Promise<void> {
   const limits = resolveAdvisoryLimits(limitOverrides);
-  const jsonFiles = files.filter((f) => f.kind === 'json');
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jsonFiles.length) {
-      const file = jsonFiles[next++] as SourceFile;
-      await readJsonFile(dbDir, file, limits, onRecord, onProblem);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, jsonFiles.length) }, worker));
+  let read = 0;
+  for (const file of files) {
+    if (file.kind !== 'json') continue;
+    readJsonFile(dbDir, file, limits, onRecord, onProblem);
+    if (++read % YIELD_EVERY === 0) await yieldToLoop();
+  }
   for (const file of files) if (file.kind === 'zip') await readZipFile(dbDir, file, limits, onRecord, onProblem);
 }
