@@ -469,11 +469,36 @@ class LookupCache<V extends readonly unknown[]> {
   }
 }
 
+/** A record read from the store the first time one of its entries' `record` is read. */
+interface LazyRecord {
+  id: string;
+  value?: IndexedRecord;
+}
+
+/**
+ * The entry with its record as an own, enumerable property read on demand: most entries of a
+ * package do not match the installed version, and their records (three quarters of the bytes,
+ * each a random read) are then never read. The parsed object is this lookup's own: completed in
+ * place, not copied.
+ */
+function withRecord(a: IndexedAffected, lazy: LazyRecord, read: (id: string) => IndexedRecord): AffectedEntry {
+  return Object.defineProperty(a, 'record', {
+    enumerable: true,
+    get: (): IndexedRecord => (lazy.value ??= read(lazy.id)),
+  }) as AffectedEntry;
+}
+
 function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>): StoreIndex {
   const header = Object.fromEntries(MANIFEST_KEYS.map((k) => [k, meta.get(k)])) as Omit<IndexManifest, 'records'>;
   header.shards = toDict(header.shards);
-  const byPackage = db.prepare('SELECT a.body AS affected, r.body AS record FROM affected a JOIN records r ON r.id = a.record_id WHERE a.key = ? AND a.name = ? ORDER BY a.record_id, a.seq');
+  const byPackage = db.prepare('SELECT body AS affected FROM affected WHERE key = ? AND name = ? ORDER BY record_id, seq');
   const recordBody = db.prepare('SELECT body FROM records WHERE id = ?');
+  const readRecord = (id: string): IndexedRecord => {
+    const row = recordBody.get(id) as { body: string | null } | undefined;
+    // affected rows exist for active records only, and a store file never changes once built
+    if (!row?.body) throw new Error(`advisory store ${path}: record ${id} has entries but no body`);
+    return JSON.parse(row.body) as IndexedRecord;
+  };
   const manifestRow = db.prepare('SELECT id, hash, withdrawn, packages FROM records WHERE id = ?');
   const allIds = db.prepare('SELECT id FROM records ORDER BY id');
   const byAlias = db.prepare('SELECT DISTINCT record_id AS id FROM aliases WHERE alias = ?');
@@ -497,19 +522,17 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
       const cacheKey = `${key}\u0000${normalized}`;
       const hit = lookups.get(cacheKey);
       if (hit) return hit;
-      const records = new Map<string, IndexedRecord>();
+      const records = new Map<string, LazyRecord>();
       const entries: AffectedEntry[] = [];
       // Row at a time: a package with thousands of entries never has all its rows as strings at once.
-      for (const row of byPackage.iterate(key, normalized) as Iterable<{ affected: string; record: string }>) {
-        const a = JSON.parse(row.affected) as IndexedAffected & { record?: IndexedRecord };
+      for (const row of byPackage.iterate(key, normalized) as Iterable<{ affected: string }>) {
+        const a = JSON.parse(row.affected) as IndexedAffected;
         let record = records.get(a.recordId);
         if (!record) {
-          record = JSON.parse(row.record) as IndexedRecord;
+          record = { id: a.recordId };
           records.set(a.recordId, record);
         }
-        // the parsed object is this lookup's own: completed in place rather than copied
-        a.record = record;
-        entries.push(a as AffectedEntry);
+        entries.push(withRecord(a, record, readRecord));
       }
       lookups.set(cacheKey, entries);
       return entries;
