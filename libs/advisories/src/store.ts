@@ -85,16 +85,25 @@ CREATE TABLE records (
   packages TEXT NOT NULL,
   body TEXT
 );
-CREATE TABLE affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, seq INTEGER NOT NULL, token INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);
 `;
 
 /** Records per write transaction while building. */
 const BATCH = 5_000;
 
-/** The store's indexes; created once at the end of a full build (sorting once beats keeping them up to date). */
+/**
+ * The affected rows, clustered by package: a lookup reads one contiguous run of pages instead of a
+ * random page per entry (3x less CPU for the lookups of a Debian image). The token is part of the
+ * key so that a record's replaced copy and its new one can stand side by side until the old rows
+ * are deleted. A full build loads the rows into a temp table and copies them in key order.
+ */
+const AFFECTED = `CREATE TABLE affected (
+  key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (key, name, record_id, token, seq)
+) WITHOUT ROWID;`;
+
+/** The store's other indexes; created once at the end of a full build (sorting once beats keeping them up to date). */
 const INDEXES = `
-CREATE INDEX affected_by_package ON affected (key, name, record_id, seq);
 CREATE INDEX aliases_by_alias ON aliases (alias);
 CREATE INDEX records_by_id_hash ON records (id, hash);
 `;
@@ -123,12 +132,12 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
   try {
     // An 8 MB page cache: the build appends, and a bigger cache only grew the RSS.
     db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8000; PRAGMA temp_store = FILE;');
-    if (!opts.base) db.exec(SCHEMA);
+    if (!opts.base) db.exec(`${SCHEMA} CREATE TEMP TABLE affected_load (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL);`);
     db.exec('CREATE TEMP TABLE stale_affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL); CREATE TEMP TABLE stale_aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);');
     const rewritten = new Set(opts.base?.changed.map((f) => f.path));
     const existing = db.prepare('SELECT token, modified, origin, packages, body FROM records WHERE id = ?');
     const putRecord = db.prepare('INSERT OR REPLACE INTO records (id, token, modified, origin, hash, withdrawn, packages, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    const putAffected = db.prepare('INSERT INTO affected (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)');
+    const putAffected = db.prepare(`INSERT INTO ${opts.base ? 'affected' : 'affected_load'} (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)`);
     const putAlias = db.prepare('INSERT INTO aliases (alias, record_id, token) VALUES (?, ?, ?)');
     const staleAffected = db.prepare('INSERT INTO stale_affected (key, name, record_id, token) VALUES (?, ?, ?, ?)');
     const staleAlias = db.prepare('INSERT INTO stale_aliases (alias, record_id, token) VALUES (?, ?, ?)');
@@ -252,7 +261,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         db.exec('COMMIT');
       }
     }
-    if (!opts.base) db.exec(INDEXES);
+    if (!opts.base) db.exec(`${AFFECTED} INSERT INTO affected SELECT * FROM affected_load ORDER BY key, name, record_id, token, seq; DROP TABLE affected_load; ${INDEXES}`);
     // On a base: whether each touched (key, name) and (key, record) had rows before the change
     // (tokens up to the base's) and has rows after it; the differences correct the base's counts.
     const hasPackageRows = db.prepare('SELECT 1 FROM affected WHERE key = ? AND name = ? AND token <= ? LIMIT 1');
@@ -274,9 +283,11 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     const before = opts.base ? presence(baseToken) : undefined;
     if (duplicates > 0) {
       // The replaced copies' rows, found through the indexes by (package or alias, id, old token).
-      db.exec(`BEGIN;
-        DELETE FROM affected WHERE rowid IN (SELECT a.rowid FROM stale_affected s JOIN affected a ON a.key = s.key AND a.name = s.name AND a.record_id = s.record_id WHERE a.token = s.token);
-        DELETE FROM aliases WHERE rowid IN (SELECT a.rowid FROM stale_aliases s JOIN aliases a ON a.alias = s.alias WHERE a.record_id = s.record_id AND a.token = s.token);
+      const dropRows = db.prepare('DELETE FROM affected WHERE key = ? AND name = ? AND record_id = ? AND token = ?');
+      db.exec('BEGIN');
+      const stale = db.prepare('SELECT key, name, record_id AS id, token FROM stale_affected');
+      for (const row of stale.iterate() as Iterable<{ key: string; name: string; id: string; token: number }>) dropRows.run(row.key, row.name, row.id, row.token);
+      db.exec(`DELETE FROM aliases WHERE rowid IN (SELECT a.rowid FROM stale_aliases s JOIN aliases a ON a.alias = s.alias WHERE a.record_id = s.record_id AND a.token = s.token);
         COMMIT;`);
     }
 
@@ -491,7 +502,8 @@ function withRecord(a: IndexedAffected, lazy: LazyRecord, read: (id: string) => 
 function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>): StoreIndex {
   const header = Object.fromEntries(MANIFEST_KEYS.map((k) => [k, meta.get(k)])) as Omit<IndexManifest, 'records'>;
   header.shards = toDict(header.shards);
-  const byPackage = db.prepare('SELECT body AS affected FROM affected WHERE key = ? AND name = ? ORDER BY record_id, seq');
+  // The table's own order (a record has one token once built): no sort.
+  const byPackage = db.prepare('SELECT body AS affected FROM affected WHERE key = ? AND name = ? ORDER BY record_id, token, seq');
   const recordBody = db.prepare('SELECT body FROM records WHERE id = ?');
   const readRecord = (id: string): IndexedRecord => {
     const row = recordBody.get(id) as { body: string | null } | undefined;
