@@ -5,8 +5,11 @@
 #          ruby php-cli php-composer-semver (version oracles)
 #          (+ java/maven if absent); python test oracles via pip (libs/*/test-requirements.txt)
 #   Kafka: broker jars from Maven Central (infra/local/kafka/pom.xml) -> $CACHE/kafka/libs
-#   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (the slow step; runs in the
-#          background while the others proceed)
+#   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (runs in the background while
+#          the others proceed; waited for at the end)
+#   Trivy: infra/local/trivy.sh (`go install`, ~20 min cold) -> $CACHE/trivy/<version>/bin/trivy,
+#          the coverage test's oracle. Started detached and NOT waited for: tools/test-all.sh waits
+#          for it (bash infra/local/trivy.sh) just before the tests; until then the test skips.
 #   token-auth key pair, htpasswd file and registry http secret -> $CACHE/registry
 # Usage: bash infra/local/install.sh
 set -euo pipefail
@@ -49,6 +52,17 @@ else
   minio_pid=$!
 fi
 
+# --- Trivy (detached background build; see the header) ----------------------------------------
+if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then
+  log "trivy: $TRIVY_VERSION present at $TRIVY_BIN"
+elif ! flock -n "$CACHE/.trivy.lock" true; then
+  log "trivy: a build is already running (log: $LOG_DIR/trivy-install.log)"
+else
+  log "trivy: building $TRIVY_VERSION in the background (not waited for here; log: $LOG_DIR/trivy-install.log)"
+  # setsid + 8>&-: outlives this script and does not hold install's lock
+  setsid bash "$INFRA_DIR/trivy.sh" </dev/null >>"$LOG_DIR/trivy.log" 2>&1 8>&- &
+fi
+
 # --- apt ------------------------------------------------------------------------------------
 t=$(date +%s)
 apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
@@ -74,9 +88,9 @@ else
   log "apt: all packages present"
 fi
 
-# --- Python test oracles (libs/*/ and services/*/test-requirements.txt) ---------------
+# --- Python test oracles (libs/*/, services/*/ and e2e/test-requirements.txt) ---------------
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt)
+reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt "$repo_root"/e2e/test-requirements.txt)
 pip_args=()
 for r in "${reqs[@]}"; do [ -e "$r" ] && pip_args+=(-r "$r"); done
 if [ ${#pip_args[@]} -gt 0 ]; then

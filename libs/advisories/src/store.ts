@@ -12,7 +12,7 @@ import { describeError } from '@strata/errors';
 import { cutAffected, cutRecord, versionOfSorted } from './build.js';
 import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
-import { ecosystemKey, normalizePackageName } from './ecosystems.js';
+import { ecosystemKey, normalizeName, normalizePackageName } from './ecosystems.js';
 import type { AdvisoryIndex, AffectedEntry, IndexedAffected, IndexedRecord, IndexManifest, ManifestRecord } from './model.js';
 import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
@@ -476,8 +476,7 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
     manifest,
     version: header.dbVersion,
     lookup(key, name) {
-      // Keys carry the ecosystem only; PEP 503 normalisation depends on it being PyPI.
-      const normalized = key === 'pypi' ? normalizePackageName('PyPI', name) : name;
+      const normalized = normalizeName(key, name);
       if (!Object.hasOwn(header.shards, key)) return [];
       const cacheKey = `${key}\u0000${normalized}`;
       const hit = lookups.get(cacheKey);

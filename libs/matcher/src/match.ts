@@ -4,7 +4,8 @@
 //   - rpm (RHEL family, Azure Linux, ...): the binary name and its [epoch:]version-release; the
 //     source RPM name is looked up too, because some feeds (Rocky, Alma, SUSE) name source packages;
 //   - language packages: ecosystem + normalised name (PEP 503 for PyPI, group:artifact for Maven,
-//     module path for Go, `stdlib` for the Go standard library).
+//     module path for Go, `stdlib` for the Go standard library, lower case for NuGet and Packagist,
+//     crates.io and RubyGems names as written); conda packages have no OSV ecosystem.
 // Records that name the same CVE (through id, aliases or upstream) become one finding.
 import type { AnalyzerWarning, ImageInventory, InventoryPackage, OsInfo, Severity } from '@strata/model';
 import { appTargetType, SEVERITIES } from '@strata/model';

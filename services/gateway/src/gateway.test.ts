@@ -32,7 +32,7 @@ import {
   type ScanRequested,
 } from '@strata/contracts';
 import { createLogger } from '@strata/log';
-import { advanceScanRecord, readScanRecord } from '@strata/pipeline';
+import { advanceScanRecord, readScanRecord } from '@strata/scan-records';
 import { infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from './gateway.js';
 
