@@ -40,7 +40,7 @@ if (args.child) {
     const viaCache = await openAdvisoryIndex({ dbDir, cacheDir });
     console.log(JSON.stringify({ openMs, lookupMs, hits, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
   } else if (mode === 'matcher') {
-    const { advisoryIndexSource } = await import('@strata/pipeline');
+    const { advisoryIndexSource } = await import('@strata/advisories');
     const source = advisoryIndexSource(dbDir, cacheDir, 60_000);
     const { index } = await source();
     let entries = 0;

@@ -8,10 +8,11 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import type { AnalyzerWarning } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { cutAffected, cutRecord } from './build.js';
 import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
-import { ecosystemKey, normalizePackageName } from './ecosystems.js';
+import { ecosystemKey, normalizeName, normalizePackageName } from './ecosystems.js';
 import type { AdvisoryIndex, AffectedEntry, IndexedAffected, IndexedRecord, IndexManifest, ManifestRecord } from './model.js';
 import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
@@ -226,7 +227,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         } catch (e) {
           // Whatever a record holds, it costs that record only, never the database.
           skipped++;
-          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${e instanceof Error ? e.message : String(e)}` });
+          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${describeError(e)}` });
         }
         if (++inBatch >= BATCH) {
           db.exec('COMMIT; BEGIN');
@@ -528,8 +529,7 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
     manifest,
     version: header.dbVersion,
     lookup(key, name) {
-      // Keys carry the ecosystem only; PEP 503 normalisation depends on it being PyPI.
-      const normalized = key === 'pypi' ? normalizePackageName('PyPI', name) : name;
+      const normalized = normalizeName(key, name);
       if (!Object.hasOwn(header.shards, key)) return [];
       const cacheKey = `${key}\u0000${normalized}`;
       const hit = lookups.get(cacheKey);
