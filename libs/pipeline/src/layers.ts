@@ -9,9 +9,8 @@ import type { BlobStore } from '@strata/blobstore';
 import { getJson, putJson } from '@strata/blobstore';
 import { layerCacheKey } from '@strata/inventory';
 import { LayerError, type LayerLimits } from '@strata/layers';
-import type { LayerRef, LayerResult } from '@strata/model';
+import { forEachLimited, type LayerRef, type LayerResult } from '@strata/model';
 import { describeError } from '@strata/errors';
-import { forEachLimited } from './limited.js';
 
 export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
 

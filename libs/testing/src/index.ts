@@ -166,3 +166,6 @@ export async function closedLoopbackPort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+export { tarLayer, fileLayer, uniqueLayer, pushImage, pushIndex } from './push.js';
+export type { LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
