@@ -12,7 +12,7 @@ test('the descriptor walk finds the contract messages', () => {
   // then round-tripped below, so new messages are covered without editing this test.
   for (const name of [
     'strata.v1.ScanRequested',
-    'strata.v1.DeadLetter',
+    'strata.v1.AdvisoriesUpdated',
     'strata.v1.ListAffectedImagesResponse',
     'grpc.health.v1.HealthCheckResponse',
   ]) {

@@ -10,14 +10,41 @@ import { layerResultKey } from '@strata/pipeline';
 import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
 import { classifyError } from './failures.js';
 
+/**
+ * What a handler did with one event:
+ * - every stage: `ok` (done), `skipped` (nothing to do: a terminal scan, a replay), `failed_scan` /
+ *   `failed` (the scan was failed with its reason);
+ * - fetcher: `fetched`, `cached` (result already stored), `blob_present` (blob already in the store);
+ * - analyzer: `analyzed`; merger: `waiting` (layers still missing), `merged`;
+ * - matcher: `published` (findings sent), `duplicate` (already published for this digest and DB),
+ *   `unchanged` (a re-match that changed nothing);
+ * - watcher: `requested` (a scan), `pass` (a registry pass ended), `registry_failed`.
+ */
+export type StageOutcome =
+  | 'ok'
+  | 'skipped'
+  | 'failed_scan'
+  | 'failed'
+  | 'fetched'
+  | 'cached'
+  | 'blob_present'
+  | 'analyzed'
+  | 'waiting'
+  | 'merged'
+  | 'published'
+  | 'duplicate'
+  | 'unchanged'
+  | 'requested'
+  | 'pass'
+  | 'registry_failed';
+
 /** What a handler did, for tests and benchmarks (the same facts the metrics count). */
 export interface StageEvent {
   service: string;
   /** e.g. "resolve", "fetch", "analyze", "merge", "match" */
   stage: string;
   scanId: string;
-  /** ok | skipped | waiting | failed_scan | fetched | cached | analyzed | published | duplicate */
-  outcome: string;
+  outcome: StageOutcome;
   manifestDigest?: string;
   diffId?: string;
   layerDigest?: string;
