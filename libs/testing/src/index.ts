@@ -167,5 +167,7 @@ export async function closedLoopbackPort(): Promise<number> {
   return port;
 }
 
-export { tarLayer, fileLayer, uniqueLayer, pushImage, pushIndex } from './push.js';
-export type { LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
+export { packTar, tarStream } from './tar.js';
+export type { TarEntry } from './tar.js';
+export { tarLayer, fileLayer, uniqueLayer, pushBlob, pushManifest, pushImage, pushIndex } from './push.js';
+export type { BlobSource, LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';

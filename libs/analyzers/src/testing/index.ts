@@ -3,8 +3,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
 import type { Package } from '@strata/model';
 
 export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): string {
@@ -17,42 +15,8 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export type TarEntrySpec =
-  | { name: string; type?: 'file'; content: string | Buffer; mode?: number }
-  | { name: string; type: 'file'; size: number; generate: () => AsyncIterable<Buffer>; mode?: number }
-  | { name: string; type: 'directory'; mode?: number }
-  | { name: string; type: 'symlink'; linkname: string };
-
-/** A plain tar layer as a stream, entries written lazily (so a 10 GB entry costs no memory). */
-export function tarLayer(entries: TarEntrySpec[]): Readable {
-  const p = pack();
-  void (async () => {
-    try {
-      for (const e of entries) {
-        if (e.type === 'directory') {
-          p.entry({ name: e.name, type: 'directory', mode: e.mode ?? 0o755 });
-        } else if (e.type === 'symlink') {
-          p.entry({ name: e.name, type: 'symlink', linkname: e.linkname });
-        } else if ('generate' in e) {
-          const sink = p.entry({ name: e.name, type: 'file', size: e.size, mode: e.mode ?? 0o644 });
-          for await (const chunk of e.generate()) {
-            if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
-          }
-          await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
-        } else {
-          const content = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
-          await new Promise<void>((resolve, reject) =>
-            p.entry({ name: e.name, type: 'file', mode: e.mode ?? 0o644, size: content.length }, content, (err) => (err ? reject(err) : resolve())),
-          );
-        }
-      }
-      p.finalize();
-    } catch (err) {
-      p.destroy(err as Error);
-    }
-  })();
-  return Readable.from(p as unknown as AsyncIterable<Buffer>);
-}
+export { packTar, tarStream } from '@strata/testing';
+export type { TarEntry } from '@strata/testing';
 
 /** Zero-filled chunks totalling `size` bytes, produced on demand from one shared buffer. */
 export async function* zeros(size: number, chunk = 1024 * 1024): AsyncIterable<Buffer> {
