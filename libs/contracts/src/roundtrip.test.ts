@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, equals, fromBinary, fromJsonString, isFieldSet, toBinary, toJsonString } from '@bufbuild/protobuf';
 import { contractFiles, contractRegistry } from './index.js';
-import { allMessages, sampleMessage, sampleVariants } from './sample-message.js';
+import { allMessages, sampleMessage, sampleVariants } from './testing/sample-message.js';
 
 const messages = allMessages(contractFiles);
 

@@ -17,7 +17,7 @@ import {
   eventTopicContracts,
 } from './index.js';
 import type { EventInit, EventTopic } from './index.js';
-import { sampleMessage } from './sample-message.js';
+import { sampleMessage } from './testing/sample-message.js';
 
 test('topic names are versioned and unique', () => {
   const names = Object.values(Topics);

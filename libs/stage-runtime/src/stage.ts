@@ -7,7 +7,7 @@ import { forScan, type Logger } from '@strata/log';
 import type { HandlerOutcome, Runtime } from '@strata/service-runtime';
 import { describeError } from '@strata/errors';
 import { layerResultKey } from '@strata/pipeline';
-import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
+import { advanceScanRecord, readScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
 import { classifyError } from './failures.js';
 
 /**
@@ -78,6 +78,19 @@ export interface ScanIdentity {
   imageRef: string;
   traceId: string;
   manifestDigest?: string;
+}
+
+/** The scan an event belongs to: every stage event carries these fields. */
+export function scanOf(event: { scanId: string; imageRef: string; traceId: string; manifestDigest?: string }): ScanIdentity {
+  return { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, ...(event.manifestDigest !== undefined ? { manifestDigest: event.manifestDigest } : {}) };
+}
+
+/** Whether the scan already FAILED, so work on its event is skipped (observed as `skipped`). */
+export async function scanAlreadyFailed(ctx: StageContext, seen: Omit<StageEvent, 'outcome'>): Promise<boolean> {
+  const record = await readScanRecord(ctx.runtime.store, seen.scanId);
+  if (record?.status !== 'FAILED') return false;
+  ctx.observe({ ...seen, outcome: 'skipped' });
+  return true;
 }
 
 export function scanLogger(ctx: StageContext, scan: ScanIdentity): Logger {
