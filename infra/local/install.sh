@@ -11,6 +11,7 @@
 #          the coverage test's oracle. Started detached and NOT waited for: tools/test-all.sh waits
 #          for it (bash infra/local/trivy.sh) just before the tests; until then the test skips.
 #   token-auth key pair, htpasswd file and registry http secret -> $CACHE/registry
+#   rpm NDB fixture: go-rpmdb v0.1.1 test data via the Go module proxy -> $CACHE/fixtures/rpm-ndb
 # Usage: bash infra/local/install.sh
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -119,6 +120,27 @@ else
   mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
   touch "$kafka_stamp"
   log "kafka: done in $(elapsed "$t")s ($(ls "$KAFKA_LIBS" | wc -l) jars)"
+fi
+
+# --- rpm NDB fixture ---------------------------------------------------------------------------
+# A real SUSE BCI (SLE 15 SP3) Packages.db and the `rpm -qa` listing recorded for it, from the test
+# data of github.com/knqyf263/go-rpmdb v0.1.1 (MIT), fetched through the Go module proxy; read by
+# libs/analyzers' rpm tests, never committed.
+ndb_dir="$CACHE/fixtures/rpm-ndb/sle15-bci"
+ndb_sha256=c0578453d18e262823bc498ea1805645c9a94b9a91898d50dcf186a56d378968
+if [ -s "$ndb_dir/rpmdb_testcase_test.go" ] && echo "$ndb_sha256  $ndb_dir/Packages.db" | sha256sum -c --status 2>/dev/null; then
+  log "rpm-ndb: fixture present in $ndb_dir"
+else
+  command -v go >/dev/null || die "go is not installed (the rpm NDB fixture comes from the Go module proxy)"
+  mod_dir=$(cd /tmp && GOMODCACHE="$CACHE/go/mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+    go mod download -json github.com/knqyf263/go-rpmdb@v0.1.1 2>>"$LOG_DIR/rpm-ndb.log" | jq -r .Dir) ||
+    die "go mod download github.com/knqyf263/go-rpmdb@v0.1.1 failed (see $LOG_DIR/rpm-ndb.log)"
+  mkdir -p "$ndb_dir"
+  install -m 644 "$mod_dir/pkg/testdata/sle15-bci/Packages.db" "$ndb_dir/Packages.db.tmp"
+  install -m 644 "$mod_dir/pkg/rpmdb_testcase_test.go" "$ndb_dir/rpmdb_testcase_test.go"
+  echo "$ndb_sha256  $ndb_dir/Packages.db.tmp" | sha256sum -c --status || die "rpm NDB fixture: sha256 mismatch"
+  mv "$ndb_dir/Packages.db.tmp" "$ndb_dir/Packages.db"
+  log "rpm-ndb: fixture fetched into $ndb_dir"
 fi
 
 # --- registry credentials and token-auth key pair ------------------------------------------------

@@ -6,6 +6,7 @@ import { baseName, dirName } from '../util/paths.js';
 import type { AnalyzerOutput, AnalyzerWarningOut, CollectedFile, PostAnalyzer } from '../types.js';
 import { parseSourceRpm, rpmPackageInfo } from './header.js';
 import { isBdbHash, readBdbValues } from './bdb.js';
+import { readNdbBlobs } from './ndb.js';
 
 const RPMDB_DIRS = ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'usr/share/rpm'];
 const RPMDB_FILES = ['rpmdb.sqlite', 'rpmdb.sqlite-wal', 'Packages', 'Packages.db'];
@@ -68,9 +69,6 @@ export function rpmPackagesFromHeaders(blobs: Buffer[], path: string): { package
   return { packages, warnings };
 }
 
-const NOT_READ = (path: string, format: string): string =>
-  `rpm database ${path} is in ${format} format, which Strata cannot read yet; its packages are NOT in this report`;
-
 /**
  * rpm package DBs: sqlite (rpm ≥ 4.16), BerkeleyDB hash `Packages` (older RHEL family, Amazon Linux 2)
  * and NDB `Packages.db` (SUSE). A post-step so that the sqlite DB is read knowing whether a
@@ -78,7 +76,7 @@ const NOT_READ = (path: string, format: string): string =>
  */
 export const rpmAnalyzer: PostAnalyzer = {
   type: 'rpm',
-  version: 2,
+  version: 3,
   required: (path) => RPMDB.test(path),
   produces: { kind: 'os', type: 'rpm' },
   locations: RPMDB_DIRS.flatMap((dir) => RPMDB_FILES.filter((f) => f !== 'rpmdb.sqlite-wal').map((f) => `${dir}/${f}`)),
@@ -105,7 +103,11 @@ export const rpmAnalyzer: PostAnalyzer = {
           sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
           for (const x of w) warnings.push(x);
         } else if (name === 'Packages.db') {
-          warnings.push({ path: file.path, message: NOT_READ(file.path, 'NDB') });
+          const problems: string[] = [];
+          const { packages, warnings: w } = rpmPackagesFromHeaders(readNdbBlobs(file.content, problems), file.path);
+          for (const message of problems) warnings.push({ path: file.path, message });
+          sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
+          for (const x of w) warnings.push(x);
         }
       } catch (err) {
         warnings.push({ path: file.path, message: `cannot read rpm database: ${describeError(err)}; its packages are NOT in this report` });
