@@ -52,17 +52,18 @@ test('ScanImage(wait) over gRPC through all services returns the embedded CLI re
   const cacheDir = mkdtempSync(join(tmpdir(), 'strata-gateway-e2e-'));
   const outside = new Kafka({ clientId: 'gateway-e2e-outside', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   const consumer = outside.consumer({ groupId: `${d.prefix}outside`, sessionTimeout: 6000, heartbeatInterval: 1000 });
-  let gatewayService: GatewayService | undefined;
+  const started: { gateway?: GatewayService } = {};
   t.after(async () => {
     await consumer.disconnect().catch(() => undefined);
-    await gatewayService?.stop().catch(() => undefined);
+    await started.gateway?.stop().catch(() => undefined);
     await d.teardown();
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
   // The pipeline, each service on its own runtime, as its main.ts would start it; the gateway too.
   await d.startAll();
-  gatewayService = await startGatewayService(loadServiceConfig(gatewaySettings, d.env), { processMetrics: false, logger: d.logger.child({ svc: 'gateway' }) });
+  const gatewayService = await startGatewayService(loadServiceConfig(gatewaySettings, d.env), { processMetrics: false, logger: d.logger.child({ svc: 'gateway' }) });
+  started.gateway = gatewayService;
   const address = gatewayService.gateway.address;
 
   // An outside subscriber, written with plain kafkajs as any other system would.

@@ -1,4 +1,5 @@
-// Helpers for this library's tests (not exported from the package).
+// Test support of this library (the `./testing` entry; never imported by production code): tars,
+// temp dirs, CLI runs, and byte-level package-database builders (rpm.ts) for the CLI's hostile suite too.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,3 +39,5 @@ export function tsvLines(text: string): string[] {
 export function dpkgLine(p: Package): string {
   return [p.name, p.version, p.arch ?? '', p.srcName ?? '', p.srcVersion ?? ''].join('\t');
 }
+
+export { rpmHeaderBlob, ndbSlotOffset, ndbDatabase } from './rpm.js';
