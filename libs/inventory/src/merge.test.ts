@@ -8,8 +8,8 @@ import { DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { ImageInventory, InventoryPackage, LayerResult } from '@strata/model';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { mergeLayers } from './merge.js';
-import { analyzeImage, packTar, umociRootfs } from './testutil.js';
-import type { TestImage } from './testutil.js';
+import { analyzeImage, packTar, umociRootfs } from './testing/index.js';
+import type { TestImage } from './testing/index.js';
 
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
 const pkgJson = (name: string, version: string, pad = ''): string => `{${pad}"name": "${name}", "version": "${version}"}\n`;

@@ -11,11 +11,11 @@ import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey, readLinkedDatabases } from '@strata/pipeline';
 import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
-import { blobRef, now, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
 
 async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topics.layerAnalyzed>, message: DeliveredMessage): Promise<HandlerOutcome> {
-  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const scan = scanOf(event);
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'merge', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
   return runStage(ctx, message, scan, 'MERGE', async () => {
