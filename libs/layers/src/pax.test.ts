@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { LayerError } from './errors.js';
 import { paxProblem } from './tar-guard.js';
-import { padded, record, ustarHeader } from './test-support.js';
+import { padded, record, ustarHeader } from './testing/index.js';
 
 const TAR = 'application/vnd.oci.image.layer.v1.tar';
 const END = Buffer.alloc(1024);
