@@ -51,6 +51,8 @@ fi
 # --- apt ------------------------------------------------------------------------------------
 t=$(date +%s)
 apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip)
+# oracles of the analyzers' tests (libs/analyzers): RubyGems for gemspecs, Composer for installed.json
+apt_wanted+=(ruby composer)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()

@@ -74,3 +74,19 @@ export function tsvLines(text: string): string[] {
 export function dpkgLine(p: Package): string {
   return [p.name, p.version, p.arch ?? '', p.srcName ?? '', p.srcVersion ?? ''].join('\t');
 }
+
+/** Runs the default analyzers over a one-layer tar of `entries` (the real framework path). */
+export async function analyzeEntries(entries: TarEntrySpec[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
+  const { analyzeLayer } = await import('../layer.js');
+  const options: import('../layer.js').AnalyzeLayerOptions = { diffId: `sha256:${'0'.repeat(64)}` };
+  if (analyzerLimits) options.analyzerLimits = analyzerLimits;
+  return analyzeLayer(tarLayer(entries), options);
+}
+
+/** "name@version" of every package of the sets at `path` (sorted), for comparing with an oracle. */
+export function namesAt(result: import('@strata/model').LayerResult, path: string): string[] {
+  return result.applications
+    .filter((s) => s.path === path)
+    .flatMap((s) => s.packages.map((p) => `${p.name}@${p.version}`))
+    .sort();
+}
