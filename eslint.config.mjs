@@ -1,8 +1,10 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-// Module boundaries by tag: libs never import services or apps; domain libs never import the
-// bus/blobstore adapters; only the pipeline, services and apps wire adapters to the domain.
+// Module boundaries by tag: services, apps and libs import libs only — so libs never import a
+// service or an app, and a service never imports another service; the test-only e2e project may
+// import services too. Domain libs never import the bus/blobstore adapters; only the wiring libs,
+// services and apps wire adapters to the domain.
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/gen/**', '.nx/**'] },
   ...tseslint.configs.recommended,
@@ -19,6 +21,7 @@ export default [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:service'] },
             { sourceTag: 'layer:base', onlyDependOnLibsWithTags: ['layer:base'] },
             { sourceTag: 'layer:domain', onlyDependOnLibsWithTags: ['layer:base', 'layer:domain'] },
             { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:base', 'layer:adapter'] },

@@ -13,18 +13,12 @@ if (!entry || !outfile) {
   process.exit(2);
 }
 
-// Heavy packages whose import only defines things (no global side effects): an import of one whose
-// bindings tree-shaking left unused is dropped, so a bundle never loads, say, kafkajs just because a
-// library it uses also exports a Kafka adapter (the embedded CLI reaches the distributed stages'
-// modules through @strata/pipeline). Never list a package that is imported for its side effects.
-const sideEffectFree = /^(?:kafkajs|prom-client|minio|pino|@grpc\/grpc-js|@bufbuild\/protobuf|@cyclonedx\/cyclonedx-library|sql\.js|ae-cvss-calculator)(?:\/|$)/;
-
 const externalThirdParty = {
   name: 'external-third-party',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('@strata/') || args.path.startsWith('node:')) return undefined;
-      return { path: args.path, external: true, ...(sideEffectFree.test(args.path) ? { sideEffects: false } : {}) };
+      return { path: args.path, external: true };
     });
   },
 };

@@ -3,8 +3,10 @@
 # Does all set-up a fresh machine needs, then lint + build + test of every Nx project against the
 # real Kafka, MinIO and registries on loopback.
 #   1. npm ci            (only when node_modules is missing or older than package-lock.json)
+#      format            npm run format:check (Biome, biome.json); a failure is reported, the run goes on
 #   2. infra             bash infra/local/up.sh (install what is missing, start, health-check)
 #   3. fixtures          bash infra/local/images.sh, when that file exists
+#   3b. trivy            bash infra/local/trivy.sh: waits for the Trivy build install.sh started
 #   4. nx                lint build test, one project at a time
 # Infra components this script started are stopped on exit; ones already running are left alone.
 # STRATA_REQUIRE_INFRA=1 / STRATA_REQUIRE_DATA=1 (missing infra or shared data fails instead of
@@ -77,6 +79,8 @@ trap 'stop_started' EXIT
 trap 'exit 130' INT TERM
 
 phase npm-ci npm_install || { summary; exit 1; }
+# Formatting first: it takes seconds and needs no infra. `npm run format` fixes what it reports.
+phase format npm run --silent format:check -- --max-diagnostics=20
 phase infra infra_up
 # shellcheck disable=SC1090
 source <(bash infra/local/env.sh)
@@ -93,6 +97,12 @@ if [ -f infra/local/images.sh ]; then
   phase fixtures bash infra/local/images.sh
 fi
 # <<< end of fixture-image hook
+
+# --- 3b. Trivy, the coverage oracle: install.sh started its build in the background; wait for it
+# (a failed or missing background build is run here), then export STRATA_TEST_TRIVY*.
+phase trivy bash infra/local/trivy.sh
+# shellcheck disable=SC1090
+source <(bash infra/local/env.sh)
 
 # --- 4. lint, build, test -------------------------------------------------------------------------
 nx_log="$(mktemp -t strata-nx.XXXXXX)"

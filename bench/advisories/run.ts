@@ -40,7 +40,7 @@ if (args.child) {
     const viaCache = await openAdvisoryIndex({ dbDir, cacheDir });
     console.log(JSON.stringify({ openMs, lookupMs, hits, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
   } else if (mode === 'matcher') {
-    const { advisoryIndexSource } = await import('@strata/pipeline');
+    const { advisoryIndexSource } = await import('@strata/advisories');
     const source = advisoryIndexSource(dbDir, cacheDir, 60_000);
     const { index } = await source();
     let entries = 0;
@@ -96,8 +96,12 @@ console.log(`store open: ${(open.openMs as number).toFixed(1)} ms (header only);
 // Warm CLI scans.
 const archive = join(fixturesCacheDir(), 'debian-multi.tar');
 if (existsSync(archive)) {
-  const cli = join(work, 'cli/strata.mjs');
+  // The bundle keeps third-party packages external: it must sit where node_modules resolves
+  // (a bundle under /tmp failed to load, and that exit status was once taken for a scan).
+  const cliDir = join(repoRoot, 'apps/cli/dist', `bench-advisories-${process.pid}`);
+  const cli = join(cliDir, 'strata.mjs');
   execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], { cwd: join(repoRoot, 'apps/cli'), stdio: 'ignore' });
+  process.on('exit', () => rmSync(cliDir, { recursive: true, force: true }));
   const smallDb = join(work, 'db-small');
   mkdirSync(smallDb);
   // 50 Debian records of the packages the image has most of.
@@ -109,22 +113,35 @@ if (existsSync(archive)) {
       kept++;
     }
   });
-  const scan = (db: string): { ms: number; rssKb: number } => {
-    const runs: { ms: number; rssKb: number }[] = [];
+  const scan = (db: string): { ms: number; rssKb: number; findings: number; reportBytes: number } => {
+    const runs: { ms: number; rssKb: number; findings: number; reportBytes: number }[] = [];
     for (let i = 0; i < 4; i++) {
       const t = performance.now();
       const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'image', '--input', archive, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 28 });
       const ms = performance.now() - t;
-      if (run.status !== 0 && run.status !== 1) throw new Error(`CLI failed (${run.status}): ${run.stderr.slice(-2000)}`);
-      runs.push({ ms, rssKb: Number(run.stderr.trim().split('\n').pop()) });
+      // Exit 1 means "findings", and only with a report on stdout: anything else is a failed scan.
+      // The JSON report is Trivy-shaped: Results[].Vulnerabilities.
+      let report: { Results?: { Vulnerabilities?: unknown[] }[] } | undefined;
+      try {
+        report = JSON.parse(run.stdout) as typeof report;
+      } catch {
+        report = undefined;
+      }
+      if ((run.status !== 0 && run.status !== 1) || !Array.isArray(report?.Results)) throw new Error(`CLI scan failed (${run.status}): ${run.stderr.slice(-2000)}`);
+      const findings = report.Results.reduce((n, r) => n + (r.Vulnerabilities?.length ?? 0), 0);
+      runs.push({ ms, rssKb: Number(run.stderr.trim().split('\n').pop()), findings, reportBytes: Buffer.byteLength(run.stdout) });
     }
     // the first run warms the layer cache (and builds the small DB's store): the rest are warm
     const warm = runs.slice(1).sort((a, b) => a.ms - b.ms);
-    return warm[1] as { ms: number; rssKb: number };
+    return warm[1] as (typeof runs)[number];
   };
   const small = scan(smallDb);
   const full = scan(fullDb);
-  console.log(`warm CLI scan of debian-multi: full set ${secs(full.ms)} / ${mib(full.rssKb)} peak RSS; 50-record DB ${secs(small.ms)} / ${mib(small.rssKb)}; ratio ${(full.ms / small.ms).toFixed(2)}x`);
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+  console.log(
+    `warm CLI scan of debian-multi (median of 3 warm runs): full set ${secs(full.ms)} / ${mib(full.rssKb)} peak RSS, ${full.findings} findings, ${mb(full.reportBytes)} report; ` +
+      `50-record DB ${secs(small.ms)} / ${mib(small.rssKb)}, ${small.findings} findings, ${mb(small.reportBytes)} report; ratio ${(full.ms / small.ms).toFixed(2)}x`,
+  );
 } else {
   console.log(`warm CLI scan skipped: ${archive} not built (infra/local/images.sh)`);
 }

@@ -19,8 +19,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'minio';
 import { decodeEvent, encodeKeyedEvent, Topics } from '@strata/contracts';
-import { fileLayer, pushImage, uniqueLayer, type PushedImage } from '@strata/pipeline';
-import { fixturesCacheDir, infra, repoRoot } from '@strata/testing';
+import { fileLayer, fixturesCacheDir, infra, type PushedImage, pushImage, repoRoot, uniqueLayer } from '@strata/testing';
 
 const { values: args } = parseArgs({
   options: {

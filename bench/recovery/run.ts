@@ -15,10 +15,8 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createDeployment, pushImage, tarLayer, waitUntil } from '@strata/pipeline';
-import { infra } from '@strata/testing';
-import { startPrivateInfra } from '../../services/gateway/src/testing/private-infra.js';
-import { demoBaseLayer } from '../../services/gateway/src/testing/demo-base-layer.js';
+import { createDeployment, demoBaseLayer, startPrivateInfra, waitUntil } from '@strata/e2e';
+import { infra, pushImage, tarLayer } from '@strata/testing';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '1' } } });
 const ROUNDS = Math.max(1, Number(args.rounds));

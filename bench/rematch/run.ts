@@ -29,10 +29,13 @@ import { decodeEvent, FindingsKind, Topics } from '@strata/contracts';
 import { createLogger } from '@strata/log';
 import { matchInventory } from '@strata/matcher';
 import type { ImageInventory, InventoryPackage, InventorySet, LayerRef, OsInfo, Package } from '@strata/model';
-import { catalogKey, matcherSettings, scanImage, startMatcher, type CatalogEntry } from '@strata/pipeline';
+import { matcherSettings, startMatcher } from '@strata/matcher-service';
+import { scanImage } from '@strata/pipeline';
+import { catalogKey, type CatalogEntry } from '@strata/scan-records';
 import { ReverseIndex, summarizeFindings } from '@strata/reverse-index';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { fixturesCacheDir, infra, repoRoot, sharedDataDir } from '@strata/testing';
+import { describeError } from '@strata/errors';
 
 const { values: args } = parseArgs({ options: { images: { type: 'string', default: '10000' }, touch: { type: 'string', default: '0.01' } } });
 const IMAGES = Number(args.images);
@@ -286,7 +289,7 @@ try {
   }
   warmScanMs = runs.sort((a, b) => a - b)[2];
 } catch (error) {
-  console.log(`baseline scan skipped: ${(error as Error).message} (build the fixture images with infra/local/images.sh)`);
+  console.log(`baseline scan skipped: ${describeError(error)} (build the fixture images with infra/local/images.sh)`);
 }
 rmSync(work, { recursive: true, force: true });
 

@@ -27,3 +27,8 @@ STRATA_TEST_TOKEN_KEY=$REGISTRY_DIR/token.key
 STRATA_TEST_TOKEN_CERT=$REGISTRY_DIR/token.crt
 STRATA_TEST_TOKEN_KID=$kid
 EOT
+# The coverage oracle, once infra/local/trivy.sh has built it (tests skip without it, fail in CI)
+if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then
+  printf 'export STRATA_TEST_TRIVY=%q\n' "$TRIVY_BIN"
+  printf 'export STRATA_TEST_TRIVY_JAVA_DB=%q\n' "$TRIVY_JAVA_DB"
+fi

@@ -196,6 +196,51 @@ if ! layout_has multiarch; then
   finish multiarch
 fi
 
+# --- 3b. coverage: one package of every ecosystem, from the real registries (Trivy oracle) -------
+# infra/local/images/coverage/stage.sh stages each layer's files; a change of anything in that
+# folder rebuilds the image (its hash is kept in $STATE/coverage.recipe).
+COV_DIR="$FILES/coverage"
+COV_OUT="$FIX/oci-coverage"
+COV_ARCHIVE="$FIX/coverage.tar"
+cov_recipe="$(cd "$COV_DIR" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+if layout_has coverage && [ "$(cat "$STATE/coverage.recipe" 2>/dev/null)" != "$cov_recipe" ]; then
+  log "images: coverage recipe changed; rebuilding the coverage image"
+  umoci rm --image "$LAYOUT:coverage"
+  rm -rf "$COV_OUT" "$COV_ARCHIVE" "$STATE/push-anonymous-strata_coverage-latest.digest"
+fi
+if ! layout_has coverage; then
+  begin "coverage: stage from Maven Central, PyPI, npm, the Go proxy, crates.io, Debian"
+  bash "$COV_DIR/stage.sh" "$WORK/coverage"
+  cov_layers=(
+    "jars|COPY jars from Maven Central: opt/java/lib (log4j, jackson-databind, commons-collections, spring-core/-beans without pom.properties), a Spring-Boot fat jar (BOOT-INF/lib), a .war (WEB-INF/lib)"
+    "python|RUN pip install --no-deps --target /usr/local/lib/python3.11/site-packages requests==2.25.1 urllib3==1.26.4 idna==2.10 chardet==4.0.0 certifi==2020.12.5 Jinja2==2.11.2"
+    "node|RUN cd /opt/node-app && npm ci # express@4.17.1 lodash@4.17.20 minimist@1.2.5"
+    "binaries|COPY go-text-demo (golang.org/x/text v0.3.5), smallvec-demo (cargo auditable, smallvec 0.6.13) /usr/local/bin/"
+    "manifests|COPY gem rack from Debian's ruby-rack to /usr/local/bundle; hand-written composer installed.json, .NET deps.json, conda-meta record"
+  )
+  umoci config --image "$LAYOUT:stage1" --tag coverage-build --config.workingdir /opt/app --history.created_by "WORKDIR /opt/app"
+  for entry in "${cov_layers[@]}"; do
+    IFS='|' read -r part by <<<"$entry"
+    tar_dir "$WORK/coverage/$part" "$WORK/coverage-$part.tar"
+    umoci raw add-layer --image "$LAYOUT:coverage-build" --history.created_by "$by" "$WORK/coverage-$part.tar"
+    rm -f "$WORK/coverage-$part.tar"
+  done
+  umoci config --image "$LAYOUT:coverage-build" --tag coverage --config.cmd bash \
+    --config.label org.opencontainers.image.title=strata-coverage --history.created_by 'CMD ["bash"]'
+  umoci rm --image "$LAYOUT:coverage-build"
+  rm -rf "$WORK/coverage" "$COV_OUT" "$COV_ARCHIVE"
+  printf '%s\n' "$cov_recipe" >"$STATE/coverage.recipe"
+  finish coverage
+fi
+if [ ! -f "$COV_OUT/index.json" ] || [ ! -s "$COV_ARCHIVE" ]; then
+  begin "export oci:$COV_OUT:latest and docker-archive:$COV_ARCHIVE"
+  rm -rf "$COV_OUT" "$COV_ARCHIVE.tmp"
+  skopeo copy -q "oci:$LAYOUT:coverage" "oci:$COV_OUT:latest"
+  skopeo copy -q "oci:$LAYOUT:coverage" "docker-archive:$COV_ARCHIVE.tmp:strata/coverage:latest"
+  mv "$COV_ARCHIVE.tmp" "$COV_ARCHIVE"
+  finish export_coverage
+fi
+
 # --- 4. exports: oci layout, docker-archive tars, final rootfs ------------------------------------
 OCI_OUT="$FIX/oci-layout"
 if ! jq -e '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | index("index")' "$OCI_OUT/index.json" >/dev/null 2>&1; then
@@ -273,6 +318,7 @@ PUSHES=(
   "basic|strata/debian-multi:gzip-oci|debian-multi|--format oci|gzip"
   "token|strata/debian-tiny:latest|debian-tiny|--format oci|gzip"
   "token|strata/small:latest|small-arm64|--format oci|gzip"
+  "anonymous|strata/coverage:latest|coverage|--format oci|gzip"
 )
 
 # Older test code pushed its own repositories under strata/, where the README's
@@ -406,6 +452,7 @@ done
 jq -n \
   --arg fix "$FIX" --arg built "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg mirror "$MIRROR" \
   --argjson multi "$(image_json debian-multi)" --argjson tiny "$(image_json debian-tiny)" --argjson small "$(image_json small-arm64)" \
+  --argjson coverage "$(image_json coverage)" \
   --argjson multiarch "$(jq -c '.' "$(blob "$(layout_desc multiarch | jq -r .digest)")")" \
   --arg multiarchDigest "$(layout_desc multiarch | jq -r .digest)" \
   --argjson apt "$(printf '%s\n' "${APT_PACKAGES[@]}" | jq -R . | jq -sc .)" \
@@ -429,6 +476,11 @@ jq -n \
       "debian-tiny": ($tiny + {
         description: "the debootstrap base layer (shared with debian-multi) + one small file",
         docker25Archive: {path: ($fix + "/debian-tiny-docker25.tar"), repoTag: "strata/debian-tiny:latest", ref: ("docker-archive:" + $fix + "/debian-tiny-docker25.tar")}
+      }),
+      coverage: ($coverage + {
+        description: "the debootstrap base + one package set per ecosystem from the real registries (infra/local/images/coverage): jars, wheels, node_modules, Go and cargo-auditable binaries, a gem, composer/.NET/conda records",
+        ociLayout: {dir: ($fix + "/oci-coverage"), tag: "latest", ref: ("oci:" + $fix + "/oci-coverage:latest")},
+        dockerArchive: {path: ($fix + "/coverage.tar"), repoTag: "strata/coverage:latest", ref: ("docker-archive:" + $fix + "/coverage.tar")}
       }),
       "small-arm64": ($small + {
         description: "one-file image labelled linux/arm64 (arm64 entry of the multi-platform index)",

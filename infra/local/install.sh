@@ -2,11 +2,16 @@
 # Installs everything the local infrastructure needs; every step is skipped when its output is
 # already in the cache, so a second run takes a second.
 #   apt:   docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
+#          ruby php-cli php-composer-semver (version oracles)
 #          (+ java/maven if absent); python test oracles via pip (libs/*/test-requirements.txt)
 #   Kafka: broker jars from Maven Central (infra/local/kafka/pom.xml) -> $CACHE/kafka/libs
-#   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (the slow step; runs in the
-#          background while the others proceed)
+#   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (runs in the background while
+#          the others proceed; waited for at the end)
+#   Trivy: infra/local/trivy.sh (`go install`, ~20 min cold) -> $CACHE/trivy/<version>/bin/trivy,
+#          the coverage test's oracle. Started detached and NOT waited for: tools/test-all.sh waits
+#          for it (bash infra/local/trivy.sh) just before the tests; until then the test skips.
 #   token-auth key pair, htpasswd file and registry http secret -> $CACHE/registry
+#   rpm NDB fixture: go-rpmdb v0.1.1 test data via the Go module proxy -> $CACHE/fixtures/rpm-ndb
 # Usage: bash infra/local/install.sh
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -48,11 +53,23 @@ else
   minio_pid=$!
 fi
 
+# --- Trivy (detached background build; see the header) ----------------------------------------
+if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then
+  log "trivy: $TRIVY_VERSION present at $TRIVY_BIN"
+elif ! flock -n "$CACHE/.trivy.lock" true; then
+  log "trivy: a build is already running (log: $LOG_DIR/trivy-install.log)"
+else
+  log "trivy: building $TRIVY_VERSION in the background (not waited for here; log: $LOG_DIR/trivy-install.log)"
+  # setsid + 8>&-: outlives this script and does not hold install's lock
+  setsid bash "$INFRA_DIR/trivy.sh" </dev/null >>"$LOG_DIR/trivy.log" 2>&1 8>&- &
+fi
+
 # --- apt ------------------------------------------------------------------------------------
 t=$(date +%s)
-apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip)
-# oracles of the analyzers' tests (libs/analyzers): RubyGems for gemspecs, Composer for installed.json
-apt_wanted+=(ruby composer)
+apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
+  ruby php-cli php-composer-semver) # ruby, php: the RubyGems and Composer version oracles (libs/versions)
+# oracles of the analyzers' tests (libs/analyzers): RubyGems' gem for gemspecs, Composer for installed.json
+apt_wanted+=(composer)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()
@@ -74,9 +91,9 @@ else
   log "apt: all packages present"
 fi
 
-# --- Python test oracles (libs/*/ and services/*/test-requirements.txt) ---------------
+# --- Python test oracles (libs/*/, services/*/ and e2e/test-requirements.txt) ---------------
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt)
+reqs=("$repo_root"/libs/*/test-requirements.txt "$repo_root"/services/*/test-requirements.txt "$repo_root"/e2e/test-requirements.txt)
 pip_args=()
 for r in "${reqs[@]}"; do [ -e "$r" ] && pip_args+=(-r "$r"); done
 if [ ${#pip_args[@]} -gt 0 ]; then
@@ -105,6 +122,27 @@ else
   mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
   touch "$kafka_stamp"
   log "kafka: done in $(elapsed "$t")s ($(ls "$KAFKA_LIBS" | wc -l) jars)"
+fi
+
+# --- rpm NDB fixture ---------------------------------------------------------------------------
+# A real SUSE BCI (SLE 15 SP3) Packages.db and the `rpm -qa` listing recorded for it, from the test
+# data of github.com/knqyf263/go-rpmdb v0.1.1 (MIT), fetched through the Go module proxy; read by
+# libs/analyzers' rpm tests, never committed.
+ndb_dir="$CACHE/fixtures/rpm-ndb/sle15-bci"
+ndb_sha256=c0578453d18e262823bc498ea1805645c9a94b9a91898d50dcf186a56d378968
+if [ -s "$ndb_dir/rpmdb_testcase_test.go" ] && echo "$ndb_sha256  $ndb_dir/Packages.db" | sha256sum -c --status 2>/dev/null; then
+  log "rpm-ndb: fixture present in $ndb_dir"
+else
+  command -v go >/dev/null || die "go is not installed (the rpm NDB fixture comes from the Go module proxy)"
+  mod_dir=$(cd /tmp && GOMODCACHE="$CACHE/go/mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+    go mod download -json github.com/knqyf263/go-rpmdb@v0.1.1 2>>"$LOG_DIR/rpm-ndb.log" | jq -r .Dir) ||
+    die "go mod download github.com/knqyf263/go-rpmdb@v0.1.1 failed (see $LOG_DIR/rpm-ndb.log)"
+  mkdir -p "$ndb_dir"
+  install -m 644 "$mod_dir/pkg/testdata/sle15-bci/Packages.db" "$ndb_dir/Packages.db.tmp"
+  install -m 644 "$mod_dir/pkg/rpmdb_testcase_test.go" "$ndb_dir/rpmdb_testcase_test.go"
+  echo "$ndb_sha256  $ndb_dir/Packages.db.tmp" | sha256sum -c --status || die "rpm NDB fixture: sha256 mismatch"
+  mv "$ndb_dir/Packages.db.tmp" "$ndb_dir/Packages.db"
+  log "rpm-ndb: fixture fetched into $ndb_dir"
 fi
 
 # --- registry credentials and token-auth key pair ------------------------------------------------

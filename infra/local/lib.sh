@@ -12,6 +12,10 @@ KAFKA_VERSION=3.9.2
 # v0.0.0-20250907161309-07c3a429bfed is the commit of RELEASE.2025-09-07T16-13-09Z.
 MINIO_RELEASE=RELEASE.2025-09-07T16-13-09Z
 MINIO_MODULE_VERSION=v0.0.0-20250907161309-07c3a429bfed
+# Trivy, the coverage oracle (apps/cli/src/coverage.test.ts): `go install` from the Go module proxy.
+TRIVY_VERSION=v0.74.0
+# cargo-auditable, which writes the .dep-v0 section of the coverage image's Rust binary
+CARGO_AUDITABLE_VERSION=0.7.7
 
 # --- addresses (docs/conventions.md) --------------------------------------------------------
 HOST=127.0.0.1
@@ -34,6 +38,10 @@ TOKEN_ISSUER=strata-test-token-issuer
 
 KAFKA_LIBS="$CACHE/kafka/libs"
 MINIO_BIN="$CACHE/bin/minio"
+TRIVY_BIN="$CACHE/trivy/$TRIVY_VERSION/bin/trivy"
+# An empty Trivy Java DB (infra/local/trivy-java-db.mjs): lets Trivy read jars with no network.
+TRIVY_JAVA_DB="$CACHE/trivy/java-db"
+CARGO_AUDITABLE_BIN="$CACHE/cargo-auditable/$CARGO_AUDITABLE_VERSION/bin/cargo-auditable"
 REGISTRY_DIR="$CACHE/registry"
 RUN_DIR="$CACHE/run"
 LOG_DIR="$CACHE/logs"

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { runStrata } from './test-support.js';
-import { pushImage, pushIndex, tarLayer, uniqueLayer } from '@strata/pipeline';
-import { infra, loadImages, repoRoot, skipUnless, skipUnlessImages, uniqueName } from '@strata/testing';
+import { infra, loadImages, pushImage, pushIndex, repoRoot, skipUnless, skipUnlessImages, tarLayer, uniqueLayer, uniqueName } from '@strata/testing';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-registry-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -6,9 +6,11 @@ import { resolve } from 'node:path';
 import { advisoryLimitsFromEnv } from '@strata/advisories';
 import { filterFindings } from '@strata/matcher';
 import { formatPlatform, resolveCredentials } from '@strata/oci';
-import { scanImage, severityCounts, type ScanOptions, type SeverityCounts } from '@strata/pipeline';
+import { severityCounts, type SeverityCounts } from '@strata/model';
+import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { describeAdvisoryDb, type AdvisoryDbInfo } from '@strata/report';
-import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/watcher';
+import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/registry-crawl';
+import { describeError } from '@strata/errors';
 import { findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import { columnFormatter, shortDigest } from './columns.js';
 
@@ -104,7 +106,7 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
       scanned.vulnerabilities = findings.map((f) => ({ id: f.vulnerabilityId, pkgName: f.pkgName, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity }));
       for (const s of SEVERITIES) summary.total[s] += scanned.counts[s];
     } catch (error) {
-      scanned.error = error instanceof Error ? error.message : String(error);
+      scanned.error = describeError(error);
       summary.total.failed++;
     }
     summary.total.images++;

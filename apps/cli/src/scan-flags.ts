@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { parseIgnoreFile, parseSeverities, type FilterOptions } from '@strata/matcher';
+import { describeError } from '@strata/errors';
 
 export interface SharedScanFlags {
   cacheDir: string;
@@ -37,7 +38,7 @@ function readIgnoreFile(path: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? (error as Error).message})`;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? describeError(error)})`;
     throw new InvalidArgumentError(`--ignorefile ${path} ${why}`);
   }
 }
@@ -49,7 +50,7 @@ export function findingFilter(flags: SharedScanFlags): FilterOptions {
     try {
       filter.severities = parseSeverities(flags.severity);
     } catch (error) {
-      throw new InvalidArgumentError(`--severity: ${(error as Error).message}`);
+      throw new InvalidArgumentError(`--severity: ${describeError(error)}`);
     }
   }
   if (flags.ignoreUnfixed) filter.ignoreUnfixed = true;

@@ -19,6 +19,7 @@ import {
 import type { FilterOptions } from '@strata/matcher';
 import { parsePlatform } from '@strata/oci';
 import type { ReportFormat as ReportFormatName } from '@strata/report';
+import { toError } from '@strata/errors';
 
 export interface ServerScanRequest extends GatewayAddress {
   reference: string;
@@ -89,7 +90,7 @@ function unreachableReason(details: string): string {
 }
 
 export function describeRpc(error: unknown, server: string): Error {
-  if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
+  if (!isServiceError(error)) return toError(error);
   if (error.code === grpc.status.UNAVAILABLE && !/shutting down/.test(error.details) && scanIdOf(error) === undefined) {
     return new ServerScanError(`cannot reach the Strata gateway at ${server}: ${unreachableReason(error.details)}`, { cause: error });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ecosystemKey, inventoryEcosystemKeys, normalizePackageName, osEcosystems, parseEcosystem } from './ecosystems.js';
+import { ecosystemKey, inventoryEcosystemKeys, normalizeName, normalizePackageName, osEcosystems, packageEcosystem, parseEcosystem } from './ecosystems.js';
 
 test('ecosystem strings are taken apart with their release suffixes', () => {
   assert.deepEqual(parseEcosystem('Debian:12'), { base: 'Debian', release: '12' });
@@ -42,12 +42,28 @@ test('package names are normalised per ecosystem', () => {
   assert.equal(normalizePackageName('Maven', 'org.apache.logging.log4j:log4j-core'), 'org.apache.logging.log4j:log4j-core');
   assert.equal(normalizePackageName('Go', 'github.com/BurntSushi/toml'), 'github.com/BurntSushi/toml');
   assert.equal(normalizePackageName('npm', '@types/node'), '@types/node');
+  // NuGet ids and Packagist names are case-insensitive; RubyGems and crates.io names are not.
+  assert.equal(normalizePackageName('NuGet', 'Newtonsoft.Json'), 'newtonsoft.json');
+  assert.equal(normalizePackageName('Packagist', 'Symfony/Http-Kernel'), 'symfony/http-kernel');
+  assert.equal(normalizePackageName('RubyGems', 'Nokogiri'), 'Nokogiri');
+  assert.equal(normalizePackageName('crates.io', 'Inflector'), 'Inflector');
+  // by index key, as the matcher and the affected-images query look names up
+  assert.equal(normalizeName('nuget', 'Newtonsoft.Json'), 'newtonsoft.json');
+  assert.equal(normalizeName('pypi', 'Jinja2'), 'jinja2');
+  assert.equal(normalizeName('debian:12', 'OpenSSL'), 'OpenSSL');
+});
+
+test('language package types map to their OSV ecosystems; conda has none', () => {
+  assert.deepEqual(
+    (['npm', 'pypi', 'gobinary', 'jar', 'cargo', 'composer', 'gem', 'nuget', 'conda'] as const).map(packageEcosystem),
+    ['npm', 'PyPI', 'Go', 'Maven', 'crates.io', 'Packagist', 'RubyGems', 'NuGet', undefined],
+  );
 });
 
 test('an inventory needs its OS ecosystem and one per language package type', () => {
   const keys = inventoryEcosystemKeys({
     os: { family: 'debian', name: '12' },
-    applications: [{ type: 'npm' }, { type: 'pypi' }, { type: 'npm' }, { type: 'gobinary' }],
+    applications: [{ type: 'npm' }, { type: 'pypi' }, { type: 'npm' }, { type: 'gobinary' }, { type: 'nuget' }, { type: 'gem' }, { type: 'conda' }],
   });
-  assert.deepEqual(keys, ['debian:12', 'go', 'npm', 'pypi']);
+  assert.deepEqual(keys, ['debian:12', 'go', 'npm', 'nuget', 'pypi', 'rubygems']);
 });

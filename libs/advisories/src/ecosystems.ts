@@ -59,11 +59,29 @@ export function normalizePypiName(name: string): string {
 }
 
 /**
- * The name under which a package is indexed: PEP 503 for PyPI; everything else as published
- * (Maven "group:artifact", npm names, Go module paths and distro package names are case-sensitive).
+ * The name under which a package is indexed and looked up, by index key ("pypi", "nuget",
+ * "debian:12", as ecosystemKey() makes them): PEP 503 for PyPI; lower case for NuGet (package ids
+ * are case-insensitive) and Packagist ("vendor/package" is case-insensitive on Packagist);
+ * everything else as published (Maven "group:artifact", npm names, Go module paths, RubyGems and
+ * crates.io names, and distro package names are compared as written). The index build, the
+ * matcher's lookups and the distributed affected-images query all use this one function.
  */
+export function normalizeName(key: string, name: string): string {
+  const colon = key.indexOf(':');
+  switch (colon < 0 ? key : key.slice(0, colon)) {
+    case 'pypi':
+      return normalizePypiName(name);
+    case 'nuget':
+    case 'packagist':
+      return name.toLowerCase();
+    default:
+      return name;
+  }
+}
+
+/** normalizeName() for an OSV ecosystem string ("PyPI", "NuGet", "Debian:12"). */
 export function normalizePackageName(ecosystem: string, name: string): string {
-  return parseEcosystem(ecosystem).base === 'PyPI' ? normalizePypiName(name) : name;
+  return normalizeName(ecosystemKey(ecosystem), name);
 }
 
 const major = (v: string): string => v.split('.')[0] ?? v;
@@ -124,7 +142,16 @@ export function packageEcosystem(type: PackageType): string | undefined {
       return 'Go';
     case 'jar':
       return 'Maven';
+    case 'cargo':
+      return 'crates.io';
+    case 'composer':
+      return 'Packagist';
+    case 'gem':
+      return 'RubyGems';
+    case 'nuget':
+      return 'NuGet';
     default:
+      // conda: OSV has no conda ecosystem (its packages are inventoried, not matched).
       return undefined;
   }
 }

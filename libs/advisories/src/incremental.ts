@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeError } from '@strata/errors';
 import { downloadBounded } from './download.js';
 import type { AdvisoryLimits } from './limits.js';
 import { validateRecord } from './osv.js';
@@ -77,13 +78,13 @@ export async function updateFromListing(opts: {
         try {
           bytes += (await downloadBounded(url, path, { ...opts.limits, maxDownloadBytes: Math.min(opts.limits.maxDownloadBytes, opts.limits.maxRecordBytes) }, signal)).receivedBytes;
         } catch (e) {
-          throw new Error(`fetching changed record ${url}: ${(e as Error).message}`);
+          throw new Error(`fetching changed record ${url}: ${describeError(e)}`);
         }
         let value: unknown;
         try {
           value = JSON.parse(await readFile(path, 'utf8'));
         } catch (e) {
-          throw new Error(`${url} is not JSON: ${(e as Error).message}`);
+          throw new Error(`${url} is not JSON: ${describeError(e)}`);
         }
         const problem = validateRecord(value);
         if (problem) throw new Error(`${url} is not a usable OSV record: ${problem}`);

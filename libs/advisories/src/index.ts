@@ -6,6 +6,7 @@ export type { EcosystemRef } from './ecosystems.js';
 export {
   parseEcosystem,
   ecosystemKey,
+  normalizeName,
   normalizePackageName,
   normalizePypiName,
   osEcosystems,
@@ -27,6 +28,7 @@ export { databaseVersion, rangeScheme } from './build.js';
 export { buildStore, openStore } from './store.js';
 export type { BuildStoreOptions, StoreIndex } from './store.js';
 export { openAdvisoryIndex, indexCacheDir, STORE_FILE } from './open.js';
+export { advisoryIndexSource } from './index-source.js';
 export type { OpenIndexOptions, OpenIndexResult } from './open.js';
 export { diffDatabases } from './diff.js';
 export type { DatabaseDiff } from './diff.js';

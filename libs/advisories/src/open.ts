@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AnalyzerWarning } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { AdvisoryDbEmptyError } from './errors.js';
 import type { AdvisoryIndex, IndexManifest } from './model.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
@@ -110,7 +111,7 @@ export async function openAdvisoryIndex(opts: OpenIndexOptions): Promise<OpenInd
     } catch (e) {
       if (e instanceof AdvisoryDbEmptyError) throw e;
       const built = await buildTemporary(buildOpts);
-      built.warnings.push({ analyzer: 'advisories', path: dir, message: `could not write the index cache: ${(e as Error).message}` });
+      built.warnings.push({ analyzer: 'advisories', path: dir, message: `could not write the index cache: ${describeError(e)}` });
       return built;
     }
   }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
 import { join, relative, resolve, sep } from 'node:path';
 import yauzl from 'yauzl';
+import { describeError } from '@strata/errors';
 import { ARCHIVE_RATIO_FLOOR_BYTES, resolveAdvisoryLimits, type AdvisoryLimits } from './limits.js';
 
 export interface SourceFile {
@@ -80,7 +81,7 @@ function parseRecords(text: string, origin: string, onRecord: (r: RawRecord) => 
   try {
     value = JSON.parse(text);
   } catch (e) {
-    onProblem({ origin, message: `invalid JSON: ${(e as Error).message}` });
+    onProblem({ origin, message: `invalid JSON: ${describeError(e)}` });
     return;
   }
   // A file may hold one record or an array of them.
@@ -104,7 +105,7 @@ async function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLim
       await handle.close();
     }
   } catch (e) {
-    onProblem({ origin: file.path, message: `cannot read: ${(e as Error).message}` });
+    onProblem({ origin: file.path, message: `cannot read: ${describeError(e)}` });
     return;
   }
   parseRecords(text, file.path, onRecord, onProblem);
@@ -148,7 +149,7 @@ async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, bo
       onBytes(max + 1);
       throw new EntryTooLargeError(`inflates past ${bound}`);
     }
-    throw new Error(`invalid deflate data: ${(e as Error).message}`);
+    throw new Error(`invalid deflate data: ${describeError(e)}`);
   }
   onBytes(data.length);
   if (data.length > max) throw new EntryTooLargeError(`inflates past ${bound}`);
@@ -285,7 +286,7 @@ export async function eachZipJson(
         break;
       }
       if (data === undefined) {
-        onProblem({ entry: name, message: `entry skipped: ${failure instanceof Error ? failure.message : String(failure)}` });
+        onProblem({ entry: name, message: `entry skipped: ${describeError(failure)}` });
         continue;
       }
       count++;
@@ -306,7 +307,7 @@ async function readZipFile(dbDir: string, file: SourceFile, limits: AdvisoryLimi
       limits,
     );
   } catch (e) {
-    onProblem({ origin: file.path, message: `unreadable zip (records read before the damage are kept): ${(e as Error).message}` });
+    onProblem({ origin: file.path, message: `unreadable zip (records read before the damage are kept): ${describeError(e)}` });
   }
 }
 

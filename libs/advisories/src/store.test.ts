@@ -134,10 +134,12 @@ test('a store updated in place from rewritten and added record files equals one 
   await edit(names[1] as string, (r) => ({ ...r, modified: '2027-01-01T00:00:00Z', withdrawn: '2027-01-01T00:00:00Z' }));
   // A file rewritten to hold another record: the one it held before is gone.
   await edit(names[2] as string, (r) => ({ ...r, id: 'ALPINE-CVE-2099-0002', modified: '2027-01-01T00:00:00Z' }));
+  // A record moved to a package and a release no other record has: counts per key go up and down.
+  await edit(names[3] as string, (r) => ({ ...r, modified: '2027-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v9.99', name: 'only-here' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
   await writeFile(join(db, 'updates-new.json'), JSON.stringify({ id: 'ALPINE-CVE-2099-0003', modified: '2027-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v3.20', name: 'zlib' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0-r0' }] }] }] }));
   // Only the four files are read again, on a copy of the store.
   const changed = incrementalSources(join(indexCacheDir(cacheDir, db), STORE_FILE), await listSources(db), undefined);
-  assert.deepEqual(changed?.map((f) => f.path).sort(), [names[0], names[1], names[2], 'updates-new.json'].sort());
+  assert.deepEqual(changed?.map((f) => f.path).sort(), [names[0], names[1], names[2], names[3], 'updates-new.json'].sort());
   const updated = await openAdvisoryIndex({ dbDir: db, cacheDir });
   assert.equal(updated.rebuilt, true);
   const scratch = (await openAdvisoryIndex({ dbDir: db })).index;
@@ -148,6 +150,15 @@ test('a store updated in place from rewritten and added record files equals one 
   for (const [, m] of scratch.manifestRecords()) {
     for (const [key, name] of m.packages) assert.deepEqual(updated.index.lookup(key, name), scratch.lookup(key, name), `${key} ${name}`);
   }
+  for (const [id] of scratch.manifestRecords()) {
+    const r = scratch.record(id);
+    for (const alias of [id, ...(r?.aliases ?? []), ...(r?.upstream ?? []), ...(r?.cves ?? [])]) assert.deepEqual(updated.index.recordIds(alias), scratch.recordIds(alias), alias);
+  }
+  for (const name of names.slice(0, 4)) {
+    const old = JSON.parse(await readFile(join(db, name), 'utf8')) as OsvRecord;
+    for (const alias of [...(old.aliases ?? []), ...(old.upstream ?? [])]) assert.deepEqual(updated.index.recordIds(alias), scratch.recordIds(alias), alias);
+  }
+  assert.ok(updated.index.hasEcosystem(ecosystemKey('Alpine:v9.99')));
   assert.equal(updated.index.recordIds('CVE-2099-0003').length, 0);
   assert.ok(updated.index.lookup(ecosystemKey('Alpine:v3.20'), 'zlib').some((a) => a.recordId === 'ALPINE-CVE-2099-0003'));
 });

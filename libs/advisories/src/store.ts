@@ -4,13 +4,15 @@
 // file; opened read-only, only the manifest's scalar fields are read up front and every lookup is
 // an indexed query, so opening costs milliseconds and a scan reads only the packages it has.
 import { createHash } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import type { AnalyzerWarning } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { cutAffected, cutRecord, versionOfSorted } from './build.js';
 import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
-import { ecosystemKey, normalizePackageName } from './ecosystems.js';
+import { ecosystemKey, normalizeName, normalizePackageName } from './ecosystems.js';
 import type { AdvisoryIndex, AffectedEntry, IndexedAffected, IndexedRecord, IndexManifest, ManifestRecord } from './model.js';
 import { readingLimitsKey, type AdvisoryLimits } from './limits.js';
 import { INDEX_FORMAT_VERSION } from './model.js';
@@ -91,25 +93,72 @@ CREATE TABLE aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGE
 /** Records per write transaction while building. */
 const BATCH = 5_000;
 
+/** The store's indexes; created once at the end of a full build (sorting once beats keeping them up to date). */
+const INDEXES = `
+CREATE INDEX affected_by_package ON affected (key, name, record_id, seq);
+CREATE INDEX aliases_by_alias ON aliases (alias);
+CREATE INDEX records_by_id_hash ON records (id, hash);
+`;
+
+interface PreviousRow {
+  token: number;
+  modified: string;
+  origin: string;
+  packages: string;
+  body: string | null;
+}
+
 /**
  * Builds the store for dbDir into opts.target. Memory stays bounded whatever the record count:
- * each record is written as it is read, a duplicate id (a folder and a dump) replaces the older
- * copy by token, and the stale rows are dropped in one pass at the end. Throws
- * AdvisoryDbEmptyError when no active record is left.
+ * each record is written as it is read. A duplicate id (a folder and a dump, or an update's
+ * record) replaces the older copy: the rows of the copy it replaces are noted by (package, id,
+ * token) and deleted through the indexes at the end, so an update costs what it changes.
+ * Throws AdvisoryDbEmptyError when no active record is left.
  */
 export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest> {
   const files = opts.files ?? (await listSources(opts.dbDir).catch(() => []));
   if (files.length === 0) throw new AdvisoryDbEmptyError(opts.dbDir);
-  if (opts.base) await copyFile(opts.base.path, opts.target);
+  // A copy-on-write clone where the file system has one, else a plain copy.
+  if (opts.base) await copyFile(opts.base.path, opts.target, fsConstants.COPYFILE_FICLONE);
   const db = new DatabaseSync(opts.target);
   try {
-    db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32000; PRAGMA temp_store = FILE;');
+    // An 8 MB page cache: the build appends, and a bigger cache only grew the RSS.
+    db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8000; PRAGMA temp_store = FILE;');
     if (!opts.base) db.exec(SCHEMA);
+    db.exec('CREATE TEMP TABLE stale_affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL); CREATE TEMP TABLE stale_aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);');
     const rewritten = new Set(opts.base?.changed.map((f) => f.path));
-    const existing = db.prepare('SELECT modified, origin FROM records WHERE id = ?');
+    const existing = db.prepare('SELECT token, modified, origin, packages, body FROM records WHERE id = ?');
     const putRecord = db.prepare('INSERT OR REPLACE INTO records (id, token, modified, origin, hash, withdrawn, packages, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     const putAffected = db.prepare('INSERT INTO affected (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)');
     const putAlias = db.prepare('INSERT INTO aliases (alias, record_id, token) VALUES (?, ?, ?)');
+    const staleAffected = db.prepare('INSERT INTO stale_affected (key, name, record_id, token) VALUES (?, ?, ?, ?)');
+    const staleAlias = db.prepare('INSERT INTO stale_aliases (alias, record_id, token) VALUES (?, ?, ?)');
+    // Record counts kept as records come and go; on a base, the (package, record) pairs a change
+    // touched are kept too, so the per-ecosystem counts are corrected instead of counted again.
+    const baseCounts = opts.base ? (JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'counts'").get() as { value: string }).value) as IndexManifest['counts']) : undefined;
+    let total = baseCounts ? baseCounts.records + baseCounts.withdrawn : 0;
+    let withdrawnCount = baseCounts?.withdrawn ?? 0;
+    const touched = new Map<string, Map<string, Set<string>>>(); // record id -> key -> names
+    const touch = (id: string, key: string, name: string): void => {
+      if (!opts.base) return;
+      let keys = touched.get(id);
+      if (!keys) touched.set(id, (keys = new Map()));
+      let names = keys.get(key);
+      if (!names) keys.set(key, (names = new Set()));
+      names.add(name);
+    };
+    /** Notes the rows of a record's copy that is being replaced or dropped. */
+    const noteStale = (id: string, row: PreviousRow): void => {
+      total--;
+      if (row.body === null) withdrawnCount--;
+      for (const [key, name] of JSON.parse(row.packages) as [string, string][]) {
+        staleAffected.run(key, name, id, row.token);
+        touch(id, key, name);
+      }
+      if (row.body === null) return; // withdrawn: it has no alias rows
+      const body = JSON.parse(row.body) as IndexedRecord;
+      for (const alias of new Set([...body.aliases, ...body.upstream, ...body.cves])) staleAlias.run(alias, id, row.token);
+    };
     // On a base, the warnings of files not read again stay; tokens go on from the base's.
     const baseWarnings = opts.base ? ((JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'warnings'").get() as { value: string }).value) as AnalyzerWarning[]).filter((w) => !rewritten.has(originFile(w.path)))) : [];
     const warnings: AnalyzerWarning[] = [...baseWarnings];
@@ -119,14 +168,17 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     let inBatch = 0;
     let duplicates = 0;
     const addRecord = (origin: string, raw: OsvRecord): void => {
-      const previous = existing.get(raw.id) as { modified: string; origin: string } | undefined;
+      const previous = existing.get(raw.id) as PreviousRow | undefined;
       if (previous && rewritten.has(originFile(previous.origin))) {
-        duplicates++; // the file it came from was rewritten: its new content replaces it
+        // the file it came from was rewritten: its new content replaces it
       } else if (previous) {
         // The same id in two sources: keep the newer, else the first by origin.
         const newer = raw.modified > previous.modified || (raw.modified === previous.modified && origin < previous.origin);
         if (!newer) return;
+      }
+      if (previous) {
         duplicates++;
+        noteStale(raw.id, previous);
       }
       token++;
       const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
@@ -141,6 +193,9 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       }
       const withdrawn = raw.withdrawn ? raw.withdrawn : null;
       const record = withdrawn ? null : cutRecord(raw, origin);
+      total++;
+      if (withdrawn) withdrawnCount++;
+      for (const [key, name] of packages.values()) touch(raw.id, key, name);
       putRecord.run(raw.id, token, raw.modified, origin, hash, withdrawn, JSON.stringify([...packages.values()]), record ? JSON.stringify(record) : null);
       if (record) {
         affected.forEach((a, seq) => putAffected.run(ecosystemKey(a.ecosystem), normalizePackageName(a.ecosystem, a.name), raw.id, seq, token, JSON.stringify(a)));
@@ -163,7 +218,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         } catch (e) {
           // Whatever a record holds, it costs that record only, never the database.
           skipped++;
-          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${e instanceof Error ? e.message : String(e)}` });
+          warnings.push({ analyzer: 'advisories', path: origin, message: `OSV record skipped: ${describeError(e)}` });
         }
         if (++inBatch >= BATCH) {
           db.exec('COMMIT; BEGIN');
@@ -183,34 +238,81 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       const stamps = new Set((JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'sourceStamps'").get() as { value: string }).value) as { path: string }[]).map((x) => x.path));
       const before = [...rewritten].filter((p) => stamps.has(p));
       if (before.length > 0) {
-        db.exec('CREATE TEMP TABLE rewritten (path TEXT PRIMARY KEY)');
+        db.exec('BEGIN; CREATE TEMP TABLE rewritten (path TEXT PRIMARY KEY)');
         const put = db.prepare('INSERT OR IGNORE INTO rewritten (path) VALUES (?)');
         for (const p of before) put.run(p);
-        const dropped = db
-          .prepare("DELETE FROM records WHERE token <= ? AND (origin IN (SELECT path FROM rewritten) OR (substr(origin, -1) = ']' AND rtrim(rtrim(origin, ']0123456789'), '[') IN (SELECT path FROM rewritten)))")
-          .run(baseToken);
-        duplicates += Number(dropped.changes);
+        const gone = db.prepare(
+          "SELECT id, token, modified, origin, packages, body FROM records WHERE token <= ? AND (origin IN (SELECT path FROM rewritten) OR (substr(origin, -1) = ']' AND rtrim(rtrim(origin, ']0123456789'), '[') IN (SELECT path FROM rewritten)))",
+        );
+        const drop = db.prepare('DELETE FROM records WHERE id = ?');
+        for (const row of gone.all(baseToken) as unknown as (PreviousRow & { id: string })[]) {
+          noteStale(row.id, row);
+          drop.run(row.id);
+          duplicates++;
+        }
+        db.exec('COMMIT');
       }
     }
+    if (!opts.base) db.exec(INDEXES);
+    // On a base: whether each touched (key, name) and (key, record) had rows before the change
+    // (tokens up to the base's) and has rows after it; the differences correct the base's counts.
+    const hasPackageRows = db.prepare('SELECT 1 FROM affected WHERE key = ? AND name = ? AND token <= ? LIMIT 1');
+    const hasRecordRows = db.prepare('SELECT 1 FROM affected WHERE key = ? AND name = ? AND record_id = ? AND token <= ? LIMIT 1');
+    const presence = (maxToken: number): { packages: Set<string>; records: Set<string> } => {
+      const packages = new Set<string>();
+      const records = new Set<string>();
+      for (const [id, keys] of touched) {
+        for (const [key, names] of keys) {
+          for (const name of names) {
+            const pair = `${key}\u0000${name}`;
+            if (!packages.has(pair) && hasPackageRows.get(key, name, maxToken)) packages.add(pair);
+            if (!records.has(`${key}\u0000${id}`) && hasRecordRows.get(key, name, id, maxToken)) records.add(`${key}\u0000${id}`);
+          }
+        }
+      }
+      return { packages, records };
+    };
+    const before = opts.base ? presence(baseToken) : undefined;
     if (duplicates > 0) {
-      // Rows of a record's replaced copy carry its old token.
-      db.exec('DELETE FROM affected WHERE token IS NOT (SELECT token FROM records WHERE records.id = affected.record_id)');
-      db.exec('DELETE FROM aliases WHERE token IS NOT (SELECT token FROM records WHERE records.id = aliases.record_id)');
+      // The replaced copies' rows, found through the indexes by (package or alias, id, old token).
+      db.exec(`BEGIN;
+        DELETE FROM affected WHERE rowid IN (SELECT a.rowid FROM stale_affected s JOIN affected a ON a.key = s.key AND a.name = s.name AND a.record_id = s.record_id WHERE a.token = s.token);
+        DELETE FROM aliases WHERE rowid IN (SELECT a.rowid FROM stale_aliases s JOIN aliases a ON a.alias = s.alias WHERE a.record_id = s.record_id AND a.token = s.token);
+        COMMIT;`);
     }
-    if (!opts.base) db.exec('CREATE INDEX affected_by_package ON affected (key, name, record_id, seq); CREATE INDEX aliases_by_alias ON aliases (alias);');
 
-    const total = (db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number }).n;
-    const withdrawn = (db.prepare('SELECT COUNT(*) AS n FROM records WHERE withdrawn IS NOT NULL').get() as { n: number }).n;
+    const withdrawn = withdrawnCount;
     const active = total - withdrawn;
     if (active === 0) throw new AdvisoryDbEmptyError(opts.dbDir, total > 0 ? `${total} record(s), all withdrawn` : `${skipped} unreadable record(s)`);
     const shards: IndexManifest['shards'] = newDict();
-    let packageCount = 0;
-    const perKey = db.prepare('SELECT key, COUNT(DISTINCT record_id) AS records, COUNT(DISTINCT name) AS packages FROM affected GROUP BY key ORDER BY key');
-    for (const row of perKey.iterate() as Iterable<{ key: string; records: number; packages: number }>) {
-      shards[row.key] = { file: 'index.sqlite', records: row.records, packages: row.packages };
-      packageCount += row.packages;
+    if (before) {
+      const after = presence(Number.MAX_SAFE_INTEGER);
+      const base = toDict(JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'shards'").get() as { value: string }).value) as IndexManifest['shards']);
+      for (const [key, shard] of Object.entries(base)) shards[key] = { ...shard };
+      const adjust = (was: Set<string>, now: Set<string>, field: 'records' | 'packages'): void => {
+        const delta = (item: string, by: number): void => {
+          const key = item.slice(0, item.indexOf('\u0000'));
+          const shard = Object.hasOwn(shards, key) ? (shards[key] as IndexManifest['shards'][string]) : (shards[key] = { file: 'index.sqlite', records: 0, packages: 0 });
+          shard[field] += by;
+        };
+        for (const item of was) if (!now.has(item)) delta(item, -1);
+        for (const item of now) if (!was.has(item)) delta(item, 1);
+      };
+      adjust(before.records, after.records, 'records');
+      adjust(before.packages, after.packages, 'packages');
+      for (const key of Object.keys(shards).sort()) {
+        const shard = shards[key] as IndexManifest['shards'][string];
+        delete shards[key];
+        if (shard.records > 0) shards[key] = shard; // re-added in key order, as a full build lists them
+      }
+    } else {
+      const perKey = db.prepare('SELECT key, COUNT(DISTINCT record_id) AS records, COUNT(DISTINCT name) AS packages FROM affected GROUP BY key ORDER BY key');
+      for (const row of perKey.iterate() as Iterable<{ key: string; records: number; packages: number }>) shards[row.key] = { file: 'index.sqlite', records: row.records, packages: row.packages };
     }
-    const ids = db.prepare('SELECT id, hash FROM records ORDER BY id');
+    let packageCount = 0;
+    for (const shard of Object.values(shards)) packageCount += shard.packages;
+    // Through records_by_id_hash: the index holds both columns, so the bodies are not read.
+    const ids = db.prepare('SELECT id, hash FROM records INDEXED BY records_by_id_hash ORDER BY id');
     const dbVersion = versionOfSorted((function* () {
       for (const row of ids.iterate() as Iterable<{ id: string; hash: string }>) yield [row.id, row.hash] as const;
     })());
@@ -230,7 +332,8 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     for (const [key, value] of Object.entries(manifest)) putMeta.run(key, JSON.stringify(value));
     putMeta.run('readingKey', JSON.stringify(readingKey(opts.limits)));
     putMeta.run('sourceStamps', JSON.stringify(files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }))));
-    if (!opts.base) db.exec('ANALYZE');
+    // Statistics from a sample of each index: the planner needs their shape, not exact counts.
+    if (!opts.base) db.exec('PRAGMA analysis_limit = 1000; ANALYZE;');
     db.close();
     return openStore(opts.target).manifest;
   } finally {
@@ -319,10 +422,37 @@ function recordsView(one: (id: string) => ManifestRecord | undefined, ids: () =>
 }
 
 /**
- * Lookup results kept per (key, name), at most this many affected entries in all: a long-running
- * service stays small, and a scan's repeated lookups (one package in several layers) are free.
+ * Lookup results kept per (key, name), least recently used first out, weighed by their affected
+ * entries plus one (a miss costs one): a long-running service and a scan of a huge inventory stay
+ * small, and a scan's repeated lookups (one package in several layers) are free.
  */
-const LOOKUP_CACHE_ENTRIES = 20_000;
+const LOOKUP_CACHE_WEIGHT = 20_000;
+
+/** A map that keeps at most `budget` weight, dropping the least recently used entries. */
+class LookupCache<V extends readonly unknown[]> {
+  private readonly map = new Map<string, V>();
+  private weight = 0;
+  constructor(private readonly budget: number) {}
+  get(key: string): V | undefined {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+    }
+    return hit;
+  }
+  set(key: string, value: V): void {
+    const w = value.length + 1;
+    if (w > this.budget / 4) return; // one heavy package would evict everything else
+    this.map.set(key, value);
+    this.weight += w;
+    for (const [k, v] of this.map) {
+      if (this.weight <= this.budget) break;
+      this.map.delete(k);
+      this.weight -= v.length + 1;
+    }
+  }
+}
 
 function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>): StoreIndex {
   const header = Object.fromEntries(MANIFEST_KEYS.map((k) => [k, meta.get(k)])) as Omit<IndexManifest, 'records'>;
@@ -332,8 +462,7 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
   const manifestRow = db.prepare('SELECT id, hash, withdrawn, packages FROM records WHERE id = ?');
   const allIds = db.prepare('SELECT id FROM records ORDER BY id');
   const byAlias = db.prepare('SELECT DISTINCT record_id AS id FROM aliases WHERE alias = ?');
-  const lookups = new Map<string, AffectedEntry[]>();
-  let cachedEntries = 0;
+  const lookups = new LookupCache<AffectedEntry[]>(LOOKUP_CACHE_WEIGHT);
   const manifestRecord = (id: string): ManifestRecord | undefined => {
     const row = manifestRow.get(id) as RecordRow | undefined;
     return row ? toManifestRecord(row) : undefined;
@@ -347,15 +476,15 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
     manifest,
     version: header.dbVersion,
     lookup(key, name) {
-      // Keys carry the ecosystem only; PEP 503 normalisation depends on it being PyPI.
-      const normalized = key === 'pypi' ? normalizePackageName('PyPI', name) : name;
+      const normalized = normalizeName(key, name);
       if (!Object.hasOwn(header.shards, key)) return [];
       const cacheKey = `${key}\u0000${normalized}`;
       const hit = lookups.get(cacheKey);
       if (hit) return hit;
       const records = new Map<string, IndexedRecord>();
       const entries: AffectedEntry[] = [];
-      for (const row of byPackage.all(key, normalized) as { affected: string; record: string }[]) {
+      // Row at a time: a package with thousands of entries never has all its rows as strings at once.
+      for (const row of byPackage.iterate(key, normalized) as Iterable<{ affected: string; record: string }>) {
         const a = JSON.parse(row.affected) as IndexedAffected;
         let record = records.get(a.recordId);
         if (!record) {
@@ -364,14 +493,7 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
         }
         entries.push({ ...a, record });
       }
-      if (cachedEntries + entries.length > LOOKUP_CACHE_ENTRIES) {
-        lookups.clear();
-        cachedEntries = 0;
-      }
-      if (entries.length <= LOOKUP_CACHE_ENTRIES / 4) {
-        lookups.set(cacheKey, entries);
-        cachedEntries += entries.length;
-      }
+      lookups.set(cacheKey, entries);
       return entries;
     },
     hasEcosystem: (key) => Object.hasOwn(header.shards, key),

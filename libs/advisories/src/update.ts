@@ -8,6 +8,7 @@ import { openAdvisoryIndex } from './open.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeError } from '@strata/errors';
 import { downloadBounded } from './download.js';
 import { AdvisoryUpdateError } from './errors.js';
 import { resolveAdvisoryLimits, type AdvisoryLimits } from './limits.js';
@@ -102,7 +103,7 @@ export async function verifyDump(path: string, onProblem?: (message: string) => 
       try {
         JSON.parse(text);
       } catch (e) {
-        throw new Error(`entry ${name} is not JSON: ${(e as Error).message}`);
+        throw new Error(`entry ${name} is not JSON: ${describeError(e)}`);
       }
     },
     (p) => onProblem?.(p.entry !== undefined ? `${p.entry}: ${p.message}` : p.message),
@@ -180,7 +181,7 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
     try {
       records = await verifyDump(tmp, (message) => warnings.push(message), limits);
     } catch (e) {
-      throw new Error(`downloaded file is not a usable OSV dump: ${(e as Error).message}`);
+      throw new Error(`downloaded file is not a usable OSV dump: ${describeError(e)}`);
     }
     await rename(tmp, target);
     await afterFullDownload({ folder, base, ecosystem, limits, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -196,7 +197,7 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
       // no progress line: updateDatabase names the cause once for every ecosystem
       return { ecosystem, url, path: target, ok: false, error: new AdvisoryUpdateError(ecosystem, url, `${e.reason}${kept}`).message, unreachable: e.reason };
     }
-    const error = new AdvisoryUpdateError(ecosystem, url, `${(e as Error).message}${kept}`).message;
+    const error = new AdvisoryUpdateError(ecosystem, url, `${describeError(e)}${kept}`).message;
     report({ phase: 'failed', receivedBytes: received, error });
     return { ecosystem, url, path: target, ok: false, error };
   }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { walkLayer } from '@strata/layers';
 import type { LayerEntry, LayerLimits, LayerVisitor } from '@strata/layers';
 import type { AnalyzerWarning, LayerEntryNote, LayerResult, PackageSet } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { releaseFileRank } from './os/os-release.js';
 import { osPackagePurl } from './purl.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
@@ -12,7 +13,7 @@ import { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
 import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
 import { EntrySource } from './util/guard.js';
 import { normalizePath } from './util/paths.js';
-import { errorMessage, spoolToFile } from './util/stream.js';
+import { spoolToFile } from './util/stream.js';
 import { tempPath } from './util/tempfile.js';
 import { makeLayerTempDir, removeLayerTempDir } from './util/tempdirs.js';
 
@@ -138,7 +139,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       try {
         return a.required(path, { size: e.size, mode: e.mode });
       } catch (err) {
-        warn(a.type, path, `required() failed: ${errorMessage(err)}`);
+        warn(a.type, path, `required() failed: ${describeError(err)}`);
         return false;
       }
     });
@@ -148,7 +149,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     try {
       absorb(a, await fn());
     } catch (err) {
-      warn(a.type, path, `${a.type} analyzer failed: ${errorMessage(err)}`);
+      warn(a.type, path, `${a.type} analyzer failed: ${describeError(err)}`);
       recordFailure(a, path);
     }
   };
@@ -220,7 +221,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       } catch (err) {
         await entry.discard();
         for (const a of accepted) {
-          warn(a.type, path, `cannot read file: ${errorMessage(err)}`);
+          warn(a.type, path, `cannot read file: ${describeError(err)}`);
           recordFailure(a, path);
         }
         return;
@@ -299,7 +300,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       try {
         absorb(a, await a.postAnalyze(files, ctx));
       } catch (err) {
-        warn(a.type, files.map((f) => f.path).join(', '), `${a.type} analyzer failed: ${errorMessage(err)}`);
+        warn(a.type, files.map((f) => f.path).join(', '), `${a.type} analyzer failed: ${describeError(err)}`);
       }
     }
     collected.clear();

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { getJson, putJson } from './json.js';
-import { BlobNotFoundError, DigestMismatchError, InvalidKeyError, SizeMismatchError, type BlobStore } from './types.js';
+import { BlobNotFoundError, BlobStoreDigestMismatchError, InvalidKeyError, SizeMismatchError, type BlobStore } from './types.js';
 
 export interface BlobStoreContractOptions {
   /** A skip reason (e.g. from skipUnless('minio')), or false to run. */
@@ -166,7 +166,7 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
         const claimed = sha256(randomBytes(32));
         const before = await collect(store.list(''));
         await assert.rejects(store.putBlob(claimed, deterministicStream(size, seedBase + size)), (error: unknown) => {
-          assert.ok(error instanceof DigestMismatchError, `got ${String(error)}`);
+          assert.ok(error instanceof BlobStoreDigestMismatchError, `got ${String(error)}`);
           assert.equal(error.expected, claimed);
           assert.equal(error.actual, actual.digest);
           assert.match(error.message, new RegExp(`expected ${claimed}.*${actual.digest}`));

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { runBlobStoreContract } from './contract.support.js';
 import { createFsBlobStore } from './fs.js';
-import { DigestMismatchError } from './types.js';
+import { BlobStoreDigestMismatchError } from './types.js';
 
 const roots: string[] = [];
 async function freshRoot(): Promise<string> {
@@ -34,7 +34,7 @@ test('filesystem: blobs are sharded by the first two hex digits; temp files neve
   await store.putBlob(digest, Readable.from([data]));
   const hex = digest.slice('sha256:'.length);
   assert.ok(existsSync(join(root, 'blobs', 'sha256', hex.slice(0, 2), hex)));
-  await assert.rejects(store.putBlob(sha256(randomBytes(8)), Readable.from([data])), DigestMismatchError);
+  await assert.rejects(store.putBlob(sha256(randomBytes(8)), Readable.from([data])), BlobStoreDigestMismatchError);
   assert.deepEqual(await readdir(join(root, '.tmp')), []);
 });
 

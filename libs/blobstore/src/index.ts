@@ -2,7 +2,7 @@
 export {
   InvalidKeyError,
   BlobIntegrityError,
-  DigestMismatchError,
+  BlobStoreDigestMismatchError,
   SizeMismatchError,
   BlobNotFoundError,
   BlobStoreUnavailableError,

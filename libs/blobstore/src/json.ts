@@ -1,3 +1,4 @@
+import { describeError } from '@strata/errors';
 import type { BlobStore } from './types.js';
 
 /** Stores a JSON document (layer inventories, reports). */
@@ -12,6 +13,6 @@ export async function getJson<T = unknown>(store: BlobStore, key: string): Promi
   try {
     return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
   } catch (error) {
-    throw new Error(`${key} in ${store.location} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${key} in ${store.location} is not valid JSON: ${describeError(error)}`, { cause: error });
   }
 }

@@ -7,7 +7,7 @@ import { Client } from 'minio';
 import { closedLoopbackPort, infra, skipUnless, uniqueName } from '@strata/testing';
 import { deterministicStream, digestOf, runBlobStoreContract } from './contract.support.js';
 import { createS3BlobStore, type S3BlobStoreOptions } from './s3.js';
-import { BlobStoreUnavailableError, DigestMismatchError } from './types.js';
+import { BlobStoreUnavailableError, BlobStoreDigestMismatchError } from './types.js';
 
 const s3 = infra.s3();
 const skipMinio = skipUnless('minio');
@@ -47,7 +47,7 @@ test('s3: a rejected multi-part put leaves no incomplete upload behind', { skip:
   const store = await createS3BlobStore({ ...options(), partSizeBytes: 5 * 1024 * 1024 });
   try {
     const claimed = sha256(randomBytes(8));
-    await assert.rejects(store.putBlob(claimed, deterministicStream(23 * 1024 * 1024, 42)), DigestMismatchError);
+    await assert.rejects(store.putBlob(claimed, deterministicStream(23 * 1024 * 1024, 42)), BlobStoreDigestMismatchError);
     const client = new Client(s3!);
     const incomplete: unknown[] = [];
     for await (const upload of client.listIncompleteUploads(bucket, 'blobs/', true) as AsyncIterable<unknown>) incomplete.push(upload);

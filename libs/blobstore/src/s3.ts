@@ -7,12 +7,12 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import { createLogger, type Logger } from '@strata/log';
+import { describeError } from '@strata/errors';
 import { Verifier } from './verify.js';
 import {
   BlobNotFoundError,
   BlobStoreUnavailableError,
   blobPrefixes,
-  describeError,
   documentPrefixApplies,
   parseDigest,
   parseDocumentKey,

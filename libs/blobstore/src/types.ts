@@ -1,6 +1,7 @@
 // The BlobStore port: content-addressed blobs (layers, configs) plus small documents
 // (layer inventories, reports) under free-form keys, in one key space.
 import type { Readable } from 'node:stream';
+import { describeError } from '@strata/errors';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -30,7 +31,7 @@ export interface BlobStore {
   readonly location: string;
   /**
    * Streams `source` into the store under `digest` (`sha256:<hex>`), verifying the digest while it
-   * streams. A mismatch rejects with DigestMismatchError (or SizeMismatchError) and leaves nothing
+   * streams. A mismatch rejects with BlobStoreDigestMismatchError (or SizeMismatchError) and leaves nothing
    * behind. Concurrent puts of the same digest are safe: both succeed and one object remains.
    */
   putBlob(digest: string, source: AsyncIterable<Uint8Array>, options?: PutBlobOptions): Promise<BlobInfo>;
@@ -80,10 +81,10 @@ export class BlobIntegrityError extends Error {
   }
 }
 
-export class DigestMismatchError extends BlobIntegrityError {
+export class BlobStoreDigestMismatchError extends BlobIntegrityError {
   constructor(expected: string, actual: string) {
     super(`digest mismatch: expected ${expected}, content has ${actual}`, expected, actual);
-    this.name = 'DigestMismatchError';
+    this.name = 'BlobStoreDigestMismatchError';
   }
 }
 
@@ -111,15 +112,6 @@ export class BlobStoreUnavailableError extends Error {
     this.name = 'BlobStoreUnavailableError';
     this.location = location;
   }
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const text = error.message || (typeof code === 'string' ? code : error.name);
-    return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
-  }
-  return String(error);
 }
 
 export type ParsedKey = { kind: 'blob'; digest: string; algorithm: DigestAlgorithm; hex: string } | { kind: 'document'; key: string };

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { SizeMismatchError, DigestMismatchError, parseDigest, type BlobInfo } from './types.js';
+import { SizeMismatchError, BlobStoreDigestMismatchError, parseDigest, type BlobInfo } from './types.js';
 
 /** Hashes and counts bytes as they stream past; finish() checks them against the claimed digest and size. */
 export class Verifier {
@@ -35,7 +35,7 @@ export class Verifier {
       throw new SizeMismatchError(this.digest, this.expectedSize, this.size, true);
     }
     const actual = `${this.algorithm}:${this.hash.digest('hex')}`;
-    if (actual !== this.digest) throw new DigestMismatchError(this.digest, actual);
+    if (actual !== this.digest) throw new BlobStoreDigestMismatchError(this.digest, actual);
     return { digest: this.digest, size: this.size };
   }
 }

@@ -1,9 +1,9 @@
 // Handler invocation shared by both adapters: bounded retries with backoff, then the dead-letter topic.
+import { describeError } from '@strata/errors';
 import type { BusLogger } from './logger.js';
 import {
   DLQ_HEADERS,
   NonRetriableError,
-  describeError,
   dlqTopic,
   type DeliveredMessage,
   type MessageHandler,

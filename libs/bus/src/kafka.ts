@@ -1,15 +1,14 @@
 // Kafka EventBus on kafkajs: manual commits after the handler, bounded retries then the group's
 // dead-letter topic, key-hashed partitioning (Java-compatible murmur2), bounded client retries so
 // an unreachable broker fails with an error naming it instead of hanging.
-import { createRequire } from 'node:module';
-import type * as KafkaJs from 'kafkajs';
+import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachMessagePayload, IHeaders, Producer, logCreator } from 'kafkajs';
+import { describeError } from '@strata/errors';
 import { deliver, resolvePolicy } from './deliver.js';
 import { defaultBusLogger, type BusLogger } from './logger.js';
 import {
   BusClosedError,
   BusUnavailableError,
-  describeError,
   type DeliveredMessage,
   type EventBus,
   type OutgoingMessage,
@@ -17,6 +16,9 @@ import {
   type Subscription,
   type TopicPartition,
 } from './types.js';
+
+// kafkajs is CommonJS: Node's ESM loader does not see all of its named exports.
+const { ConfigResourceTypes, Kafka, Partitioners, logLevel } = kafkajs;
 
 export interface KafkaBusOptions {
   brokers: readonly string[];
@@ -61,12 +63,6 @@ export interface KafkaBusOptions {
   topicConfig?: (topic: string) => Record<string, string> | undefined;
 }
 
-// kafkajs takes about a second to load: it is required on first use, so importing the bus (as the
-// embedded CLI does through the pipeline) costs nothing until a Kafka bus is created.
-const requireCjs = createRequire(import.meta.url);
-let kafkajsModule: typeof KafkaJs | undefined;
-const kafkajs = (): typeof KafkaJs => (kafkajsModule ??= requireCjs('kafkajs') as typeof KafkaJs);
-
 // kafkajs logs some routine events as warnings or errors: a group rebalancing when a member joins
 // or leaves, and the warning it prints for any bounded retry setting of an idempotent producer.
 const KAFKA_LOG_DOWNGRADE = [/Limiting retries for the idempotent producer/, /group is rebalancing/i];
@@ -74,7 +70,6 @@ const KAFKA_LOG_DOWNGRADE = [/Limiting retries for the idempotent producer/, /gr
 /** Routes kafkajs logs into pino (kafkajs only emits what its own level lets through: warn and error). */
 export function kafkaLogCreator(logger: BusLogger, onError?: (message: string) => void): logCreator {
   return () => {
-    const { logLevel } = kafkajs();
     return ({ namespace, level, log }) => {
       const { message, timestamp: _ts, logger: _name, ...extra } = log as { message: string; timestamp: string; logger?: string; error?: unknown };
       const fields = { kafkajs: namespace, ...extra };
@@ -124,7 +119,6 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
 
   // kafkajs often reports the root cause (e.g. "Request ApiVersions timed out") only in its log.
   let lastClientError: string | undefined;
-  const { Kafka, Partitioners, logLevel } = kafkajs();
   const kafka = new Kafka({
     clientId: options.clientId ?? 'strata',
     brokers,
@@ -165,7 +159,6 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
   /** Alters the topics whose settings differ from `configOf` (a setting changed since they were created). */
   async function alignTopicConfigs(topics: string[], configOf: (topic: string) => { name: string; value: string }[]): Promise<void> {
     if (topics.length === 0) return;
-    const { ConfigResourceTypes } = kafkajs();
     const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
     const stale = described.resources.filter((r) => configOf(r.resourceName).some(({ name, value }) => r.configEntries.find((e) => e.configName === name)?.configValue !== value));
     if (stale.length === 0) return;

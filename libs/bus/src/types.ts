@@ -1,4 +1,5 @@
 // The EventBus port. Payload-agnostic: values are opaque bytes (protobuf elsewhere).
+import { describeError } from '@strata/errors';
 
 /** A message as published: the topic comes from `publish(topic, ...)`. */
 export interface OutgoingMessage {
@@ -128,12 +129,4 @@ export class BusClosedError extends Error {
     super(`event bus is closed: cannot ${action}`);
     this.name = 'BusClosedError';
   }
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { ConfigError, describeConfig, loadConfig, setting } from './index.js';
+import { SettingsError, describeConfig, loadConfig, setting } from './index.js';
 
 const spec = {
   KAFKA_BROKERS: setting.list({ description: 'Kafka bootstrap brokers, comma separated' }),
@@ -19,9 +19,9 @@ test('valid values are parsed and defaults applied', () => {
 test('every problem is reported at once, naming the variable, never the secret', () => {
   try {
     loadConfig(spec, { S3_PORT: '70000', MODE: 'cloud', DEBUG: 'maybe', S3_SECRET_KEY: '' });
-    assert.fail('expected a ConfigError');
+    assert.fail('expected a SettingsError');
   } catch (error) {
-    assert.ok(error instanceof ConfigError);
+    assert.ok(error instanceof SettingsError);
     assert.equal(error.problems.length, 5);
     assert.match(error.message, /KAFKA_BROKERS is required/);
     assert.match(error.message, /S3_PORT must be <= 65535/);

@@ -1,5 +1,6 @@
 // Configuration from environment variables, validated once at start-up. Every bad or missing
 // value is reported in one error, and secret values never appear in messages or dumps.
+import { describeError } from '@strata/errors';
 
 export interface Setting<T> {
   description: string;
@@ -8,10 +9,10 @@ export interface Setting<T> {
   parse(raw: string | undefined): T;
 }
 
-export class ConfigError extends Error {
+export class SettingsError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    this.name = 'SettingsError';
   }
 }
 
@@ -95,7 +96,7 @@ export const setting = {
 
 export type ConfigOf<S extends Record<string, Setting<unknown>>> = { [K in keyof S]: ReturnType<S[K]['parse']> };
 
-/** Reads every variable of the spec; throws one ConfigError listing each problem. */
+/** Reads every variable of the spec; throws one SettingsError listing each problem. */
 export function loadConfig<S extends Record<string, Setting<unknown>>>(
   spec: S,
   source: Record<string, string | undefined> = process.env,
@@ -108,11 +109,11 @@ export function loadConfig<S extends Record<string, Setting<unknown>>>(
       result[name] = item.parse(raw === undefined || raw === '' ? undefined : raw);
     } catch (error) {
       // a secret's value never appears in the message, even when it failed to parse
-      const message = item.secret ? 'is invalid' : (error as Error).message;
+      const message = item.secret ? 'is invalid' : describeError(error);
       problems.push(`${name} ${message} (${item.description})`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new SettingsError(problems);
   return result as ConfigOf<S>;
 }
 

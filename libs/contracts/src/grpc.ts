@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, isMessage, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
+import { describeError } from '@strata/errors';
 import { Health } from './gen/grpc/health/v1/health_pb.js';
 import { ScanService } from './gen/strata/v1/scan_service_pb.js';
 import { bearerClientInterceptor } from './auth.js';
@@ -44,7 +45,7 @@ function deserializer(schema: DescMessage, path: string): (bytes: Buffer) => unk
     try {
       return fromBinary(schema, bytes);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = describeError(error);
       throw new ContractDecodeError(path, schema.typeName, bytes.byteLength, detail, { cause: error });
     }
   };

@@ -1,5 +1,6 @@
 import { create, fromBinary, isMessage, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import { describeError } from '@strata/errors';
 import {
   AdvisoriesUpdatedSchema,
   DeadLetterSchema,
@@ -184,7 +185,7 @@ export function decodeEvent<T extends AnyTopic>(topic: T, bytes: Uint8Array): Ev
   try {
     message = fromBinary(c.schema, bytes) as EventOf<T>;
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = describeError(error);
     throw new ContractDecodeError(topic, c.schema.typeName, bytes.byteLength, detail, { cause: error });
   }
   if (c.key(message) === '') {

@@ -3,6 +3,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { describeError, toError } from '@strata/errors';
 import { openLayer, type Compression, type OpenedLayer } from './decompress.js';
 import { LayerError } from './errors.js';
 import { RATIO_CHECK_FLOOR_BYTES, resolveLimits, type LayerLimits } from './limits.js';
@@ -45,7 +46,7 @@ export interface LayerVisitor {
 }
 
 export interface WalkOptions {
-  mediaType?: string;
+  mediaType?: string | undefined;
   limits?: Partial<LayerLimits>;
   /** names the layer (image + digest) in errors */
   label?: string;
@@ -267,7 +268,7 @@ class LayerWalk {
       }
       if (this.describe(header, src, next) === 'skip') this.skip(src, next);
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
+      this.fail(toError(err));
     }
   }
 
@@ -394,7 +395,7 @@ class LayerWalk {
     }
     result
       .catch((err: unknown) => {
-        if (!this.failure) this.warn(entry.path, `analyzer failed on this file: ${err instanceof Error ? err.message : String(err)}`);
+        if (!this.failure) this.warn(entry.path, `analyzer failed on this file: ${describeError(err)}`);
       })
       .finally(() => {
         visitorDone = true;
@@ -425,7 +426,7 @@ class LayerWalk {
     if (code === 'ERR_STREAM_PREMATURE_CLOSE') {
       return new LayerError('TRUNCATED', 'layer source closed before its end', { label: this.options.label, cause: err });
     }
-    return err instanceof Error ? err : new Error(String(err));
+    return toError(err);
   }
 
   private tarError(err: Error): LayerError {

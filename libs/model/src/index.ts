@@ -5,6 +5,15 @@
 export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 
+export type SeverityCounts = Record<Lowercase<Severity>, number>;
+
+/** Findings per severity (unfiltered). */
+export function severityCounts(findings: readonly { severity: Severity }[]): SeverityCounts {
+  const counts: SeverityCounts = { unknown: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  for (const f of findings) counts[f.severity.toLowerCase() as Lowercase<Severity>]++;
+  return counts;
+}
+
 /** OS family names, as Trivy spells them where it has one. */
 export type OsFamily =
   | 'debian' | 'ubuntu' | 'alpine' | 'redhat' | 'centos' | 'rocky' | 'alma' | 'fedora' | 'amazon'
@@ -195,3 +204,4 @@ export interface ImageMetadata {
 }
 
 export { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, MAX_CONFIG_ITEMS, MAX_CONFIG_STRING } from './image-config.js';
+export { forEachLimited } from './limited.js';

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { describeError } from '@strata/errors';
 import { AuthError } from './errors.js';
 import { DOCKER_HUB_REGISTRY } from './reference.js';
 
@@ -65,7 +66,7 @@ export async function resolveCredentials(registry: string, options: CredentialOp
     config = JSON.parse(await readFile(file, 'utf8')) as DockerConfig;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AuthError(`cannot read Docker config ${file}: ${(err as Error).message}`, { registry });
+    throw new AuthError(`cannot read Docker config ${file}: ${describeError(err)}`, { registry });
   }
   const helper = lookup(config.credHelpers, registry);
   if (helper) return runHelper(helper, registry, options.helperTimeoutMs ?? 30_000, env);

@@ -1,7 +1,7 @@
 // Content digests: parse, compute, and verify while streaming.
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BlobSizeError, DigestMismatchError, OciError } from './errors.js';
+import { BlobSizeError, BlobDigestMismatchError, OciError } from './errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -22,13 +22,13 @@ export function hasherFor(digest: string, what?: string): Hash {
   return createHash(parseDigest(digest, what).algorithm);
 }
 
-/** Throws DigestMismatchError unless `data` hashes to `expected`. */
+/** Throws BlobDigestMismatchError unless `data` hashes to `expected`. */
 export function verifyBuffer(data: Buffer, expected: string, kind: string, image?: string): void {
   const actual = digestOf(data, parseDigest(expected, `${kind} digest`).algorithm);
   if (actual !== expected) {
-    const options: ConstructorParameters<typeof DigestMismatchError>[0] = { kind, expected, actual };
+    const options: ConstructorParameters<typeof BlobDigestMismatchError>[0] = { kind, expected, actual };
     if (image !== undefined) options.image = image;
-    throw new DigestMismatchError(options);
+    throw new BlobDigestMismatchError(options);
   }
 }
 
@@ -44,7 +44,7 @@ export interface VerifyOptions {
 
 /**
  * Wraps a chunk source in a Readable that hashes every byte as it passes and fails the stream
- * (before its end) with DigestMismatchError when the digest does not match, or BlobSizeError when
+ * (before its end) with BlobDigestMismatchError when the digest does not match, or BlobSizeError when
  * the byte count disagrees with the declared size.
  */
 export function verifyingStream(source: AsyncIterable<Uint8Array>, options: VerifyOptions): Readable {
@@ -74,9 +74,9 @@ export async function* verifyChunks(source: AsyncIterable<Uint8Array>, options: 
   if (hash && options.expected !== undefined) {
     const actual = `${parseDigest(options.expected).algorithm}:${hash.digest('hex')}`;
     if (actual !== options.expected) {
-      const err: ConstructorParameters<typeof DigestMismatchError>[0] = { kind: options.kind, expected: options.expected, actual };
+      const err: ConstructorParameters<typeof BlobDigestMismatchError>[0] = { kind: options.kind, expected: options.expected, actual };
       if (options.image !== undefined) err.image = options.image;
-      throw new DigestMismatchError(err);
+      throw new BlobDigestMismatchError(err);
     }
   }
 }

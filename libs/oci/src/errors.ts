@@ -39,7 +39,7 @@ export class AuthError extends RegistryError {}
 export class NotFoundError extends RegistryError {}
 
 /** A blob (layer, config, manifest) whose bytes do not hash to the digest that names it. */
-export class DigestMismatchError extends OciError {
+export class BlobDigestMismatchError extends OciError {
   readonly expected: string;
   readonly actual: string;
   /** what the blob is: 'layer', 'config', 'manifest', 'index' */
@@ -60,7 +60,7 @@ export class DigestMismatchError extends OciError {
 export class ManifestError extends OciError {}
 
 /** An image config that is not JSON or lacks what an image config must have. */
-export class ConfigError extends OciError {}
+export class ImageConfigError extends OciError {}
 
 /** No manifest in an index matches the requested platform. */
 export class PlatformError extends OciError {}

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   AuthError,
-  ConfigError,
+  ImageConfigError,
   createRegistryClient,
-  DigestMismatchError,
+  BlobDigestMismatchError,
   ManifestError,
   MediaType,
   openImage,
@@ -47,13 +47,13 @@ async function healthyAfterwards(): Promise<void> {
   assert.equal((await drain(await source.openLayer(layer))).sha256, layer.digest);
 }
 
-test('a corrupted byte in a layer fails that layer with DigestMismatchError naming digest and image', { skip }, async () => {
+test('a corrupted byte in a layer fails that layer with BlobDigestMismatchError naming digest and image', { skip }, async () => {
   const { source, ref } = await openMulti();
   const layer = source.metadata.layers[1];
   assert.ok(layer);
   proxy.setRule((req) => (isBlob(req.path, layer.digest) ? { kind: 'corrupt', atByte: 12345 } : undefined));
   await assert.rejects(drain(await source.openLayer(layer)), (err: unknown) => {
-    assert.ok(err instanceof DigestMismatchError);
+    assert.ok(err instanceof BlobDigestMismatchError);
     assert.equal(err.expected, layer.digest);
     assert.equal(err.kind, 'layer');
     assert.ok(err.message.includes(`digest mismatch for layer ${layer.digest} of image ${ref}`), err.message);
@@ -168,7 +168,7 @@ test('a manifest whose media type lies is a ManifestError naming the image', { s
 test('a tampered manifest (bytes differ from Docker-Content-Digest) is rejected', { skip }, async () => {
   proxy.setRule((req) => (req.method === 'GET' && req.path.includes('/manifests/gzip-oci') ? { kind: 'corrupt', atByte: 20 } : undefined));
   await assert.rejects(openMulti(), (err: unknown) => {
-    assert.ok(err instanceof DigestMismatchError, String(err));
+    assert.ok(err instanceof BlobDigestMismatchError, String(err));
     assert.equal(err.kind, 'manifest');
     assert.equal(err.expected, fixtureRef('anonymous', 'strata/debian-multi', 'gzip-oci').manifestDigest);
     assert.match(err.message, /of image 127\.0\.0\.1:\d+\/strata\/debian-multi:gzip-oci: content hashes to sha256:[a-f0-9]{64} \(as declared by Docker-Content-Digest\)/);
@@ -177,7 +177,7 @@ test('a tampered manifest (bytes differ from Docker-Content-Digest) is rejected'
   await healthyAfterwards();
 });
 
-test('a config that is not JSON is a ConfigError naming the config digest and image', { skip }, async () => {
+test('a config that is not JSON is a ImageConfigError naming the config digest and image', { skip }, async () => {
   const registry = infra.registry('anonymous')?.host as string;
   const small = loadImages().images['small-arm64'];
   const layer = small.layers[0];
@@ -196,7 +196,7 @@ test('a config that is not JSON is a ConfigError naming the config digest and im
   });
   await pushManifest(registry, repo, 'latest', manifest, MediaType.ociManifest);
   await assert.rejects(openImage(parseReference(`${registry}/${repo}:latest`)), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
+    assert.ok(err instanceof ImageConfigError);
     assert.ok(err.message.includes(`config ${config.digest} of image ${registry}/${repo}:latest is not valid JSON`), err.message);
     return true;
   });

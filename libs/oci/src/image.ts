@@ -2,7 +2,8 @@
 // manifest, reading the config, and turning both into ImageMetadata.
 import type { Readable } from 'node:stream';
 import { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, type ImageMetadata, type LayerRef } from '@strata/model';
-import { ConfigError, ManifestError, PlatformError } from './errors.js';
+import { describeError } from '@strata/errors';
+import { ImageConfigError, ManifestError, PlatformError } from './errors.js';
 import { imageEntries, isIndexType, parseManifest, selectPlatform, type Descriptor, type ImageIndex, type ImageManifest, type ParsedManifest } from './manifest.js';
 import { formatPlatform, platformMatches, type Platform } from './reference.js';
 
@@ -159,19 +160,19 @@ export function parseConfig(bytes: Buffer, digest: string, image: string): Recor
   const text = bytes.toString('utf8');
   // Refused before parsing: a config built to nest deep costs hundreds of MB to parse and breaks JSON.stringify.
   if (jsonNestsDeeperThan(text, MAX_CONFIG_DEPTH)) {
-    throw new ConfigError(`config ${digest} of image ${image} nests deeper than ${MAX_CONFIG_DEPTH} levels`, { image });
+    throw new ImageConfigError(`config ${digest} of image ${image} nests deeper than ${MAX_CONFIG_DEPTH} levels`, { image });
   }
   try {
     config = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config ${digest} of image ${image} is not valid JSON: ${(err as Error).message}`, { image, cause: err });
+    throw new ImageConfigError(`config ${digest} of image ${image} is not valid JSON: ${describeError(err)}`, { image, cause: err });
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new ConfigError(`config ${digest} of image ${image} is not a JSON object`, { image });
+    throw new ImageConfigError(`config ${digest} of image ${image} is not a JSON object`, { image });
   }
   const rootfs = (config as { rootfs?: { diff_ids?: unknown } }).rootfs;
   if (!rootfs || !Array.isArray(rootfs.diff_ids) || !rootfs.diff_ids.every((d) => typeof d === 'string' && /^sha(256|512):[a-f0-9]+$/.test(d))) {
-    throw new ConfigError(`config ${digest} of image ${image} has no valid rootfs.diff_ids list`, { image });
+    throw new ImageConfigError(`config ${digest} of image ${image} has no valid rootfs.diff_ids list`, { image });
   }
   return config as Record<string, unknown>;
 }
@@ -223,7 +224,7 @@ export function layerRefs(
 ): LayerRef[] {
   const diffIds = (config.rootfs as { diff_ids: string[] }).diff_ids;
   if (diffIds.length !== layers.length) {
-    throw new ConfigError(
+    throw new ImageConfigError(
       `image ${image}: the manifest lists ${layers.length} layer(s) but config ${configDigest} lists ${diffIds.length} diff_id(s)`,
       { image },
     );

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   detectInput,
-  DigestMismatchError,
+  BlobDigestMismatchError,
   InputError,
   listPlatforms,
   openImage,
@@ -185,13 +185,13 @@ test('tampered OCI layout blobs: a layer fails on read, a config fails on open; 
   await flipByte(join(copy, 'blobs/sha256', layer.digest.slice('sha256:'.length)), 40);
   const tampered = await openImage(parseReference(`oci:${copy}:latest`));
   await assert.rejects(drain(await tampered.openLayer(layer)), (err: unknown) => {
-    assert.ok(err instanceof DigestMismatchError);
+    assert.ok(err instanceof BlobDigestMismatchError);
     assert.ok(err.message.includes(`digest mismatch for layer ${layer.digest} of image oci:${copy}:latest`), err.message);
     return true;
   });
   await flipByte(join(copy, 'blobs/sha256', original.metadata.configDigest.slice('sha256:'.length)), 2);
   await assert.rejects(openImage(parseReference(`oci:${copy}:latest`)), (err: unknown) => {
-    assert.ok(err instanceof DigestMismatchError);
+    assert.ok(err instanceof BlobDigestMismatchError);
     assert.equal(err.kind, 'config');
     return true;
   });
@@ -245,7 +245,7 @@ test('tampered and truncated docker-archive tars give clear errors', { skip }, a
   const layer = source.metadata.layers[0];
   assert.ok(layer);
   await assert.rejects(drain(await source.openLayer(layer)), (err: unknown) => {
-    assert.ok(err instanceof DigestMismatchError);
+    assert.ok(err instanceof BlobDigestMismatchError);
     assert.ok(err.message.includes(`layer ${small.diffIds[0]} of image docker-archive:${tampered}`), err.message);
     return true;
   });

@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LayerRef } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { digestOf, parseDigest, verifyBuffer, verifyingStream } from './digest.js';
 import { InputError, ManifestError, PlatformError } from './errors.js';
 import {
@@ -101,7 +102,7 @@ export async function ociLayoutStore(files: Files, tag: string | undefined, imag
     const parsed = JSON.parse(layoutFile.toString('utf8')) as { imageLayoutVersion?: unknown };
     if (typeof parsed.imageLayoutVersion !== 'string') throw new Error('no imageLayoutVersion');
   } catch (err) {
-    throw new InputError(`${files.location}: oci-layout is not valid (${(err as Error).message})`, { image, cause: err });
+    throw new InputError(`${files.location}: oci-layout is not valid (${describeError(err)})`, { image, cause: err });
   }
   const indexBytes = await files.read('index.json', MAX_JSON_BYTES);
   if (!indexBytes) throw new InputError(`${files.location} is not an OCI image layout: it has no index.json`, { image });
@@ -210,7 +211,7 @@ export async function openDockerArchive(
     entries = JSON.parse(manifestBytes.toString('utf8')) as DockerManifestEntry[];
     if (!Array.isArray(entries) || entries.some((e) => typeof e.Config !== 'string' || !Array.isArray(e.Layers))) throw new Error('expected [{Config, RepoTags, Layers}]');
   } catch (err) {
-    throw new InputError(`${tar.path}: manifest.json is not valid (${(err as Error).message})`, { image, cause: err });
+    throw new InputError(`${tar.path}: manifest.json is not valid (${describeError(err)})`, { image, cause: err });
   }
   if (entries.length === 0) throw new InputError(`${tar.path}: manifest.json lists no images`, { image });
   let entry: DockerManifestEntry | undefined;
@@ -347,7 +348,7 @@ export async function detectLocal(path: string): Promise<'oci-layout' | 'docker-
   try {
     info = await stat(path);
   } catch (err) {
-    throw new InputError(`input ${path} does not exist or cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`input ${path} does not exist or cannot be read: ${describeError(err)}`, { cause: err });
   }
   if (info.isDirectory()) {
     if ((await dirFiles(path).size('oci-layout')) !== undefined) return 'oci-layout';

@@ -1,5 +1,6 @@
 // Manifests and indexes (OCI image spec and Docker schema 2): media types, parsing that refuses
 // documents whose declared media type contradicts their content, and platform selection.
+import { describeError } from '@strata/errors';
 import { ManifestError } from './errors.js';
 import { normalizePlatform, platformMatches, type Platform } from './reference.js';
 
@@ -100,7 +101,7 @@ export function parseManifest(body: Buffer, declared: string | undefined, image:
   try {
     doc = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new ManifestError(`manifest ${digest} of image ${image} is not valid JSON: ${(err as Error).message}`, { image, cause: err });
+    throw new ManifestError(`manifest ${digest} of image ${image} is not valid JSON: ${describeError(err)}`, { image, cause: err });
   }
   if (!isObject(doc)) throw new ManifestError(`manifest ${digest} of image ${image} is not a JSON object`, { image });
   const field = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;

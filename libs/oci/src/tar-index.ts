@@ -4,6 +4,7 @@
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { describeError } from '@strata/errors';
 import { InputError } from './errors.js';
 
 /** Go's archive/tar caps GNU long names/links and PAX headers at 1 MiB; so do we, before reading them. */
@@ -121,7 +122,7 @@ export async function indexTar(path: string): Promise<TarIndex> {
     // non-blocking: opening a FIFO for reading would otherwise wait for a writer forever
     fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new InputError(`cannot open archive ${path}: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`cannot open archive ${path}: ${describeError(err)}`, { cause: err });
   }
   try {
     const info = await fh.stat();

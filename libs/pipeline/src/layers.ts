@@ -9,8 +9,8 @@ import type { BlobStore } from '@strata/blobstore';
 import { getJson, putJson } from '@strata/blobstore';
 import { layerCacheKey } from '@strata/inventory';
 import { LayerError, type LayerLimits } from '@strata/layers';
-import type { LayerRef, LayerResult } from '@strata/model';
-import { forEachLimited } from './limited.js';
+import { forEachLimited, type LayerRef, type LayerResult } from '@strata/model';
+import { describeError } from '@strata/errors';
 
 export const layerResultKey = (cacheKey: string): string => `layers/${cacheKey}.json`;
 
@@ -121,7 +121,7 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
 export class LayerFailedError extends Error {
   constructor(readonly label: string, cause: unknown) {
     // a LayerError already names the layer: say the label once
-    const detail = cause instanceof LayerError && cause.label === label ? cause.detail : cause instanceof Error ? cause.message : String(cause);
+    const detail = cause instanceof LayerError && cause.label === label ? cause.detail : describeError(cause);
     super(`${label}: ${detail}`, { cause });
     this.name = 'LayerFailedError';
   }

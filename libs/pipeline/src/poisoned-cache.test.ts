@@ -12,8 +12,7 @@ import test from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { putJson } from '@strata/blobstore';
-import { repoRoot } from '@strata/testing';
-import { tarLayer } from './distributed/testing/push.js';
+import { repoRoot, tarLayer } from '@strata/testing';
 import { cachedLayerResult, cacheKeyFor, layerResultKey, layerStoreFor, scanImage, ScanFailedError } from './index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-poison-'));

@@ -2,7 +2,7 @@
 // every report format renders from. The embedded scan and the distributed matcher both call this.
 import type { AdvisoryIndex } from '@strata/advisories';
 import { eolStatus, matchInventory, type EolStatus, type Finding } from '@strata/matcher';
-import type { AnalyzerWarning, ImageInventory, ImageMetadata, Severity } from '@strata/model';
+import type { AnalyzerWarning, ImageInventory, ImageMetadata } from '@strata/model';
 import { advisoryDbOf, type AdvisoryDbInfo } from '@strata/report';
 
 export interface ScanResult {
@@ -47,13 +47,4 @@ export function matchImage(input: MatchImageInput): ScanResult {
     layersAnalyzed: input.layersAnalyzed,
     layersCached: input.layersCached,
   };
-}
-
-export type SeverityCounts = Record<Lowercase<Severity>, number>;
-
-/** Findings per severity (unfiltered). */
-export function severityCounts(findings: readonly Pick<Finding, 'severity'>[]): SeverityCounts {
-  const counts: SeverityCounts = { unknown: 0, low: 0, medium: 0, high: 0, critical: 0 };
-  for (const f of findings) counts[f.severity.toLowerCase() as Lowercase<Severity>]++;
-  return counts;
 }

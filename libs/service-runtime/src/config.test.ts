@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { ConfigError, setting } from '@strata/config';
+import { SettingsError, setting } from '@strata/config';
 import { loadServiceConfig } from './index.js';
 
 test('every missing or bad setting is reported at once, secrets never shown', () => {
@@ -11,7 +11,7 @@ test('every missing or bad setting is reported at once, secrets never shown', ()
   } catch (e) {
     error = e;
   }
-  assert.ok(error instanceof ConfigError);
+  assert.ok(error instanceof SettingsError);
   const text = error.message;
   assert.match(text, /KAFKA_BROKERS is required/);
   assert.match(text, /STRATA_DB is required/);

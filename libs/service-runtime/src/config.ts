@@ -1,6 +1,6 @@
 // Environment settings every Strata service shares: where Kafka and the blob store are, topic and
 // group naming, retry policy, the metrics endpoint. Services add their own settings to this spec.
-import { ConfigError, loadConfig, setting, type ConfigOf, type Setting } from '@strata/config';
+import { SettingsError, loadConfig, setting, type ConfigOf, type Setting } from '@strata/config';
 
 export const runtimeSettings = {
   KAFKA_BROKERS: setting.list({ description: 'Kafka bootstrap brokers, host:port[,host:port…]' }),
@@ -73,7 +73,7 @@ export function runtimeConfigProblems(config: RuntimeConfig): string[] {
 
 /**
  * Loads a service's settings (the runtime ones plus its own) from `source` (default process.env)
- * and reports every bad or missing variable in one ConfigError.
+ * and reports every bad or missing variable in one SettingsError.
  */
 export function loadServiceConfig<S extends Record<string, Setting<unknown>>>(
   spec: S,
@@ -81,6 +81,6 @@ export function loadServiceConfig<S extends Record<string, Setting<unknown>>>(
 ): ConfigOf<S> & RuntimeConfig {
   const config = loadConfig({ ...runtimeSettings, ...spec }, source) as unknown as ConfigOf<S> & RuntimeConfig;
   const problems = runtimeConfigProblems(config);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new SettingsError(problems);
   return config;
 }

@@ -1,6 +1,7 @@
 // The operations endpoint of a service: GET /metrics (Prometheus text) and GET /healthz.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeError } from '@strata/errors';
 import type { ServiceMetrics } from './metrics.js';
 
 export interface HealthReport {
@@ -26,7 +27,7 @@ export async function startOpsServer(options: { host: string; port: number; metr
       options.metrics
         .text()
         .then((body) => res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(body))
-        .catch((error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(error as Error).message}\n`));
+        .catch((error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeError(error)}\n`));
       return;
     }
     if (path === '/healthz') {

@@ -1,8 +1,9 @@
 // The process around a service: load the settings (every problem reported at once), start it,
 // and on SIGTERM/SIGINT stop it gracefully (consumers finish and commit their in-flight messages,
 // connections close) and exit 0. A second signal exits at once.
-import { describeConfig, ConfigError, type ConfigOf, type Setting } from '@strata/config';
+import { describeConfig, SettingsError, type ConfigOf, type Setting } from '@strata/config';
 import { createLogger } from '@strata/log';
+import { describeError } from '@strata/errors';
 import { loadServiceConfig, runtimeSettings, type RuntimeConfig } from './config.js';
 import type { Runtime } from './runtime.js';
 
@@ -29,7 +30,7 @@ export async function runServiceMain<S extends Record<string, Setting<unknown>>>
   try {
     config = loadServiceConfig(options.settings, process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof SettingsError) {
       process.stderr.write(`strata-${options.service}: ${error.message}\n`);
       process.exit(2);
     }
@@ -39,7 +40,7 @@ export async function runServiceMain<S extends Record<string, Setting<unknown>>>
   try {
     service = await options.start(config);
   } catch (error) {
-    boot.fatal({ err: error instanceof Error ? error.message : String(error) }, 'service failed to start');
+    boot.fatal({ err: describeError(error) }, 'service failed to start');
     process.exit(1);
   }
   const logger = service.runtime.logger;
@@ -64,7 +65,7 @@ export async function runServiceMain<S extends Record<string, Setting<unknown>>>
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'stop failed');
+        logger.error({ err: describeError(error) }, 'stop failed');
         process.exit(1);
       },
     );

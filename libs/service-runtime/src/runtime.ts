@@ -7,6 +7,7 @@ import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/bl
 import { connectKafkaBus, dlqTopic, NonRetriableError, type DeliveredMessage, type EventBus, type Subscription } from '@strata/bus';
 import { decodeEvent, encodeKeyedEvent, Topics, type EventInit, type EventOf, type EventTopic } from '@strata/contracts';
 import { createLogger, type Logger } from '@strata/log';
+import { describeError } from '@strata/errors';
 import type { RuntimeConfig } from './config.js';
 import { startOpsServer, type HealthReport, type OpsServer } from './http.js';
 import { createServiceMetrics, type LagSample, type ServiceMetrics } from './metrics.js';
@@ -83,8 +84,8 @@ async function ensureTopicsPatiently(bus: EventBus, topics: readonly string[], p
       await bus.ensureTopics(topics, partitions);
       return;
     } catch (error) {
-      if (attempt >= 20 || !METADATA_LAG.test((error as Error).message)) throw error;
-      logger.debug({ attempt, err: (error as Error).message }, 'topic metadata not propagated yet; retrying');
+      if (attempt >= 20 || !METADATA_LAG.test(describeError(error))) throw error;
+      logger.debug({ attempt, err: describeError(error) }, 'topic metadata not propagated yet; retrying');
       await new Promise((r) => setTimeout(r, Math.min(2_000, 200 * attempt)));
     }
   }
@@ -186,7 +187,7 @@ export async function createRuntime(service: string, config: RuntimeConfig, opti
     ops = await startOpsServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, metrics, health });
   } catch (error) {
     await Promise.allSettled([bus.close(), store.close()]);
-    throw new Error(`${service}: cannot serve /metrics on ${config.METRICS_HOST}:${config.METRICS_PORT}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${service}: cannot serve /metrics on ${config.METRICS_HOST}:${config.METRICS_PORT}: ${describeError(error)}`, { cause: error });
   }
   const maxAttempts = config.STRATA_MAX_ATTEMPTS;
 
@@ -208,8 +209,8 @@ export async function createRuntime(service: string, config: RuntimeConfig, opti
           event = decodeEvent(opts.topic, message.value);
         } catch (error) {
           metrics.eventsHandled.inc({ topic, outcome: 'dead_letter' });
-          logger.error({ topic, partition: message.partition, offset: message.offset, err: (error as Error).message }, 'undecodable message: dead-lettered');
-          throw new NonRetriableError((error as Error).message, { cause: error });
+          logger.error({ topic, partition: message.partition, offset: message.offset, err: describeError(error) }, 'undecodable message: dead-lettered');
+          throw new NonRetriableError(describeError(error), { cause: error });
         }
         try {
           const outcome = (await opts.handler(event, message)) ?? 'ok';

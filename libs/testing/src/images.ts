@@ -46,6 +46,8 @@ export interface ImagesJson {
     'debian-multi': FixtureImage;
     'debian-tiny': FixtureImage;
     'small-arm64': FixtureImage;
+    /** one package set per ecosystem (infra/local/images/coverage); absent in an images.json written before it */
+    coverage?: FixtureImage;
     multiarch: {
       indexDigest: string;
       platforms: Array<{ platform: { os: string; architecture: string; variant?: string }; manifestDigest: string }>;

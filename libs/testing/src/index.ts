@@ -9,9 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type RegistryVariant = 'anonymous' | 'basic' | 'token';
-export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | `tool:${string}` | `python:${string}`;
+export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | 'trivy' | `tool:${string}` | `python:${string}`;
 
 export interface KafkaInfo { brokers: string[] }
+/** Trivy built by infra/local/trivy.sh, the coverage oracle, and the empty Java DB it reads jars with offline. */
+export interface TrivyInfo { bin: string; javaDbDir: string }
 export interface S3Info { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string }
 export interface RegistryInfo {
   /** host:port, plain HTTP on loopback */
@@ -66,6 +68,12 @@ export const infra = {
     }
     return info;
   },
+  trivy(): TrivyInfo | undefined {
+    const bin = env('STRATA_TEST_TRIVY');
+    const javaDbDir = env('STRATA_TEST_TRIVY_JAVA_DB');
+    if (!bin || !javaDbDir || !existsSync(bin) || !existsSync(join(javaDbDir, 'trivy-java.db'))) return undefined;
+    return { bin, javaDbDir };
+  },
 };
 
 /** `$STRATA_DATA_DIR`, else `<repo>/../shared/data`; undefined when absent (a user's clone). */
@@ -107,6 +115,10 @@ function missing(requirement: Requirement): string | false {
       return infra.registry() ? false : 'registry not configured (STRATA_TEST_REGISTRY unset; run infra/local/up.sh)';
     case 'data':
       return sharedDataDir() ? false : 'shared data not found (set STRATA_DATA_DIR or provide ../shared/data)';
+    case 'trivy':
+      return infra.trivy()
+        ? false
+        : 'Trivy not built (STRATA_TEST_TRIVY / STRATA_TEST_TRIVY_JAVA_DB unset or missing; run bash infra/local/trivy.sh, then source infra/local/env.sh)';
     default: {
       if (requirement.startsWith('python:')) {
         const module = requirement.slice('python:'.length);
@@ -154,3 +166,6 @@ export async function closedLoopbackPort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+export { tarLayer, fileLayer, uniqueLayer, pushImage, pushIndex } from './push.js';
+export type { LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';

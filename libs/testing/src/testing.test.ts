@@ -35,3 +35,24 @@ test('infra.s3 parses the endpoint URL', () => {
 test('uniqueName differs between calls', () => {
   assert.notEqual(uniqueName('t'), uniqueName('t'));
 });
+
+test('the trivy requirement: skipped with the way to build it, or thrown when the run requires infra', () => {
+  const saved = { bin: process.env.STRATA_TEST_TRIVY, db: process.env.STRATA_TEST_TRIVY_JAVA_DB, req: process.env.STRATA_REQUIRE_INFRA };
+  const restore = (name: string, value: string | undefined) => {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  try {
+    delete process.env.STRATA_REQUIRE_INFRA;
+    process.env.STRATA_TEST_TRIVY = '/nonexistent/trivy';
+    process.env.STRATA_TEST_TRIVY_JAVA_DB = '/nonexistent/java-db';
+    assert.equal(infra.trivy(), undefined);
+    assert.match(String(skipUnless('trivy')), /Trivy not built .*infra\/local\/trivy\.sh/);
+    process.env.STRATA_REQUIRE_INFRA = '1';
+    assert.throws(() => skipUnless('trivy'), /required for this test run but missing: Trivy not built/);
+  } finally {
+    restore('STRATA_TEST_TRIVY', saved.bin);
+    restore('STRATA_TEST_TRIVY_JAVA_DB', saved.db);
+    restore('STRATA_REQUIRE_INFRA', saved.req);
+  }
+});

@@ -27,9 +27,9 @@ test('schemeForEcosystem maps OSV ecosystem names, with or without a release suf
     ['Go', 'go'],
     ['PyPI', 'pep440'],
     ['Maven', 'maven'],
-    ['NuGet', undefined],
-    ['RubyGems', undefined],
-    ['Packagist', undefined],
+    ['NuGet', 'nuget'],
+    ['RubyGems', 'rubygems'],
+    ['Packagist', 'packagist'],
     ['GIT', undefined],
     ['', undefined],
     ['debian:12', undefined], // OSV names are case-sensitive

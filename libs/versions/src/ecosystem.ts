@@ -21,6 +21,9 @@ const BY_NAME = new Map<string, VersionScheme>([
   ['Go', 'go'],
   ['PyPI', 'pep440'],
   ['Maven', 'maven'],
+  ['RubyGems', 'rubygems'],
+  ['Packagist', 'packagist'],
+  ['NuGet', 'nuget'],
 ]);
 
 /** The version scheme of an OSV ecosystem, or undefined for ecosystems Strata does not compare. */

@@ -22,6 +22,12 @@ const INVALID: Record<VersionScheme, string[]> = {
   pep440: ['abc', '1.0-foo', '1.0+', '1.0.', '0.9-doduo', 'trunk', '1.0.10000000000000000', '1!', 'v'],
   // Maven orders any ASCII string
   maven: ['1.0\u00e9', '\u0661.0'],
+  // Gem::Version.correct? false (checked against Ruby in rubygems.oracle.test.ts)
+  rubygems: ['1beta', '.1', '1..2', '1.0-', 'v1.0', '1.0_1', 'a'],
+  // VersionParser::normalize refuses, or a branch without an order (packagist.oracle.test.ts)
+  packagist: ['abc', 'dev-main', 'master', '1.0.0.0.0', '1.0-foo', 'v', 'x.1'],
+  // NuGet.Versioning refuses
+  nuget: ['v1.0.0', '1.0.0.0.0', '1..0', '1.0-', '2147483648.0', '1.0.0-bet@', 'abc'],
 };
 
 for (const [scheme, samples] of Object.entries(INVALID) as Array<[VersionScheme, string[]]>) {

@@ -1,4 +1,4 @@
-export type VersionScheme = 'dpkg' | 'apk' | 'rpm' | 'semver' | 'go' | 'pep440' | 'maven';
+export type VersionScheme = 'dpkg' | 'apk' | 'rpm' | 'semver' | 'go' | 'pep440' | 'maven' | 'rubygems' | 'packagist' | 'nuget';
 
 export interface Comparator {
   scheme: VersionScheme;

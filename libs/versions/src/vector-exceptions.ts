@@ -71,3 +71,19 @@ export function pypiExceptions(lines: VectorLine[]): Exception[] {
     .map((l) => ({ at: `${l.file}:${l.line}`, ours: 'E', reason: 'legacy version, refused by packaging >= 22' }));
 }
 
+
+// "1beta" and "1gamma" do not match Gem::Version's pattern (a letter run must follow a "."):
+// Ruby's own Gem::Version.new raises "Malformed version number string" for them, and so do we.
+// rubygems.oracle.test.ts checks both against Ruby.
+const NOT_GEM = 'Gem::Version refuses it (Malformed version number string), so we throw InvalidVersionError';
+export const RUBYGEMS: Exception[] = [
+  { at: 'rubygems-versions.txt:3', ours: 'E', reason: NOT_GEM }, // 1 > 1beta
+  { at: 'rubygems-versions.txt:27', ours: 'E', reason: NOT_GEM }, // 1 > 1gamma
+];
+
+// NuGet.Versioning reads each numeric part as a .NET int: 30-digit parts do not parse.
+const NOT_NUGET = 'NuGet.Versioning refuses a part above 2^31-1 (int.TryParse), so we throw InvalidVersionError';
+export const NUGET: Exception[] = [
+  { at: 'nuget-versions.txt:39', ours: 'E', reason: NOT_NUGET },
+  { at: 'nuget-versions.txt:40', ours: 'E', reason: NOT_NUGET },
+];

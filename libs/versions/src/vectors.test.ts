@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator, type VersionScheme } from './index.js';
 import { mismatches, ours, readVectors, vectorFiles, versionsDir, type VectorLine } from './test-support.js';
-import { ALPINE, MAVEN, pypiExceptions, SEMVER, type Exception } from './vector-exceptions.js';
+import { ALPINE, MAVEN, NUGET, pypiExceptions, RUBYGEMS, SEMVER, type Exception } from './vector-exceptions.js';
 
 const SUITES: Array<{ prefix: string; scheme: VersionScheme; exceptions: (lines: VectorLine[]) => Exception[] }> = [
   { prefix: 'alpine', scheme: 'apk', exceptions: () => ALPINE },
@@ -19,6 +19,9 @@ const SUITES: Array<{ prefix: string; scheme: VersionScheme; exceptions: (lines:
   { prefix: 'semver', scheme: 'go', exceptions: () => SEMVER },
   { prefix: 'pypi', scheme: 'pep440', exceptions: pypiExceptions },
   { prefix: 'maven', scheme: 'maven', exceptions: () => MAVEN },
+  { prefix: 'rubygems', scheme: 'rubygems', exceptions: () => RUBYGEMS },
+  // NuGet has no oracle here (no .NET SDK in Debian): these vectors and nuget.test.ts are its checks.
+  { prefix: 'nuget', scheme: 'nuget', exceptions: () => NUGET },
 ];
 
 for (const { prefix, scheme, exceptions } of SUITES) {

@@ -1,4 +1,4 @@
-// strata-analyzer: analyzes fetched layers into stored layer results (run N replicas in one group).
-// Thin wiring: the stage itself is startAnalyzer in @strata/pipeline (docs/distributed.md).
-export { startAnalyzer, analyzerSettings } from '@strata/pipeline';
-export type { AnalyzerConfig, StartOptions } from '@strata/pipeline';
+// strata-analyzer: analyzes fetched layers (the embedded scan's layer analysis) into the layer cache (docs/distributed.md).
+export { startAnalyzer } from './analyzer.js';
+export { analyzerSettings } from './settings.js';
+export type { AnalyzerConfig } from './settings.js';

@@ -1,4 +1,4 @@
-// strata-fetcher: resolves requested images and gets uncached layer blobs into the blob store.
-// Thin wiring: the stage itself is startFetcher in @strata/pipeline (docs/distributed.md).
-export { startFetcher, fetcherSettings } from '@strata/pipeline';
-export type { FetcherConfig, StartOptions } from '@strata/pipeline';
+// strata-fetcher: resolves requested images and gets uncached layer blobs into the blob store (docs/distributed.md).
+export { startFetcher } from './fetcher.js';
+export { fetcherSettings } from './settings.js';
+export type { FetcherConfig } from './settings.js';

@@ -6,8 +6,11 @@ import { pathToFileURL } from 'node:url';
 import { dlqTopic } from '@strata/bus';
 import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
-import { advisoryIndexSource, affectedImagesQuery, matcherSettings } from '@strata/pipeline';
+import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
+import { advisoryIndexSettings } from '@strata/stage-runtime';
+import { affectedImagesQuery } from './affected.js';
+import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { renderStoredReport } from './render.js';
@@ -27,8 +30,7 @@ export const gatewaySettings = {
   }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
   STRATA_DB: setting.optionalString({ description: 'OSV advisory folder (the matcher\'s): ListAffectedImages by advisory needs it; without it only package queries are answered' }),
-  STRATA_CACHE_DIR: matcherSettings.STRATA_CACHE_DIR,
-  STRATA_DB_RECHECK_MS: matcherSettings.STRATA_DB_RECHECK_MS,
+  ...advisoryIndexSettings,
   GATEWAY_INDEX_SYNC_MS: setting.integer({ description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this', default: 1_000, min: 0 }),
 } satisfies Record<string, Setting<unknown>>;
 
@@ -46,7 +48,7 @@ function tlsFiles(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefi
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new Error(`${name} ${path}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${name} ${path}: ${describeError(error)}`, { cause: error });
     }
   };
   return { cert: read('GATEWAY_TLS_CERT', cert), key: read('GATEWAY_TLS_KEY', key) };

@@ -8,7 +8,7 @@ import type { Severity } from '@strata/model';
 import type { ScanResult } from '@strata/pipeline';
 import { renderReport, type ReportFormat as ReportFormatName } from '@strata/report';
 import { ScanResultMissingError, type ReportRenderer } from './reports.js';
-import type { ScanOptionsRecord } from '@strata/pipeline';
+import type { ScanOptionsRecord } from '@strata/scan-records';
 
 const FORMAT_NAMES: Record<ReportFormat, ReportFormatName> = {
   [ReportFormat.UNSPECIFIED]: 'json',

@@ -3,7 +3,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { BlobStore } from '@strata/blobstore';
 import { ReportFormat, SeverityCountsSchema, type SeverityCounts } from '@strata/contracts';
-import type { ScanOptionsRecord } from '@strata/pipeline';
+import type { ScanOptionsRecord } from '@strata/scan-records';
 
 export interface StoredReport {
   key: string;

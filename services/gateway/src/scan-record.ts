@@ -1,9 +1,9 @@
-// The scan record (`scans/<scanId>.json`, docs/distributed.md) belongs to @strata/pipeline; this
+// The scan record (`scans/<scanId>.json`, docs/distributed.md) belongs to @strata/scan-records; this
 // maps it onto the ScanService protobuf enums and messages.
 import { parseKey } from '@strata/blobstore';
 import { create } from '@bufbuild/protobuf';
 import { FailureCode, ScanErrorSchema, ScanStage, ScanStatus, SeverityCountsSchema, type ScanError, type SeverityCounts } from '@strata/contracts';
-import { scanRecordKey, type FailureCodeName, type ScanRecord, type ScanStatusName, type StageName } from '@strata/pipeline';
+import { scanRecordKey, type FailureCodeName, type ScanRecord, type ScanStatusName, type StageName } from '@strata/scan-records';
 
 /** Whether `scanId` can name a scan record (a single safe key segment). */
 export function isValidScanId(scanId: string): boolean {

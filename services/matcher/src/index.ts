@@ -1,4 +1,7 @@
-// strata-matcher: matches image inventories against the advisory index, stores reports, publishes findings.
-// Thin wiring: the stage itself is startMatcher in @strata/pipeline (docs/distributed.md).
-export { startMatcher, matcherSettings } from '@strata/pipeline';
-export type { MatcherConfig, StartOptions } from '@strata/pipeline';
+// strata-matcher: matches inventories against the advisory index, stores reports, publishes findings, re-matches on advisory updates (docs/distributed.md).
+export { startMatcher } from './matcher.js';
+export { matcherSettings } from './settings.js';
+export type { MatcherConfig } from './settings.js';
+export { renderJsonReport } from './report.js';
+export { advisoryVersionKey, advisoryLatestKey, publishAdvisoryUpdate } from './rematch.js';
+export type { AdvisoryVersionDoc } from './rematch.js';

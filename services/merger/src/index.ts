@@ -1,4 +1,4 @@
-// strata-merger: merges an image's layer results into its inventory once every layer is analyzed.
-// Thin wiring: the stage itself is startMerger in @strata/pipeline (docs/distributed.md).
-export { startMerger, mergerSettings } from '@strata/pipeline';
-export type { MergerConfig, StartOptions } from '@strata/pipeline';
+// strata-merger: merges the analyzed layers of an image into its inventory (docs/distributed.md).
+export { startMerger } from './merger.js';
+export { mergerSettings } from './settings.js';
+export type { MergerConfig } from './settings.js';

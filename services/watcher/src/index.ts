@@ -1,4 +1,6 @@
 // strata-watcher: crawls the configured registries and requests scans of new or changed digests.
-// Thin wiring: the work is startWatcher in @strata/watcher. Run one replica (it is a singleton).
-export { startWatcher, watcherSettings } from '@strata/watcher';
-export type { WatcherConfig, RunningWatcher } from '@strata/watcher';
+// Run one replica (it is a singleton). The crawl itself is @strata/registry-crawl (the CLI uses it too).
+export { startWatcher } from './watcher.js';
+export type { RunningWatcher, RegistryPassReport } from './watcher.js';
+export { watcherSettings, parseWatchedRegistries, watcherConfigProblems, DEFAULT_REQUESTS_PER_SECOND } from './settings.js';
+export type { WatcherConfig, WatchedRegistry } from './settings.js';

@@ -1,7 +1,8 @@
 // Entry point of strata-watcher: settings from the environment, graceful stop on SIGTERM. With
 // STRATA_WATCH_ONCE it makes one pass over the registries and exits (1 if a registry failed).
 import { runServiceMain } from '@strata/service-runtime';
-import { startWatcher, watcherSettings } from '@strata/watcher';
+import { watcherSettings } from './settings.js';
+import { startWatcher } from './watcher.js';
 
 await runServiceMain({
   service: 'watcher',

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ndbDatabase, ndbSlotOffset, rpmHeaderBlob } from '@strata/analyzers/testing';
 import { assertRefusedOrSame, assertSameFindings, scanJson, type HostileCase } from './harness.js';
 import { DEBIAN_OS_RELEASE, dpkgParagraph, writeOciImage } from './images.js';
 import { EOF_MARKER, entry, header, pad, paxRecord, tar, type TarType } from './tar.js';
@@ -106,7 +107,45 @@ function sharedOverflowChainDb(items: number, chainPages: number): Buffer {
   return db;
 }
 
+/**
+ * An NDB `Packages.db` (SUSE's rpm database) whose `slots` slots all name the blocks of one 1 MB
+ * package blob: read naively, one region would become `slots` packages and `slots` MB.
+ */
+function sharedBlobNdb(slots: number): Buffer {
+  const slotPages = Math.ceil((32 + slots * 16) / 4096);
+  const db = ndbDatabase([rpmHeaderBlob({ name: 'sharedblob', version: '1.0', release: '1', arch: 'x'.repeat(1024 * 1024) })], slotPages);
+  const [blockOffset, blockCount] = [db.readUInt32LE(ndbSlotOffset(0) + 8), db.readUInt32LE(ndbSlotOffset(0) + 12)];
+  for (let n = 1; n < slots; n++) {
+    db.writeUInt32LE(n + 1, ndbSlotOffset(n) + 4);
+    db.writeUInt32LE(blockOffset, ndbSlotOffset(n) + 8);
+    db.writeUInt32LE(blockCount, ndbSlotOffset(n) + 12);
+  }
+  return db;
+}
+
 export const memoryCases: HostileCase[] = [
+  {
+    name: 'rpm NDB: 4,000 slots all naming one 1 MB package blob',
+    kind: '4 NDB slots',
+    run: async (ctx, honest) => {
+      const rpm = tar([{ name: 'usr/lib/sysimage/rpm/Packages.db', content: sharedBlobNdb(4000) }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, rpm] })], honest.db);
+      assertSameFindings(run, honest.debian);
+      assert.match(run.stderr, /WARN rpm.*overlaps the blob of package 1/, 'the shared blob is a warning');
+    },
+  },
+  {
+    name: 'rpm NDB: header claiming a million slot pages',
+    kind: '4 NDB slots',
+    run: async (ctx, honest) => {
+      const db = ndbDatabase([rpmHeaderBlob({ name: 'claimer', version: '1.0', release: '1' })]);
+      db.writeUInt32LE(1_000_000, 12);
+      const rpm = tar([{ name: 'usr/lib/sysimage/rpm/Packages.db', content: db }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, rpm] })], honest.db);
+      assertSameFindings(run, honest.debian);
+      assert.match(run.stderr, /WARN rpm.*1000000 slot pages claimed.*NOT in this report/, 'the refused database is a loud warning');
+    },
+  },
   {
     name: 'rpm BerkeleyDB: 190 hash items all pointing at one 2 MB overflow chain',
     kind: '4 BDB overflow chains',

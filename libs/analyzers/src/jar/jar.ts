@@ -2,8 +2,9 @@ import { rm } from 'node:fs/promises';
 import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 import type { Package } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { purl } from '../purl.js';
-import { readBounded, SizeLimitError, spoolToFile, errorMessage } from '../util/stream.js';
+import { readBounded, SizeLimitError, spoolToFile } from '../util/stream.js';
 import { tempPath } from '../util/tempfile.js';
 import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnalyzerWarningOut } from '../types.js';
 
@@ -129,7 +130,7 @@ async function analyzeArchive(file: string, display: string, depth: number, budg
           text = (await readEntry(zip, entry, budget, where)).toString('utf8');
         } catch (err) {
           if (err instanceof ArchiveLimitError) throw err;
-          warnings.push({ path: topPath, message: `${where}: not readable: ${errorMessage(err)}` });
+          warnings.push({ path: topPath, message: `${where}: not readable: ${describeError(err)}` });
           continue;
         }
         if (name === MANIFEST) {
@@ -163,7 +164,7 @@ async function analyzeArchive(file: string, display: string, depth: number, budg
             warnings.push({ path: topPath, message: `${where}: nested archive expands past ${budget.limits.maxArchiveSize} bytes (zip bomb?); not opened` });
             continue;
           }
-          warnings.push({ path: topPath, message: `${where}: nested archive not readable: ${errorMessage(err)}` });
+          warnings.push({ path: topPath, message: `${where}: nested archive not readable: ${describeError(err)}` });
         } finally {
           await rm(tmp, { force: true });
         }

@@ -1,4 +1,5 @@
 import type { Package } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { purl } from '../purl.js';
 import { contentBuffer } from '../util/stream.js';
 import type { Analyzer, AnalyzerOutput } from '../types.js';
@@ -40,7 +41,7 @@ export const nodeAnalyzer: Analyzer = {
     try {
       json = JSON.parse(buf.toString('utf8').replace(/^\ufeff/, ''));
     } catch (err) {
-      return { warnings: [{ path: file.path, message: `invalid JSON: ${(err as Error).message}` }], applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }] };
+      return { warnings: [{ path: file.path, message: `invalid JSON: ${describeError(err)}` }], applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }] };
     }
     if (!json || typeof json !== 'object' || Array.isArray(json)) {
       return { warnings: [{ path: file.path, message: 'package.json is not a JSON object' }], applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }] };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import initSqlJs from 'sql.js';
 import type { Package } from '@strata/model';
-import { sharedDataDir, skipUnless } from '@strata/testing';
+import { fixturesCacheDir, sharedDataDir, skipUnless } from '@strata/testing';
 import { readSqliteHeaders, rpmAnalyzer, rpmPackagesFromHeaders } from './rpm.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 import type { CollectedFile } from '../types.js';
@@ -163,7 +163,42 @@ test('rpm: a truncated BerkeleyDB Packages gives a loud warning, never a silent 
   }
 });
 
-test('rpm: an NDB Packages.db is never silently empty: a loud warning', async () => {
+// The NDB fixture: SUSE BCI (SLE 15 SP3) `Packages.db` from go-rpmdb v0.1.1's test data, fetched
+// through the Go module proxy by infra/local/install.sh into the fixtures cache (never committed).
+// Debian's rpm cannot read NDB, so the oracle is the `rpm -qa` listing that go-rpmdb's own test
+// expectations record for this file (rpmdb_testcase_test.go, SLE15WithNDB), read here as data.
+const NDB_DIR = join(fixturesCacheDir(), 'rpm-ndb/sle15-bci');
+function ndbFixture(): string | false {
+  if (existsSync(join(NDB_DIR, 'Packages.db')) && existsSync(join(NDB_DIR, 'rpmdb_testcase_test.go'))) return false;
+  const reason = `NDB fixture missing in ${NDB_DIR} (run infra/local/install.sh)`;
+  if (process.env.STRATA_REQUIRE_INFRA === '1') throw new Error(`required for this test run but missing: ${reason}`);
+  return reason;
+}
+
+/** The SLE15WithNDB rows of go-rpmdb's expectations: epoch, name, version, release, arch, source rpm, license. */
+function ndbExpected(): string[] {
+  const text = readFileSync(join(NDB_DIR, 'rpmdb_testcase_test.go'), 'utf8');
+  const from = text.indexOf('SLE15WithNDB = func()');
+  const block = text.slice(from, text.indexOf('return toPackageInfo', from));
+  const rows = [...block.matchAll(/\{intRef\((\d*)\), "([^"]*)", "([^"]*)", "([^"]*)", "([^"]*)", "([^"]*)", \d+, "([^"]*)"/g)];
+  return rows.map(([, epoch, name, version, release, arch, srpm, license]) => [name, epoch || 0, version, release, arch, srpm, license].join('\t'));
+}
+
+test('rpm: the SLE 15 BCI NDB Packages.db equals the rpm -qa listing recorded for it', { skip: ndbFixture() }, async () => {
+  const expected = ndbExpected();
+  assert.equal(expected.length, 35);
+  const content = readFileSync(join(NDB_DIR, 'Packages.db'));
+  const out = await rpmAnalyzer.postAnalyze([collected('usr/lib/sysimage/rpm/Packages.db', content)], ctx);
+  assert.deepEqual(out?.warnings, []);
+  const set = out?.packageSets?.[0];
+  assert.equal(set?.path, 'usr/lib/sysimage/rpm/Packages.db');
+  // same packages, same order: rpm lists NDB packages by package index
+  assert.deepEqual(set?.packages.map(withLicense), expected);
+  const glibc = set?.packages.find((p) => p.name === 'glibc');
+  assert.equal(glibc?.purl.startsWith('pkg:rpm/'), true);
+});
+
+test('rpm: a Packages.db that is not NDB gives a loud warning, never a silent empty list', async () => {
   const out = await rpmAnalyzer.postAnalyze([collected('usr/lib/sysimage/rpm/Packages.db', Buffer.alloc(4096))], ctx);
-  assert.ok(out?.warnings?.some((w) => /NDB format, which Strata cannot read yet; its packages are NOT in this report/.test(w.message)));
+  assert.ok(out?.warnings?.some((w) => /cannot read rpm database: .*not an NDB package database.*its packages are NOT in this report/.test(w.message)), JSON.stringify(out?.warnings));
 });

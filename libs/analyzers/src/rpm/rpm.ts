@@ -1,11 +1,12 @@
 import type { SqlJsStatic } from 'sql.js';
 import type { Package, PackageSet } from '@strata/model';
+import { describeError } from '@strata/errors';
 import { osPackagePurl } from '../purl.js';
-import { errorMessage } from '../util/stream.js';
 import { baseName, dirName } from '../util/paths.js';
 import type { AnalyzerOutput, AnalyzerWarningOut, CollectedFile, PostAnalyzer } from '../types.js';
 import { parseSourceRpm, rpmPackageInfo } from './header.js';
 import { isBdbHash, readBdbValues } from './bdb.js';
+import { readNdbBlobs } from './ndb.js';
 
 const RPMDB_DIRS = ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'usr/share/rpm'];
 const RPMDB_FILES = ['rpmdb.sqlite', 'rpmdb.sqlite-wal', 'Packages', 'Packages.db'];
@@ -60,16 +61,13 @@ export function rpmPackagesFromHeaders(blobs: Buffer[], path: string): { package
       pkg.purl = osPackagePurl(pkg);
       packages.push(pkg);
     } catch (err) {
-      problems.push(`header #${i + 1}: ${errorMessage(err)}; package skipped`);
+      problems.push(`header #${i + 1}: ${describeError(err)}; package skipped`);
     }
   });
   const warnings = problems.slice(0, MAX_WARNINGS_PER_FILE).map((message) => ({ path, message }));
   if (problems.length > MAX_WARNINGS_PER_FILE) warnings.push({ path, message: `${problems.length - MAX_WARNINGS_PER_FILE} more bad headers not shown` });
   return { packages, warnings };
 }
-
-const NOT_READ = (path: string, format: string): string =>
-  `rpm database ${path} is in ${format} format, which Strata cannot read yet; its packages are NOT in this report`;
 
 /**
  * rpm package DBs: sqlite (rpm ≥ 4.16), BerkeleyDB hash `Packages` (older RHEL family, Amazon Linux 2)
@@ -78,7 +76,7 @@ const NOT_READ = (path: string, format: string): string =>
  */
 export const rpmAnalyzer: PostAnalyzer = {
   type: 'rpm',
-  version: 2,
+  version: 3,
   required: (path) => RPMDB.test(path),
   produces: { kind: 'os', type: 'rpm' },
   locations: RPMDB_DIRS.flatMap((dir) => RPMDB_FILES.filter((f) => f !== 'rpmdb.sqlite-wal').map((f) => `${dir}/${f}`)),
@@ -105,10 +103,14 @@ export const rpmAnalyzer: PostAnalyzer = {
           sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
           for (const x of w) warnings.push(x);
         } else if (name === 'Packages.db') {
-          warnings.push({ path: file.path, message: NOT_READ(file.path, 'NDB') });
+          const problems: string[] = [];
+          const { packages, warnings: w } = rpmPackagesFromHeaders(readNdbBlobs(file.content, problems), file.path);
+          for (const message of problems) warnings.push({ path: file.path, message });
+          sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });
+          for (const x of w) warnings.push(x);
         }
       } catch (err) {
-        warnings.push({ path: file.path, message: `cannot read rpm database: ${errorMessage(err)}; its packages are NOT in this report` });
+        warnings.push({ path: file.path, message: `cannot read rpm database: ${describeError(err)}; its packages are NOT in this report` });
         sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages: [] });
       }
     }

@@ -75,7 +75,3 @@ export async function spoolToFile(
   await pipeline(source, meter, createWriteStream(path, { mode: 0o600 }));
   return written;
 }
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

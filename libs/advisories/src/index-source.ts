@@ -1,0 +1,25 @@
+// The advisory index a long-running service keeps open: reopened now and then, so a new advisory
+// folder version is picked up without a restart.
+import { openAdvisoryIndex, type OpenIndexResult } from './open.js';
+
+/**
+ * The advisory index, reopened every `recheckMs` (or now, with `fresh`). Reopening an unchanged
+ * folder reads only the store's header and returns the handle already open; a rebuilt store is a
+ * new file, and the handle on the old one keeps working for the scans still using it.
+ */
+export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number): (fresh?: boolean) => Promise<OpenIndexResult> {
+  const reopen = (): Promise<OpenIndexResult> => openAdvisoryIndex({ dbDir, cacheDir });
+  let current: Promise<OpenIndexResult> | undefined;
+  let openedAt = 0;
+  return (fresh = false) => {
+    if (fresh || !current || Date.now() - openedAt > recheckMs) {
+      const next = reopen();
+      current = next;
+      openedAt = Date.now();
+      next.catch(() => {
+        if (current === next) current = undefined;
+      });
+    }
+    return current;
+  };
+}

@@ -1,0 +1,174 @@
+// The documents the distributed pipeline keeps in the blob store (docs/distributed.md): where
+// each lives, its shape, and the monotonic scan-record update every stage uses.
+import { createHash } from 'node:crypto';
+import { getJson, putJson, type BlobStore } from '@strata/blobstore';
+import type { ImageMetadata, LayerRef, SeverityCounts } from '@strata/model';
+import { describeError } from '@strata/errors';
+
+export const imageRecordKey = (manifestDigest: string): string => `images/${manifestDigest}.json`;
+export const scanRecordKey = (scanId: string): string => `scans/${scanId}.json`;
+/** Analyzer-set versions hold characters keys cannot (";"), so inventories are filed under their sha256. */
+export const analyzerSetId = (analyzerSetVersion: string): string => createHash('sha256').update(analyzerSetVersion).digest('hex');
+export const inventoryKey = (manifestDigest: string, analyzerSetVersion: string): string =>
+  `inventories/${manifestDigest}/${analyzerSetId(analyzerSetVersion)}.json`;
+/** The Trivy-compatible JSON report, identical to `strata image --format json` (unfiltered). */
+export const reportKey = (manifestDigest: string, advisoryDbVersion: string): string => `reports/${manifestDigest}/${advisoryDbVersion}.json`;
+/** The ScanResult JSON every report format renders from. */
+export const resultKey = (manifestDigest: string, advisoryDbVersion: string): string => `results/${manifestDigest}/${advisoryDbVersion}.json`;
+/** Written after the findings event of (manifest digest, advisory DB version) was published. */
+export const findingsMarkerKey = (manifestDigest: string, advisoryDbVersion: string): string => `findings/${manifestDigest}/${advisoryDbVersion}.json`;
+
+export type ScanStatusName = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+/** ScanStage enum names without the SCAN_STAGE_ prefix. */
+export type StageName = 'SUBMIT' | 'RESOLVE' | 'FETCH' | 'ANALYZE' | 'MERGE' | 'MATCH' | 'REPORT';
+/** FailureCode enum names without the FAILURE_CODE_ prefix. */
+export type FailureCodeName =
+  | 'INTERNAL'
+  | 'INVALID_REFERENCE'
+  | 'IMAGE_NOT_FOUND'
+  | 'PLATFORM_NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'UNAVAILABLE'
+  | 'DIGEST_MISMATCH'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'LIMIT_EXCEEDED';
+
+export interface ScanError {
+  stage: StageName;
+  code: FailureCodeName;
+  /** says why, naming the image, layer digest or address */
+  reason: string;
+  layerDigest?: string;
+}
+
+export interface ScanOptionsRecord {
+  ignoreUnfixed: boolean;
+  /** severity names, e.g. ["HIGH","CRITICAL"]; empty = all */
+  severities: string[];
+  ignoredVulnerabilityIds: string[];
+}
+
+/** `scans/<scanId>.json`. */
+export interface ScanRecord {
+  scanId: string;
+  imageRef: string;
+  status: ScanStatusName;
+  /** the stage the scan is in (RUNNING), ended in (COMPLETED: MATCH) or failed in */
+  stage?: StageName;
+  error?: ScanError;
+  manifestDigest?: string;
+  indexDigest?: string;
+  platform?: { os: string; architecture: string; variant?: string };
+  /** names of the image for this scan's reference (Trivy's RepoTags/RepoDigests) */
+  repoTags?: string[];
+  repoDigests?: string[];
+  /** what the scan asked for; reports are stored unfiltered and these apply when rendering */
+  options?: ScanOptionsRecord;
+  /** layers of the image, and how many were already in the layer cache at resolve time */
+  layers?: { total: number; cached: number };
+  advisoryDbVersion?: string;
+  /** report key (Trivy JSON) and result key (ScanResult JSON), set when COMPLETED */
+  reportKey?: string;
+  resultKey?: string;
+  /** findings per severity, set when COMPLETED (unfiltered) */
+  counts?: SeverityCounts;
+  /** diffID of the layer.analyzed event whose merge moved the scan to MATCH: its redelivery publishes image.inventory again */
+  mergedFrom?: string;
+  /** false when an earlier scan had already published the findings of this digest and DB version */
+  findingsPublished?: boolean;
+  traceId?: string;
+  createdAt?: string;
+  updatedAt: string;
+}
+
+/** `images/<manifestDigest>.json`: what the fetcher learned while resolving. */
+export interface ImageRecord {
+  schemaVersion: 1;
+  manifestDigest: string;
+  analyzerSetVersion: string;
+  metadata: ImageMetadata;
+  /** bottom to top, each with the key its LayerResult is stored under */
+  layers: Array<LayerRef & { cacheKey: string }>;
+  resolvedAt: string;
+}
+
+export const readScanRecord = (store: BlobStore, scanId: string): Promise<ScanRecord | undefined> => getJson<ScanRecord>(store, scanRecordKey(scanId));
+export const readImageRecord = (store: BlobStore, manifestDigest: string): Promise<ImageRecord | undefined> =>
+  getJson<ImageRecord>(store, imageRecordKey(manifestDigest));
+export const writeImageRecord = (store: BlobStore, record: ImageRecord): Promise<void> => putJson(store, imageRecordKey(record.manifestDigest), record);
+
+const STATUS_RANK: Record<ScanStatusName, number> = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2 };
+const STAGE_RANK: Record<StageName, number> = { SUBMIT: 0, RESOLVE: 1, FETCH: 2, ANALYZE: 3, MERGE: 4, MATCH: 5, REPORT: 6 };
+
+export const isTerminal = (status: ScanStatusName | undefined): boolean => status === 'COMPLETED' || status === 'FAILED';
+export const stageRank = (stage: StageName | undefined): number => (stage ? STAGE_RANK[stage] : -1);
+
+/** Every successful write moves a record up at least one (status, stage) rank; there are fewer than this. */
+const MAX_LOST_RACES = 16;
+
+export class ScanRecordContentionError extends Error {
+  constructor(scanId: string, location: string) {
+    super(`scan record ${scanRecordKey(scanId)} in ${location}: lost ${MAX_LOST_RACES} conditional writes in a row (more writers than a scan has states?)`);
+    this.name = 'ScanRecordContentionError';
+  }
+}
+
+/** Whether `update` would move `current` forward: by status, then by stage; never past a terminal status. */
+export function advancesRecord(current: Pick<ScanRecord, 'status' | 'stage'> | undefined, update: { status: ScanStatusName; stage?: StageName }): boolean {
+  if (!current) return true;
+  if (isTerminal(current.status)) return false;
+  const byStatus = STATUS_RANK[update.status] - STATUS_RANK[current.status];
+  return byStatus > 0 || (byStatus === 0 && stageRank(update.stage) > stageRank(current.stage));
+}
+
+export interface AdvanceOptions {
+  /**
+   * Test hook only (never set from configuration): runs after the record was read and before the
+   * conditional write, to widen the window a concurrent writer can slip into.
+   */
+  beforeWrite?: (current: ScanRecord | undefined) => Promise<void>;
+}
+
+/**
+ * Moves a scan record forward: a write that would not advance it (by status, then by stage) is
+ * dropped, so a redelivered or late event never turns COMPLETED back into RUNNING, and the first
+ * terminal status wins. The write is conditional on the version that was read (If-Match on the
+ * S3 ETag; If-None-Match for a new record): when another writer got in between, the record is read
+ * again and the transition re-checked against what is there now. Returns the record as it now stands.
+ */
+export async function advanceScanRecord(
+  store: BlobStore,
+  scan: { scanId: string; imageRef: string; traceId?: string },
+  update: Partial<Omit<ScanRecord, 'scanId' | 'updatedAt'>> & { status: ScanStatusName },
+  options: AdvanceOptions = {},
+): Promise<{ record: ScanRecord; written: boolean }> {
+  const key = scanRecordKey(scan.scanId);
+  for (let lost = 0; lost < MAX_LOST_RACES; lost++) {
+    const stored = await store.getObjectVersioned(key);
+    const current = stored ? parseRecord(stored.body, key, store.location) : undefined;
+    if (!advancesRecord(current, update)) return { record: current!, written: false };
+    await options.beforeWrite?.(current);
+    const now = new Date().toISOString();
+    const record: ScanRecord = {
+      ...current,
+      ...update,
+      scanId: scan.scanId,
+      imageRef: current?.imageRef ?? scan.imageRef,
+      ...(scan.traceId ? { traceId: scan.traceId } : {}),
+      createdAt: current?.createdAt ?? now,
+      updatedAt: now,
+    };
+    if ((await store.putObjectIfMatch(key, JSON.stringify(record), stored?.version ?? null)) !== undefined) return { record, written: true };
+    // Someone else wrote it since we read it: a few ms of jitter, so racing writers spread out.
+    await new Promise((r) => setTimeout(r, Math.random() * 5 * (lost + 1)));
+  }
+  throw new ScanRecordContentionError(scan.scanId, store.location);
+}
+
+function parseRecord(body: Uint8Array, key: string, location: string): ScanRecord {
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as ScanRecord;
+  } catch (error) {
+    throw new Error(`${key} in ${location} is not valid JSON: ${describeError(error)}`, { cause: error });
+  }
+}

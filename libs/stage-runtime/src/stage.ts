@@ -1,0 +1,167 @@
+// What every distributed stage shares: the context it runs in, the observer tests and benchmarks
+// hook into, and the one way a stage fails a scan (FAILED record + scan.failed event).
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { DeliveredMessage } from '@strata/bus';
+import { FailureCode, ScanStage, Topics, type BlobRef } from '@strata/contracts';
+import { forScan, type Logger } from '@strata/log';
+import type { HandlerOutcome, Runtime } from '@strata/service-runtime';
+import { describeError } from '@strata/errors';
+import { layerResultKey } from '@strata/pipeline';
+import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
+import { classifyError } from './failures.js';
+
+/** What a handler did, for tests and benchmarks (the same facts the metrics count). */
+export interface StageEvent {
+  service: string;
+  /** e.g. "resolve", "fetch", "analyze", "merge", "match" */
+  stage: string;
+  scanId: string;
+  /** ok | skipped | waiting | failed_scan | fetched | cached | analyzed | published | duplicate */
+  outcome: string;
+  manifestDigest?: string;
+  diffId?: string;
+  layerDigest?: string;
+  detail?: Record<string, unknown>;
+}
+
+export type StageObserver = (event: StageEvent) => void;
+
+/**
+ * Named points in the stages where a test pauses or crashes a service. Only tests set the hook:
+ * in-process through StartOptions.testPoint, or in a child process through the test entry
+ * testing/service-main.ts (STRATA_TEST_CRASH_POINT). The services' own main.ts never set it, so
+ * no production configuration can reach it.
+ */
+export type TestPoint =
+  /** the merger has published image.inventory (the scan record was written before) */
+  | 'merger.inventory-published'
+  /** the matcher has published a FULL findings event and not yet marked it published */
+  | 'matcher.findings-published';
+export type TestPointHook = (point: TestPoint, scanId: string) => Promise<void>;
+
+export interface StageContext {
+  runtime: Runtime;
+  service: string;
+  observe: StageObserver;
+  testPoint?: TestPointHook;
+}
+
+export interface ScanIdentity {
+  scanId: string;
+  imageRef: string;
+  traceId: string;
+  manifestDigest?: string;
+}
+
+export function scanLogger(ctx: StageContext, scan: ScanIdentity): Logger {
+  return forScan(ctx.runtime.logger, scan.scanId, scan.traceId || undefined);
+}
+
+export function blobRef(ctx: StageContext, key: string, extra: { digest?: string; size?: number; mediaType?: string } = {}): BlobRef {
+  return {
+    $typeName: 'strata.v1.BlobRef',
+    bucket: ctx.runtime.bucket,
+    key,
+    digest: extra.digest ?? '',
+    size: BigInt(extra.size ?? 0),
+    mediaType: extra.mediaType ?? '',
+  };
+}
+
+export const now = () => timestampFromDate(new Date());
+
+/** Times a piece of stage work into strata_stage_duration_seconds{stage}. */
+export async function timed<T>(ctx: StageContext, stage: string, work: () => Promise<T>): Promise<T> {
+  const end = ctx.runtime.metrics.stageSeconds.startTimer({ stage });
+  try {
+    return await work();
+  } finally {
+    end();
+  }
+}
+
+export async function failScan(ctx: StageContext, scan: ScanIdentity, error: ScanError): Promise<void> {
+  const log = scanLogger(ctx, scan);
+  ctx.runtime.metrics.failures.inc({ stage: error.stage, code: error.code });
+  log.warn({ stage: error.stage, code: error.code, reason: error.reason, layerDigest: error.layerDigest }, 'scan failed');
+  try {
+    await advanceScanRecord(ctx.runtime.store, scan, {
+      status: 'FAILED',
+      stage: error.stage,
+      error,
+      ...(scan.manifestDigest ? { manifestDigest: scan.manifestDigest } : {}),
+    });
+  } catch (recordError) {
+    // The store itself may be what failed: the event below still tells every waiter.
+    log.error({ err: describeError(recordError) }, 'could not write the FAILED scan record');
+  }
+  await ctx.runtime.publish(
+    Topics.scanFailed,
+    {
+      scanId: scan.scanId,
+      imageRef: scan.imageRef,
+      stage: ScanStage[error.stage],
+      code: FailureCode[error.code],
+      reason: error.reason,
+      ...(scan.manifestDigest ? { manifestDigest: scan.manifestDigest } : {}),
+      ...(error.layerDigest ? { layerDigest: error.layerDigest } : {}),
+      failedAt: now(),
+      traceId: scan.traceId,
+    },
+    { 'strata-scan-id': scan.scanId },
+  );
+  ctx.observe({ service: ctx.service, stage: error.stage.toLowerCase(), scanId: scan.scanId, outcome: 'failed_scan', detail: { ...error } });
+}
+
+/**
+ * Runs a stage's work for one message. A transient failure (registry or store away) is thrown
+ * back to the bus, which retries the message with backoff; on the last attempt, and for any
+ * other failure, the scan is failed with its reason and the message is done: nothing is stuck.
+ */
+export async function runStage(
+  ctx: StageContext,
+  message: DeliveredMessage,
+  scan: ScanIdentity,
+  stage: StageName,
+  work: () => Promise<HandlerOutcome>,
+  layerDigest?: string,
+): Promise<HandlerOutcome> {
+  try {
+    return await work();
+  } catch (error) {
+    const { code, transient } = classifyError(error);
+    if (transient && message.attempt < ctx.runtime.maxAttempts) {
+      scanLogger(ctx, scan).warn({ stage, attempt: message.attempt, maxAttempts: ctx.runtime.maxAttempts, err: describeError(error) }, 'transient failure: the message will be retried');
+      throw error;
+    }
+    const failure: ScanError = { stage, code: code as FailureCodeName, reason: describeError(error) };
+    if (layerDigest) failure.layerDigest = layerDigest;
+    if (transient) failure.reason = `${failure.reason} (gave up after ${message.attempt} attempts)`;
+    await failScan(ctx, scan, failure);
+    return 'failed_scan';
+  }
+}
+
+/** Announces a layer whose result is stored (analyzed now, or found in the cache). */
+export async function publishLayerAnalyzed(
+  ctx: StageContext,
+  scan: ScanIdentity,
+  layer: { layerDigest: string; diffId: string; cacheKey: string; layerIndex: number; analyzerSetVersion: string; fromCache: boolean; packageCount?: number; warningCount?: number },
+): Promise<void> {
+  await ctx.runtime.publish(Topics.layerAnalyzed, {
+    scanId: scan.scanId,
+    imageRef: scan.imageRef,
+    manifestDigest: scan.manifestDigest ?? '',
+    layerDigest: layer.layerDigest,
+    diffId: layer.diffId,
+    cacheKey: layer.cacheKey,
+    analyzerSetVersion: layer.analyzerSetVersion,
+    inventory: blobRef(ctx, layerResultKey(layer.cacheKey)),
+    packageCount: layer.packageCount ?? 0,
+    warningCount: layer.warningCount ?? 0,
+    fromCache: layer.fromCache,
+    layerIndex: layer.layerIndex,
+    analyzedAt: now(),
+    traceId: scan.traceId,
+  });
+}

@@ -1,0 +1,71 @@
+// The analyzer (N replicas in one group): turns a fetched layer blob into its stored LayerResult
+// with the same function the embedded scan uses. layer.fetched is keyed by diffID, so a layer
+// shared by several images reaches one replica in order, and all but the first find it cached.
+import type { DeliveredMessage } from '@strata/bus';
+import { analyzerSetVersion } from '@strata/analyzers';
+import { Topics, type EventOf } from '@strata/contracts';
+import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
+import { analyzeAndStoreLayer, layerResultKey } from '@strata/pipeline';
+import { readScanRecord } from '@strata/scan-records';
+import { publishLayerAnalyzed, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import type { AnalyzerConfig } from './settings.js';
+
+async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topics.layerFetched>, message: DeliveredMessage): Promise<HandlerOutcome> {
+  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const { store, metrics } = ctx.runtime;
+  const seen = { service: ctx.service, stage: 'analyze', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId, layerDigest: event.layerDigest };
+  return runStage(
+    ctx,
+    message,
+    scan,
+    'ANALYZE',
+    async () => {
+      const record = await readScanRecord(store, scan.scanId);
+      if (record?.status === 'FAILED') {
+        ctx.observe({ ...seen, outcome: 'skipped' });
+        return 'skipped';
+      }
+      const setVersion = analyzerSetVersion();
+      if (event.analyzerSetVersion !== setVersion) {
+        throw new StageError('INTERNAL', `layer ${event.layerDigest} was requested for analyzer set "${event.analyzerSetVersion}" but this analyzer runs "${setVersion}" (mixed versions during a deploy?)`);
+      }
+      const layer = { layerDigest: event.layerDigest, diffId: event.diffId, cacheKey: event.cacheKey, layerIndex: event.layerIndex, analyzerSetVersion: setVersion };
+      if (await store.exists(layerResultKey(event.cacheKey))) {
+        metrics.layerCacheHits.inc({ stage: 'analyze' });
+        await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: true });
+        ctx.observe({ ...seen, outcome: 'cached' });
+        return 'ok';
+      }
+      const log = scanLogger(ctx, scan);
+      log.info({ layerDigest: event.layerDigest, diffId: event.diffId, size: Number(event.size) }, 'analyzing layer');
+      const stored = await timed(ctx, 'analyze', async () => {
+        const blob = await store.getBlob(event.layerDigest);
+        const layerRef = {
+          digest: event.layerDigest,
+          diffId: event.diffId,
+          ...(event.size > 0n ? { size: Number(event.size) } : {}),
+          ...(event.mediaType ? { mediaType: event.mediaType } : {}),
+        };
+        try {
+          return await analyzeAndStoreLayer(store, layerRef, blob, { label: `${event.imageRef} layer ${event.layerIndex + 1} ${event.layerDigest}` });
+        } finally {
+          blob.destroy();
+        }
+      });
+      if (stored.cacheKey !== event.cacheKey) throw new StageError('INTERNAL', `layer ${event.layerDigest}: cache key ${stored.cacheKey} differs from the requested ${event.cacheKey}`);
+      metrics.layersAnalyzed.inc();
+      const packages = stored.result.packageSets.reduce((n, s) => n + s.packages.length, 0) + stored.result.applications.reduce((n, s) => n + s.packages.length, 0);
+      log.info({ layerDigest: event.layerDigest, packages, warnings: stored.result.warnings.length }, 'layer analyzed');
+      await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: false, packageCount: packages, warningCount: stored.result.warnings.length });
+      ctx.observe({ ...seen, outcome: 'analyzed', detail: { packages } });
+      return 'ok';
+    },
+    event.layerDigest,
+  );
+}
+
+export function startAnalyzer(config: AnalyzerConfig, options: StartOptions = {}): Promise<RunningService> {
+  return startStageService('analyzer', config, options, async (ctx) => {
+    await ctx.runtime.consume({ group: 'strata-analyzer', topic: Topics.layerFetched, handler: (event, message) => handleLayerFetched(ctx, event, message) });
+  });
+}

@@ -1,0 +1,249 @@
+// The watcher: every interval, crawls each configured registry, and publishes scan.requested for
+// the digests it has not requested before (every platform of an index), then saves its cursor.
+// One registry failing (down, refusing our credentials) is logged with its reason and the others
+// go on; the next pass retries it. Run one replica: two watchers would request the same scans.
+import { randomUUID } from 'node:crypto';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { SettingsError } from '@strata/config';
+import { ScanTrigger, Topics } from '@strata/contracts';
+import { resolveCredentials, type Credentials } from '@strata/oci';
+import { createRateLimiter, crawlRegistry, expandDigests, loadCursor, planPass, realClock, saveCursor, targetReference, watcherClient, type CrawlProblem, type NewDigest, type RateLimiter, type ScanTarget, type WatchCursor } from '@strata/registry-crawl';
+import { advanceScanRecord } from '@strata/scan-records';
+import { startStageService, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import type { RunningService } from '@strata/service-runtime';
+import { Counter } from 'prom-client';
+import { describeError } from '@strata/errors';
+import { watcherConfigProblems, type WatchedRegistry, type WatcherConfig } from './settings.js';
+
+export interface RegistryPassReport {
+  registry: string;
+  /** pass number of this watcher instance, from 1 */
+  pass: number;
+  ok: boolean;
+  /** why the pass over this registry failed (never a secret) */
+  error?: string;
+  repositories: number;
+  tags: number;
+  /** scan.requested events published */
+  requested: number;
+  /** tags whose digest had been requested already */
+  unchanged: number;
+  problems: CrawlProblem[];
+}
+
+export interface RunningWatcher extends RunningService {
+  /** a pass over every registry now (queued behind a pass in progress) */
+  runPass(): Promise<RegistryPassReport[]>;
+  /** passes finished so far */
+  readonly passes: number;
+  /** resolves when the loop has ended: after the first pass with STRATA_WATCH_ONCE, or once stopped */
+  readonly done: Promise<void>;
+}
+
+
+interface WatcherMetrics {
+  passes: Counter<'registry' | 'outcome'>;
+  requested: Counter<'registry'>;
+  errors: Counter<'registry'>;
+  requests: Counter<'registry'>;
+}
+
+function watcherMetrics(ctx: StageContext): WatcherMetrics {
+  const registers = [ctx.runtime.metrics.registry];
+  return {
+    passes: new Counter({ name: 'strata_watcher_passes_total', help: 'passes over a registry, by outcome (ok, failed)', labelNames: ['registry', 'outcome'], registers }),
+    requested: new Counter({ name: 'strata_watcher_scans_requested_total', help: 'scan.requested events published by the watcher', labelNames: ['registry'], registers }),
+    errors: new Counter({ name: 'strata_watcher_errors_total', help: 'registry passes that failed, and repositories or tags that could not be read', labelNames: ['registry'], registers }),
+    requests: new Counter({ name: 'strata_watcher_registry_requests_total', help: 'HTTP requests sent to a registry by the watcher (rate-limited)', labelNames: ['registry'], registers }),
+  };
+}
+
+async function registryCredentials(config: WatcherConfig, registry: WatchedRegistry): Promise<Credentials | undefined> {
+  if (registry.credentialsRef !== undefined) {
+    const entry = config.STRATA_REGISTRY_CREDENTIALS[registry.credentialsRef];
+    if (!entry) throw new Error(`credentials entry "${registry.credentialsRef}" is not in STRATA_REGISTRY_CREDENTIALS`);
+    return { username: entry.username, password: entry.password };
+  }
+  return resolveCredentials(registry.host, config.DOCKER_CONFIG ? { dockerConfigDir: config.DOCKER_CONFIG } : {});
+}
+
+export function startWatcher(config: WatcherConfig, options: StartOptions = {}): Promise<RunningWatcher> {
+  const problems = watcherConfigProblems(config);
+  if (problems.length > 0) return Promise.reject(new SettingsError(problems));
+
+  const stopping = new AbortController();
+  const limiters = new Map<string, RateLimiter>();
+  let passes = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  let runPass!: () => Promise<RegistryPassReport[]>;
+  let loop: Promise<void> = Promise.resolve();
+
+  const started = startStageService('watcher', config, options, async (ctx) => {
+    const metrics = watcherMetrics(ctx);
+    const log = ctx.runtime.logger;
+    for (const registry of config.STRATA_WATCH_REGISTRIES) {
+      const limiter = createRateLimiter({ perSecond: registry.requestsPerSecond });
+      limiters.set(registry.host, {
+        take: async (signal) => {
+          await limiter.take(signal);
+          metrics.requests.inc({ registry: registry.host });
+        },
+        get taken() {
+          return limiter.taken;
+        },
+      });
+    }
+
+    async function publish(registry: WatchedRegistry, target: ScanTarget, pass: number): Promise<void> {
+      const scanId = randomUUID();
+      const imageRef = targetReference(registry.host, target);
+      const scan = { scanId, imageRef, traceId: scanId };
+      await advanceScanRecord(ctx.runtime.store, scan, { status: 'QUEUED', stage: 'SUBMIT' });
+      await ctx.runtime.publish(Topics.scanRequested, {
+        scanId,
+        imageRef,
+        ...(target.platform ? { platform: { os: target.platform.os, architecture: target.platform.architecture, variant: target.platform.variant ?? '' } } : {}),
+        requestedAt: timestampFromDate(new Date()),
+        credentialsRef: registry.credentialsRef ?? '',
+        ...(target.indexDigest ? { parentIndexDigest: target.indexDigest } : {}),
+        traceId: scanId,
+        trigger: ScanTrigger.WATCHER,
+      });
+      metrics.requested.inc({ registry: registry.host });
+      log.info(
+        { scanId, registry: registry.host, repository: target.repository, tags: target.tags, digest: target.digest, ...(target.platform ? { platform: target.platform, manifestDigest: target.manifestDigest } : {}), pass },
+        'scan requested',
+      );
+      ctx.observe({
+        service: ctx.service,
+        stage: 'watch',
+        scanId,
+        outcome: 'requested',
+        manifestDigest: target.manifestDigest ?? target.digest,
+        detail: { registry: registry.host, repository: target.repository, tag: target.tag, tags: target.tags, digest: target.digest, imageRef, platform: target.platform, indexDigest: target.indexDigest, pass },
+      });
+    }
+
+    async function passRegistry(registry: WatchedRegistry, pass: number): Promise<RegistryPassReport> {
+      const report: RegistryPassReport = { registry: registry.host, pass, ok: false, repositories: 0, tags: 0, requested: 0, unchanged: 0, problems: [] };
+      let cursor: WatchCursor | undefined;
+      const published: Array<NewDigest & { platformDigests: string[] }> = [];
+      try {
+        const credentials = await registryCredentials(config, registry);
+        const client = watcherClient(registry.host, {
+          ...(credentials ? { credentials } : {}),
+          insecure: registry.insecure,
+          limiter: limiters.get(registry.host)!,
+          signal: stopping.signal,
+        });
+        cursor = await loadCursor(ctx.runtime.store, registry.host);
+        const crawl = await crawlRegistry(registry.host, registry, { pageSize: 1000 }, client);
+        report.repositories = crawl.repositories.length;
+        report.tags = crawl.tags.length;
+        for (const p of crawl.problems) report.problems.push(p);
+        const plan = planPass(cursor, crawl);
+        const covered = new Map<string, string>();
+        for (const [index, manifests] of Object.entries(plan.next.platforms)) for (const m of manifests) covered.set(m, index);
+        for await (const step of expandDigests(client, plan.fresh, covered)) {
+          const found = step.found;
+          if (step.kind === 'covered') {
+            log.info({ registry: registry.host, repository: found.repository, tags: found.tags, digest: found.digest, indexDigest: step.indexDigest }, 'already requested as a platform of an index');
+            plan.unchanged.push(found);
+            continue;
+          }
+          if (step.kind === 'error') {
+            // Not requested: the cursor forgets it, and the next pass tries again.
+            report.problems.push({ repository: found.repository, tag: found.tag, reason: step.reason });
+            plan.next.requested = plan.next.requested.filter((d) => d !== found.digest);
+            continue;
+          }
+          if (step.skipped.length > 0) log.warn({ registry: registry.host, repository: found.repository, digest: found.digest, skipped: step.skipped }, 'index entries not scanned');
+          for (const target of step.targets) {
+            await publish(registry, target, pass);
+            report.requested++;
+          }
+          const platformDigests = step.targets.flatMap((x) => (x.manifestDigest ? [x.manifestDigest] : []));
+          if (platformDigests.length > 0) plan.next.platforms[found.digest] = platformDigests;
+          published.push({ ...found, platformDigests });
+        }
+        for (const same of plan.unchanged) {
+          ctx.observe({ service: ctx.service, stage: 'watch', scanId: '', outcome: 'unchanged', manifestDigest: same.digest, detail: { registry: registry.host, repository: same.repository, tag: same.tag, pass } });
+        }
+        report.unchanged = plan.unchanged.length;
+        // Only now: a crash before this line re-requests this pass's digests, never loses them.
+        await saveCursor(ctx.runtime.store, plan.next);
+        report.ok = true;
+      } catch (error) {
+        report.error = describeError(error);
+        if (cursor && published.length > 0) {
+          // Interrupted after publishing some requests: remember those, so they are not requested twice.
+          const partial = { ...cursor, tags: { ...cursor.tags }, requested: [...cursor.requested], platforms: { ...cursor.platforms }, updatedAt: new Date().toISOString() };
+          for (const p of published) {
+            for (const tag of p.tags) partial.tags[`${p.repository}:${tag}`] = p.digest;
+            partial.requested.push(p.digest);
+            if (p.platformDigests.length > 0) partial.platforms[p.digest] = p.platformDigests;
+          }
+          partial.requested = [...new Set(partial.requested)].sort();
+          await saveCursor(ctx.runtime.store, partial).catch((saveError: unknown) => log.error({ registry: registry.host, err: describeError(saveError) }, 'could not save the partial cursor'));
+        }
+      }
+      for (const problem of report.problems) {
+        metrics.errors.inc({ registry: registry.host });
+        log.warn({ registry: registry.host, repository: problem.repository, tag: problem.tag, reason: problem.reason, pass }, 'could not read part of the registry; the next pass tries again');
+      }
+      if (report.ok) {
+        metrics.passes.inc({ registry: registry.host, outcome: 'ok' });
+        log.info({ registry: registry.host, pass, repositories: report.repositories, tags: report.tags, requested: report.requested, unchanged: report.unchanged }, 'registry pass done');
+      } else {
+        metrics.passes.inc({ registry: registry.host, outcome: 'failed' });
+        if (stopping.signal.aborted) {
+          log.info({ registry: registry.host, pass, requested: report.requested }, 'registry pass interrupted: the watcher is stopping');
+        } else {
+          metrics.errors.inc({ registry: registry.host });
+          log.error({ registry: registry.host, pass, reason: report.error }, 'registry pass failed; the next pass tries again');
+        }
+      }
+      ctx.observe({ service: ctx.service, stage: 'watch', scanId: '', outcome: report.ok ? 'pass' : 'registry_failed', detail: { ...report } });
+      return report;
+    }
+
+    runPass = () => {
+      const run = queue.then(async () => {
+        const pass = passes + 1;
+        const reports = await Promise.all(config.STRATA_WATCH_REGISTRIES.map((r) => passRegistry(r, pass)));
+        passes = pass;
+        return reports;
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    };
+
+    loop = (async () => {
+      while (!stopping.signal.aborted) {
+        await runPass();
+        if (config.STRATA_WATCH_ONCE) return;
+        await realClock.sleep(config.STRATA_WATCH_INTERVAL_MS, stopping.signal).catch(() => undefined);
+      }
+    })();
+    loop.catch((error: unknown) => log.error({ err: describeError(error) }, 'watch loop ended'));
+  });
+
+  return started.then((service) => {
+    const halt = async (how: () => Promise<void>) => {
+      stopping.abort(new Error('watcher stopping'));
+      await loop.catch(() => undefined);
+      await how();
+    };
+    return {
+      name: service.name,
+      runtime: service.runtime,
+      stop: () => halt(service.stop),
+      abort: () => halt(service.abort),
+      runPass: () => runPass(),
+      get passes() {
+        return passes;
+      },
+      done: loop.then(() => undefined, () => undefined),
+    };
+  });
+}
