@@ -60,9 +60,10 @@ export function parseGemspec(text: string): GemspecFields {
       if (!m) return;
       const field = m[1]!;
       const value = m[2]!;
-      if (field === 'name' && out.name === undefined) out.name = firstQuoted(value);
-      else if (field === 'version' && out.version === undefined) out.version = firstQuoted(value);
-      else if ((field === 'licenses' || field === 'license') && out.licenses === undefined) {
+      if (field === 'name' || field === 'version') {
+        const v = out[field] === undefined ? firstQuoted(value) : undefined;
+        if (v !== undefined) out[field] = v;
+      } else if ((field === 'licenses' || field === 'license') && out.licenses === undefined) {
         const list = allQuoted(value).map(licenseOf).filter((l): l is string => l !== undefined);
         if (list.length > 0) out.licenses = list;
       }

@@ -70,8 +70,8 @@ export function readCargoLock(text: string, filePath: string, list: PackageList,
         return;
       }
       const value = tomlString(m[2]!);
-      if (m[1] === 'name') current.name ??= value;
-      else current.version ??= value;
+      const key = m[1] === 'name' ? 'name' : 'version';
+      if (value !== undefined && current[key] === undefined) current[key] = value;
     },
     MAX_LINE,
   );
