@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { PackageURL } from 'packageurl-js';
 import { infra, loadImages, repoRoot, skipUnless, skipUnlessImages } from '@strata/testing';
-import { runStrata } from './test-support.js';
+import { runStrata } from './testing/index.js';
 
 /**
  * Packages Trivy finds that Strata does not find yet, by PURL prefix, with the reason. Each PURL of

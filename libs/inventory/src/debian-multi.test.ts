@@ -8,7 +8,7 @@ import { analyzeLayer, DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { ImageInventory, InventoryPackage, LayerResult, LayerRef } from '@strata/model';
 import { skipUnless } from '@strata/testing';
 import { mergeLayers } from './merge.js';
-import { debianMultiFixture, skipUnlessFixtureImage } from './testutil.js';
+import { debianMultiFixture, skipUnlessFixtureImage } from './testing/index.js';
 
 const run = (cmd: string, args: string[], cwd?: string): string =>
   execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
-import { analyzeEntries, namesAt, run, tempDir } from '../testutil/index.js';
+import { analyzeEntries, namesAt, run, tempDir } from '../testing/index.js';
 
 const noComposer = skipUnless('tool:composer');
 

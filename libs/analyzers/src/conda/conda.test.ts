@@ -1,7 +1,7 @@
 // conda-meta records: conda is out of reach here, so the record is written in conda's layout.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analyzeEntries, namesAt } from '../testutil/index.js';
+import { analyzeEntries, namesAt } from '../testing/index.js';
 
 test('conda-meta: one package per record (type conda, result Type conda-pkg); history and other files ignored', async () => {
   const record = { build: 'h5eee18b_0', build_number: 0, channel: 'https://repo.anaconda.com/pkgs/main/linux-64', name: 'zlib', version: '1.2.13', license: 'Zlib', files: ['lib/libz.so'], depends: ['libgcc-ng >=11.2.0'] };

@@ -3,7 +3,7 @@
 // no oracle beyond the rules the SDK documents (library types, runtime assets, project references).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analyzeEntries, namesAt } from '../testutil/index.js';
+import { analyzeEntries, namesAt } from '../testing/index.js';
 
 const depsJson = {
   runtimeTarget: { name: '.NETCoreApp,Version=v8.0/linux-x64', signature: '' },

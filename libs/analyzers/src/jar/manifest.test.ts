@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeEntries, tempDir } from '../testutil/index.js';
+import { analyzeEntries, tempDir } from '../testing/index.js';
 import { coordinatesFromManifest, parseManifest } from './jar.js';
 
 function zipWith(files: Record<string, string>): Buffer {

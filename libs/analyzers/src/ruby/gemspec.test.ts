@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
-import { analyzeEntries, namesAt, run, tempDir } from '../testutil/index.js';
+import { analyzeEntries, namesAt, run, tempDir } from '../testing/index.js';
 import { parseGemspec } from './gemspec.js';
 
 const noRuby = skipUnless('tool:ruby', 'tool:gem');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
-import { analyzeEntries, namesAt, run, tempDir } from '../testutil/index.js';
+import { analyzeEntries, namesAt, run, tempDir } from '../testing/index.js';
 
 /** cargo-auditable: on PATH, or where infra/local/install.sh puts it (skipped visibly when absent). */
 function cargoAuditable(): string | undefined {

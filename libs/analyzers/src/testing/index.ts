@@ -1,10 +1,9 @@
-// Helpers for this library's tests (not exported from the package).
+// Test support of this library (the `./testing` entry; never imported by production code): tars,
+// temp dirs, CLI runs, and byte-level package-database builders (rpm.ts) for the CLI's hostile suite too.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
 import type { Package } from '@strata/model';
 
 export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): string {
@@ -17,42 +16,8 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export type TarEntrySpec =
-  | { name: string; type?: 'file'; content: string | Buffer; mode?: number }
-  | { name: string; type: 'file'; size: number; generate: () => AsyncIterable<Buffer>; mode?: number }
-  | { name: string; type: 'directory'; mode?: number }
-  | { name: string; type: 'symlink'; linkname: string };
-
-/** A plain tar layer as a stream, entries written lazily (so a 10 GB entry costs no memory). */
-export function tarLayer(entries: TarEntrySpec[]): Readable {
-  const p = pack();
-  void (async () => {
-    try {
-      for (const e of entries) {
-        if (e.type === 'directory') {
-          p.entry({ name: e.name, type: 'directory', mode: e.mode ?? 0o755 });
-        } else if (e.type === 'symlink') {
-          p.entry({ name: e.name, type: 'symlink', linkname: e.linkname });
-        } else if ('generate' in e) {
-          const sink = p.entry({ name: e.name, type: 'file', size: e.size, mode: e.mode ?? 0o644 });
-          for await (const chunk of e.generate()) {
-            if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
-          }
-          await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
-        } else {
-          const content = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
-          await new Promise<void>((resolve, reject) =>
-            p.entry({ name: e.name, type: 'file', mode: e.mode ?? 0o644, size: content.length }, content, (err) => (err ? reject(err) : resolve())),
-          );
-        }
-      }
-      p.finalize();
-    } catch (err) {
-      p.destroy(err as Error);
-    }
-  })();
-  return Readable.from(p as unknown as AsyncIterable<Buffer>);
-}
+export { packTar, tarStream } from '@strata/testing';
+export type { TarEntry } from '@strata/testing';
 
 /** Zero-filled chunks totalling `size` bytes, produced on demand from one shared buffer. */
 export async function* zeros(size: number, chunk = 1024 * 1024): AsyncIterable<Buffer> {
@@ -75,12 +40,15 @@ export function dpkgLine(p: Package): string {
   return [p.name, p.version, p.arch ?? '', p.srcName ?? '', p.srcVersion ?? ''].join('\t');
 }
 
+export { rpmHeaderBlob, ndbSlotOffset, ndbDatabase } from './rpm.js';
+
 /** Runs the default analyzers over a one-layer tar of `entries` (the real framework path). */
-export async function analyzeEntries(entries: TarEntrySpec[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
+export async function analyzeEntries(entries: import('@strata/testing').TarEntry[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
   const { analyzeLayer } = await import('../layer.js');
+  const { tarStream } = await import('@strata/testing');
   const options: import('../layer.js').AnalyzeLayerOptions = { diffId: `sha256:${'0'.repeat(64)}` };
   if (analyzerLimits) options.analyzerLimits = analyzerLimits;
-  return analyzeLayer(tarLayer(entries), options);
+  return analyzeLayer(tarStream(entries), options);
 }
 
 /** "name@version" of every package of the sets at `path` (sorted), for comparing with an oracle. */
