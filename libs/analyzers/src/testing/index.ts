@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Package } from '@strata/model';
+import { tarStream as buildTar, type TarEntry as TestTarEntry } from '@strata/testing';
 
 export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): string {
   return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'], ...options });
@@ -43,12 +44,11 @@ export function dpkgLine(p: Package): string {
 export { rpmHeaderBlob, ndbSlotOffset, ndbDatabase } from './rpm.js';
 
 /** Runs the default analyzers over a one-layer tar of `entries` (the real framework path). */
-export async function analyzeEntries(entries: import('@strata/testing').TarEntry[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
+export async function analyzeEntries(entries: TestTarEntry[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
   const { analyzeLayer } = await import('../layer.js');
-  const { tarStream } = await import('@strata/testing');
   const options: import('../layer.js').AnalyzeLayerOptions = { diffId: `sha256:${'0'.repeat(64)}` };
   if (analyzerLimits) options.analyzerLimits = analyzerLimits;
-  return analyzeLayer(tarStream(entries), options);
+  return analyzeLayer(buildTar(entries), options);
 }
 
 /** "name@version" of every package of the sets at `path` (sorted), for comparing with an oracle. */
