@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { closedLoopbackPort, infra, skipUnless, uniqueName } from '@strata/testing';
-import { runBusContract, waitFor } from './contract.support.js';
+import { runBusContract, waitFor } from './testing/contract.js';
 import { connectKafkaBus, type KafkaBusOptions } from './kafka.js';
 import { BusUnavailableError } from './types.js';
 
