@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import test from 'node:test';
-import tar from 'tar-stream';
 import { renderReport } from '@strata/report';
+import { packTar } from '@strata/testing';
 import { scanImage } from './index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-hostile-advisories-'));
@@ -16,20 +16,6 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 
 const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-
-async function packTar(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
-  })();
-  for (const [name, content] of Object.entries(files)) {
-    await new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: new Date(0) }, content, (err) => (err ? reject(err) : resolve())));
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 /** Writes a one-layer OCI image layout tagged "test"; `configText` replaces the config JSON when given. */
 async function ociImage(name: string, files: Record<string, string>, configText?: (diffId: string) => string): Promise<string> {
@@ -40,7 +26,7 @@ async function ociImage(name: string, files: Record<string, string>, configText?
     writeFileSync(join(dir, 'blobs/sha256', sha256(buf)), buf);
     return { digest: `sha256:${sha256(buf)}`, size: buf.length };
   };
-  const layerTar = await packTar(files);
+  const layerTar = await packTar(Object.entries(files).map(([name, content]) => ({ name, content })));
   const diffId = `sha256:${sha256(layerTar)}`;
   const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(layerTar)) };
   const config = blob(configText ? configText(diffId) : JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'test' }] }));

@@ -77,7 +77,7 @@ export interface TrivyReport {
   ArtifactName: string;
   ArtifactType: 'container_image';
   Metadata: {
-    OS?: { Family: string; Name: string; EOSL?: boolean };
+    OS?: { Family: string; Name: string; EOSL?: boolean } | undefined;
     ImageID: string;
     DiffIDs: string[];
     RepoTags: string[];

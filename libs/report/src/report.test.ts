@@ -21,7 +21,7 @@ import {
   type ScanReport,
   type TrivyReport,
 } from './index.js';
-import { pythonPackageFile, realReport } from './test-support.js';
+import { pythonPackageFile, realReport } from './testing/index.js';
 
 // CommonJS packages whose default export TypeScript (NodeNext) types as a namespace.
 const require = createRequire(import.meta.url);
@@ -107,7 +107,8 @@ test('json in chunks: exactly JSON.stringify of the whole report, one package or
   assert.equal(chunks.join(''), whole);
   const packages = report.inventory.osPackages.length + report.inventory.applications.reduce((n, s) => n + s.packages.length, 0);
   assert.ok(chunks.length >= packages + report.findings.length, `${chunks.length} chunks for ${packages} packages and ${report.findings.length} findings`);
-  const empty: ScanReport = { ...report, inventory: { ...report.inventory, os: undefined, osPackages: [], applications: [] }, findings: [] } as ScanReport;
+  const { os: _os, ...withoutOs } = report.inventory;
+  const empty: ScanReport = { ...report, inventory: { ...withoutOs, osPackages: [], applications: [] }, findings: [] };
   assert.equal([...renderJsonChunks(empty)].join(''), `${JSON.stringify(toTrivyJson(empty), null, 2)}\n`);
 });
 

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'minio';
 import { Registry } from 'prom-client';
 import { createS3BlobStore, putJson, type BlobStore } from '@strata/blobstore';
@@ -33,7 +32,7 @@ import {
 } from '@strata/contracts';
 import { createLogger } from '@strata/log';
 import { advanceScanRecord, readScanRecord } from '@strata/scan-records';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { deleteTopicsOfRun, infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from './gateway.js';
 
 const skip = skipUnless('kafka', 'minio');
@@ -126,18 +125,7 @@ function fakeDigest(): string {
 }
 
 // Every topic this run created (the gateways' dead-letter topics) has the run id in its name.
-after(async () => {
-  const kafka = infra.kafka();
-  if (!kafka) return;
-  const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.includes(runId));
-    if (mine.length) await admin.deleteTopics({ topics: mine });
-  } finally {
-    await admin.disconnect();
-  }
-});
+after(() => deleteTopicsOfRun(runId));
 
 describe('gateway on Kafka + MinIO', { skip }, () => {
   let bus: EventBus;
@@ -454,7 +442,17 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
   });
 
   test('metrics count requests by method and code', async () => {
-    const text = await metrics.metrics();
+    // Every ScanService method runs through the same wrapper: each one called above is timed and
+    // counted by its final code (the aborted WatchFindings streams as CANCELLED).
+    const counted = (text: string, method: string) =>
+      new RegExp(`strata_gateway_request_duration_seconds_count\\{method="${method}"\\} [1-9]`).test(text) &&
+      new RegExp(`strata_gateway_requests_total\\{method="${method}",code="[A-Z_]+"\\} [1-9]`).test(text);
+    const text = await waitFor('every ScanService method measured', async () => {
+      const t = await metrics.metrics();
+      return ScanService.methods.every((m) => counted(t, m.name)) ? t : undefined;
+    });
+    assert.match(text, /strata_gateway_requests_total\{method="WatchFindings",code="CANCELLED"\} [1-9]/);
+    assert.match(text, /strata_gateway_requests_total\{method="ListAffectedImages",code="UNIMPLEMENTED"\} 1/);
     assert.match(text, /strata_gateway_requests_total\{method="GetReport",code="NOT_FOUND"\} [1-9]/);
     assert.match(text, /strata_gateway_requests_total\{method="ScanImage",code="INVALID_ARGUMENT"\} 3/);
     assert.match(text, /strata_gateway_scans_submitted_total [1-9]/);
