@@ -105,7 +105,7 @@ test('crates.io, Packagist, RubyGems and NuGet packages in an image get their fi
     cargo: ['smallvec@1.6.0', 'time@0.2.23'],
     composer: ['guzzlehttp/guzzle@7.4.4', 'symfony/http-kernel@v5.4.0', 'twig/twig@v3.4.3'],
     gem: ['nokogiri@1.13.10.rc1', 'rack@2.2.6.2'],
-    nuget: ['System.Net.Http@4.1.2', 'newtonsoft.json@12.0.3'],
+    nuget: ['System.Net.Http@4.1.2', 'newtonsoft.json@12.0.3', 'web@1.0.0'], // the project itself too, as Trivy lists it
   });
   const got = result.findings.map((f) => `${f.pkgName} ${f.installedVersion} ${f.vulnerabilityId} ${f.fixedVersion}`).sort();
   assert.deepEqual(got, EXPECTED);
