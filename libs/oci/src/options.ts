@@ -7,8 +7,8 @@ export interface OpenOptions {
   /** use these and skip credential lookup */
   credentials?: Credentials;
   /** --username/--password (else STRATA_USERNAME/STRATA_PASSWORD, else Docker config.json) */
-  username?: string;
-  password?: string;
+  username?: string | undefined;
+  password?: string | undefined;
   /** plain HTTP for a registry that is not on loopback */
   insecure?: boolean;
   /** directory of the Docker config.json (default $DOCKER_CONFIG, else ~/.docker) */

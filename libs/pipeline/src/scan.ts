@@ -90,7 +90,9 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
     if (failures.length > 0) throw new ScanFailedError(ref.original, failures);
 
     started = performance.now();
-    const inventory = mergeLayers(outcomes.map((o) => ({ ref: o.layer, result: o.result! })));
+    // the results are handed over: their packages become the inventory's, and nothing holds them twice
+    const inventory = mergeLayers(outcomes.map((o) => ({ ref: o.layer, result: o.result! })), undefined, { reuseResults: true });
+    for (const o of outcomes) delete o.result;
     timer('merge', started);
 
     started = performance.now();

@@ -43,7 +43,7 @@ function method(s: CvssScore): Cdx.Enums.Vulnerability.RatingMethod {
 function component(pkg: InventoryPackage, bomRef: string): Cdx.Models.Component {
   const { Enums, Models } = cdx();
   const c = new Models.Component(Enums.ComponentType.Library, pkg.name, { bomRef, version: pkg.type === 'rpm' && pkg.release ? `${pkg.version}-${pkg.release}` : pkg.version });
-  if (pkg.purl) c.purl = pkg.purl as unknown as Cdx.Models.Component['purl'];
+  if (pkg.purl) c.purl = pkg.purl as unknown as NonNullable<Cdx.Models.Component['purl']>;
   const props: [string, string | undefined][] = [
     ['strata:PkgType', pkg.type],
     ['strata:SrcName', pkg.srcName],

@@ -4,7 +4,7 @@ export type { ScanReport, ReportResult, SeverityCounts, AdvisoryDbInfo, Advisory
 export { reportResults, countSeverities, osTargetName, langType, SEVERITY_NUMBER, advisoryDbOf, describeAdvisoryDb } from './report.js';
 export { renderTable, totalsLine } from './table.js';
 export type { TableOptions } from './table.js';
-export { renderJson, toTrivyJson, trivyPackage, trivyVulnerability } from './json.js';
+export { renderJson, renderJsonChunks, toTrivyJson, trivyPackage, trivyVulnerability } from './json.js';
 export type { TrivyReport, TrivyResult, TrivyPackage, TrivyVulnerability, TrivyCvss, TrivyLayer } from './json.js';
 export { renderSarif, toSarif, SARIF_SCHEMA_URI } from './sarif.js';
 export type { SarifOptions } from './sarif.js';
@@ -14,7 +14,7 @@ export { renderSpdx, toSpdx } from './spdx.js';
 export type { SpdxOptions } from './spdx.js';
 import type { ScanReport } from './report.js';
 import { renderTable } from './table.js';
-import { renderJson } from './json.js';
+import { renderJson, renderJsonChunks } from './json.js';
 import { renderSarif } from './sarif.js';
 import { renderCycloneDx } from './cyclonedx.js';
 import { renderSpdx } from './spdx.js';
@@ -46,4 +46,12 @@ export function renderReport(report: ScanReport, format: ReportFormat, opts: Ren
     default:
       throw new Error(`unknown report format ${JSON.stringify(format)} (use ${REPORT_FORMATS.join(', ')})`);
   }
+}
+
+/**
+ * A report as pieces to write one after the other: the JSON report comes one package or finding at a
+ * time (a huge inventory is never one string); the other formats come whole.
+ */
+export function renderReportChunks(report: ScanReport, format: ReportFormat, opts: RenderOptions = {}): Iterable<string> {
+  return format === 'json' ? renderJsonChunks(report, opts.now) : [renderReport(report, format, opts)];
 }

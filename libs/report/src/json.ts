@@ -77,7 +77,7 @@ export interface TrivyReport {
   ArtifactName: string;
   ArtifactType: 'container_image';
   Metadata: {
-    OS?: { Family: string; Name: string; EOSL?: boolean };
+    OS?: { Family: string; Name: string; EOSL?: boolean } | undefined;
     ImageID: string;
     DiffIDs: string[];
     RepoTags: string[];
@@ -165,6 +165,19 @@ export function trivyVulnerability(f: Finding): TrivyVulnerability {
 }
 
 export function toTrivyJson(report: ScanReport, now: Date = new Date()): TrivyReport {
+  const doc = trivyJsonSkeleton(report, now);
+  doc.report.Results = doc.results.map((r) => ({
+    Target: r.target,
+    Class: r.class,
+    Type: r.type,
+    Packages: r.packages.map(trivyPackage),
+    Vulnerabilities: r.findings.map(trivyVulnerability),
+  }));
+  return doc.report;
+}
+
+/** The report without its Results, and the results they are made from. */
+function trivyJsonSkeleton(report: ScanReport, now: Date): { report: TrivyReport; results: ReturnType<typeof reportResults> } {
   const m = report.metadata;
   const os = report.inventory.os;
   const layers = m.layers.length > 0 ? m.layers : report.inventory.layers;
@@ -186,21 +199,57 @@ export function toTrivyJson(report: ScanReport, now: Date = new Date()): TrivyRe
   const db = report.advisoryDb;
   if (db) meta.AdvisoryDB = { Path: db.path, Kind: db.kind, Version: db.version, Records: db.records, Dumps: db.dumps, JsonFiles: db.jsonFiles };
   return {
-    SchemaVersion: 2,
-    CreatedAt: report.createdAt ?? now.toISOString(),
-    ArtifactName: report.artifactName,
-    ArtifactType: 'container_image',
-    Metadata: { OS: meta.OS, ...meta },
-    Results: reportResults(report).map((r) => ({
-      Target: r.target,
-      Class: r.class,
-      Type: r.type,
-      Packages: r.packages.map(trivyPackage),
-      Vulnerabilities: r.findings.map(trivyVulnerability),
-    })),
+    report: {
+      SchemaVersion: 2,
+      CreatedAt: report.createdAt ?? now.toISOString(),
+      ArtifactName: report.artifactName,
+      ArtifactType: 'container_image',
+      Metadata: { OS: meta.OS, ...meta },
+      Results: [],
+    },
+    results: reportResults(report),
   };
 }
 
 export function renderJson(report: ScanReport, now?: Date): string {
-  return JSON.stringify(toTrivyJson(report, now), null, 2) + '\n';
+  return [...renderJsonChunks(report, now)].join('');
+}
+
+/** JSON.stringify(value, null, 2), placed at `indent` inside an enclosing document. */
+const indented = (value: unknown, indent: string): string => JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`);
+
+/**
+ * The JSON report as pieces whose concatenation is exactly renderJson's text (JSON.stringify with
+ * two-space indentation), one package or finding at a time: a report of 150,000 packages is never
+ * held as one string, nor as one object tree.
+ */
+export function* renderJsonChunks(report: ScanReport, now: Date = new Date()): Generator<string> {
+  const { report: head, results } = trivyJsonSkeleton(report, now);
+  // the skeleton with an empty Results array: everything before and after it, as JSON.stringify writes it
+  const skeleton = JSON.stringify(head, null, 2);
+  const marker = '\n  "Results": []\n}';
+  if (!skeleton.endsWith(marker)) throw new Error('the JSON report skeleton does not end with Results');
+  yield skeleton.slice(0, -marker.length);
+  if (results.length === 0) {
+    yield `${marker}\n`;
+    return;
+  }
+  yield '\n  "Results": [';
+  const list = function* <T, U>(key: string, items: readonly T[], map: (item: T) => U, last: boolean): Generator<string> {
+    if (items.length === 0) {
+      yield `\n      "${key}": []${last ? '' : ','}`;
+      return;
+    }
+    yield `\n      "${key}": [`;
+    for (let i = 0; i < items.length; i++) yield `${i === 0 ? '' : ','}\n        ${indented(map(items[i]!), '        ')}`;
+    yield `\n      ]${last ? '' : ','}`;
+  };
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    yield `${i === 0 ? '' : ','}\n    {\n      "Target": ${JSON.stringify(r.target)},\n      "Class": ${JSON.stringify(r.class)},\n      "Type": ${JSON.stringify(r.type)},`;
+    yield* list('Packages', r.packages, trivyPackage, false);
+    yield* list('Vulnerabilities', r.findings, trivyVulnerability, true);
+    yield '\n    }';
+  }
+  yield '\n  ]\n}\n';
 }

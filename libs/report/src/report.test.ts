@@ -11,6 +11,7 @@ import {
   countSeverities,
   describeAdvisoryDb,
   renderCycloneDx,
+  renderJsonChunks,
   renderReport,
   renderSpdx,
   renderTable,
@@ -98,6 +99,17 @@ test('json: Trivy schema v2 structure, every package listed, every finding as a 
   assert.deepEqual(lodash?.Layer, { Digest: report.inventory.applications[0]?.packages[0]?.layer.digest, DiffID: report.inventory.applications[0]?.packages[0]?.layer.diffId });
   // Deterministic: rendering twice gives the same bytes.
   assert.equal(renderReport(report, 'json'), renderReport(report, 'json'));
+});
+
+test('json in chunks: exactly JSON.stringify of the whole report, one package or finding per chunk', { skip: data }, () => {
+  const whole = `${JSON.stringify(toTrivyJson(report), null, 2)}\n`;
+  const chunks = [...renderJsonChunks(report)];
+  assert.equal(chunks.join(''), whole);
+  const packages = report.inventory.osPackages.length + report.inventory.applications.reduce((n, s) => n + s.packages.length, 0);
+  assert.ok(chunks.length >= packages + report.findings.length, `${chunks.length} chunks for ${packages} packages and ${report.findings.length} findings`);
+  const { os: _os, ...withoutOs } = report.inventory;
+  const empty: ScanReport = { ...report, inventory: { ...withoutOs, osPackages: [], applications: [] }, findings: [] };
+  assert.equal([...renderJsonChunks(empty)].join(''), `${JSON.stringify(toTrivyJson(empty), null, 2)}\n`);
 });
 
 test('table: per-target title, totals by severity, one row per finding, aligned box, colour only when asked', { skip: data }, () => {

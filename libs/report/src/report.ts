@@ -13,7 +13,7 @@ export interface ScanReport {
   findings: Finding[];
   warnings: AnalyzerWarning[];
   /** end-of-life status of the image's OS, when it has one */
-  eol?: EolStatus;
+  eol?: EolStatus | undefined;
   /** when the scan ran; defaults to now where a format needs a time */
   createdAt?: string;
   /** the advisory DB the findings were matched against */

@@ -454,7 +454,17 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
   });
 
   test('metrics count requests by method and code', async () => {
-    const text = await metrics.metrics();
+    // Every ScanService method runs through the same wrapper: each one called above is timed and
+    // counted by its final code (the aborted WatchFindings streams as CANCELLED).
+    const counted = (text: string, method: string) =>
+      new RegExp(`strata_gateway_request_duration_seconds_count\\{method="${method}"\\} [1-9]`).test(text) &&
+      new RegExp(`strata_gateway_requests_total\\{method="${method}",code="[A-Z_]+"\\} [1-9]`).test(text);
+    const text = await waitFor('every ScanService method measured', async () => {
+      const t = await metrics.metrics();
+      return ScanService.methods.every((m) => counted(t, m.name)) ? t : undefined;
+    });
+    assert.match(text, /strata_gateway_requests_total\{method="WatchFindings",code="CANCELLED"\} [1-9]/);
+    assert.match(text, /strata_gateway_requests_total\{method="ListAffectedImages",code="UNIMPLEMENTED"\} 1/);
     assert.match(text, /strata_gateway_requests_total\{method="GetReport",code="NOT_FOUND"\} [1-9]/);
     assert.match(text, /strata_gateway_requests_total\{method="ScanImage",code="INVALID_ARGUMENT"\} 3/);
     assert.match(text, /strata_gateway_scans_submitted_total [1-9]/);

@@ -22,7 +22,7 @@ export function gatewayMetrics(registry: Registry): GatewayMetrics {
     }),
     duration: new Histogram({
       name: 'strata_gateway_request_duration_seconds',
-      help: 'ScanService unary call latency (ScanImage with wait includes the whole scan)',
+      help: 'ScanService call duration by method (ScanImage with wait includes the whole scan; WatchFindings is the life of the stream)',
       labelNames: ['method'],
       buckets: [0.005, 0.02, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers: [registry],

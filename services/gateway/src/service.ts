@@ -76,6 +76,9 @@ type Outcome = Completed | { status: ScanStatus.FAILED; error: ScanError; manife
 
 type ScanImageCall = Parameters<ScanServiceHandlers['scanImage']>[0];
 type GetReportCall = Parameters<ScanServiceHandlers['getReport']>[0];
+type WatchFindingsCall = Parameters<ScanServiceHandlers['watchFindings']>[0];
+type ListAffectedImagesCall = Parameters<ScanServiceHandlers['listAffectedImages']>[0];
+type Served<T> = { ok: true; value: T; code: grpc.status } | { ok: false; code: grpc.status; status: Partial<grpc.StatusObject> & { code: grpc.status } };
 
 class RpcError extends Error {
   /** `scanId`: the accepted scan this error concerns, sent back in the trailers too. */
@@ -90,7 +93,7 @@ function scanIdMetadata(scanId: string): grpc.Metadata {
   return metadata;
 }
 
-function toStatus(error: unknown): Partial<grpc.StatusObject> {
+function toStatus(error: unknown): Partial<grpc.StatusObject> & { code: grpc.status } {
   if (error instanceof RpcError) return { code: error.code, details: error.message, ...(error.scanId ? { metadata: scanIdMetadata(error.scanId) } : {}) };
   return { code: grpc.status.INTERNAL, details: describeError(error) };
 }
@@ -222,23 +225,41 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     }
   }
 
-  const observe = <T>(method: string, work: () => Promise<T>): Promise<T> => {
+  /**
+   * The one wrapper every ScanService call runs in: it times the call (a WatchFindings stream: its
+   * whole life), counts it by its final gRPC code, logs unexpected errors, and turns what `work`
+   * threw into the status the client gets. `work` resolves with its result and the code to count.
+   */
+  async function serve<T>(method: string, work: () => Promise<{ value: T; code: grpc.status }>): Promise<Served<T>> {
     const end = metrics?.duration.startTimer({ method });
-    const count = (code: grpc.status) => {
-      end?.();
-      metrics?.requests.inc({ method, code: grpc.status[code] });
+    let served: Served<T>;
+    try {
+      served = { ok: true, ...(await work()) };
+    } catch (error) {
+      if (!(error instanceof RpcError)) options.logger.error({ err: describeError(error) }, `${method} failed`);
+      const status = toStatus(error);
+      served = { ok: false, code: status.code, status };
+    }
+    end?.();
+    metrics?.requests.inc({ method, code: grpc.status[served.code] });
+    return served;
+  }
+
+  const unary =
+    <C, R>(method: string, work: (call: C) => Promise<R>) =>
+    (call: C, callback: (error: Partial<grpc.StatusObject> | null, response?: R) => void): void => {
+      void serve(method, async () => ({ value: await work(call), code: grpc.status.OK })).then((served) =>
+        served.ok ? callback(null, served.value) : callback(served.status),
+      );
     };
-    return work().then(
-      (value) => {
-        count(grpc.status.OK);
-        return value;
-      },
-      (error: unknown) => {
-        count(error instanceof RpcError ? error.code : grpc.status.INTERNAL);
-        throw error;
-      },
-    );
-  };
+
+  const serverStream =
+    <C extends { emit(event: 'error', status: Partial<grpc.StatusObject>): boolean }>(method: string, work: (call: C) => Promise<grpc.status>) =>
+    (call: C): void => {
+      void serve(method, async () => ({ value: undefined, code: await work(call) })).then((served) => {
+        if (!served.ok) call.emit('error', served.status);
+      });
+    };
 
   /**
    * The report in `format` with the scan's options applied, rendered from the stored scan result
@@ -412,29 +433,12 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     throw new RpcError(grpc.status.INVALID_ARGUMENT, 'GetReport needs a scan_id or a manifest_digest');
   }
 
-  const unary =
-    <C, R>(method: string, work: (call: C) => Promise<R>) =>
-    (call: C, callback: (error: Partial<grpc.StatusObject> | null, response?: R) => void) => {
-      observe(method, () => work(call)).then(
-        (response) => callback(null, response),
-        (error: unknown) => {
-          if (!(error instanceof RpcError)) options.logger.error({ err: error }, `${method} failed`);
-          callback(toStatus(error));
-        },
-      );
-    };
-
-  const handlers: ScanServiceHandlers = {
-    scanImage: unary('ScanImage', scanImage),
-    getReport: unary('GetReport', getReport),
-    watchFindings(call) {
-      metrics?.requests.inc({ method: 'WatchFindings', code: 'STARTED' });
-      if (closing.signal.aborted) {
-        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the gateway is shutting down' });
-        return;
-      }
-      const filter = findingsFilter(call.request);
-      metrics?.watchStreams.inc();
+  /** Resolves with the code the stream ended with (OK when it ended, CANCELLED when the client left). */
+  function watchFindings(call: WatchFindingsCall): Promise<grpc.status> {
+    if (closing.signal.aborted) return Promise.reject(new RpcError(grpc.status.UNAVAILABLE, 'the gateway is shutting down'));
+    const filter = findingsFilter(call.request);
+    metrics?.watchStreams.inc();
+    return new Promise<grpc.status>((resolve, reject) => {
       let open = true;
       const release = () => {
         if (!open) return false;
@@ -445,55 +449,50 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
         return true;
       };
       const endStream = () => {
-        if (release()) call.end();
+        if (!release()) return;
+        call.end();
+        resolve(grpc.status.OK);
       };
       const unsubscribe = hub.onFindings((event) => {
         if (!open || !filter(event)) return;
         if (call.writableLength > watchBufferBytes) {
-          if (release()) {
-            call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `client too slow: more than ${watchBufferBytes} bytes of findings events queued` });
-          }
+          if (release()) reject(new RpcError(grpc.status.RESOURCE_EXHAUSTED, `client too slow: more than ${watchBufferBytes} bytes of findings events queued`));
           return;
         }
         call.write(event);
       });
       openStreams.add(endStream);
-      call.on('cancelled', release);
-      call.on('error', release);
-      call.on('close', release);
-    },
-    listAffectedImages(call, callback) {
-      const reply = (status: Partial<grpc.StatusObject> & { code: grpc.status }) => {
-        metrics?.requests.inc({ method: 'ListAffectedImages', code: grpc.status[status.code] });
-        callback(status);
+      const left = (code: grpc.status) => () => {
+        if (release()) resolve(code);
       };
-      const { affectedImages } = options;
-      if (!affectedImages) {
-        reply({ code: grpc.status.UNIMPLEMENTED, details: 'this gateway was started without the reverse index' });
-        return;
-      }
-      const q = call.request.query;
-      let query: AffectedImagesQuery;
-      if (q.case === 'advisoryId' && q.value.trim() !== '') query = { advisoryId: q.value };
-      else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '') query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
-      else {
-        reply({ code: grpc.status.INVALID_ARGUMENT, details: 'give an advisory_id, or a package with its ecosystem (e.g. "debian:12", "npm") and name' });
-        return;
-      }
-      affectedImages(query).then(
-        (response) => {
-          metrics?.requests.inc({ method: 'ListAffectedImages', code: 'OK' });
-          callback(null, create(ListAffectedImagesResponseSchema, response));
-        },
-        (error: unknown) => {
-          if (error instanceof NoAdvisoryDbError) reply({ code: grpc.status.FAILED_PRECONDITION, details: error.message });
-          else {
-            options.logger.error({ err: error }, 'ListAffectedImages failed');
-            reply({ code: grpc.status.UNAVAILABLE, details: `could not read the image catalog: ${describeError(error)}` });
-          }
-        },
-      );
-    },
+      call.on('cancelled', left(grpc.status.CANCELLED));
+      call.on('error', left(grpc.status.CANCELLED));
+      call.on('close', left(grpc.status.OK));
+    });
+  }
+
+  async function listAffectedImages(call: ListAffectedImagesCall): Promise<MessageInitShape<typeof ListAffectedImagesResponseSchema>> {
+    const { affectedImages } = options;
+    if (!affectedImages) throw new RpcError(grpc.status.UNIMPLEMENTED, 'this gateway was started without the reverse index');
+    const q = call.request.query;
+    let query: AffectedImagesQuery;
+    if (q.case === 'advisoryId' && q.value.trim() !== '') query = { advisoryId: q.value };
+    else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '') query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
+    else throw new RpcError(grpc.status.INVALID_ARGUMENT, 'give an advisory_id, or a package with its ecosystem (e.g. "debian:12", "npm") and name');
+    try {
+      return create(ListAffectedImagesResponseSchema, await affectedImages(query));
+    } catch (error) {
+      if (error instanceof NoAdvisoryDbError) throw new RpcError(grpc.status.FAILED_PRECONDITION, error.message);
+      options.logger.error({ err: describeError(error) }, 'ListAffectedImages failed');
+      throw new RpcError(grpc.status.UNAVAILABLE, `could not read the image catalog: ${describeError(error)}`);
+    }
+  }
+
+  const handlers: ScanServiceHandlers = {
+    scanImage: unary('ScanImage', scanImage),
+    getReport: unary('GetReport', getReport),
+    watchFindings: serverStream('WatchFindings', watchFindings),
+    listAffectedImages: unary('ListAffectedImages', listAffectedImages),
   };
 
   return {

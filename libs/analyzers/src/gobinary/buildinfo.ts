@@ -298,8 +298,9 @@ export function parseModInfo(goVersion: string, modInfo: string, maxDeps = MAX_G
   forEachLineOfText(modInfo, (line) => {
     const cols = line.split('\t', 4);
     const kind = cols[0];
-    if (kind === 'path') info.path = cols[1];
-    else if (kind === 'mod' || kind === 'dep') {
+    if (kind === 'path') {
+      if (cols[1] !== undefined) info.path = cols[1];
+    } else if (kind === 'mod' || kind === 'dep') {
       const m: GoModule = { path: cols[1] ?? '', version: cols[2] ?? '' };
       last = undefined;
       if (!m.path) return;
