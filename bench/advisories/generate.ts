@@ -1,13 +1,14 @@
 // Writes a full-size synthetic OSV bucket: `<Ecosystem>/all.zip` and `<Ecosystem>/modified_id.csv`
 // for Debian, Ubuntu, Alpine, Red Hat and eight language ecosystems, ~420k records in all, skewed
-// as the real feeds are (a few packages such as `linux` carry thousands of records, most a handful).
+// as the real feeds are (a few packages such as `linux` carry thousands of records, most a handful),
+// and with most records fixed in versions older than an up-to-date image ships, one in twenty not.
 // Deterministic for a seed. Generation 2, 3, ... changes a further `--changed` share of the records
 // (newer `modified`, another fixed version), withdraws a few, and also writes each changed record
 // as `<Ecosystem>/<id>.json`, as the bucket serves them: the input of an incremental update.
 //
 //   bash tools/node.sh --import tsx bench/advisories/generate.ts [--out DIR] [--seed 1] [--scale 1]
 //        [--generation 1] [--changed 0.01]
-// DIR defaults to ${STRATA_INFRA_CACHE:-~/.cache/strata-infra}/advisories-bench/bucket-g<generation>.
+// DIR defaults to ${STRATA_INFRA_CACHE:-~/.cache/strata-infra}/advisories-bench/v2-bucket-g<generation>.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +170,9 @@ function packageName(spec: EcosystemSpec, index: number): string {
   return `pkg-${spec.ecosystem.toLowerCase().replace(/[^a-z]/g, '')}-${index}`;
 }
 
+/** Share of records whose fixed version is drawn across the whole range rather than long ago. */
+const RECENT_SHARE = 0.05;
+
 const isoDay = (base: number, days: number): string => new Date(base + days * 86_400_000).toISOString().replace('.000Z', 'Z');
 
 function record(spec: EcosystemSpec, i: number, generation: number, seed: number, changedShare: number): { id: string; modified: string; json: string; changedAt: number; withdrawn: boolean } {
@@ -187,7 +191,13 @@ function record(spec: EcosystemSpec, i: number, generation: number, seed: number
   const base = Date.UTC(2020, 0, 1);
   const modified = isoDay(base, (i % 1500) + (changedAt - 1) * 1600);
   const cve = cveOf(i);
-  const fixed = changedAt > 1 ? `${spec.version(r)}.g${changedAt}` : spec.version(r);
+  // Most records were fixed long ago (the common case in the real feeds for an up-to-date image):
+  // their fixed version sorts below what images ship (major 0). One in twenty is recent: a version
+  // drawn across the whole range.
+  const recent = r() < RECENT_SHARE;
+  const drawn = spec.version(r);
+  const version = recent ? drawn : drawn.replace(/^(0:)?\d+\./, (_m, epoch: string | undefined) => `${epoch ?? ''}0.`);
+  const fixed = changedAt > 1 ? `${version}.g${changedAt}` : version;
   const affected = spec.releases(r).map((ecosystem) => ({
     package: { ecosystem, name, ...(spec.purlType ? { purl: `pkg:${spec.purlType}/${name}` } : {}) },
     ranges: [{ type: spec.ecosystem === 'Go' || spec.ecosystem === 'crates.io' ? 'SEMVER' : 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }],
@@ -249,7 +259,8 @@ export function generateBucket(opts: GenerateOptions): GeneratedEcosystem[] {
 }
 
 export function defaultBucketDir(generation: number): string {
-  return join(process.env.STRATA_INFRA_CACHE ?? join(homedir(), '.cache/strata-infra'), 'advisories-bench', `bucket-g${generation}`);
+  // v2: fixed versions mostly long ago (v1 drew them across the whole range: a scan matched most of a package's records)
+  return join(process.env.STRATA_INFRA_CACHE ?? join(homedir(), '.cache/strata-infra'), 'advisories-bench', `v2-bucket-g${generation}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

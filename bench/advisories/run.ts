@@ -12,7 +12,7 @@
 // The buckets are generated (bench/advisories/generate.ts) under the infra cache when missing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fixturesCacheDir, repoRoot } from '@strata/testing';
@@ -53,13 +53,21 @@ if (args.child) {
   process.exit(0);
 }
 
+/** Peak RSS and CPU seconds (user + system) from /usr/bin/time -f '%M %U %S' (its last line). */
+const timeFigures = (stderr: string): { rssKb: number; cpuS: number } => {
+  const [rss, user, sys] = (stderr.trim().split('\n').pop() as string).split(' ').map(Number) as [number, number, number];
+  return { rssKb: rss, cpuS: user + sys };
+};
+// The machine is shared: wall times follow its load, so CPU times are printed beside them.
+const load = (): string => `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+
 // Peak RSS comes from /usr/bin/time (wait4 of the process itself): a child's own getrusage
 // counts the parent's pages at fork, which made every child look as big as this process.
 const child = (mode: string, ...parts: string[]): Record<string, number> => {
-  const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, '--import', 'tsx', '--expose-gc', import.meta.filename, '--child', [mode, ...parts].join('|')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, '--import', 'tsx', '--expose-gc', import.meta.filename, '--child', [mode, ...parts].join('|')], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (run.status !== 0) throw new Error(`${mode} failed: ${run.stderr.slice(-2000)}`);
   const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as Record<string, number>;
-  return { ...result, rssKb: Number(run.stderr.trim().split('\n').pop()) };
+  return { ...result, ...timeFigures(run.stderr) };
 };
 
 const bucket = args.bucket ?? defaultBucketDir(1);
@@ -88,7 +96,7 @@ console.log(`bucket ${bucket} (${readdirSync(bucket).length} ecosystems), work $
 const build = child('build', fullDb, cacheDir);
 const storeDir = join(cacheDir, 'advisories', readdirSync(join(cacheDir, 'advisories'))[0] as string);
 const storePath = join(storeDir, 'index.sqlite');
-console.log(`full build: ${build.records} active records in ${secs(build.ms as number)}, peak RSS ${mib(build.rssKb as number)}, store ${(statSync(storePath).size / 2 ** 20).toFixed(0)} MiB`);
+console.log(`full build: ${build.records} active records in ${secs(build.ms as number)} (${(build.cpuS as number).toFixed(1)} s CPU), peak RSS ${mib(build.rssKb as number)}, store ${(statSync(storePath).size / 2 ** 20).toFixed(0)} MiB; ${load()}`);
 
 const open = child('open', fullDb, cacheDir, storePath);
 console.log(`store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`);
@@ -113,11 +121,11 @@ if (existsSync(archive)) {
       kept++;
     }
   });
-  const scan = (db: string): { ms: number; rssKb: number; findings: number; reportBytes: number } => {
-    const runs: { ms: number; rssKb: number; findings: number; reportBytes: number }[] = [];
+  const scan = (db: string): { ms: number; rssKb: number; cpuS: number; findings: number; reportBytes: number } => {
+    const runs: { ms: number; rssKb: number; cpuS: number; findings: number; reportBytes: number }[] = [];
     for (let i = 0; i < 4; i++) {
       const t = performance.now();
-      const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'image', '--input', archive, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const run = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, cli, 'image', '--input', archive, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 28 });
       const ms = performance.now() - t;
       // Exit 1 means "findings", and only with a report on stdout: anything else is a failed scan.
       // The JSON report is Trivy-shaped: Results[].Vulnerabilities.
@@ -129,7 +137,7 @@ if (existsSync(archive)) {
       }
       if ((run.status !== 0 && run.status !== 1) || !Array.isArray(report?.Results)) throw new Error(`CLI scan failed (${run.status}): ${run.stderr.slice(-2000)}`);
       const findings = report.Results.reduce((n, r) => n + (r.Vulnerabilities?.length ?? 0), 0);
-      runs.push({ ms, rssKb: Number(run.stderr.trim().split('\n').pop()), findings, reportBytes: Buffer.byteLength(run.stdout) });
+      runs.push({ ms, ...timeFigures(run.stderr), findings, reportBytes: Buffer.byteLength(run.stdout) });
     }
     // the first run warms the layer cache (and builds the small DB's store): the rest are warm
     const warm = runs.slice(1).sort((a, b) => a.ms - b.ms);
@@ -139,8 +147,8 @@ if (existsSync(archive)) {
   const full = scan(fullDb);
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
   console.log(
-    `warm CLI scan of debian-multi (median of 3 warm runs): full set ${secs(full.ms)} / ${mib(full.rssKb)} peak RSS, ${full.findings} findings, ${mb(full.reportBytes)} report; ` +
-      `50-record DB ${secs(small.ms)} / ${mib(small.rssKb)}, ${small.findings} findings, ${mb(small.reportBytes)} report; ratio ${(full.ms / small.ms).toFixed(2)}x`,
+    `warm CLI scan of debian-multi (median of 3 warm runs): full set ${secs(full.ms)} (${full.cpuS.toFixed(2)} s CPU) / ${mib(full.rssKb)} peak RSS, ${full.findings} findings, ${mb(full.reportBytes)} report; ` +
+      `50-record DB ${secs(small.ms)} (${small.cpuS.toFixed(2)} s CPU) / ${mib(small.rssKb)}, ${small.findings} findings, ${mb(small.reportBytes)} report; ratio ${(full.ms / small.ms).toFixed(2)}x (CPU ${(full.cpuS / small.cpuS).toFixed(2)}x); ${load()}`,
   );
 } else {
   console.log(`warm CLI scan skipped: ${archive} not built (infra/local/images.sh)`);
@@ -159,7 +167,10 @@ for (const eco of readdirSync(bucket2)) {
   }
 }
 const rebuild = child('build', fullDb, cacheDir);
-console.log(`store update after ${changedFiles} records (1%) changed: ${secs(rebuild.ms as number)} (${((100 * (rebuild.ms as number)) / (build.ms as number)).toFixed(1)}% of the full build), peak RSS ${mib(rebuild.rssKb as number)}`);
+const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(1)}%`;
+console.log(
+  `store update after ${changedFiles} records (1%) changed: ${secs(rebuild.ms as number)} (${pct(rebuild.ms as number, build.ms as number)} of the full build), ${(rebuild.cpuS as number).toFixed(1)} s CPU (${pct(rebuild.cpuS as number, build.cpuS as number)}), peak RSS ${mib(rebuild.rssKb as number)}; ${load()}`,
+);
 
 const matcher = child('matcher', fullDb, cacheDir);
 console.log(`matcher's index source with the full set, after ${matcher.entries} entries looked up: peak RSS ${mib(matcher.rssKb as number)}, at the end ${mib(matcher.rssNowKb as number)}`);

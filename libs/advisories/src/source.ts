@@ -2,8 +2,8 @@
 // bucket's per-ecosystem `all.zip`). Files and entries are read one record at a time; a broken
 // record becomes a warning naming the file (and zip entry), and the rest still load.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
 import { join, relative, resolve, sep } from 'node:path';
@@ -89,20 +89,28 @@ function parseRecords(text: string, origin: string, onRecord: (r: RawRecord) => 
   else onRecord({ origin, value });
 }
 
-async function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
+function readJsonFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): void {
   let text: string;
   try {
     // The size is checked on the open file, so a file swapped after listing cannot slip through.
-    const handle = await open(join(dbDir, file.path), 'r');
+    // Synchronous reads: record files are small, and four awaited calls per file cost more than the
+    // read itself (an update reads thousands of them).
+    // O_NONBLOCK: a FIFO swapped in after listing cannot block the open.
+    const fd = openSync(join(dbDir, file.path), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     try {
-      const { size } = await handle.stat();
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        onProblem({ origin: file.path, message: 'file skipped: not a regular file' });
+        return;
+      }
+      const { size } = st;
       if (size > limits.maxRecordBytes) {
         onProblem({ origin: file.path, message: `file skipped: ${size} bytes, more than maxRecordBytes (${limits.maxRecordBytes})` });
         return;
       }
-      text = await handle.readFile('utf8');
+      text = readFileSync(fd, 'utf8');
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (e) {
     onProblem({ origin: file.path, message: `cannot read: ${describeError(e)}` });
@@ -136,11 +144,15 @@ async function readBounded(stream: NodeJS.ReadableStream, max: number, bound: st
  * read raw and inflated in one synchronous call bounded by maxOutputLength: a zlib stream per
  * entry cost more than the records' parsing on a 400k-record build. Other methods stream.
  */
-async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, bound: string, onBytes: (n: number) => void): Promise<Buffer> {
+async function readEntry(zip: yauzl.ZipFile, reader: WindowedReader, entry: yauzl.Entry, max: number, bound: string, onBytes: (n: number) => void): Promise<Buffer> {
   if (entry.compressionMethod !== 8 || entry.isEncrypted()) return readBounded(await zip.openReadStreamPromise(entry), max, bound, onBytes);
   // Deflate never shrinks data by less than a few bytes per 16 KiB block: a raw entry past this could not inflate within max.
   if (entry.compressedSize > max + 1024 + max / 1000) throw new EntryTooLargeError(`claims ${entry.compressedSize} compressed bytes, more than ${bound} allows`);
-  const raw = await readBounded(await zip.openReadStreamPromise(entry, { decompress: false }), entry.compressedSize, 'its compressed size', () => undefined);
+  // yauzl checks the local header and that the data lies within the file; the bytes are then
+  // taken from the reader's window as they are (no stream per entry).
+  const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+  const raw = reader.view(fileDataStart, fileDataStart + entry.compressedSize);
+  if (raw.length !== entry.compressedSize) throw new Error(`unexpected end of file in the entry's data`);
   let data: Buffer;
   try {
     data = inflateRawSync(raw, { maxOutputLength: Math.max(1, max) });
@@ -181,12 +193,16 @@ class WindowedReader extends yauzl.RandomAccessReader {
   constructor(private readonly fd: number) {
     super();
   }
-  private bytes(start: number, end: number): Buffer {
+  /**
+   * The file's bytes [start, end) (fewer at its end), as a view of a window: valid as long as the
+   * caller keeps it (a window is never overwritten, only replaced), never to be written to.
+   */
+  view(start: number, end: number): Buffer {
     const hit = this.windows.find((w) => start >= w.start && end <= w.start + w.bytes.length);
     if (hit) {
       // most recently used last
-      this.windows = [...this.windows.filter((w) => w !== hit), hit];
-      return Buffer.from(hit.bytes.subarray(start - hit.start, end - hit.start));
+      if (this.windows[this.windows.length - 1] !== hit) this.windows = [...this.windows.filter((w) => w !== hit), hit];
+      return hit.bytes.subarray(start - hit.start, end - hit.start);
     }
     const length = end - start;
     if (length > WINDOW_BYTES) {
@@ -197,10 +213,24 @@ class WindowedReader extends yauzl.RandomAccessReader {
     const window = Buffer.allocUnsafe(WINDOW_BYTES);
     const n = readSync(this.fd, window, 0, WINDOW_BYTES, start);
     this.windows = [...this.windows.slice(-1), { start, bytes: window.subarray(0, n) }];
-    return Buffer.from(window.subarray(0, Math.min(length, n)));
+    return window.subarray(0, Math.min(length, n));
   }
   override _readStreamForRange(start: number, end: number): Readable {
-    return Readable.from([this.bytes(start, end)], { objectMode: false });
+    return Readable.from([Buffer.from(this.view(start, end))], { objectMode: false });
+  }
+  /**
+   * yauzl's reads of the central directory and local headers, served from the window with one
+   * tick instead of three piped streams each (which cost more than the records' parsing).
+   */
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    let n: number;
+    try {
+      n = this.view(position, position + length).copy(buffer, offset);
+    } catch (e) {
+      process.nextTick(callback, e as Error);
+      return;
+    }
+    process.nextTick(callback, null, n);
   }
   override close(callback: (err: Error | null) => void): void {
     closeSync(this.fd);
@@ -210,7 +240,7 @@ class WindowedReader extends yauzl.RandomAccessReader {
 
 const WINDOW_BYTES = 4 * 1024 * 1024;
 
-async function openSequentialZip(path: string, options: yauzl.Options): Promise<yauzl.ZipFile> {
+async function openSequentialZip(path: string, options: yauzl.Options): Promise<{ zip: yauzl.ZipFile; reader: WindowedReader }> {
   const fd = openSync(path, 'r');
   let size: number;
   try {
@@ -225,7 +255,7 @@ async function openSequentialZip(path: string, options: yauzl.Options): Promise<
       if (err || !zip) {
         reader.close(() => undefined);
         reject(err ?? new Error(`cannot open ${path}`));
-      } else resolvePromise(zip);
+      } else resolvePromise({ zip, reader });
     });
   });
 }
@@ -238,7 +268,7 @@ export async function eachZipJson(
 ): Promise<number> {
   const limits = resolveAdvisoryLimits(limitOverrides);
   // Names are decoded and checked here rather than by yauzl, whose check ends the whole archive.
-  const zip = await openSequentialZip(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, decodeStrings: false });
+  const { zip, reader } = await openSequentialZip(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, decodeStrings: false });
   let count = 0;
   let entries = 0;
   let inflated = 0;
@@ -267,6 +297,7 @@ export async function eachZipJson(
       try {
         data = await readEntry(
           zip,
+          reader,
           entry,
           archiveBound ? archiveLeft : limits.maxRecordBytes,
           archiveBound ? `maxArchiveBytes (${limits.maxArchiveBytes})` : `maxRecordBytes (${limits.maxRecordBytes})`,
@@ -291,6 +322,7 @@ export async function eachZipJson(
       }
       count++;
       await onEntry(name, data.toString('utf8'));
+      if (entries % YIELD_EVERY === 0) await yieldToLoop();
     }
   } finally {
     zip.close();
@@ -311,7 +343,14 @@ async function readZipFile(dbDir: string, file: SourceFile, limits: AdvisoryLimi
   }
 }
 
-/** Reads every record of every source file, a few files at a time. */
+/**
+ * Every so many records the reading yields to the event loop: the reads themselves never wait
+ * (synchronous file reads, zip windows), and a service building its store must keep answering.
+ */
+const YIELD_EVERY = 500;
+const yieldToLoop = (): Promise<void> => new Promise((resolveYield) => setImmediate(resolveYield));
+
+/** Reads every record of every source file: the JSON files, then the zips. */
 export async function readSources(
   dbDir: string,
   files: SourceFile[],
@@ -320,14 +359,11 @@ export async function readSources(
   limitOverrides?: Partial<AdvisoryLimits>,
 ): Promise<void> {
   const limits = resolveAdvisoryLimits(limitOverrides);
-  const jsonFiles = files.filter((f) => f.kind === 'json');
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jsonFiles.length) {
-      const file = jsonFiles[next++] as SourceFile;
-      await readJsonFile(dbDir, file, limits, onRecord, onProblem);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, jsonFiles.length) }, worker));
+  let read = 0;
+  for (const file of files) {
+    if (file.kind !== 'json') continue;
+    readJsonFile(dbDir, file, limits, onRecord, onProblem);
+    if (++read % YIELD_EVERY === 0) await yieldToLoop();
+  }
   for (const file of files) if (file.kind === 'zip') await readZipFile(dbDir, file, limits, onRecord, onProblem);
 }

@@ -162,3 +162,19 @@ test('a store updated in place from rewritten and added record files equals one 
   assert.equal(updated.index.recordIds('CVE-2099-0003').length, 0);
   assert.ok(updated.index.lookup(ecosystemKey('Alpine:v3.20'), 'zlib').some((a) => a.recordId === 'ALPINE-CVE-2099-0003'));
 });
+
+test('one id in two files of a full build: the newer copy wins, and none of the older copy’s rows stay (packages, aliases, counts)', async () => {
+  const db = await tempDir();
+  const record = (modified: string, ecosystem: string, name: string, cve: string): string =>
+    JSON.stringify({ id: 'GHSA-dup1-dup1-dup1', modified, aliases: [cve], affected: [{ package: { ecosystem, name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }] });
+  await writeFile(join(db, 'a.json'), record('2024-01-01T00:00:00Z', 'npm', 'older-pkg', 'CVE-2024-0001'));
+  await writeFile(join(db, 'b.json'), record('2025-01-01T00:00:00Z', 'PyPI', 'newer-pkg', 'CVE-2025-0002'));
+  await writeFile(join(db, 'c.json'), JSON.stringify({ id: 'GHSA-othe-othe-othe', modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: 'other' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
+  const { index } = await openAdvisoryIndex({ dbDir: db });
+  assert.deepEqual(index.lookup('npm', 'older-pkg'), []);
+  assert.deepEqual(index.lookup('pypi', 'newer-pkg').map((e) => [e.recordId, e.record.modified]), [['GHSA-dup1-dup1-dup1', '2025-01-01T00:00:00Z']]);
+  assert.deepEqual(index.recordIds('CVE-2024-0001'), []);
+  assert.deepEqual(index.recordIds('CVE-2025-0002'), ['GHSA-dup1-dup1-dup1']);
+  assert.equal(index.manifest.counts.records, 2);
+  assert.deepEqual({ ...index.manifest.shards }, { npm: { file: STORE_FILE, records: 1, packages: 1 }, pypi: { file: STORE_FILE, records: 1, packages: 1 } });
+});

@@ -9,7 +9,7 @@ import { copyFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import type { AnalyzerWarning } from '@strata/model';
 import { describeError } from '@strata/errors';
-import { cutAffected, cutRecord, versionOfSorted } from './build.js';
+import { cutAffected, cutRecord } from './build.js';
 import { newDict, toDict } from './dict.js';
 import { AdvisoryDbEmptyError } from './errors.js';
 import { ecosystemKey, normalizeName, normalizePackageName } from './ecosystems.js';
@@ -86,16 +86,25 @@ CREATE TABLE records (
   packages TEXT NOT NULL,
   body TEXT
 );
-CREATE TABLE affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, seq INTEGER NOT NULL, token INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);
 `;
 
 /** Records per write transaction while building. */
 const BATCH = 5_000;
 
-/** The store's indexes; created once at the end of a full build (sorting once beats keeping them up to date). */
+/**
+ * The affected rows, clustered by package: a lookup reads one contiguous run of pages instead of a
+ * random page per entry (3x less CPU for the lookups of a Debian image). The token is part of the
+ * key so that a record's replaced copy and its new one can stand side by side until the old rows
+ * are deleted. A full build loads the rows into a temp table and copies them in key order.
+ */
+const AFFECTED = `CREATE TABLE affected (
+  key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (key, name, record_id, token, seq)
+) WITHOUT ROWID;`;
+
+/** The store's other indexes; created once at the end of a full build (sorting once beats keeping them up to date). */
 const INDEXES = `
-CREATE INDEX affected_by_package ON affected (key, name, record_id, seq);
 CREATE INDEX aliases_by_alias ON aliases (alias);
 CREATE INDEX records_by_id_hash ON records (id, hash);
 `;
@@ -124,12 +133,12 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
   try {
     // An 8 MB page cache: the build appends, and a bigger cache only grew the RSS.
     db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8000; PRAGMA temp_store = FILE;');
-    if (!opts.base) db.exec(SCHEMA);
+    if (!opts.base) db.exec(`${SCHEMA} CREATE TEMP TABLE affected_load (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL);`);
     db.exec('CREATE TEMP TABLE stale_affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL); CREATE TEMP TABLE stale_aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);');
     const rewritten = new Set(opts.base?.changed.map((f) => f.path));
     const existing = db.prepare('SELECT token, modified, origin, packages, body FROM records WHERE id = ?');
     const putRecord = db.prepare('INSERT OR REPLACE INTO records (id, token, modified, origin, hash, withdrawn, packages, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    const putAffected = db.prepare('INSERT INTO affected (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)');
+    const putAffected = db.prepare(`INSERT INTO ${opts.base ? 'affected' : 'affected_load'} (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)`);
     const putAlias = db.prepare('INSERT INTO aliases (alias, record_id, token) VALUES (?, ?, ?)');
     const staleAffected = db.prepare('INSERT INTO stale_affected (key, name, record_id, token) VALUES (?, ?, ?, ?)');
     const staleAlias = db.prepare('INSERT INTO stale_aliases (alias, record_id, token) VALUES (?, ?, ?)');
@@ -253,7 +262,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         db.exec('COMMIT');
       }
     }
-    if (!opts.base) db.exec(INDEXES);
+    if (!opts.base) db.exec(`${AFFECTED} INSERT INTO affected SELECT * FROM affected_load ORDER BY key, name, record_id, token, seq; DROP TABLE affected_load; ${INDEXES}`);
     // On a base: whether each touched (key, name) and (key, record) had rows before the change
     // (tokens up to the base's) and has rows after it; the differences correct the base's counts.
     const hasPackageRows = db.prepare('SELECT 1 FROM affected WHERE key = ? AND name = ? AND token <= ? LIMIT 1');
@@ -275,9 +284,11 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     const before = opts.base ? presence(baseToken) : undefined;
     if (duplicates > 0) {
       // The replaced copies' rows, found through the indexes by (package or alias, id, old token).
-      db.exec(`BEGIN;
-        DELETE FROM affected WHERE rowid IN (SELECT a.rowid FROM stale_affected s JOIN affected a ON a.key = s.key AND a.name = s.name AND a.record_id = s.record_id WHERE a.token = s.token);
-        DELETE FROM aliases WHERE rowid IN (SELECT a.rowid FROM stale_aliases s JOIN aliases a ON a.alias = s.alias WHERE a.record_id = s.record_id AND a.token = s.token);
+      const dropRows = db.prepare('DELETE FROM affected WHERE key = ? AND name = ? AND record_id = ? AND token = ?');
+      db.exec('BEGIN');
+      const stale = db.prepare('SELECT key, name, record_id AS id, token FROM stale_affected');
+      for (const row of stale.iterate() as Iterable<{ key: string; name: string; id: string; token: number }>) dropRows.run(row.key, row.name, row.id, row.token);
+      db.exec(`DELETE FROM aliases WHERE rowid IN (SELECT a.rowid FROM stale_aliases s JOIN aliases a ON a.alias = s.alias WHERE a.record_id = s.record_id AND a.token = s.token);
         COMMIT;`);
     }
 
@@ -311,11 +322,7 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     }
     let packageCount = 0;
     for (const shard of Object.values(shards)) packageCount += shard.packages;
-    // Through records_by_id_hash: the index holds both columns, so the bodies are not read.
-    const ids = db.prepare('SELECT id, hash FROM records INDEXED BY records_by_id_hash ORDER BY id');
-    const dbVersion = versionOfSorted((function* () {
-      for (const row of ids.iterate() as Iterable<{ id: string; hash: string }>) yield [row.id, row.hash] as const;
-    })());
+    const dbVersion = storeVersion(db);
     warnings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: Omit<IndexManifest, 'records'> = {
       formatVersion: INDEX_FORMAT_VERSION,
@@ -339,6 +346,26 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
   } finally {
     if (db.isOpen) db.close();
   }
+}
+
+/**
+ * versionOfSorted over the store's (id, hash) pairs, read through records_by_id_hash (it holds both
+ * columns, so no record body is read) and joined by SQLite 10,000 lines at a time: a row at a time
+ * cost five times as long.
+ */
+function storeVersion(db: DatabaseSync): string {
+  const chunk = db.prepare(
+    "SELECT group_concat(id || char(9) || hash || char(10), '' ORDER BY id) AS lines, MAX(id) AS last, COUNT(*) AS n FROM (SELECT id, hash FROM records INDEXED BY records_by_id_hash WHERE id > ? ORDER BY id LIMIT 10000)",
+  );
+  const h = createHash('sha256');
+  let last = '';
+  for (;;) {
+    const row = chunk.get(last) as { lines: string | null; last: string | null; n: number };
+    if (row.n === 0 || row.lines === null || row.last === null) break;
+    h.update(row.lines);
+    last = row.last;
+  }
+  return `sha256:${h.digest('hex')}`;
 }
 
 /** The source fingerprint a store is keyed by: the files, the format and the reading limits. */
@@ -454,11 +481,37 @@ class LookupCache<V extends readonly unknown[]> {
   }
 }
 
+/** A record read from the store the first time one of its entries' `record` is read. */
+interface LazyRecord {
+  id: string;
+  value?: IndexedRecord;
+}
+
+/**
+ * The entry with its record as an own, enumerable property read on demand: most entries of a
+ * package do not match the installed version, and their records (three quarters of the bytes,
+ * each a random read) are then never read. The parsed object is this lookup's own: completed in
+ * place, not copied.
+ */
+function withRecord(a: IndexedAffected, lazy: LazyRecord, read: (id: string) => IndexedRecord): AffectedEntry {
+  return Object.defineProperty(a, 'record', {
+    enumerable: true,
+    get: (): IndexedRecord => (lazy.value ??= read(lazy.id)),
+  }) as AffectedEntry;
+}
+
 function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>): StoreIndex {
   const header = Object.fromEntries(MANIFEST_KEYS.map((k) => [k, meta.get(k)])) as Omit<IndexManifest, 'records'>;
   header.shards = toDict(header.shards);
-  const byPackage = db.prepare('SELECT a.body AS affected, r.body AS record FROM affected a JOIN records r ON r.id = a.record_id WHERE a.key = ? AND a.name = ? ORDER BY a.record_id, a.seq');
+  // The table's own order (a record has one token once built): no sort.
+  const byPackage = db.prepare('SELECT body AS affected FROM affected WHERE key = ? AND name = ? ORDER BY record_id, token, seq');
   const recordBody = db.prepare('SELECT body FROM records WHERE id = ?');
+  const readRecord = (id: string): IndexedRecord => {
+    const row = recordBody.get(id) as { body: string | null } | undefined;
+    // affected rows exist for active records only, and a store file never changes once built
+    if (!row?.body) throw new Error(`advisory store ${path}: record ${id} has entries but no body`);
+    return JSON.parse(row.body) as IndexedRecord;
+  };
   const manifestRow = db.prepare('SELECT id, hash, withdrawn, packages FROM records WHERE id = ?');
   const allIds = db.prepare('SELECT id FROM records ORDER BY id');
   const byAlias = db.prepare('SELECT DISTINCT record_id AS id FROM aliases WHERE alias = ?');
@@ -481,17 +534,17 @@ function storeIndex(path: string, db: DatabaseSync, meta: Map<string, unknown>):
       const cacheKey = `${key}\u0000${normalized}`;
       const hit = lookups.get(cacheKey);
       if (hit) return hit;
-      const records = new Map<string, IndexedRecord>();
+      const records = new Map<string, LazyRecord>();
       const entries: AffectedEntry[] = [];
       // Row at a time: a package with thousands of entries never has all its rows as strings at once.
-      for (const row of byPackage.iterate(key, normalized) as Iterable<{ affected: string; record: string }>) {
+      for (const row of byPackage.iterate(key, normalized) as Iterable<{ affected: string }>) {
         const a = JSON.parse(row.affected) as IndexedAffected;
         let record = records.get(a.recordId);
         if (!record) {
-          record = JSON.parse(row.record) as IndexedRecord;
+          record = { id: a.recordId };
           records.set(a.recordId, record);
         }
-        entries.push({ ...a, record });
+        entries.push(withRecord(a, record, readRecord));
       }
       lookups.set(cacheKey, entries);
       return entries;

@@ -39,9 +39,27 @@ const EXPECTED_NAME: Record<CvssType, RegExp> = {
   CVSS_V4: /^CVSS:4\.0$/,
 };
 
+/**
+ * Scores by (type, vector), null for a refused vector: a few vectors recur across thousands of
+ * records, and parsing one costs more than the rest of a finding. Bounded: cleared when full.
+ */
+const scored = new Map<string, Omit<CvssScore, 'source'> | null>();
+const MAX_SCORED = 4096;
+
 /** Scores one vector, or undefined when the calculator refuses it (or it is of the wrong version). */
 export function scoreVector(type: string, vector: string, source: string): CvssScore | undefined {
   if (type !== 'CVSS_V2' && type !== 'CVSS_V3' && type !== 'CVSS_V4') return undefined;
+  const key = `${type} ${vector}`;
+  let hit = scored.get(key);
+  if (hit === undefined) {
+    hit = computeScore(type, vector) ?? null;
+    if (scored.size >= MAX_SCORED) scored.clear();
+    scored.set(key, hit);
+  }
+  return hit ? { ...hit, source } : undefined;
+}
+
+function computeScore(type: CvssType, vector: string): Omit<CvssScore, 'source'> | undefined {
   const calc = cvss();
   let parsed: { getVectorName(): string; calculateScores(): { base?: number } } | null | undefined;
   try {
@@ -60,5 +78,5 @@ export function scoreVector(type: string, vector: string, source: string): CvssS
     return undefined;
   }
   if (typeof base !== 'number' || !Number.isFinite(base)) return undefined;
-  return { type, version: name.slice('CVSS:'.length), vector, score: base, severity: ratingForScore(type, base), source };
+  return { type, version: name.slice('CVSS:'.length), vector, score: base, severity: ratingForScore(type, base) };
 }

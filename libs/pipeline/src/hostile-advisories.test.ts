@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { renderReport } from '@strata/report';
 import { scanImage } from './index.js';
-import { ociImage as ociLayout } from './test-support.js';
+import { ociImage as ociLayout } from './testing/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-hostile-advisories-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

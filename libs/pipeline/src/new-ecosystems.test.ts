@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { renderReport, validateCycloneDx } from '@strata/report';
 import { scanImage } from './index.js';
-import { ociImage } from './test-support.js';
+import { ociImage } from './testing/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-new-ecosystems-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
