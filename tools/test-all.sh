@@ -78,6 +78,8 @@ infra_up() {
 trap 'stop_started' EXIT
 trap 'exit 130' INT TERM
 
+# Trivy (the coverage oracle) compiles for ~20 min cold: start it first, detached; phase 3b waits for it.
+bash infra/local/trivy.sh --background || true
 phase npm-ci npm_install || { summary; exit 1; }
 # Formatting first: it takes seconds and needs no infra. `npm run format` fixes what it reports.
 phase format npm run --silent format:check -- --max-diagnostics=20

@@ -10,20 +10,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { Client } from 'minio';
 import { FailureCode, ScanService, ScanStatus, Topics, connect, decodeEvent, type FindingsPublished } from '@strata/contracts';
-import { createLogger } from '@strata/log';
-import { analyzerSettings, startAnalyzer } from '@strata/analyzer-service';
-import { fetcherSettings, startFetcher } from '@strata/fetcher-service';
-import { gatewaySettings, startGatewayService } from '@strata/gateway';
-import { matcherSettings, startMatcher } from '@strata/matcher-service';
-import { mergerSettings, startMerger } from '@strata/merger-service';
-import { loadServiceConfig, type RunningService } from '@strata/service-runtime';
-import { fixturesCacheDir, infra, repoRoot, skipUnless, uniqueName } from '@strata/testing';
+import { gatewaySettings, startGatewayService, type GatewayService } from '@strata/gateway';
+import { loadServiceConfig } from '@strata/service-runtime';
+import { fixturesCacheDir, infra, repoRoot, skipUnless } from '@strata/testing';
+import { advisoryDb, createDeployment } from './testing/harness.js';
 
 const run = promisify(execFile);
 const IMAGE = '127.0.0.1:15000/strata/debian-multi:gzip-oci';
-const advisoryDb = join(repoRoot, 'fixtures/advisories');
 
 function skipReason(): string | false {
   const reason = skipUnless('kafka', 'minio', 'registry');
@@ -53,72 +47,29 @@ function withoutCreatedAt(json: string | Uint8Array): unknown {
 
 test('ScanImage(wait) over gRPC through all services returns the embedded CLI report; strata --server prints the same; a missing image fails with its reason', { skip: skipReason(), timeout: 600_000 }, async (t) => {
   const kafka = infra.kafka()!;
-  const s3 = infra.s3()!;
-  const prefix = `${uniqueName('gw-e2e')}.`;
-  const bucket = uniqueName('gw-e2e').toLowerCase().slice(0, 63);
-  const cacheDir = mkdtempSync(join(tmpdir(), 'strata-gateway-e2e-'));
   const token = 'e2e-token';
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: kafka.brokers.join(','),
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
-    S3_ENDPOINT: `${s3.useSSL ? 'https' : 'http'}://${s3.endPoint}:${s3.port}`,
-    S3_ACCESS_KEY: s3.accessKey,
-    S3_SECRET_KEY: s3.secretKey,
-    S3_BUCKET: bucket,
-    STRATA_TOPIC_PREFIX: prefix,
-    STRATA_TOPIC_PARTITIONS: '4',
-    STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn',
-    // kafkajs logs topic-creation races as errors; the test judges by outcomes.
-    STRATA_BUS_LOG_LEVEL: process.env.STRATA_BUS_LOG_LEVEL ?? 'fatal',
-    STRATA_DB: advisoryDb,
-    STRATA_CACHE_DIR: join(cacheDir, 'matcher'),
-    METRICS_PORT: '0',
-    GATEWAY_HOST: '127.0.0.1',
-    GATEWAY_PORT: '0',
-    GATEWAY_TOKEN: token,
-    GATEWAY_POLL_INTERVAL_MS: '500',
-  };
-  const logger = createLogger({ service: 'gateway-e2e', level: env.STRATA_LOG_LEVEL! });
-  const running: RunningService[] = [];
+  const d = await createDeployment('gw-e2e', { GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', GATEWAY_TOKEN: token, GATEWAY_POLL_INTERVAL_MS: '500' });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'strata-gateway-e2e-'));
   const outside = new Kafka({ clientId: 'gateway-e2e-outside', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
-  const consumer = outside.consumer({ groupId: `${prefix}outside`, sessionTimeout: 6000, heartbeatInterval: 1000 });
-
+  const consumer = outside.consumer({ groupId: `${d.prefix}outside`, sessionTimeout: 6000, heartbeatInterval: 1000 });
+  const started: { gateway?: GatewayService } = {};
   t.after(async () => {
     await consumer.disconnect().catch(() => undefined);
-    for (const service of running.reverse()) await service.stop().catch(() => undefined);
-    const admin = outside.admin();
-    await admin.connect();
-    try {
-      const topics = (await admin.listTopics()).filter((name) => name.startsWith(prefix) || name.startsWith(`strata.dlq.${prefix}`));
-      if (topics.length > 0) await admin.deleteTopics({ topics });
-    } finally {
-      await admin.disconnect();
-    }
-    const minio = new Client({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey });
-    if (await minio.bucketExists(bucket)) {
-      const names: string[] = [];
-      for await (const item of minio.listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string }>) if (item.name) names.push(item.name);
-      for (let i = 0; i < names.length; i += 500) await minio.removeObjects(bucket, names.slice(i, i + 500));
-      await minio.removeBucket(bucket);
-    }
+    await started.gateway?.stop().catch(() => undefined);
+    await d.teardown();
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
-  // The pipeline, each service on its own runtime, as its main.ts would start it.
-  const options = (svc: string) => ({ processMetrics: false, logger: logger.child({ svc }) });
-  running.push(await startFetcher(loadServiceConfig(fetcherSettings, env), options('fetcher')));
-  running.push(await startAnalyzer(loadServiceConfig(analyzerSettings, env), options('analyzer')));
-  running.push(await startMerger(loadServiceConfig(mergerSettings, env), options('merger')));
-  running.push(await startMatcher(loadServiceConfig(matcherSettings, env), options('matcher')));
-  const gatewayService = await startGatewayService(loadServiceConfig(gatewaySettings, env), options('gateway'));
-  running.push(gatewayService);
+  // The pipeline, each service on its own runtime, as its main.ts would start it; the gateway too.
+  await d.startAll();
+  const gatewayService = await startGatewayService(loadServiceConfig(gatewaySettings, d.env), { processMetrics: false, logger: d.logger.child({ svc: 'gateway' }) });
+  started.gateway = gatewayService;
   const address = gatewayService.gateway.address;
 
   // An outside subscriber, written with plain kafkajs as any other system would.
   const findings: { key: string; event: FindingsPublished }[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topics: [`${prefix}${Topics.findings}`], fromBeginning: true });
+  await consumer.subscribe({ topics: [d.topic(Topics.findings)], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
       findings.push({ key: message.key?.toString() ?? '', event: decodeEvent(Topics.findings, message.value ?? Buffer.alloc(0)) });

@@ -54,20 +54,14 @@ else
 fi
 
 # --- Trivy (detached background build; see the header) ----------------------------------------
-if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then
-  log "trivy: $TRIVY_VERSION present at $TRIVY_BIN"
-elif ! flock -n "$CACHE/.trivy.lock" true; then
-  log "trivy: a build is already running (log: $LOG_DIR/trivy-install.log)"
-else
-  log "trivy: building $TRIVY_VERSION in the background (not waited for here; log: $LOG_DIR/trivy-install.log)"
-  # setsid + 8>&-: outlives this script and does not hold install's lock
-  setsid bash "$INFRA_DIR/trivy.sh" </dev/null >>"$LOG_DIR/trivy.log" 2>&1 8>&- &
-fi
+bash "$INFRA_DIR/trivy.sh" --background
 
 # --- apt ------------------------------------------------------------------------------------
 t=$(date +%s)
 apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
   ruby php-cli php-composer-semver) # ruby, php: the RubyGems and Composer version oracles (libs/versions)
+# oracles of the analyzers' tests (libs/analyzers): RubyGems' gem for gemspecs, Composer for installed.json
+apt_wanted+=(composer)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()

@@ -5,13 +5,27 @@
 # Cold, the build takes ~20 min on 2 cores, so install.sh starts this script detached in the
 # background; tools/test-all.sh runs it again before the tests, which waits for that build (same
 # lock) and returns at once when the binary is there. A failed background build is retried here.
-# Usage: bash infra/local/trivy.sh
+# Usage: bash infra/local/trivy.sh                 build (or wait for the running build), then return
+#        bash infra/local/trivy.sh --background    start the build detached unless it is done or running
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mkdir -p "$CACHE" "$LOG_DIR"
+
+if [ "${1:-}" = --background ]; then
+  if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then
+    log "trivy: $TRIVY_VERSION present at $TRIVY_BIN"
+  elif ! flock -n "$CACHE/.trivy.lock" true; then
+    log "trivy: a build is already running (log: $LOG_DIR/trivy-install.log)"
+  else
+    log "trivy: building $TRIVY_VERSION in the background (log: $LOG_DIR/trivy-install.log)"
+    # setsid, no inherited fds: outlives the caller and holds none of its locks
+    setsid bash "${BASH_SOURCE[0]}" </dev/null >>"$LOG_DIR/trivy.log" 2>&1 8>&- 9>&- &
+  fi
+  exit 0
+fi
 
 take_lock trivy
-mkdir -p "$LOG_DIR"
 
 trivy_installed() {
   [ -x "$TRIVY_BIN" ] && command -v go >/dev/null &&

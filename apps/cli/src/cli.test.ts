@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'node:test';
 import { openAdvisoryIndex } from '@strata/advisories';
-import { runStrata } from './test-support.js';
+import { runStrata } from './testing/index.js';
 import { closedLoopbackPort, repoRoot } from '@strata/testing';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-'));

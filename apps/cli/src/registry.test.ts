@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { runStrata } from './test-support.js';
+import { runStrata } from './testing/index.js';
 import { infra, loadImages, pushImage, pushIndex, repoRoot, skipUnless, skipUnlessImages, tarLayer, uniqueLayer, uniqueName } from '@strata/testing';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-registry-'));

@@ -9,7 +9,7 @@ import { deflateRawSync } from 'node:zlib';
 import { after, test } from 'node:test';
 import { openAdvisoryIndex, MAX_DETAILS_LENGTH, MAX_REFERENCES, MAX_SUMMARY_LENGTH, type OsvRecord } from './index.js';
 import { eachZipJson, type ZipProblem } from './source.js';
-import { rawZip, zeroBomb } from './test-zip.js';
+import { rawZip, zeroBomb } from './testing/zip.js';
 
 const temps: string[] = [];
 async function tempDir(): Promise<string> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { openAdvisoryIndex, updateDatabase, type OsvRecord } from './index.js';
-import { writeZip } from './test-zip.js';
+import { writeZip } from './testing/zip.js';
 
 let server: Server;
 let baseUrl = '';

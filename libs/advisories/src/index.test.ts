@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { AdvisoryDbEmptyError, diffDatabases, ecosystemKey, openAdvisoryIndex, type OsvRecord } from './index.js';
-import { writeZip } from './test-zip.js';
+import { writeZip } from './testing/zip.js';
 
 const temps: string[] = [];
 async function tempDir(): Promise<string> {

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openAdvisoryIndex, updateDatabase } from './index.js';
-import { rawZip, zeroBomb } from './test-zip.js';
+import { rawZip, zeroBomb } from './testing/zip.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Handler>();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { closedLoopbackPort, sharedDataDir, skipUnless } from '@strata/testing';
 import { openAdvisoryIndex, updateDatabase, type UpdateProgress } from './index.js';
-import { writeZip } from './test-zip.js';
+import { writeZip } from './testing/zip.js';
 
 // A local stand-in for the OSV bucket: /<ecosystem>/all.zip, with per-test overrides.
 const routes = new Map<string, { status: number; body: Buffer; contentLength?: number }>();

@@ -7,7 +7,7 @@ import { sharedDataDir, skipUnless } from '@strata/testing';
 import { analyzeLayer } from './layer.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
 import type { Analyzer } from './types.js';
-import { run, tarLayer, tempDir, zeros } from './testutil/index.js';
+import { run, tarStream, tempDir, zeros } from './testing/index.js';
 
 const DIFF_ID = 'sha256:' + '0'.repeat(64);
 const LABEL = 'test-image layer 1/1';
@@ -19,7 +19,7 @@ function alpineEntries(): Array<{ name: string; content: Buffer }> {
 }
 
 test('analyzeLayer: one pass feeds each analyzer its files; whiteouts and opaque dirs are recorded', { skip: skipUnless('data') }, async () => {
-  const layer = tarLayer([
+  const layer = tarStream([
     ...alpineEntries(),
     { name: 'app/node_modules/left-pad/package.json', content: '{"name":"left-pad","version":"1.3.0","license":"WTFPL"}' },
     { name: 'app/node_modules/@scope/pkg/package.json', content: '{"name":"@scope/pkg","version":"2.0.0"}' },
@@ -40,8 +40,10 @@ test('analyzeLayer: one pass feeds each analyzer its files; whiteouts and opaque
   // the layer's own OS facts complete the PURLs
   assert.ok(apk?.packages.every((p) => p.purl.includes(`distro=${result.os?.name}`)), apk?.packages[0]?.purl);
   const apps = byPath(result.applications);
+  // every package.json with a name and version, as Trivy's image scan reads them (lib/package.json too)
   assert.deepEqual([...apps.keys()].sort(), [
     'app/node_modules/@scope/pkg/package.json',
+    'app/node_modules/left-pad/lib/package.json',
     'app/node_modules/left-pad/package.json',
     'usr/lib/python3.12/site-packages/Jinja2-3.1.4.dist-info/METADATA',
   ]);
@@ -61,7 +63,7 @@ test('analyzeLayer: a failing analyzer becomes a warning naming analyzer, file a
       throw new Error(`cannot cope with ${file.path}`);
     },
   };
-  const layer = tarLayer([...alpineEntries(), { name: 'x/y.boom', content: 'boom' }]);
+  const layer = tarStream([...alpineEntries(), { name: 'x/y.boom', content: 'boom' }]);
   const result = await analyzeLayer(layer, { diffId: DIFF_ID, label: LABEL, analyzers: [...defaultAnalyzers(), exploding] });
   const warnings = result.warnings.map((w) => `${w.analyzer}|${w.path}|${w.layer}`).sort();
   assert.deepEqual(warnings, [`exploding|lib/apk/db/installed|${LABEL}`, `exploding|x/y.boom|${LABEL}`]);
@@ -76,7 +78,7 @@ test('analyzeLayer: bad inputs each give a warning naming file and layer, the re
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
   const good = readFileSync(join(sharedDataDir() ?? '', 'alpine/3.20.3/lib/apk/db/installed'), 'utf8');
   const apkMissing = good.replace(/^P:.*\n/m, '');
-  const layer = tarLayer([
+  const layer = tarStream([
     { name: 'var/lib/dpkg/status', content: Buffer.concat([Buffer.from('Package: ok\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n\n'), noise, Buffer.from('\n\nPackage: cut\nStatus: install ok inst')]) },
     { name: 'lib/apk/db/installed', content: apkMissing },
     { name: 'var/lib/rpm/rpmdb.sqlite', content: noise },
@@ -119,7 +121,7 @@ test('analyzeLayer: a zip bomb inside a jar gives a warning naming jar and layer
     writeFileSync(join(bombDir, 'inner.jar'), zeros600);
     const bomb = make('bomb.jar', pom('bomb-carrier'));
     const good = make('good.jar', pom('good'));
-    const result = await analyzeLayer(tarLayer([{ name: 'opt/bomb.jar', content: bomb }, { name: 'opt/good.jar', content: good }]), { diffId: DIFF_ID, label: LABEL });
+    const result = await analyzeLayer(tarStream([{ name: 'opt/bomb.jar', content: bomb }, { name: 'opt/good.jar', content: good }]), { diffId: DIFF_ID, label: LABEL });
     const w = result.warnings.find((x) => x.path === 'opt/bomb.jar');
     assert.ok(w, JSON.stringify(result.warnings));
     assert.equal(w.layer, LABEL);
@@ -132,7 +134,7 @@ test('analyzeLayer: a zip bomb inside a jar gives a warning naming jar and layer
 
 test('analyzeLayer: a 10 GB file is skipped by size (never buffered) with a warning; the rest is analyzed', async () => {
   const TEN_GB = 10 * 1024 ** 3;
-  const layer = tarLayer([
+  const layer = tarStream([
     { name: 'app/node_modules/before/package.json', content: '{"name":"before","version":"1.0.0"}' },
     { name: 'opt/huge.jar', type: 'file', size: TEN_GB, generate: () => zeros(TEN_GB, 4 * 1024 * 1024) },
     { name: 'app/node_modules/after/package.json', content: '{"name":"after","version":"2.0.0"}' },
@@ -150,8 +152,44 @@ test('analyzeLayer: a 10 GB file is skipped by size (never buffered) with a warn
 
 test('analyzeLayer: a broken tar is a fatal layer error (thrown, naming the layer)', async () => {
   const chunks: Buffer[] = [];
-  for await (const c of tarLayer([{ name: 'app/node_modules/a/package.json', content: '{"name":"a","version":"1.0.0"}'.padEnd(4000) }])) chunks.push(c as Buffer);
+  for await (const c of tarStream([{ name: 'app/node_modules/a/package.json', content: '{"name":"a","version":"1.0.0"}'.padEnd(4000) }])) chunks.push(c as Buffer);
   const whole = Buffer.concat(chunks);
   const truncated = whole.subarray(0, 1024);
   await assert.rejects(analyzeLayer(Readable.from([truncated]), { diffId: DIFF_ID, label: LABEL }), (err: Error) => err.message.includes(LABEL));
+});
+
+test('analyzeLayer: stream analyzers that want one entry read it together, each whole; one that quits early holds no one up', async () => {
+  const { createHash } = await import('node:crypto');
+  const seen = new Map<string, string>();
+  const hasher = (type: string): Analyzer => ({
+    type,
+    version: 1,
+    input: 'stream',
+    required: (path) => path === 'big.bin',
+    async analyze(file) {
+      const h = createHash('sha256');
+      for await (const chunk of file.content as Readable) h.update(chunk as Buffer);
+      seen.set(type, h.digest('hex'));
+      return undefined;
+    },
+  });
+  const quitter: Analyzer = {
+    type: 'quitter',
+    version: 1,
+    input: 'stream',
+    required: (path) => path === 'big.bin',
+    async analyze() {
+      throw new Error('gave up before reading');
+    },
+  };
+  const size = 5 * 1024 * 1024 + 17;
+  const expected = createHash('sha256');
+  for await (const c of zeros(size, 65_521)) expected.update(c);
+  const result = await analyzeLayer(tarStream([{ name: 'big.bin', type: 'file', size, generate: () => zeros(size, 65_521) }]), {
+    diffId: DIFF_ID,
+    analyzers: [hasher('first'), quitter, hasher('second')],
+  });
+  const hex = expected.digest('hex');
+  assert.deepEqual(Object.fromEntries(seen), { first: hex, second: hex });
+  assert.deepEqual(result.warnings.map((w) => [w.analyzer, w.message]), [['quitter', 'quitter analyzer failed: gave up before reading']]);
 });

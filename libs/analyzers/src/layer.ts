@@ -10,7 +10,7 @@ import { releaseFileRank } from './os/os-release.js';
 import { osPackagePurl } from './purl.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
 import { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
-import type { AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
+import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
 import { EntrySource } from './util/guard.js';
 import { normalizePath } from './util/paths.js';
 import { spoolToFile } from './util/stream.js';
@@ -40,9 +40,20 @@ export interface AnalyzeLayerOptions {
    * removed when the layer is done, on every path, and at process exit; see removeStaleLayerTempDirs.
    */
   tmpRoot?: string;
+  /**
+   * A targeted second read of a layer already analyzed: only the entries at these paths are looked
+   * at, and a regular file there is handed to the named analyzers as if it sat at `as` (the package
+   * DB location a link led to it from). Nothing else is recorded (no notes, whiteouts or other files);
+   * `onRead` is told what each wanted path is in this layer.
+   */
+  reads?: ReadonlyMap<string, { as: string; analyzers: readonly string[] }>;
+  onRead?(path: string, found: { type: LayerEntry['type']; target?: string; targetEscapes?: boolean; index: number }): void;
 }
 
-/** symlinks and DB-location entries one layer records for the merge (bounds a hostile layer's result) */
+/** Names of folders that hold packages: an upper layer's non-directory entry by this name hides the lower folder's packages. */
+const PACKAGE_FOLDER = /(^|\/)(node_modules|site-packages|dist-packages|[^/]+\.(dist-info|egg-info))$/;
+
+/** links, type changes and DB-location entries one layer records for the merge (bounds a hostile layer's result) */
 export const MAX_ENTRY_NOTES = 100_000;
 
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -74,7 +85,10 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   const watch = watchedPaths(analyzers);
   const entries: LayerEntryNote[] = [];
   let notesOverflowed = false;
-  const hardlinks: Array<{ path: string; target: string; analyzers: AnyAnalyzer[] }> = [];
+  const hardlinks: Array<{ path: string; target: string; analyzers: AnyAnalyzer[]; note: LayerEntryNote }> = [];
+  const reads = options.reads;
+  /** the path analyzers see for an entry (its alias in a targeted read) */
+  const seenAs = (path: string): string => reads?.get(path)?.as ?? path;
   const tmpDir = await makeLayerTempDir(options.tmpRoot ?? tmpdir());
   const ctx: AnalyzerContext = { limits, tmpDir };
   if (options.label !== undefined) ctx.layer = options.label;
@@ -109,7 +123,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     }
   };
   // A hard link names an earlier entry of this layer: the analyzer's result for that entry is the link's too.
-  const resolveHardlink = (link: { path: string; target: string; analyzers: AnyAnalyzer[] }): void => {
+  const resolveHardlink = (link: { path: string; target: string; analyzers: AnyAnalyzer[]; note: LayerEntryNote }): void => {
     for (const a of link.analyzers) {
       let found = false;
       for (const list of [result.packageSets, result.applications]) {
@@ -124,14 +138,8 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
           found = true;
         }
       }
-      if (!found) {
-        warn(
-          a.type,
-          link.path,
-          `hard link to ${link.target}, which Strata did not analyze as a ${a.type} file; the ${a.type} data at ${link.path} is NOT in this report`,
-        );
-        recordFailure(a, link.path);
-      }
+      // the merge reads the target for it in a second pass over this layer (and warns if it cannot)
+      if (!found) (link.note.unread ??= []).push(a.type);
     }
   };
   const select = (path: string, e: LayerEntry): AnyAnalyzer[] =>
@@ -144,6 +152,8 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       }
     });
   let lastSelection: { path: string; analyzers: AnyAnalyzer[] } | undefined;
+  /** entries seen so far (targeted reads: a hard link names an earlier entry) */
+  let ordinal = 0;
 
   const runOne = async (a: AnyAnalyzer, path: string, fn: () => Promise<AnalyzerOutput | undefined>): Promise<void> => {
     try {
@@ -155,7 +165,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   };
 
   const fileVisitor = async (e: LayerEntry, content: Readable): Promise<void> => {
-    const path = normalizePath(e.path);
+    const path = seenAs(normalizePath(e.path));
     const cached = lastSelection;
     const targets = cached && cached.path === e.path ? cached.analyzers : select(path, e);
     lastSelection = undefined;
@@ -176,6 +186,22 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       if (accepted.length === 0) return;
       if (only && only.input === 'stream' && !isPostAnalyzer(only)) {
         await runOne(only, path, () => only.analyze({ path, content: entry.stream(), ...info }, ctx));
+        return;
+      }
+      if (accepted.every((a) => a.input === 'stream' && !isPostAnalyzer(a))) {
+        // Several stream analyzers want one file (an executable: Go and Rust): one read, a stream each, run together.
+        const streams = entry.streams(accepted.length);
+        await Promise.all(
+          accepted.map(async (a, i) => {
+            const stream = streams[i]!;
+            try {
+              await runOne(a, path, () => (a as Analyzer).analyze({ path, content: stream, ...info }, ctx));
+            } finally {
+              // an analyzer that stops early (or fails) must not hold the others up
+              if (!stream.readableEnded) stream.destroy();
+            }
+          }),
+        );
         return;
       }
       if (accepted.some((a) => a.input === 'stream' && !isPostAnalyzer(a))) {
@@ -223,24 +249,45 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   const visitor: LayerVisitor = {
     wants(e) {
       if (e.type !== 'file') return false;
-      const path = normalizePath(e.path);
-      const chosen = select(path, e);
+      let path = normalizePath(e.path);
+      let chosen: AnyAnalyzer[];
+      if (reads) {
+        const read = reads.get(path);
+        if (!read) return false;
+        path = read.as;
+        chosen = select(path, e).filter((a) => read.analyzers.includes(a.type));
+      } else {
+        chosen = select(path, e);
+      }
       lastSelection = { path: e.path, analyzers: chosen };
       return chosen.length > 0;
     },
     file: fileVisitor,
     entry(e) {
       const path = normalizePath(e.path);
+      if (reads) {
+        ordinal++;
+        if (!reads.has(path)) return;
+        const found: { type: LayerEntry['type']; target?: string; targetEscapes?: boolean; index: number } = { type: e.type, index: ordinal };
+        if (e.linkTarget !== undefined) found.target = e.linkTarget;
+        if (e.linkEscapesRoot) found.targetEscapes = true;
+        options.onRead?.(path, found);
+        return;
+      }
       const linkFollowers = e.type === 'file' || e.type === 'directory' ? [] : watch.followers.filter((a) => requires(a, path, e));
-      // every symlink is kept: a chain may lead from a DB location through any path of the image
-      if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink') return;
+      // every symlink is kept: a chain may lead from a DB location through any path of the image.
+      // Type changes: a non-directory named like a package folder hides the lower folder's packages,
+      // and a directory where an analyzer reads a file hides the lower file's packages.
+      const packageFolder = e.type !== 'directory' && PACKAGE_FOLDER.test(path);
+      const overFile = (e.type === 'directory' || e.type === 'other') && analyzers.some((a) => a.produces !== undefined && requires(a, path, e));
+      if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink' && !packageFolder && !overFile) return;
       if (entries.length >= MAX_ENTRY_NOTES) {
-        if (!notesOverflowed) warn('layer', path, `more than ${MAX_ENTRY_NOTES} symbolic links; later ones are not followed when package databases are looked up`);
+        if (!notesOverflowed) warn('layer', path, `more than ${MAX_ENTRY_NOTES} links and type changes; later ones are not followed when package databases are looked up, nor hide lower packages`);
         notesOverflowed = true;
         return;
       }
       const note: LayerEntryNote = { path, type: e.type };
-      if (e.type === 'symlink' && e.linkTarget !== undefined) {
+      if ((e.type === 'symlink' || e.type === 'hardlink') && e.linkTarget !== undefined) {
         note.target = e.linkTarget;
         if (e.linkEscapesRoot) note.targetEscapes = true;
       }
@@ -252,18 +299,19 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
             recordFailure(a, path);
           }
         } else {
-          hardlinks.push({ path, target: e.linkTarget, analyzers: linkFollowers });
+          hardlinks.push({ path, target: e.linkTarget, analyzers: linkFollowers, note });
         }
       }
     },
     whiteout(path) {
-      result.whiteouts.push(normalizePath(path));
+      if (!reads) result.whiteouts.push(normalizePath(path));
     },
     opaqueDir(dir) {
-      result.opaqueDirs.push(normalizePath(dir));
+      if (!reads) result.opaqueDirs.push(normalizePath(dir));
     },
     warning(w) {
-      warn('layer', w.path, w.message);
+      // a targeted read repeats the walk the first pass already reported on
+      if (!reads) warn('layer', w.path, w.message);
     },
   };
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { runBlobStoreContract } from './contract.support.js';
+import { runBlobStoreContract } from './testing/contract.js';
 import { createFsBlobStore } from './fs.js';
 import { BlobStoreDigestMismatchError } from './types.js';
 

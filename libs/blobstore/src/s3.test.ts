@@ -5,7 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { Client } from 'minio';
 import { closedLoopbackPort, infra, skipUnless, uniqueName } from '@strata/testing';
-import { deterministicStream, digestOf, runBlobStoreContract } from './contract.support.js';
+import { deterministicStream, digestOf, runBlobStoreContract } from './testing/contract.js';
 import { createS3BlobStore, type S3BlobStoreOptions } from './s3.js';
 import { BlobStoreUnavailableError, BlobStoreDigestMismatchError } from './types.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runBusContract, waitFor } from './contract.support.js';
+import { runBusContract, waitFor } from './testing/contract.js';
 import { createInProcessBus, partitionForKey } from './memory.js';
 import { BusClosedError } from './types.js';
 

@@ -90,8 +90,18 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** The dead-letter topic of a consumer group. */
+const groupPattern = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * The dead-letter topic of a consumer group, `strata.dlq.<group>.v1` (the one place that name is
+ * made). A dead-lettered message is the original record, key and value untouched, with the
+ * `DLQ_HEADERS` added — no envelope.
+ */
 export function dlqTopic(group: string): string {
+  // Kafka topic names allow [a-zA-Z0-9._-], at most 249 characters.
+  if (!groupPattern.test(group) || group.length > 249 - 'strata.dlq..v1'.length) {
+    throw new Error(`invalid consumer group name for a dead-letter topic: ${JSON.stringify(group)}`);
+  }
   return `strata.dlq.${group}.v1`;
 }
 

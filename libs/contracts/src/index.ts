@@ -18,8 +18,6 @@ export const contractRegistry = createRegistry(...contractFiles);
 
 export {
   Topics,
-  deadLetterTopic,
-  isDeadLetterTopic,
   topicContract,
   eventTopicContracts,
   eventKey,
@@ -31,7 +29,7 @@ export {
   ContractEncodeError,
   UnknownTopicError,
 } from './topics.js';
-export type { EventTopic, DeadLetterTopic, AnyTopic, TopicContract, SchemaOf, EventOf, EventInit } from './topics.js';
+export type { EventTopic, TopicContract, SchemaOf, EventOf, EventInit } from './topics.js';
 
 export {
   grpcServiceDefinition,

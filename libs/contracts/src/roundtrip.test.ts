@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, equals, fromBinary, fromJsonString, isFieldSet, toBinary, toJsonString } from '@bufbuild/protobuf';
 import { contractFiles, contractRegistry } from './index.js';
-import { allMessages, sampleMessage, sampleVariants } from './sample-message.js';
+import { allMessages, sampleMessage, sampleVariants } from './testing/sample-message.js';
 
 const messages = allMessages(contractFiles);
 
@@ -12,7 +12,7 @@ test('the descriptor walk finds the contract messages', () => {
   // then round-tripped below, so new messages are covered without editing this test.
   for (const name of [
     'strata.v1.ScanRequested',
-    'strata.v1.DeadLetter',
+    'strata.v1.AdvisoriesUpdated',
     'strata.v1.ListAffectedImagesResponse',
     'grpc.health.v1.HealthCheckResponse',
   ]) {

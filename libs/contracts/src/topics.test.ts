@@ -4,25 +4,20 @@ import { create, equals, toBinary } from '@bufbuild/protobuf';
 import {
   ContractDecodeError,
   ContractEncodeError,
-  DeadLetterSchema,
   FindingsKind,
   FindingsPublishedSchema,
-  LayerFetchedSchema,
   ScanRequestedSchema,
   Severity,
   Topics,
   UnknownTopicError,
-  deadLetterTopic,
   decodeEvent,
   encodeEvent,
   encodeKeyedEvent,
   eventKey,
   eventTopicContracts,
-  isDeadLetterTopic,
-  topicContract,
 } from './index.js';
 import type { EventInit, EventTopic } from './index.js';
-import { sampleMessage } from './sample-message.js';
+import { sampleMessage } from './testing/sample-message.js';
 
 test('topic names are versioned and unique', () => {
   const names = Object.values(Topics);
@@ -110,36 +105,6 @@ test('garbage bytes give a ContractDecodeError naming the topic and type', () =>
       },
       label,
     );
-  }
-});
-
-test('dead-letter topics carry the DeadLetter envelope', () => {
-  const topic = deadLetterTopic('strata-analyzer');
-  assert.equal(topic, 'strata.dlq.strata-analyzer.v1');
-  assert.ok(isDeadLetterTopic(topic));
-  assert.ok(!isDeadLetterTopic(Topics.findings));
-  assert.equal(topicContract(topic).schema, DeadLetterSchema);
-
-  const original = encodeEvent(Topics.layerFetched, sampleMessage(LayerFetchedSchema));
-  const envelope = {
-    originalTopic: Topics.layerFetched,
-    partition: 3,
-    offset: 41n,
-    key: new TextEncoder().encode('sha256:d'),
-    payload: original,
-    error: 'analyzer crashed',
-    attempts: 5,
-    consumerGroup: 'strata-analyzer',
-  };
-  const { key, value } = encodeKeyedEvent(topic, envelope);
-  assert.equal(key, 'strata.layer.fetched.v1/3/41');
-  const decoded = decodeEvent(topic, value);
-  assert.deepEqual(decoded.payload, original);
-  // The original event survives the envelope untouched.
-  assert.equal(decodeEvent(Topics.layerFetched, decoded.payload).diffId, sampleMessage(LayerFetchedSchema).diffId);
-
-  for (const bad of ['', 'has space', 'a/b', '.lead', 'x'.repeat(240)]) {
-    assert.throws(() => deadLetterTopic(bad), /invalid consumer group/);
   }
 });
 

@@ -3,7 +3,6 @@ import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/prot
 import { describeError } from '@strata/errors';
 import {
   AdvisoriesUpdatedSchema,
-  DeadLetterSchema,
   FindingsPublishedSchema,
   ImageInventoryReadySchema,
   ImageResolvedSchema,
@@ -30,24 +29,6 @@ export const Topics = {
 } as const;
 
 export type EventTopic = (typeof Topics)[keyof typeof Topics];
-export type DeadLetterTopic = `strata.dlq.${string}.v1`;
-export type AnyTopic = EventTopic | DeadLetterTopic;
-
-const groupPattern = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
-const deadLetterPattern = /^strata\.dlq\.(.+)\.v1$/;
-
-/** The dead-letter topic of a consumer group: `strata.dlq.<group>.v1`. */
-export function deadLetterTopic(group: string): DeadLetterTopic {
-  // Kafka topic names allow [a-zA-Z0-9._-], at most 249 characters.
-  if (!groupPattern.test(group) || group.length > 249 - 'strata.dlq..v1'.length) {
-    throw new Error(`invalid consumer group name for a dead-letter topic: ${JSON.stringify(group)}`);
-  }
-  return `strata.dlq.${group}.v1`;
-}
-
-export function isDeadLetterTopic(topic: string): topic is DeadLetterTopic {
-  return deadLetterPattern.test(topic);
-}
 
 /** Schema, key field and key function of one topic. */
 export interface TopicContract<S extends DescMessage = DescMessage> {
@@ -85,32 +66,21 @@ const eventContracts = {
 } as const;
 
 /** Schema carried by a topic. */
-export type SchemaOf<T extends AnyTopic> = T extends EventTopic
-  ? (typeof eventContracts)[T]['schema']
-  : typeof DeadLetterSchema;
+export type SchemaOf<T extends EventTopic> = (typeof eventContracts)[T]['schema'];
 /** Message type carried by a topic, e.g. `EventOf<'strata.findings.v1'>` = FindingsPublished. */
-export type EventOf<T extends AnyTopic> = MessageShape<SchemaOf<T>>;
+export type EventOf<T extends EventTopic> = MessageShape<SchemaOf<T>>;
 /** A full message or a plain init object of a topic's message. */
-export type EventInit<T extends AnyTopic> = MessageInitShape<SchemaOf<T>>;
-
-function deadLetterContract(topic: DeadLetterTopic): TopicContract<typeof DeadLetterSchema> {
-  // Unique per failed message; the DLQ needs no ordering, and a retried publish of the same
-  // failure keeps the same key.
-  return contract(topic, DeadLetterSchema, 'original_topic/partition/offset', (e) =>
-    e.originalTopic === '' ? '' : `${e.originalTopic}/${e.partition}/${e.offset}`,
-  );
-}
+export type EventInit<T extends EventTopic> = MessageInitShape<SchemaOf<T>>;
 
 /** The contract of a topic; throws for a topic that is not part of the contracts. */
-export function topicContract<T extends AnyTopic>(topic: T): TopicContract<SchemaOf<T>> {
+export function topicContract<T extends EventTopic>(topic: T): TopicContract<SchemaOf<T>> {
   if (Object.hasOwn(eventContracts, topic)) {
     return eventContracts[topic as EventTopic] as unknown as TopicContract<SchemaOf<T>>;
   }
-  if (isDeadLetterTopic(topic)) return deadLetterContract(topic) as unknown as TopicContract<SchemaOf<T>>;
   throw new UnknownTopicError(topic);
 }
 
-/** Every event topic with its contract (dead-letter topics excluded: they are per group). */
+/** Every event topic with its contract (dead-letter topics are the bus's: see `dlqTopic` in @strata/bus). */
 export function eventTopicContracts(): TopicContract[] {
   return Object.values(eventContracts) as unknown as TopicContract[];
 }
@@ -151,23 +121,23 @@ export class ContractEncodeError extends ContractError {
   }
 }
 
-function toEvent<T extends AnyTopic>(c: TopicContract<SchemaOf<T>>, event: EventInit<T>): EventOf<T> {
+function toEvent<T extends EventTopic>(c: TopicContract<SchemaOf<T>>, event: EventInit<T>): EventOf<T> {
   return (isMessage(event, c.schema) ? event : create(c.schema, event)) as EventOf<T>;
 }
 
 /** Partition key of an event on its topic. */
-export function eventKey<T extends AnyTopic>(topic: T, event: EventInit<T>): string {
+export function eventKey<T extends EventTopic>(topic: T, event: EventInit<T>): string {
   const c = topicContract(topic);
   return c.key(toEvent(c, event));
 }
 
 /** Protobuf binary of an event. Throws ContractEncodeError when the key field is empty. */
-export function encodeEvent<T extends AnyTopic>(topic: T, event: EventInit<T>): Uint8Array {
+export function encodeEvent<T extends EventTopic>(topic: T, event: EventInit<T>): Uint8Array {
   return encodeKeyedEvent(topic, event).value;
 }
 
 /** Key and protobuf binary of an event, ready for a bus publish. */
-export function encodeKeyedEvent<T extends AnyTopic>(topic: T, event: EventInit<T>): { topic: T; key: string; value: Uint8Array } {
+export function encodeKeyedEvent<T extends EventTopic>(topic: T, event: EventInit<T>): { topic: T; key: string; value: Uint8Array } {
   const c = topicContract(topic);
   const message = toEvent(c, event);
   const key = c.key(message);
@@ -179,7 +149,7 @@ export function encodeKeyedEvent<T extends AnyTopic>(topic: T, event: EventInit<
  * Decodes an event of a topic. Unknown fields are kept (newer producers). Throws
  * ContractDecodeError, naming the topic and type, for bytes that are not such an event.
  */
-export function decodeEvent<T extends AnyTopic>(topic: T, bytes: Uint8Array): EventOf<T> {
+export function decodeEvent<T extends EventTopic>(topic: T, bytes: Uint8Array): EventOf<T> {
   const c = topicContract(topic);
   let message: EventOf<T>;
   try {

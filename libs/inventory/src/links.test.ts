@@ -10,8 +10,8 @@ import { DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { ImageInventory } from '@strata/model';
 import { skipUnless } from '@strata/testing';
 import { mergeLayers } from './merge.js';
-import { analyzeImage, packTar, rpmSqliteDatabases, umociRootfs } from './testutil.js';
-import type { FileSpec, TestImage } from './testutil.js';
+import { analyzeImage, packTar, rpmSqliteDatabases, umociRootfs } from './testing/index.js';
+import type { TarEntry, TestImage } from './testing/index.js';
 
 const osRelease = (id: string, version: string): string => `NAME="${id}"\nID=${id}\nVERSION_ID="${version}"\nPRETTY_NAME="${id} ${version}"\n`;
 const DEBIAN = osRelease('debian', '12');
@@ -55,7 +55,7 @@ function dpkgNamesOfRootfs(rootfs: string): string[] {
 const osOf = (inv: ImageInventory): string | undefined => (inv.os ? `${inv.os.family}-${inv.os.name}` : undefined);
 const names = (inv: ImageInventory): string[] => inv.osPackages.map((p) => p.name).sort();
 
-async function image(...layers: FileSpec[][]): Promise<TestImage> {
+async function image(...layers: TarEntry[][]): Promise<TestImage> {
   const out: TestImage = { layers: [] };
   for (const [i, entries] of layers.entries()) out.layers.push({ createdBy: `layer ${i + 1}`, tar: await packTar(entries) });
   return out;
@@ -148,12 +148,12 @@ test('os-release: a link climbing above the root stops at the root, as in the co
 });
 
 test('overlay: a lower var/lib/dpkg replaced by a file, a symlink or a device-like entry takes its packages along', { skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query') }, async () => {
-  const lower: FileSpec[] = [
+  const lower: TarEntry[] = [
     { name: 'etc/os-release', content: DEBIAN },
     { name: 'var/lib/dpkg/updates/', type: 'directory' },
     { name: 'var/lib/dpkg/status', content: status('libssl3', 'zlib1g') },
   ];
-  const uppers: FileSpec[][] = [
+  const uppers: TarEntry[][] = [
     [{ name: 'var/lib/dpkg', content: 'not a directory any more\n' }],
     [{ name: 'var/lib', content: 'not a directory any more\n' }],
     [{ name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/empty' }, { name: 'opt/empty/', type: 'directory' }],

@@ -8,8 +8,8 @@ import { DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { ImageInventory, InventoryPackage, LayerResult } from '@strata/model';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { mergeLayers } from './merge.js';
-import { analyzeImage, packTar, umociRootfs } from './testutil.js';
-import type { TestImage } from './testutil.js';
+import { analyzeImage, packTar, umociRootfs } from './testing/index.js';
+import type { TestImage } from './testing/index.js';
 
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
 const pkgJson = (name: string, version: string, pad = ''): string => `{${pad}"name": "${name}", "version": "${version}"}\n`;
@@ -272,4 +272,44 @@ test('merge: OS facts go when their release file is deleted; warnings carry the 
 test('merge: a layer result for another diffID is refused', () => {
   const result: LayerResult = { diffId: 'sha256:' + 'a'.repeat(64), analyzerSetVersion: 'x', packageSets: [], applications: [], whiteouts: [], opaqueDirs: [], warnings: [] };
   assert.throws(() => mergeLayers([{ ref: { digest: 'sha256:' + 'c'.repeat(64), diffId: 'sha256:' + 'b'.repeat(64) }, result }]), /diffID/);
+});
+
+test('merge: a package folder replaced by an entry of another type hides the packages below it (umoci is the oracle)', { skip: skipUnless('tool:umoci') }, async () => {
+  const image: TestImage = {
+    layers: [
+      {
+        createdBy: 'COPY base /',
+        tar: await packTar([
+          { name: 'app/node_modules/a/package.json', content: pkgJson('a', '1.0.0') },
+          { name: 'srv/node_modules/b/package.json', content: pkgJson('b', '1.0.0') },
+          { name: 'opt/node_modules/c/package.json', content: pkgJson('c', '1.0.0') },
+          { name: 'lib/node_modules/d/package.json', content: pkgJson('d', '1.0.0') },
+          { name: 'usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA', content: 'Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n' },
+        ]),
+      },
+      {
+        createdBy: 'RUN replace folders by files, links and empty dirs',
+        tar: await packTar([
+          { name: 'app/node_modules', content: 'a file now\n' },
+          { name: 'srv/node_modules', type: 'symlink', linkname: '/opt/node_modules' },
+          { name: 'lib/node_modules/d/package.json/', type: 'directory' },
+          { name: 'usr/lib/python3/dist-packages/six-1.16.0.dist-info', content: 'x' },
+        ]),
+      },
+      {
+        createdBy: 'RUN mkdir again',
+        tar: await packTar([{ name: 'app/node_modules/', type: 'directory' }]),
+      },
+    ],
+  };
+  const inv = mergeLayers(await analyzeImage(image));
+  const { rootfs, cleanup } = umociRootfs(image);
+  try {
+    const ours = inv.applications.flatMap((s) => s.packages.map((p) => `${s.path} ${p.name}@${p.version}`)).sort();
+    assert.deepEqual(ours, nodePackagesOnDisk(rootfs));
+    assert.ok(!inv.applications.some((s) => s.type === 'pypi'), 'six went with its dist-info folder');
+  } finally {
+    cleanup();
+  }
+  assert.deepEqual(inv.applications.flatMap((s) => s.packages.map((p) => p.name)), ['c']);
 });

@@ -26,6 +26,28 @@ interface TreeNode {
   type: LayerEntryNote['type'];
   target?: string;
   targetEscapes?: boolean;
+  /** hard links: analyzers that still have to read the target (LayerEntryNote.unread) */
+  unread?: string[];
+  /** the layer the entry came from */
+  layer: number;
+}
+
+/**
+ * A package DB (or release file) the merged image reaches through a link to content no analyzer
+ * read. The embedded scan and the merger read it in a second pass over the layer blobs
+ * (`@strata/pipeline`), then merge again with the result added to layer `introducedLayer` or higher.
+ */
+export interface LinkGap {
+  /** the analyzer that reads the DB */
+  analyzer: string;
+  /** the path the package manager opens, e.g. var/lib/dpkg/status */
+  location: string;
+  /** where the content sits in the merged tree (symlinks followed): the package set goes there */
+  path: string;
+  /** the highest layer of the links on the way (the package appears in the image no lower) */
+  introducedLayer: number;
+  /** a hard link: its target is an earlier entry of this layer (read it there) */
+  hardlink?: { layer: number; target: string };
 }
 
 /** Linux gives up after 40 symlinks in one lookup (ELOOP); so does the merge. */
@@ -115,7 +137,7 @@ function hasIdentical(write: Write, analyzer: string, id: string): boolean {
   return write.ids.get(analyzer)?.has(id) ?? false;
 }
 
-type Resolved = { path: string; hops: number; firstLink?: string } | { error: string; firstLink?: string };
+type Resolved = { path: string; hops: number; firstLink?: string; linkLayer: number } | { error: string; firstLink?: string };
 
 /**
  * Resolves a path inside the image the way the kernel does under a chroot: symlinks are followed
@@ -128,6 +150,7 @@ function resolveInImage(nodes: PathMap<TreeNode>, path: string, followLast: bool
   const todo = path.split('/').reverse();
   let hops = 0;
   let firstLink: string | undefined;
+  let linkLayer = -1;
   while (todo.length > 0) {
     const part = todo.pop()!;
     if (part === '' || part === '.') continue;
@@ -142,6 +165,7 @@ function resolveInImage(nodes: PathMap<TreeNode>, path: string, followLast: bool
     const last = !todo.some((p) => p !== '' && p !== '.');
     if (node.type === 'symlink' && (followLast || !last)) {
       firstLink ??= here;
+      linkLayer = Math.max(linkLayer, node.layer);
       if (++hops > MAX_SYMLINK_HOPS) return { error: `more than ${MAX_SYMLINK_HOPS} symbolic links in the lookup of ${path} (a loop?)`, firstLink };
       done.pop();
       const target = node.target ?? '';
@@ -153,7 +177,7 @@ function resolveInImage(nodes: PathMap<TreeNode>, path: string, followLast: bool
     }
     if (!last && node.type !== 'directory') return { error: `${here} is not a directory`, ...(firstLink ? { firstLink } : {}) };
   }
-  return { path: done.join('/'), hops, ...(firstLink ? { firstLink } : {}) };
+  return { path: done.join('/'), hops, linkLayer, ...(firstLink ? { firstLink } : {}) };
 }
 
 /** Where an entry of an upper layer lands: its parent directories resolved through the tree so far. */
@@ -193,74 +217,18 @@ export interface MergeOptions {
 }
 
 export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers(), options: MergeOptions = {}): ImageInventory {
-  const paths = new PathMap<PathState>();
-  const nodes = new PathMap<TreeNode>();
-  const osFiles = new PathMap<{ os: OsInfo; layer: number }>();
-  const warnings: AnalyzerWarning[] = [];
-
-  const dropBelow = (dir: string): void => {
-    paths.deleteBelow(dir);
-    nodes.deleteBelow(dir);
-    osFiles.deleteBelow(dir);
-  };
-  const dropAt = (path: string): void => {
-    paths.delete(path);
-    nodes.delete(path);
-    osFiles.delete(path);
-  };
-
-  // Without a symbolic link in the tree every entry lands at its own path: no lookup per entry.
-  let linked = false;
-  const land = (path: string): string => (linked ? landingPath(nodes, path) : path);
-
-  layers.forEach(({ ref, result }, index) => {
-    if (result.diffId !== ref.diffId) {
-      throw new Error(`layer ${index + 1} (${ref.digest}): result is for diffID ${result.diffId}, the image says ${ref.diffId}`);
-    }
-    for (const w of result.whiteouts) {
-      dropAt(w);
-      dropBelow(w);
-    }
-    for (const d of result.opaqueDirs) dropBelow(d);
-    for (const note of result.entries ?? []) {
-      if (note.type === 'symlink') linked = true;
-      const at = land(note.path);
-      if (note.type !== 'directory') dropBelow(at);
-      // a symlink, a directory or a device replaces a lower DB file; a regular file is rewritten by its analyzer
-      if (note.type !== 'file' && note.type !== 'hardlink') paths.delete(at);
-      osFiles.delete(at);
-      const node: TreeNode = { type: note.type };
-      if (note.target !== undefined) node.target = note.target;
-      if (note.targetEscapes) node.targetEscapes = true;
-      nodes.set(at, node);
-    }
-    const written = new Map<string, { kind: 'os' | 'application'; sets: PackageSet[] }>();
-    for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
-      for (const set of list) {
-        const at = land(set.path);
-        const entry = written.get(at) ?? { kind, sets: [] };
-        entry.sets.push(at === set.path ? set : { ...set, path: at });
-        written.set(at, entry);
-      }
-    }
-    for (const [path, { kind, sets }] of written) {
-      const state = paths.get(path);
-      const write: Write = { layer: index, sets };
-      if (state && state.kind === kind) state.writes.push(write);
-      else paths.set(path, { kind, writes: [write] });
-    }
-    if (result.osFiles) {
-      for (const f of result.osFiles) osFiles.set(land(f.path), { os: f.os, layer: index });
-    } else if (result.os) {
-      // a result without osFiles (an analyzer of its own): its single choice stands for its release file
-      osFiles.set(result.osPath ?? '', { os: result.os, layer: index });
-    }
-    for (const w of result.warnings) warnings.push(w.layerDigest ? w : { ...w, layerDigest: ref.digest });
-  });
-
+  const { paths, nodes, osFiles, warnings } = overlay(layers);
   const refs = layers.map((l) => l.ref);
   preferSqliteRpmdb(paths, warnings);
-  followLinks(analyzers, nodes, paths, osFiles, warnings);
+  for (const gap of linkGaps(analyzers, nodes, paths, osFiles, warnings)) {
+    const how = gap.hardlink ? `${gap.path} is a hard link to ${gap.hardlink.target}` : `${gap.location} leads to ${gap.path}`;
+    warnings.push({
+      analyzer: gap.analyzer,
+      path: gap.location,
+      message: `${how}, which Strata could not read as a ${gap.analyzer} file; what it holds is NOT in this report`,
+      layerDigest: refs[gap.introducedLayer]!.digest,
+    });
+  }
   const finalOs = chooseOs(nodes, osFiles);
   if (finalOs && finalOs.family === 'debian' && !paths.has('var/lib/dpkg/status') && [...paths.keys()].some((p) => p.startsWith('var/lib/dpkg/status.d/'))) {
     finalOs.distroless = true;
@@ -307,45 +275,169 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
 }
 
 /**
- * Follows every analyzer location that leads through a symlink. The package manager reads what the
- * link points at: when that file was analyzed (it sits at a path the analyzer reads too) it is
- * reported there, once. Otherwise the database may be hidden behind the link: a loud warning.
+ * The package DBs and release files the merged image reaches through links to content no analyzer
+ * read (see LinkGap). Empty for almost every real image: then mergeLayers alone is the whole story.
  */
-function followLinks(
+export function findLinkGaps(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): LinkGap[] {
+  // no link anywhere (most images): nothing to resolve, and no second overlay of a huge inventory
+  const links = layers.some(({ result }) => (result.entries ?? []).some((e) => e.type === 'symlink' || (e.type === 'hardlink' && e.unread !== undefined)));
+  if (!links) return [];
+  const { paths, nodes, osFiles } = overlay(layers);
+  preferSqliteRpmdb(paths, []);
+  return linkGaps(analyzers, nodes, paths, osFiles, []);
+}
+
+/** The overlay of every layer, bottom-up: package sets by path, the watched tree and the release files. */
+function overlay(layers: LayerInput[]): {
+  paths: PathMap<PathState>;
+  nodes: PathMap<TreeNode>;
+  osFiles: PathMap<{ os: OsInfo; layer: number }>;
+  warnings: AnalyzerWarning[];
+} {
+  const paths = new PathMap<PathState>();
+  const nodes = new PathMap<TreeNode>();
+  const osFiles = new PathMap<{ os: OsInfo; layer: number }>();
+  const warnings: AnalyzerWarning[] = [];
+
+  const dropBelow = (dir: string): void => {
+    paths.deleteBelow(dir);
+    nodes.deleteBelow(dir);
+    osFiles.deleteBelow(dir);
+  };
+  const dropAt = (path: string): void => {
+    paths.delete(path);
+    nodes.delete(path);
+    osFiles.delete(path);
+  };
+
+  // Without a symbolic link in the tree every entry lands at its own path: no lookup per entry.
+  let linked = false;
+  const land = (path: string): string => (linked ? landingPath(nodes, path) : path);
+
+  layers.forEach(({ ref, result }, index) => {
+    if (result.diffId !== ref.diffId) {
+      throw new Error(`layer ${index + 1} (${ref.digest}): result is for diffID ${result.diffId}, the image says ${ref.diffId}`);
+    }
+    for (const w of result.whiteouts) {
+      dropAt(w);
+      dropBelow(w);
+    }
+    for (const d of result.opaqueDirs) dropBelow(d);
+    for (const note of result.entries ?? []) {
+      if (note.type === 'symlink') linked = true;
+      const at = land(note.path);
+      if (note.type !== 'directory') dropBelow(at);
+      // a symlink, a directory or a device replaces a lower DB file; a regular file is rewritten by its analyzer
+      // (a hard link's own sets, its target's copies, come after the notes; a second pass adds them later)
+      if (note.type !== 'file') paths.delete(at);
+      osFiles.delete(at);
+      const node: TreeNode = { type: note.type, layer: index };
+      if (note.target !== undefined) node.target = note.target;
+      if (note.targetEscapes) node.targetEscapes = true;
+      if (note.unread && note.unread.length > 0) node.unread = note.unread;
+      nodes.set(at, node);
+    }
+    // each path this layer writes gets one Write holding all of the layer's sets there (no map in between)
+    for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
+      for (const set of list) {
+        const at = land(set.path);
+        const landed = at === set.path ? set : { ...set, path: at };
+        const state = paths.get(at);
+        const last = state?.writes[state.writes.length - 1];
+        if (state && last && last.layer === index) last.sets.push(landed);
+        else if (state && state.kind === kind) state.writes.push({ layer: index, sets: [landed] });
+        else paths.set(at, { kind, writes: [{ layer: index, sets: [landed] }] });
+      }
+    }
+    if (result.osFiles) {
+      for (const f of result.osFiles) osFiles.set(land(f.path), { os: f.os, layer: index });
+    } else if (result.os) {
+      // a result without osFiles (an analyzer of its own): its single choice stands for its release file
+      osFiles.set(result.osPath ?? '', { os: result.os, layer: index });
+    }
+    for (const w of result.warnings) warnings.push(w.layerDigest ? w : { ...w, layerDigest: ref.digest });
+  });
+  return { paths, nodes, osFiles, warnings };
+}
+
+/** Would the analyzer read a regular file at this path? (then a missing file there is simply absent) */
+function readsFileAt(a: AnyAnalyzer, path: string): boolean {
+  try {
+    return a.required(path, { size: 0, mode: 0o100644 });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Follows every analyzer location that leads through a link. The package manager reads what the
+ * link points at: when that file was analyzed (it sits at a path the analyzer reads too) it is
+ * reported there, once. When it leads to content no analyzer read, that is a LinkGap (read in a
+ * second pass, or warned about by mergeLayers). A link that cannot be resolved at all (a loop, a
+ * non-directory on the way) is a loud warning here.
+ */
+function linkGaps(
   analyzers: readonly AnyAnalyzer[],
   nodes: PathMap<TreeNode>,
   paths: PathMap<PathState>,
   osFiles: PathMap<{ os: OsInfo; layer: number }>,
   warnings: AnalyzerWarning[],
-): void {
-  if (![...nodes.allValues()].some((n) => n.type === 'symlink')) return;
+): LinkGap[] {
+  const gaps: LinkGap[] = [];
+  const hasSet = (a: AnyAnalyzer, path: string): boolean =>
+    a.type === 'os-release' ? osFiles.has(path) : (paths.get(path)?.writes.at(-1)?.sets.some((s) => s.analyzer === a.type) ?? false);
+  const byType = new Map(analyzers.map((a) => [a.type, a]));
+  let symlinks = false;
+  // hard links whose target no analyzer read in their own layer
+  const hardlinkGaps = new Set<string>();
+  for (const [path, node] of nodes.entries()) {
+    if (node.type === 'symlink') symlinks = true;
+    if (node.type !== 'hardlink' || !node.unread || node.target === undefined || node.targetEscapes) continue;
+    for (const type of node.unread) {
+      const a = byType.get(type);
+      if (!a || hasSet(a, path)) continue;
+      hardlinkGaps.add(`${type}\u0000${path}`);
+      gaps.push({ analyzer: type, location: path, path, introducedLayer: node.layer, hardlink: { layer: node.layer, target: node.target } });
+    }
+  }
+  if (!symlinks) return gaps;
   for (const a of analyzers) {
-    const byLink = new Map<string, { found: boolean; problems: string[]; targets: Set<string> }>();
+    const byLink = new Map<string, { found: boolean; problems: string[]; targets: Set<string>; candidates: LinkGap[] }>();
     for (const location of a.locations ?? []) {
       const r = resolveInImage(nodes, location, true);
       if (r.firstLink === undefined) continue;
-      const seen = byLink.get(r.firstLink) ?? { found: false, problems: [], targets: new Set<string>() };
+      const seen = byLink.get(r.firstLink) ?? { found: false, problems: [], targets: new Set<string>(), candidates: [] };
       byLink.set(r.firstLink, seen);
       if ('error' in r) {
         seen.problems.push(r.error);
         continue;
       }
       seen.targets.add(r.path);
-      const state = paths.get(r.path);
-      if (a.type === 'os-release') {
-        if (osFiles.has(r.path)) seen.found = true;
-      } else if (state?.writes[state.writes.length - 1]?.sets.some((s) => s.analyzer === a.type)) {
+      if (hasSet(a, r.path) || hardlinkGaps.has(`${a.type}\u0000${r.path}`)) {
         seen.found = true;
+        continue;
+      }
+      if (!readsFileAt(a, location)) continue;
+      const node = nodes.get(r.path);
+      if (node?.type === 'hardlink' && node.target !== undefined && !node.targetEscapes) {
+        seen.candidates.push({ analyzer: a.type, location, path: r.path, introducedLayer: Math.max(r.linkLayer, node.layer), hardlink: { layer: node.layer, target: node.target } });
+      } else if (node?.type !== 'directory' && node?.type !== 'other' && !readsFileAt(a, r.path)) {
+        // a path the analyzer reads itself would have been read, had it been there
+        seen.candidates.push({ analyzer: a.type, location, path: r.path, introducedLayer: r.linkLayer });
       }
     }
     for (const [link, seen] of byLink) {
       if (seen.found) continue;
-      const node = nodes.get(link);
-      const where = node?.target !== undefined ? `symbolic link ${link} → ${node.target}` : `symbolic link ${link}`;
-      const why = seen.problems.length > 0 ? seen.problems[0]! : `it leads to ${[...seen.targets].slice(0, 3).join(', ')}, which Strata did not analyze`;
       // a link further up (merged /usr: lib → usr/lib) leading nowhere is no sign of a hidden database
       const isDbOwn = (a.locations ?? []).some((l) => l === link || dirName(l) === link);
       if (!isDbOwn && seen.problems.length === 0) continue;
+      if (seen.candidates.length > 0 && seen.problems.length === 0) {
+        for (const c of seen.candidates) gaps.push(c);
+        continue;
+      }
+      const node = nodes.get(link);
+      const where = node?.target !== undefined ? `symbolic link ${link} → ${node.target}` : `symbolic link ${link}`;
+      const why = seen.problems.length > 0 ? seen.problems[0]! : `it leads to ${[...seen.targets].slice(0, 3).join(', ')}, which Strata did not analyze`;
       warnings.push({
         analyzer: a.type,
         path: link,
@@ -353,6 +445,7 @@ function followLinks(
       });
     }
   }
+  return gaps;
 }
 
 /** os-release(5): the best-ranked release location that holds OS facts, each location followed if it is a link. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { LayerError, type LayerErrorCode } from './errors.js';
 import { MAX_ZSTD_WINDOW } from './zstd.js';
-import { gzipCli, packTar, padded, record, ustarHeader, zstdCli } from './test-support.js';
+import { gzipCli, packTar, padded, record, ustarHeader, zstdCli } from './testing/index.js';
 import { walkLayer } from './walk.js';
 
 const needs = skipUnless('tool:gzip', 'tool:zstd');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { decompressStream } from './decompress.js';
 import { LayerError } from './errors.js';
-import { chunked, gzipCli, packTar, record, run, sha256, zstdCli } from './test-support.js';
+import { chunked, gzipCli, packTar, record, run, sha256, zstdCli } from './testing/index.js';
 
 const needs = skipUnless('tool:gzip', 'tool:zstd');
 

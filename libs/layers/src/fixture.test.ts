@@ -5,8 +5,8 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fixturesCacheDir, skipUnless, skipUnlessImages } from '@strata/testing';
-import { assertMatchesOracle, expectedFromOracle } from './test-oracle.js';
-import { pythonTarList, record, run } from './test-support.js';
+import { assertMatchesOracle, expectedFromOracle } from './testing/oracle.js';
+import { pythonTarList, record, run } from './testing/index.js';
 
 interface Descriptor {
   mediaType: string;

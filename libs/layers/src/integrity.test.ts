@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { LayerError, type LayerErrorCode } from './errors.js';
 import { MAX_SPECIAL_HEADER_BYTES } from './tar-guard.js';
-import { chunked, gzipCli, packTar, padded, record, run, sha256, ustarHeader } from './test-support.js';
+import { chunked, gzipCli, packTar, padded, record, run, sha256, ustarHeader } from './testing/index.js';
 
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const TAR = 'application/vnd.oci.image.layer.v1.tar';

@@ -9,8 +9,8 @@ import { createGzip } from 'node:zlib';
 import { skipUnless } from '@strata/testing';
 import { LayerError } from './errors.js';
 import { RATIO_CHECK_FLOOR_BYTES } from './limits.js';
-import { assertMatchesOracle, expectedFromOracle } from './test-oracle.js';
-import { gzipCli, packTar, padded, pythonTarList, record, ustarHeader } from './test-support.js';
+import { assertMatchesOracle, expectedFromOracle } from './testing/oracle.js';
+import { gzipCli, packTar, padded, pythonTarList, record, ustarHeader } from './testing/index.js';
 import { walkLayer } from './walk.js';
 
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';

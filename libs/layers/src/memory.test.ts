@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Readable, pipeline } from 'node:stream';
 import { test } from 'node:test';
 import { createGzip } from 'node:zlib';
-import { ustarHeader } from './test-support.js';
+import { ustarHeader } from './testing/index.js';
 import { walkLayer, type LayerVisitor } from './walk.js';
 
 const MiB = 1024 * 1024;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { normalizeLayerPath, resolveLinkTarget } from './paths.js';
-import { pythonNormalize } from './test-support.js';
+import { pythonNormalize } from './testing/index.js';
 
 const TABLE = [
   'etc/passwd',

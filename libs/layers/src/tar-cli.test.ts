@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
-import { assertMatchesOracle, expectedFromOracle } from './test-oracle.js';
-import { gzipCli, pythonTarList, record, run, tarCli } from './test-support.js';
+import { assertMatchesOracle, expectedFromOracle } from './testing/oracle.js';
+import { gzipCli, pythonTarList, record, run, tarCli } from './testing/index.js';
 
 const needs = skipUnless('tool:tar', 'tool:python3', 'tool:gzip', 'tool:mkfifo');
 

@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
-import { assertMatchesOracle, expectedFromOracle } from './test-oracle.js';
-import { chunked, gzipCli, packTar, pythonTarList, record, sha256, zstdCli, type PackEntry } from './test-support.js';
+import { assertMatchesOracle, expectedFromOracle } from './testing/oracle.js';
+import { chunked, gzipCli, packTar, pythonTarList, record, sha256, zstdCli, type TarEntry } from './testing/index.js';
 import { walkLayer } from './walk.js';
 
 const needs = skipUnless('tool:python3', 'tool:gzip', 'tool:zstd');
 
 const LONG = `usr/share/${'deep/'.repeat(30)}file-with-a-long-name.txt`;
-const SAMPLE: PackEntry[] = [
+const SAMPLE: TarEntry[] = [
   { name: './', type: 'directory' },
   { name: './etc/', type: 'directory' },
   { name: './etc/os-release', content: 'ID=debian\nVERSION_ID="12"\n' },

@@ -8,7 +8,7 @@ import { openAdvisoryIndex } from '@strata/advisories';
 import { detectOs, parseApkInstalled } from '@strata/analyzers';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { isEndOfLife, matchInventory } from './index.js';
-import { osInventory, placed } from './test-support.js';
+import { osInventory, placed } from './testing/index.js';
 
 async function alpineInventory() {
   const root = join(sharedDataDir() as string, 'alpine/3.20.3');

@@ -10,7 +10,7 @@ import { parseDpkgStatus } from '@strata/analyzers';
 import type { InventoryPackage } from '@strata/model';
 import { repoRoot, skipUnless } from '@strata/testing';
 import { filterFindings, matchInventory, parseIgnoreFile } from './index.js';
-import { appSet, dpkgCompare, osInventory, placed } from './test-support.js';
+import { appSet, dpkgCompare, osInventory, placed } from './testing/index.js';
 
 const FIXTURES = join(repoRoot, 'fixtures/advisories');
 

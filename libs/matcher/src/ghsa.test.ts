@@ -9,7 +9,7 @@ import semver from 'semver';
 import { openAdvisoryIndex, type OsvRecord } from '@strata/advisories';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { matchInventory, ratingForScore, type Finding } from './index.js';
-import { appSet, osInventory, pep440Contains, pythonCvssBase } from './test-support.js';
+import { appSet, osInventory, pep440Contains, pythonCvssBase } from './testing/index.js';
 
 interface Interval {
   record: OsvRecord;

@@ -9,7 +9,7 @@ import semver from 'semver';
 import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { matchInventory } from './index.js';
-import { appSet, osInventory } from './test-support.js';
+import { appSet, osInventory } from './testing/index.js';
 
 let records: OsvRecord[] = [];
 let index: AdvisoryIndex;

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
 import { SEVERITIES, type Package } from '@strata/model';
 import { eolStatus, matchInventory } from './index.js';
-import { appSet, osInventory, placed } from './test-support.js';
+import { appSet, osInventory, placed } from './testing/index.js';
 
 const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
 

@@ -10,7 +10,7 @@ import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/a
 import type { Package } from '@strata/model';
 import { skipUnless } from '@strata/testing';
 import { matchInventory } from './index.js';
-import { appSet, osInventory, placed } from './test-support.js';
+import { appSet, osInventory, placed } from './testing/index.js';
 
 const temps: string[] = [];
 after(async () => {

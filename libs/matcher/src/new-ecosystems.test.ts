@@ -14,7 +14,7 @@ import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/a
 import type { PackageType } from '@strata/model';
 import { skipUnless } from '@strata/testing';
 import { matchInventory } from './index.js';
-import { appSet, osInventory } from './test-support.js';
+import { appSet, osInventory } from './testing/index.js';
 
 const temps: string[] = [];
 after(async () => {

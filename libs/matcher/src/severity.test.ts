@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { AffectedEntry, IndexedRecord } from '@strata/advisories';
 import { skipUnless } from '@strata/testing';
 import { chooseSeverity, scoreRecord, scoreVector, vendorSeverity } from './index.js';
-import { pythonCvssBase } from './test-support.js';
+import { pythonCvssBase } from './testing/index.js';
 
 const VECTORS = [
   { type: 'CVSS_V2', vector: 'AV:N/AC:L/Au:N/C:P/I:P/A:P' },

@@ -146,8 +146,13 @@ export interface LayerResult {
 export interface LayerEntryNote {
   path: string;
   type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
-  /** symlinks: root-relative target, or the raw target when `targetEscapes` */
+  /** symlinks: root-relative target, or the raw target when `targetEscapes`; hard links: the earlier entry of this layer */
   target?: string;
+  /**
+   * hard links: the analyzers that would read this path but found no analyzed file at the link's
+   * target in this layer; the merge (or its second pass over the layer blob) reads the target for them
+   */
+  unread?: string[];
   /** the raw target climbs above the root (resolved as the kernel does: `..` stops at the root) */
   targetEscapes?: boolean;
 }

@@ -5,7 +5,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AuthError, createRegistryClient, openImage, parseReference, resolveCredentials, startTokenServer, type TokenServer } from './index.js';
+import { AuthError, createRegistryClient, openImage, parseReference, resolveCredentials } from './index.js';
+import { startTokenServer, type TokenServer } from './testing/index.js';
 import { fixtureRef, infra, loadImages, skipUnlessImages } from '@strata/testing';
 import { drain } from './testing/helpers.js';
 

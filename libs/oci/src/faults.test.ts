@@ -16,9 +16,8 @@ import {
   type ImageSource,
 } from './index.js';
 import { startBlobStorage, startFaultProxy, type FaultProxy } from './testing/fault-proxy.js';
-import { fixtureRef, infra, loadImages, skipUnlessImages } from '@strata/testing';
+import { fixtureRef, infra, loadImages, pushBlob, pushManifest, skipUnlessImages } from '@strata/testing';
 import { drain } from './testing/helpers.js';
-import { pushBlob, pushManifest } from './testing/push.js';
 
 const skip = skipUnlessImages();
 let proxy: FaultProxy;

@@ -39,6 +39,3 @@ export {
   InputError,
   BlobSizeError,
 } from './errors.js';
-// Test fixture for suites that need the token-auth registry (watcher, fetcher): see testing/token-server.ts.
-export { startTokenServer } from './testing/token-server.js';
-export type { TokenServer, TokenServerOptions } from './testing/token-server.js';

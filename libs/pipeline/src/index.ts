@@ -4,5 +4,7 @@ export { scanImage, resolveReference, layerStoreFor, ScanFailedError } from './s
 export type { ScanOptions, ScanResult } from './scan.js';
 export { analyzeImageLayers, analyzeAndStoreLayer, cachedLayerResult, cacheKeyFor, layerResultKey, LayerFailedError } from './layers.js';
 export type { AnalyzeLayersOptions, LayerOutcome } from './layers.js';
+export { readLinkedDatabases, MAX_LINK_READS, MAX_LINK_HOPS } from './linked.js';
+export type { LinkedReadOptions, LinkedReadOutcome } from './linked.js';
 export { matchImage } from './result.js';
 export type { MatchImageInput } from './result.js';

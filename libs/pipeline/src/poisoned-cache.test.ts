@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { putJson } from '@strata/blobstore';
-import { repoRoot, tarLayer } from '@strata/testing';
+import { packTar, repoRoot, tarLayer } from '@strata/testing';
 import { cachedLayerResult, cacheKeyFor, layerResultKey, layerStoreFor, scanImage, ScanFailedError } from './index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-poison-'));
@@ -123,16 +122,12 @@ async function dockerArchive(path: string, style: 'legacy' | 'blobs', claimedDif
   const configPath = style === 'legacy' ? `${sha256(config).slice(7)}.json` : `blobs/sha256/${sha256(config).slice(7)}`;
   const layerPath = style === 'legacy' ? `${'a'.repeat(64)}/layer.tar` : `blobs/sha256/${sha256(layerBytes).slice(7)}`;
   const manifest = JSON.stringify([{ Config: configPath, RepoTags: ['poison:1'], Layers: [layerPath] }]);
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  pack.entry({ name: 'manifest.json' }, manifest);
-  pack.entry({ name: configPath }, config);
-  pack.entry({ name: layerPath }, layerBytes);
-  pack.finalize();
-  await done;
-  writeFileSync(path, Buffer.concat(chunks));
+  const archive = await packTar([
+    { name: 'manifest.json', content: manifest },
+    { name: configPath, content: config },
+    { name: layerPath, content: layerBytes },
+  ]);
+  writeFileSync(path, archive);
   return { realDiffId: layer.diffId };
 }
 

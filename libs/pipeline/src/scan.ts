@@ -8,6 +8,7 @@ import { mergeLayers } from '@strata/inventory';
 import type { LayerLimits } from '@strata/layers';
 import { detectInput, openImage, parsePlatform, parseReference, type ImageReference, type OpenOptions } from '@strata/oci';
 import { analyzeImageLayers, type AnalyzeLayersOptions } from './layers.js';
+import { readLinkedDatabases } from './linked.js';
 import { matchImage, type ScanResult } from './result.js';
 
 export type { ScanResult } from './result.js';
@@ -90,9 +91,20 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
     if (failures.length > 0) throw new ScanFailedError(ref.original, failures);
 
     started = performance.now();
-    // the results are handed over: their packages become the inventory's, and nothing holds them twice
-    const inventory = mergeLayers(outcomes.map((o) => ({ ref: o.layer, result: o.result! })), undefined, { reuseResults: true });
+    const linked = await readLinkedDatabases(
+      outcomes.map((o) => ({ ref: o.layer, result: o.result! })),
+      {
+        openLayer: (layer) => source.openLayer(layer),
+        label: (i) => `${ref.original} layer ${i + 1}/${layers.length} ${layers[i]!.digest}`,
+        tmpRoot,
+        ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
     for (const o of outcomes) delete o.result;
+    // the results are handed over: their packages become the inventory's, and nothing holds them twice
+    const inventory = mergeLayers(linked.layers, undefined, { reuseResults: true });
+    for (const w of linked.warnings) inventory.warnings.push(w);
     timer('merge', started);
 
     started = performance.now();

@@ -21,7 +21,7 @@ import {
   type ScanReport,
   type TrivyReport,
 } from './index.js';
-import { pythonPackageFile, realReport } from './test-support.js';
+import { pythonPackageFile, realReport } from './testing/index.js';
 
 // CommonJS packages whose default export TypeScript (NodeNext) types as a namespace.
 const require = createRequire(import.meta.url);

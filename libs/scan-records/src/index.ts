@@ -4,6 +4,8 @@
 export {
   imageRecordKey,
   scanRecordKey,
+  isValidScanId,
+  SCAN_ID_RULE,
   inventoryKey,
   analyzerSetId,
   reportKey,

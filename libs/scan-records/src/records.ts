@@ -2,11 +2,17 @@
 // each lives, its shape, and the monotonic scan-record update every stage uses.
 import { createHash } from 'node:crypto';
 import { getJson, putJson, type BlobStore } from '@strata/blobstore';
+import { ScanStage, type FailureCode, type ScanStatus } from '@strata/contracts';
 import type { ImageMetadata, LayerRef, SeverityCounts } from '@strata/model';
 import { describeError } from '@strata/errors';
 
 export const imageRecordKey = (manifestDigest: string): string => `images/${manifestDigest}.json`;
 export const scanRecordKey = (scanId: string): string => `scans/${scanId}.json`;
+
+/** The one scan-id rule, so that an id always names one safe key segment of `scans/<id>.json`. */
+export const SCAN_ID_RULE = '1-128 of [A-Za-z0-9._:-], starting with a letter or digit';
+const SCAN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const isValidScanId = (scanId: string): boolean => SCAN_ID.test(scanId);
 /** Analyzer-set versions hold characters keys cannot (";"), so inventories are filed under their sha256. */
 export const analyzerSetId = (analyzerSetVersion: string): string => createHash('sha256').update(analyzerSetVersion).digest('hex');
 export const inventoryKey = (manifestDigest: string, analyzerSetVersion: string): string =>
@@ -18,20 +24,13 @@ export const resultKey = (manifestDigest: string, advisoryDbVersion: string): st
 /** Written after the findings event of (manifest digest, advisory DB version) was published. */
 export const findingsMarkerKey = (manifestDigest: string, advisoryDbVersion: string): string => `findings/${manifestDigest}/${advisoryDbVersion}.json`;
 
-export type ScanStatusName = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED';
-/** ScanStage enum names without the SCAN_STAGE_ prefix. */
-export type StageName = 'SUBMIT' | 'RESOLVE' | 'FETCH' | 'ANALYZE' | 'MERGE' | 'MATCH' | 'REPORT';
-/** FailureCode enum names without the FAILURE_CODE_ prefix. */
-export type FailureCodeName =
-  | 'INTERNAL'
-  | 'INVALID_REFERENCE'
-  | 'IMAGE_NOT_FOUND'
-  | 'PLATFORM_NOT_FOUND'
-  | 'UNAUTHORIZED'
-  | 'UNAVAILABLE'
-  | 'DIGEST_MISMATCH'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'LIMIT_EXCEEDED';
+// The record stores enum names (JSON a person can read), taken from the generated protobuf enums.
+/** ScanStatus enum names, without UNSPECIFIED. */
+export type ScanStatusName = Exclude<keyof typeof ScanStatus, 'UNSPECIFIED'>;
+/** ScanStage enum names, without UNSPECIFIED. */
+export type StageName = Exclude<keyof typeof ScanStage, 'UNSPECIFIED'>;
+/** FailureCode enum names, without UNSPECIFIED. */
+export type FailureCodeName = Exclude<keyof typeof FailureCode, 'UNSPECIFIED'>;
 
 export interface ScanError {
   stage: StageName;
@@ -98,10 +97,10 @@ export const readImageRecord = (store: BlobStore, manifestDigest: string): Promi
 export const writeImageRecord = (store: BlobStore, record: ImageRecord): Promise<void> => putJson(store, imageRecordKey(record.manifestDigest), record);
 
 const STATUS_RANK: Record<ScanStatusName, number> = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2 };
-const STAGE_RANK: Record<StageName, number> = { SUBMIT: 0, RESOLVE: 1, FETCH: 2, ANALYZE: 3, MERGE: 4, MATCH: 5, REPORT: 6 };
 
 export const isTerminal = (status: ScanStatusName | undefined): boolean => status === 'COMPLETED' || status === 'FAILED';
-export const stageRank = (stage: StageName | undefined): number => (stage ? STAGE_RANK[stage] : -1);
+/** Stages in pipeline order: the ScanStage enum numbers them in that order (SUBMIT first, REPORT last). */
+export const stageRank = (stage: StageName | undefined): number => (stage ? ScanStage[stage] : -1);
 
 /** Every successful write moves a record up at least one (status, stage) rank; there are fewer than this. */
 const MAX_LOST_RACES = 16;

@@ -7,8 +7,36 @@ import { forScan, type Logger } from '@strata/log';
 import type { HandlerOutcome, Runtime } from '@strata/service-runtime';
 import { describeError } from '@strata/errors';
 import { layerResultKey } from '@strata/pipeline';
-import { advanceScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
+import { advanceScanRecord, readScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
 import { classifyError } from './failures.js';
+
+/**
+ * What a handler did with one event:
+ * - every stage: `ok` (done), `skipped` (nothing to do: a terminal scan, a replay), `failed_scan` /
+ *   `failed` (the scan was failed with its reason);
+ * - fetcher: `fetched`, `cached` (result already stored), `blob_present` (blob already in the store);
+ * - analyzer: `analyzed`; merger: `waiting` (layers still missing), `merged`;
+ * - matcher: `published` (findings sent), `duplicate` (already published for this digest and DB),
+ *   `unchanged` (a re-match that changed nothing);
+ * - watcher: `requested` (a scan), `pass` (a registry pass ended), `registry_failed`.
+ */
+export type StageOutcome =
+  | 'ok'
+  | 'skipped'
+  | 'failed_scan'
+  | 'failed'
+  | 'fetched'
+  | 'cached'
+  | 'blob_present'
+  | 'analyzed'
+  | 'waiting'
+  | 'merged'
+  | 'published'
+  | 'duplicate'
+  | 'unchanged'
+  | 'requested'
+  | 'pass'
+  | 'registry_failed';
 
 /** What a handler did, for tests and benchmarks (the same facts the metrics count). */
 export interface StageEvent {
@@ -16,8 +44,7 @@ export interface StageEvent {
   /** e.g. "resolve", "fetch", "analyze", "merge", "match" */
   stage: string;
   scanId: string;
-  /** ok | skipped | waiting | failed_scan | fetched | cached | analyzed | published | duplicate */
-  outcome: string;
+  outcome: StageOutcome;
   manifestDigest?: string;
   diffId?: string;
   layerDigest?: string;
@@ -51,6 +78,19 @@ export interface ScanIdentity {
   imageRef: string;
   traceId: string;
   manifestDigest?: string;
+}
+
+/** The scan an event belongs to: every stage event carries these fields. */
+export function scanOf(event: { scanId: string; imageRef: string; traceId: string; manifestDigest?: string }): ScanIdentity {
+  return { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, ...(event.manifestDigest !== undefined ? { manifestDigest: event.manifestDigest } : {}) };
+}
+
+/** Whether the scan already FAILED, so work on its event is skipped (observed as `skipped`). */
+export async function scanAlreadyFailed(ctx: StageContext, seen: Omit<StageEvent, 'outcome'>): Promise<boolean> {
+  const record = await readScanRecord(ctx.runtime.store, seen.scanId);
+  if (record?.status !== 'FAILED') return false;
+  ctx.observe({ ...seen, outcome: 'skipped' });
+  return true;
 }
 
 export function scanLogger(ctx: StageContext, scan: ScanIdentity): Logger {

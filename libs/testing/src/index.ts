@@ -1,6 +1,6 @@
 // Test support shared by every project: where the real infrastructure and the shared reference
 // data are, and a skip-or-fail gate so CI can never skip an integration suite silently.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -167,5 +167,22 @@ export async function closedLoopbackPort(): Promise<number> {
   return port;
 }
 
-export { tarLayer, fileLayer, uniqueLayer, pushImage, pushIndex } from './push.js';
-export type { LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
+export { packTar, tarStream } from './tar.js';
+export type { TarEntry } from './tar.js';
+export { tarLayer, fileLayer, uniqueLayer, pushBlob, pushManifest, pushImage, pushIndex } from './push.js';
+export type { BlobSource, LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
+
+/**
+ * Runs a TypeScript process entry point (through tsx) with only `env` besides PATH and HOME, and
+ * waits for it: for tests of what an entry does with its settings.
+ */
+export function runEntry(entry: string, env: Record<string, string>, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export { deleteTopicsOfRun } from './kafka.js';

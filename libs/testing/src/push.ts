@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
+import { packTar, type TarEntry } from './tar.js';
 
 export interface LayerBlob {
   /** digest of the compressed blob */
@@ -42,15 +42,9 @@ export interface PushedImage {
 
 const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-/** A gzip layer holding `files` (path → content), built in memory. */
+/** A gzip layer holding `files` (path → content) and their parent directories, built in memory. */
 export async function tarLayer(files: Record<string, string | Buffer>, createdBy: string): Promise<LayerBlob> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
+  const entries: TarEntry[] = [];
   const dirs = new Set<string>();
   for (const path of Object.keys(files).sort()) {
     const parts = path.split('/');
@@ -58,15 +52,12 @@ export async function tarLayer(files: Record<string, string | Buffer>, createdBy
       const dir = parts.slice(0, i).join('/');
       if (!dirs.has(dir)) {
         dirs.add(dir);
-        pack.entry({ name: `${dir}/`, type: 'directory', mode: 0o755, mtime: new Date(0) });
+        entries.push({ name: `${dir}/`, type: 'directory' });
       }
     }
-    const content = files[path]!;
-    pack.entry({ name: path, mode: 0o644, mtime: new Date(0) }, typeof content === 'string' ? Buffer.from(content) : content);
+    entries.push({ name: path, content: files[path]! });
   }
-  pack.finalize();
-  await done;
-  const tarBytes = Buffer.concat(chunks);
+  const tarBytes = await packTar(entries);
   const gz = gzipSync(tarBytes);
   return { digest: sha256(gz), diffId: sha256(tarBytes), size: gz.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', createdBy, bytes: gz };
 }
@@ -102,9 +93,15 @@ function authHeader(auth?: { username: string; password: string }): Record<strin
   return auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
 }
 
-async function pushBlob(base: string, repository: string, blob: { digest: string; size: number; bytes?: Buffer; path?: string }, auth?: { username: string; password: string }): Promise<void> {
+/** A blob to push: bytes in memory (digest computed when absent) or a file of known digest and size. */
+export type BlobSource = Buffer | { digest: string; size: number; bytes?: Buffer; path?: string };
+
+/** Pushes one blob to `host/repository` (skipped when the registry has it); returns its digest and size. */
+export async function pushBlob(host: string, repository: string, source: BlobSource, auth?: { username: string; password: string }): Promise<{ digest: string; size: number }> {
+  const base = `http://${host}`;
+  const blob = Buffer.isBuffer(source) ? { digest: sha256(source), size: source.length, bytes: source } : source;
   const head = await call('HEAD', `${base}/v2/${repository}/blobs/${blob.digest}`, authHeader(auth));
-  if (head.status === 200) return;
+  if (head.status === 200) return { digest: blob.digest, size: blob.size };
   const start = await call('POST', `${base}/v2/${repository}/blobs/uploads/`, { ...authHeader(auth), 'content-length': '0' });
   if (start.status !== 202) throw new Error(`upload start for ${blob.digest} to ${base}/${repository}: HTTP ${start.status} ${start.body.toString()}`);
   const location = new URL(String(start.headers.location), base);
@@ -112,6 +109,22 @@ async function pushBlob(base: string, repository: string, blob: { digest: string
   const body = blob.bytes ?? { path: blob.path!, size: blob.size };
   const put = await call('PUT', location.href, { ...authHeader(auth), 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, body);
   if (put.status !== 201) throw new Error(`upload of ${blob.digest} to ${base}/${repository}: HTTP ${put.status} ${put.body.toString()}`);
+  return { digest: blob.digest, size: blob.size };
+}
+
+/** Puts a manifest (or index) `body` of `mediaType` as `host/repository:tag`, as given; returns its digest. */
+export async function pushManifest(
+  host: string,
+  repository: string,
+  tag: string,
+  body: string | Buffer,
+  mediaType: string,
+  auth?: { username: string; password: string },
+): Promise<string> {
+  const bytes = Buffer.from(body);
+  const put = await call('PUT', `http://${host}/v2/${repository}/manifests/${tag}`, { ...authHeader(auth), 'content-type': mediaType, 'content-length': String(bytes.length) }, bytes);
+  if (put.status !== 201) throw new Error(`manifest put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
+  return sha256(bytes);
 }
 
 /** Pushes an OCI image (gzip layers, linux/amd64) made of `layers` to `host/repository:tag`. */
@@ -122,7 +135,6 @@ export async function pushImage(
   layers: LayerBlob[],
   options: { auth?: { username: string; password: string }; labels?: Record<string, string>; platform?: PushPlatform } = {},
 ): Promise<PushedImage> {
-  const base = `http://${host}`;
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
   const config = Buffer.from(
     JSON.stringify({
@@ -136,8 +148,8 @@ export async function pushImage(
     }),
   );
   const configDigest = sha256(config);
-  for (const layer of layers) await pushBlob(base, repository, layer, options.auth);
-  await pushBlob(base, repository, { digest: configDigest, size: config.length, bytes: config }, options.auth);
+  for (const layer of layers) await pushBlob(host, repository, layer, options.auth);
+  await pushBlob(host, repository, config, options.auth);
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -146,9 +158,8 @@ export async function pushImage(
       layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     }),
   );
-  const put = await call('PUT', `${base}/v2/${repository}/manifests/${tag}`, { ...authHeader(options.auth), 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(manifest.length) }, manifest);
-  if (put.status !== 201) throw new Error(`manifest put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
-  return { ref: `${host}/${repository}:${tag}`, manifestDigest: sha256(manifest), configDigest, layers, platform, manifestSize: manifest.length };
+  const manifestDigest = await pushManifest(host, repository, tag, manifest, 'application/vnd.oci.image.manifest.v1+json', options.auth);
+  return { ref: `${host}/${repository}:${tag}`, manifestDigest, configDigest, layers, platform, manifestSize: manifest.length };
 }
 
 export interface PushedIndex {
@@ -170,7 +181,6 @@ export async function pushIndex(
   manifests: PushedImage[],
   options: { auth?: { username: string; password: string }; attestation?: boolean } = {},
 ): Promise<PushedIndex> {
-  const base = `http://${host}`;
   const entries: Array<Record<string, unknown>> = manifests.map((m) => ({
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     digest: m.manifestDigest,
@@ -188,9 +198,8 @@ export async function pushIndex(
     });
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
-  const put = await call('PUT', `${base}/v2/${repository}/manifests/${tag}`, { ...authHeader(options.auth), 'content-type': 'application/vnd.oci.image.index.v1+json', 'content-length': String(index.length) }, index);
-  if (put.status !== 201) throw new Error(`index put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
-  return { ref: `${host}/${repository}:${tag}`, indexDigest: sha256(index), manifests };
+  const indexDigest = await pushManifest(host, repository, tag, index, 'application/vnd.oci.image.index.v1+json', options.auth);
+  return { ref: `${host}/${repository}:${tag}`, indexDigest, manifests };
 }
 
 /** A small unique layer: one npm package (so the analyzers find something) and a marker file. */

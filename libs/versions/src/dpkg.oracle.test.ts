@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng } from './test-support.js';
+import { disagreements, pairs, pick, prng } from './testing/index.js';
 
 const rand = prng(0x5eed_d9c6);
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import semverLib from 'semver';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, opOf, pick, prng } from './test-support.js';
+import { disagreements, opOf, pick, prng } from './testing/index.js';
 
 const rand = prng(0x5eed_0600);
 const go = comparator('go');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator, InvalidVersionError, type VersionScheme } from './index.js';
-import { readVectors, vectorFiles } from './test-support.js';
+import { readVectors, vectorFiles } from './testing/index.js';
 
 // Refused by every scheme: nothing to compare, or text that is not a version token.
 const EVERYWHERE = ['', ' ', '1.0 ', ' 1.0', '1.0\t1', '1.0\n', '1\u00000'];

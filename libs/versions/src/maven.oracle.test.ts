@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng, readVectors, versionsDir } from './test-support.js';
-import { MAVEN } from './vector-exceptions.js';
+import { disagreements, pairs, pick, prng, readVectors, versionsDir } from './testing/index.js';
+import { MAVEN } from './testing/vector-exceptions.js';
 
 const rand = prng(0x5eed_3a7e);
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { comparator } from './index.js';
-import { opOf } from './test-support.js';
+import { opOf } from './testing/index.js';
 
 const nuget = comparator('nuget');
 

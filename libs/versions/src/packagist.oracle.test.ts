@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator, normalizeComposerVersion } from './index.js';
-import { disagreements, pairs, pick, prng } from './test-support.js';
+import { disagreements, pairs, pick, prng } from './testing/index.js';
 
 const rand = prng(0x5eed_c0de);
 const AUTOLOAD = '/usr/share/php/Composer/Semver/autoload.php';

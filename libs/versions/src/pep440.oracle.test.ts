@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng } from './test-support.js';
-import { LEGACY_PYPI } from './vector-exceptions.js';
+import { disagreements, pairs, pick, prng } from './testing/index.js';
+import { LEGACY_PYPI } from './testing/vector-exceptions.js';
 
 const rand = prng(0x5eed_0440);
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng } from './test-support.js';
+import { disagreements, pairs, pick, prng } from './testing/index.js';
 
 const rand = prng(0x5eed_0e1a);
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng, readVectors, versionsDir } from './test-support.js';
-import { RUBYGEMS } from './vector-exceptions.js';
+import { disagreements, pairs, pick, prng, readVectors, versionsDir } from './testing/index.js';
+import { RUBYGEMS } from './testing/vector-exceptions.js';
 
 const rand = prng(0x5eed_6e35);
 

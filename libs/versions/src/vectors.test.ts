@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator, type VersionScheme } from './index.js';
-import { mismatches, ours, readVectors, vectorFiles, versionsDir, type VectorLine } from './test-support.js';
-import { ALPINE, MAVEN, NUGET, pypiExceptions, RUBYGEMS, SEMVER, type Exception } from './vector-exceptions.js';
+import { mismatches, ours, readVectors, vectorFiles, versionsDir, type VectorLine } from './testing/index.js';
+import { ALPINE, MAVEN, NUGET, pypiExceptions, RUBYGEMS, SEMVER, type Exception } from './testing/vector-exceptions.js';
 
 const SUITES: Array<{ prefix: string; scheme: VersionScheme; exceptions: (lines: VectorLine[]) => Exception[] }> = [
   { prefix: 'alpine', scheme: 'apk', exceptions: () => ALPINE },

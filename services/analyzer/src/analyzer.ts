@@ -6,12 +6,11 @@ import { analyzerSetVersion } from '@strata/analyzers';
 import { Topics, type EventOf } from '@strata/contracts';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { analyzeAndStoreLayer, layerResultKey } from '@strata/pipeline';
-import { readScanRecord } from '@strata/scan-records';
-import { publishLayerAnalyzed, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { publishLayerAnalyzed, runStage, scanAlreadyFailed, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { AnalyzerConfig } from './settings.js';
 
 async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topics.layerFetched>, message: DeliveredMessage): Promise<HandlerOutcome> {
-  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const scan = scanOf(event);
   const { store, metrics } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'analyze', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId, layerDigest: event.layerDigest };
   return runStage(
@@ -20,11 +19,7 @@ async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topic
     scan,
     'ANALYZE',
     async () => {
-      const record = await readScanRecord(store, scan.scanId);
-      if (record?.status === 'FAILED') {
-        ctx.observe({ ...seen, outcome: 'skipped' });
-        return 'skipped';
-      }
+      if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
       const setVersion = analyzerSetVersion();
       if (event.analyzerSetVersion !== setVersion) {
         throw new StageError('INTERNAL', `layer ${event.layerDigest} was requested for analyzer set "${event.analyzerSetVersion}" but this analyzer runs "${setVersion}" (mixed versions during a deploy?)`);

@@ -18,11 +18,10 @@ import {
 } from '@strata/oci';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
-import { advanceScanRecord, imageRecordKey, isTerminal, optionsRecord, readImageRecord, readScanRecord, writeImageRecord, type ImageRecord } from '@strata/scan-records';
+import { advanceScanRecord, imageRecordKey, isTerminal, isValidScanId, SCAN_ID_RULE, optionsRecord, readImageRecord, readScanRecord, writeImageRecord, type ImageRecord } from '@strata/scan-records';
 import type { FetcherConfig } from './settings.js';
-import { blobRef, now, publishLayerAnalyzed, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { blobRef, now, publishLayerAnalyzed, runStage, scanAlreadyFailed, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
 
-const SCAN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 type RegistryRef = Extract<ImageReference, { kind: 'registry' }>;
 
@@ -56,8 +55,8 @@ function platformOf(p: ProtoPlatform | undefined): Platform | undefined {
 
 async function handleScanRequested(ctx: StageContext, config: FetcherConfig, event: EventOf<typeof Topics.scanRequested>, message: DeliveredMessage): Promise<HandlerOutcome> {
   // The scan id names the scan record (scans/<id>.json): one safe key segment, or no scan at all.
-  if (!SCAN_ID.test(event.scanId)) throw new NonRetriableError(`scan.requested for ${event.imageRef}: scan_id ${JSON.stringify(event.scanId)} is not 1-128 of [A-Za-z0-9._:-] starting with a letter or digit`);
-  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId };
+  if (!isValidScanId(event.scanId)) throw new NonRetriableError(`scan.requested for ${event.imageRef}: scan_id ${JSON.stringify(event.scanId)} is not ${SCAN_ID_RULE}`);
+  const scan = scanOf(event);
   const { store } = ctx.runtime;
   return runStage(ctx, message, scan, 'RESOLVE', async () => {
     const current = await readScanRecord(store, scan.scanId);
@@ -153,7 +152,7 @@ async function handleLayerFetchRequested(
   event: EventOf<typeof Topics.layerFetchRequested>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
-  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const scan = scanOf(event);
   const { store, metrics } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'fetch', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId, layerDigest: event.layerDigest };
   return runStage(
@@ -162,11 +161,7 @@ async function handleLayerFetchRequested(
     scan,
     'FETCH',
     async () => {
-      const record = await readScanRecord(store, scan.scanId);
-      if (record?.status === 'FAILED') {
-        ctx.observe({ ...seen, outcome: 'skipped' });
-        return 'skipped';
-      }
+      if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
       const layer = { layerDigest: event.layerDigest, diffId: event.diffId, cacheKey: event.cacheKey, layerIndex: event.layerIndex, analyzerSetVersion: event.analyzerSetVersion };
       if (await store.exists(layerResultKey(event.cacheKey))) {
         // Analyzed since the image was resolved (another image shares this layer).

@@ -1,20 +1,8 @@
 // The scan record (`scans/<scanId>.json`, docs/distributed.md) belongs to @strata/scan-records; this
 // maps it onto the ScanService protobuf enums and messages.
-import { parseKey } from '@strata/blobstore';
 import { create } from '@bufbuild/protobuf';
 import { FailureCode, ScanErrorSchema, ScanStage, ScanStatus, SeverityCountsSchema, type ScanError, type SeverityCounts } from '@strata/contracts';
-import { scanRecordKey, type FailureCodeName, type ScanRecord, type ScanStatusName, type StageName } from '@strata/scan-records';
-
-/** Whether `scanId` can name a scan record (a single safe key segment). */
-export function isValidScanId(scanId: string): boolean {
-  if (scanId === '' || scanId.includes('/')) return false;
-  try {
-    parseKey(scanRecordKey(scanId));
-    return true;
-  } catch {
-    return false;
-  }
-}
+import type { FailureCodeName, ScanRecord, ScanStatusName, StageName } from '@strata/scan-records';
 
 // Records are JSON read back without validation, so a name the enum lacks maps to UNSPECIFIED.
 export const toScanStatus = (status: ScanStatusName | undefined): ScanStatus => (status && ScanStatus[status]) ?? ScanStatus.UNSPECIFIED;

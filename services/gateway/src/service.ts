@@ -28,10 +28,10 @@ import type { EventHub, ScanEvent } from './events.js';
 import { findingsFilter } from './filters.js';
 import type { GatewayMetrics } from './metrics.js';
 import { ScanResultMissingError, artifactName, countFindings, hasFilters, isJsonFormat, loadReport, newestReport, type ReportRenderer, type StoredReport } from './reports.js';
-import { advanceScanRecord, optionsRecord, readScanRecord, reportKey, resultKey, type ScanOptionsRecord, type ScanRecord } from '@strata/scan-records';
+import { advanceScanRecord, isValidScanId, optionsRecord, readScanRecord, reportKey, resultKey, type ScanOptionsRecord, type ScanRecord } from '@strata/scan-records';
 import { NoAdvisoryDbError, type AffectedImagesQuery, type AffectedImagesResponse } from './affected.js';
 import { describeError } from '@strata/errors';
-import { isValidScanId, toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
+import { toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
 
 export interface ScanServiceOptions {
   bus: EventBus;

@@ -1,14 +1,13 @@
 // The process entry point refuses to start on bad settings and names every problem at once.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
+import { runEntry } from '@strata/testing';
 
-test('strata-matcher exits 2 and lists every missing or bad setting', () => {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
-  env.S3_ENDPOINT = 'http://127.0.0.1:1';
-  env.STRATA_TOPIC_PARTITIONS = 'zero';
-  const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], { env, encoding: 'utf8', timeout: 60_000 });
+const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+test('strata-matcher exits 2 and lists every missing or bad setting, the advisory folder too', () => {
+  const result = runEntry(main, { S3_ENDPOINT: 'http://127.0.0.1:1', STRATA_TOPIC_PARTITIONS: 'zero' });
   assert.equal(result.status, 2, result.stderr);
   assert.match(result.stderr, /KAFKA_BROKERS is required/);
   assert.match(result.stderr, /STRATA_TOPIC_PARTITIONS must be an integer/);

@@ -27,7 +27,7 @@ import {
 import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
-import { blobRef, now, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
 
 interface FindingsMarker {
   scanId: string;
@@ -123,7 +123,7 @@ async function handleImageInventory(
   event: EventOf<typeof Topics.imageInventory>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
-  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const scan = scanOf(event);
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'match', scanId: scan.scanId, manifestDigest: event.manifestDigest };
   return runStage(ctx, message, scan, 'MATCH', async () => {

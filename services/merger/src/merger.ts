@@ -9,13 +9,13 @@ import { Topics, type EventOf } from '@strata/contracts';
 import { mergeLayers } from '@strata/inventory';
 import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { layerResultKey } from '@strata/pipeline';
+import { layerResultKey, readLinkedDatabases } from '@strata/pipeline';
 import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
-import { blobRef, now, runStage, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
 
 async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topics.layerAnalyzed>, message: DeliveredMessage): Promise<HandlerOutcome> {
-  const scan: ScanIdentity = { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, manifestDigest: event.manifestDigest };
+  const scan = scanOf(event);
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'merge', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
   return runStage(ctx, message, scan, 'MERGE', async () => {
@@ -46,7 +46,14 @@ async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topi
           }),
         );
         // The metadata's layer refs (with created_by) are what findings are attributed to.
-        const merged = mergeLayers(image.metadata.layers.map((ref, i) => ({ ref, result: results[i]! })));
+        // Package DBs behind links to files no analyzer read: a second pass over the stored blobs.
+        const layers = image.metadata.layers;
+        const linked = await readLinkedDatabases(
+          layers.map((ref, i) => ({ ref, result: results[i]! })),
+          { openLayer: (ref) => store.getBlob(ref.digest), label: (i) => `${event.imageRef} layer ${i + 1}/${layers.length} ${layers[i]!.digest}` },
+        );
+        const merged = mergeLayers(linked.layers);
+        for (const w of linked.warnings) merged.warnings.push(w);
         await putJson(store, key, merged);
         return merged;
       });

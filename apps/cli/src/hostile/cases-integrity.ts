@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { assertRefusedOrSame, assertSameFindings, scanJson, type CaseContext, type HonestScans, type HostileCase } from './harness.js';
 import { dockerArchive, dpkgStatus, honestBaseEntries, sha256, writeOciImage, DEBIAN_OS_RELEASE, type ImageSpec } from './images.js';
-import { EOF_MARKER, entry, tar, type Entry } from './tar.js';
+import { EOF_MARKER, entry, header, pad, paxHeader, tar, type Entry } from './tar.js';
 
 /** The honest base layer's files with the vulnerable packages gone from the dpkg status. */
 const cleanBase = (): Buffer =>
@@ -156,6 +156,37 @@ export const integrityCases: HostileCase[] = [
       const upper = Buffer.concat([entry({ name: 'srv/README', content: 'hi\n' }), Buffer.alloc(512), entry({ name: 'var/lib/dpkg/status', content: '' }), EOF_MARKER]);
       const image = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] });
       assertRefusedOrSame(await scanJson(ctx, [image], honest.db), honest.debian, /layer|tar|header/i);
+    },
+  },
+  {
+    name: 'tar: a PAX size of "12abc" (tar-stream read 12, Go refuses the header) refuses the layer',
+    kind: '1 tar read as Go reads it (added)',
+    run: async (ctx, honest) => {
+      const status = dpkgStatus([{ name: 'base-files', version: '12.4+deb12u5' }]);
+      const upper = Buffer.concat([paxHeader({ size: `${Buffer.byteLength(status)}abc` }), entry({ name: 'var/lib/dpkg/status', content: status }), EOF_MARKER]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db);
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /layer 3\/3 .*PAX header: size="\d+abc" is not a decimal number/);
+      assert.ok((run.stderr.match(/layer 3\/3/g) ?? []).length === 1, `the layer label is said once:\n${run.stderr}`);
+    },
+  },
+  {
+    name: 'tar: a PAX global path= record does not rename a later entry (an opaque marker for var/lib/dpkg only tar-stream saw)',
+    kind: '1 tar read as Go reads it (added)',
+    run: async (ctx, honest) => {
+      // Go returns the global header as an entry of its own and containerd ignores it; tar-stream
+      // merged its path into the next entry with a local PAX header, here a harmless README.
+      const upper = Buffer.concat([paxHeader({ path: 'var/lib/dpkg/.wh..wh..opq' }, 'pax-global'), paxHeader({ mtime: '1' }), entry({ name: 'srv/README', content: 'hi\n' }), EOF_MARKER]);
+      assertSameFindings(await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db), honest.debian);
+    },
+  },
+  {
+    name: 'tar: a PAX record whose length runs past its header refuses the layer',
+    kind: '1 tar read as Go reads it (added)',
+    run: async (ctx, honest) => {
+      const body = Buffer.from('90 path=var/lib/dpkg/.wh..wh..opq\n');
+      const upper = Buffer.concat([header({ name: 'PaxHeaders/x', type: 'pax', size: body.length }), pad(body), entry({ name: 'srv/README', content: 'hi\n' }), EOF_MARKER]);
+      assertRefusedOrSame(await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db), honest.debian, /PAX header: record length 90/);
     },
   },
   {

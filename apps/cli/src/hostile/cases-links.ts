@@ -24,7 +24,6 @@ const hasDpkgPackages = (r: ScanReport): boolean => r.packages.some((p) => p.sta
 export const linkCases: HostileCase[] = [
   {
     name: 'dpkg status is a hard link to an earlier entry of the same layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [
@@ -34,28 +33,24 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'dpkg status is a relative symlink inside the layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/dpkg/status' }]), honest.app]),
   },
   {
     name: 'dpkg status is an absolute symlink to a file of a lower layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }]), tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dpkg/status' }]), honest.app]),
   },
   {
     name: 'dpkg status symlink climbing past the root resolves inside the image (as the kernel clamps ..)',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../../../../../../opt/status' }]), honest.app]),
   },
   {
     name: 'dpkg status directory var/lib/dpkg is itself a symlink to a folder of the image',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/dpkg' }]), honest.app]),
@@ -87,7 +82,6 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'apk installed DB is a hard link',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: async (ctx, honest) => {
       const layer = tar([
@@ -101,7 +95,6 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'apk installed DB is a symlink into another layer',
-    knownGap: 'a package DB reached only through a link to a file no analyzer read in the one pass over the layer is warned about (NOT in this report) but not read: the honest findings are not reproduced yet',
     kind: '1 package DB behind a link',
     run: async (ctx, honest) => {
       const layers = [tar([{ name: 'etc/os-release', content: ALPINE_OS_RELEASE }, { name: 'var/apk/installed', content: APK_INSTALLED }]), tar([{ name: 'lib/apk/db/installed', type: 'symlink', linkname: '../../../var/apk/installed' }])];
@@ -166,11 +159,101 @@ export const linkCases: HostileCase[] = [
   },
   {
     name: 'overlay: srv/app/node_modules replaced by a file hides lodash, and a new dir in its place is empty',
-    knownGap: 'type changes hide lower entries only at package-database paths so far, not at node_modules',
     kind: '1 type replacement in the overlay',
     run: async (ctx, honest) => {
       const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app/node_modules', content: 'x' }]), tar([{ name: 'srv/app/node_modules/', type: 'directory' }])]);
       assert.ok(!report.packages.some((p) => p.startsWith('lodash@')), `lodash still reported: ${report.packages.join(', ')}`);
+    },
+  },
+  {
+    name: 'dpkg status behind a chain of symlinks spread over three layers',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'srv/db/status', content: HONEST_STATUS }]),
+        tar([{ name: 'opt/one', type: 'symlink', linkname: '/opt/two' }, { name: 'opt/two', type: 'symlink', linkname: '../srv/db/status' }]),
+        tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/one' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status symlink to a file of a lower layer that is itself a hard link',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'srv/db/real', content: HONEST_STATUS }, { name: 'srv/db/linked', type: 'hardlink', linkname: 'srv/db/real' }]),
+        tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/srv/db/linked' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status symlink chain of 45 links (past the kernel\'s 40) warns and ends',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const links: Entry[] = Array.from({ length: 45 }, (_, i) => ({ name: `opt/l${i}`, type: 'symlink', linkname: i === 44 ? '/opt/status' : `l${i + 1}` }));
+      const layer = tar([os, { name: 'opt/status', content: HONEST_STATUS }, ...links, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/l0' }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*status.*more than 40 symbolic links/);
+      assert.ok(!hasDpkgPackages(readReport(run.stdout)), 'the kernel gives up (ELOOP): dpkg sees no status');
+    },
+  },
+  {
+    name: 'dpkg status hard link to a later entry of the same layer warns (a tar link names an earlier entry)',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layer = tar([os, { name: 'var/lib/dpkg/status', type: 'hardlink', linkname: 'opt/later' }, { name: 'opt/later', content: HONEST_STATUS }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*status.*comes before its target/);
+      assert.match(run.stderr, /WARN.*status.*NOT in this report/);
+    },
+  },
+  {
+    name: 'dpkg status symlink to a file an upper layer deleted warns, and the lower file is not read',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layers = [tar([os, { name: 'opt/status', content: HONEST_STATUS }]), tar([{ name: 'opt/.wh.status', content: '' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' }])];
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.ok(!hasDpkgPackages(readReport(run.stdout)), 'a deleted file is not there for dpkg');
+      assert.match(run.stderr, /WARN.*status.*NOT in this report/);
+    },
+  },
+  {
+    name: 'dpkg status symlink to a directory warns',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layer = tar([os, { name: 'opt/dir/', type: 'directory' }, { name: 'opt/dir/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dir' }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*status.*NOT in this report/);
+    },
+  },
+  {
+    name: 'overlay: the dist-packages folder replaced by a file hides Jinja2, the others stay',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'usr/lib/python3/dist-packages', content: 'x' }])]);
+      assert.ok(!report.packages.some((p) => /^jinja2@/i.test(p)), `Jinja2 still reported: ${report.packages.join(', ')}`);
+      assert.ok(report.packages.some((p) => p.startsWith('lodash@')), 'lodash stays');
+    },
+  },
+  {
+    name: 'overlay: a Jinja2 .dist-info folder replaced by a symlink hides it',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'usr/lib/python3/dist-packages/Jinja2-2.10.dist-info', type: 'symlink', linkname: '/nowhere' }])]);
+      assert.ok(!report.packages.some((p) => /^jinja2@/i.test(p)), `Jinja2 still reported: ${report.packages.join(', ')}`);
+    },
+  },
+  {
+    name: 'overlay: a jar replaced by a directory of the same name hides its packages',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app/lib/app.jar/', type: 'directory' }])]);
+      assert.ok(!report.findings.some((f) => f.id === 'HOSTILE-MVN-0001'), `the jar's finding is still reported`);
+      assert.ok(report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'), 'lodash stays');
     },
   },
 ];

@@ -3,7 +3,7 @@
 // huge PAX sizes, GNU long-name headers claiming gigabytes, entries after the end-of-archive marker.
 // Every header here is a plain 512-byte ustar block whose fields the case chooses.
 
-export type TarType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'fifo' | 'pax' | 'gnu-longname' | 'gnu-longlink';
+export type TarType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'fifo' | 'pax' | 'pax-global' | 'gnu-longname' | 'gnu-longlink';
 
 const TYPEFLAG: Record<TarType, string> = {
   file: '0',
@@ -12,6 +12,7 @@ const TYPEFLAG: Record<TarType, string> = {
   directory: '5',
   fifo: '6',
   pax: 'x',
+  'pax-global': 'g',
   'gnu-longname': 'L',
   'gnu-longlink': 'K',
 };
@@ -81,9 +82,9 @@ export function paxRecord(key: string, value: string): string {
 }
 
 /** A PAX extended header (typeflag x) with its records. */
-export function paxHeader(records: Record<string, string>): Buffer {
+export function paxHeader(records: Record<string, string>, type: 'pax' | 'pax-global' = 'pax'): Buffer {
   const body = Buffer.from(Object.entries(records).map(([k, v]) => paxRecord(k, v)).join(''));
-  return Buffer.concat([header({ name: 'PaxHeaders/x', type: 'pax', size: body.length }), pad(body)]);
+  return Buffer.concat([header({ name: 'PaxHeaders/x', type, size: body.length }), pad(body)]);
 }
 
 /** The end-of-archive marker: two zero blocks. */

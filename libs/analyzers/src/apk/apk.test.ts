@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { parseApkInstalled } from './apk.js';
-import { sortLines, tsvLines } from '../testutil/index.js';
+import { sortLines, tsvLines } from '../testing/index.js';
 
 test('apk: Alpine 3.20.3 installed DB equals the apk-tools oracle list', { skip: skipUnless('data') }, () => {
   const dir = join(sharedDataDir() ?? '', 'alpine/3.20.3');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { DPKG_INSTALLED_STATES, parseDpkgStatus } from './dpkg.js';
-import { dpkgLine, run, sortLines, tempDir, tsvLines } from '../testutil/index.js';
+import { dpkgLine, run, sortLines, tempDir, tsvLines } from '../testing/index.js';
 
 const FORMAT = '${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Status}\n';
 

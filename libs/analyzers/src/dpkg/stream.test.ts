@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeLayer } from '../layer.js';
-import { run, tarLayer, tempDir } from '../testutil/index.js';
+import { run, tarStream, tempDir } from '../testing/index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipUnless } from '@strata/testing';
@@ -25,7 +25,7 @@ const stanza = (i: number): string =>
   `Package: pkg-${i}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.${i}-1\nSource: src-${i % 97}\nMaintainer: M <m@example.org>\nDescription: x\n ${'d'.repeat(40)}\n\n`;
 
 async function analyzeOne(path: string, size: number, generate: () => AsyncIterable<Buffer>, limits = {}): Promise<{ result: Awaited<ReturnType<typeof analyzeLayer>>; grown: number }> {
-  const layer = tarLayer([{ name: path, type: 'file', size, generate }]);
+  const layer = tarStream([{ name: path, type: 'file', size, generate }]);
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);

@@ -7,7 +7,7 @@ import { fixturesCacheDir, skipUnless } from '@strata/testing';
 import type { Package } from '@strata/model';
 import { goBinaryAnalyzer } from './gobinary.js';
 import { BUILDINFO_MAGIC, bufferSource, MAX_GO_DEPS, parseModInfo, readGoBuildInfo } from './buildinfo.js';
-import { run, tempDir } from '../testutil/index.js';
+import { run, tempDir } from '../testing/index.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 
 // Two small main modules: one on an OLD golang.org/x/text, one whose deps are replaced (`=>`),

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import type { Package } from '@strata/model';
 import { jarAnalyzer } from './jar.js';
-import { run, tempDir } from '../testutil/index.js';
+import { run, tempDir } from '../testing/index.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 import type { AnalyzerLimits } from '../types.js';
 

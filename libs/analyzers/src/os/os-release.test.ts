@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { detectOs, osReleaseAnalyzer, parseOsRelease } from './os-release.js';
-import { run, tempDir } from '../testutil/index.js';
+import { run, tempDir } from '../testing/index.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 
 const KEYS = ['ID', 'VERSION_ID', 'PRETTY_NAME', 'VERSION_CODENAME', 'HOME_URL'];

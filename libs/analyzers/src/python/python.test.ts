@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { normalizePythonName, pythonAnalyzer } from './python.js';
-import { run } from '../testutil/index.js';
+import { run } from '../testing/index.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 
 const ctx = { limits: DEFAULT_ANALYZER_LIMITS, tmpDir: '/nonexistent' };

@@ -2,7 +2,7 @@
 // and no arrangement of slots makes one region count as many packages or reach outside the file.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ndbDatabase, ndbSlotOffset, rpmHeaderBlob } from '../testing.js';
+import { ndbDatabase, ndbSlotOffset, rpmHeaderBlob } from '../testing/index.js';
 import { rpmAnalyzer } from './rpm.js';
 import { NdbError, readNdbBlobs } from './ndb.js';
 import { DEFAULT_ANALYZER_LIMITS, type CollectedFile } from '../types.js';

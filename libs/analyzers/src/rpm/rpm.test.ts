@@ -8,7 +8,7 @@ import { fixturesCacheDir, sharedDataDir, skipUnless } from '@strata/testing';
 import { readSqliteHeaders, rpmAnalyzer, rpmPackagesFromHeaders } from './rpm.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 import type { CollectedFile } from '../types.js';
-import { run, sortLines, tempDir, tsvLines } from '../testutil/index.js';
+import { run, sortLines, tempDir, tsvLines } from '../testing/index.js';
 
 const QF = '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{LICENSE}\\n';
 const line = (p: Package): string =>

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { analyzeLayer } from '../layer.js';
-import { tarLayer, tempDir } from '../testutil/index.js';
+import { tarStream, tempDir } from '../testing/index.js';
 import { LAYER_TEMP_PREFIX, removeStaleLayerTempDirs } from './tempdirs.js';
 
 const DIFF_ID = 'sha256:' + '0'.repeat(64);
@@ -24,9 +24,9 @@ test('temp dirs: spooled files go under tmpRoot and nothing is left, after succe
   const t = tempDir('tmpdirs');
   try {
     const root = join(t.dir, 'cache', 'tmp');
-    await analyzeLayer(tarLayer([{ name: 'app/a.jar', content: jarBytes() }]), { diffId: DIFF_ID, tmpRoot: root });
+    await analyzeLayer(tarStream([{ name: 'app/a.jar', content: jarBytes() }]), { diffId: DIFF_ID, tmpRoot: root });
     assert.deepEqual(readdirSync(root), []);
-    const broken = tarLayer([{ name: 'app/a.jar', content: jarBytes() }]);
+    const broken = tarStream([{ name: 'app/a.jar', content: jarBytes() }]);
     const cut = (async function* () {
       let n = 0;
       for await (const chunk of broken) {

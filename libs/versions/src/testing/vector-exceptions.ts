@@ -1,7 +1,7 @@
 // Vector lines (shared/data/versions) where the file disagrees with the real tool, with the
 // reason. vectors.test.ts checks that each still gives the answer recorded here; the oracle tests
 // confirm these answers with the real tools where one is available.
-import type { VectorLine } from './test-support.js';
+import type { VectorLine } from './index.js';
 
 export interface Exception {
   /** "file:line" */

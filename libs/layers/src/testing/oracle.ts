@@ -1,10 +1,10 @@
-// Test-side expectations derived from Python's tarfile listing (see test-support.ts): what a walk
+// Test-side expectations derived from Python's tarfile listing (see testing/index.ts): what a walk
 // must report for an archive, given the documented mapping rules (normalization, whiteouts,
 // sparse → 'other', links resolved against their directory).
 import assert from 'node:assert/strict';
-import { normalizeLayerPath, resolveLinkTarget } from './paths.js';
-import { sha256, type OracleMember, type Recorded } from './test-support.js';
-import type { LayerEntry } from './walk.js';
+import { normalizeLayerPath, resolveLinkTarget } from '../paths.js';
+import { sha256, type OracleMember, type Recorded } from './index.js';
+import type { LayerEntry } from '../walk.js';
 
 export interface Expected {
   entries: LayerEntry[];

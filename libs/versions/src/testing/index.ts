@@ -2,8 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedDataDir } from '@strata/testing';
-import { InvalidVersionError } from './errors.js';
-import type { Comparator } from './types.js';
+import { InvalidVersionError } from '../errors.js';
+import type { Comparator } from '../types.js';
 
 /** <shared data>/versions; only call from tests gated on skipUnless('data'). */
 export function versionsDir(): string {

@@ -7,39 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { analyzeLayer } from '@strata/analyzers';
 import type { LayerRef, LayerResult } from '@strata/model';
 import { imagesJsonPath, loadImages, skipUnlessImages } from '@strata/testing';
 
-export interface FileSpec {
-  name: string;
-  content?: string | Buffer;
-  /** 'link' is a hard link to `linkname`, an earlier entry of the same tar */
-  type?: 'file' | 'directory' | 'symlink' | 'link';
-  linkname?: string;
-  mode?: number;
-}
-
-export async function packTar(entries: FileSpec[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
-  })();
-  for (const e of entries) {
-    const type = e.type ?? 'file';
-    const header = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), ...(e.linkname ? { linkname: e.linkname } : {}) };
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (type === 'file') pack.entry(header, Buffer.from(e.content ?? ''), cb);
-      else pack.entry(header, cb);
-    });
-  }
-  pack.finalize();
-  await collected;
-  return Buffer.concat(chunks);
-}
+export { packTar } from '@strata/testing';
+export type { TarEntry } from '@strata/testing';
 
 /** Real rpm sqlite databases (rpmbuild + rpm --justdb), one per list of package names (each `name-version`). */
 export function rpmSqliteDatabases(work: string, dbs: string[][]): Buffer[] {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { DLQ_HEADERS, NonRetriableError, dlqTopic, type DeliveredMessage, type EventBus, type SubscribeOptions, type Subscription } from './types.js';
+import { DLQ_HEADERS, NonRetriableError, dlqTopic, type DeliveredMessage, type EventBus, type SubscribeOptions, type Subscription } from '../types.js';
 
 export interface BusContractOptions {
   /** A skip reason (e.g. from skipUnless('kafka')), or false to run. */

@@ -9,7 +9,7 @@ import { detectOs, parseApkInstalled } from '@strata/analyzers';
 import { eolStatus, matchInventory } from '@strata/matcher';
 import type { ImageInventory, ImageMetadata, InventorySet, LayerRef, Package } from '@strata/model';
 import { sharedDataDir } from '@strata/testing';
-import { advisoryDbOf, type ScanReport } from './report.js';
+import { advisoryDbOf, type ScanReport } from '../report.js';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 export const BASE_LAYER: LayerRef = { digest: digest('1'), diffId: digest('2'), size: 3_623_844, createdBy: 'ADD alpine-minirootfs-3.20.3-x86_64.tar.gz / # buildkit' };

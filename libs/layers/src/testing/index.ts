@@ -1,4 +1,4 @@
-// Helpers for this library's tests: build tars, compress them with the real CLIs, ask Python's
+// Helpers for this library's tests: build tars (@strata/testing's packTar), compress them with the real CLIs, ask Python's
 // tarfile (an independent tar reader) what an archive contains, and record what a walk reports.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -6,43 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
-import { walkLayer, type LayerEntry, type WalkOptions, type WalkSummary } from './walk.js';
+import { walkLayer, type LayerEntry, type WalkOptions, type WalkSummary } from '../walk.js';
 
-export interface PackEntry {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device';
-  content?: string | Buffer;
-  linkname?: string;
-  mode?: number;
-}
-
-/** A tar built in memory with tar-stream's pack (tests only: small archives). */
-export async function packTar(entries: PackEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
-  })();
-  for (const e of entries) {
-    const header = {
-      name: e.name,
-      type: e.type ?? 'file',
-      mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
-      mtime: new Date(0),
-      ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
-    };
-    await new Promise<void>((resolve, reject) => {
-      const content = e.content === undefined ? undefined : Buffer.from(e.content);
-      const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (content === undefined) pack.entry(header, cb);
-      else pack.entry(header, content, cb);
-    });
-  }
-  pack.finalize();
-  await collected;
-  return Buffer.concat(chunks);
-}
+export { packTar } from '@strata/testing';
+export type { TarEntry } from '@strata/testing';
 
 /** Runs a CLI with stdin → stdout (gzip, zstd, tar, python3). */
 export function run(cmd: string, args: string[], input?: Buffer, cwd?: string): Buffer {

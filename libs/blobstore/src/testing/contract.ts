@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { getJson, putJson } from './json.js';
-import { BlobNotFoundError, BlobStoreDigestMismatchError, InvalidKeyError, SizeMismatchError, type BlobStore } from './types.js';
+import { getJson, putJson } from '../json.js';
+import { BlobNotFoundError, BlobStoreDigestMismatchError, InvalidKeyError, SizeMismatchError, type BlobStore } from '../types.js';
 
 export interface BlobStoreContractOptions {
   /** A skip reason (e.g. from skipUnless('minio')), or false to run. */
