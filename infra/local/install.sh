@@ -60,6 +60,8 @@ bash "$INFRA_DIR/trivy.sh" --background
 t=$(date +%s)
 apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
   ruby php-cli php-composer-semver) # ruby, php: the RubyGems and Composer version oracles (libs/versions)
+# oracles of the analyzers' tests (libs/analyzers): RubyGems' gem for gemspecs, Composer for installed.json
+apt_wanted+=(composer)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()

@@ -40,8 +40,10 @@ test('analyzeLayer: one pass feeds each analyzer its files; whiteouts and opaque
   // the layer's own OS facts complete the PURLs
   assert.ok(apk?.packages.every((p) => p.purl.includes(`distro=${result.os?.name}`)), apk?.packages[0]?.purl);
   const apps = byPath(result.applications);
+  // every package.json with a name and version, as Trivy's image scan reads them (lib/package.json too)
   assert.deepEqual([...apps.keys()].sort(), [
     'app/node_modules/@scope/pkg/package.json',
+    'app/node_modules/left-pad/lib/package.json',
     'app/node_modules/left-pad/package.json',
     'usr/lib/python3.12/site-packages/Jinja2-3.1.4.dist-info/METADATA',
   ]);
@@ -154,4 +156,40 @@ test('analyzeLayer: a broken tar is a fatal layer error (thrown, naming the laye
   const whole = Buffer.concat(chunks);
   const truncated = whole.subarray(0, 1024);
   await assert.rejects(analyzeLayer(Readable.from([truncated]), { diffId: DIFF_ID, label: LABEL }), (err: Error) => err.message.includes(LABEL));
+});
+
+test('analyzeLayer: stream analyzers that want one entry read it together, each whole; one that quits early holds no one up', async () => {
+  const { createHash } = await import('node:crypto');
+  const seen = new Map<string, string>();
+  const hasher = (type: string): Analyzer => ({
+    type,
+    version: 1,
+    input: 'stream',
+    required: (path) => path === 'big.bin',
+    async analyze(file) {
+      const h = createHash('sha256');
+      for await (const chunk of file.content as Readable) h.update(chunk as Buffer);
+      seen.set(type, h.digest('hex'));
+      return undefined;
+    },
+  });
+  const quitter: Analyzer = {
+    type: 'quitter',
+    version: 1,
+    input: 'stream',
+    required: (path) => path === 'big.bin',
+    async analyze() {
+      throw new Error('gave up before reading');
+    },
+  };
+  const size = 5 * 1024 * 1024 + 17;
+  const expected = createHash('sha256');
+  for await (const c of zeros(size, 65_521)) expected.update(c);
+  const result = await analyzeLayer(tarStream([{ name: 'big.bin', type: 'file', size, generate: () => zeros(size, 65_521) }]), {
+    diffId: DIFF_ID,
+    analyzers: [hasher('first'), quitter, hasher('second')],
+  });
+  const hex = expected.digest('hex');
+  assert.deepEqual(Object.fromEntries(seen), { first: hex, second: hex });
+  assert.deepEqual(result.warnings.map((w) => [w.analyzer, w.message]), [['quitter', 'quitter analyzer failed: gave up before reading']]);
 });

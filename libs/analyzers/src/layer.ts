@@ -10,7 +10,7 @@ import { releaseFileRank } from './os/os-release.js';
 import { osPackagePurl } from './purl.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
 import { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
-import type { AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
+import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
 import { EntrySource } from './util/guard.js';
 import { normalizePath } from './util/paths.js';
 import { spoolToFile } from './util/stream.js';
@@ -186,6 +186,22 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       if (accepted.length === 0) return;
       if (only && only.input === 'stream' && !isPostAnalyzer(only)) {
         await runOne(only, path, () => only.analyze({ path, content: entry.stream(), ...info }, ctx));
+        return;
+      }
+      if (accepted.every((a) => a.input === 'stream' && !isPostAnalyzer(a))) {
+        // Several stream analyzers want one file (an executable: Go and Rust): one read, a stream each, run together.
+        const streams = entry.streams(accepted.length);
+        await Promise.all(
+          accepted.map(async (a, i) => {
+            const stream = streams[i]!;
+            try {
+              await runOne(a, path, () => (a as Analyzer).analyze({ path, content: stream, ...info }, ctx));
+            } finally {
+              // an analyzer that stops early (or fails) must not hold the others up
+              if (!stream.readableEnded) stream.destroy();
+            }
+          }),
+        );
         return;
       }
       if (accepted.some((a) => a.input === 'stream' && !isPostAnalyzer(a))) {

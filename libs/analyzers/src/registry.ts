@@ -6,6 +6,12 @@ import { nodeAnalyzer } from './node/node.js';
 import { osReleaseAnalyzer } from './os/os-release.js';
 import { pythonAnalyzer } from './python/python.js';
 import { rpmAnalyzer } from './rpm/rpm.js';
+import { composerLockAnalyzer, composerVendorAnalyzer } from './composer/composer.js';
+import { condaAnalyzer } from './conda/conda.js';
+import { dotnetDepsAnalyzer, nugetLockAnalyzer } from './dotnet/dotnet.js';
+import { gemspecAnalyzer } from './ruby/gemspec.js';
+import { rustBinaryAnalyzer } from './rust/binary.js';
+import { cargoLockAnalyzer } from './rust/cargo-lock.js';
 import type { AnyAnalyzer } from './types.js';
 
 /**
@@ -23,6 +29,14 @@ const ALL: readonly AnyAnalyzer[] = [
   pythonAnalyzer,
   goBinaryAnalyzer,
   jarAnalyzer,
+  rustBinaryAnalyzer,
+  cargoLockAnalyzer,
+  composerVendorAnalyzer,
+  composerLockAnalyzer,
+  gemspecAnalyzer,
+  dotnetDepsAnalyzer,
+  nugetLockAnalyzer,
+  condaAnalyzer,
 ];
 
 /** Every built-in analyzer, in a fixed order. */

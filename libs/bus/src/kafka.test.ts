@@ -5,8 +5,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
-import { closedLoopbackPort, infra, skipUnless, uniqueName } from '@strata/testing';
+import { closedLoopbackPort, deleteTopicsOfRun, infra, skipUnless, uniqueName } from '@strata/testing';
 import { runBusContract, waitFor } from './testing/contract.js';
 import { connectKafkaBus, type KafkaBusOptions } from './kafka.js';
 import { BusUnavailableError } from './types.js';
@@ -27,17 +26,7 @@ const runId = `r${randomBytes(4).toString('hex')}`;
 runBusContract('kafka', () => connectKafkaBus({ brokers: kafka!.brokers, ...testTuning }), { skip: skipKafka, runId });
 
 // Every topic this run created has the run id in its name (dead-letter topics through the group name).
-after(async () => {
-  if (!kafka) return;
-  const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.includes(runId));
-    if (mine.length) await admin.deleteTopics({ topics: mine });
-  } finally {
-    await admin.disconnect();
-  }
-});
+after(() => deleteTopicsOfRun(runId));
 
 
 test('kafka: a broker that is down gives an error naming its address after bounded retries', { timeout: 60_000 }, async () => {

@@ -94,15 +94,15 @@ test('debian-multi: language packages equal what is on the unpacked rootfs (opaq
   const image = debianMultiFixture()!;
   const { inventory, results } = await scan();
   const ours = inventory.applications.flatMap((s) => s.packages.map((p) => `${p.type} ${s.path} ${p.name}@${p.version}`)).sort();
-  // npm: every node_modules package root on disk
+  // npm: every package.json on disk with a name and a version (the app's own too), as Trivy's image scan reads them
   const onDisk: string[] = [];
   const walk = (dir: string, rel: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory() && !['proc', 'sys', 'dev'].includes(path)) walk(join(dir, e.name), path);
-      else if (e.isFile() && /(^|\/)node_modules\/(@[^/]+\/)?[^/@][^/]*\/package\.json$/.test(path)) {
-        const j = JSON.parse(readFileSync(join(dir, e.name), 'utf8')) as { name: string; version: string };
-        onDisk.push(`npm ${path} ${j.name}@${j.version}`);
+      else if (e.isFile() && e.name === 'package.json') {
+        const j = JSON.parse(readFileSync(join(dir, e.name), 'utf8')) as { name?: unknown; version?: unknown };
+        if (typeof j.name === 'string' && j.name && typeof j.version === 'string' && j.version) onDisk.push(`npm ${path} ${j.name}@${j.version}`);
       }
     }
   };

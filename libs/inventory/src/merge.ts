@@ -337,20 +337,17 @@ function overlay(layers: LayerInput[]): {
       if (note.unread && note.unread.length > 0) node.unread = note.unread;
       nodes.set(at, node);
     }
-    const written = new Map<string, { kind: 'os' | 'application'; sets: PackageSet[] }>();
+    // each path this layer writes gets one Write holding all of the layer's sets there (no map in between)
     for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
       for (const set of list) {
         const at = land(set.path);
-        const entry = written.get(at) ?? { kind, sets: [] };
-        entry.sets.push(at === set.path ? set : { ...set, path: at });
-        written.set(at, entry);
+        const landed = at === set.path ? set : { ...set, path: at };
+        const state = paths.get(at);
+        const last = state?.writes[state.writes.length - 1];
+        if (state && last && last.layer === index) last.sets.push(landed);
+        else if (state && state.kind === kind) state.writes.push({ layer: index, sets: [landed] });
+        else paths.set(at, { kind, writes: [{ layer: index, sets: [landed] }] });
       }
-    }
-    for (const [path, { kind, sets }] of written) {
-      const state = paths.get(path);
-      const write: Write = { layer: index, sets };
-      if (state && state.kind === kind) state.writes.push(write);
-      else paths.set(path, { kind, writes: [write] });
     }
     if (result.osFiles) {
       for (const f of result.osFiles) osFiles.set(land(f.path), { os: f.os, layer: index });

@@ -1,40 +1,21 @@
 // End to end, embedded: images and advisory databases that name things after Object.prototype
 // members ("constructor", "__proto__", ...), and an image config nested 100,000 levels deep.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import test from 'node:test';
 import { renderReport } from '@strata/report';
-import { packTar } from '@strata/testing';
 import { scanImage } from './index.js';
+import { ociImage as ociLayout } from './testing/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-hostile-advisories-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
-const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
-/** Writes a one-layer OCI image layout tagged "test"; `configText` replaces the config JSON when given. */
-async function ociImage(name: string, files: Record<string, string>, configText?: (diffId: string) => string): Promise<string> {
-  const dir = join(work, name);
-  mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
-  const blob = (data: Buffer | string): { digest: string; size: number } => {
-    const buf = Buffer.from(data);
-    writeFileSync(join(dir, 'blobs/sha256', sha256(buf)), buf);
-    return { digest: `sha256:${sha256(buf)}`, size: buf.length };
-  };
-  const layerTar = await packTar(Object.entries(files).map(([name, content]) => ({ name, content })));
-  const diffId = `sha256:${sha256(layerTar)}`;
-  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(layerTar)) };
-  const config = blob(configText ? configText(diffId) : JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'test' }] }));
-  const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [layer] }));
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }));
-  return `oci:${dir}:test`;
-}
+/** A one-layer OCI image layout tagged "test" under the work folder. */
+const ociImage = (name: string, files: Record<string, string>, configText?: (diffId: string) => string): Promise<string> => ociLayout(join(work, name), files, configText);
 
 function advisoryDb(): string {
   const db = join(work, 'db');

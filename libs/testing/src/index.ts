@@ -184,3 +184,5 @@ export function runEntry(entry: string, env: Record<string, string>, timeoutMs =
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+export { deleteTopicsOfRun } from './kafka.js';

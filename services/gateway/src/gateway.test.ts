@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'minio';
 import { Registry } from 'prom-client';
 import { createS3BlobStore, putJson, type BlobStore } from '@strata/blobstore';
@@ -33,7 +32,7 @@ import {
 } from '@strata/contracts';
 import { createLogger } from '@strata/log';
 import { advanceScanRecord, readScanRecord } from '@strata/scan-records';
-import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { deleteTopicsOfRun, infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from './gateway.js';
 
 const skip = skipUnless('kafka', 'minio');
@@ -126,18 +125,7 @@ function fakeDigest(): string {
 }
 
 // Every topic this run created (the gateways' dead-letter topics) has the run id in its name.
-after(async () => {
-  const kafka = infra.kafka();
-  if (!kafka) return;
-  const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.includes(runId));
-    if (mine.length) await admin.deleteTopics({ topics: mine });
-  } finally {
-    await admin.disconnect();
-  }
-});
+after(() => deleteTopicsOfRun(runId));
 
 describe('gateway on Kafka + MinIO', { skip }, () => {
   let bus: EventBus;

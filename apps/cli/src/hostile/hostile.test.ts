@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { archiveCases } from './cases-archives.js';
+import { ecosystemCases } from './cases-ecosystems.js';
 import { hangCases } from './cases-hangs.js';
 import { integrityCases } from './cases-integrity.js';
 import { linkCases } from './cases-links.js';
@@ -19,7 +20,7 @@ import { SUITE_TMP, CaseContext, removeCliBundle, findingKeys, readReport, scanJ
 import { honestAlpineEntries, honestApp, honestBase, writeAdvisoryDir, writeOciImage } from './images.js';
 import { tar } from './tar.js';
 
-export const allCases: HostileCase[] = [...integrityCases, ...linkCases, ...archiveCases, ...nameCases, ...hangCases, ...memoryCases, ...sourceCases, ...registryCases];
+export const allCases: HostileCase[] = [...integrityCases, ...linkCases, ...archiveCases, ...nameCases, ...hangCases, ...memoryCases, ...sourceCases, ...registryCases, ...ecosystemCases];
 
 const shared = mkdtempSync(join(tmpdir(), 'strata-hostile-shared-'));
 test.after(() => {

@@ -51,18 +51,121 @@ export interface Gav {
   version: string;
 }
 
-/** Maven coordinates from a manifest, for archives that carry no pom.properties. */
-export function gavFromManifest(m: Map<string, string>): Gav | undefined {
-  const bsn = (m.get('bundle-symbolicname') ?? '').split(';')[0]?.trim() ?? '';
-  const dot = bsn.lastIndexOf('.');
-  const bsnGroup = dot > 0 ? bsn.slice(0, dot) : undefined;
-  const bsnArtifact = dot > 0 ? bsn.slice(dot + 1) : bsn || undefined;
-  const title = m.get('implementation-title');
-  const artifactId = (title && !/\s/.test(title) ? title : undefined) ?? bsnArtifact;
-  const groupId = m.get('implementation-vendor-id') || bsnGroup;
-  const version = m.get('implementation-version') || m.get('bundle-version') || m.get('specification-version');
-  if (!groupId || !artifactId || !version) return undefined;
-  return { groupId, artifactId, version };
+/** What a manifest (and the archive's file name) tell about an archive without pom.properties. */
+export interface ManifestCoordinates {
+  /** undefined when nothing in the manifest names a group */
+  groupId?: string;
+  artifactId: string;
+  version: string;
+  /** where each part came from, for the package's notes */
+  sources: { groupId?: string; artifactId: string; version: string };
+}
+
+/** A Maven groupId: dotted Java-package-like words, no spaces. */
+const GROUP_ID = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+$/;
+const ARTIFACT_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z._+-]*$/;
+const MAX_COORDINATE = 256;
+
+const coordinate = (v: string | undefined, rule: RegExp): string | undefined => (v !== undefined && v.length <= MAX_COORDINATE && rule.test(v) ? v : undefined);
+
+/** "spring-core-5.3.17.jar" with version 5.3.17 gives "spring-core"; a name without that version gives undefined. */
+function artifactFromFileName(fileName: string | undefined, version: string | undefined): { artifactId: string; version: string } | undefined {
+  if (!fileName) return undefined;
+  const base = fileName.replace(/^.*[/!]/, '').replace(/\.(?:jar|war|ear|par)$/i, '');
+  if (version && base.endsWith(`-${version}`)) return { artifactId: base.slice(0, -version.length - 1), version };
+  const m = /^(.+?)-(\d[0-9A-Za-z._+-]*)$/.exec(base);
+  return m ? { artifactId: m[1]!, version: m[2]! } : undefined;
+}
+
+/**
+ * Names an archive that carries no pom.properties from its META-INF/MANIFEST.MF and file name:
+ * - version: Implementation-Version, Bundle-Version, Specification-Version, else the file name's;
+ * - artifactId: Implementation-Title (when it is one word), else the file name less its version,
+ *   else the last part of Bundle-SymbolicName;
+ * - groupId: Implementation-Vendor-Id; else Bundle-SymbolicName or Automatic-Module-Name less a
+ *   last part that is the artifactId ("org.yaml.snakeyaml" for snakeyaml gives "org.yaml"); else a
+ *   dotted Implementation-Vendor. Otherwise the group is unknown (spring-core's manifest names none).
+ */
+export function coordinatesFromManifest(m: Map<string, string>, fileName?: string): ManifestCoordinates | undefined {
+  const symbolic = (m.get('bundle-symbolicname') ?? '').split(';')[0]?.trim() ?? '';
+  const moduleName = (m.get('automatic-module-name') ?? '').trim();
+  let version: string | undefined;
+  let versionFrom = '';
+  for (const [key, from] of [['implementation-version', 'Implementation-Version'], ['bundle-version', 'Bundle-Version'], ['specification-version', 'Specification-Version']] as const) {
+    version = coordinate(m.get(key), VERSION);
+    if (version) {
+      versionFrom = from;
+      break;
+    }
+  }
+  const fromFile = artifactFromFileName(fileName, version);
+  if (!version && fromFile) {
+    version = fromFile.version;
+    versionFrom = 'the file name';
+  }
+  if (!version) return undefined;
+  let artifactId = coordinate(m.get('implementation-title'), ARTIFACT_ID);
+  let artifactFrom = 'Implementation-Title';
+  if (!artifactId && fromFile && coordinate(fromFile.artifactId, ARTIFACT_ID)) {
+    artifactId = fromFile.artifactId;
+    artifactFrom = 'the file name';
+  }
+  if (!artifactId && symbolic.includes('.')) {
+    artifactId = coordinate(symbolic.slice(symbolic.lastIndexOf('.') + 1), ARTIFACT_ID);
+    artifactFrom = 'Bundle-SymbolicName';
+  }
+  if (!artifactId) return undefined;
+  const out: ManifestCoordinates = { artifactId, version, sources: { artifactId: artifactFrom, version: versionFrom } };
+  const groupOf = (name: string): string | undefined => {
+    const dot = name.lastIndexOf('.');
+    // only when the last part is the artifact itself: "org.yaml.snakeyaml" for snakeyaml gives
+    // "org.yaml"; "spring.core" for spring-core, or "org.apache.commons.lang3" for commons-lang3, give nothing
+    if (dot <= 0 || name.slice(dot + 1).toLowerCase() !== artifactId.toLowerCase()) return undefined;
+    return coordinate(name.slice(0, dot), GROUP_ID);
+  };
+  const candidates: Array<[string | undefined, string]> = [
+    [coordinate(m.get('implementation-vendor-id'), /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/), 'Implementation-Vendor-Id'],
+    [symbolic ? groupOf(symbolic) : undefined, 'Bundle-SymbolicName'],
+    [moduleName ? groupOf(moduleName) : undefined, 'Automatic-Module-Name'],
+    [coordinate(m.get('implementation-vendor'), GROUP_ID), 'Implementation-Vendor'],
+  ];
+  for (const [groupId, from] of candidates) {
+    if (!groupId) continue;
+    out.groupId = groupId;
+    out.sources.groupId = from;
+    break;
+  }
+  return out;
+}
+
+/** Maven coordinates from a manifest, for archives that carry no pom.properties (undefined when the group is unknown). */
+export function gavFromManifest(m: Map<string, string>, fileName?: string): Gav | undefined {
+  const c = coordinatesFromManifest(m, fileName);
+  return c?.groupId ? { groupId: c.groupId, artifactId: c.artifactId, version: c.version } : undefined;
+}
+
+/**
+ * The package of an archive named from its manifest. With a group it is a Maven package whose notes
+ * say where its coordinates came from; without one it keeps the artifactId as its name, a generic
+ * PURL (a Maven PURL needs the group) and a note saying the group is unknown, so it is listed but
+ * not matched against Maven advisories.
+ */
+export function manifestPackage(c: ManifestCoordinates, filePath: string): Package {
+  const from = `artifactId from ${c.sources.artifactId}, version from ${c.sources.version}`;
+  if (c.groupId) {
+    const pkg = mavenPackage({ groupId: c.groupId, artifactId: c.artifactId, version: c.version }, filePath);
+    pkg.notes = [`no pom.properties: named from META-INF/MANIFEST.MF (groupId from ${c.sources.groupId ?? ''}, ${from})`];
+    return pkg;
+  }
+  return {
+    type: 'jar',
+    name: c.artifactId,
+    version: c.version,
+    purl: purl('generic', undefined, c.artifactId, c.version),
+    filePath,
+    notes: [`groupId unknown: no pom.properties, and the manifest names no group (Implementation-Vendor-Id, Bundle-SymbolicName, Automatic-Module-Name); ${from}; not matched against Maven advisories`],
+  };
 }
 
 interface Budget {
@@ -177,12 +280,12 @@ async function analyzeArchive(file: string, display: string, depth: number, budg
   } finally {
     zip.close();
   }
-  const own: Gav[] = poms.length > 0 ? poms : [];
-  if (own.length === 0 && manifest) {
-    const gav = gavFromManifest(manifest);
-    if (gav) own.push(gav);
+  const own: Package[] = poms.map((g) => mavenPackage(g, display));
+  if (own.length === 0) {
+    const c = coordinatesFromManifest(manifest ?? new Map<string, string>(), display);
+    if (c) own.push(manifestPackage(c, display));
   }
-  return [...own.map((g) => mavenPackage(g, display)), ...nested];
+  return [...own, ...nested];
 }
 
 function dedupe(packages: Package[]): Package[] {
@@ -198,7 +301,7 @@ function dedupe(packages: Package[]): Package[] {
 /** Java archives: pom.properties, nested archives, MANIFEST.MF fallback. Memory stays bounded. */
 export const jarAnalyzer: Analyzer = {
   type: 'jar',
-  version: 2,
+  version: 3,
   input: 'stream',
   required: (path) => ARCHIVE.test(path),
   maxSize: (limits) => limits.maxArchiveSize,

@@ -4,8 +4,12 @@ import { purl } from '../purl.js';
 import { contentBuffer } from '../util/stream.js';
 import type { Analyzer, AnalyzerOutput } from '../types.js';
 
-/** A package root: …/node_modules/<name>/package.json or …/node_modules/@scope/<name>/package.json */
-const PACKAGE_ROOT = /(?:^|\/)node_modules\/(?:@[^/]+\/)?[^/@][^/]*\/package\.json$/;
+/**
+ * Every package.json: installed packages (…/node_modules/[@scope/]name/package.json) and the app's
+ * own project file outside node_modules, as Trivy's image scan reads them. Files without a name
+ * and a version (workspace stubs, `{"type": "module"}` markers) give no package.
+ */
+const PACKAGE_JSON = /(?:^|\/)package\.json$/;
 
 function licenses(json: Record<string, unknown>): string[] | undefined {
   const l = json.license;
@@ -27,8 +31,8 @@ export function npmPurl(name: string, version: string): string {
 
 export const nodeAnalyzer: Analyzer = {
   type: 'node-pkg',
-  version: 1,
-  required: (path) => PACKAGE_ROOT.test(path),
+  version: 2,
+  required: (path) => PACKAGE_JSON.test(path),
   maxSize: () => 8 * 1024 * 1024,
   produces: { kind: 'application', type: 'npm' },
   async analyze(file, ctx): Promise<AnalyzerOutput | undefined> {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Package } from '@strata/model';
+import { tarStream as buildTar, type TarEntry as TestTarEntry } from '@strata/testing';
 
 export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): string {
   return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'], ...options });
@@ -41,3 +42,19 @@ export function dpkgLine(p: Package): string {
 }
 
 export { rpmHeaderBlob, ndbSlotOffset, ndbDatabase } from './rpm.js';
+
+/** Runs the default analyzers over a one-layer tar of `entries` (the real framework path). */
+export async function analyzeEntries(entries: TestTarEntry[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
+  const { analyzeLayer } = await import('../layer.js');
+  const options: import('../layer.js').AnalyzeLayerOptions = { diffId: `sha256:${'0'.repeat(64)}` };
+  if (analyzerLimits) options.analyzerLimits = analyzerLimits;
+  return analyzeLayer(buildTar(entries), options);
+}
+
+/** "name@version" of every package of the sets at `path` (sorted), for comparing with an oracle. */
+export function namesAt(result: import('@strata/model').LayerResult, path: string): string[] {
+  return result.applications
+    .filter((s) => s.path === path)
+    .flatMap((s) => s.packages.map((p) => `${p.name}@${p.version}`))
+    .sort();
+}

@@ -82,6 +82,57 @@ export class EntrySource {
     return out;
   }
 
+  /**
+   * `n` streams of the same bytes, for analyzers that read one entry at the same time: each chunk
+   * goes to every reader still open, and the source pauses while any of them is full, so memory
+   * stays at a few chunks per reader. A reader that is destroyed drops out; when all are gone the
+   * rest is discarded. The readers must be consumed concurrently.
+   */
+  streams(n: number): Readable[] {
+    const outs = Array.from({ length: n }, () => new PassThrough());
+    const open = new Set(outs);
+    let waiting = 0;
+    const release = (): void => {
+      waiting--;
+      if (waiting === 0) this.src.resume();
+    };
+    this.consumer = (chunk) => {
+      for (const out of open) {
+        if (out.destroyed) continue;
+        if (!out.write(chunk)) {
+          waiting++;
+          let done = false;
+          const once = (): void => {
+            if (done) return;
+            done = true;
+            out.off('drain', once);
+            out.off('close', once);
+            release();
+          };
+          out.on('drain', once);
+          out.on('close', once);
+        }
+      }
+      if (waiting > 0) this.src.pause();
+    };
+    this.done.then(
+      () => {
+        for (const out of outs) if (!out.destroyed) out.end();
+      },
+      (err: Error) => {
+        for (const out of outs) out.destroy(err);
+      },
+    );
+    for (const out of outs) {
+      out.once('close', () => {
+        open.delete(out);
+        if (open.size === 0 && !this.ended) this.consumer = undefined;
+      });
+    }
+    this.src.resume();
+    return outs;
+  }
+
   /** Discards whatever is left. Resolves when the source has ended (rejects on a source error). */
   async discard(): Promise<void> {
     if (this.ended) return this.done;

@@ -3,9 +3,11 @@ import type { Readable } from 'node:stream';
 import type { Credentials } from '../credentials.js';
 
 export interface RegistryClientOptions {
+  /** answer auth challenges with these (opening an image: given ones skip the credential lookup) */
   credentials?: Credentials;
   /** plain HTTP for a registry that is not on loopback */
   insecure?: boolean;
+  /** User-Agent header (default "strata") */
   userAgent?: string;
   /** retries after the first attempt for network errors, 5xx, 429 and broken blob bodies (default 3) */
   retries?: number;
