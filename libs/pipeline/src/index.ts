@@ -5,6 +5,8 @@ export type { ScanOptions, ScanResult } from './scan.js';
 export { analyzeImageLayers, analyzeAndStoreLayer, cachedLayerResult, cacheKeyFor, layerResultKey, LayerFailedError } from './layers.js';
 export type { AnalyzeLayersOptions, LayerOutcome } from './layers.js';
 export { readLinkedDatabases, MAX_LINK_READS, MAX_LINK_HOPS } from './linked.js';
+/** the services' temp roots are cleaned of crashed processes' leftovers at start, as the embedded scan's are */
+export { removeStaleLayerTempDirs } from '@strata/analyzers';
 export type { LinkedReadOptions, LinkedReadOutcome } from './linked.js';
 export { matchImage } from './result.js';
 export type { MatchImageInput } from './result.js';

@@ -42,3 +42,24 @@ test('the index a service opens with those settings skips a record over the reco
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('a layer-reading service keeps its temp files under <STRATA_CACHE_DIR>/tmp, one folder per service and host', async () => {
+  const { hostname } = await import('node:os');
+  const { removeStaleLayerTempDirs, LAYER_TEMP_PREFIX } = await import('@strata/analyzers');
+  const { existsSync } = await import('node:fs');
+  const { serviceCacheDirSettings, serviceTmpRoot } = await import('./settings.js');
+  const work = mkdtempSync(join(tmpdir(), 'strata-stage-tmp-'));
+  try {
+    const config = loadConfig(serviceCacheDirSettings, { STRATA_CACHE_DIR: work });
+    const root = serviceTmpRoot(config.STRATA_CACHE_DIR, 'analyzer');
+    assert.equal(root, join(work, 'tmp', `analyzer-${hostname()}`));
+    // a crashed replica's leftover (a pid that no longer runs) goes at the next start; a live one stays
+    mkdirSync(join(root, `${LAYER_TEMP_PREFIX}999999999-x`), { recursive: true });
+    mkdirSync(join(root, `${LAYER_TEMP_PREFIX}${process.ppid}-y`), { recursive: true });
+    await removeStaleLayerTempDirs(root);
+    assert.ok(!existsSync(join(root, `${LAYER_TEMP_PREFIX}999999999-x`)));
+    assert.ok(existsSync(join(root, `${LAYER_TEMP_PREFIX}${process.ppid}-y`)));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

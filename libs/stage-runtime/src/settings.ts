@@ -1,6 +1,6 @@
 // Settings more than one distributed service reads, on top of @strata/service-runtime's: registry
 // credential entries (fetcher, watcher) and the advisory index cache (matcher, gateway).
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ADVISORY_LIMIT_ENV, DEFAULT_ADVISORY_LIMITS, type AdvisoryLimits } from '@strata/advisories';
 import { setting, type Setting } from '@strata/config';
@@ -64,3 +64,17 @@ export function advisoryLimitsOf(config: Readonly<Record<string, unknown>>): Par
   }
   return out;
 }
+
+/**
+ * Where a layer-reading service (analyzer, merger) keeps its cache-dir work: its spooled temp
+ * files go to <STRATA_CACHE_DIR>/tmp/<service>-<host>, never the shared os.tmpdir().
+ */
+export const serviceCacheDirSettings = {
+  STRATA_CACHE_DIR: setting.string({
+    description: 'cache folder; spooled temp files of layer analysis go to <dir>/tmp and are removed on every exit path',
+    default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata'),
+  }),
+} satisfies Record<string, Setting<unknown>>;
+
+/** The private temp root of one service replica (per host, so replicas sharing a volume never touch each other's). */
+export const serviceTmpRoot = (cacheDir: string, service: string): string => join(cacheDir, 'tmp', `${service}-${hostname()}`);

@@ -5,11 +5,11 @@ import type { DeliveredMessage } from '@strata/bus';
 import { analyzerSetVersion } from '@strata/analyzers';
 import { Topics, type EventOf } from '@strata/contracts';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { analyzeAndStoreLayer, layerResultKey } from '@strata/pipeline';
-import { publishLayerAnalyzed, runStage, scanAlreadyFailed, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { analyzeAndStoreLayer, layerResultKey, removeStaleLayerTempDirs } from '@strata/pipeline';
+import { publishLayerAnalyzed, serviceTmpRoot, runStage, scanAlreadyFailed, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { AnalyzerConfig } from './settings.js';
 
-async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topics.layerFetched>, message: DeliveredMessage): Promise<HandlerOutcome> {
+async function handleLayerFetched(ctx: StageContext, tmpRoot: string, event: EventOf<typeof Topics.layerFetched>, message: DeliveredMessage): Promise<HandlerOutcome> {
   const scan = scanOf(event);
   const { store, metrics } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'analyze', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId, layerDigest: event.layerDigest };
@@ -42,7 +42,7 @@ async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topic
           ...(event.mediaType ? { mediaType: event.mediaType } : {}),
         };
         try {
-          return await analyzeAndStoreLayer(store, layerRef, blob, { label: `${event.imageRef} layer ${event.layerIndex + 1} ${event.layerDigest}` });
+          return await analyzeAndStoreLayer(store, layerRef, blob, { label: `${event.imageRef} layer ${event.layerIndex + 1} ${event.layerDigest}`, tmpRoot });
         } finally {
           blob.destroy();
         }
@@ -61,6 +61,9 @@ async function handleLayerFetched(ctx: StageContext, event: EventOf<typeof Topic
 
 export function startAnalyzer(config: AnalyzerConfig, options: StartOptions = {}): Promise<RunningService> {
   return startStageService('analyzer', config, options, async (ctx) => {
-    await ctx.runtime.consume({ group: 'strata-analyzer', topic: Topics.layerFetched, handler: (event, message) => handleLayerFetched(ctx, event, message) });
+    // spooled jars and binaries go under the cache dir; a crashed replica's leftovers go first
+    const tmpRoot = serviceTmpRoot(config.STRATA_CACHE_DIR, 'analyzer');
+    await removeStaleLayerTempDirs(tmpRoot);
+    await ctx.runtime.consume({ group: 'strata-analyzer', topic: Topics.layerFetched, handler: (event, message) => handleLayerFetched(ctx, tmpRoot, event, message) });
   });
 }

@@ -9,12 +9,12 @@ import { Topics, type EventOf } from '@strata/contracts';
 import { mergeLayers } from '@strata/inventory';
 import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { layerResultKey, readLinkedDatabases } from '@strata/pipeline';
+import { layerResultKey, readLinkedDatabases, removeStaleLayerTempDirs } from '@strata/pipeline';
 import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
-import { blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { blobRef, serviceTmpRoot, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
 
-async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topics.layerAnalyzed>, message: DeliveredMessage): Promise<HandlerOutcome> {
+async function handleLayerAnalyzed(ctx: StageContext, tmpRoot: string, event: EventOf<typeof Topics.layerAnalyzed>, message: DeliveredMessage): Promise<HandlerOutcome> {
   const scan = scanOf(event);
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'merge', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
@@ -50,7 +50,7 @@ async function handleLayerAnalyzed(ctx: StageContext, event: EventOf<typeof Topi
         const layers = image.metadata.layers;
         const linked = await readLinkedDatabases(
           layers.map((ref, i) => ({ ref, result: results[i]! })),
-          { openLayer: (ref) => store.getBlob(ref.digest), label: (i) => `${event.imageRef} layer ${i + 1}/${layers.length} ${layers[i]!.digest}` },
+          { openLayer: (ref) => store.getBlob(ref.digest), label: (i) => `${event.imageRef} layer ${i + 1}/${layers.length} ${layers[i]!.digest}`, tmpRoot },
         );
         const merged = mergeLayers(linked.layers);
         for (const w of linked.warnings) merged.warnings.push(w);
@@ -100,6 +100,9 @@ function isMergingEvent(record: ScanRecord, diffId: string): boolean {
 
 export function startMerger(config: MergerConfig, options: StartOptions = {}): Promise<RunningService> {
   return startStageService('merger', config, options, async (ctx) => {
-    await ctx.runtime.consume({ group: 'strata-merger', topic: Topics.layerAnalyzed, handler: (event, message) => handleLayerAnalyzed(ctx, event, message) });
+    // the link second pass spools under the cache dir; a crashed replica's leftovers go first
+    const tmpRoot = serviceTmpRoot(config.STRATA_CACHE_DIR, 'merger');
+    await removeStaleLayerTempDirs(tmpRoot);
+    await ctx.runtime.consume({ group: 'strata-merger', topic: Topics.layerAnalyzed, handler: (event, message) => handleLayerAnalyzed(ctx, tmpRoot, event, message) });
   });
 }
