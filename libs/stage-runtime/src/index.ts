@@ -8,5 +8,5 @@ export { runStage, failScan, scanOf, scanAlreadyFailed, scanLogger, blobRef, now
 export type { StageContext, StageEvent, StageObserver, StageOutcome, ScanIdentity, TestPoint, TestPointHook } from './stage.js';
 export { classifyError, StageError } from './failures.js';
 export type { Classified } from './failures.js';
-export { registryCredentialsSetting, advisoryIndexSettings } from './settings.js';
+export { registryCredentialsSetting, advisoryIndexSettings, advisoryLimitsOf } from './settings.js';
 export type { RegistryCredentialEntry } from './settings.js';

@@ -2,6 +2,7 @@
 // credential entries (fetcher, watcher) and the advisory index cache (matcher, gateway).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ADVISORY_LIMIT_ENV, DEFAULT_ADVISORY_LIMITS, type AdvisoryLimits } from '@strata/advisories';
 import { setting, type Setting } from '@strata/config';
 
 export interface RegistryCredentialEntry {
@@ -38,4 +39,28 @@ export const advisoryIndexSettings = {
     default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata'),
   }),
   STRATA_DB_RECHECK_MS: setting.integer({ description: 'how often the advisory folder is checked for a new version (a new one is published and re-matched)', default: 60_000, min: 0 }),
+  // the bounds on reading advisory records and zips, the same variables the CLI reads (ADVISORY_LIMIT_ENV)
+  STRATA_ADVISORY_MAX_RECORD_BYTES: advisoryLimit('maxRecordBytes', 'largest advisory record (*.json or inflated zip entry), bytes'),
+  STRATA_ADVISORY_MAX_ARCHIVE_BYTES: advisoryLimit('maxArchiveBytes', 'inflated bytes read from one all.zip'),
+  STRATA_ADVISORY_MAX_ARCHIVE_ENTRIES: advisoryLimit('maxArchiveEntries', 'entries read from one all.zip'),
+  STRATA_ADVISORY_MAX_ARCHIVE_RATIO: advisoryLimit('maxArchiveRatio', 'inflated/compressed ratio of an all.zip past 64 MiB (a bomb beyond it)'),
 } satisfies Record<string, Setting<unknown>>;
+
+/** An advisory limit's setting: unset keeps the library default (named in the description). */
+function advisoryLimit(key: keyof AdvisoryLimits, what: string): Setting<number | undefined> {
+  const integer = setting.integer({ description: what, min: 0 });
+  return {
+    description: `${what} (default ${DEFAULT_ADVISORY_LIMITS[key]})`,
+    parse: (raw) => (raw === undefined ? undefined : integer.parse(raw)),
+  };
+}
+
+/** The advisory limits a service's configuration sets (for advisoryIndexSource / openAdvisoryIndex). */
+export function advisoryLimitsOf(config: Readonly<Record<string, unknown>>): Partial<AdvisoryLimits> {
+  const out: Partial<AdvisoryLimits> = {};
+  for (const [key, variable] of Object.entries(ADVISORY_LIMIT_ENV) as [keyof AdvisoryLimits, string][]) {
+    const value = config[variable];
+    if (typeof value === 'number') out[key] = value;
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
 import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
-import { advisoryIndexSettings } from '@strata/stage-runtime';
+import { advisoryIndexSettings, advisoryLimitsOf } from '@strata/stage-runtime';
 import { affectedImagesQuery } from './affected.js';
 import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
@@ -79,7 +79,7 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
         store: runtime.store,
         logger: runtime.logger,
         syncEveryMs: config.GATEWAY_INDEX_SYNC_MS,
-        ...(config.STRATA_DB ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS) } : {}),
+        ...(config.STRATA_DB ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config)) } : {}),
       }),
       topic: (logical) => runtime.topic(logical),
       eventGroup: runtime.group(uniqueGatewayGroup()),

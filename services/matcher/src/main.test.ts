@@ -13,3 +13,9 @@ test('strata-matcher exits 2 and lists every missing or bad setting, the advisor
   assert.match(result.stderr, /STRATA_TOPIC_PARTITIONS must be an integer/);
   assert.match(result.stderr, /STRATA_DB is required/);
 });
+
+test('strata-matcher reads the advisory limits of the CLI (STRATA_ADVISORY_*) and refuses a bad one', () => {
+  const result = runEntry(main, { S3_ENDPOINT: 'http://127.0.0.1:1', STRATA_ADVISORY_MAX_RECORD_BYTES: '16MiB' });
+  assert.equal(result.status, 2, result.stderr);
+  assert.match(result.stderr, /STRATA_ADVISORY_MAX_RECORD_BYTES must be an integer/);
+});

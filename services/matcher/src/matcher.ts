@@ -27,7 +27,7 @@ import {
 import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
-import { blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import { advisoryLimitsOf, blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
 
 interface FindingsMarker {
   scanId: string;
@@ -219,7 +219,7 @@ async function handleImageInventory(
 
 export function startMatcher(config: MatcherConfig, options: StartOptions = {}): Promise<RunningService> {
   return startStageService('matcher', config, options, async (ctx) => {
-    const indexSource = advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS);
+    const indexSource = advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config));
     const log = ctx.runtime.logger;
     // Opened up front: a missing or empty DB stops the service at start, not each scan.
     const opened = await indexSource();
