@@ -4,7 +4,7 @@ import type { AnalyzerWarning } from '@strata/model';
 import type { OsvEvent, OsvReference, OsvSeverity } from './osv.js';
 
 /** Bump when the cached layout or the record cut changes: old caches are then rebuilt. */
-export const INDEX_FORMAT_VERSION = '6';
+export const INDEX_FORMAT_VERSION = '7';
 
 export interface IndexedRange {
   type: 'ECOSYSTEM' | 'SEMVER';
