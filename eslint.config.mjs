@@ -25,10 +25,10 @@ export default [
             { sourceTag: 'layer:base', onlyDependOnLibsWithTags: ['layer:base'] },
             { sourceTag: 'layer:domain', onlyDependOnLibsWithTags: ['layer:base', 'layer:domain'] },
             { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:base', 'layer:adapter'] },
-            { sourceTag: 'layer:wiring', onlyDependOnLibsWithTags: ['layer:base', 'layer:domain', 'layer:adapter', 'layer:wiring'] }
-          ]
-        }
-      ]
-    }
-  }
+            { sourceTag: 'layer:wiring', onlyDependOnLibsWithTags: ['layer:base', 'layer:domain', 'layer:adapter', 'layer:wiring'] },
+          ],
+        },
+      ],
+    },
+  },
 ];

@@ -38,5 +38,4 @@ await build({
   plugins: [externalThirdParty],
   // CommonJS dependencies bundled into ESM may call require(): give them one
   banner: { js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);" },
-
 });

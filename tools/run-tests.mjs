@@ -24,9 +24,8 @@ if (files.length === 0) {
   process.exit(0);
 }
 console.log(`running ${files.length} test file(s): ${files.map((f) => relative('.', f)).join(' ')}`);
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: process.env },
-);
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: process.env,
+});
 process.exit(result.status ?? 1);

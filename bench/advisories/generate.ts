@@ -46,19 +46,96 @@ function rng(seed: number): () => number {
 
 /** Real source-package names first (the heavy head of the distribution), synthetic ones after. */
 const DEBIAN_HEAD = [
-  'linux', 'chromium', 'firefox-esr', 'thunderbird', 'imagemagick', 'openjdk-17', 'qemu', 'xen', 'php8.2', 'mariadb',
-  'postgresql-15', 'glibc', 'openssl', 'systemd', 'curl', 'gnutls28', 'libxml2', 'krb5', 'perl', 'python3.11',
-  'sqlite3', 'zlib', 'tiff', 'ffmpeg', 'expat', 'libx11', 'nss', 'bind9', 'apache2', 'nginx', 'git', 'vim',
-  'binutils', 'gcc-12', 'tar', 'bash', 'coreutils', 'util-linux', 'shadow', 'pam', 'e2fsprogs', 'xz-utils',
-  'bzip2', 'ncurses', 'readline', 'libgcrypt20', 'gnupg2', 'libtasn1-6', 'p11-kit', 'libidn2', 'libunistring',
-  'pcre2', 'libzstd', 'lz4', 'libseccomp', 'apt', 'dpkg', 'sed', 'grep', 'findutils', 'gzip', 'openldap',
-  'nghttp2', 'libssh2', 'libpsl', 'brotli', 'keyutils', 'db5.3', 'gdbm', 'libffi', 'cyrus-sasl2', 'audit',
-  'libselinux', 'libcap2', 'acl', 'attr', 'libxcrypt', 'sysvinit', 'tzdata', 'ca-certificates',
+  'linux',
+  'chromium',
+  'firefox-esr',
+  'thunderbird',
+  'imagemagick',
+  'openjdk-17',
+  'qemu',
+  'xen',
+  'php8.2',
+  'mariadb',
+  'postgresql-15',
+  'glibc',
+  'openssl',
+  'systemd',
+  'curl',
+  'gnutls28',
+  'libxml2',
+  'krb5',
+  'perl',
+  'python3.11',
+  'sqlite3',
+  'zlib',
+  'tiff',
+  'ffmpeg',
+  'expat',
+  'libx11',
+  'nss',
+  'bind9',
+  'apache2',
+  'nginx',
+  'git',
+  'vim',
+  'binutils',
+  'gcc-12',
+  'tar',
+  'bash',
+  'coreutils',
+  'util-linux',
+  'shadow',
+  'pam',
+  'e2fsprogs',
+  'xz-utils',
+  'bzip2',
+  'ncurses',
+  'readline',
+  'libgcrypt20',
+  'gnupg2',
+  'libtasn1-6',
+  'p11-kit',
+  'libidn2',
+  'libunistring',
+  'pcre2',
+  'libzstd',
+  'lz4',
+  'libseccomp',
+  'apt',
+  'dpkg',
+  'sed',
+  'grep',
+  'findutils',
+  'gzip',
+  'openldap',
+  'nghttp2',
+  'libssh2',
+  'libpsl',
+  'brotli',
+  'keyutils',
+  'db5.3',
+  'gdbm',
+  'libffi',
+  'cyrus-sasl2',
+  'audit',
+  'libselinux',
+  'libcap2',
+  'acl',
+  'attr',
+  'libxcrypt',
+  'sysvinit',
+  'tzdata',
+  'ca-certificates',
 ];
 const LANGUAGE_HEAD: Record<string, string[]> = {
   npm: ['lodash', 'express', 'axios', 'next', 'webpack', 'electron', 'minimist', 'jsonwebtoken', 'ws', 'undici'],
   PyPI: ['tensorflow', 'django', 'pillow', 'jinja2', 'requests', 'urllib3', 'cryptography', 'flask', 'numpy', 'PyYAML'],
-  Maven: ['org.apache.logging.log4j:log4j-core', 'com.fasterxml.jackson.core:jackson-databind', 'org.springframework:spring-web', 'org.apache.tomcat.embed:tomcat-embed-core'],
+  Maven: [
+    'org.apache.logging.log4j:log4j-core',
+    'com.fasterxml.jackson.core:jackson-databind',
+    'org.springframework:spring-web',
+    'org.apache.tomcat.embed:tomcat-embed-core',
+  ],
   Go: ['github.com/golang/go', 'golang.org/x/net', 'golang.org/x/crypto', 'github.com/docker/docker', 'k8s.io/kubernetes'],
   'crates.io': ['tokio', 'openssl', 'hyper', 'regex', 'smallvec'],
   NuGet: ['System.Text.Encodings.Web', 'Newtonsoft.Json', 'Microsoft.AspNetCore.App.Runtime'],
@@ -141,20 +218,28 @@ function specs(scale: number): EcosystemSpec[] {
       count: n(40_000),
       packages: n(2_500),
       head: DEBIAN_HEAD,
-      releases: (r) => (r() < 0.5 ? ['Red Hat:enterprise_linux:9::appstream', 'Red Hat:enterprise_linux:9::baseos'] : ['Red Hat:enterprise_linux:8::appstream']),
+      releases: (r) =>
+        r() < 0.5 ? ['Red Hat:enterprise_linux:9::appstream', 'Red Hat:enterprise_linux:9::baseos'] : ['Red Hat:enterprise_linux:8::appstream'],
       id: (i) => `RHSA-${2015 + (i % 10)}:${String(i).padStart(5, '0')}`,
       version: (r) => `0:${Math.floor(r() * 10)}.${Math.floor(r() * 20)}.${Math.floor(r() * 9)}-${1 + Math.floor(r() * 40)}.el9_${Math.floor(r() * 5)}`,
       purlType: 'rpm/redhat',
     },
-    ...languages.map(([ecosystem, count, packages, version]): EcosystemSpec => ({
-      ecosystem,
-      count: n(count),
-      packages: n(packages),
-      head: LANGUAGE_HEAD[ecosystem] ?? [],
-      releases: () => [ecosystem],
-      id: (i) => (ecosystem === 'Go' ? `GO-${2019 + (i % 7)}-${i}` : ecosystem === 'crates.io' ? `RUSTSEC-${2017 + (i % 8)}-${String(i).padStart(4, '0')}` : ghsa(i + ecosystem.length * 1_000_003)),
-      version,
-    })),
+    ...languages.map(
+      ([ecosystem, count, packages, version]): EcosystemSpec => ({
+        ecosystem,
+        count: n(count),
+        packages: n(packages),
+        head: LANGUAGE_HEAD[ecosystem] ?? [],
+        releases: () => [ecosystem],
+        id: (i) =>
+          ecosystem === 'Go'
+            ? `GO-${2019 + (i % 7)}-${i}`
+            : ecosystem === 'crates.io'
+              ? `RUSTSEC-${2017 + (i % 8)}-${String(i).padStart(4, '0')}`
+              : ghsa(i + ecosystem.length * 1_000_003),
+        version,
+      }),
+    ),
   ];
 }
 
@@ -175,7 +260,13 @@ const RECENT_SHARE = 0.05;
 
 const isoDay = (base: number, days: number): string => new Date(base + days * 86_400_000).toISOString().replace('.000Z', 'Z');
 
-function record(spec: EcosystemSpec, i: number, generation: number, seed: number, changedShare: number): { id: string; modified: string; json: string; changedAt: number; withdrawn: boolean } {
+function record(
+  spec: EcosystemSpec,
+  i: number,
+  generation: number,
+  seed: number,
+  changedShare: number,
+): { id: string; modified: string; json: string; changedAt: number; withdrawn: boolean } {
   // Per-record stream: the same record comes out the same whatever else changes.
   const r = rng(seed * 1_000_003 + i * 7 + spec.ecosystem.length * 104_729);
   const id = spec.id(i, r);
@@ -214,7 +305,12 @@ function record(spec: EcosystemSpec, i: number, generation: number, seed: number
     details: `Generated advisory ${id} for benchmarking. `.repeat(1 + Math.floor(r() * 6)),
     affected,
     ...(spec.ecosystem === 'Ubuntu' ? { severity: [{ type: 'Ubuntu', score: pick(['low', 'medium', 'high'], r) }] } : {}),
-    ...(!isOs ? { severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }], database_specific: { severity: pick(['LOW', 'MODERATE', 'HIGH', 'CRITICAL'], r) } } : {}),
+    ...(!isOs
+      ? {
+          severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }],
+          database_specific: { severity: pick(['LOW', 'MODERATE', 'HIGH', 'CRITICAL'], r) },
+        }
+      : {}),
     references: [{ type: 'ADVISORY', url: `https://example.invalid/${spec.ecosystem}/${id}` }],
   };
   if (withdrawn) doc.withdrawn = modified;
@@ -278,6 +374,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
   const result = generateBucket({ out, seed: Number(values.seed), scale: Number(values.scale), generation, changed: Number(values.changed) });
   const total = result.reduce((n, e) => n + e.records, 0);
-  for (const e of result) console.log(`${e.ecosystem.padEnd(10)} ${String(e.records).padStart(7)} records${generation > 1 ? `, ${e.changed} changed (${e.withdrawn} withdrawn)` : ''}`);
+  for (const e of result)
+    console.log(
+      `${e.ecosystem.padEnd(10)} ${String(e.records).padStart(7)} records${generation > 1 ? `, ${e.changed} changed (${e.withdrawn} withdrawn)` : ''}`,
+    );
   console.log(`${total} records in ${out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

@@ -45,7 +45,8 @@ if (args.child) {
     const { index } = await source();
     let entries = 0;
     for (const key of index.ecosystems()) {
-      for (const name of ['linux', 'glibc', 'openssl', 'systemd', 'curl', 'zlib', 'perl', 'bash', 'tar', 'xz-utils', 'sqlite3', 'libxml2']) entries += index.lookup(key, name).length;
+      for (const name of ['linux', 'glibc', 'openssl', 'systemd', 'curl', 'zlib', 'perl', 'bash', 'tar', 'xz-utils', 'sqlite3', 'libxml2'])
+        entries += index.lookup(key, name).length;
     }
     (globalThis as { gc?: () => void }).gc?.();
     console.log(JSON.stringify({ entries, rssNowKb: process.memoryUsage().rss / 1024 }));
@@ -59,12 +60,19 @@ const timeFigures = (stderr: string): { rssKb: number; cpuS: number } => {
   return { rssKb: rss, cpuS: user + sys };
 };
 // The machine is shared: wall times follow its load, so CPU times are printed beside them.
-const load = (): string => `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+const load = (): string =>
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`;
 
 // Peak RSS comes from /usr/bin/time (wait4 of the process itself): a child's own getrusage
 // counts the parent's pages at fork, which made every child look as big as this process.
 const child = (mode: string, ...parts: string[]): Record<string, number> => {
-  const run = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, '--import', 'tsx', '--expose-gc', import.meta.filename, '--child', [mode, ...parts].join('|')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%M %U %S', process.execPath, '--import', 'tsx', '--expose-gc', import.meta.filename, '--child', [mode, ...parts].join('|')],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
   if (run.status !== 0) throw new Error(`${mode} failed: ${run.stderr.slice(-2000)}`);
   const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as Record<string, number>;
   return { ...result, ...timeFigures(run.stderr) };
@@ -72,7 +80,10 @@ const child = (mode: string, ...parts: string[]): Record<string, number> => {
 
 const bucket = args.bucket ?? defaultBucketDir(1);
 const bucket2 = args.bucket2 ?? defaultBucketDir(2);
-for (const [dir, generation] of [[bucket, 1], [bucket2, 2]] as const) {
+for (const [dir, generation] of [
+  [bucket, 1],
+  [bucket2, 2],
+] as const) {
   if (!existsSync(join(dir, 'Debian/all.zip'))) {
     const t = performance.now();
     generateBucket({ out: dir, generation });
@@ -96,10 +107,14 @@ console.log(`bucket ${bucket} (${readdirSync(bucket).length} ecosystems), work $
 const build = child('build', fullDb, cacheDir);
 const storeDir = join(cacheDir, 'advisories', readdirSync(join(cacheDir, 'advisories'))[0] as string);
 const storePath = join(storeDir, 'index.sqlite');
-console.log(`full build: ${build.records} active records in ${secs(build.ms as number)} (${(build.cpuS as number).toFixed(1)} s CPU), peak RSS ${mib(build.rssKb as number)}, store ${(statSync(storePath).size / 2 ** 20).toFixed(0)} MiB; ${load()}`);
+console.log(
+  `full build: ${build.records} active records in ${secs(build.ms as number)} (${(build.cpuS as number).toFixed(1)} s CPU), peak RSS ${mib(build.rssKb as number)}, store ${(statSync(storePath).size / 2 ** 20).toFixed(0)} MiB; ${load()}`,
+);
 
 const open = child('open', fullDb, cacheDir, storePath);
-console.log(`store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`);
+console.log(
+  `store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`,
+);
 
 // Warm CLI scans.
 const archive = join(fixturesCacheDir(), 'debian-multi.tar');
@@ -108,7 +123,10 @@ if (existsSync(archive)) {
   // (a bundle under /tmp failed to load, and that exit status was once taken for a scan).
   const cliDir = join(repoRoot, 'apps/cli/dist', `bench-advisories-${process.pid}`);
   const cli = join(cliDir, 'strata.mjs');
-  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], { cwd: join(repoRoot, 'apps/cli'), stdio: 'ignore' });
+  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], {
+    cwd: join(repoRoot, 'apps/cli'),
+    stdio: 'ignore',
+  });
   process.on('exit', () => rmSync(cliDir, { recursive: true, force: true }));
   const smallDb = join(work, 'db-small');
   mkdirSync(smallDb);
@@ -125,7 +143,11 @@ if (existsSync(archive)) {
     const runs: { ms: number; rssKb: number; cpuS: number; findings: number; reportBytes: number }[] = [];
     for (let i = 0; i < 4; i++) {
       const t = performance.now();
-      const run = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, cli, 'image', '--input', archive, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const run = spawnSync(
+        '/usr/bin/time',
+        ['-f', '%M %U %S', process.execPath, cli, 'image', '--input', archive, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'],
+        { encoding: 'utf8', maxBuffer: 1 << 28 },
+      );
       const ms = performance.now() - t;
       // Exit 1 means "findings", and only with a report on stdout: anything else is a failed scan.
       // The JSON report is Trivy-shaped: Results[].Vulnerabilities.
@@ -135,7 +157,8 @@ if (existsSync(archive)) {
       } catch {
         report = undefined;
       }
-      if ((run.status !== 0 && run.status !== 1) || !Array.isArray(report?.Results)) throw new Error(`CLI scan failed (${run.status}): ${run.stderr.slice(-2000)}`);
+      if ((run.status !== 0 && run.status !== 1) || !Array.isArray(report?.Results))
+        throw new Error(`CLI scan failed (${run.status}): ${run.stderr.slice(-2000)}`);
       const findings = report.Results.reduce((n, r) => n + (r.Vulnerabilities?.length ?? 0), 0);
       runs.push({ ms, ...timeFigures(run.stderr), findings, reportBytes: Buffer.byteLength(run.stdout) });
     }
@@ -173,5 +196,7 @@ console.log(
 );
 
 const matcher = child('matcher', fullDb, cacheDir);
-console.log(`matcher's index source with the full set, after ${matcher.entries} entries looked up: peak RSS ${mib(matcher.rssKb as number)}, at the end ${mib(matcher.rssNowKb as number)}`);
+console.log(
+  `matcher's index source with the full set, after ${matcher.entries} entries looked up: peak RSS ${mib(matcher.rssKb as number)}, at the end ${mib(matcher.rssNowKb as number)}`,
+);
 rmSync(work, { recursive: true, force: true });

@@ -39,8 +39,14 @@ function fixtureLayers(): { name: string; layers: BenchLayer[]; cleanup: () => v
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
   const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === image.ociLayout.tag);
   if (!desc) return undefined;
-  const manifest = JSON.parse(readFileSync(blob(desc.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string; size: number; mediaType: string }> };
-  const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')) as { rootfs: { diff_ids: string[] }; history?: Array<{ created_by?: string; empty_layer?: boolean }> };
+  const manifest = JSON.parse(readFileSync(blob(desc.digest), 'utf8')) as {
+    config: { digest: string };
+    layers: Array<{ digest: string; size: number; mediaType: string }>;
+  };
+  const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')) as {
+    rootfs: { diff_ids: string[] };
+    history?: Array<{ created_by?: string; empty_layer?: boolean }>;
+  };
   const history = (config.history ?? []).filter((h) => !h.empty_layer);
   const layers = manifest.layers.map((l, i) => ({
     ref: { digest: l.digest, diffId: config.rootfs.diff_ids[i] ?? '', size: l.size, mediaType: l.mediaType, createdBy: history[i]?.created_by ?? '' },
@@ -53,11 +59,19 @@ function fixtureLayers(): { name: string; layers: BenchLayer[]; cleanup: () => v
 function standIn(): { name: string; layers: BenchLayer[]; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'strata-bench-analyze-'));
   const out = join(dir, 'layer.tar.gz');
-  execFileSync('tar', ['-czf', out, '--ignore-failed-read', '-C', '/', 'usr/bin', 'usr/lib/x86_64-linux-gnu', 'var/lib/dpkg/status', 'usr/lib/os-release'], { stdio: 'ignore' });
+  execFileSync('tar', ['-czf', out, '--ignore-failed-read', '-C', '/', 'usr/bin', 'usr/lib/x86_64-linux-gnu', 'var/lib/dpkg/status', 'usr/lib/os-release'], {
+    stdio: 'ignore',
+  });
   const size = statSync(out).size;
   return {
     name: 'stand-in (this machine: usr/bin, usr/lib/x86_64-linux-gnu, dpkg status)',
-    layers: [{ ref: { digest: 'sha256:standin', diffId: `sha256:${'0'.repeat(64)}`, size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }, blob: out, label: 'stand-in' }],
+    layers: [
+      {
+        ref: { digest: 'sha256:standin', diffId: `sha256:${'0'.repeat(64)}`, size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
+        blob: out,
+        label: 'stand-in',
+      },
+    ],
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -96,8 +110,14 @@ async function timeLayer(layer: BenchLayer, analyzers: ReturnType<typeof default
 
 const image = fixtureLayers() ?? standIn();
 try {
-  console.log(`analyze benchmark: ${image.name}; median of ${RUNS} run(s) per figure; ${defaultAnalyzers().length} analyzers; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('layer | compressed MiB | uncompressed MiB | walk only s (cpu s) | analyze s (cpu s) | analyze MiB/s (uncompressed) | packages | app sets | warnings');
+  console.log(
+    `analyze benchmark: ${image.name}; median of ${RUNS} run(s) per figure; ${defaultAnalyzers().length} analyzers; ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    'layer | compressed MiB | uncompressed MiB | walk only s (cpu s) | analyze s (cpu s) | analyze MiB/s (uncompressed) | packages | app sets | warnings',
+  );
   const results: Array<{ ref: LayerRef; result: LayerResult }> = [];
   let totalU = 0;
   let totalSec = 0;
@@ -128,8 +148,12 @@ try {
   const t = performance.now();
   const inventory = mergeLayers(results);
   const mergeMs = performance.now() - t;
-  console.log(`all layers: ${fmt(totalU / MiB)} MiB uncompressed in ${fmt(totalSec, 2)} s = ${fmt(totalU / MiB / totalSec)} MiB/s (${fmt(totalCpu, 2)} CPU s = ${fmt(totalU / MiB / totalCpu)} MiB per CPU second)`);
-  console.log(`merge: ${fmt(mergeMs, 1)} ms -> ${inventory.osPackages.length} OS packages, ${inventory.applications.reduce((n, s) => n + s.packages.length, 0)} language packages, os ${inventory.os?.family ?? '-'} ${inventory.os?.name ?? ''}`);
+  console.log(
+    `all layers: ${fmt(totalU / MiB)} MiB uncompressed in ${fmt(totalSec, 2)} s = ${fmt(totalU / MiB / totalSec)} MiB/s (${fmt(totalCpu, 2)} CPU s = ${fmt(totalU / MiB / totalCpu)} MiB per CPU second)`,
+  );
+  console.log(
+    `merge: ${fmt(mergeMs, 1)} ms -> ${inventory.osPackages.length} OS packages, ${inventory.applications.reduce((n, s) => n + s.packages.length, 0)} language packages, os ${inventory.os?.family ?? '-'} ${inventory.os?.name ?? ''}`,
+  );
   console.log(`peak RSS: ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
 } finally {
   image.cleanup();

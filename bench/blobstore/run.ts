@@ -96,7 +96,10 @@ if (args.child) {
       console.log('s3: skipped (STRATA_TEST_S3 unset)');
       continue;
     }
-    const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', adapter, '--mb', args.mb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', adapter, '--mb', args.mb], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (child.status !== 0) throw new Error(`${adapter} run failed (exit ${child.status})`);
     rows.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Result);
   }
@@ -104,6 +107,8 @@ if (args.child) {
   console.log('adapter   put MB/s   get MB/s   peak RSS MB');
   for (const r of rows) {
     const mb = r.bytes / MiB;
-    console.log(`${r.adapter.padEnd(8)} ${(mb / r.putSeconds).toFixed(0).padStart(9)}  ${(mb / r.getSeconds).toFixed(0).padStart(9)}  ${r.peakRssMB.toFixed(0).padStart(12)}`);
+    console.log(
+      `${r.adapter.padEnd(8)} ${(mb / r.putSeconds).toFixed(0).padStart(9)}  ${(mb / r.getSeconds).toFixed(0).padStart(9)}  ${r.peakRssMB.toFixed(0).padStart(12)}`,
+    );
   }
 }

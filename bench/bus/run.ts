@@ -109,18 +109,42 @@ if (args.child) {
       console.log('kafka: skipped (STRATA_TEST_KAFKA unset)');
       continue;
     }
-    const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', adapter, '--events', args.events, '--partitions', args.partitions, '--batch', args.batch, '--publishers', args.publishers], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        self,
+        '--child',
+        adapter,
+        '--events',
+        args.events,
+        '--partitions',
+        args.partitions,
+        '--batch',
+        args.batch,
+        '--publishers',
+        args.publishers,
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     if (child.status !== 0) throw new Error(`${adapter} run failed (exit ${child.status})`);
     rows.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Result);
   }
-  console.log(`\nEventBus: ${args.events} events of ${EVENT_BYTES} bytes, ${args.partitions} partitions, batches of ${args.batch}, ${args.publishers} concurrent publishers; consume commits after every message`);
+  console.log(
+    `\nEventBus: ${args.events} events of ${EVENT_BYTES} bytes, ${args.partitions} partitions, batches of ${args.batch}, ${args.publishers} concurrent publishers; consume commits after every message`,
+  );
   console.log('adapter      publish ev/s   consume ev/s   (group join s)   peak RSS MB');
   for (const r of rows) {
     console.log(
-      `${r.adapter.padEnd(12)} ${Math.round(r.events / r.publishSeconds).toString().padStart(12)}   ${Math.round(r.events / r.consumeSeconds).toString().padStart(12)}   ${r.joinSeconds.toFixed(2).padStart(14)}   ${r.peakRssMB.toFixed(0).padStart(11)}`,
+      `${r.adapter.padEnd(12)} ${Math.round(r.events / r.publishSeconds)
+        .toString()
+        .padStart(12)}   ${Math.round(r.events / r.consumeSeconds)
+        .toString()
+        .padStart(12)}   ${r.joinSeconds.toFixed(2).padStart(14)}   ${r.peakRssMB.toFixed(0).padStart(11)}`,
     );
   }
 }

@@ -23,7 +23,11 @@ const cli = join(bundleDir, 'strata.mjs');
 execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], { stdio: 'pipe' });
 const db = writeAdvisoryDir(join(work, 'db'));
 
-const osLayer = (status: string | Buffer): Buffer => tar([{ name: 'etc/os-release', content: DEBIAN_OS_RELEASE }, { name: 'var/lib/dpkg/status', content: status }]);
+const osLayer = (status: string | Buffer): Buffer =>
+  tar([
+    { name: 'etc/os-release', content: DEBIAN_OS_RELEASE },
+    { name: 'var/lib/dpkg/status', content: status },
+  ]);
 const status = (n: number, prefix = 'p'): string => {
   const parts: string[] = [];
   for (let i = 0; i < n; i++) parts.push(`${dpkgParagraph({ name: `${prefix}${i}`, version: `1.${i}-1` })}\n`);
@@ -37,7 +41,10 @@ function image(kind: string, n: number): string {
     case 'dpkg':
       return writeOciImage(dir, { layers: [osLayer(status(n))] });
     case 'npm': {
-      const entries = Array.from({ length: n }, (_, i) => ({ name: `srv/n/node_modules/p${i}/package.json`, content: `{"name":"p${i}","version":"1.0.${i}"}` }));
+      const entries = Array.from({ length: n }, (_, i) => ({
+        name: `srv/n/node_modules/p${i}/package.json`,
+        content: `{"name":"p${i}","version":"1.0.${i}"}`,
+      }));
       return writeOciImage(dir, { layers: [honestBase(), tar(entries)] });
     }
     case 'dpkg2x60k':
@@ -57,11 +64,15 @@ function peakRss(ref: string, format: string): { mb: number; ms: number; status:
   const started = performance.now();
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const run = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...nodeFlags, cli, 'image', ref, '--db', db, '--cache-dir', cacheDir, '--format', format, '--no-progress'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    maxBuffer: 1 << 26,
-  });
+  const run = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%M', '-o', rssFile, process.execPath, ...nodeFlags, cli, 'image', ref, '--db', db, '--cache-dir', cacheDir, '--format', format, '--no-progress'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 1 << 26,
+    },
+  );
   const ms = performance.now() - started;
   rmSync(cacheDir, { recursive: true, force: true });
   if (run.status !== 0 && run.status !== 1) throw new Error(`strata exited ${run.status}: ${run.stderr.toString().slice(-2000)}`);
@@ -70,14 +81,18 @@ function peakRss(ref: string, format: string): { mb: number; ms: number; status:
 }
 
 try {
-  console.log(`node ${process.version}${nodeFlags.length ? ` ${nodeFlags.join(' ')}` : ''}; peak RSS of \`strata image --format json\` (the bundled CLI), ratio to the smallest size`);
+  console.log(
+    `node ${process.version}${nodeFlags.length ? ` ${nodeFlags.join(' ')}` : ''}; peak RSS of \`strata image --format json\` (the bundled CLI), ratio to the smallest size`,
+  );
   for (const kind of kinds) {
     let base: number | undefined;
     for (const n of sizes) {
       const ref = image(kind, n);
       const r = peakRss(ref, 'json');
       base ??= r.mb;
-      console.log(`${kind.padEnd(10)} ${String(n).padStart(7)} packages: ${r.mb.toFixed(0).padStart(4)} MB  x${(r.mb / base).toFixed(2)}  ${(r.ms / 1000).toFixed(1)} s`);
+      console.log(
+        `${kind.padEnd(10)} ${String(n).padStart(7)} packages: ${r.mb.toFixed(0).padStart(4)} MB  x${(r.mb / base).toFixed(2)}  ${(r.ms / 1000).toFixed(1)} s`,
+      );
       rmSync(join(work, `${kind}-${n}`), { recursive: true, force: true });
     }
   }

@@ -61,20 +61,24 @@ async function runStrata(path: string, mediaType: string, repeat: number): Promi
   let wantedBytes = 0;
   let elf = 0;
   let warnings = 0;
-  const summary = await walkLayer(layerStream(path, repeat), { mediaType, label: `bench:${path}` }, {
-    wants: realisticWants,
-    entry: () => {},
-    warning: () => void warnings++,
-    async file(_entry, content) {
-      wanted++;
-      let first = true;
-      for await (const chunk of content as AsyncIterable<Buffer>) {
-        if (first && chunk.length >= 4 && chunk.readUInt32BE(0) === 0x7f454c46) elf++;
-        first = false;
-        wantedBytes += chunk.length;
-      }
+  const summary = await walkLayer(
+    layerStream(path, repeat),
+    { mediaType, label: `bench:${path}` },
+    {
+      wants: realisticWants,
+      entry: () => {},
+      warning: () => void warnings++,
+      async file(_entry, content) {
+        wanted++;
+        let first = true;
+        for await (const chunk of content as AsyncIterable<Buffer>) {
+          if (first && chunk.length >= 4 && chunk.readUInt32BE(0) === 0x7f454c46) elf++;
+          first = false;
+          wantedBytes += chunk.length;
+        }
+      },
     },
-  });
+  );
   return {
     bytes: summary.uncompressedBytes,
     note: `${summary.entries} entries, ${wanted} files delivered (${(wantedBytes / 1e6).toFixed(0)} MB, ${elf} ELF), ${warnings} warnings`,
@@ -168,7 +172,14 @@ function standIn(): string {
 }
 
 function zstdCopy(gz: string): string | undefined {
-  const path = join(STANDIN_DIR, `${gz.split('/').pop()!.replace(/\.(tar\.gz|tgz)$/, '').slice(0, 24)}.tar.zst`);
+  const path = join(
+    STANDIN_DIR,
+    `${gz
+      .split('/')
+      .pop()!
+      .replace(/\.(tar\.gz|tgz)$/, '')
+      .slice(0, 24)}.tar.zst`,
+  );
   if (existsSync(path) && statSync(path).mtimeMs >= statSync(gz).mtimeMs) return path;
   mkdirSync(STANDIN_DIR, { recursive: true });
   const r = spawnSync('sh', ['-c', `gzip -dc "${gz}" | zstd -q -3 -T0 -o "${path}" -f`]);
@@ -189,9 +200,15 @@ async function main(): Promise<void> {
   const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds' && args[i - 1] !== '--zstd');
   const layer = positional[0] ?? process.env.STRATA_BENCH_LAYER ?? findFixture() ?? standIn();
   const compressed = statSync(layer).size;
-  const uncompressed = Number(execFileSync('sh', ['-c', `gzip -dc "${layer}" | wc -c`]).toString().trim());
+  const uncompressed = Number(
+    execFileSync('sh', ['-c', `gzip -dc "${layer}" | wc -c`])
+      .toString()
+      .trim(),
+  );
   const load = execFileSync('cat', ['/proc/loadavg']).toString().split(' ').slice(0, 3).join(' ');
-  console.log(`layer ${layer}: ${(compressed / 1e6).toFixed(1)} MB gzip, ${(uncompressed / 1e6).toFixed(1)} MB tar; node ${process.version}; load ${load}; ${rounds} rounds`);
+  console.log(
+    `layer ${layer}: ${(compressed / 1e6).toFixed(1)} MB gzip, ${(uncompressed / 1e6).toFixed(1)} MB tar; node ${process.version}; load ${load}; ${rounds} rounds`,
+  );
 
   const zstdAt = args.indexOf('--zstd');
   const zst = flag('--no-zstd') ? undefined : zstdAt >= 0 ? args[zstdAt + 1] : zstdCopy(layer);
@@ -249,7 +266,8 @@ async function main(): Promise<void> {
   if (strata10) console.log(`strata peak RSS on the 10× stream: ${strata10.rss.toFixed(0)} MiB (1×: ${strata.rss.toFixed(0)} MiB)`);
   const zstd = row('strata-zstd');
   const zcli = row('zstd -dc | tar -t');
-  if (zstd && zcli) console.log(`strata zstd (fzstd) / zstd -dc | tar -t: ${(zstd.wall / zcli.wall).toFixed(2)}× wall, ${(zstd.cpu / zcli.cpu).toFixed(2)}× CPU`);
+  if (zstd && zcli)
+    console.log(`strata zstd (fzstd) / zstd -dc | tar -t: ${(zstd.wall / zcli.wall).toFixed(2)}× wall, ${(zstd.cpu / zcli.cpu).toFixed(2)}× CPU`);
 }
 
 await main();

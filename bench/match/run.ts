@@ -90,7 +90,10 @@ function versionsFor(index: AdvisoryIndex, key: string, name: string, typical: b
   const all = [...new Set([...introduced, ...fixed])];
   if (!typical) return all;
   if (i % 7 === 0) return [...new Set(introduced.length > 0 ? introduced : all)];
-  const highest = fixed.filter((v) => cmp.isValid(v)).sort((a, b) => cmp.compare(a, b)).at(-1);
+  const highest = fixed
+    .filter((v) => cmp.isValid(v))
+    .sort((a, b) => cmp.compare(a, b))
+    .at(-1);
   return highest ? [highest] : all;
 }
 
@@ -123,7 +126,16 @@ function makeInventory(typical: boolean): ImageInventory {
   const osPackages: InventoryPackage[] = pick(alpineNames, nOs).map((origin, i) => {
     const vs = versionsFor(index, alpineKey, origin, typical, i);
     const version = vs[i % vs.length] ?? '1.0.0-r0';
-    return { type: 'apk', name: i < alpineNames.length ? origin : `${origin}-sub${i}`, version, srcName: origin, srcVersion: version, purl: `pkg:apk/alpine/${origin}`, layer: LAYER, setPath: 'lib/apk/db/installed' };
+    return {
+      type: 'apk',
+      name: i < alpineNames.length ? origin : `${origin}-sub${i}`,
+      version,
+      srcName: origin,
+      srcVersion: version,
+      purl: `pkg:apk/alpine/${origin}`,
+      layer: LAYER,
+      setPath: 'lib/apk/db/installed',
+    };
   });
   const lang = (type: PackageType, path: string, names: string[], n: number, key: string, extra: Package[] = []): InventorySet => ({
     path,
@@ -161,7 +173,9 @@ interface Run {
 // Matching against the warm (cached) index: the first run of the first scenario includes parsing
 // the shards the image needs.
 function measure(name: string, inventory: ImageInventory): Run {
-  const count = (type: string): number => inventory.osPackages.filter((p) => p.type === type).length + inventory.applications.filter((s) => s.type === type).reduce((n, s) => n + s.packages.length, 0);
+  const count = (type: string): number =>
+    inventory.osPackages.filter((p) => p.type === type).length +
+    inventory.applications.filter((s) => s.type === type).reduce((n, s) => n + s.packages.length, 0);
   const packages = `${inventory.osPackages.length + inventory.applications.reduce((n, s) => n + s.packages.length, 0)} packages (${['apk', 'npm', 'pypi', 'gobinary'].map((t) => `${count(t)} ${t}`).join(', ')})`;
   let t0 = performance.now();
   const first = matchInventory(inventory, warm.index);
@@ -185,7 +199,9 @@ const heap = process.memoryUsage();
 
 console.log(`advisory index over ${dbDir}`);
 console.log(`  source:            ${m.sources.length} files, ${mb(sourceBytes)}`);
-console.log(`  records:           ${m.counts.records} indexed, ${m.counts.withdrawn} withdrawn, ${m.counts.skipped} skipped; ${m.counts.packages} packages in ${Object.keys(m.shards).length} ecosystems`);
+console.log(
+  `  records:           ${m.counts.records} indexed, ${m.counts.withdrawn} withdrawn, ${m.counts.skipped} skipped; ${m.counts.packages} packages in ${Object.keys(m.shards).length} ecosystems`,
+);
 console.log(`  build (no cache):  ${ms(buildMs)}`);
 console.log(`  build + write:     ${ms(buildAndWriteMs)}; cache on disk ${mb(cacheBytes)}`);
 console.log(`  warm open:         ${ms(warmOpenMs)} (manifest only); shard loads: ${shardTimes.join(', ')}`);
@@ -194,8 +210,14 @@ for (const r of runs) {
   console.log(`matching, ${r.name}: ${r.packages}`);
   console.log(`  findings:          ${r.findings} (warnings ${r.warnings})`);
   console.log(`  first match:       ${ms(r.firstMs)}${r === runs[0] ? ' (includes loading the shards the image needs)' : ''}`);
-  console.log(`  wall time:         median ${ms(median(r.wall))}, min ${ms(Math.min(...r.wall))}, max ${ms(Math.max(...r.wall))} over ${RUNS} runs (target < 50 ms)`);
+  console.log(
+    `  wall time:         median ${ms(median(r.wall))}, min ${ms(Math.min(...r.wall))}, max ${ms(Math.max(...r.wall))} over ${RUNS} runs (target < 50 ms)`,
+  );
   console.log(`  cpu time:          median ${ms(median(r.cpu))}, min ${ms(Math.min(...r.cpu))}`);
 }
-console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} cores, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 console.log(`heap used:           ${mb(heap.heapUsed)}, rss ${mb(heap.rss)}`);

@@ -29,7 +29,10 @@ const { values: args } = parseArgs({
   },
 });
 const M = Math.max(1, Number(args.images));
-const ANALYZER_COUNTS = args.analyzers.split(',').map(Number).filter((n) => n > 0);
+const ANALYZER_COUNTS = args.analyzers
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const kafka = infra.kafka();
 const s3 = infra.s3();
 const registry = infra.registry('anonymous');
@@ -41,7 +44,10 @@ const MB = 1024 * 1024;
 /** Bundles the four services (esbuild, seconds), so the processes run what the sources say. */
 function ensureBundles(): void {
   for (const svc of ['fetcher', 'analyzer', 'merger', 'matcher']) {
-    const r = spawnSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), 'src/main.ts', 'dist/main.mjs'], { cwd: join(repoRoot, 'services', svc), stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), 'src/main.ts', 'dist/main.mjs'], {
+      cwd: join(repoRoot, 'services', svc),
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error(`bundling ${svc} failed`);
   }
 }
@@ -52,9 +58,14 @@ async function pushImages(): Promise<PushedImage[]> {
   };
   const base = images.images['debian-tiny']!.layers[0]!;
   const dir = images.images['debian-multi']!.ociLayout?.dir ?? join(fixturesCacheDir(), 'oci-layout');
-  const baseLayer = await fileLayer(join(dir, 'blobs/sha256', base.digest.slice(7)), { digest: base.digest, diffId: base.diffId, createdBy: base.createdBy ?? 'base' });
+  const baseLayer = await fileLayer(join(dir, 'blobs/sha256', base.digest.slice(7)), {
+    digest: base.digest,
+    diffId: base.diffId,
+    createdBy: base.createdBy ?? 'base',
+  });
   const out: PushedImage[] = [];
-  for (let i = 0; i < M; i++) out.push(await pushImage(registry!.host, 'strata-test/bench', `${run}-${i}`, [baseLayer, await uniqueLayer(`bench-${run}-${i}`)]));
+  for (let i = 0; i < M; i++)
+    out.push(await pushImage(registry!.host, 'strata-test/bench', `${run}-${i}`, [baseLayer, await uniqueLayer(`bench-${run}-${i}`)]));
   return out;
 }
 
@@ -66,7 +77,10 @@ interface Service {
 }
 
 function startService(kind: string, name: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, [join(repoRoot, 'services', kind, 'dist/main.mjs')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'services', kind, 'dist/main.mjs')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let buffer = '';
   let resolveUrl!: (url: string) => void;
   let rejectUrl!: (e: Error) => void;
@@ -179,7 +193,9 @@ async function runDistributed(images: PushedImage[], analyzers: number): Promise
 
   const rssMB: Record<string, number> = {};
   for (const [i, s] of services.entries()) rssMB[s.name] = (await metric(urls[i]!, 'strata_process_max_rss_bytes')) / MB;
-  const perAnalyzer = await Promise.all(services.filter((s) => s.name.startsWith('analyzer')).map((s) => metric(urls[services.indexOf(s)]!, 'strata_layers_analyzed_total')));
+  const perAnalyzer = await Promise.all(
+    services.filter((s) => s.name.startsWith('analyzer')).map((s) => metric(urls[services.indexOf(s)]!, 'strata_layers_analyzed_total')),
+  );
   const layersFetched = await metric(urls[0]!, 'strata_layers_fetched_total');
 
   await producer.disconnect();
@@ -224,9 +240,29 @@ function runEmbedded(images: PushedImage[]): { seconds: number[]; peakRssMB: num
   try {
     for (const image of images) {
       const t0 = performance.now();
-      const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'image', image.ref, '--format', 'json', '--output', '/dev/null', '--no-progress', '--db', join(repoRoot, 'fixtures/advisories'), '--cache-dir', cacheDir], {
-        encoding: 'utf8',
-      });
+      const r = spawnSync(
+        '/usr/bin/time',
+        [
+          '-f',
+          '%M',
+          process.execPath,
+          cli,
+          'image',
+          image.ref,
+          '--format',
+          'json',
+          '--output',
+          '/dev/null',
+          '--no-progress',
+          '--db',
+          join(repoRoot, 'fixtures/advisories'),
+          '--cache-dir',
+          cacheDir,
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
       seconds.push((performance.now() - t0) / 1000);
       if (r.status !== 0) throw new Error(`embedded scan of ${image.ref} failed: ${r.stderr}`);
       const kb = Number(r.stderr.trim().split('\n').pop());
@@ -238,7 +274,11 @@ function runEmbedded(images: PushedImage[]): { seconds: number[]; peakRssMB: num
   return { seconds, peakRssMB: peak };
 }
 
-console.log(`pipeline benchmark: ${M} images (debian base 63 MB + 1 small unique layer each), ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `pipeline benchmark: ${M} images (debian base 63 MB + 1 small unique layer each), ${cpus().length} CPUs, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 ensureBundles();
 let t = performance.now();
 const images = await pushImages();
@@ -254,7 +294,9 @@ for (const n of ANALYZER_COUNTS) {
     `distributed, ${n} analyzer(s): ${r.imagesPerMinute.toFixed(1)} images/min (${r.wallSeconds.toFixed(1)} s for ${M}), ` +
       `scan latency p50 ${r.p50.toFixed(1)} s p95 ${r.p95.toFixed(1)} s, failed ${r.failed}; ` +
       `layers fetched ${r.layersFetched} / analyzed ${r.layersAnalyzed} (per analyzer ${r.perAnalyzer.join('+')}) vs unique ${unique}; ` +
-      `peak RSS MB ${Object.entries(r.rssMB).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`,
+      `peak RSS MB ${Object.entries(r.rssMB)
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(', ')}`,
   );
 }
 

@@ -28,7 +28,6 @@ type Stage = (typeof STAGES)[number];
 const registry = infra.registry('anonymous');
 if (!registry) throw new Error('the registry is needed: source <(bash infra/local/env.sh)');
 
-
 const own = await startPrivateInfra();
 Object.assign(process.env, own.testEnv);
 const d = await createDeployment('recovery', { STRATA_TOPIC_PARTITIONS: String(PARTITIONS) });
@@ -64,21 +63,30 @@ try {
         const names = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(d.prefix));
         return (await admin.describeGroups(names)).groups;
       };
-      await waitUntil(async () => ((await groupsOf()).some((g) => g.state === 'Stable' && g.members.some((m) => m.clientId === clientId)) ? true : undefined), 60_000, `${clientId} to join`);
+      await waitUntil(
+        async () => ((await groupsOf()).some((g) => g.state === 'Stable' && g.members.some((m) => m.clientId === clientId)) ? true : undefined),
+        60_000,
+        `${clientId} to join`,
+      );
       const had = (await groupsOf()).filter((g) => g.members.some((m) => m.clientId === clientId)).map((g) => g.groupId);
       const refs = await Promise.all(Array.from({ length: K }, nextImage));
 
       const killedAt = performance.now();
       victim.child.kill('SIGKILL');
       const reassigned = waitUntil(
-        async () => ((await admin.describeGroups(had)).groups.every((g) => g.state === 'Stable' && !g.members.some((m) => m.clientId === clientId)) ? performance.now() - killedAt : undefined),
+        async () =>
+          (await admin.describeGroups(had)).groups.every((g) => g.state === 'Stable' && !g.members.some((m) => m.clientId === clientId))
+            ? performance.now() - killedAt
+            : undefined,
         120_000,
         `the partitions of ${clientId}`,
       );
       const drained = completeAll(refs).then(() => performance.now() - killedAt);
       const [reassignedMs, drainedMs] = await Promise.all([reassigned, drained]);
       await victim.exited;
-      rows.push(`${String(round).padStart(5)}  ${stage.padEnd(9)} ${(reassignedMs / 1000).toFixed(1).padStart(10)} s ${(drainedMs / 1000).toFixed(1).padStart(9)} s`);
+      rows.push(
+        `${String(round).padStart(5)}  ${stage.padEnd(9)} ${(reassignedMs / 1000).toFixed(1).padStart(10)} s ${(drainedMs / 1000).toFixed(1).padStart(9)} s`,
+      );
       process.stderr.write(`${rows.at(-1)}\n`);
     }
   }

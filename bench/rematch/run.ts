@@ -52,7 +52,7 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 // Deterministic pseudo-random numbers, so runs compare.
 let seed = 42;
-const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
 const sample = <T>(xs: readonly T[], n: number): T[] => {
   const copy = [...xs];
@@ -86,8 +86,18 @@ const debianOs: OsInfo = { family: 'debian', name: '12' };
 const alpineRoot = join(data, 'alpine/3.20.3');
 const alpineBase = parseApkInstalled(readFileSync(join(alpineRoot, 'lib/apk/db/installed'), 'utf8')).packages;
 const alpineOs = detectOs([{ path: 'etc/os-release', text: readFileSync(join(alpineRoot, 'etc/os-release'), 'utf8') }])?.os as OsInfo;
-const alpineExtra: Package[] = Array.from({ length: 600 }, (_, i) => ({ type: 'apk', name: `alpine-pkg-${i}`, version: `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`, srcName: `alpine-pkg-${i - (i % 2)}`, srcVersion: `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`, purl: `pkg:apk/alpine/alpine-pkg-${i}` }));
-const npmPool: Array<[string, string[]]> = Array.from({ length: 5_000 }, (_, i) => [i % 3 === 0 ? `@scope${i % 40}/lib-${i}` : `lib-${i}`, [`${i % 9}.${i % 17}.${i % 4}`, `${1 + (i % 9)}.0.${i % 11}`]]);
+const alpineExtra: Package[] = Array.from({ length: 600 }, (_, i) => ({
+  type: 'apk',
+  name: `alpine-pkg-${i}`,
+  version: `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`,
+  srcName: `alpine-pkg-${i - (i % 2)}`,
+  srcVersion: `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`,
+  purl: `pkg:apk/alpine/alpine-pkg-${i}`,
+}));
+const npmPool: Array<[string, string[]]> = Array.from({ length: 5_000 }, (_, i) => [
+  i % 3 === 0 ? `@scope${i % 40}/lib-${i}` : `lib-${i}`,
+  [`${i % 9}.${i % 17}.${i % 4}`, `${1 + (i % 9)}.0.${i % 11}`],
+]);
 
 // --- images ---------------------------------------------------------------------------------------
 let layerCounter = 0;
@@ -105,8 +115,14 @@ function makeImage(i: number): ImageInventory {
   const extraLayer = newLayer(`RUN install ${i}`);
   const os = onDebian ? debianOs : alpineOs;
   const osPackages = onDebian
-    ? [...placed(debianBase, debianBaseLayer, 'var/lib/dpkg/status'), ...placed(sample(debianExtra, Math.floor(random() * 60)), extraLayer, 'var/lib/dpkg/status')]
-    : [...placed(alpineBase, alpineBaseLayer, 'lib/apk/db/installed'), ...placed(sample(alpineExtra, Math.floor(random() * 40)), extraLayer, 'lib/apk/db/installed')];
+    ? [
+        ...placed(debianBase, debianBaseLayer, 'var/lib/dpkg/status'),
+        ...placed(sample(debianExtra, Math.floor(random() * 60)), extraLayer, 'var/lib/dpkg/status'),
+      ]
+    : [
+        ...placed(alpineBase, alpineBaseLayer, 'lib/apk/db/installed'),
+        ...placed(sample(alpineExtra, Math.floor(random() * 40)), extraLayer, 'lib/apk/db/installed'),
+      ];
   const applications: InventorySet[] = [];
   if (kind === 'npm') {
     const appLayer = newLayer(`COPY app ${i}`);
@@ -153,7 +169,17 @@ const writeRecord = (dir: string, id: string, pair: Pair) => {
   const fixed = pair.osvEcosystem === 'npm' ? '999.0.0' : '999:1.0-1';
   writeFileSync(
     join(dir, `${id}.json`),
-    JSON.stringify({ schema_version: '1.6.0', id, modified: '2026-11-26T00:00:00Z', affected: [{ package: { ecosystem: pair.osvEcosystem, name: pair.name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: pair.osvEcosystem.startsWith('Alpine') ? '999.0-r0' : fixed }] }] }] }),
+    JSON.stringify({
+      schema_version: '1.6.0',
+      id,
+      modified: '2026-11-26T00:00:00Z',
+      affected: [
+        {
+          package: { ecosystem: pair.osvEcosystem, name: pair.name },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: pair.osvEcosystem.startsWith('Alpine') ? '999.0-r0' : fixed }] }],
+        },
+      ],
+    }),
   );
 };
 const shuffled = sample(allPairs, allPairs.length);
@@ -202,10 +228,15 @@ const stats = reverse.stats();
 
 // Which images must get a delta: those holding a touched (ecosystem, name).
 const touchedKeys = new Set(touched.map((p) => `${p.ecosystem}\u0000${p.name}`));
-const expectedImages = inventories.map((inv, i) => ({ inv, i })).filter(({ inv }) => {
-  const osKey = inv.os?.family === 'debian' ? 'debian:12' : 'alpine:3.20';
-  return inv.osPackages.some((p) => touchedKeys.has(`${osKey}\u0000${p.srcName || p.name}`)) || inv.applications.some((s) => s.packages.some((p) => touchedKeys.has(`npm\u0000${p.name}`)));
-});
+const expectedImages = inventories
+  .map((inv, i) => ({ inv, i }))
+  .filter(({ inv }) => {
+    const osKey = inv.os?.family === 'debian' ? 'debian:12' : 'alpine:3.20';
+    return (
+      inv.osPackages.some((p) => touchedKeys.has(`${osKey}\u0000${p.srcName || p.name}`)) ||
+      inv.applications.some((s) => s.packages.some((p) => touchedKeys.has(`npm\u0000${p.name}`)))
+    );
+  });
 const expectedDeltas = expectedImages.length;
 const deltaDigests = new Set<string>();
 
@@ -272,7 +303,9 @@ await consumer.disconnect();
 await matcher.stop();
 const admin = client.admin();
 await admin.connect();
-await admin.deleteTopics({ topics: (await admin.listTopics()).filter((name) => name.startsWith(prefix) || name.includes(`dlq.${prefix}`)) }).catch(() => undefined);
+await admin
+  .deleteTopics({ topics: (await admin.listTopics()).filter((name) => name.startsWith(prefix) || name.includes(`dlq.${prefix}`)) })
+  .catch(() => undefined);
 await admin.disconnect();
 
 // --- baseline: warm embedded scan of a real image ----------------------------------------------------
@@ -294,10 +327,16 @@ try {
 rmSync(work, { recursive: true, force: true });
 
 const toLast = lastDeltaAt - publishedAt;
-console.log(`machine: ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} cpus, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`images: ${IMAGES} (${packageCount} packages; ${allPairs.length} distinct (ecosystem, name); generated in ${secs(generateMs)})`);
 console.log(`catalog written (inventories + findings states) in ${secs(catalogMs)}; of which matching every image: ${secs(matchOnlyMs)}`);
-console.log(`reverse index: ${stats.units} distinct packages, ${stats.keys} keys, ${stats.postings} postings; heap ${gc ? mb(indexHeap) : '(run with --expose-gc)'}; built in ${secs(indexBuildMs)}`);
+console.log(
+  `reverse index: ${stats.units} distinct packages, ${stats.keys} keys, ${stats.postings} postings; heap ${gc ? mb(indexHeap) : '(run with --expose-gc)'}; built in ${secs(indexBuildMs)}`,
+);
 console.log(`matcher start (open DB, rebuild the reverse index from the catalog, join the groups): ${secs(startMs)}`);
 console.log(`update: ${touched.length} records added for ${(TOUCH * 100).toFixed(1)}% of the distinct packages; db ${updateVersion.slice(0, 19)}…`);
 console.log(`delta events: ${deltas} (expected ${expectedDeltas})`);
@@ -305,14 +344,19 @@ console.log(`update published -> last delta: ${secs(toLast)}`);
 console.log(`records written -> last delta (adds the 200 ms folder recheck and the index rebuild): ${secs(lastDeltaAt - droppedAt)}`);
 if (warmScanMs !== undefined) {
   const fullRescanMs = warmScanMs * IMAGES;
-  console.log(`baseline: warm embedded scan of debian-multi = ${warmScanMs.toFixed(0)} ms -> full re-scan of ${IMAGES} images ≈ ${secs(fullRescanMs)} (ratio ${(fullRescanMs / toLast).toFixed(0)}x)`);
+  console.log(
+    `baseline: warm embedded scan of debian-multi = ${warmScanMs.toFixed(0)} ms -> full re-scan of ${IMAGES} images ≈ ${secs(fullRescanMs)} (ratio ${(fullRescanMs / toLast).toFixed(0)}x)`,
+  );
 }
 console.log(`baseline 2: matching every inventory again (no I/O, one process) = ${secs(matchOnlyMs)} (ratio ${(matchOnlyMs / toLast).toFixed(1)}x)`);
 if (deltas !== expectedDeltas) {
   const missing = expectedImages.filter(({ i }) => !deltaDigests.has(imageDigest(i)));
   for (const { inv, i } of missing.slice(0, 5)) {
     const osKey = inv.os?.family === 'debian' ? 'debian:12' : 'alpine:3.20';
-    const held = [...inv.osPackages.map((p) => `${osKey}\u0000${p.srcName || p.name}\u0000${p.srcVersion || p.version}`), ...inv.applications.flatMap((s) => s.packages.map((p) => `npm\u0000${p.name}\u0000${p.version}`))].filter((k) => touchedKeys.has(k.split('\u0000').slice(0, 2).join('\u0000')));
+    const held = [
+      ...inv.osPackages.map((p) => `${osKey}\u0000${p.srcName || p.name}\u0000${p.srcVersion || p.version}`),
+      ...inv.applications.flatMap((s) => s.packages.map((p) => `npm\u0000${p.name}\u0000${p.version}`)),
+    ].filter((k) => touchedKeys.has(k.split('\u0000').slice(0, 2).join('\u0000')));
     console.log(`no delta for image ${i}: it holds ${held.map((k) => k.replaceAll('\u0000', ' ')).join(', ')}`);
   }
   process.exitCode = 1;

@@ -30,7 +30,9 @@ console.log(`image ${ref}\ndb    ${dbDir}`);
 const phases: Record<string, number> = {};
 let t = performance.now();
 const cold = await scanImage(ref, { cacheDir, dbDir, onPhase: (p, d) => (phases[p] = d) });
-console.log(`library cold: ${ms(t)}  (${cold.layersAnalyzed} layers analyzed; phases ${JSON.stringify(Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])))})`);
+console.log(
+  `library cold: ${ms(t)}  (${cold.layersAnalyzed} layers analyzed; phases ${JSON.stringify(Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])))})`,
+);
 const warmRuns: number[] = [];
 for (let i = 0; i < 5; i++) {
   t = performance.now();
@@ -39,15 +41,21 @@ for (let i = 0; i < 5; i++) {
   if (warm.layersAnalyzed !== 0) throw new Error('warm scan analyzed layers: the cache did not hold');
 }
 warmRuns.sort((a, b) => a - b);
-console.log(`library warm: median ${warmRuns[2]!.toFixed(0)} ms of 5 (phases of the last ${JSON.stringify(Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])))})`);
-console.log(`findings: ${cold.findings.length}, packages: ${cold.inventory.osPackages.length} os + ${cold.inventory.applications.reduce((n, s) => n + s.packages.length, 0)} app`);
+console.log(
+  `library warm: median ${warmRuns[2]!.toFixed(0)} ms of 5 (phases of the last ${JSON.stringify(Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])))})`,
+);
+console.log(
+  `findings: ${cold.findings.length}, packages: ${cold.inventory.osPackages.length} os + ${cold.inventory.applications.reduce((n, s) => n + s.packages.length, 0)} app`,
+);
 
 const cli = join(repoRoot, 'apps/cli/dist/strata.mjs');
 if (existsSync(cli)) {
   const runs: number[] = [];
   for (let i = 0; i < 5; i++) {
     t = performance.now();
-    const run = spawnSync(process.execPath, [cli, 'image', ref, '--db', dbDir, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [cli, 'image', ref, '--db', dbDir, '--cache-dir', cacheDir, '--format', 'json', '--no-progress'], {
+      encoding: 'utf8',
+    });
     runs.push(performance.now() - t);
     if (run.status !== 0) throw new Error(`CLI failed: ${run.stderr}`);
   }

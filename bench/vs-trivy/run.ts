@@ -32,20 +32,27 @@ if (images.length === 0) {
   const fixtures = loadImages();
   const archive = fixtures.images.coverage?.dockerArchive?.path;
   const ref = (compression: string) =>
-    fixtures.refs.find((r) => r.image === 'debian-multi' && r.registry === 'anonymous' && r.layerCompression === compression && r.manifestFormat === 'oci')?.ref;
+    fixtures.refs.find((r) => r.image === 'debian-multi' && r.registry === 'anonymous' && r.layerCompression === compression && r.manifestFormat === 'oci')
+      ?.ref;
   images = [archive ? `docker-archive:${archive}` : undefined, ref('gzip'), ref('zstd')].filter((x): x is string => x !== undefined);
 }
 const cli = join(repoRoot, 'apps/cli/dist/strata.mjs');
 if (!existsSync(cli)) {
   console.log('building the CLI bundle (apps/cli/dist/strata.mjs)');
-  const build = spawnSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), 'src/main.ts', 'dist/strata.mjs'], { cwd: join(repoRoot, 'apps/cli'), stdio: 'inherit' });
+  const build = spawnSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), 'src/main.ts', 'dist/strata.mjs'], {
+    cwd: join(repoRoot, 'apps/cli'),
+    stdio: 'inherit',
+  });
   if (build.status !== 0) process.exit(1);
 }
 const db = join(repoRoot, 'fixtures/advisories');
 const work = mkdtempSync(join(tmpdir(), 'strata-vs-trivy-'));
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-interface Sample { ms: number; rssMb?: number }
+interface Sample {
+  ms: number;
+  rssMb?: number;
+}
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Sample {
   const rssFile = join(work, 'rss');
   const [bin, argv] = gnuTime ? [gnuTime, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
@@ -64,8 +71,24 @@ function trivyCache(): string {
 const trivyEnv = { ...process.env, TRIVY_NO_PROGRESS: 'true' };
 function trivyRun(image: string, cacheDir: string, out: string): Sample {
   const source = image.startsWith('docker-archive:') ? ['--input', image.slice('docker-archive:'.length)] : ['--image-src', 'remote', '--insecure', image];
-  return timed(trivy!.bin, ['image', ...source, '--cache-dir', cacheDir, '--offline-scan', '--skip-db-update', '--skip-java-db-update',
-    '--format', 'cyclonedx', '--quiet', '--output', out], trivyEnv);
+  return timed(
+    trivy!.bin,
+    [
+      'image',
+      ...source,
+      '--cache-dir',
+      cacheDir,
+      '--offline-scan',
+      '--skip-db-update',
+      '--skip-java-db-update',
+      '--format',
+      'cyclonedx',
+      '--quiet',
+      '--output',
+      out,
+    ],
+    trivyEnv,
+  );
 }
 function strataRun(image: string, cacheDir: string, out: string): Sample {
   const source = image.startsWith('docker-archive:') ? ['--input', image.slice('docker-archive:'.length)] : [image];
@@ -76,7 +99,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const components = (file: string) => ((JSON.parse(readFileSync(file, 'utf8')) as { components?: unknown[] }).components ?? []).length;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-console.log(`trivy  ${trivy.bin}\nstrata ${cli}\n${runs} runs per case, medians; peak RSS ${gnuTime ? 'from /usr/bin/time' : 'not measured (no /usr/bin/time)'}`);
+console.log(
+  `trivy  ${trivy.bin}\nstrata ${cli}\n${runs} runs per case, medians; peak RSS ${gnuTime ? 'from /usr/bin/time' : 'not measured (no /usr/bin/time)'}`,
+);
 for (const image of images) {
   const tOut = join(work, 'trivy.cdx.json');
   const sOut = join(work, 'strata.cdx.json');
@@ -95,10 +120,15 @@ for (const image of images) {
     warm.strata.push(strataRun(image, sCache, sOut));
   }
   console.log(`\n${image}  (components: trivy ${components(tOut)}, strata ${components(sOut)})`);
-  for (const [name, c] of [['cold', cold], ['warm', warm]] as const) {
+  for (const [name, c] of [
+    ['cold', cold],
+    ['warm', warm],
+  ] as const) {
     const t = median(c.trivy.map((s) => s.ms));
     const s = median(c.strata.map((x) => x.ms));
-    const rss = gnuTime ? `   peak RSS strata ${median(c.strata.map((x) => x.rssMb!)).toFixed(0)} MB / trivy ${median(c.trivy.map((x) => x.rssMb!)).toFixed(0)} MB` : '';
+    const rss = gnuTime
+      ? `   peak RSS strata ${median(c.strata.map((x) => x.rssMb!)).toFixed(0)} MB / trivy ${median(c.trivy.map((x) => x.rssMb!)).toFixed(0)} MB`
+      : '';
     console.log(`  ${name}  trivy ${secs(t)}   strata ${secs(s)}   strata/trivy ${(s / t).toFixed(2)}x${rss}`);
   }
   // the caches of this image go; the next image starts from nothing

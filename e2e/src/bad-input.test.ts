@@ -28,7 +28,10 @@ test('bad input fails the scan with its reason; a good scan afterwards completes
   const d = await createDeployment('badinput');
   t.after(() => d.teardown());
   await d.start('fetcher', {
-    STRATA_REGISTRY_CREDENTIALS: JSON.stringify({ wrong: { username: basic.username, password: 'not-the-password' }, right: { username: basic.username, password: basic.password } }),
+    STRATA_REGISTRY_CREDENTIALS: JSON.stringify({
+      wrong: { username: basic.username, password: 'not-the-password' },
+      right: { username: basic.username, password: basic.password },
+    }),
   });
   await Promise.all([d.start('analyzer'), d.start('merger'), d.start('matcher')]);
   const outside = await d.subscriber();

@@ -39,7 +39,10 @@ function probeRecord(id: string, withdrawn?: string): string {
 const deltasOf = (events: FindingsPublished[], id: string, side: 'added' | 'resolved') =>
   events.filter((e) => e.kind === FindingsKind.DELTA && e[side].some((f) => f.vulnerabilityId === id));
 
-test('an advisory update re-matches only the 3 of 20 images holding the package; ListAffectedImages; withdrawal; matcher restart', { skip, timeout: 600_000 }, async (t) => {
+test('an advisory update re-matches only the 3 of 20 images holding the package; ListAffectedImages; withdrawal; matcher restart', {
+  skip,
+  timeout: 600_000,
+}, async (t) => {
   const dbDir = mkdtempSync(join(tmpdir(), 'strata-rematch-db-'));
   cpSync(advisoryDb, dbDir, { recursive: true });
   const d = await createDeployment('rematch', { STRATA_DB: dbDir, STRATA_DB_RECHECK_MS: '300' });
@@ -64,19 +67,29 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   for (let i = 0; i < 20; i++) {
     const layers = [base, await uniqueLayer(`${repo}-app-${i}`)];
     if (HOLDERS.has(i)) {
-      const probe = await tarLayer({ [`opt/app${i}/node_modules/${PROBE}/package.json`]: JSON.stringify({ name: PROBE, version: '1.4.0' }) }, `COPY ${PROBE} ${i}`);
+      const probe = await tarLayer(
+        { [`opt/app${i}/node_modules/${PROBE}/package.json`]: JSON.stringify({ name: PROBE, version: '1.4.0' }) },
+        `COPY ${PROBE} ${i}`,
+      );
       probeLayers.set(i, probe.digest);
       layers.push(probe);
     }
     images.push(await pushImage(host, `${repo}/app-${i}`, 'v1', layers));
   }
-  const holders = images.filter((_, i) => HOLDERS.has(i)).map((img) => img.manifestDigest).sort();
+  const holders = images
+    .filter((_, i) => HOLDERS.has(i))
+    .map((img) => img.manifestDigest)
+    .sort();
 
   // The registry is watched: one pass requests the 20 images, the pipeline scans them.
   const subscriber = await d.subscriber();
   const watched: string[] = [];
   const watcher = await startWatcher(
-    loadServiceConfig(watcherSettings, { ...d.env, STRATA_WATCH_INTERVAL_MS: '600000', STRATA_WATCH_REGISTRIES: JSON.stringify([{ host, include: [`${repo}/**`] }]) }),
+    loadServiceConfig(watcherSettings, {
+      ...d.env,
+      STRATA_WATCH_INTERVAL_MS: '600000',
+      STRATA_WATCH_REGISTRIES: JSON.stringify([{ host, include: [`${repo}/**`] }]),
+    }),
     { observe: (e) => e.outcome === 'requested' && watched.push(e.scanId), processMetrics: false, logger: d.logger.child({ svc: 'watcher' }) },
   );
   t.after(() => watcher.stop());
@@ -96,18 +109,33 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
 
   const byPackage = await client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: PROBE } } });
   assert.deepEqual(byPackage.images.map((i) => i.manifestDigest).sort(), holders);
-  assert.deepEqual(byPackage.images.flatMap((i) => i.packages.map((p) => p.vulnerabilityIds)), [[], [], []], 'no advisory names the probe yet');
+  assert.deepEqual(
+    byPackage.images.flatMap((i) => i.packages.map((p) => p.vulnerabilityIds)),
+    [[], [], []],
+    'no advisory names the probe yet',
+  );
   const shared = await client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: 'left-pad' } } });
   assert.equal(shared.images.length, 20);
 
   // 1. A new record for the probe package.
   drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001'));
-  await subscriber.waitFor(() => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added').length >= 3 ? true : undefined), 120_000, '3 DELTA events adding STRATA-PROBE-0001');
+  await subscriber.waitFor(
+    () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added').length >= 3 ? true : undefined),
+    120_000,
+    '3 DELTA events adding STRATA-PROBE-0001',
+  );
   const added = deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added');
   assert.deepEqual(added.map((e) => e.manifestDigest).sort(), holders);
   for (const e of added) {
     assert.deepEqual(
-      e.added.map((f) => ({ id: f.vulnerabilityId, name: f.packageName, installed: f.installedVersion, fixed: f.fixedVersion, severity: f.severity, ecosystem: f.ecosystem })),
+      e.added.map((f) => ({
+        id: f.vulnerabilityId,
+        name: f.packageName,
+        installed: f.installedVersion,
+        fixed: f.fixedVersion,
+        severity: f.severity,
+        ecosystem: f.ecosystem,
+      })),
       [{ id: 'STRATA-PROBE-0001', name: PROBE, installed: '1.4.0', fixed: '2.0.0', severity: Severity.CRITICAL, ecosystem: 'npm' }],
     );
     assert.deepEqual(e.resolved, []);
@@ -131,17 +159,42 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   assert.deepEqual(byAdvisory.images.map((i) => i.manifestDigest).sort(), holders);
   for (const image of byAdvisory.images) {
     const i = images.findIndex((img) => img.manifestDigest === image.manifestDigest);
-    assert.equal(image.imageRef, `${images[i]?.ref}@${image.manifestDigest}`, "the watcher pins the tag to its digest");
+    assert.equal(image.imageRef, `${images[i]?.ref}@${image.manifestDigest}`, 'the watcher pins the tag to its digest');
     assert.deepEqual(
-      image.packages.map((p) => ({ name: p.name, installed: p.installedVersion, fixed: p.fixedVersion, path: p.path, layer: p.layers[0]?.digest, ids: p.vulnerabilityIds, severity: p.severity })),
-      [{ name: PROBE, installed: '1.4.0', fixed: '2.0.0', path: `opt/app${i}/node_modules/${PROBE}/package.json`, layer: probeLayers.get(i), ids: ['STRATA-PROBE-0001'], severity: Severity.CRITICAL }],
+      image.packages.map((p) => ({
+        name: p.name,
+        installed: p.installedVersion,
+        fixed: p.fixedVersion,
+        path: p.path,
+        layer: p.layers[0]?.digest,
+        ids: p.vulnerabilityIds,
+        severity: p.severity,
+      })),
+      [
+        {
+          name: PROBE,
+          installed: '1.4.0',
+          fixed: '2.0.0',
+          path: `opt/app${i}/node_modules/${PROBE}/package.json`,
+          layer: probeLayers.get(i),
+          ids: ['STRATA-PROBE-0001'],
+          severity: Severity.CRITICAL,
+        },
+      ],
     );
   }
 
   // The same through the CLI: `strata affected` asks the gateway.
   const cli = async (...args: string[]) =>
-    (await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), 'affected', ...args, '--server', gateway.gateway.address], { cwd: repoRoot, env: { ...process.env, STRATA_TOKEN: '' } })).stdout;
-  const cliJson = JSON.parse(await cli('STRATA-PROBE-0001', '--format', 'json')) as { images: Array<{ manifestDigest: string; packages: Array<{ fixedVersion: string }> }> };
+    (
+      await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), 'affected', ...args, '--server', gateway.gateway.address], {
+        cwd: repoRoot,
+        env: { ...process.env, STRATA_TOKEN: '' },
+      })
+    ).stdout;
+  const cliJson = JSON.parse(await cli('STRATA-PROBE-0001', '--format', 'json')) as {
+    images: Array<{ manifestDigest: string; packages: Array<{ fixedVersion: string }> }>;
+  };
   assert.deepEqual(cliJson.images.map((i) => i.manifestDigest).sort(), holders);
   assert.ok(cliJson.images.every((i) => i.packages[0]?.fixedVersion === '2.0.0'));
   const cliTable = (await cli('--package', `npm/${PROBE}`)).split('\n');
@@ -150,7 +203,11 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
 
   // 2. Withdrawn: the same 3 images get it resolved.
   drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001', '2026-11-26T12:00:00Z'));
-  await subscriber.waitFor(() => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved').length >= 3 ? true : undefined), 120_000, '3 DELTA events resolving STRATA-PROBE-0001');
+  await subscriber.waitFor(
+    () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved').length >= 3 ? true : undefined),
+    120_000,
+    '3 DELTA events resolving STRATA-PROBE-0001',
+  );
   const resolved = deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved');
   assert.deepEqual(resolved.map((e) => e.manifestDigest).sort(), holders);
   for (const e of resolved) {
@@ -164,13 +221,26 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   await firstMatcher!.stop();
   await d.start('matcher');
   drop('STRATA-PROBE-0002.json', probeRecord('STRATA-PROBE-0002'));
-  await subscriber.waitFor(() => (deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').length >= 3 ? true : undefined), 120_000, '3 DELTA events after the restart');
-  assert.deepEqual(deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').map((e) => e.manifestDigest).sort(), holders);
+  await subscriber.waitFor(
+    () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').length >= 3 ? true : undefined),
+    120_000,
+    '3 DELTA events after the restart',
+  );
+  assert.deepEqual(
+    deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added')
+      .map((e) => e.manifestDigest)
+      .sort(),
+    holders,
+  );
 
   // Nothing else: one FULL event per image, 9 deltas, no other work.
   await new Promise((r) => setTimeout(r, 1_500));
   const deltas = subscriber.findings.filter((e) => e.kind === FindingsKind.DELTA);
-  assert.equal(deltas.length, 9, deltas.map((e) => `${e.manifestDigest} +${e.added.map((f) => f.vulnerabilityId)} -${e.resolved.map((f) => f.vulnerabilityId)}`).join('\n'));
+  assert.equal(
+    deltas.length,
+    9,
+    deltas.map((e) => `${e.manifestDigest} +${e.added.map((f) => f.vulnerabilityId)} -${e.resolved.map((f) => f.vulnerabilityId)}`).join('\n'),
+  );
   assert.equal(subscriber.findings.filter((e) => e.kind === FindingsKind.FULL).length, 20);
   assert.equal(work(), workAfterScans);
 });

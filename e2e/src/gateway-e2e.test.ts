@@ -45,7 +45,10 @@ function withoutCreatedAt(json: string | Uint8Array): unknown {
   return report;
 }
 
-test('ScanImage(wait) over gRPC through all services returns the embedded CLI report; strata --server prints the same; a missing image fails with its reason', { skip: skipReason(), timeout: 600_000 }, async (t) => {
+test('ScanImage(wait) over gRPC through all services returns the embedded CLI report; strata --server prints the same; a missing image fails with its reason', {
+  skip: skipReason(),
+  timeout: 600_000,
+}, async (t) => {
   const kafka = infra.kafka()!;
   const token = 'e2e-token';
   const d = await createDeployment('gw-e2e', { GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', GATEWAY_TOKEN: token, GATEWAY_POLL_INTERVAL_MS: '500' });
@@ -62,7 +65,10 @@ test('ScanImage(wait) over gRPC through all services returns the embedded CLI re
 
   // The pipeline, each service on its own runtime, as its main.ts would start it; the gateway too.
   await d.startAll();
-  const gatewayService = await startGatewayService(loadServiceConfig(gatewaySettings, d.env), { processMetrics: false, logger: d.logger.child({ svc: 'gateway' }) });
+  const gatewayService = await startGatewayService(loadServiceConfig(gatewaySettings, d.env), {
+    processMetrics: false,
+    logger: d.logger.child({ svc: 'gateway' }),
+  });
   started.gateway = gatewayService;
   const address = gatewayService.gateway.address;
 
@@ -85,9 +91,19 @@ test('ScanImage(wait) over gRPC through all services returns the embedded CLI re
   const scanned = await client.client.scanImage({ imageRef: IMAGE, wait: true }, { timeoutMs: 400_000 });
   assert.equal(scanned.status, ScanStatus.COMPLETED, `scan failed: ${scanned.error?.reason}`);
   assert.deepEqual(withoutCreatedAt(scanned.report), withoutCreatedAt(await embeddedJson));
-  const report = JSON.parse(Buffer.from(scanned.report).toString('utf8')) as { Metadata: { AdvisoryDB?: { Path: string; Version: string } }; Results: { Vulnerabilities?: unknown[] }[] };
-  assert.ok(report.Results.some((r) => (r.Vulnerabilities ?? []).length > 0), 'the fixture DB has advisories for this image');
-  assert.deepEqual(report.Metadata.AdvisoryDB && [report.Metadata.AdvisoryDB.Path, report.Metadata.AdvisoryDB.Version], [advisoryDb, scanned.advisoryDbVersion], 'the report names the gateway\'s advisory DB');
+  const report = JSON.parse(Buffer.from(scanned.report).toString('utf8')) as {
+    Metadata: { AdvisoryDB?: { Path: string; Version: string } };
+    Results: { Vulnerabilities?: unknown[] }[];
+  };
+  assert.ok(
+    report.Results.some((r) => (r.Vulnerabilities ?? []).length > 0),
+    'the fixture DB has advisories for this image',
+  );
+  assert.deepEqual(
+    report.Metadata.AdvisoryDB && [report.Metadata.AdvisoryDB.Path, report.Metadata.AdvisoryDB.Version],
+    [advisoryDb, scanned.advisoryDbVersion],
+    "the report names the gateway's advisory DB",
+  );
 
   const stored = await client.client.getReport({ selector: { case: 'scanId', value: scanned.scanId } });
   assert.equal(stored.status, ScanStatus.COMPLETED);
@@ -104,7 +120,10 @@ test('ScanImage(wait) over gRPC through all services returns the embedded CLI re
 
   // The CLI in client mode prints what embedded mode prints: the table, and filtered JSON.
   const serverEnv = { STRATA_SERVER: address, STRATA_TOKEN: token };
-  const [embeddedTable, serverTable] = await Promise.all([strata([IMAGE, '--format', 'table', ...embeddedArgs]), strata([IMAGE, '--format', 'table'], serverEnv)]);
+  const [embeddedTable, serverTable] = await Promise.all([
+    strata([IMAGE, '--format', 'table', ...embeddedArgs]),
+    strata([IMAGE, '--format', 'table'], serverEnv),
+  ]);
   assert.ok(serverTable.includes('CVE-'), serverTable);
   assert.ok(serverTable.includes(`Advisory DB: ${advisoryDb} (`), serverTable);
   assert.equal(serverTable, embeddedTable);

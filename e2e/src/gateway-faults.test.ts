@@ -31,14 +31,23 @@ const CLIENT_BUDGET_MS = 240_000;
 
 type Stage = 'fetcher' | 'analyzer' | 'merger' | 'matcher';
 type Fault = `kill ${Stage}` | 'kill gateway' | 'stop gateway' | 'restart minio' | 'restart kafka' | 'kill kafka';
-const FAULTS: Fault[] = ['kill analyzer', 'kill fetcher', 'kill merger', 'kill matcher', 'kill gateway', 'restart minio', 'restart kafka', 'stop gateway', 'kill kafka'];
+const FAULTS: Fault[] = [
+  'kill analyzer',
+  'kill fetcher',
+  'kill merger',
+  'kill matcher',
+  'kill gateway',
+  'restart minio',
+  'restart kafka',
+  'stop gateway',
+  'kill kafka',
+];
 
 function skipReason(): string | false {
   const reason = skipUnless('registry') || privateInfraMissing();
   if (reason && process.env.STRATA_REQUIRE_INFRA === '1') throw new Error(`required for this test run but missing: ${reason}`);
   return reason;
 }
-
 
 /** One small image per scan: the shared base plus a vulnerable lodash and a file naming the image. */
 async function pushImages(count: number, run: string, base: LayerBlob): Promise<PushedImage[]> {
@@ -137,7 +146,10 @@ async function followByGetReport(
   return finish(undefined, `scan ${scanId} not finished within the budget (last: ${last})`);
 }
 
-test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/SIGTERM, MinIO and Kafka restarts', { skip: skipReason(), timeout: 900_000 }, async (t) => {
+test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/SIGTERM, MinIO and Kafka restarts', {
+  skip: skipReason(),
+  timeout: 900_000,
+}, async (t) => {
   const started = Date.now();
   // Undone last-first: the clients and services leave while Kafka and MinIO still answer.
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -193,7 +205,9 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
     },
   });
   await admin.connect();
-  t.diagnostic(`private Kafka ${own.kafka.address}, MinIO ${own.minio.endpoint}; ${images.length} images pushed, services up after ${Math.round((Date.now() - started) / 1000)} s`);
+  t.diagnostic(
+    `private Kafka ${own.kafka.address}, MinIO ${own.minio.endpoint}; ${images.length} images pushed, services up after ${Math.round((Date.now() - started) / 1000)} s`,
+  );
 
   /** The consumer groups (with the clientIds of their members), of this deployment. */
   const groups = async () => {
@@ -273,13 +287,19 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
     const firstAfter = Math.min(...outcomes.map((o) => (o.finishedAt ?? Infinity) - faultAt).filter((ms) => ms >= 0));
     const followed = outcomes.filter((o) => o.followed).length;
     const resubmitted = outcomes.reduce((n, o) => n + o.resubmitted, 0);
-    figures.push(`${fault.padEnd(14)} ${recovery}; first result ${firstAfter} ms after the fault; batch ${Math.round((Date.now() - batchStart) / 1000)} s; ${followed} followed by id, ${resubmitted} resubmitted`);
+    figures.push(
+      `${fault.padEnd(14)} ${recovery}; first result ${firstAfter} ms after the fault; batch ${Math.round((Date.now() - batchStart) / 1000)} s; ${followed} followed by id, ${resubmitted} resubmitted`,
+    );
     t.diagnostic(figures.at(-1)!);
 
     // Every client has a result, and it is COMPLETED.
     for (const o of outcomes) {
       assert.ok(o.scanIds.length > 0, `${fault}: the client of ${o.ref} has no scan id (${o.error ?? 'no error'})`);
-      assert.equal(o.status, ScanStatus.COMPLETED, `${fault}: scan ${o.scanIds.join(',')} of ${o.ref} ended ${o.status === undefined ? 'without a result' : ScanStatus[o.status]}: ${o.error ?? ''}`);
+      assert.equal(
+        o.status,
+        ScanStatus.COMPLETED,
+        `${fault}: scan ${o.scanIds.join(',')} of ${o.ref} ended ${o.status === undefined ? 'without a result' : ScanStatus[o.status]}: ${o.error ?? ''}`,
+      );
     }
     // Every scan record (resubmissions and the earlier batches' included) is terminal.
     let open: string[] = [];
@@ -288,7 +308,8 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
         open = [];
         for await (const key of d.store.list('scans/')) {
           const record = await d.scanRecord(key.slice('scans/'.length, -'.json'.length));
-          if (record && record.status !== 'COMPLETED' && record.status !== 'FAILED') open.push(`${record.scanId} of ${record.imageRef}: ${record.status}/${record.stage}`);
+          if (record && record.status !== 'COMPLETED' && record.status !== 'FAILED')
+            open.push(`${record.scanId} of ${record.imageRef}: ${record.status}/${record.stage}`);
         }
         return open.length === 0 ? true : undefined;
       },

@@ -49,7 +49,10 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
 };
 
-const manifestFiles = () => readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+const manifestFiles = () =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .sort();
 
 function load(): Loaded[] {
   const out: Loaded[] = [];
@@ -63,7 +66,13 @@ function load(): Loaded[] {
   return out;
 }
 
-type Container = { name: string; command?: string[]; env?: { name: string }[]; envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[]; ports?: { name?: string; containerPort: number }[] };
+type Container = {
+  name: string;
+  command?: string[];
+  env?: { name: string }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  ports?: { name?: string; containerPort: number }[];
+};
 type PodSpec = { containers: Container[]; initContainers?: Container[] };
 
 function podSpec(object: K8sObject): PodSpec | undefined {
@@ -88,13 +97,20 @@ test('infra/k8s: every object validates against its Kubernetes or KEDA schema', 
   }
   // The schemas do reject a broken object (the check is not vacuous).
   const deployment = objects.find((o) => o.object.kind === 'Deployment')!.object;
-  assert.throws(() => new Deployment({ ...deployment, spec: { ...(deployment.spec as object), replicas: 'two' } } as never).validate(), /replicas must be integer/);
+  assert.throws(
+    () => new Deployment({ ...deployment, spec: { ...(deployment.spec as object), replicas: 'two' } } as never).validate(),
+    /replicas must be integer/,
+  );
 });
 
 test('infra/k8s: deployments run existing service bundles with settings those services read', () => {
   const objects = load().map((l) => l.object);
-  const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, Object.keys((o.data as Record<string, string>) ?? {})]));
-  const secrets = new Map(objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, Object.keys({ ...(o.stringData as object), ...(o.data as object) })]));
+  const configMaps = new Map(
+    objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, Object.keys((o.data as Record<string, string>) ?? {})]),
+  );
+  const secrets = new Map(
+    objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, Object.keys({ ...(o.stringData as object), ...(o.data as object) })]),
+  );
   const known: Record<string, Set<string>> = {
     fetcher: new Set(Object.keys({ ...runtimeSettings, ...fetcherSettings })),
     analyzer: new Set(Object.keys({ ...runtimeSettings, ...analyzerSettings })),
@@ -116,7 +132,11 @@ test('infra/k8s: deployments run existing service bundles with settings those se
       const names = [
         ...(container.env ?? []).map((e) => e.name),
         ...(container.envFrom ?? []).flatMap((from) =>
-          from.configMapRef ? (configMaps.get(from.configMapRef.name) ?? assert.fail(`missing ConfigMap ${from.configMapRef.name}`)) : from.secretRef ? (secrets.get(from.secretRef.name) ?? assert.fail(`missing Secret ${from.secretRef.name}`)) : [],
+          from.configMapRef
+            ? (configMaps.get(from.configMapRef.name) ?? assert.fail(`missing ConfigMap ${from.configMapRef.name}`))
+            : from.secretRef
+              ? (secrets.get(from.secretRef.name) ?? assert.fail(`missing Secret ${from.secretRef.name}`))
+              : [],
         ),
       ];
       for (const name of names) assert.ok(settings.has(name), `${object.metadata.name}: ${name} is not a setting of the ${service} service`);
@@ -143,7 +163,10 @@ test('infra/k8s: Services select pods of a Deployment and name ports those pods 
     assert.equal(targets.length, 1, `Service ${service.metadata.name} selects ${targets.length} deployments`);
     const ports = podSpec(targets[0]!)!.containers.flatMap((c) => c.ports ?? []);
     for (const port of spec.ports) {
-      assert.ok(ports.some((p) => p.name === port.targetPort || p.containerPort === port.targetPort), `Service ${service.metadata.name} port ${port.name} targets ${port.targetPort}, which the pods do not expose`);
+      assert.ok(
+        ports.some((p) => p.name === port.targetPort || p.containerPort === port.targetPort),
+        `Service ${service.metadata.name} port ${port.name} targets ${port.targetPort}, which the pods do not expose`,
+      );
     }
   }
 });
@@ -167,8 +190,12 @@ test('infra/k8s: the ScaledObject scales the analyzers on their group lag on lay
   assert.equal(kafka.metadata.bootstrapServers, config.KAFKA_BROKERS);
 });
 
-test('infra/k8s: strict schema check of the core kinds (kubernetes-validate --strict, Kubernetes 1.37)', { skip: skipUnless('tool:kubernetes-validate') }, () => {
-  const files = manifestFiles().filter((f) => f !== 'analyzer-scaledobject.yaml').map((f) => join(dir, f));
+test('infra/k8s: strict schema check of the core kinds (kubernetes-validate --strict, Kubernetes 1.37)', {
+  skip: skipUnless('tool:kubernetes-validate'),
+}, () => {
+  const files = manifestFiles()
+    .filter((f) => f !== 'analyzer-scaledobject.yaml')
+    .map((f) => join(dir, f));
   // Exits non-zero and names the field when a manifest has an unknown or mistyped property.
   const output = execFileSync('kubernetes-validate', ['--strict', '--no-warn', '-k', '1.37.0', ...files], { encoding: 'utf8' });
   assert.doesNotMatch(output, /ERROR/);
@@ -195,7 +222,8 @@ test('infra/compose.yaml: the Strata services run existing bundles with settings
     assert.ok(existsSync(join(repoRoot, 'services', name, 'src/main.ts')));
     assert.equal(service.network_mode, 'host');
     assert.ok(existsSync(join(repoRoot, service.build!.dockerfile)), `${name}: ${service.build!.dockerfile} is missing`);
-    for (const variable of Object.keys(service.environment ?? {})) assert.ok(settings.has(variable), `compose ${name}: ${variable} is not a setting of the ${name} service`);
+    for (const variable of Object.keys(service.environment ?? {}))
+      assert.ok(settings.has(variable), `compose ${name}: ${variable} is not a setting of the ${name} service`);
     const port = service.environment?.METRICS_PORT;
     assert.ok(port && !metricsPorts.has(port), `compose ${name}: METRICS_PORT ${port} missing or shared`);
     metricsPorts.add(port);

@@ -45,8 +45,16 @@ test('replayed events and a rescan publish no duplicate findings and change no s
   await d.publishRaw(Topics.imageInventory, published[0]!.key.toString(), published[0]!.value);
   const rescan = await d.submit(tiny.ref);
 
-  await waitUntil(() => d.events.find((e) => e.service === 'fetcher' && e.stage === 'resolve' && e.scanId === scanId && e.outcome === 'skipped'), 60_000, 'the fetcher to skip the replayed request');
-  await waitUntil(() => d.events.find((e) => e.service === 'matcher' && e.scanId === scanId && e.outcome === 'duplicate'), 60_000, 'the matcher to see the replayed inventory');
+  await waitUntil(
+    () => d.events.find((e) => e.service === 'fetcher' && e.stage === 'resolve' && e.scanId === scanId && e.outcome === 'skipped'),
+    60_000,
+    'the fetcher to skip the replayed request',
+  );
+  await waitUntil(
+    () => d.events.find((e) => e.service === 'matcher' && e.scanId === scanId && e.outcome === 'duplicate'),
+    60_000,
+    'the matcher to see the replayed inventory',
+  );
   const again = await outside.waitFor(() => outside.completed.find((c) => c.scanId === rescan), 180_000, 'the rescan');
   assert.equal(again.findingsPublished, false);
   assert.equal(again.report?.key, record.reportKey);

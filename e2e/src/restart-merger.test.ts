@@ -37,14 +37,21 @@ test('a merger restarted while an image is half analyzed completes the scan', { 
   analyzer = await d.start('analyzer');
   const image = await readImageRecord(d.store, multi.manifestDigest);
   assert.ok(image);
-  await waitUntil(async () => ((await Promise.all(image.layers.map((l) => d.store.exists(layerResultKey(l.cacheKey))))).every(Boolean) ? true : undefined), 180_000, 'all layers analyzed');
+  await waitUntil(
+    async () => ((await Promise.all(image.layers.map((l) => d.store.exists(layerResultKey(l.cacheKey))))).every(Boolean) ? true : undefined),
+    180_000,
+    'all layers analyzed',
+  );
   const halfway = await d.scanRecord(scanId);
   assert.equal(halfway?.status, 'RUNNING', 'no merger, no completion');
 
   const second = d.spawn('merger');
   await outside.waitFor(() => outside.completed.find((c) => c.scanId === scanId), 180_000, `completion of scan ${scanId}`);
   assert.deepEqual(outside.failed, []);
-  assert.ok(second.lines.some((l) => l.msg === 'image inventory ready' && l.scanId === scanId), 'the new merger merged the image');
+  assert.ok(
+    second.lines.some((l) => l.msg === 'image inventory ready' && l.scanId === scanId),
+    'the new merger merged the image',
+  );
   const record = await d.scanRecord(scanId);
   assert.equal(record?.status, 'COMPLETED');
   assert.equal(record?.manifestDigest, multi.manifestDigest);

@@ -14,7 +14,13 @@ const PARTITIONS = 6;
 /** The partition Kafka's default (murmur2) partitioner picks for a key. */
 function kafkaPartition(key: string): number {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0] }));
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+  }));
   return partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
 }
 
@@ -24,7 +30,16 @@ test('two analyzers in one group share the work of ten images, each layer analyz
   const services = await d.startAll({ analyzers: 2 });
   const analyzers = services.filter((s) => s.name === 'analyzer');
   const fetchedTopic = d.topic(Topics.layerFetched);
-  const ownedBy = () => analyzers.map((a) => new Set(a.runtime.assignments().filter((x) => x.topic === fetchedTopic).map((x) => x.partition)));
+  const ownedBy = () =>
+    analyzers.map(
+      (a) =>
+        new Set(
+          a.runtime
+            .assignments()
+            .filter((x) => x.topic === fetchedTopic)
+            .map((x) => x.partition),
+        ),
+    );
   // Right after the second member joins, the first may still report its old assignment: wait for
   // the group to settle (disjoint sets covering every partition).
   const owned = await waitUntil(
@@ -58,7 +73,10 @@ test('two analyzers in one group share the work of ten images, each layer analyz
   assert.deepEqual(outside.failed, []);
 
   const counts = await Promise.all(analyzers.map((a) => a.runtime.metrics.value('strata_layers_analyzed_total')));
-  assert.ok(counts.every((n) => n > 0), `both analyzers analyzed layers: ${counts.join(' + ')}`);
+  assert.ok(
+    counts.every((n) => n > 0),
+    `both analyzers analyzed layers: ${counts.join(' + ')}`,
+  );
   const uniqueLayers = new Set(images.flatMap((i) => i.layers.map((l) => l.diffId)));
   assert.equal(uniqueLayers.size, 11);
   assert.equal(counts[0]! + counts[1]!, uniqueLayers.size);

@@ -38,7 +38,10 @@ test('layers shared by images scanned concurrently are fetched and analyzed exac
   assert.equal(await analyzer.runtime.metrics.value('strata_layers_analyzed_total'), uniqueDiffIds.size);
   // The second request for the shared layer found either the analyzed result or the blob.
   const sharedWork = d.events.filter((e) => e.diffId === shared[0]!.diffId && ['cached', 'blob_present', 'fetched', 'analyzed'].includes(e.outcome));
-  assert.ok(sharedWork.some((e) => e.outcome === 'cached' || e.outcome === 'blob_present'), 'the second scan reused the shared layer');
+  assert.ok(
+    sharedWork.some((e) => e.outcome === 'cached' || e.outcome === 'blob_present'),
+    'the second scan reused the shared layer',
+  );
 
   for (const id of ids) {
     const record = await d.scanRecord(id);

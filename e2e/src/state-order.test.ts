@@ -10,7 +10,10 @@ import { skipUnlessPipelineInfra } from './testing/gate.js';
 const skip = skipUnlessPipelineInfra();
 const tinyImage = () => fixtureImages().refs.find((r) => r.registry === 'anonymous' && r.repository === 'strata/debian-tiny')!;
 
-test('the merger records MATCH before it publishes: held after the publish while the matcher completes, it leaves the record COMPLETED', { skip, timeout: 300_000 }, async (t) => {
+test('the merger records MATCH before it publishes: held after the publish while the matcher completes, it leaves the record COMPLETED', {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
   const d = await createDeployment('state-order');
   t.after(() => d.teardown());
   const atPublish: Array<ScanRecord | undefined> = [];
@@ -29,7 +32,11 @@ test('the merger records MATCH before it publishes: held after the publish while
 
   const scanId = await d.submit(tinyImage().ref);
   await outside.waitFor(() => outside.completed.find((c) => c.scanId === scanId), 240_000, `completion of scan ${scanId}`);
-  await waitUntil(() => d.events.find((e) => e.service === 'merger' && e.scanId === scanId && e.outcome === 'merged'), 60_000, 'the held merger to finish its handler');
+  await waitUntil(
+    () => d.events.find((e) => e.service === 'merger' && e.scanId === scanId && e.outcome === 'merged'),
+    60_000,
+    'the held merger to finish its handler',
+  );
 
   assert.deepEqual(held, [scanId], 'the matcher completed the scan while the merger was held after its publish');
   assert.equal(atPublish.length, 1);
@@ -43,7 +50,10 @@ test('the merger records MATCH before it publishes: held after the publish while
   assert.deepEqual(outside.failed, []);
 });
 
-test('a matcher killed between publishing FULL findings and marking them re-sends the identical event once, and replays add none', { skip, timeout: 420_000 }, async (t) => {
+test('a matcher killed between publishing FULL findings and marking them re-sends the identical event once, and replays add none', {
+  skip,
+  timeout: 420_000,
+}, async (t) => {
   const tiny = tinyImage();
   const d = await createDeployment('dup-window');
   t.after(() => d.teardown());
@@ -76,7 +86,11 @@ test('a matcher killed between publishing FULL findings and marking them re-send
   const rescan = await d.submit(tiny.ref);
   await outside.waitFor(() => outside.completed.find((c) => c.scanId === rescan), 180_000, 'the rescan');
   await d.submit(tiny.ref, { scanId });
-  await waitUntil(() => d.events.find((e) => e.service === 'fetcher' && e.stage === 'resolve' && e.scanId === scanId && e.outcome === 'skipped'), 60_000, 'the fetcher to skip the replayed request');
+  await waitUntil(
+    () => d.events.find((e) => e.service === 'fetcher' && e.stage === 'resolve' && e.scanId === scanId && e.outcome === 'skipped'),
+    60_000,
+    'the fetcher to skip the replayed request',
+  );
   // Anything still in flight would arrive within moments of the rescan's completion.
   await new Promise((r) => setTimeout(r, 3_000));
 

@@ -25,7 +25,11 @@ test('a scan survives a MinIO restart and completes after retries', { skip, time
   const outside = await d.subscriber();
 
   const scanId = await d.submit(multi.ref);
-  await waitUntil(() => d.events.find((e) => e.service === 'fetcher' && e.stage === 'resolve' && e.scanId === scanId && e.outcome === 'ok'), 120_000, 'the image to resolve');
+  await waitUntil(
+    () => d.events.find((e) => e.service === 'fetcher' && e.stage === 'resolve' && e.scanId === scanId && e.outcome === 'ok'),
+    120_000,
+    'the image to resolve',
+  );
   assert.equal((await d.scanRecord(scanId))?.status, 'RUNNING', 'the scan is under way when MinIO goes');
   down = true;
   await run('bash', [infraScript('stop.sh'), 'minio']);

@@ -43,8 +43,12 @@ test('watcher: 20 repositories, multi-arch indexes, new tags, restarts and a reg
   }
   for (let i = 0; i < 4; i++) {
     const repo = `${prefix}/multi/m${i}`;
-    const amd = await pushImage(anonymous, repo, 'build-amd64', [await uniqueLayer(`${prefix}-m${i}`, '1.0.0')], { platform: { os: 'linux', architecture: 'amd64' } });
-    const arm = await pushImage(anonymous, repo, 'build-arm64', [await uniqueLayer(`${prefix}-m${i}`, '1.0.1')], { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    const amd = await pushImage(anonymous, repo, 'build-amd64', [await uniqueLayer(`${prefix}-m${i}`, '1.0.0')], {
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
+    const arm = await pushImage(anonymous, repo, 'build-arm64', [await uniqueLayer(`${prefix}-m${i}`, '1.0.1')], {
+      platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    });
     const index = await pushIndex(anonymous, repo, 'latest', [amd, arm], { attestation: i % 2 === 0 });
     indexes.set(repo, { indexDigest: index.indexDigest, platforms: [amd, arm] });
   }
@@ -85,7 +89,9 @@ test('watcher: 20 repositories, multi-arch indexes, new tags, restarts and a reg
   let watcher: RunningWatcher = await start();
   cleanup.push(() => watcher.stop());
   await consumer.subscribe({ topic: d.topic(Topics.scanRequested), fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void published.push({ key: message.key!.toString(), event: decodeEvent(Topics.scanRequested, message.value!) }) });
+  await consumer.run({
+    eachMessage: async ({ message }) => void published.push({ key: message.key!.toString(), event: decodeEvent(Topics.scanRequested, message.value!) }),
+  });
 
   const requested = () => events.filter((e) => e.outcome === 'requested');
   const expected = 16 + 4 * 2;
@@ -96,8 +102,14 @@ test('watcher: 20 repositories, multi-arch indexes, new tags, restarts and a reg
     for (const e of requested()) byImage.set(e.manifestDigest!, (byImage.get(e.manifestDigest!) ?? 0) + 1);
     const wanted = [...singles.values(), ...[...indexes.values()].flatMap((x) => x.platforms)].map((p) => p.manifestDigest).sort();
     assert.deepEqual([...byImage.keys()].sort(), wanted);
-    assert.ok([...byImage.values()].every((n) => n === 1), 'no image requested twice');
-    assert.ok(requested().every((e) => (e.detail!.repository as string).startsWith(`${prefix}/`)), 'only repositories of the include glob');
+    assert.ok(
+      [...byImage.values()].every((n) => n === 1),
+      'no image requested twice',
+    );
+    assert.ok(
+      requested().every((e) => (e.detail!.repository as string).startsWith(`${prefix}/`)),
+      'only repositories of the include glob',
+    );
 
     for (const e of requested()) {
       const record = await d.waitForRecord(e.scanId, (r) => r.status === 'COMPLETED' || r.status === 'FAILED');
@@ -170,11 +182,16 @@ test('watcher: 20 repositories, multi-arch indexes, new tags, restarts and a reg
     assert.ok(failed.length >= 2, 'every pass tries the failing registry again');
     assert.match(failed[0]!.detail!.error as string, /401/);
     assert.match(failed[0]!.detail!.error as string, /"strata"/);
-    const logged = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'registry pass failed; the next pass tries again' && l.registry === basic.host);
+    const logged = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'registry pass failed; the next pass tries again' && l.registry === basic.host);
     assert.ok(logged.length >= 2);
     assert.match(logged[0]!.reason as string, new RegExp(`authentication failed.*${basic.host.replace(/\./g, '\\.')}`));
     assert.ok(logLines.length > 0 && logLines.every((l) => !l.includes(badPassword)), 'the password never reaches the logs');
-    assert.ok(events.filter((e) => e.outcome === 'pass' && e.detail!.registry === anonymous).length >= failed.length - 1, 'the anonymous registry kept being watched');
+    assert.ok(
+      events.filter((e) => e.outcome === 'pass' && e.detail!.registry === anonymous).length >= failed.length - 1,
+      'the anonymous registry kept being watched',
+    );
     assert.ok((await watcher.runtime.metrics.value('strata_watcher_passes_total', { registry: basic.host, outcome: 'failed' })) >= 2);
   });
 

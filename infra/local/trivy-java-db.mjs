@@ -34,8 +34,5 @@ db.close();
 renameSync(tmp, join(dir, 'trivy-java.db'));
 // NextUpdate far ahead: with --skip-java-db-update Trivy never asks for a newer one anyway.
 const now = new Date().toISOString();
-writeFileSync(
-  join(dir, 'metadata.json'),
-  JSON.stringify({ Version: 1, NextUpdate: '2036-01-01T00:00:00.000Z', UpdatedAt: now, DownloadedAt: now }),
-);
+writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ Version: 1, NextUpdate: '2036-01-01T00:00:00.000Z', UpdatedAt: now, DownloadedAt: now }));
 console.log(`empty Trivy Java DB written to ${dir}`);

@@ -41,12 +41,16 @@ test('db update: a stalled mirror is abandoned after STRATA_DB_DOWNLOAD_IDLE_TIM
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
     const db = join(work, 'db');
-    const run = await strata(['db', 'update', '--db', db, '--cache-dir', join(work, 'cache'), '--ecosystem', 'npm', '--base-url', baseUrl], { STRATA_DB_DOWNLOAD_IDLE_TIMEOUT_MS: '500' });
+    const run = await strata(['db', 'update', '--db', db, '--cache-dir', join(work, 'cache'), '--ecosystem', 'npm', '--base-url', baseUrl], {
+      STRATA_DB_DOWNLOAD_IDLE_TIMEOUT_MS: '500',
+    });
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /npm: FAILED: updating npm from .*: no data from the server for 500 ms \(downloadIdleTimeoutMs\)/);
     assert.ok(!/\n\s+at /.test(run.stderr), 'no stack trace');
 
-    const bad = await strata(['db', 'update', '--db', db, '--cache-dir', join(work, 'cache'), '--ecosystem', 'npm', '--base-url', baseUrl], { STRATA_DB_MAX_REDIRECTS: 'many' });
+    const bad = await strata(['db', 'update', '--db', db, '--cache-dir', join(work, 'cache'), '--ecosystem', 'npm', '--base-url', baseUrl], {
+      STRATA_DB_MAX_REDIRECTS: 'many',
+    });
     assert.equal(bad.status, 1);
     assert.equal(bad.stderr.trim(), 'strata: STRATA_DB_MAX_REDIRECTS must be a non-negative integer, got "many"');
   } finally {

@@ -12,14 +12,16 @@ export type AffectedQuery = { advisoryId: string } | { ecosystem: string; name: 
 /** "npm/lodash", "debian:12/openssl", "go/golang.org/x/net": the ecosystem key has no '/', the name may. */
 export function parsePackageQuery(text: string): { ecosystem: string; name: string } {
   const slash = text.indexOf('/');
-  if (slash <= 0 || slash === text.length - 1) throw new InvalidArgumentError(`--package takes <ecosystem>/<name>, e.g. npm/lodash or debian:12/openssl; got "${text}"`);
+  if (slash <= 0 || slash === text.length - 1)
+    throw new InvalidArgumentError(`--package takes <ecosystem>/<name>, e.g. npm/lodash or debian:12/openssl; got "${text}"`);
   return { ecosystem: text.slice(0, slash), name: text.slice(slash + 1) };
 }
 
 export async function listAffected(address: GatewayAddress, query: AffectedQuery): Promise<ListAffectedImagesResponse> {
   const connection = connectGateway(address);
   try {
-    const request = 'advisoryId' in query ? { query: { case: 'advisoryId' as const, value: query.advisoryId } } : { query: { case: 'package' as const, value: query } };
+    const request =
+      'advisoryId' in query ? { query: { case: 'advisoryId' as const, value: query.advisoryId } } : { query: { case: 'package' as const, value: query } };
     return await connection.client.listAffectedImages(request, { timeoutMs: 120_000 }).catch((error: unknown) => {
       throw describeRpc(error, address.server);
     });
@@ -27,7 +29,6 @@ export async function listAffected(address: GatewayAddress, query: AffectedQuery
     connection.close();
   }
 }
-
 
 export function renderAffected(response: ListAffectedImagesResponse, format: 'table' | 'json'): string {
   if (format === 'json') return `${JSON.stringify(toJson(ListAffectedImagesResponseSchema, response), null, 2)}\n`;

@@ -30,7 +30,12 @@ interface JsonReport {
     Layers: Array<{ DiffID: string; CreatedBy?: string }>;
     AdvisoryDB?: { Path: string; Kind: string; Version: string; Records: number; Dumps: string[]; JsonFiles: number };
   };
-  Results: Array<{ Target: string; Class: string; Packages: Array<{ Name: string; Layer: { DiffID: string } }>; Vulnerabilities?: Array<{ VulnerabilityID: string; Severity: string; Status: string; PkgName: string; Layer: { DiffID: string } }> }>;
+  Results: Array<{
+    Target: string;
+    Class: string;
+    Packages: Array<{ Name: string; Layer: { DiffID: string } }>;
+    Vulnerabilities?: Array<{ VulnerabilityID: string; Severity: string; Status: string; PkgName: string; Layer: { DiffID: string } }>;
+  }>;
 }
 const vulnerabilities = (report: JsonReport) => report.Results.flatMap((r) => r.Vulnerabilities ?? []);
 
@@ -43,11 +48,16 @@ test('--format json is Trivy schema v2 with packages, layers and findings', asyn
   assert.equal(report.ArtifactType, 'container_image');
   assert.deepEqual(report.Metadata.OS && [report.Metadata.OS.Family, report.Metadata.OS.Name], ['debian', '12']);
   assert.equal(report.Metadata.Layers.length, 3);
-  assert.deepEqual(report.Metadata.Layers.map((l) => l.DiffID), report.Metadata.DiffIDs);
+  assert.deepEqual(
+    report.Metadata.Layers.map((l) => l.DiffID),
+    report.Metadata.DiffIDs,
+  );
   const os = report.Results.find((r) => r.Class === 'os-pkgs');
   assert.ok(os && os.Packages.some((p) => p.Name === 'libc6'), 'OS packages are always listed');
   assert.ok(!os.Packages.some((p) => p.Name === 'libsqlite3-0'), 'removed in the top layer');
-  const ids = vulnerabilities(report).map((v) => `${v.PkgName}:${v.VulnerabilityID}:${v.Status}`).sort();
+  const ids = vulnerabilities(report)
+    .map((v) => `${v.PkgName}:${v.VulnerabilityID}:${v.Status}`)
+    .sort();
   assert.deepEqual(ids, ['libpcre2-8-0:CVE-2026-103111:fixed', 'libuuid1:CVE-2022-0563:affected', 'lodash:CVE-2020-8203:fixed']);
   assert.ok(vulnerabilities(report).every((v) => report.Metadata.DiffIDs.includes(v.Layer.DiffID)));
   // The advisory DB it matched with, as the index library reads it (the oracle).
@@ -65,7 +75,10 @@ test('--format json is Trivy schema v2 with packages, layers and findings', asyn
 test('--severity, --ignore-unfixed and --ignorefile filter; --exit-code reports what remains', () => {
   const high = strata('image', image, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--severity', 'HIGH', '--exit-code', '3');
   assert.equal(high.status, 3);
-  assert.deepEqual(vulnerabilities(JSON.parse(high.stdout)).map((v) => v.Severity), ['HIGH', 'HIGH']);
+  assert.deepEqual(
+    vulnerabilities(JSON.parse(high.stdout)).map((v) => v.Severity),
+    ['HIGH', 'HIGH'],
+  );
 
   const fixedOnly = strata('image', image, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--ignore-unfixed');
   assert.ok(vulnerabilities(JSON.parse(fixedOnly.stdout)).every((v) => v.Status === 'fixed'));
@@ -74,7 +87,10 @@ test('--severity, --ignore-unfixed and --ignorefile filter; --exit-code reports 
   writeFileSync(ignore, '# comment\nCVE-2020-8203\nCVE-2026-103111 exp:2000-01-01\nCVE-2022-0563 exp:2999-12-31\n');
   const ignored = strata('image', image, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--ignorefile', ignore, '--exit-code', '5');
   assert.equal(ignored.status, 5, 'the expired rule ignores nothing, so one finding remains');
-  assert.deepEqual(vulnerabilities(JSON.parse(ignored.stdout)).map((v) => v.VulnerabilityID), ['CVE-2026-103111']);
+  assert.deepEqual(
+    vulnerabilities(JSON.parse(ignored.stdout)).map((v) => v.VulnerabilityID),
+    ['CVE-2026-103111'],
+  );
 
   const none = strata('image', image, '--db', db, '--cache-dir', cacheDir, '--severity', 'CRITICAL', '--exit-code', '5');
   assert.equal(none.status, 0, 'nothing left after filtering: exit 0');
@@ -90,7 +106,10 @@ test('the table format prints the Trivy-style header and totals; --output writes
   assert.match(text, new RegExp(`${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(debian 12\\)`));
   assert.match(text, /Total: 2 \(UNKNOWN: 0, LOW: 1, MEDIUM: 0, HIGH: 1, CRITICAL: 0\)/);
   assert.doesNotMatch(text, /\x1b\[/, 'no colour when not on a TTY');
-  assert.match(text, new RegExp(`^\\nAdvisory DB: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(OSV JSON folder, \\d+ records, version sha256:[0-9a-f]{12}\\)\n`));
+  assert.match(
+    text,
+    new RegExp(`^\\nAdvisory DB: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(OSV JSON folder, \\d+ records, version sha256:[0-9a-f]{12}\\)\n`),
+  );
 });
 
 test('sarif, cyclonedx and spdx-json are JSON documents of their standards, and name the advisory DB', async () => {
@@ -144,12 +163,21 @@ test('strata --version prints the version; the bin answers it without loading th
   }
   // Every module the bin loads, reported by a module hook: only itself and node: builtins.
   const hook = join(work, 'log-loads.mjs');
-  writeFileSync(hook, "import { registerHooks } from 'node:module';\nregisterHooks({ load(url, context, next) { process.stderr.write(`load ${url}\\n`); return next(url, context); } });\n");
+  writeFileSync(
+    hook,
+    "import { registerHooks } from 'node:module';\nregisterHooks({ load(url, context, next) { process.stderr.write(`load ${url}\\n`); return next(url, context); } });\n",
+  );
   const bin = join(repoRoot, 'apps/cli/bin/strata.mjs');
-  const run = spawnSync(process.execPath, ['--import', hook, bin, '--version'], { encoding: 'utf8', cwd: work, env: { ...process.env, STRATA_CACHE_DIR: join(work, 'strata-cache') } });
+  const run = spawnSync(process.execPath, ['--import', hook, bin, '--version'], {
+    encoding: 'utf8',
+    cwd: work,
+    env: { ...process.env, STRATA_CACHE_DIR: join(work, 'strata-cache') },
+  });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout, `${version}\n`);
-  const loaded = lines(run.stderr).map((l) => l.replace(/^load /, '')).filter((url) => !url.startsWith('node:'));
+  const loaded = lines(run.stderr)
+    .map((l) => l.replace(/^load /, ''))
+    .filter((url) => !url.startsWith('node:'));
   assert.deepEqual(loaded, [pathToFileURL(bin).href]);
 });
 
@@ -186,7 +214,9 @@ test('usage errors are one line and exit 2: --exit-code abc, --db with --server,
 
   const tagged = strata('image', '--input', `${imageDir}:demo`, '--db', db, '--cache-dir', cacheDir);
   assert.equal(tagged.status, 2);
-  assert.deepEqual(lines(tagged.stderr), [`strata: --input ${imageDir}:demo does not exist; to pick a tag from an OCI layout, give it as the reference: strata image oci:${imageDir}:demo`]);
+  assert.deepEqual(lines(tagged.stderr), [
+    `strata: --input ${imageDir}:demo does not exist; to pick a tag from an OCI layout, give it as the reference: strata image oci:${imageDir}:demo`,
+  ]);
 });
 
 test('an unreachable gateway or registry is one line naming it once, without gRPC internals', async () => {
@@ -207,7 +237,10 @@ test('an unreachable gateway or registry is one line naming it once, without gRP
 
 test('db update with the OSV server unreachable names the cause once and leaves no folders', async () => {
   const port = await closedLoopbackPort();
-  for (const [baseUrl, says] of [[`http://127.0.0.1:${port}`, `cannot reach 127.0.0.1:${port} (connection refused): nothing was downloaded`], ['http://osv.invalid', 'cannot reach osv.invalid (host name not found): nothing was downloaded']] as const) {
+  for (const [baseUrl, says] of [
+    [`http://127.0.0.1:${port}`, `cannot reach 127.0.0.1:${port} (connection refused): nothing was downloaded`],
+    ['http://osv.invalid', 'cannot reach osv.invalid (host name not found): nothing was downloaded'],
+  ] as const) {
     const fresh = join(work, `fresh-db-${port}-${baseUrl.length}`);
     const run = strata('db', 'update', '--db', fresh, '--cache-dir', cacheDir, '--base-url', baseUrl);
     assert.equal(run.status, 1);

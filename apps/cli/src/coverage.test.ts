@@ -91,29 +91,62 @@ test('coverage image: Strata finds every package Trivy finds (canonical PURLs)',
   cpSync(trivy.javaDbDir, join(work, 'trivy-cache/java-db'), { recursive: true });
   const trivyRun = spawnSync(
     trivy.bin,
-    ['image', '--input', archive, '--cache-dir', join(work, 'trivy-cache'), '--offline-scan', '--skip-db-update', '--skip-java-db-update',
-      '--format', 'cyclonedx', '--quiet', '--output', join(work, 'trivy.cdx.json')],
+    [
+      'image',
+      '--input',
+      archive,
+      '--cache-dir',
+      join(work, 'trivy-cache'),
+      '--offline-scan',
+      '--skip-db-update',
+      '--skip-java-db-update',
+      '--format',
+      'cyclonedx',
+      '--quiet',
+      '--output',
+      join(work, 'trivy.cdx.json'),
+    ],
     { encoding: 'utf8', env: { ...process.env, TRIVY_NO_PROGRESS: 'true' } },
   );
   assert.equal(trivyRun.status, 0, `trivy failed: ${trivyRun.stderr}`);
   const trivyPurls = new Set(cyclonedxPurls(JSON.parse(readFileSync(join(work, 'trivy.cdx.json'), 'utf8'))).map(canonicalPurl));
 
-  const strataRun = runStrata(work, ['image', '--input', archive, '--cache-dir', join(work, 'strata-cache'),
-    '--db', join(repoRoot, 'fixtures/advisories'), '--format', 'cyclonedx', '--no-progress']);
+  const strataRun = runStrata(work, [
+    'image',
+    '--input',
+    archive,
+    '--cache-dir',
+    join(work, 'strata-cache'),
+    '--db',
+    join(repoRoot, 'fixtures/advisories'),
+    '--format',
+    'cyclonedx',
+    '--no-progress',
+  ]);
   assert.equal(strataRun.status, 0, `strata failed: ${strataRun.stderr}`);
   const strataPurls = new Set(cyclonedxPurls(JSON.parse(strataRun.stdout)).map(canonicalPurl));
 
   t.diagnostic(`Trivy: ${trivyPurls.size} PURLs, Strata: ${strataPurls.size} PURLs`);
   const types = new Set([...trivyPurls].map((p) => PackageURL.fromString(p).type));
-  assert.deepEqual(TRIVY_TYPES.filter((type) => !types.has(type)), [], 'Trivy must report every ecosystem of the image (is the oracle set up right?)');
+  assert.deepEqual(
+    TRIVY_TYPES.filter((type) => !types.has(type)),
+    [],
+    'Trivy must report every ecosystem of the image (is the oracle set up right?)',
+  );
 
   const gapOf = (purl: string) => KNOWN_GAPS.find((g) => purl.startsWith(g.prefix));
   const missing = [...trivyPurls].filter((p) => !strataPurls.has(p)).sort();
   await t.test('no PURL of Trivy is missing from Strata, except the known gaps below', () => {
-    assert.deepEqual(missing.filter((p) => !gapOf(p)), []);
+    assert.deepEqual(
+      missing.filter((p) => !gapOf(p)),
+      [],
+    );
   });
   await t.test('every known gap still names a package Trivy finds', () => {
-    assert.deepEqual(KNOWN_GAPS.filter((g) => ![...trivyPurls].some((p) => p.startsWith(g.prefix))).map((g) => g.prefix), []);
+    assert.deepEqual(
+      KNOWN_GAPS.filter((g) => ![...trivyPurls].some((p) => p.startsWith(g.prefix))).map((g) => g.prefix),
+      [],
+    );
   });
   for (const purl of [...trivyPurls].filter((p) => gapOf(p)).sort()) {
     await t.test(`Strata finds ${purl}`, { todo: gapOf(purl)?.reason ?? true }, () => {
@@ -124,11 +157,17 @@ test('coverage image: Strata finds every package Trivy finds (canonical PURLs)',
   const extras = [...strataPurls].filter((p) => !trivyPurls.has(p)).sort();
   t.diagnostic(`Strata beyond Trivy: ${extras.join(' ') || 'nothing'}`);
   await t.test('what Strata finds beyond Trivy is expected', () => {
-    assert.deepEqual(extras.filter((p) => !EXPECTED_EXTRAS.some((e) => e.test(PackageURL.fromString(p)))), []);
+    assert.deepEqual(
+      extras.filter((p) => !EXPECTED_EXTRAS.some((e) => e.test(PackageURL.fromString(p)))),
+      [],
+    );
   });
   for (const extra of EXPECTED_EXTRAS) {
     await t.test(`Strata also finds ${extra.what}`, { todo: extra.gap ?? false }, () => {
-      assert.ok(extras.some((p) => extra.test(PackageURL.fromString(p))), `no PURL for ${extra.what} in ${extras.join(' ')}`);
+      assert.ok(
+        extras.some((p) => extra.test(PackageURL.fromString(p))),
+        `no PURL for ${extra.what} in ${extras.join(' ')}`,
+      );
     });
   }
 });

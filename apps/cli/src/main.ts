@@ -20,8 +20,7 @@ import type { RegistryFlags } from './registry.js';
 // collections and about 100 MB less peak RSS. V8 reads this flag each time it would grow.
 setFlagsFromString('--semi-space-growth-factor=1');
 
-const defaultCacheDir = (): string =>
-  process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
+const defaultCacheDir = (): string => process.env.STRATA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata');
 
 /**
  * The version in the repository's package.json: the nearest package.json named "strata" above this
@@ -104,7 +103,9 @@ function checkInput(input: string): void {
   if (existsSync(input)) return;
   const tagged = /^(.+):([^/:]+)$/.exec(input);
   if (tagged && existsSync(tagged[1] as string)) {
-    throw new InvalidArgumentError(`--input ${input} does not exist; to pick a tag from an OCI layout, give it as the reference: strata image oci:${tagged[1]}:${tagged[2]}`);
+    throw new InvalidArgumentError(
+      `--input ${input} does not exist; to pick a tag from an OCI layout, give it as the reference: strata image oci:${tagged[1]}:${tagged[2]}`,
+    );
   }
 }
 
@@ -117,7 +118,9 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
   if (flags.server) {
     const server = command.getOptionValueSource('server') === 'env' ? 'STRATA_SERVER' : '--server';
     if (flags.db !== undefined) {
-      throw new InvalidArgumentError(`--db cannot be used with ${server}: the gateway matches with its own advisory DB (each report names it); drop --db, or scan without ${server}`);
+      throw new InvalidArgumentError(
+        `--db cannot be used with ${server}: the gateway matches with its own advisory DB (each report names it); drop --db, or scan without ${server}`,
+      );
     }
     if (flags.input) throw new InvalidArgumentError('--input reads local files: scan them without --server');
     const { scanThroughServer } = await import('./server-client.js');
@@ -157,7 +160,9 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
     progress?.finish();
   }
   for (const warning of result.warnings) {
-    process.stderr.write(`WARN ${warning.analyzer}: ${warning.path ? `${warning.path}: ` : ''}${warning.message}${warning.layer ? ` (${warning.layer})` : ''}\n`);
+    process.stderr.write(
+      `WARN ${warning.analyzer}: ${warning.path ? `${warning.path}: ` : ''}${warning.message}${warning.layer ? ` (${warning.layer})` : ''}\n`,
+    );
   }
   const eol = result.inventory.os ? eolWarning(result.inventory.os) : undefined;
   if (eol) process.stderr.write(`WARN ${eol}\n`);
@@ -171,7 +176,12 @@ async function runImage(reference: string | undefined, flags: ImageFlags, comman
 
 async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: string; baseUrl: string }): Promise<number> {
   const dbDir = advisoryDir(flags);
-  const ecosystems = flags.ecosystem ? flags.ecosystem.split(',').map((e) => e.trim()).filter(Boolean) : DEFAULT_UPDATE_ECOSYSTEMS;
+  const ecosystems = flags.ecosystem
+    ? flags.ecosystem
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)
+    : DEFAULT_UPDATE_ECOSYSTEMS;
   const result = await updateDatabase({
     dbDir,
     cacheDir: resolve(flags.cacheDir),
@@ -198,10 +208,14 @@ async function runDbUpdate(flags: { db?: string; cacheDir: string; ecosystem?: s
   process.stderr.write(`advisory db ${dbDir}: ${result.updated.length} updated, ${result.failed.length} failed${kept}\n`);
   if (result.dbVersion) {
     const { diff } = result;
-    const changes = diff ? `: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.withdrawn.length} withdrawn since ${diff.fromVersion}` : ' (first import)';
+    const changes = diff
+      ? `: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.withdrawn.length} withdrawn since ${diff.fromVersion}`
+      : ' (first import)';
     process.stderr.write(`advisory db version ${result.dbVersion}${changes}\n`);
   } else {
-    process.stderr.write(`advisory db ${dbDir} holds no advisory data yet: scans need some${result.unreachable ? `; run "strata db update" again once ${result.unreachable.host} can be reached` : ''}\n`);
+    process.stderr.write(
+      `advisory db ${dbDir} holds no advisory data yet: scans need some${result.unreachable ? `; run "strata db update" again once ${result.unreachable.host} can be reached` : ''}\n`,
+    );
   }
   return result.failed.length > 0 ? 1 : 0;
 }
@@ -284,13 +298,19 @@ export function buildProgram(): Command {
     .addOption(new Option('--server <host:port>', 'the Strata gateway').env('STRATA_SERVER').makeOptionMandatory())
     .addOption(new Option('--token <token>', 'bearer token of the gateway').env('STRATA_TOKEN'))
     .addOption(new Option('--server-ca <file>', 'PEM CA certificate of a TLS gateway').env('STRATA_SERVER_CA'))
-    .action(async (advisoryId: string | undefined, flags: { package?: string; format: 'table' | 'json'; server: string; token?: string; serverCa?: string }) => {
-      if ((advisoryId === undefined) === (flags.package === undefined)) throw new InvalidArgumentError('give an advisory id, or --package <ecosystem>/<name>');
-      const { listAffected, parsePackageQuery, renderAffected } = await import('./affected.js');
-      const query = flags.package !== undefined ? parsePackageQuery(flags.package) : { advisoryId: advisoryId as string };
-      const response = await listAffected({ server: flags.server, ...(flags.token ? { token: flags.token } : {}), ...(flags.serverCa ? { caFile: flags.serverCa } : {}) }, query);
-      process.stdout.write(renderAffected(response, flags.format));
-    });
+    .action(
+      async (advisoryId: string | undefined, flags: { package?: string; format: 'table' | 'json'; server: string; token?: string; serverCa?: string }) => {
+        if ((advisoryId === undefined) === (flags.package === undefined))
+          throw new InvalidArgumentError('give an advisory id, or --package <ecosystem>/<name>');
+        const { listAffected, parsePackageQuery, renderAffected } = await import('./affected.js');
+        const query = flags.package !== undefined ? parsePackageQuery(flags.package) : { advisoryId: advisoryId as string };
+        const response = await listAffected(
+          { server: flags.server, ...(flags.token ? { token: flags.token } : {}), ...(flags.serverCa ? { caFile: flags.serverCa } : {}) },
+          query,
+        );
+        process.stdout.write(renderAffected(response, flags.format));
+      },
+    );
 
   program
     .command('report')

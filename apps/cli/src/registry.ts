@@ -9,7 +9,16 @@ import { formatPlatform, resolveCredentials } from '@strata/oci';
 import { severityCounts, type SeverityCounts } from '@strata/model';
 import { scanImage, type ScanOptions } from '@strata/pipeline';
 import { describeAdvisoryDb, type AdvisoryDbInfo } from '@strata/report';
-import { crawlRegistry, createRateLimiter, emptyCursor, expandDigests, planPass, targetReference, watcherClient, type ScanTarget } from '@strata/registry-crawl';
+import {
+  crawlRegistry,
+  createRateLimiter,
+  emptyCursor,
+  expandDigests,
+  planPass,
+  targetReference,
+  watcherClient,
+  type ScanTarget,
+} from '@strata/registry-crawl';
 import { describeError } from '@strata/errors';
 import { findingFilter, scanAdvisoryDir } from './scan-flags.js';
 import { columnFormatter, shortDigest } from './columns.js';
@@ -70,7 +79,10 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
   const dbDir = scanAdvisoryDir(flags);
   const filter = findingFilter(flags);
 
-  const credentials = await resolveCredentials(host, { ...(flags.username !== undefined ? { username: flags.username } : {}), ...(flags.password !== undefined ? { password: flags.password } : {}) });
+  const credentials = await resolveCredentials(host, {
+    ...(flags.username !== undefined ? { username: flags.username } : {}),
+    ...(flags.password !== undefined ? { password: flags.password } : {}),
+  });
   const client = watcherClient(host, {
     ...(credentials ? { credentials } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
@@ -103,7 +115,13 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
       summary.advisoryDb ??= result.advisoryDb;
       if (!scanned.platform && result.metadata.platform) scanned.platform = formatPlatform(result.metadata.platform);
       scanned.counts = severityCounts(findings);
-      scanned.vulnerabilities = findings.map((f) => ({ id: f.vulnerabilityId, pkgName: f.pkgName, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity }));
+      scanned.vulnerabilities = findings.map((f) => ({
+        id: f.vulnerabilityId,
+        pkgName: f.pkgName,
+        installedVersion: f.installedVersion,
+        fixedVersion: f.fixedVersion,
+        severity: f.severity,
+      }));
       for (const s of SEVERITIES) summary.total[s] += scanned.counts[s];
     } catch (error) {
       scanned.error = describeError(error);
@@ -125,7 +143,14 @@ export async function scanRegistry(host: string, flags: RegistryFlags, log: (lin
     const alsoAt = crawl.tags
       .filter((t) => digests.has(t.digest) && !(t.repository === found.repository && found.tags.includes(t.tag)))
       .map((t) => `${t.repository}:${t.tag}`);
-    const image: ImageSummary = { repository: found.repository, tags: found.tags, digest: found.digest, alsoAt, kind: isIndex ? 'index' : 'manifest', platforms: [] };
+    const image: ImageSummary = {
+      repository: found.repository,
+      tags: found.tags,
+      digest: found.digest,
+      alsoAt,
+      kind: isIndex ? 'index' : 'manifest',
+      platforms: [],
+    };
     for (const target of step.targets) image.platforms.push(await scanOne(target));
     summary.images.push(image);
   }
@@ -140,7 +165,12 @@ export function renderRegistryTable(summary: RegistrySummary): string {
   const notes = new Map<number, string[]>();
   const note = (text: string) => notes.set(rows.length - 1, [...(notes.get(rows.length - 1) ?? []), text]);
   const platformRow = (first: string, p: ScannedPlatform) => {
-    rows.push([first, p.platform ?? '', shortDigest(p.manifestDigest), ...(p.counts ? SEVERITIES.map((s) => String(p.counts![s])) : ['ERROR', '', '', '', ''])]);
+    rows.push([
+      first,
+      p.platform ?? '',
+      shortDigest(p.manifestDigest),
+      ...(p.counts ? SEVERITIES.map((s) => String(p.counts![s])) : ['ERROR', '', '', '', '']),
+    ]);
     if (p.error) note(`    error: ${p.error}`);
   };
   for (const image of summary.images) {
@@ -173,7 +203,8 @@ export async function runRegistry(host: string, flags: RegistryFlags, write: (te
     if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
   });
   for (const p of summary.problems) process.stderr.write(`WARN ${p.repository ?? host}${p.tag ? `:${p.tag}` : ''}: ${p.reason}\n`);
-  for (const image of summary.images) for (const p of image.platforms) if (p.error) process.stderr.write(`ERROR ${p.reference}${p.platform ? ` (${p.platform})` : ''}: ${p.error}\n`);
+  for (const image of summary.images)
+    for (const p of image.platforms) if (p.error) process.stderr.write(`ERROR ${p.reference}${p.platform ? ` (${p.platform})` : ''}: ${p.error}\n`);
   write(flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : renderRegistryTable(summary));
   if (summary.total.failed > 0 || summary.problems.length > 0) return 1;
   return totalOf(summary.total) > 0 ? flags.exitCode : 0;

@@ -10,18 +10,32 @@ import { closedLoopbackPort } from '@strata/testing';
 import { parseReportTarget, runReport } from './report.js';
 import { scanThroughServer } from './server-client.js';
 
-const unimplemented = (_call: unknown, callback: (error: Partial<grpc.StatusObject>) => void) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this script' });
+const unimplemented = (_call: unknown, callback: (error: Partial<grpc.StatusObject>) => void) =>
+  callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this script' });
 
 async function serve(port: number, handlers: Partial<ScanServiceHandlers>): Promise<grpc.Server> {
   const server = new grpc.Server();
-  addService(server, ScanService, { scanImage: unimplemented, getReport: unimplemented, watchFindings: unimplemented, listAffectedImages: unimplemented, ...handlers } as ScanServiceHandlers);
-  await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  addService(server, ScanService, {
+    scanImage: unimplemented,
+    getReport: unimplemented,
+    watchFindings: unimplemented,
+    listAffectedImages: unimplemented,
+    ...handlers,
+  } as ScanServiceHandlers);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
   return server;
 }
 
-const REPORT_JSON = JSON.stringify({ SchemaVersion: 2, Results: [{ Target: 'x', Vulnerabilities: [{ VulnerabilityID: 'CVE-1' }, { VulnerabilityID: 'CVE-2' }] }] });
+const REPORT_JSON = JSON.stringify({
+  SchemaVersion: 2,
+  Results: [{ Target: 'x', Vulnerabilities: [{ VulnerabilityID: 'CVE-1' }, { VulnerabilityID: 'CVE-2' }] }],
+});
 
-test('strata image --server: the connection drops after the scan was accepted; the CLI follows the scan by id and prints its report', { timeout: 60_000 }, async (t) => {
+test('strata image --server: the connection drops after the scan was accepted; the CLI follows the scan by id and prints its report', {
+  timeout: 60_000,
+}, async (t) => {
   const port = await closedLoopbackPort();
   const server = `127.0.0.1:${port}`;
   const scanId = 'scan-accepted-then-dropped';

@@ -69,7 +69,10 @@ export async function awaitReport(address: GatewayAddress, selector: ReportSelec
   let pause = options.pollMs ?? 1_000;
   let unreachableSince: number | undefined;
   let last: Report | undefined;
-  const request = { selector: 'scanId' in selector ? { case: 'scanId' as const, value: selector.scanId } : { case: 'manifestDigest' as const, value: selector.manifestDigest }, format };
+  const request = {
+    selector: 'scanId' in selector ? { case: 'scanId' as const, value: selector.scanId } : { case: 'manifestDigest' as const, value: selector.manifestDigest },
+    format,
+  };
   for (;;) {
     const connection = connectGateway(address);
     try {
@@ -96,7 +99,9 @@ export async function awaitReport(address: GatewayAddress, selector: ReportSelec
     if (Date.now() + pause > deadline) {
       const state = last ? ScanStatus[last.status] : 'unknown (the gateway did not answer)';
       if (options.timeoutMs === 0) throw new ScanNotFinishedError(`${describeSelector(selector)} is ${state}: ask again later, or wait with --wait <seconds>`);
-      throw new ScanNotFinishedError(`${describeSelector(selector)} not finished within ${Math.round(options.timeoutMs / 1000)} s (state ${state}); it keeps running on the server: ask later with strata report`);
+      throw new ScanNotFinishedError(
+        `${describeSelector(selector)} not finished within ${Math.round(options.timeoutMs / 1000)} s (state ${state}); it keeps running on the server: ask later with strata report`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
     pause = Math.min(pause * 2, 5_000);

@@ -28,7 +28,10 @@ export function scanAdvisoryDir(flags: SharedScanFlags): string {
   const named = flags.db !== undefined ? '--db' : process.env.STRATA_DB ? 'STRATA_DB' : undefined;
   if (named === undefined) return dir;
   const stats = statSync(dir, { throwIfNoEntry: false });
-  if (!stats) throw new InvalidArgumentError(`${named} ${dir} does not exist: download advisories into it with "strata db update --db ${dir}", or name a folder of OSV records`);
+  if (!stats)
+    throw new InvalidArgumentError(
+      `${named} ${dir} does not exist: download advisories into it with "strata db update --db ${dir}", or name a folder of OSV records`,
+    );
   if (!stats.isDirectory()) throw new InvalidArgumentError(`${named} ${dir} is not a folder: give the folder that holds the OSV records or all.zip dumps`);
   return dir;
 }

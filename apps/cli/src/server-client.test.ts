@@ -7,17 +7,13 @@ import { closedLoopbackPort } from '@strata/testing';
 import { parseIgnoreFile } from '@strata/matcher';
 import { scanOptionsOf, scanThroughServer, ServerScanError } from './server-client.js';
 
-
 test('--server pointing at nothing fails with an error naming the address', async () => {
   const server = `127.0.0.1:${await closedLoopbackPort()}`;
-  await assert.rejects(
-    scanThroughServer({ server, reference: 'alpine:3.20', format: 'table', filter: {}, timeoutMs: 10_000 }),
-    (error: unknown) => {
-      assert.ok(error instanceof ServerScanError, String(error));
-      assert.equal(error.message, `cannot reach the Strata gateway at ${server}: connection refused (is the gateway running there?)`);
-      return true;
-    },
-  );
+  await assert.rejects(scanThroughServer({ server, reference: 'alpine:3.20', format: 'table', filter: {}, timeoutMs: 10_000 }), (error: unknown) => {
+    assert.ok(error instanceof ServerScanError, String(error));
+    assert.equal(error.message, `cannot reach the Strata gateway at ${server}: connection refused (is the gateway running there?)`);
+    return true;
+  });
 });
 
 test('the CLI filters travel as scan options; expired ignore rules stay home', () => {

@@ -92,12 +92,13 @@ function unreachableReason(details: string): string {
 export function describeRpc(error: unknown, server: string): Error {
   if (!isServiceError(error)) return toError(error);
   if (error.code === grpc.status.UNAVAILABLE && !/shutting down/.test(error.details) && scanIdOf(error) === undefined) {
-    return new ServerScanError(`cannot reach the Strata gateway at ${server}: ${unreachableReason(error.details)}`, { cause: error });
+    // No cause: the message already says what gRPC's UNAVAILABLE details mean, and users asked for one line.
+    return new ServerScanError(`cannot reach the Strata gateway at ${server}: ${unreachableReason(error.details)}`);
   }
   const hint: Partial<Record<grpc.status, string>> = {
     [grpc.status.UNAUTHENTICATED]: ' (give the gateway token with --token or STRATA_TOKEN)',
   };
-  return new ServerScanError(`gateway ${server}: ${grpc.status[error.code]}: ${error.details}${hint[error.code] ?? ''}`, { cause: error });
+  return new ServerScanError(`gateway ${server}: ${grpc.status[error.code]}: ${error.details}${hint[error.code] ?? ''}`);
 }
 
 /** The scan id a gateway error names in its trailers (an accepted scan), if any. */
@@ -159,7 +160,8 @@ export async function scanThroughServer(request: ServerScanRequest): Promise<Ser
       }
       // The gateway accepted the scan, then the answer was lost (the gateway stopped or died, the
       // connection dropped): the scan goes on in the pipeline, so follow it by its id.
-      const lost = isServiceError(error) && (error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.INTERNAL || error.code === grpc.status.CANCELLED);
+      const lost =
+        isServiceError(error) && (error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.INTERNAL || error.code === grpc.status.CANCELLED);
       if (acceptedId === undefined || !lost) throw describeRpc(error, request.server);
       request.onNotice?.(`gateway ${request.server}: ${grpc.status[error.code]}: ${error.details}; following scan ${acceptedId} with GetReport`);
       return await followAcceptedScan(request, acceptedId, Math.max(0, timeoutMs - (Date.now() - startedAt)));
@@ -190,7 +192,11 @@ export async function scanThroughServer(request: ServerScanRequest): Promise<Ser
 /** The result of an accepted scan whose ScanImage answer was lost: GetReport by id until it is finished. */
 async function followAcceptedScan(request: ServerScanRequest, scanId: string, timeoutMs: number): Promise<ServerScanResult> {
   const { awaitReport, failureMessage } = await import('./report.js');
-  const address: GatewayAddress = { server: request.server, ...(request.token ? { token: request.token } : {}), ...(request.caFile ? { caFile: request.caFile } : {}) };
+  const address: GatewayAddress = {
+    server: request.server,
+    ...(request.token ? { token: request.token } : {}),
+    ...(request.caFile ? { caFile: request.caFile } : {}),
+  };
   const wait = { timeoutMs, unreachableMs: request.unreachableMs ?? 120_000, ...(request.onNotice ? { onNotice: request.onNotice } : {}) };
   // The JSON report (the scan's filters applied by the gateway) gives the count for --exit-code.
   const json = await awaitReport(address, { scanId }, ReportFormat.JSON, wait);

@@ -44,7 +44,12 @@ export function baseLayerFixture(): { path: string; digest: string; diffId: stri
   const images = fixtureImages();
   const base = images.images['debian-tiny']!.layers[0]!;
   const dir = images.images['debian-multi']!.ociLayout?.dir ?? join(fixturesCacheDir(), 'oci-layout');
-  return { path: join(dir, 'blobs/sha256', base.digest.slice('sha256:'.length)), digest: base.digest, diffId: base.diffId, createdBy: base.createdBy ?? 'base' };
+  return {
+    path: join(dir, 'blobs/sha256', base.digest.slice('sha256:'.length)),
+    digest: base.digest,
+    diffId: base.diffId,
+    createdBy: base.createdBy ?? 'base',
+  };
 }
 
 export interface Deployment {
@@ -122,7 +127,10 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
   const kafka = infra.kafka()!;
   const s3 = infra.s3()!;
   const prefix = `${uniqueName(`t-${name}`)}.`;
-  const bucket = uniqueName(`strata-${name}`).toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+  const bucket = uniqueName(`strata-${name}`)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63);
   const cacheDir = mkdtempSync(join(tmpdir(), 'strata-dist-'));
   const env: Record<string, string> = {
     KAFKA_BROKERS: kafka.brokers.join(','),
@@ -145,7 +153,15 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     ...extraEnv,
   };
   const logger = createLogger({ service: `test-${name}`, level: env.STRATA_LOG_LEVEL! });
-  const store = await createS3BlobStore({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey, bucket, logger });
+  const store = await createS3BlobStore({
+    endPoint: s3.endPoint,
+    port: s3.port,
+    useSSL: s3.useSSL,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    bucket,
+    logger,
+  });
   const client = new Kafka({ clientId: `test-${name}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   const producer: Producer = client.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -214,10 +230,12 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
         }
       }
     });
-    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve(code ?? signal ?? -1);
-    }));
+    const exited = new Promise<number | string>((resolve) =>
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        resolve(code ?? signal ?? -1);
+      }),
+    );
     return {
       child,
       lines,
@@ -226,9 +244,29 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
         const seen = lines.find(match);
         if (seen) return Promise.resolve(seen);
         return new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`${kind} child: no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
+          const timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `${kind} child: no matching log line within ${timeoutMs} ms; last lines:\n${lines
+                    .slice(-10)
+                    .map((l) => JSON.stringify(l))
+                    .join('\n')}`,
+                ),
+              ),
+            timeoutMs,
+          );
           waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-          exited.then((code) => reject(new Error(`${kind} child exited (${code}) before the expected log line; last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`)));
+          exited.then((code) =>
+            reject(
+              new Error(
+                `${kind} child exited (${code}) before the expected log line; last lines:\n${lines
+                  .slice(-10)
+                  .map((l) => JSON.stringify(l))
+                  .join('\n')}`,
+              ),
+            ),
+          );
         });
       },
     };
@@ -286,7 +324,12 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     spawn: spawnService,
     async submit(imageRef, init = {}) {
       const scanId = init.scanId ?? randomUUID();
-      const { key, value } = encodeKeyedEvent(Topics.scanRequested, { scanId, imageRef, traceId: init.traceId ?? scanId, credentialsRef: init.credentialsRef ?? '' });
+      const { key, value } = encodeKeyedEvent(Topics.scanRequested, {
+        scanId,
+        imageRef,
+        traceId: init.traceId ?? scanId,
+        credentialsRef: init.credentialsRef ?? '',
+      });
       await producer.send({ topic: topic(Topics.scanRequested), acks: -1, messages: [{ key, value: Buffer.from(value) }] });
       return scanId;
     },
@@ -359,14 +402,24 @@ export function reportEssence(json: unknown): { findings: string[]; packages: st
     const results = doc.Results as Array<{ Target?: string; Vulnerabilities?: Array<Record<string, unknown>>; Packages?: Array<Record<string, unknown>> }>;
     return {
       findings: results
-        .flatMap((r) => (r.Vulnerabilities ?? []).map((v) => [r.Target, v.VulnerabilityID, v.PkgName, v.InstalledVersion, v.FixedVersion, v.Severity, (v.Layer as { DiffID?: string } | undefined)?.DiffID].join('|')))
+        .flatMap((r) =>
+          (r.Vulnerabilities ?? []).map((v) =>
+            [r.Target, v.VulnerabilityID, v.PkgName, v.InstalledVersion, v.FixedVersion, v.Severity, (v.Layer as { DiffID?: string } | undefined)?.DiffID].join(
+              '|',
+            ),
+          ),
+        )
         .sort(),
-      packages: results.flatMap((r) => (r.Packages ?? []).map((p) => [r.Target, p.Name, p.Version, (p.Layer as { DiffID?: string } | undefined)?.DiffID].join('|'))).sort(),
+      packages: results
+        .flatMap((r) => (r.Packages ?? []).map((p) => [r.Target, p.Name, p.Version, (p.Layer as { DiffID?: string } | undefined)?.DiffID].join('|')))
+        .sort(),
     };
   }
   const result = doc as unknown as ScanResult;
   return {
-    findings: result.findings.map((f) => [f.target, f.vulnerabilityId, f.pkgName, f.installedVersion, f.fixedVersion, f.severity, f.layer.diffId].join('|')).sort(),
+    findings: result.findings
+      .map((f) => [f.target, f.vulnerabilityId, f.pkgName, f.installedVersion, f.fixedVersion, f.severity, f.layer.diffId].join('|'))
+      .sort(),
     packages: [...result.inventory.osPackages, ...result.inventory.applications.flatMap((s) => s.packages)]
       .map((p) => [p.type, p.name, p.version, p.setPath, p.layer.diffId].join('|'))
       .sort(),
@@ -391,10 +444,7 @@ export function workCounts(events: readonly StageEvent[]): { fetched: Map<string
 }
 
 /** Images pushed to the anonymous registry that share the debian base layer and have one small unique layer each. */
-export async function pushSharedBaseImages(
-  names: string[],
-  repository = 'strata-test/pipeline-test',
-): Promise<PushedImage[]> {
+export async function pushSharedBaseImages(names: string[], repository = 'strata-test/pipeline-test'): Promise<PushedImage[]> {
   const host = infra.registry('anonymous')!.host;
   const baseFile = baseLayerFixture();
   const base = await fileLayer(baseFile.path, baseFile);

@@ -59,7 +59,14 @@ export interface PrivateServer {
   stop(): Promise<void>;
 }
 
-function processServer(name: string, logFile: string, address: string, command: () => { cmd: string; args: string[]; env?: Record<string, string> }, ready: () => Promise<boolean>, readyTimeoutMs: number): PrivateServer {
+function processServer(
+  name: string,
+  logFile: string,
+  address: string,
+  command: () => { cmd: string; args: string[]; env?: Record<string, string> },
+  ready: () => Promise<boolean>,
+  readyTimeoutMs: number,
+): PrivateServer {
   let child: ChildProcess | undefined;
   let exit: Promise<void> = Promise.resolve();
   let exitNote: string | undefined;
@@ -137,13 +144,32 @@ export async function startPrivateInfra(): Promise<PrivateInfra> {
     conf,
     `${shared}\n# private test broker\noffsets.topic.replication.factor=1\noffsets.topic.num.partitions=6\ntransaction.state.log.replication.factor=1\ntransaction.state.log.min.isr=1\ngroup.initial.rebalance.delay.ms=0\ngroup.min.session.timeout.ms=6000\n`,
   );
-  const javaOpts = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(repoRoot, 'infra/local/kafka/log4j.properties')}`];
+  const javaOpts = [
+    '-Xms256m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(repoRoot, 'infra/local/kafka/log4j.properties')}`,
+  ];
   const classpath = `${kafkaLibs()}/*`;
-  const format = spawnSync('java', [...javaOpts, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', conf, '--ignore-formatted'], { encoding: 'utf8' });
+  const format = spawnSync(
+    'java',
+    [...javaOpts, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', conf, '--ignore-formatted'],
+    { encoding: 'utf8' },
+  );
   if (format.status !== 0) throw new Error(`formatting the private Kafka storage failed: ${format.stderr || format.stdout}`);
   const brokers = [`127.0.0.1:${kafkaPort}`];
   const kafka = Object.assign(
-    processServer('private Kafka', join(dir, 'kafka.log'), brokers[0]!, () => ({ cmd: 'java', args: [...javaOpts, '-cp', classpath, 'kafka.Kafka', conf] }), () => kafkaAnswers(brokers), 120_000),
+    processServer(
+      'private Kafka',
+      join(dir, 'kafka.log'),
+      brokers[0]!,
+      () => ({ cmd: 'java', args: [...javaOpts, '-cp', classpath, 'kafka.Kafka', conf] }),
+      () => kafkaAnswers(brokers),
+      120_000,
+    ),
     { brokers },
   );
 
@@ -172,7 +198,13 @@ export async function startPrivateInfra(): Promise<PrivateInfra> {
   };
   // A test run that dies must not leave a JVM behind.
   const onExit = () => {
-    for (const pid of [kafka.pid, minio.pid]) if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of [kafka.pid, minio.pid])
+      if (pid)
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
   };
   process.once('exit', onExit);
   try {

@@ -19,7 +19,8 @@ export const MAX_REFERENCES = 1000;
 const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}… [cut: ${text.length} characters]`);
 
 /** Severity entries whose vector is short enough to score. */
-const severities = (list: OsvSeverity[] | undefined): OsvSeverity[] => (list ?? []).filter((s) => s.score.length <= MAX_SHORT_TEXT).map((s) => ({ type: s.type, score: s.score }));
+const severities = (list: OsvSeverity[] | undefined): OsvSeverity[] =>
+  (list ?? []).filter((s) => s.score.length <= MAX_SHORT_TEXT).map((s) => ({ type: s.type, score: s.score }));
 
 /** Debian puts its urgency in ecosystem_specific (DEBIAN-CVE records) or database_specific. */
 function debianUrgency(a: OsvAffected): VendorRating | undefined {
@@ -108,7 +109,11 @@ export function cutAffected(recordId: string, a: OsvAffected): IndexedAffected |
 
 /** sha256 over every record's id and content hash, in id order: the advisory-DB version. */
 export function databaseVersion(records: Record<string, ManifestRecord>): string {
-  return versionOfSorted(Object.keys(records).sort().map((id) => [id, records[id]?.hash ?? 'undefined']));
+  return versionOfSorted(
+    Object.keys(records)
+      .sort()
+      .map((id) => [id, records[id]?.hash ?? 'undefined']),
+  );
 }
 
 /** The same, over (id, hash) pairs already in id order (streamed from the store). */
@@ -117,4 +122,3 @@ export function versionOfSorted(pairs: Iterable<readonly [string, string]>): str
   for (const [id, hash] of pairs) h.update(`${id}\t${hash}\n`);
   return `sha256:${h.digest('hex')}`;
 }
-

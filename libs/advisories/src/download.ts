@@ -31,11 +31,17 @@ export async function downloadBounded(
     failure ??= error;
     controller.abort(error);
   };
-  const totalTimer = setTimeout(() => stop(total, new Error(`download took longer than ${limits.downloadTimeoutMs} ms (downloadTimeoutMs)`)), limits.downloadTimeoutMs);
+  const totalTimer = setTimeout(
+    () => stop(total, new Error(`download took longer than ${limits.downloadTimeoutMs} ms (downloadTimeoutMs)`)),
+    limits.downloadTimeoutMs,
+  );
   let idleTimer: NodeJS.Timeout | undefined;
   const touch = (): void => {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => stop(idle, new Error(`no data from the server for ${limits.downloadIdleTimeoutMs} ms (downloadIdleTimeoutMs)`)), limits.downloadIdleTimeoutMs);
+    idleTimer = setTimeout(
+      () => stop(idle, new Error(`no data from the server for ${limits.downloadIdleTimeoutMs} ms (downloadIdleTimeoutMs)`)),
+      limits.downloadIdleTimeoutMs,
+    );
   };
   const signal = AbortSignal.any([total.signal, idle.signal, ...(options.signal ? [options.signal] : [])]);
   try {
@@ -77,7 +83,8 @@ export async function downloadBounded(
       },
     });
     await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), counter, createWriteStream(path), { signal });
-    if (bodyLength !== undefined && progress.receivedBytes !== bodyLength) throw new Error(`download truncated: ${progress.receivedBytes} of ${bodyLength} bytes`);
+    if (bodyLength !== undefined && progress.receivedBytes !== bodyLength)
+      throw new Error(`download truncated: ${progress.receivedBytes} of ${bodyLength} bytes`);
     return progress;
   } catch (e) {
     // A timeout surfaces as whatever the aborted fetch or stream throws: name the timeout instead.

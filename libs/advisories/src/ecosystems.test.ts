@@ -54,10 +54,17 @@ test('package names are normalised per ecosystem', () => {
 });
 
 test('language package types map to their OSV ecosystems; conda has none', () => {
-  assert.deepEqual(
-    (['npm', 'pypi', 'gobinary', 'jar', 'cargo', 'composer', 'gem', 'nuget', 'conda'] as const).map(packageEcosystem),
-    ['npm', 'PyPI', 'Go', 'Maven', 'crates.io', 'Packagist', 'RubyGems', 'NuGet', undefined],
-  );
+  assert.deepEqual((['npm', 'pypi', 'gobinary', 'jar', 'cargo', 'composer', 'gem', 'nuget', 'conda'] as const).map(packageEcosystem), [
+    'npm',
+    'PyPI',
+    'Go',
+    'Maven',
+    'crates.io',
+    'Packagist',
+    'RubyGems',
+    'NuGet',
+    undefined,
+  ]);
 });
 
 test('an inventory needs its OS ecosystem and one per language package type', () => {

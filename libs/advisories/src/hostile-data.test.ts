@@ -42,8 +42,16 @@ test('records with wrong field types or hostile sizes are skipped with a warning
     'package-number': { ...good('GHSA-pkg'), affected: [{ package: { ecosystem: 'npm', name: 7 }, ranges: [] }] },
     'package-name-huge': { ...good('GHSA-name'), affected: [{ package: { ecosystem: 'npm', name: 'n'.repeat(100_000) }, ranges: [] }] },
     'events-null': { ...good('GHSA-ev'), affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM', events: null }] }] },
-    'event-number': { ...good('GHSA-ev2'), affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: 0 }] }] }] },
-    'event-huge': { ...good('GHSA-ev3'), affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: `1.${'0'.repeat(100_000)}` }] }] }] },
+    'event-number': {
+      ...good('GHSA-ev2'),
+      affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: 0 }] }] }],
+    },
+    'event-huge': {
+      ...good('GHSA-ev3'),
+      affected: [
+        { package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: `1.${'0'.repeat(100_000)}` }] }] },
+      ],
+    },
     'versions-mixed': { ...good('GHSA-vers'), affected: [{ package: { ecosystem: 'npm', name: 'x' }, versions: ['1.0.0', { v: 1 }] }] },
     'severity-string': { ...good('GHSA-sev'), severity: 'HIGH' },
     'references-strings': { ...good('GHSA-refs'), references: ['https://example.com'] },
@@ -54,7 +62,10 @@ test('records with wrong field types or hostile sizes are skipped with a warning
   };
   for (const [name, value] of Object.entries(bad)) await writeFile(join(db, `${name}.json`), JSON.stringify(value));
   await writeFile(join(db, 'truncated.json'), JSON.stringify(good('GHSA-trunc')).slice(0, 40));
-  await writeFile(join(db, 'deeply-nested.json'), `{"id":"GHSA-deep","modified":"2024-01-01T00:00:00Z","database_specific":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+  await writeFile(
+    join(db, 'deeply-nested.json'),
+    `{"id":"GHSA-deep","modified":"2024-01-01T00:00:00Z","database_specific":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+  );
   // Over maxRecordBytes: never read into memory.
   await writeFile(join(db, 'huge.json'), Buffer.alloc(17 * MiB, 0x20));
   // Loadable, but with fields of the wrong type where Strata only reads them softly, and garbage versions.
@@ -72,24 +83,40 @@ test('records with wrong field types or hostile sizes are skipped with a warning
   };
   const garbage: OsvRecord = {
     ...good('GHSA-garbage-versions', 'garbage-pkg'),
-    affected: [{ package: { ecosystem: 'npm', name: 'garbage-pkg' }, ranges: [{ type: 'SEMVER', events: [{ introduced: 'not a version' }, { fixed: '\u0000\u0001' }] }], ecosystem_specific: null as unknown as Record<string, unknown> }],
+    affected: [
+      {
+        package: { ecosystem: 'npm', name: 'garbage-pkg' },
+        ranges: [{ type: 'SEMVER', events: [{ introduced: 'not a version' }, { fixed: '\u0000\u0001' }] }],
+        ecosystem_specific: null as unknown as Record<string, unknown>,
+      },
+    ],
   };
   for (const r of [good('GHSA-good-1'), good('GHSA-good-2', 'other'), soft, garbage]) await writeFile(join(db, `${r.id}.json`), JSON.stringify(r));
 
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
   const warned = new Set(warnings.map((w) => w.path.replace(/\[\d+\]$/, '')));
-  for (const name of [...Object.keys(bad), 'truncated', 'deeply-nested', 'huge']) assert.ok(warned.has(`${name}.json`), `warning for ${name}.json: ${JSON.stringify(warnings)}`);
+  for (const name of [...Object.keys(bad), 'truncated', 'deeply-nested', 'huge'])
+    assert.ok(warned.has(`${name}.json`), `warning for ${name}.json: ${JSON.stringify(warnings)}`);
   assert.ok(warnings.every((w) => w.analyzer === 'advisories' && w.message.length > 0 && w.message.length < 500));
   assert.match(warnings.find((w) => w.path === 'huge.json')?.message ?? '', /maxRecordBytes/);
-  assert.deepEqual(index.lookup('npm', 'left-pad').map((a) => a.recordId), ['GHSA-good-1']);
-  assert.deepEqual(index.lookup('npm', 'other').map((a) => a.recordId), ['GHSA-good-2']);
+  assert.deepEqual(
+    index.lookup('npm', 'left-pad').map((a) => a.recordId),
+    ['GHSA-good-1'],
+  );
+  assert.deepEqual(
+    index.lookup('npm', 'other').map((a) => a.recordId),
+    ['GHSA-good-2'],
+  );
   const softRecord = index.record('GHSA-soft');
   assert.ok(softRecord);
   assert.ok((softRecord.summary?.length ?? 0) < MAX_SUMMARY_LENGTH + 100);
   assert.ok((softRecord.details?.length ?? 0) < MAX_DETAILS_LENGTH + 100);
   assert.match(softRecord.details ?? '', /cut: 262144 characters/);
   assert.equal(softRecord.references.length, MAX_REFERENCES);
-  assert.deepEqual(softRecord.references.slice(0, 2), [{ type: 'WEB', url: 'https://example.com/a' }, { type: 'WEB', url: 'https://example.com/r0' }]);
+  assert.deepEqual(softRecord.references.slice(0, 2), [
+    { type: 'WEB', url: 'https://example.com/a' },
+    { type: 'WEB', url: 'https://example.com/r0' },
+  ]);
   assert.deepEqual(softRecord.severity, []);
   assert.ok(index.lookup('npm', 'garbage-pkg')[0]?.ranges[0]?.unsorted, 'a range of garbage versions is kept unsorted for the matcher to report');
 });
@@ -108,8 +135,14 @@ test('a zip entry named ../x, /x, C:/x or a\\x is dropped alone, with a warning;
     ]),
   );
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
-  assert.deepEqual(index.lookup('npm', 'left-pad').map((a) => a.recordId), ['GHSA-first']);
-  assert.deepEqual(index.lookup('npm', 'last').map((a) => a.recordId), ['GHSA-last']);
+  assert.deepEqual(
+    index.lookup('npm', 'left-pad').map((a) => a.recordId),
+    ['GHSA-first'],
+  );
+  assert.deepEqual(
+    index.lookup('npm', 'last').map((a) => a.recordId),
+    ['GHSA-last'],
+  );
   assert.deepEqual(Object.keys(index.manifest.records).sort(), ['GHSA-first', 'GHSA-last']);
   assert.deepEqual(warnings.map((w) => w.path).sort(), names.map((n) => `npm/all.zip!${n.replaceAll('\\', '/')}`).sort());
   for (const w of warnings) assert.match(w.message, /entry skipped: unsafe name/);
@@ -134,25 +167,44 @@ test('zip bombs: an entry claiming or inflating past maxRecordBytes is skipped; 
   const rssBefore = process.memoryUsage().rss;
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
   assert.ok(process.memoryUsage().rss - rssBefore < 512 * MiB, 'nothing near the claimed size was allocated');
-  assert.deepEqual(index.lookup('npm', 'left-pad').map((a) => a.recordId), ['GHSA-a']);
-  assert.deepEqual(index.lookup('npm', 'b').map((a) => a.recordId), ['GHSA-b']);
+  assert.deepEqual(
+    index.lookup('npm', 'left-pad').map((a) => a.recordId),
+    ['GHSA-a'],
+  );
+  assert.deepEqual(
+    index.lookup('npm', 'b').map((a) => a.recordId),
+    ['GHSA-b'],
+  );
   assert.deepEqual(warnings.map((w) => w.path).sort(), ['npm/all.zip!bomb-claims-15m.json', 'npm/all.zip!bomb-claims-1k.json', 'npm/all.zip!bomb-honest.json']);
   assert.match(warnings.find((w) => w.path.endsWith('honest.json'))?.message ?? '', /claims 3221225472 bytes inflated, more than maxRecordBytes/);
 
   // The archive's own bounds stop the rest of it, keeping what came before.
-  const many = rawZip(Array.from({ length: 10 }, (_, i) => ({ name: `GHSA-${i}.json`, content: JSON.stringify({ ...good(`GHSA-${i}`, `p${i}`), details: 'x'.repeat(200_000) }) })));
+  const many = rawZip(
+    Array.from({ length: 10 }, (_, i) => ({
+      name: `GHSA-${i}.json`,
+      content: JSON.stringify({ ...good(`GHSA-${i}`, `p${i}`), details: 'x'.repeat(200_000) }),
+    })),
+  );
   const path = join(await tempDir(), 'many.zip');
   await writeFile(path, many);
   const read = async (limits: Parameters<typeof eachZipJson>[3]) => {
     const names: string[] = [];
     const problems: string[] = [];
-    await eachZipJson(path, (name) => void names.push(name), (p) => problems.push(`${p.entry ?? '(archive)'}: ${p.message}`), limits);
+    await eachZipJson(
+      path,
+      (name) => void names.push(name),
+      (p) => problems.push(`${p.entry ?? '(archive)'}: ${p.message}`),
+      limits,
+    );
     return { names, problems };
   };
   const bytes = await read({ maxArchiveBytes: 1024 * 1024 });
   assert.equal(bytes.names.length, 5);
   assert.equal(bytes.problems.length, 1);
-  assert.match(bytes.problems[0] as string, /^\(archive\): inflates past maxArchiveBytes \(1048576\) at entry GHSA-5\.json: the rest of the archive is skipped/);
+  assert.match(
+    bytes.problems[0] as string,
+    /^\(archive\): inflates past maxArchiveBytes \(1048576\) at entry GHSA-5\.json: the rest of the archive is skipped/,
+  );
   const entries = await read({ maxArchiveEntries: 3 });
   assert.deepEqual(entries.names, ['GHSA-0.json', 'GHSA-1.json', 'GHSA-2.json']);
   assert.match(entries.problems.join('\n'), /more than 3 entries \(maxArchiveEntries\)/);
@@ -166,7 +218,11 @@ test('zip bombs: an entry claiming or inflating past maxRecordBytes is skipped; 
   await writeFile(ratioPath, rawZip(padded));
   const names: string[] = [];
   const problems: string[] = [];
-  await eachZipJson(ratioPath, (name) => void names.push(name), (p) => problems.push(p.message));
+  await eachZipJson(
+    ratioPath,
+    (name) => void names.push(name),
+    (p) => problems.push(p.message),
+  );
   assert.ok(names.length >= 6 && names.length < 10, `read ${names.length} entries before the ratio check stopped the archive`);
   assert.match(problems.join('\n'), /maxArchiveRatio/);
 
@@ -175,7 +231,14 @@ test('zip bombs: an entry claiming or inflating past maxRecordBytes is skipped; 
   const liarsPath = join(await tempDir(), 'liars.zip');
   await writeFile(liarsPath, liars);
   const liarProblems: ZipProblem[] = [];
-  assert.equal(await eachZipJson(liarsPath, () => undefined, (p) => liarProblems.push(p)), 0);
+  assert.equal(
+    await eachZipJson(
+      liarsPath,
+      () => undefined,
+      (p) => liarProblems.push(p),
+    ),
+    0,
+  );
   assert.ok(liarProblems.length < 12, 'the archive was stopped before its last entry');
   assert.match(liarProblems.at(-1)?.message ?? '', /maxArchiveRatio/);
   assert.ok(liarProblems.slice(0, -1).every((p) => p.entry?.startsWith('liar-') && p.message.startsWith('entry skipped')));
@@ -190,7 +253,10 @@ test('a zip that is not a zip, or whose directory is cut, is a warning and the o
   await writeFile(join(db, 'PyPI/all.zip'), zip.subarray(0, zip.length - 30));
   await writeFile(join(db, 'GHSA-folder.json'), JSON.stringify(good('GHSA-folder', 'folder')));
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
-  assert.deepEqual(index.lookup('npm', 'folder').map((a) => a.recordId), ['GHSA-folder']);
+  assert.deepEqual(
+    index.lookup('npm', 'folder').map((a) => a.recordId),
+    ['GHSA-folder'],
+  );
   assert.deepEqual(warnings.map((w) => w.path).sort(), ['PyPI/all.zip', 'npm/all.zip']);
   for (const w of warnings) assert.match(w.message, /unreadable zip/);
 });

@@ -33,7 +33,12 @@ function hostileRecords(): OsvRecord[] {
     });
     // A record whose id, and another whose alias, is the hostile name.
     out.push({ id: name, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: `pkg-id-${i}` }, ranges: range('1.0.0') }] });
-    out.push({ id: `GHSA-alias-${i}`, aliases: [name], modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: `pkg-alias-${i}` }, ranges: range('1.0.0') }] });
+    out.push({
+      id: `GHSA-alias-${i}`,
+      aliases: [name],
+      modified: '2024-01-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'npm', name: `pkg-alias-${i}` }, ranges: range('1.0.0') }],
+    });
     // An ecosystem spelled as the hostile name (unknown to Strata, but indexed like any other).
     out.push({ id: `OSV-eco-${i}`, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: name, name }, ranges: range('1.0.0') }] });
   }
@@ -51,14 +56,25 @@ function checkIndex(index: Awaited<ReturnType<typeof openAdvisoryIndex>>['index'
   assert.equal(index.manifest.counts.records, records.length);
   assert.equal(Object.keys(index.manifest.records).length, records.length);
   for (const [i, name] of HOSTILE_NAMES.entries()) {
-    assert.deepEqual(index.lookup('npm', name).map((a) => a.recordId), [`GHSA-name-${i}`], `npm package ${name}`);
+    assert.deepEqual(
+      index.lookup('npm', name).map((a) => a.recordId),
+      [`GHSA-name-${i}`],
+      `npm package ${name}`,
+    );
     assert.equal(index.lookup('npm', name)[0]?.record.id, `GHSA-name-${i}`);
-    assert.deepEqual(index.lookup('npm', `pkg-id-${i}`).map((a) => a.record.id), [name], `record id ${name}`);
+    assert.deepEqual(
+      index.lookup('npm', `pkg-id-${i}`).map((a) => a.record.id),
+      [name],
+      `record id ${name}`,
+    );
     assert.equal(index.record(name)?.id, name);
     assert.deepEqual(index.recordIds(name), [name, `GHSA-alias-${i}`].sort(), `id or alias ${name}`);
     const key = ecosystemKey(name);
     assert.ok(index.hasEcosystem(key), `ecosystem ${name}`);
-    assert.deepEqual(index.lookup(key, name).map((a) => a.recordId), [`OSV-eco-${i}`]);
+    assert.deepEqual(
+      index.lookup(key, name).map((a) => a.recordId),
+      [`OSV-eco-${i}`],
+    );
     assert.equal(index.manifest.records[name]?.withdrawn, undefined);
     assert.ok(Object.hasOwn(index.manifest.records, name));
   }
@@ -69,7 +85,10 @@ function checkIndex(index: Awaited<ReturnType<typeof openAdvisoryIndex>>['index'
     assert.equal(index.record(name), undefined);
     assert.deepEqual(index.recordIds(name), []);
   }
-  assert.deepEqual(index.lookup('npm', 'lodash').map((a) => a.recordId), ['GHSA-plain']);
+  assert.deepEqual(
+    index.lookup('npm', 'lodash').map((a) => a.recordId),
+    ['GHSA-plain'],
+  );
   assert.equal(Object.getPrototypeOf({}).polluted, undefined);
 }
 
@@ -94,7 +113,13 @@ test('package names, ids, aliases and ecosystems named after Object.prototype me
 test('a database diff treats hostile ids as records: added, changed and withdrawn', async () => {
   const base = hostileRecords().filter((r) => r.id !== 'constructor' && r.id !== 'toString');
   const oldDb = await writeDb(base);
-  const next = hostileRecords().map((r) => (r.id === '__proto__' ? { ...r, modified: '2025-01-01T00:00:00Z', summary: 'changed' } : r.id === 'hasOwnProperty' ? { ...r, withdrawn: '2025-01-01T00:00:00Z' } : r));
+  const next = hostileRecords().map((r) =>
+    r.id === '__proto__'
+      ? { ...r, modified: '2025-01-01T00:00:00Z', summary: 'changed' }
+      : r.id === 'hasOwnProperty'
+        ? { ...r, withdrawn: '2025-01-01T00:00:00Z' }
+        : r,
+  );
   const newDb = await writeDb(next);
   const before = (await openAdvisoryIndex({ dbDir: oldDb })).index;
   const afterIndex = (await openAdvisoryIndex({ dbDir: newDb })).index;

@@ -58,7 +58,10 @@ async function publish(records: OsvRecord[]): Promise<void> {
   const dir = join(bucket, 'npm');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  writeZip(join(dir, 'all.zip'), records.map((r) => ({ name: `${r.id}.json`, content: JSON.stringify(r) })));
+  writeZip(
+    join(dir, 'all.zip'),
+    records.map((r) => ({ name: `${r.id}.json`, content: JSON.stringify(r) })),
+  );
   const sorted = [...records].sort((a, b) => (a.modified < b.modified ? 1 : -1));
   await writeFile(join(dir, 'modified_id.csv'), sorted.map((r) => `${r.modified},${r.id}\n`).join(''));
   for (const r of records) await writeFile(join(dir, `${r.id}.json`), JSON.stringify(r));
@@ -76,7 +79,9 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-test('db update fetches only what modified_id.csv says changed; records gone from it are withdrawn; a failure part-way keeps the old data', { skip: skipUnless('tool:python3') }, async () => {
+test('db update fetches only what modified_id.csv says changed; records gone from it are withdrawn; a failure part-way keeps the old data', {
+  skip: skipUnless('tool:python3'),
+}, async () => {
   const db = await tempDir();
   const cacheDir = await tempDir();
   const base = Array.from({ length: 40 }, (_, i) => record(i, `2024-01-${String(1 + (i % 28)).padStart(2, '0')}T00:00:00Z`));
@@ -97,7 +102,10 @@ test('db update fetches only what modified_id.csv says changed; records gone fro
   requests.length = 0;
   const second = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['npm'], cacheDir });
   assert.deepEqual(second.failed, []);
-  assert.deepEqual(second.results[0]?.incremental && { fetched: second.results[0].incremental.fetched, withdrawn: second.results[0].incremental.withdrawn }, { fetched: 2, withdrawn: 1 });
+  assert.deepEqual(second.results[0]?.incremental && { fetched: second.results[0].incremental.fetched, withdrawn: second.results[0].incremental.withdrawn }, {
+    fetched: 2,
+    withdrawn: 1,
+  });
   assert.deepEqual(requests.sort(), ['/npm/GHSA-test-3.json', '/npm/GHSA-test-40.json', '/npm/modified_id.csv']);
   assert.deepEqual(second.diff && [second.diff.added, second.diff.changed, second.diff.withdrawn], [['GHSA-test-40'], ['GHSA-test-3'], ['GHSA-test-7']]);
   const v2 = (await openAdvisoryIndex({ dbDir: db, cacheDir })).index;
@@ -108,13 +116,18 @@ test('db update fetches only what modified_id.csv says changed; records gone fro
   // The same records read from a fresh full dump give the same active set.
   const full = await tempDir();
   await mkdir(join(full, 'npm'));
-  writeZip(join(full, 'npm/all.zip'), next.map((r) => ({ name: `${r.id}.json`, content: JSON.stringify(r) })));
+  writeZip(
+    join(full, 'npm/all.zip'),
+    next.map((r) => ({ name: `${r.id}.json`, content: JSON.stringify(r) })),
+  );
   const reference = (await openAdvisoryIndex({ dbDir: full })).index;
   const active = (index: typeof v2): string[] => [...index.manifestRecords()].filter(([, m]) => !m.withdrawn).map(([id]) => id);
   assert.deepEqual(active(v2), active(reference));
 
   // Two more changes, and the second record's fetch fails: nothing of this update is kept.
-  const third = next.map((r) => (r.id === 'GHSA-test-5' ? record(5, '2025-07-01T00:00:00Z', '3.0.0') : r.id === 'GHSA-test-9' ? record(9, '2025-07-02T00:00:00Z', '3.0.0') : r));
+  const third = next.map((r) =>
+    r.id === 'GHSA-test-5' ? record(5, '2025-07-01T00:00:00Z', '3.0.0') : r.id === 'GHSA-test-9' ? record(9, '2025-07-02T00:00:00Z', '3.0.0') : r,
+  );
   await publish(third);
   failing.add('/npm/GHSA-test-9.json');
   const before = await snapshot(db);

@@ -54,7 +54,10 @@ export async function updateFromListing(opts: {
 }): Promise<IncrementalResult | undefined> {
   const { folder } = opts;
   const savedPath = join(folder, MODIFIED_LISTING);
-  const hasCopy = await stat(join(folder, 'all.zip')).then(() => true, () => false);
+  const hasCopy = await stat(join(folder, 'all.zip')).then(
+    () => true,
+    () => false,
+  );
   const saved = hasCopy ? await readFile(savedPath, 'utf8').catch(() => undefined) : undefined;
   if (saved === undefined) return undefined;
   const before = parseModifiedListing(saved, savedPath);
@@ -76,7 +79,9 @@ export async function updateFromListing(opts: {
         const url = `${ecoUrl}/${encodeURIComponent(id)}.json`;
         const path = join(stage, `${id}.json`);
         try {
-          bytes += (await downloadBounded(url, path, { ...opts.limits, maxDownloadBytes: Math.min(opts.limits.maxDownloadBytes, opts.limits.maxRecordBytes) }, signal)).receivedBytes;
+          bytes += (
+            await downloadBounded(url, path, { ...opts.limits, maxDownloadBytes: Math.min(opts.limits.maxDownloadBytes, opts.limits.maxRecordBytes) }, signal)
+          ).receivedBytes;
         } catch (e) {
           throw new Error(`fetching changed record ${url}: ${describeError(e)}`);
         }
@@ -122,11 +127,22 @@ export async function updateFromListing(opts: {
  * bucket's listing is saved for the next incremental update. A listing that cannot be fetched
  * only means the next update downloads all.zip again.
  */
-export async function afterFullDownload(opts: { folder: string; base: string; ecosystem: string; limits: AdvisoryLimits; signal?: AbortSignal }): Promise<void> {
+export async function afterFullDownload(opts: {
+  folder: string;
+  base: string;
+  ecosystem: string;
+  limits: AdvisoryLimits;
+  signal?: AbortSignal;
+}): Promise<void> {
   await rm(join(opts.folder, UPDATES_FOLDER), { recursive: true, force: true });
   const tmp = join(opts.folder, `.${MODIFIED_LISTING}.download-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await downloadBounded(`${opts.base}/${encodeURIComponent(opts.ecosystem)}/${MODIFIED_LISTING}`, tmp, opts.limits, opts.signal ? { signal: opts.signal } : {});
+    await downloadBounded(
+      `${opts.base}/${encodeURIComponent(opts.ecosystem)}/${MODIFIED_LISTING}`,
+      tmp,
+      opts.limits,
+      opts.signal ? { signal: opts.signal } : {},
+    );
     parseModifiedListing(await readFile(tmp, 'utf8'), tmp);
     await rename(tmp, join(opts.folder, MODIFIED_LISTING));
   } catch {

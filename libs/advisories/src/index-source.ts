@@ -8,7 +8,12 @@ import { openAdvisoryIndex, type OpenIndexResult } from './open.js';
  * folder reads only the store's header and returns the handle already open; a rebuilt store is a
  * new file, and the handle on the old one keeps working for the scans still using it.
  */
-export function advisoryIndexSource(dbDir: string, cacheDir: string, recheckMs: number, limits?: Partial<AdvisoryLimits>): (fresh?: boolean) => Promise<OpenIndexResult> {
+export function advisoryIndexSource(
+  dbDir: string,
+  cacheDir: string,
+  recheckMs: number,
+  limits?: Partial<AdvisoryLimits>,
+): (fresh?: boolean) => Promise<OpenIndexResult> {
   const reopen = (): Promise<OpenIndexResult> => openAdvisoryIndex({ dbDir, cacheDir, ...(limits ? { limits } : {}) });
   let current: Promise<OpenIndexResult> | undefined;
   let openedAt = 0;

@@ -31,7 +31,10 @@ async function readFolder(dir: string): Promise<OsvRecord[]> {
 test('Go vulndb: every record loads, withdrawn ones are tracked but not indexed', { skip: skipUnless('data') }, async () => {
   const dir = join(data(), 'osv/go');
   const records = await readFolder(dir);
-  const withdrawn = records.filter((r) => r.withdrawn).map((r) => r.id).sort();
+  const withdrawn = records
+    .filter((r) => r.withdrawn)
+    .map((r) => r.id)
+    .sort();
   assert.ok(withdrawn.length > 0);
   const { index, warnings, rebuilt } = await openAdvisoryIndex({ dbDir: dir });
   assert.equal(rebuilt, true);
@@ -50,7 +53,10 @@ test('Go vulndb: every record loads, withdrawn ones are tracked but not indexed'
   for (const r of records.filter((x) => !x.withdrawn)) {
     for (const a of r.affected ?? []) {
       const hits = index.lookup(ecosystemKey(a.package.ecosystem), a.package.name);
-      assert.ok(hits.some((h) => h.recordId === r.id), `${r.id} found under ${a.package.name}`);
+      assert.ok(
+        hits.some((h) => h.recordId === r.id),
+        `${r.id} found under ${a.package.name}`,
+      );
     }
   }
   const stdlib = index.lookup('go', 'stdlib');
@@ -65,10 +71,7 @@ test('GHSA: PyPI names are indexed PEP 503-normalised (Jinja2 and jinja2 are one
   assert.ok(jinja.some((r) => r.affected?.some((a) => a.package.name === 'jinja2')));
   const { index } = await openAdvisoryIndex({ dbDir: dir });
   for (const spelling of ['Jinja2', 'jinja2', 'JINJA2']) {
-    assert.deepEqual(
-      [...new Set(index.lookup('pypi', spelling).map((a) => a.recordId))].sort(),
-      jinja.map((r) => r.id).sort(),
-    );
+    assert.deepEqual([...new Set(index.lookup('pypi', spelling).map((a) => a.recordId))].sort(), jinja.map((r) => r.id).sort());
   }
   const lodash = index.lookup('npm', 'lodash');
   assert.ok(lodash.length > 0);
@@ -80,10 +83,7 @@ test('a zip dump and a folder of the same records give the same database version
   const root = await tempDir();
   const names = (await readdir(src)).filter((n) => n.endsWith('.json'));
   await mkdir(join(root, 'Alpine'));
-  writeZip(
-    join(root, 'Alpine/all.zip'),
-    await Promise.all(names.map(async (n) => ({ name: n, content: await readFile(join(src, n)) }))),
-  );
+  writeZip(join(root, 'Alpine/all.zip'), await Promise.all(names.map(async (n) => ({ name: n, content: await readFile(join(src, n)) }))));
   const fromDir = await openAdvisoryIndex({ dbDir: src });
   const fromZip = await openAdvisoryIndex({ dbDir: root });
   assert.equal(fromZip.index.version, fromDir.index.version);
@@ -106,7 +106,11 @@ test('a broken record is skipped with a warning naming its file (and zip entry);
   await writeFile(join(root, 'ghsa/GHSA-no-id.json'), JSON.stringify({ modified: '2024-01-01T00:00:00Z', affected: [] }));
   await writeFile(
     join(root, 'ghsa/GHSA-bad-range.json'),
-    JSON.stringify({ id: 'GHSA-bad-range', modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM' }] }] }),
+    JSON.stringify({
+      id: 'GHSA-bad-range',
+      modified: '2024-01-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: [{ type: 'ECOSYSTEM' }] }],
+    }),
   );
   const good = await readFile(join(src, 'GHSA-35jh-r3h4-6jhm.json'), 'utf8');
   await mkdir(join(root, 'npm'));
@@ -186,7 +190,10 @@ test('the index is cached, rebuilt only when the source changes, and diffs name 
   assert.deepEqual(diff.added, [added.id]);
   assert.deepEqual(diff.changed, [changedId]);
   assert.deepEqual(diff.withdrawn, [withdrawnId]);
-  assert.deepEqual(diff.packages, [[key, 'openssl'], [key, 'zlib']]);
+  assert.deepEqual(diff.packages, [
+    [key, 'openssl'],
+    [key, 'zlib'],
+  ]);
   assert.equal(diff.fromVersion, first.index.version);
   assert.equal(diff.toVersion, third.index.version);
   assert.ok(!third.index.lookup(key, 'openssl').some((a) => a.recordId === withdrawnId));

@@ -80,7 +80,8 @@ export function advisoryLimitsFromEnv(env: Readonly<Record<string, string | unde
   for (const [key, variable] of Object.entries(ADVISORY_LIMIT_ENV) as [keyof AdvisoryLimits, string][]) {
     const raw = env[variable]?.trim();
     if (raw === undefined || raw === '') continue;
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) problems.push(`${variable} must be a non-negative integer, got ${JSON.stringify(raw.slice(0, 40))}`);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw)))
+      problems.push(`${variable} must be a non-negative integer, got ${JSON.stringify(raw.slice(0, 40))}`);
     else out[key] = Number(raw);
   }
   if (problems.length > 0) throw new RangeError(problems.join('; '));

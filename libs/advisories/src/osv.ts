@@ -122,7 +122,8 @@ export function validateRecord(raw: unknown): string | undefined {
       return `${where}.package has an ecosystem or name longer than ${MAX_NAME_LENGTH} characters`;
     }
     if (a.versions !== undefined && !isStringArray(a.versions)) return `${where}.versions is not an array of strings`;
-    if ((a.versions as string[] | undefined)?.some((v) => v.length > MAX_VERSION_LENGTH)) return `${where}.versions has a version longer than ${MAX_VERSION_LENGTH} characters`;
+    if ((a.versions as string[] | undefined)?.some((v) => v.length > MAX_VERSION_LENGTH))
+      return `${where}.versions has a version longer than ${MAX_VERSION_LENGTH} characters`;
     const affSev = checkSeverity(a.severity, `${where}.severity`);
     if (affSev) return affSev;
     if (a.ranges === undefined) continue;

@@ -144,10 +144,18 @@ async function readBounded(stream: NodeJS.ReadableStream, max: number, bound: st
  * read raw and inflated in one synchronous call bounded by maxOutputLength: a zlib stream per
  * entry cost more than the records' parsing on a 400k-record build. Other methods stream.
  */
-async function readEntry(zip: yauzl.ZipFile, reader: WindowedReader, entry: yauzl.Entry, max: number, bound: string, onBytes: (n: number) => void): Promise<Buffer> {
+async function readEntry(
+  zip: yauzl.ZipFile,
+  reader: WindowedReader,
+  entry: yauzl.Entry,
+  max: number,
+  bound: string,
+  onBytes: (n: number) => void,
+): Promise<Buffer> {
   if (entry.compressionMethod !== 8 || entry.isEncrypted()) return readBounded(await zip.openReadStreamPromise(entry), max, bound, onBytes);
   // Deflate never shrinks data by less than a few bytes per 16 KiB block: a raw entry past this could not inflate within max.
-  if (entry.compressedSize > max + 1024 + max / 1000) throw new EntryTooLargeError(`claims ${entry.compressedSize} compressed bytes, more than ${bound} allows`);
+  if (entry.compressedSize > max + 1024 + max / 1000)
+    throw new EntryTooLargeError(`claims ${entry.compressedSize} compressed bytes, more than ${bound} allows`);
   // yauzl checks the local header and that the data lies within the file; the bytes are then
   // taken from the reader's window as they are (no stream per entry).
   const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
@@ -287,7 +295,10 @@ export async function eachZipJson(
       }
       if (name.endsWith('/') || !name.toLowerCase().endsWith('.json')) continue;
       if (entry.uncompressedSize > limits.maxRecordBytes) {
-        onProblem({ entry: name, message: `entry skipped: claims ${entry.uncompressedSize} bytes inflated, more than maxRecordBytes (${limits.maxRecordBytes})` });
+        onProblem({
+          entry: name,
+          message: `entry skipped: claims ${entry.uncompressedSize} bytes inflated, more than maxRecordBytes (${limits.maxRecordBytes})`,
+        });
         continue;
       }
       const archiveLeft = Math.max(0, limits.maxArchiveBytes - inflated);
@@ -313,7 +324,9 @@ export async function eachZipJson(
         break;
       }
       if (inflated > ARCHIVE_RATIO_FLOOR_BYTES && inflated > compressed * limits.maxArchiveRatio) {
-        onProblem({ message: `inflates more than ${limits.maxArchiveRatio} times its compressed size (maxArchiveRatio) at entry ${name}: a zip bomb; the rest of the archive is skipped` });
+        onProblem({
+          message: `inflates more than ${limits.maxArchiveRatio} times its compressed size (maxArchiveRatio) at entry ${name}: a zip bomb; the rest of the archive is skipped`,
+        });
         break;
       }
       if (data === undefined) {
@@ -330,7 +343,13 @@ export async function eachZipJson(
   return count;
 }
 
-async function readZipFile(dbDir: string, file: SourceFile, limits: AdvisoryLimits, onRecord: (r: RawRecord) => void, onProblem: (p: SourceProblem) => void): Promise<void> {
+async function readZipFile(
+  dbDir: string,
+  file: SourceFile,
+  limits: AdvisoryLimits,
+  onRecord: (r: RawRecord) => void,
+  onProblem: (p: SourceProblem) => void,
+): Promise<void> {
   try {
     await eachZipJson(
       join(dbDir, file.path),

@@ -58,7 +58,9 @@ for (const folder of ['alpine', 'ghsa', 'go']) {
     for (const { index } of [built, reopened]) {
       for (const [key, expected] of reference) {
         const [eco, name] = key.split('\u0000') as [string, string];
-        const got = index.lookup(eco, name).map((a) => [a.recordId, a.ecosystem, a.name, a.ranges.flatMap((x) => x.events.flatMap((e) => (e.fixed ? [e.fixed] : []))).sort()]);
+        const got = index
+          .lookup(eco, name)
+          .map((a) => [a.recordId, a.ecosystem, a.name, a.ranges.flatMap((x) => x.events.flatMap((e) => (e.fixed ? [e.fixed] : []))).sort()]);
         assert.deepEqual(got, expected, `${eco} ${name}`);
         for (const a of index.lookup(eco, name)) assert.equal(a.record.id, a.recordId);
       }
@@ -86,7 +88,9 @@ test('a rebuild while readers hold the store: they keep reading the old data, ne
     id: 'ALPINE-CVE-2099-7777',
     modified: '2026-12-01T00:00:00Z',
     upstream: ['CVE-2099-7777'],
-    affected: [{ package: { ecosystem: 'Alpine:v3.20', name: 'openssl' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.9.9-r0' }] }] }],
+    affected: [
+      { package: { ecosystem: 'Alpine:v3.20', name: 'openssl' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.9.9-r0' }] }] },
+    ],
   };
   await writeFile(join(db, `${added.id}.json`), JSON.stringify(added));
   const later = new Date(Date.now() + 60_000);
@@ -98,7 +102,10 @@ test('a rebuild while readers hold the store: they keep reading the old data, ne
   let done = false;
   void rebuilding.finally(() => (done = true));
   while (!done) {
-    assert.deepEqual(old.index.lookup(key, 'openssl').map((a) => a.recordId), before);
+    assert.deepEqual(
+      old.index.lookup(key, 'openssl').map((a) => a.recordId),
+      before,
+    );
     reads++;
     await new Promise((r) => setImmediate(r));
   }
@@ -110,7 +117,10 @@ test('a rebuild while readers hold the store: they keep reading the old data, ne
   assert.ok(!old.index.lookup(key, 'zlib').some((a) => a.recordId === added.id));
   assert.equal(old.index.record(added.id), undefined);
   assert.equal(old.index.manifestRecord(added.id), undefined);
-  assert.deepEqual(old.index.lookup(key, 'openssl').map((a) => a.recordId), before);
+  assert.deepEqual(
+    old.index.lookup(key, 'openssl').map((a) => a.recordId),
+    before,
+  );
   assert.notEqual(fresh.index.version, old.index.version);
   // One instance per store file and process: an unchanged store opens to the same handle.
   const again = await openAdvisoryIndex({ dbDir: db, cacheDir });
@@ -135,8 +145,19 @@ test('a store updated in place from rewritten and added record files equals one 
   // A file rewritten to hold another record: the one it held before is gone.
   await edit(names[2] as string, (r) => ({ ...r, id: 'ALPINE-CVE-2099-0002', modified: '2027-01-01T00:00:00Z' }));
   // A record moved to a package and a release no other record has: counts per key go up and down.
-  await edit(names[3] as string, (r) => ({ ...r, modified: '2027-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v9.99', name: 'only-here' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
-  await writeFile(join(db, 'updates-new.json'), JSON.stringify({ id: 'ALPINE-CVE-2099-0003', modified: '2027-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v3.20', name: 'zlib' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0-r0' }] }] }] }));
+  await edit(names[3] as string, (r) => ({
+    ...r,
+    modified: '2027-01-01T00:00:00Z',
+    affected: [{ package: { ecosystem: 'Alpine:v9.99', name: 'only-here' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }],
+  }));
+  await writeFile(
+    join(db, 'updates-new.json'),
+    JSON.stringify({
+      id: 'ALPINE-CVE-2099-0003',
+      modified: '2027-01-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'Alpine:v3.20', name: 'zlib' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0-r0' }] }] }],
+    }),
+  );
   // Only the four files are read again, on a copy of the store.
   const changed = incrementalSources(join(indexCacheDir(cacheDir, db), STORE_FILE), await listSources(db), undefined);
   assert.deepEqual(changed?.map((f) => f.path).sort(), [names[0], names[1], names[2], names[3], 'updates-new.json'].sort());
@@ -152,7 +173,8 @@ test('a store updated in place from rewritten and added record files equals one 
   }
   for (const [id] of scratch.manifestRecords()) {
     const r = scratch.record(id);
-    for (const alias of [id, ...(r?.aliases ?? []), ...(r?.upstream ?? []), ...(r?.cves ?? [])]) assert.deepEqual(updated.index.recordIds(alias), scratch.recordIds(alias), alias);
+    for (const alias of [id, ...(r?.aliases ?? []), ...(r?.upstream ?? []), ...(r?.cves ?? [])])
+      assert.deepEqual(updated.index.recordIds(alias), scratch.recordIds(alias), alias);
   }
   for (const name of names.slice(0, 4)) {
     const old = JSON.parse(await readFile(join(db, name), 'utf8')) as OsvRecord;
@@ -166,13 +188,28 @@ test('a store updated in place from rewritten and added record files equals one 
 test('one id in two files of a full build: the newer copy wins, and none of the older copy’s rows stay (packages, aliases, counts)', async () => {
   const db = await tempDir();
   const record = (modified: string, ecosystem: string, name: string, cve: string): string =>
-    JSON.stringify({ id: 'GHSA-dup1-dup1-dup1', modified, aliases: [cve], affected: [{ package: { ecosystem, name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }] });
+    JSON.stringify({
+      id: 'GHSA-dup1-dup1-dup1',
+      modified,
+      aliases: [cve],
+      affected: [{ package: { ecosystem, name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],
+    });
   await writeFile(join(db, 'a.json'), record('2024-01-01T00:00:00Z', 'npm', 'older-pkg', 'CVE-2024-0001'));
   await writeFile(join(db, 'b.json'), record('2025-01-01T00:00:00Z', 'PyPI', 'newer-pkg', 'CVE-2025-0002'));
-  await writeFile(join(db, 'c.json'), JSON.stringify({ id: 'GHSA-othe-othe-othe', modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: 'other' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
+  await writeFile(
+    join(db, 'c.json'),
+    JSON.stringify({
+      id: 'GHSA-othe-othe-othe',
+      modified: '2024-01-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'npm', name: 'other' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }],
+    }),
+  );
   const { index } = await openAdvisoryIndex({ dbDir: db });
   assert.deepEqual(index.lookup('npm', 'older-pkg'), []);
-  assert.deepEqual(index.lookup('pypi', 'newer-pkg').map((e) => [e.recordId, e.record.modified]), [['GHSA-dup1-dup1-dup1', '2025-01-01T00:00:00Z']]);
+  assert.deepEqual(
+    index.lookup('pypi', 'newer-pkg').map((e) => [e.recordId, e.record.modified]),
+    [['GHSA-dup1-dup1-dup1', '2025-01-01T00:00:00Z']],
+  );
   assert.deepEqual(index.recordIds('CVE-2024-0001'), []);
   assert.deepEqual(index.recordIds('CVE-2025-0002'), ['GHSA-dup1-dup1-dup1']);
   assert.equal(index.manifest.counts.records, 2);

@@ -133,18 +133,29 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
   try {
     // An 8 MB page cache: the build appends, and a bigger cache only grew the RSS.
     db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8000; PRAGMA temp_store = FILE;');
-    if (!opts.base) db.exec(`${SCHEMA} CREATE TEMP TABLE affected_load (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL);`);
-    db.exec('CREATE TEMP TABLE stale_affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL); CREATE TEMP TABLE stale_aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);');
+    if (!opts.base)
+      db.exec(
+        `${SCHEMA} CREATE TEMP TABLE affected_load (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL);`,
+      );
+    db.exec(
+      'CREATE TEMP TABLE stale_affected (key TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL); CREATE TEMP TABLE stale_aliases (alias TEXT NOT NULL, record_id TEXT NOT NULL, token INTEGER NOT NULL);',
+    );
     const rewritten = new Set(opts.base?.changed.map((f) => f.path));
     const existing = db.prepare('SELECT token, modified, origin, packages, body FROM records WHERE id = ?');
-    const putRecord = db.prepare('INSERT OR REPLACE INTO records (id, token, modified, origin, hash, withdrawn, packages, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    const putAffected = db.prepare(`INSERT INTO ${opts.base ? 'affected' : 'affected_load'} (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)`);
+    const putRecord = db.prepare(
+      'INSERT OR REPLACE INTO records (id, token, modified, origin, hash, withdrawn, packages, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const putAffected = db.prepare(
+      `INSERT INTO ${opts.base ? 'affected' : 'affected_load'} (key, name, record_id, seq, token, body) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     const putAlias = db.prepare('INSERT INTO aliases (alias, record_id, token) VALUES (?, ?, ?)');
     const staleAffected = db.prepare('INSERT INTO stale_affected (key, name, record_id, token) VALUES (?, ?, ?, ?)');
     const staleAlias = db.prepare('INSERT INTO stale_aliases (alias, record_id, token) VALUES (?, ?, ?)');
     // Record counts kept as records come and go; on a base, the (package, record) pairs a change
     // touched are kept too, so the per-ecosystem counts are corrected instead of counted again.
-    const baseCounts = opts.base ? (JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'counts'").get() as { value: string }).value) as IndexManifest['counts']) : undefined;
+    const baseCounts = opts.base
+      ? (JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'counts'").get() as { value: string }).value) as IndexManifest['counts'])
+      : undefined;
     let total = baseCounts ? baseCounts.records + baseCounts.withdrawn : 0;
     let withdrawnCount = baseCounts?.withdrawn ?? 0;
     const touched = new Map<string, Map<string, Set<string>>>(); // record id -> key -> names
@@ -169,7 +180,11 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       for (const alias of new Set([...body.aliases, ...body.upstream, ...body.cves])) staleAlias.run(alias, id, row.token);
     };
     // On a base, the warnings of files not read again stay; tokens go on from the base's.
-    const baseWarnings = opts.base ? ((JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'warnings'").get() as { value: string }).value) as AnalyzerWarning[]).filter((w) => !rewritten.has(originFile(w.path)))) : [];
+    const baseWarnings = opts.base
+      ? (JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'warnings'").get() as { value: string }).value) as AnalyzerWarning[]).filter(
+          (w) => !rewritten.has(originFile(w.path)),
+        )
+      : [];
     const warnings: AnalyzerWarning[] = [...baseWarnings];
     let skipped = 0;
     const baseToken = opts.base ? ((db.prepare('SELECT MAX(token) AS t FROM records').get() as { t: number | null }).t ?? 0) : 0;
@@ -207,7 +222,9 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       for (const [key, name] of packages.values()) touch(raw.id, key, name);
       putRecord.run(raw.id, token, raw.modified, origin, hash, withdrawn, JSON.stringify([...packages.values()]), record ? JSON.stringify(record) : null);
       if (record) {
-        affected.forEach((a, seq) => putAffected.run(ecosystemKey(a.ecosystem), normalizePackageName(a.ecosystem, a.name), raw.id, seq, token, JSON.stringify(a)));
+        affected.forEach((a, seq) =>
+          putAffected.run(ecosystemKey(a.ecosystem), normalizePackageName(a.ecosystem, a.name), raw.id, seq, token, JSON.stringify(a)),
+        );
         for (const alias of new Set([...record.aliases, ...record.upstream, ...record.cves])) putAlias.run(alias, raw.id, token);
       }
     };
@@ -244,7 +261,11 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
     if (opts.base) {
       // Records that came from a rewritten file and are no longer in it are gone: one pass over
       // the records for all such files (origins are "<file>" or "<file>[<i>]" for JSON files).
-      const stamps = new Set((JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'sourceStamps'").get() as { value: string }).value) as { path: string }[]).map((x) => x.path));
+      const stamps = new Set(
+        (JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'sourceStamps'").get() as { value: string }).value) as { path: string }[]).map(
+          (x) => x.path,
+        ),
+      );
       const before = [...rewritten].filter((p) => stamps.has(p));
       if (before.length > 0) {
         db.exec('BEGIN; CREATE TEMP TABLE rewritten (path TEXT PRIMARY KEY)');
@@ -262,7 +283,8 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
         db.exec('COMMIT');
       }
     }
-    if (!opts.base) db.exec(`${AFFECTED} INSERT INTO affected SELECT * FROM affected_load ORDER BY key, name, record_id, token, seq; DROP TABLE affected_load; ${INDEXES}`);
+    if (!opts.base)
+      db.exec(`${AFFECTED} INSERT INTO affected SELECT * FROM affected_load ORDER BY key, name, record_id, token, seq; DROP TABLE affected_load; ${INDEXES}`);
     // On a base: whether each touched (key, name) and (key, record) had rows before the change
     // (tokens up to the base's) and has rows after it; the differences correct the base's counts.
     const hasPackageRows = db.prepare('SELECT 1 FROM affected WHERE key = ? AND name = ? AND token <= ? LIMIT 1');
@@ -287,7 +309,8 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       const dropRows = db.prepare('DELETE FROM affected WHERE key = ? AND name = ? AND record_id = ? AND token = ?');
       db.exec('BEGIN');
       const stale = db.prepare('SELECT key, name, record_id AS id, token FROM stale_affected');
-      for (const row of stale.iterate() as Iterable<{ key: string; name: string; id: string; token: number }>) dropRows.run(row.key, row.name, row.id, row.token);
+      for (const row of stale.iterate() as Iterable<{ key: string; name: string; id: string; token: number }>)
+        dropRows.run(row.key, row.name, row.id, row.token);
       db.exec(`DELETE FROM aliases WHERE rowid IN (SELECT a.rowid FROM stale_aliases s JOIN aliases a ON a.alias = s.alias WHERE a.record_id = s.record_id AND a.token = s.token);
         COMMIT;`);
     }
@@ -303,7 +326,9 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       const adjust = (was: Set<string>, now: Set<string>, field: 'records' | 'packages'): void => {
         const delta = (item: string, by: number): void => {
           const key = item.slice(0, item.indexOf('\u0000'));
-          const shard = Object.hasOwn(shards, key) ? (shards[key] as IndexManifest['shards'][string]) : (shards[key] = { file: 'index.sqlite', records: 0, packages: 0 });
+          const shard = Object.hasOwn(shards, key)
+            ? (shards[key] as IndexManifest['shards'][string])
+            : (shards[key] = { file: 'index.sqlite', records: 0, packages: 0 });
           shard[field] += by;
         };
         for (const item of was) if (!now.has(item)) delta(item, -1);
@@ -318,7 +343,8 @@ export async function buildStore(opts: BuildStoreOptions): Promise<IndexManifest
       }
     } else {
       const perKey = db.prepare('SELECT key, COUNT(DISTINCT record_id) AS records, COUNT(DISTINCT name) AS packages FROM affected GROUP BY key ORDER BY key');
-      for (const row of perKey.iterate() as Iterable<{ key: string; records: number; packages: number }>) shards[row.key] = { file: 'index.sqlite', records: row.records, packages: row.packages };
+      for (const row of perKey.iterate() as Iterable<{ key: string; records: number; packages: number }>)
+        shards[row.key] = { file: 'index.sqlite', records: row.records, packages: row.packages };
     }
     let packageCount = 0;
     for (const shard of Object.values(shards)) packageCount += shard.packages;

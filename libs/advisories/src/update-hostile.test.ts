@@ -35,13 +35,15 @@ function listen(s: Server | TcpServer): Promise<number> {
 }
 
 before(async () => {
-  const handler = (name: string): Handler => (req, res) => {
-    const key = `${name}${req.url ?? ''}`;
-    hits.set(key, (hits.get(key) ?? 0) + 1);
-    const route = routes.get(key);
-    if (route) route(req, res);
-    else res.writeHead(404).end('not found');
-  };
+  const handler =
+    (name: string): Handler =>
+    (req, res) => {
+      const key = `${name}${req.url ?? ''}`;
+      hits.set(key, (hits.get(key) ?? 0) + 1);
+      const route = routes.get(key);
+      if (route) route(req, res);
+      else res.writeHead(404).end('not found');
+    };
   server = createHttpServer(handler('mirror'));
   other = createHttpServer(handler('other'));
   // Answers every request with rawReply, byte for byte: for replies no HTTP library would write.
@@ -173,7 +175,10 @@ test('a served dump with a ../ entry is installed without that entry, with a war
   assert.deepEqual(result.results[0]?.warnings, ['../../escape.json: entry skipped: unsafe name (invalid relative path: ../../escape.json)']);
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
   assert.deepEqual(Object.keys(index.manifest.records).sort(), ['GHSA-a', 'GHSA-b']);
-  assert.deepEqual(warnings.map((w) => w.path), ['npm/all.zip!../../escape.json']);
+  assert.deepEqual(
+    warnings.map((w) => w.path),
+    ['npm/all.zip!../../escape.json'],
+  );
   await assert.rejects(readFile(join(db, '..', 'escape.json')));
 });
 
@@ -190,7 +195,10 @@ test('a served dump holding a zip bomb is installed without the bomb entry, with
   assert.deepEqual(result.results[0]?.warnings, ['bomb.json: entry skipped: claims 3221225472 bytes inflated, more than maxRecordBytes (16777216)']);
   const { index, warnings } = await openAdvisoryIndex({ dbDir: db });
   assert.deepEqual(Object.keys(index.manifest.records), ['GHSA-a']);
-  assert.deepEqual(warnings.map((w) => w.path), ['npm/all.zip!bomb.json']);
+  assert.deepEqual(
+    warnings.map((w) => w.path),
+    ['npm/all.zip!bomb.json'],
+  );
 });
 
 test('a gzip-encoded response is decoded and bounded by its decoded size', async () => {

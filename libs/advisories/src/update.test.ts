@@ -49,13 +49,18 @@ async function tempDir(): Promise<string> {
 async function dumpOf(folder: string, count?: number): Promise<Buffer> {
   const dir = await tempDir();
   const src = join(sharedDataDir() as string, 'osv', folder);
-  const names = (await readdir(src)).filter((n) => n.endsWith('.json')).sort().slice(0, count);
+  const names = (await readdir(src))
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .slice(0, count);
   const path = join(dir, 'all.zip');
   writeZip(path, await Promise.all(names.map(async (n) => ({ name: n, content: await readFile(join(src, n)) }))));
   return readFile(path);
 }
 
-test('db update downloads each ecosystem atomically, reports progress, and keeps old data on failure', { skip: skipUnless('data', 'tool:python3') }, async () => {
+test('db update downloads each ecosystem atomically, reports progress, and keeps old data on failure', {
+  skip: skipUnless('data', 'tool:python3'),
+}, async () => {
   const db = await tempDir();
   const alpine = await dumpOf('alpine');
   const go = await dumpOf('go', 400);
@@ -98,14 +103,21 @@ test('db update downloads each ecosystem atomically, reports progress, and keeps
   assert.match(second.results[1]?.error ?? '', /HTTP 500/);
   assert.ok(second.results[1]?.error?.includes(`${baseUrl}/Go/all.zip`));
   assert.ok(second.results[2]?.error);
-  assert.deepEqual(failed.map((p) => p.ecosystem), ['Alpine', 'Go', 'npm']);
+  assert.deepEqual(
+    failed.map((p) => p.ecosystem),
+    ['Alpine', 'Go', 'npm'],
+  );
   // Old data untouched, no temp files left behind, nothing created for npm.
   assert.deepEqual(await readFile(join(db, 'Alpine/all.zip')), alpine);
   assert.equal((await stat(join(db, 'Alpine/all.zip'))).mtimeMs, before.mtimeMs);
   assert.deepEqual(await readFile(join(db, 'Go/all.zip')), go);
   for (const folder of ['Alpine', 'Go', 'npm']) {
     const left = await readdir(join(db, folder)).catch(() => []);
-    assert.deepEqual(left.filter((n) => n !== 'all.zip'), [], `no temp files in ${folder}`);
+    assert.deepEqual(
+      left.filter((n) => n !== 'all.zip'),
+      [],
+      `no temp files in ${folder}`,
+    );
   }
   const reopened = await openAdvisoryIndex({ dbDir: db });
   assert.equal(reopened.index.version, opened.index.version);
@@ -118,7 +130,9 @@ test('db update downloads each ecosystem atomically, reports progress, and keeps
   const now = await openAdvisoryIndex({ dbDir: db });
   assert.equal(third.dbVersion, now.index.version);
   assert.notEqual(third.dbVersion, opened.index.version);
-  const dropped = Object.keys(opened.index.manifest.records).filter((id) => id.startsWith('ALPINE-') && !now.index.manifest.records[id]).sort();
+  const dropped = Object.keys(opened.index.manifest.records)
+    .filter((id) => id.startsWith('ALPINE-') && !now.index.manifest.records[id])
+    .sort();
   assert.equal(dropped.length, 10);
   assert.deepEqual(third.diff?.withdrawn, dropped);
   assert.deepEqual(third.diff?.added, []);
@@ -153,8 +167,16 @@ test('an unreachable server is named once: the other ecosystems are not tried, a
     const result = await updateDatabase({ dbDir: db, baseUrl, ecosystems: ['Alpine', 'npm', 'PyPI'], onProgress: (p) => events.push(p) });
     assert.deepEqual(result.unreachable, { host, reason });
     assert.deepEqual(result.failed, ['Alpine', 'npm', 'PyPI']);
-    assert.deepEqual(result.results.map((r) => r.skipped ?? false), [false, true, true], 'tried once, then the cause is known');
-    assert.deepEqual(events.map((e) => `${e.ecosystem}:${e.phase}`), ['Alpine:start'], 'no per-ecosystem failure lines');
+    assert.deepEqual(
+      result.results.map((r) => r.skipped ?? false),
+      [false, true, true],
+      'tried once, then the cause is known',
+    );
+    assert.deepEqual(
+      events.map((e) => `${e.ecosystem}:${e.phase}`),
+      ['Alpine:start'],
+      'no per-ecosystem failure lines',
+    );
     assert.equal(result.previousDbVersion, undefined, 'there was no old data to keep');
     assert.equal(result.dbVersion, undefined);
     await assert.rejects(stat(db), /ENOENT/, 'no db folder, let alone empty ecosystem folders');

@@ -19,8 +19,19 @@ export const DEFAULT_OSV_BASE_URL = 'https://osv-vulnerabilities.storage.googlea
 
 /** The ecosystems `strata db update` fetches when none are named: the OS feeds and language registries Strata matches. */
 export const DEFAULT_UPDATE_ECOSYSTEMS: readonly string[] = [
-  'Alpine', 'Debian', 'Ubuntu', 'Red Hat', 'Rocky Linux', 'AlmaLinux', 'Wolfi', 'Chainguard', 'Azure Linux',
-  'npm', 'PyPI', 'Go', 'Maven',
+  'Alpine',
+  'Debian',
+  'Ubuntu',
+  'Red Hat',
+  'Rocky Linux',
+  'AlmaLinux',
+  'Wolfi',
+  'Chainguard',
+  'Azure Linux',
+  'npm',
+  'PyPI',
+  'Go',
+  'Maven',
 ];
 
 export type UpdatePhase = 'start' | 'download' | 'verify' | 'done' | 'failed';
@@ -154,7 +165,10 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
   let received = 0;
   try {
     report({ phase: 'start', receivedBytes: 0 });
-    dbExisted = await stat(opts.dbDir).then(() => true, () => false);
+    dbExisted = await stat(opts.dbDir).then(
+      () => true,
+      () => false,
+    );
     await mkdir(folder, { recursive: true });
     const reachable = <T>(p: Promise<T>): Promise<T> =>
       p.catch((error: unknown) => {
@@ -165,15 +179,25 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
     if (incremental) {
       received = incremental.bytes;
       report({ phase: 'done', receivedBytes: received, records: incremental.fetched + incremental.withdrawn });
-      return { ecosystem, url: `${base}/${encodeURIComponent(ecosystem)}/${MODIFIED_LISTING}`, path: join(folder, UPDATES_FOLDER), ok: true, bytes: received, records: incremental.fetched + incremental.withdrawn, incremental };
+      return {
+        ecosystem,
+        url: `${base}/${encodeURIComponent(ecosystem)}/${MODIFIED_LISTING}`,
+        path: join(folder, UPDATES_FOLDER),
+        ok: true,
+        bytes: received,
+        records: incremental.fetched + incremental.withdrawn,
+        incremental,
+      };
     }
-    const downloaded = await reachable(downloadBounded(url, tmp, limits, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: (p) => {
-        received = p.receivedBytes;
-        report({ phase: 'download', ...p });
-      },
-    }));
+    const downloaded = await reachable(
+      downloadBounded(url, tmp, limits, {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onProgress: (p) => {
+          received = p.receivedBytes;
+          report({ phase: 'download', ...p });
+        },
+      }),
+    );
     received = downloaded.receivedBytes;
     report({ phase: 'verify', ...downloaded });
     let records: number;
@@ -192,7 +216,10 @@ async function updateOne(opts: UpdateOptions, base: string, ecosystem: string): 
     // An ecosystem folder this run made and left empty goes again (rmdir refuses a folder with files).
     await rmdir(folder).catch(() => undefined);
     if (!dbExisted) await rmdir(opts.dbDir).catch(() => undefined);
-    const kept = await stat(target).then(() => '; the previous dump is kept', () => '');
+    const kept = await stat(target).then(
+      () => '; the previous dump is kept',
+      () => '',
+    );
     if (e instanceof UnreachableError) {
       // no progress line: updateDatabase names the cause once for every ecosystem
       return { ecosystem, url, path: target, ok: false, error: new AdvisoryUpdateError(ecosystem, url, `${e.reason}${kept}`).message, unreachable: e.reason };
@@ -208,14 +235,25 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateResult>
   const base = (opts.baseUrl ?? DEFAULT_OSV_BASE_URL).replace(/\/+$/, '');
   opts.ecosystems.forEach(ecosystemFolder); // a bad name is refused before anything is downloaded
   // The version before and after: an empty or missing folder has none (first import).
-  const versionOf = () => openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then((r) => r.index, () => undefined);
+  const versionOf = () =>
+    openAdvisoryIndex({ dbDir: opts.dbDir, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) }).then(
+      (r) => r.index,
+      () => undefined,
+    );
   const before = await versionOf();
   const results: EcosystemUpdate[] = [];
   let unreachable: UpdateResult['unreachable'];
   for (const ecosystem of opts.ecosystems) {
     if (unreachable) {
       const url = `${base}/${encodeURIComponent(ecosystem)}/all.zip`;
-      results.push({ ecosystem, url, path: join(opts.dbDir, ecosystemFolder(ecosystem), 'all.zip'), ok: false, skipped: true, error: `not tried: ${unreachable.host}: ${unreachable.reason}` });
+      results.push({
+        ecosystem,
+        url,
+        path: join(opts.dbDir, ecosystemFolder(ecosystem), 'all.zip'),
+        ok: false,
+        skipped: true,
+        error: `not tried: ${unreachable.host}: ${unreachable.reason}`,
+      });
       continue;
     }
     const { unreachable: reason, ...result } = await updateOne(opts, base, ecosystem);

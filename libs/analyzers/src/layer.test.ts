@@ -38,7 +38,10 @@ test('analyzeLayer: one pass feeds each analyzer its files; whiteouts and opaque
   const apk = byPath(result.packageSets).get('lib/apk/db/installed');
   assert.equal(apk?.packages.length, 14);
   // the layer's own OS facts complete the PURLs
-  assert.ok(apk?.packages.every((p) => p.purl.includes(`distro=${result.os?.name}`)), apk?.packages[0]?.purl);
+  assert.ok(
+    apk?.packages.every((p) => p.purl.includes(`distro=${result.os?.name}`)),
+    apk?.packages[0]?.purl,
+  );
   const apps = byPath(result.applications);
   // every package.json with a name and version, as Trivy's image scan reads them (lib/package.json too)
   assert.deepEqual([...apps.keys()].sort(), [
@@ -79,7 +82,14 @@ test('analyzeLayer: bad inputs each give a warning naming file and layer, the re
   const good = readFileSync(join(sharedDataDir() ?? '', 'alpine/3.20.3/lib/apk/db/installed'), 'utf8');
   const apkMissing = good.replace(/^P:.*\n/m, '');
   const layer = tarStream([
-    { name: 'var/lib/dpkg/status', content: Buffer.concat([Buffer.from('Package: ok\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n\n'), noise, Buffer.from('\n\nPackage: cut\nStatus: install ok inst')]) },
+    {
+      name: 'var/lib/dpkg/status',
+      content: Buffer.concat([
+        Buffer.from('Package: ok\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n\n'),
+        noise,
+        Buffer.from('\n\nPackage: cut\nStatus: install ok inst'),
+      ]),
+    },
     { name: 'lib/apk/db/installed', content: apkMissing },
     { name: 'var/lib/rpm/rpmdb.sqlite', content: noise },
     { name: 'app/node_modules/broken/package.json', content: '{"name": "broken", "version": ' },
@@ -88,23 +98,38 @@ test('analyzeLayer: bad inputs each give a warning naming file and layer, the re
   ]);
   const result = await analyzeLayer(layer, { diffId: DIFF_ID, label: LABEL });
   const warned = new Set(result.warnings.map((w) => `${w.analyzer}|${w.path}`));
-  for (const expected of ['dpkg|var/lib/dpkg/status', 'apk|lib/apk/db/installed', 'rpm|var/lib/rpm/rpmdb.sqlite', 'node-pkg|app/node_modules/broken/package.json']) {
+  for (const expected of [
+    'dpkg|var/lib/dpkg/status',
+    'apk|lib/apk/db/installed',
+    'rpm|var/lib/rpm/rpmdb.sqlite',
+    'node-pkg|app/node_modules/broken/package.json',
+  ]) {
     assert.ok(warned.has(expected), `no warning ${expected} in ${JSON.stringify(result.warnings, null, 1)}`);
   }
   assert.ok(result.warnings.every((w) => w.layer === LABEL));
   // a non-Go ELF is simply not a Go binary: nothing to report, nothing to warn about
   assert.ok(![...warned].some((w) => w.includes('usr/bin/ls')));
   const sets = byPath(result.packageSets);
-  assert.deepEqual(sets.get('var/lib/dpkg/status')?.packages.map((p) => p.name), ['ok']);
+  assert.deepEqual(
+    sets.get('var/lib/dpkg/status')?.packages.map((p) => p.name),
+    ['ok'],
+  );
   assert.equal(sets.get('lib/apk/db/installed')?.packages.length, 13);
   assert.equal(sets.get('var/lib/rpm/rpmdb.sqlite')?.packages.length, 0);
-  assert.deepEqual(byPath(result.applications).get('app/node_modules/fine/package.json')?.packages.map((p) => p.name), ['fine']);
+  assert.deepEqual(
+    byPath(result.applications)
+      .get('app/node_modules/fine/package.json')
+      ?.packages.map((p) => p.name),
+    ['fine'],
+  );
 });
 
 test('analyzeLayer: a zip bomb inside a jar gives a warning naming jar and layer; the other jar still counts', { skip: skipUnless('tool:zip') }, async () => {
   const t = tempDir('layer-bomb');
   try {
-    const pom = (a: string): Record<string, string> => ({ [`META-INF/maven/com.example/${a}/pom.properties`]: `groupId=com.example\nartifactId=${a}\nversion=1.0.0\n` });
+    const pom = (a: string): Record<string, string> => ({
+      [`META-INF/maven/com.example/${a}/pom.properties`]: `groupId=com.example\nartifactId=${a}\nversion=1.0.0\n`,
+    });
     const make = (name: string, files: Record<string, string | Buffer>): Buffer => {
       const dir = join(t.dir, `${name}.d`);
       for (const [f, c] of Object.entries(files)) {
@@ -121,7 +146,13 @@ test('analyzeLayer: a zip bomb inside a jar gives a warning naming jar and layer
     writeFileSync(join(bombDir, 'inner.jar'), zeros600);
     const bomb = make('bomb.jar', pom('bomb-carrier'));
     const good = make('good.jar', pom('good'));
-    const result = await analyzeLayer(tarStream([{ name: 'opt/bomb.jar', content: bomb }, { name: 'opt/good.jar', content: good }]), { diffId: DIFF_ID, label: LABEL });
+    const result = await analyzeLayer(
+      tarStream([
+        { name: 'opt/bomb.jar', content: bomb },
+        { name: 'opt/good.jar', content: good },
+      ]),
+      { diffId: DIFF_ID, label: LABEL },
+    );
     const w = result.warnings.find((x) => x.path === 'opt/bomb.jar');
     assert.ok(w, JSON.stringify(result.warnings));
     assert.equal(w.layer, LABEL);
@@ -147,12 +178,19 @@ test('analyzeLayer: a 10 GB file is skipped by size (never buffered) with a warn
   assert.ok(w, JSON.stringify(result.warnings));
   assert.equal(w.layer, LABEL);
   assert.match(w.message, /exceeds|limit/);
-  assert.deepEqual(result.applications.map((s) => s.packages[0]?.name).filter(Boolean).sort(), ['after', 'before']);
+  assert.deepEqual(
+    result.applications
+      .map((s) => s.packages[0]?.name)
+      .filter(Boolean)
+      .sort(),
+    ['after', 'before'],
+  );
 });
 
 test('analyzeLayer: a broken tar is a fatal layer error (thrown, naming the layer)', async () => {
   const chunks: Buffer[] = [];
-  for await (const c of tarStream([{ name: 'app/node_modules/a/package.json', content: '{"name":"a","version":"1.0.0"}'.padEnd(4000) }])) chunks.push(c as Buffer);
+  for await (const c of tarStream([{ name: 'app/node_modules/a/package.json', content: '{"name":"a","version":"1.0.0"}'.padEnd(4000) }]))
+    chunks.push(c as Buffer);
   const whole = Buffer.concat(chunks);
   const truncated = whole.subarray(0, 1024);
   await assert.rejects(analyzeLayer(Readable.from([truncated]), { diffId: DIFF_ID, label: LABEL }), (err: Error) => err.message.includes(LABEL));
@@ -191,5 +229,8 @@ test('analyzeLayer: stream analyzers that want one entry read it together, each 
   });
   const hex = expected.digest('hex');
   assert.deepEqual(Object.fromEntries(seen), { first: hex, second: hex });
-  assert.deepEqual(result.warnings.map((w) => [w.analyzer, w.message]), [['quitter', 'quitter analyzer failed: gave up before reading']]);
+  assert.deepEqual(
+    result.warnings.map((w) => [w.analyzer, w.message]),
+    [['quitter', 'quitter analyzer failed: gave up before reading']],
+  );
 });

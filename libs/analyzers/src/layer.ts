@@ -227,7 +227,10 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       }
       let content: Buffer;
       try {
-        content = await entry.buffer(accepted.reduce((m, a) => Math.max(m, maxSizeOf(a)), 0), path);
+        content = await entry.buffer(
+          accepted.reduce((m, a) => Math.max(m, maxSizeOf(a)), 0),
+          path,
+        );
       } catch (err) {
         await entry.discard();
         for (const a of accepted) {
@@ -282,7 +285,12 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       const overFile = (e.type === 'directory' || e.type === 'other') && analyzers.some((a) => a.produces !== undefined && requires(a, path, e));
       if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink' && !packageFolder && !overFile) return;
       if (entries.length >= MAX_ENTRY_NOTES) {
-        if (!notesOverflowed) warn('layer', path, `more than ${MAX_ENTRY_NOTES} links and type changes; later ones are not followed when package databases are looked up, nor hide lower packages`);
+        if (!notesOverflowed)
+          warn(
+            'layer',
+            path,
+            `more than ${MAX_ENTRY_NOTES} links and type changes; later ones are not followed when package databases are looked up, nor hide lower packages`,
+          );
         notesOverflowed = true;
         return;
       }

@@ -35,7 +35,12 @@ function buildPurl(type: string, namespace: string | undefined, name: string, ve
     out += enc(name);
     if (version) out += '@' + enc(version);
     if (q) {
-      out += '?' + Object.keys(q).sort().map((k) => `${k}=${enc(q[k] ?? '')}`).join('&');
+      out +=
+        '?' +
+        Object.keys(q)
+          .sort()
+          .map((k) => `${k}=${enc(q[k] ?? '')}`)
+          .join('&');
     }
     return out;
   }

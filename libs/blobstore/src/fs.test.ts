@@ -85,7 +85,7 @@ test('filesystem: a document lock left by a process that died is broken; a live 
   const dead = spawn(process.execPath, ['-e', '']);
   await once(dead, 'exit');
   await writeFile(lockFile, `${dead.pid} crashed-writer`);
-  assert.ok(await store.putObjectIfMatch(key, '{"v":1}', null), 'the dead writer\'s lock does not block');
+  assert.ok(await store.putObjectIfMatch(key, '{"v":1}', null), "the dead writer's lock does not block");
 
   await writeFile(lockFile, `${process.ppid} live-writer`);
   await assert.rejects(store.putObject(key, '{"v":2}'), /document lock .* still held by \d+ live-writer after 300 ms/);

@@ -59,14 +59,16 @@ test('s3: a rejected multi-part put leaves no incomplete upload behind', { skip:
   }
 });
 
-
 test('s3: an endpoint that is down gives an error naming endpoint and bucket after bounded retries', { timeout: 60_000 }, async () => {
   const port = await closedLoopbackPort();
   await assert.rejects(
     createS3BlobStore({ endPoint: '127.0.0.1', port, accessKey: 'strata', secretKey: 'strata-secret-key', bucket: 'layers', retries: 2, retryDelayMs: 50 }),
     (error: unknown) => {
       assert.ok(error instanceof BlobStoreUnavailableError, `got ${String(error)}`);
-      assert.match(error.message, new RegExp(`http://127\\.0\\.0\\.1:${port} \\(bucket layers\\) unreachable while trying to check the bucket after 3 attempts`));
+      assert.match(
+        error.message,
+        new RegExp(`http://127\\.0\\.0\\.1:${port} \\(bucket layers\\) unreachable while trying to check the bucket after 3 attempts`),
+      );
       assert.match(error.message, /ECONNREFUSED/);
       return true;
     },

@@ -56,7 +56,22 @@ const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 /** A conditional PUT that lost: the ETag moved (412), the key is gone (If-Match on a missing key), or another conditional write was in flight (409). */
 const CONDITION_FAILED = new Set(['PreconditionFailed', 'ConditionalRequestConflict', ...NOT_FOUND]);
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ESOCKETTIMEDOUT', 'ECONNABORTED', 'ERR_S3_TIMEOUT', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'XMinioServerNotInitialized']);
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ESOCKETTIMEDOUT',
+  'ECONNABORTED',
+  'ERR_S3_TIMEOUT',
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'XMinioServerNotInitialized',
+]);
 
 class S3TimeoutError extends Error {
   readonly code = 'ERR_S3_TIMEOUT';
@@ -89,7 +104,9 @@ function timedTransport(useSSL: boolean, location: string, requestTimeoutMs: num
         req.setTimeout(streamIdleTimeoutMs, () => res.destroy(new S3TimeoutError(`download from ${location} stalled`, streamIdleTimeoutMs)));
         callback?.(res);
       });
-      req.setTimeout(requestTimeoutMs, () => req.destroy(new S3TimeoutError(`request to ${location} (${options.method ?? 'GET'} ${options.path ?? ''})`, requestTimeoutMs)));
+      req.setTimeout(requestTimeoutMs, () =>
+        req.destroy(new S3TimeoutError(`request to ${location} (${options.method ?? 'GET'} ${options.path ?? ''})`, requestTimeoutMs)),
+      );
       return req;
     },
   } as Pick<typeof http, 'request'>;
@@ -156,7 +173,9 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
     try {
       for await (const item of stream as AsyncIterable<{ name?: string }>) if (item.name) yield item.name;
     } catch (error) {
-      throw isRetryable(error) ? new BlobStoreUnavailableError(`${endpoint} (bucket ${bucket})`, `list ${prefix}`, error) : new Error(`${where}: list ${prefix} failed: ${describeError(error)}`, { cause: error });
+      throw isRetryable(error)
+        ? new BlobStoreUnavailableError(`${endpoint} (bucket ${bucket})`, `list ${prefix}`, error)
+        : new Error(`${where}: list ${prefix} failed: ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -207,9 +226,9 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
       const id = uploadId;
       const part = parts.length + 1;
       parts.push({ part, etag: '' });
-      uploading = attempt(`upload part ${part} of ${digest}`, () => client.uploadPart({ bucketName: bucket, objectName: name, uploadID: id, partNumber: part, headers: {} }, data)).then(
-        (res) => void (parts[part - 1]!.etag = res.etag),
-      );
+      uploading = attempt(`upload part ${part} of ${digest}`, () =>
+        client.uploadPart({ bucketName: bucket, objectName: name, uploadID: id, partNumber: part, headers: {} }, data),
+      ).then((res) => void (parts[part - 1]!.etag = res.etag));
       uploading.catch(() => undefined); // awaited later; don't let it count as unhandled meanwhile
     };
 
@@ -317,7 +336,9 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
       const condition = expected === null ? { 'If-None-Match': '*' } : { 'If-Match': `"${unquote(expected)}"` };
       try {
         // A retried PUT whose first try did land fails its condition: the caller reads again and finds its own write.
-        const done = await attempt(`conditionally put ${key}`, () => client.putObject(bucket, name, data, data.byteLength, { 'Content-Type': contentType, ...condition }));
+        const done = await attempt(`conditionally put ${key}`, () =>
+          client.putObject(bucket, name, data, data.byteLength, { 'Content-Type': contentType, ...condition }),
+        );
         return unquote(done.etag);
       } catch (error) {
         if (CONDITION_FAILED.has(codeOf((error as Error).cause) ?? '')) return undefined;

@@ -139,7 +139,8 @@ export function parseKey(key: string): ParsedKey {
     }
     return { kind: 'blob', digest: key, algorithm, hex: m[2]! };
   }
-  if (/^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(key)) throw new InvalidKeyError(key, 'unsupported digest algorithm (sha256 and sha512 are supported)');
+  if (/^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(key))
+    throw new InvalidKeyError(key, 'unsupported digest algorithm (sha256 and sha512 are supported)');
   if (key.length > 512) throw new InvalidKeyError(key, 'longer than 512 characters');
   if (key.startsWith(RESERVED_PREFIX)) throw new InvalidKeyError(key, `${RESERVED_PREFIX} is reserved for blobs`);
   for (const segment of key.split('/')) {

@@ -1,15 +1,7 @@
 // Handler invocation shared by both adapters: bounded retries with backoff, then the dead-letter topic.
 import { describeError } from '@strata/errors';
 import type { BusLogger } from './logger.js';
-import {
-  DLQ_HEADERS,
-  NonRetriableError,
-  dlqTopic,
-  type DeliveredMessage,
-  type MessageHandler,
-  type OutgoingMessage,
-  type RetryBackoff,
-} from './types.js';
+import { DLQ_HEADERS, NonRetriableError, dlqTopic, type DeliveredMessage, type MessageHandler, type OutgoingMessage, type RetryBackoff } from './types.js';
 
 /** handled / dead-lettered → commit and move on; released → leave uncommitted (another member gets it again). */
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'released';
@@ -116,7 +108,10 @@ export async function deliver(
     if (control.killed.aborted) return 'released';
     let failure: unknown;
     try {
-      const result = await raceKill(Promise.resolve().then(() => handler({ ...message, attempt })), control.killed);
+      const result = await raceKill(
+        Promise.resolve().then(() => handler({ ...message, attempt })),
+        control.killed,
+      );
       if (result === KILLED) return 'released';
       return 'handled';
     } catch (error) {

@@ -5,7 +5,7 @@ import test from 'node:test';
 import { deadLetterMessage } from './deliver.js';
 import { DLQ_HEADERS, dlqTopic } from './types.js';
 
-test('dlqTopic names the group\'s dead-letter topic and refuses names Kafka would not take', () => {
+test("dlqTopic names the group's dead-letter topic and refuses names Kafka would not take", () => {
   assert.equal(dlqTopic('strata-analyzer'), 'strata.dlq.strata-analyzer.v1');
   assert.equal(dlqTopic('t-run.strata-gateway'), 'strata.dlq.t-run.strata-gateway.v1');
   for (const bad of ['', 'has space', 'a/b', '.lead', 'x'.repeat(240)]) {
@@ -14,7 +14,15 @@ test('dlqTopic names the group\'s dead-letter topic and refuses names Kafka woul
 });
 
 test('a dead-lettered message is the original record, untouched, with the strata-dlq-* headers added', () => {
-  const original = { topic: 'strata.layer.fetched.v1', partition: 3, offset: '41', key: 'sha256:d', value: new Uint8Array([0, 1, 2, 255]), headers: { traceparent: 'abc' }, timestamp: Date.now() };
+  const original = {
+    topic: 'strata.layer.fetched.v1',
+    partition: 3,
+    offset: '41',
+    key: 'sha256:d',
+    value: new Uint8Array([0, 1, 2, 255]),
+    headers: { traceparent: 'abc' },
+    timestamp: Date.now(),
+  };
   const dead = deadLetterMessage(original, 'strata-analyzer', new Error('analyzer crashed'), 5);
   assert.equal(dead.key, original.key);
   assert.deepEqual(dead.value, original.value);

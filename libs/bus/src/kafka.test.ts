@@ -28,19 +28,15 @@ runBusContract('kafka', () => connectKafkaBus({ brokers: kafka!.brokers, ...test
 // Every topic this run created has the run id in its name (dead-letter topics through the group name).
 after(() => deleteTopicsOfRun(runId));
 
-
 test('kafka: a broker that is down gives an error naming its address after bounded retries', { timeout: 60_000 }, async () => {
   const port = await closedLoopbackPort();
   const address = `127.0.0.1:${port}`;
-  await assert.rejects(
-    connectKafkaBus({ brokers: [address], retries: 2, initialRetryTimeMs: 100 }),
-    (error: unknown) => {
-      assert.ok(error instanceof BusUnavailableError, `got ${String(error)}`);
-      assert.match(error.message, new RegExp(`Kafka broker\\(s\\) ${address} unreachable while trying to connect`));
-      assert.match(error.message, /ECONNREFUSED/);
-      return true;
-    },
-  );
+  await assert.rejects(connectKafkaBus({ brokers: [address], retries: 2, initialRetryTimeMs: 100 }), (error: unknown) => {
+    assert.ok(error instanceof BusUnavailableError, `got ${String(error)}`);
+    assert.match(error.message, new RegExp(`Kafka broker\\(s\\) ${address} unreachable while trying to connect`));
+    assert.match(error.message, /ECONNREFUSED/);
+    return true;
+  });
 });
 
 test('kafka: a broker that accepts connections but never answers gives an error instead of hanging', { timeout: 60_000 }, async () => {
@@ -77,7 +73,10 @@ test('kafka: a member killed with SIGKILL before committing: the next member get
     const exited = once(child, 'exit');
     try {
       await waitFor('the child member to join', () => output.includes('joined'));
-      await bus.publish(topic, ['m0', 'm1', 'm2'].map((id) => ({ key: 'k', value: Buffer.from(id) })));
+      await bus.publish(
+        topic,
+        ['m0', 'm1', 'm2'].map((id) => ({ key: 'k', value: Buffer.from(id) })),
+      );
       await waitFor('the child to handle m0 and get stuck on m1', () => output.includes('stuck m1'));
     } finally {
       child.kill('SIGKILL');
@@ -122,7 +121,11 @@ test('kafka: the idempotent producer option delivers concurrent publishes once e
     await waitFor('every message', () => total >= publishers * rounds);
     await sub.stop();
     assert.equal(total, publishers * rounds);
-    for (let p = 0; p < publishers; p++) assert.deepEqual(seen.get(String(p)), Array.from({ length: rounds }, (_, i) => i));
+    for (let p = 0; p < publishers; p++)
+      assert.deepEqual(
+        seen.get(String(p)),
+        Array.from({ length: rounds }, (_, i) => i),
+      );
   } finally {
     await bus.close();
   }

@@ -78,8 +78,7 @@ export function kafkaLogCreator(logger: BusLogger, onError?: (message: string) =
       if (level === logLevel.ERROR) {
         onError?.(message);
         logger.error(fields, message);
-      }
-      else if (level === logLevel.WARN) logger.warn(fields, message);
+      } else if (level === logLevel.WARN) logger.warn(fields, message);
       else if (level === logLevel.INFO) logger.info(fields, message);
       else logger.debug(fields, message);
     };
@@ -100,7 +99,12 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
 
 function isConnectivityError(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause ?? (e as { originalError?: unknown }).originalError) {
-    if (/Connection|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound|not connected|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH/i.test(`${e.name} ${e.message}`)) return true;
+    if (
+      /Connection|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound|not connected|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH/i.test(
+        `${e.name} ${e.message}`,
+      )
+    )
+      return true;
     if (e.cause === e) break;
   }
   return false;
@@ -131,7 +135,9 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
   });
 
   const failure = (action: string, error: unknown): Error =>
-    isConnectivityError(error) ? new BusUnavailableError(brokers, action, error) : new Error(`Kafka ${brokers.join(',')}: could not ${action}: ${describeError(error)}`, { cause: error });
+    isConnectivityError(error)
+      ? new BusUnavailableError(brokers, action, error)
+      : new Error(`Kafka ${brokers.join(',')}: could not ${action}: ${describeError(error)}`, { cause: error });
 
   const admin: Admin = kafka.admin({ retry });
   const producer: Producer = kafka.producer({
@@ -160,14 +166,18 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
   async function alignTopicConfigs(topics: string[], configOf: (topic: string) => { name: string; value: string }[]): Promise<void> {
     if (topics.length === 0) return;
     const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
-    const stale = described.resources.filter((r) => configOf(r.resourceName).some(({ name, value }) => r.configEntries.find((e) => e.configName === name)?.configValue !== value));
+    const stale = described.resources.filter((r) =>
+      configOf(r.resourceName).some(({ name, value }) => r.configEntries.find((e) => e.configName === name)?.configValue !== value),
+    );
     if (stale.length === 0) return;
     // alterConfigs replaces the topic's dynamic settings: send the ones it has plus ours.
     await admin.alterConfigs({
       validateOnly: false,
       resources: stale.map((r) => {
         const wantedEntries = configOf(r.resourceName);
-        const kept = r.configEntries.filter((e) => !e.isDefault && !e.readOnly && !wantedEntries.some((w) => w.name === e.configName)).map((e) => ({ name: e.configName, value: e.configValue }));
+        const kept = r.configEntries
+          .filter((e) => !e.isDefault && !e.readOnly && !wantedEntries.some((w) => w.name === e.configName))
+          .map((e) => ({ name: e.configName, value: e.configValue }));
         return { type: ConfigResourceTypes.TOPIC, name: r.resourceName, configEntries: [...kept, ...wantedEntries] };
       }),
     });
@@ -194,7 +204,10 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
           })),
         });
       }
-      await alignTopicConfigs(wanted.filter((t) => existing.has(t) && configOf(t).length > 0), configOf);
+      await alignTopicConfigs(
+        wanted.filter((t) => existing.has(t) && configOf(t).length > 0),
+        configOf,
+      );
     } catch (error) {
       if (!/already exists/i.test(describeError(error))) throw failure(`create topics ${wanted.join(', ')}`, error);
     }
@@ -282,7 +295,10 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
         await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
       } catch (error) {
         // Typically a rebalance took the partition away: the new owner sees the message again.
-        logger.warn({ group: opts.group, topic, partition, offset: message.offset, err: describeError(error) }, 'offset commit failed; the message may be delivered again');
+        logger.warn(
+          { group: opts.group, topic, partition, offset: message.offset, err: describeError(error) },
+          'offset commit failed; the message may be delivered again',
+        );
       }
     }
 
@@ -308,7 +324,10 @@ export async function connectKafkaBus(options: KafkaBusOptions): Promise<EventBu
       await Promise.race([
         joinedOnce,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new BusUnavailableError(brokers, `join consumer group ${opts.group}`, new Error(`no assignment within ${joinTimeout} ms`))), joinTimeout);
+          timer = setTimeout(
+            () => reject(new BusUnavailableError(brokers, `join consumer group ${opts.group}`, new Error(`no assignment within ${joinTimeout} ms`))),
+            joinTimeout,
+          );
         }),
       ]).finally(() => clearTimeout(timer));
     } catch (error) {

@@ -21,7 +21,10 @@ test('in-process: dropConsumed trims what every group has committed', async () =
   await bus.ensureTopics(['t'], 1);
   const got: string[] = [];
   const sub = await bus.subscribe({ group: 'g', topics: ['t'], fromBeginning: true, handler: (m) => void got.push(m.offset) });
-  await bus.publish('t', [1, 2, 3].map((i) => ({ key: 'k', value: new Uint8Array([i]) })));
+  await bus.publish(
+    't',
+    [1, 2, 3].map((i) => ({ key: 'k', value: new Uint8Array([i]) })),
+  );
   await waitFor('3 messages', () => got.length === 3);
   await sub.stop();
   const late: string[] = [];
@@ -57,7 +60,10 @@ test('in-process: partitionConcurrency bounds how many partitions are handled at
       done++;
     },
   });
-  await bus.publish('busy', Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: new Uint8Array([i]) })));
+  await bus.publish(
+    'busy',
+    Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: new Uint8Array([i]) })),
+  );
   await waitFor('60 messages', () => done === 60);
   await sub.stop();
   await bus.close();

@@ -63,7 +63,10 @@ export const setting = {
       ...opts,
       parse: (raw) =>
         required(opts, raw, (v) => {
-          const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+          const items = v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
           if (items.length === 0) throw new Error('must list at least one value');
           return items;
         }),
@@ -97,10 +100,7 @@ export const setting = {
 export type ConfigOf<S extends Record<string, Setting<unknown>>> = { [K in keyof S]: ReturnType<S[K]['parse']> };
 
 /** Reads every variable of the spec; throws one SettingsError listing each problem. */
-export function loadConfig<S extends Record<string, Setting<unknown>>>(
-  spec: S,
-  source: Record<string, string | undefined> = process.env,
-): ConfigOf<S> {
+export function loadConfig<S extends Record<string, Setting<unknown>>>(spec: S, source: Record<string, string | undefined> = process.env): ConfigOf<S> {
   const problems: string[] = [];
   const result: Record<string, unknown> = {};
   for (const [name, item] of Object.entries(spec)) {

@@ -148,15 +148,12 @@ test('errors come back as ServiceErrors with code and details', async () => {
   const h = await startServer();
   const { client, close } = connect(ScanService, h.address);
   try {
-    await assert.rejects(
-      client.getReport({ selector: { case: 'scanId', value: 'missing' }, format: ReportFormat.JSON }),
-      (error: unknown) => {
-        assert.ok(isServiceError(error));
-        assert.equal(error.code, grpc.status.NOT_FOUND);
-        assert.equal(error.details, 'no scan "missing"');
-        return true;
-      },
-    );
+    await assert.rejects(client.getReport({ selector: { case: 'scanId', value: 'missing' }, format: ReportFormat.JSON }), (error: unknown) => {
+      assert.ok(isServiceError(error));
+      assert.equal(error.code, grpc.status.NOT_FOUND);
+      assert.equal(error.details, 'no scan "missing"');
+      return true;
+    });
   } finally {
     close();
     h.stop();

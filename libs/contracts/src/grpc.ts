@@ -121,10 +121,7 @@ export interface CallOptions {
   onMetadata?: (metadata: grpc.Metadata) => void;
 }
 
-type UnaryMethod<M extends ServiceMethods[string]> = (
-  request: MessageInitShape<M['input']>,
-  options?: CallOptions,
-) => Promise<MessageShape<M['output']>>;
+type UnaryMethod<M extends ServiceMethods[string]> = (request: MessageInitShape<M['input']>, options?: CallOptions) => Promise<MessageShape<M['output']>>;
 type ServerStreamMethod<M extends ServiceMethods[string]> = (
   request: MessageInitShape<M['input']>,
   options?: CallOptions,
@@ -136,11 +133,7 @@ type ServerStreamMethod<M extends ServiceMethods[string]> = (
  * methods are not offered (no Strata service has them).
  */
 export type PromiseClient<S extends ServiceMethods> = {
-  [K in keyof S]: S[K]['methodKind'] extends 'unary'
-    ? UnaryMethod<S[K]>
-    : S[K]['methodKind'] extends 'server_streaming'
-      ? ServerStreamMethod<S[K]>
-      : never;
+  [K in keyof S]: S[K]['methodKind'] extends 'unary' ? UnaryMethod<S[K]> : S[K]['methodKind'] extends 'server_streaming' ? ServerStreamMethod<S[K]> : never;
 };
 
 function grpcCallOptions(options: CallOptions): grpc.CallOptions {
@@ -193,14 +186,7 @@ function serverStreamMethod(client: grpc.Client, method: DescMethod): ServerStre
   const deserialize = deserializer(method.output, path);
   return (request, options = {}) => ({
     async *[Symbol.asyncIterator]() {
-      const call = client.makeServerStreamRequest(
-        path,
-        serialize,
-        deserialize,
-        request,
-        options.metadata ?? new grpc.Metadata(),
-        grpcCallOptions(options),
-      );
+      const call = client.makeServerStreamRequest(path, serialize, deserialize, request, options.metadata ?? new grpc.Metadata(), grpcCallOptions(options));
       const release = cancelOnAbort(options.signal, call);
       try {
         for await (const message of call) yield message as MessageShape<DescMessage>;

@@ -10,12 +10,7 @@ test('the descriptor walk finds the contract messages', () => {
   const names = new Set(messages.map((m) => m.typeName));
   // A spot check that the walk reaches all three files and nested types; every message found is
   // then round-tripped below, so new messages are covered without editing this test.
-  for (const name of [
-    'strata.v1.ScanRequested',
-    'strata.v1.AdvisoriesUpdated',
-    'strata.v1.ListAffectedImagesResponse',
-    'grpc.health.v1.HealthCheckResponse',
-  ]) {
+  for (const name of ['strata.v1.ScanRequested', 'strata.v1.AdvisoriesUpdated', 'strata.v1.ListAffectedImagesResponse', 'grpc.health.v1.HealthCheckResponse']) {
     assert.ok(names.has(name), `${name} not found by the descriptor walk`);
   }
 });

@@ -23,7 +23,12 @@ test('topic names are versioned and unique', () => {
   const names = Object.values(Topics);
   assert.equal(new Set(names).size, names.length);
   for (const name of names) assert.match(name, /^strata\.[a-z.]+\.v1$/);
-  assert.deepEqual(eventTopicContracts().map((c) => c.topic).sort(), [...names].sort());
+  assert.deepEqual(
+    eventTopicContracts()
+      .map((c) => c.topic)
+      .sort(),
+    [...names].sort(),
+  );
 });
 
 test('every event topic encodes, keys and decodes its message type', () => {
@@ -76,11 +81,14 @@ test('encodeEvent accepts plain init objects and typed messages alike', () => {
 });
 
 test('encodeEvent refuses an event without its key', () => {
-  assert.throws(() => encodeEvent(Topics.layerFetched, { scanId: 's1' }), (error: unknown) => {
-    assert.ok(error instanceof ContractEncodeError);
-    assert.match(error.message, /strata\.v1\.LayerFetched.*strata\.layer\.fetched\.v1.*diff_id/);
-    return true;
-  });
+  assert.throws(
+    () => encodeEvent(Topics.layerFetched, { scanId: 's1' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ContractEncodeError);
+      assert.match(error.message, /strata\.v1\.LayerFetched.*strata\.layer\.fetched\.v1.*diff_id/);
+      return true;
+    },
+  );
 });
 
 test('garbage bytes give a ContractDecodeError naming the topic and type', () => {
@@ -109,9 +117,12 @@ test('garbage bytes give a ContractDecodeError naming the topic and type', () =>
 });
 
 test('unknown topics are rejected by name', () => {
-  assert.throws(() => decodeEvent('strata.nope.v1' as EventTopic, new Uint8Array()), (error: unknown) => {
-    assert.ok(error instanceof UnknownTopicError);
-    assert.match(error.message, /strata\.nope\.v1/);
-    return true;
-  });
+  assert.throws(
+    () => decodeEvent('strata.nope.v1' as EventTopic, new Uint8Array()),
+    (error: unknown) => {
+      assert.ok(error instanceof UnknownTopicError);
+      assert.match(error.message, /strata\.nope\.v1/);
+      return true;
+    },
+  );
 });

@@ -39,12 +39,7 @@ export interface TopicContract<S extends DescMessage = DescMessage> {
   readonly key: (event: MessageShape<S>) => string;
 }
 
-function contract<S extends DescMessage>(
-  topic: string,
-  schema: S,
-  keyField: string,
-  key: (event: MessageShape<S>) => string,
-): TopicContract<S> {
+function contract<S extends DescMessage>(topic: string, schema: S, keyField: string, key: (event: MessageShape<S>) => string): TopicContract<S> {
   return { topic, schema, keyField, key };
 }
 
@@ -116,7 +111,11 @@ export class ContractDecodeError extends ContractError {
 
 /** An event that cannot be published: its key field is empty. */
 export class ContractEncodeError extends ContractError {
-  constructor(readonly topic: string, readonly typeName: string, detail: string) {
+  constructor(
+    readonly topic: string,
+    readonly typeName: string,
+    detail: string,
+  ) {
     super(`cannot encode ${typeName} for topic ${topic}: ${detail}`);
   }
 }

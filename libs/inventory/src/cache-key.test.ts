@@ -13,7 +13,7 @@ test('cache key: sha256 of diffID + analyzer-set version (sha256sum is the oracl
   assert.equal(layerCacheKey(DIFF_ID, version), expected);
 });
 
-test('cache key: bumping one analyzer\'s version changes the key; order does not', () => {
+test("cache key: bumping one analyzer's version changes the key; order does not", () => {
   const analyzers = defaultAnalyzers();
   const base = layerCacheKey(DIFF_ID, analyzerSetVersion(analyzers));
   assert.equal(layerCacheKey(DIFF_ID, analyzerSetVersion([...analyzers].reverse())), base);

@@ -8,5 +8,7 @@ import { createHash } from 'node:crypto';
 export function layerCacheKey(diffId: string, analyzerSetVersion: string): string {
   if (!/^[a-z0-9]+:[a-f0-9]{32,}$/.test(diffId)) throw new Error(`not a layer diffID: ${JSON.stringify(diffId)}`);
   if (!analyzerSetVersion) throw new Error('empty analyzer-set version');
-  return createHash('sha256').update(diffId + analyzerSetVersion).digest('hex');
+  return createHash('sha256')
+    .update(diffId + analyzerSetVersion)
+    .digest('hex');
 }

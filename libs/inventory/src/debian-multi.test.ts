@@ -55,13 +55,20 @@ function dpkgQueryOfLayer(blob: string): string[] | undefined {
   }
 }
 
-test('debian-multi: dpkg inventory equals dpkg-query on the umoci-unpacked rootfs; purged absent, added attributed', { skip: skipUnlessFixtureImage() || skipUnless('tool:dpkg-query') || skipUnless('tool:tar') }, async () => {
+test('debian-multi: dpkg inventory equals dpkg-query on the umoci-unpacked rootfs; purged absent, added attributed', {
+  skip: skipUnlessFixtureImage() || skipUnless('tool:dpkg-query') || skipUnless('tool:tar'),
+}, async () => {
   const image = debianMultiFixture()!;
   const { inventory } = await scan();
   const expected = dpkgQuery(join(image.rootfs, 'var/lib/dpkg'));
   assert.deepEqual(inventory.osPackages.map(dpkgLine).sort(), expected);
   console.log(`debian-multi: ${inventory.osPackages.length} dpkg packages, equal to dpkg-query`);
-  for (const purged of image.dpkgPurged) assert.equal(inventory.osPackages.find((p) => p.name === purged), undefined, `${purged} was purged`);
+  for (const purged of image.dpkgPurged)
+    assert.equal(
+      inventory.osPackages.find((p) => p.name === purged),
+      undefined,
+      `${purged} was purged`,
+    );
 
   // Attribution oracle: each layer's own status file read by dpkg-query; a package belongs to the
   // lowest layer of the unbroken run of status-writing layers that list it identically.
@@ -90,7 +97,9 @@ test('debian-multi: dpkg inventory equals dpkg-query on the umoci-unpacked rootf
   assert.ok(inventory.osPackages.every((p) => p.purl.includes(`distro=debian-${versionId}`)));
 });
 
-test('debian-multi: language packages equal what is on the unpacked rootfs (opaque node_modules honoured)', { skip: skipUnlessFixtureImage() || skipUnless('tool:python3') }, async () => {
+test('debian-multi: language packages equal what is on the unpacked rootfs (opaque node_modules honoured)', {
+  skip: skipUnlessFixtureImage() || skipUnless('tool:python3'),
+}, async () => {
   const image = debianMultiFixture()!;
   const { inventory, results } = await scan();
   const ours = inventory.applications.flatMap((s) => s.packages.map((p) => `${p.type} ${s.path} ${p.name}@${p.version}`)).sort();
@@ -109,12 +118,17 @@ test('debian-multi: language packages equal what is on the unpacked rootfs (opaq
   walk(image.rootfs, '');
   // pypi: Python's importlib.metadata over the image's dist-packages
   const site = join(image.rootfs, 'usr/lib/python3/dist-packages');
-  const py = run('python3', ['-c', [
-    'import sys, importlib.metadata as m',
-    'from packaging.utils import canonicalize_name',
-    'for d in m.distributions(path=[sys.argv[1]]):',
-    '    print("pypi", str(d._path)[len(sys.argv[2]) + 1:] + "/METADATA", canonicalize_name(d.metadata["Name"]) + "@" + d.version)',
-  ].join('\n'), site, image.rootfs]);
+  const py = run('python3', [
+    '-c',
+    [
+      'import sys, importlib.metadata as m',
+      'from packaging.utils import canonicalize_name',
+      'for d in m.distributions(path=[sys.argv[1]]):',
+      '    print("pypi", str(d._path)[len(sys.argv[2]) + 1:] + "/METADATA", canonicalize_name(d.metadata["Name"]) + "@" + d.version)',
+    ].join('\n'),
+    site,
+    image.rootfs,
+  ]);
   onDisk.push(...py.split('\n').filter(Boolean));
   assert.deepEqual(ours, onDisk.sort());
   // layer 4's node_modules (left-pad, ms, minimist 1.2.5) were analyzed, then the opaque dir removed them

@@ -73,9 +73,14 @@ async function withOracle(img: TestImage, check: (inv: ImageInventory, rootfs: s
   return inv;
 }
 
-test('os-release(5): an upper layer adding only usr/lib/os-release does not switch the OS of an image with /etc/os-release', { skip: skipUnless('tool:umoci') }, async () => {
+test('os-release(5): an upper layer adding only usr/lib/os-release does not switch the OS of an image with /etc/os-release', {
+  skip: skipUnless('tool:umoci'),
+}, async () => {
   const img = await image(
-    [{ name: 'etc/os-release', content: DEBIAN }, { name: 'usr/lib/os-release', content: DEBIAN }],
+    [
+      { name: 'etc/os-release', content: DEBIAN },
+      { name: 'usr/lib/os-release', content: DEBIAN },
+    ],
     [{ name: 'usr/lib/os-release', content: ALPINE }],
   );
   await withOracle(img, (inv, rootfs) => {
@@ -84,7 +89,7 @@ test('os-release(5): an upper layer adding only usr/lib/os-release does not swit
   });
 });
 
-test('os-release(5): Debian\'s etc/os-release → ../usr/lib/os-release is followed through every later rewrite', { skip: skipUnless('tool:umoci') }, async () => {
+test("os-release(5): Debian's etc/os-release → ../usr/lib/os-release is followed through every later rewrite", { skip: skipUnless('tool:umoci') }, async () => {
   const base = [
     { name: 'usr/lib/os-release', content: DEBIAN },
     { name: 'etc/os-release', type: 'symlink' as const, linkname: '../usr/lib/os-release' },
@@ -129,7 +134,10 @@ test('os-release: a symlink loop at etc/os-release falls back to usr/lib/os-rele
   ]);
   const inv = await withOracle(img, (inv, rootfs) => assert.equal(osOf(inv), osOfRootfs(rootfs)));
   assert.equal(osOf(inv), 'alpine-3.20.3');
-  assert.ok(inv.warnings.some((w) => w.path === 'etc/os-release' && /loop/.test(w.message) && /NOT in this report/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some((w) => w.path === 'etc/os-release' && /loop/.test(w.message) && /NOT in this report/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
 });
 
 test('os-release: a link climbing above the root stops at the root, as in the container (never leaves the image)', async () => {
@@ -144,10 +152,15 @@ test('os-release: a link climbing above the root stops at the root, as in the co
   );
   // /etc/os-release → /etc/alpine/os-release, which no analyzer reads: the fallback counts, and Strata says so
   assert.equal(osOf(inv), 'debian-12');
-  assert.ok(inv.warnings.some((w) => w.path === 'etc/os-release' && w.message.includes('etc/alpine/os-release') && /NOT in this report/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some((w) => w.path === 'etc/os-release' && w.message.includes('etc/alpine/os-release') && /NOT in this report/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
 });
 
-test('overlay: a lower var/lib/dpkg replaced by a file, a symlink or a device-like entry takes its packages along', { skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query') }, async () => {
+test('overlay: a lower var/lib/dpkg replaced by a file, a symlink or a device-like entry takes its packages along', {
+  skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query'),
+}, async () => {
   const lower: TarEntry[] = [
     { name: 'etc/os-release', content: DEBIAN },
     { name: 'var/lib/dpkg/updates/', type: 'directory' },
@@ -156,7 +169,10 @@ test('overlay: a lower var/lib/dpkg replaced by a file, a symlink or a device-li
   const uppers: TarEntry[][] = [
     [{ name: 'var/lib/dpkg', content: 'not a directory any more\n' }],
     [{ name: 'var/lib', content: 'not a directory any more\n' }],
-    [{ name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/empty' }, { name: 'opt/empty/', type: 'directory' }],
+    [
+      { name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/empty' },
+      { name: 'opt/empty/', type: 'directory' },
+    ],
     [{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' }],
   ];
   for (const upper of uppers) {
@@ -165,12 +181,21 @@ test('overlay: a lower var/lib/dpkg replaced by a file, a symlink or a device-li
   }
   // the symlinked database leads nowhere Strata read: that is said out loud
   const inv = mergeLayers(await analyzeImage(await image(lower, uppers[3]!)));
-  assert.ok(inv.warnings.some((w) => w.analyzer === 'dpkg' && w.path === 'var/lib/dpkg/status' && /NOT in this report/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some((w) => w.analyzer === 'dpkg' && w.path === 'var/lib/dpkg/status' && /NOT in this report/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
 });
 
-test('overlay: a dpkg status hard-linked to a file no analyzer read is flagged, never silently kept from below', { skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query') }, async () => {
+test('overlay: a dpkg status hard-linked to a file no analyzer read is flagged, never silently kept from below', {
+  skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query'),
+}, async () => {
   const img = await image(
-    [{ name: 'etc/os-release', content: DEBIAN }, { name: 'var/lib/dpkg/updates/', type: 'directory' }, { name: 'var/lib/dpkg/status', content: status('old-one', 'old-two') }],
+    [
+      { name: 'etc/os-release', content: DEBIAN },
+      { name: 'var/lib/dpkg/updates/', type: 'directory' },
+      { name: 'var/lib/dpkg/status', content: status('old-one', 'old-two') },
+    ],
     [
       { name: 'opt/hidden-status', content: status('libssl3', 'zlib1g') },
       { name: 'var/lib/dpkg/status', type: 'link', linkname: 'opt/hidden-status' },
@@ -179,15 +204,29 @@ test('overlay: a dpkg status hard-linked to a file no analyzer read is flagged, 
   const inv = await withOracle(img, (inv, rootfs) => {
     // dpkg reads the new content; Strata cannot (the walk is one pass): the old packages must not stand in for it
     assert.deepEqual(dpkgNamesOfRootfs(rootfs), ['libssl3', 'zlib1g']);
-    assert.ok(names(inv).every((n) => !n.startsWith('old-')), names(inv).join(','));
+    assert.ok(
+      names(inv).every((n) => !n.startsWith('old-')),
+      names(inv).join(','),
+    );
   });
-  assert.ok(inv.warnings.some((w) => w.analyzer === 'dpkg' && w.path === 'var/lib/dpkg/status' && /hard link to opt\/hidden-status/.test(w.message) && /NOT in this report/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some(
+      (w) =>
+        w.analyzer === 'dpkg' && w.path === 'var/lib/dpkg/status' && /hard link to opt\/hidden-status/.test(w.message) && /NOT in this report/.test(w.message),
+    ),
+    JSON.stringify(inv.warnings),
+  );
 });
 
-test('overlay: an rpmdb written below a symlinked var/lib/rpm lands where the link points (Fedora layout; rpm -qa is the oracle)', { skip: skipUnless('tool:umoci') || skipUnless('tool:rpmbuild') || skipUnless('tool:rpm') }, async () => {
+test('overlay: an rpmdb written below a symlinked var/lib/rpm lands where the link points (Fedora layout; rpm -qa is the oracle)', {
+  skip: skipUnless('tool:umoci') || skipUnless('tool:rpmbuild') || skipUnless('tool:rpm'),
+}, async () => {
   const work = mkdtempSync(join(tmpdir(), 'strata-inventory-rpmlink-'));
   try {
-    const [lowerDb, upperDb] = rpmSqliteDatabases(work, [['strata-one-1.0', 'strata-two-2.0'], ['strata-one-1.0', 'strata-three-3.0']]);
+    const [lowerDb, upperDb] = rpmSqliteDatabases(work, [
+      ['strata-one-1.0', 'strata-two-2.0'],
+      ['strata-one-1.0', 'strata-three-3.0'],
+    ]);
     const img = await image(
       [
         { name: 'usr/lib/sysimage/rpm/rpmdb.sqlite', content: lowerDb! },
@@ -197,7 +236,10 @@ test('overlay: an rpmdb written below a symlinked var/lib/rpm lands where the li
       [{ name: 'var/lib/rpm/rpmdb.sqlite', content: upperDb! }],
     );
     const inv = await withOracle(img, (inv, rootfs) => {
-      const expected = execFileSync('rpm', ['--root', rootfs, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\\n'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+      const expected = execFileSync('rpm', ['--root', rootfs, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\\n'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .sort();
       assert.deepEqual(names(inv), expected);
     });
     assert.deepEqual(names(inv), ['strata-one', 'strata-three']);

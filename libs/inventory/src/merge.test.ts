@@ -74,7 +74,10 @@ test('merge: node_modules deleted by whiteouts and opaque dirs contribute nothin
   const reused = mergeLayers(layers, undefined, { reuseResults: true });
   assert.deepEqual(reused, inv);
   const topSet = layers[1]!.result.packageSets[0]!;
-  assert.ok(reused.osPackages.every((p) => topSet.packages.includes(p)), 'reuseResults copied the packages');
+  assert.ok(
+    reused.osPackages.every((p) => topSet.packages.includes(p)),
+    'reuseResults copied the packages',
+  );
   const { rootfs, cleanup } = umociRootfs(image);
   try {
     const ours = inv.applications.flatMap((s) => s.packages.map((p) => `${s.path} ${p.name}@${p.version}`)).sort();
@@ -87,7 +90,7 @@ test('merge: node_modules deleted by whiteouts and opaque dirs contribute nothin
     assert.ok(found, name);
     return found;
   };
-  assert.equal(layerOf(inv, pkg('a')), 0, 'a@1.0.0 was rewritten unchanged: still the base layer\'s');
+  assert.equal(layerOf(inv, pkg('a')), 0, "a@1.0.0 was rewritten unchanged: still the base layer's");
   assert.equal(layerOf(inv, pkg('b')), 2);
   assert.equal(layerOf(inv, pkg('d')), 0);
   assert.equal(layerOf(inv, pkg('e')), 1);
@@ -112,11 +115,14 @@ function dpkgQuery(admindir: string): string[] {
 }
 const dpkgLine = (p: InventoryPackage): string => [p.name, p.version, p.arch, p.srcName, p.srcVersion].join('\t');
 
-test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpacked image', { skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query') }, async () => {
+test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpacked image', {
+  skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query'),
+}, async () => {
   const host = stanzas(readFileSync('/var/lib/dpkg/status', 'utf8')).slice(0, 60);
   const [removed, upgraded] = [host[10]!, host[20]!];
   const upgradedTo = `${field(upgraded, 'Version')}+strata1`;
-  const added = 'Package: strata-added\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\nMaintainer: Strata <strata@example.org>\nDescription: added in layer 2\n';
+  const added =
+    'Package: strata-added\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\nMaintainer: Strata <strata@example.org>\nDescription: added in layer 2\n';
   const layer2 = [...host.filter((s) => s !== removed).map((s) => (s === upgraded ? s.replace(/^Version: .*$/m, `Version: ${upgradedTo}`) : s)), added];
   const osRelease = readFileSync('/usr/lib/os-release');
   const image: TestImage = {
@@ -141,7 +147,10 @@ test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpa
   const reused = mergeLayers(layers, undefined, { reuseResults: true });
   assert.deepEqual(reused, inv);
   const topSet = layers[1]!.result.packageSets[0]!;
-  assert.ok(reused.osPackages.every((p) => topSet.packages.includes(p)), 'reuseResults copied the packages');
+  assert.ok(
+    reused.osPackages.every((p) => topSet.packages.includes(p)),
+    'reuseResults copied the packages',
+  );
   const { rootfs, cleanup } = umociRootfs(image);
   try {
     assert.deepEqual(inv.osPackages.map(dpkgLine).sort(), dpkgQuery(join(rootfs, 'var/lib/dpkg')));
@@ -157,7 +166,10 @@ test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpa
   const osId = /^ID=(.*)$/m.exec(osRelease.toString())?.[1];
   const versionId = /^VERSION_ID="?([^"\n]*)"?$/m.exec(osRelease.toString())?.[1];
   assert.equal(inv.os?.family, osId);
-  assert.ok(inv.osPackages.every((p) => p.purl.startsWith(`pkg:deb/${osId}/`) && p.purl.includes(`distro=${osId}-${versionId}`)), inv.osPackages[0]?.purl);
+  assert.ok(
+    inv.osPackages.every((p) => p.purl.startsWith(`pkg:deb/${osId}/`) && p.purl.includes(`distro=${osId}-${versionId}`)),
+    inv.osPackages[0]?.purl,
+  );
 });
 
 test('merge: distroless status.d files merge path by path', { skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query') }, async () => {
@@ -169,7 +181,10 @@ test('merge: distroless status.d files merge path by path', { skip: skipUnless('
   });
   const image: TestImage = {
     layers: [
-      { createdBy: 'bazel base', tar: await packTar([{ name: 'etc/os-release', content: readFileSync('/usr/lib/os-release') }, ...host.slice(0, 4).map(entry)]) },
+      {
+        createdBy: 'bazel base',
+        tar: await packTar([{ name: 'etc/os-release', content: readFileSync('/usr/lib/os-release') }, ...host.slice(0, 4).map(entry)]),
+      },
       {
         createdBy: 'bazel cc',
         tar: await packTar([...host.slice(4).map(entry), { name: `var/lib/dpkg/status.d/.wh.${field(host[1]!, 'Package')}`, content: '' }]),
@@ -188,7 +203,10 @@ test('merge: distroless status.d files merge path by path', { skip: skipUnless('
     writeFileSync(join(dir, 'status'), files.map((f) => `Status: install ok installed\n${readFileSync(join(statusD, f), 'utf8').trim()}\n`).join('\n'));
     try {
       assert.deepEqual(inv.osPackages.map(dpkgLine).sort(), dpkgQuery(dir));
-      assert.deepEqual([...new Set(inv.osPackages.map((p) => p.setPath))].sort(), files.map((f) => `var/lib/dpkg/status.d/${f}`));
+      assert.deepEqual(
+        [...new Set(inv.osPackages.map((p) => p.setPath))].sort(),
+        files.map((f) => `var/lib/dpkg/status.d/${f}`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -198,13 +216,19 @@ test('merge: distroless status.d files merge path by path', { skip: skipUnless('
   assert.ok(inv.osPackages.filter((p) => layerOf(inv, p) === 1).length === 2);
 });
 
-test('merge: a rewritten rpmdb replaces the lower one wholesale (rpm -qa on the unpacked image is the oracle)', { skip: skipUnless('tool:umoci') || skipUnless('tool:rpmbuild') || skipUnless('tool:rpm') }, async () => {
+test('merge: a rewritten rpmdb replaces the lower one wholesale (rpm -qa on the unpacked image is the oracle)', {
+  skip: skipUnless('tool:umoci') || skipUnless('tool:rpmbuild') || skipUnless('tool:rpm'),
+}, async () => {
   const work = join(tmpdir(), `strata-inventory-rpm-${process.pid}`);
   try {
     const top = join(work, 'top');
     mkdirSync(join(top, 'SPECS'), { recursive: true });
     const rpms: Record<string, string> = {};
-    for (const [name, version] of [['strata-one', '1.0'], ['strata-two', '2.0'], ['strata-three', '3.0']] as const) {
+    for (const [name, version] of [
+      ['strata-one', '1.0'],
+      ['strata-two', '2.0'],
+      ['strata-three', '3.0'],
+    ] as const) {
       const spec = join(top, 'SPECS', `${name}.spec`);
       writeFileSync(spec, `Name: ${name}\nVersion: ${version}\nRelease: 1\nLicense: MIT\nSummary: test\nBuildArch: noarch\n%description\ntest\n%files\n`);
       run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', '_build_id_links none', spec]);
@@ -230,7 +254,10 @@ test('merge: a rewritten rpmdb replaces the lower one wholesale (rpm -qa on the 
     assert.deepEqual(inv.warnings, []);
     const { rootfs, cleanup } = umociRootfs(image);
     try {
-      const expected = run('rpm', ['--root', rootfs, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}-%{VERSION}-%{RELEASE}\\n']).split('\n').filter(Boolean).sort();
+      const expected = run('rpm', ['--root', rootfs, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}-%{VERSION}-%{RELEASE}\\n'])
+        .split('\n')
+        .filter(Boolean)
+        .sort();
       assert.deepEqual(inv.osPackages.map((p) => `${p.name}-${p.version}-${p.release}`).sort(), expected);
     } finally {
       cleanup();
@@ -259,10 +286,16 @@ test('merge: OS facts go when their release file is deleted; warnings carry the 
   assert.equal(withOs.os?.family, 'alpine');
   assert.equal(withOs.osPackages.length, 14);
   assert.ok(withOs.osPackages.every((p) => p.purl.includes('distro=3.20.3')));
-  assert.deepEqual(withOs.warnings.map((w) => [w.path, w.layerDigest]), [['app/node_modules/x/package.json', layers[1]?.ref.digest]]);
+  assert.deepEqual(
+    withOs.warnings.map((w) => [w.path, w.layerDigest]),
+    [['app/node_modules/x/package.json', layers[1]?.ref.digest]],
+  );
 
   const removal = await analyzeImage({
-    layers: [...image.layers, { createdBy: 'RUN rm -f /etc/os-release /etc/alpine-release', tar: await packTar([{ name: 'etc/.wh.os-release' }, { name: 'etc/.wh.alpine-release' }]) }],
+    layers: [
+      ...image.layers,
+      { createdBy: 'RUN rm -f /etc/os-release /etc/alpine-release', tar: await packTar([{ name: 'etc/.wh.os-release' }, { name: 'etc/.wh.alpine-release' }]) },
+    ],
   });
   const without = mergeLayers(removal);
   assert.equal(without.os, undefined);
@@ -270,11 +303,21 @@ test('merge: OS facts go when their release file is deleted; warnings carry the 
 });
 
 test('merge: a layer result for another diffID is refused', () => {
-  const result: LayerResult = { diffId: 'sha256:' + 'a'.repeat(64), analyzerSetVersion: 'x', packageSets: [], applications: [], whiteouts: [], opaqueDirs: [], warnings: [] };
+  const result: LayerResult = {
+    diffId: 'sha256:' + 'a'.repeat(64),
+    analyzerSetVersion: 'x',
+    packageSets: [],
+    applications: [],
+    whiteouts: [],
+    opaqueDirs: [],
+    warnings: [],
+  };
   assert.throws(() => mergeLayers([{ ref: { digest: 'sha256:' + 'c'.repeat(64), diffId: 'sha256:' + 'b'.repeat(64) }, result }]), /diffID/);
 });
 
-test('merge: a package folder replaced by an entry of another type hides the packages below it (umoci is the oracle)', { skip: skipUnless('tool:umoci') }, async () => {
+test('merge: a package folder replaced by an entry of another type hides the packages below it (umoci is the oracle)', {
+  skip: skipUnless('tool:umoci'),
+}, async () => {
   const image: TestImage = {
     layers: [
       {
@@ -311,5 +354,8 @@ test('merge: a package folder replaced by an entry of another type hides the pac
   } finally {
     cleanup();
   }
-  assert.deepEqual(inv.applications.flatMap((s) => s.packages.map((p) => p.name)), ['c']);
+  assert.deepEqual(
+    inv.applications.flatMap((s) => s.packages.map((p) => p.name)),
+    ['c'],
+  );
 });

@@ -1,6 +1,17 @@
 import { defaultAnalyzers, osPackagePurl, releaseFileRank } from '@strata/analyzers';
 import type { AnyAnalyzer } from '@strata/analyzers';
-import type { AnalyzerWarning, ImageInventory, InventoryPackage, InventorySet, LayerEntryNote, LayerRef, LayerResult, OsInfo, Package, PackageSet } from '@strata/model';
+import type {
+  AnalyzerWarning,
+  ImageInventory,
+  InventoryPackage,
+  InventorySet,
+  LayerEntryNote,
+  LayerRef,
+  LayerResult,
+  OsInfo,
+  Package,
+  PackageSet,
+} from '@strata/model';
 
 export interface LayerInput {
   ref: LayerRef;
@@ -52,7 +63,6 @@ export interface LinkGap {
 
 /** Linux gives up after 40 symlinks in one lookup (ELOOP); so does the merge. */
 const MAX_SYMLINK_HOPS = 40;
-
 
 const identity = (p: Package): string => [p.type, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch ?? ''].join('\u0000');
 
@@ -338,7 +348,10 @@ function overlay(layers: LayerInput[]): {
       nodes.set(at, node);
     }
     // each path this layer writes gets one Write holding all of the layer's sets there (no map in between)
-    for (const [kind, list] of [['os', result.packageSets], ['application', result.applications]] as const) {
+    for (const [kind, list] of [
+      ['os', result.packageSets],
+      ['application', result.applications],
+    ] as const) {
       for (const set of list) {
         const at = land(set.path);
         const landed = at === set.path ? set : { ...set, path: at };
@@ -385,7 +398,12 @@ function linkGaps(
 ): LinkGap[] {
   const gaps: LinkGap[] = [];
   const hasSet = (a: AnyAnalyzer, path: string): boolean =>
-    a.type === 'os-release' ? osFiles.has(path) : (paths.get(path)?.writes.at(-1)?.sets.some((s) => s.analyzer === a.type) ?? false);
+    a.type === 'os-release'
+      ? osFiles.has(path)
+      : (paths
+          .get(path)
+          ?.writes.at(-1)
+          ?.sets.some((s) => s.analyzer === a.type) ?? false);
   const byType = new Map(analyzers.map((a) => [a.type, a]));
   let symlinks = false;
   // hard links whose target no analyzer read in their own layer
@@ -420,7 +438,13 @@ function linkGaps(
       if (!readsFileAt(a, location)) continue;
       const node = nodes.get(r.path);
       if (node?.type === 'hardlink' && node.target !== undefined && !node.targetEscapes) {
-        seen.candidates.push({ analyzer: a.type, location, path: r.path, introducedLayer: Math.max(r.linkLayer, node.layer), hardlink: { layer: node.layer, target: node.target } });
+        seen.candidates.push({
+          analyzer: a.type,
+          location,
+          path: r.path,
+          introducedLayer: Math.max(r.linkLayer, node.layer),
+          hardlink: { layer: node.layer, target: node.target },
+        });
       } else if (node?.type !== 'directory' && node?.type !== 'other' && !readsFileAt(a, r.path)) {
         // a path the analyzer reads itself would have been read, had it been there
         seen.candidates.push({ analyzer: a.type, location, path: r.path, introducedLayer: r.linkLayer });

@@ -42,12 +42,18 @@ test('merge: two layers rewriting a 60k-package dpkg status are attributed corre
 
 test('merge: 200k packages in one set and 300k package sets merge without overflowing the stack', () => {
   const n = 200_000;
-  const big = mergeLayers([dpkgLayer(0, pkgs(n, () => '1'))]);
+  const big = mergeLayers([
+    dpkgLayer(
+      0,
+      pkgs(n, () => '1'),
+    ),
+  ]);
   assert.equal(big.osPackages.length, n);
 
   const many = dpkgLayer(0, []);
   many.result.packageSets = [];
-  for (let i = 0; i < 300_000; i++) many.result.packageSets.push({ path: `var/lib/dpkg/status.d/p${i}`, analyzer: 'dpkg', type: 'dpkg', packages: pkgs(1, () => '1') });
+  for (let i = 0; i < 300_000; i++)
+    many.result.packageSets.push({ path: `var/lib/dpkg/status.d/p${i}`, analyzer: 'dpkg', type: 'dpkg', packages: pkgs(1, () => '1') });
   assert.equal(mergeLayers([many]).osPackages.length, 300_000);
 });
 
@@ -59,14 +65,27 @@ test('merge: 100k whiteouts over 100k recorded symlinks and package sets stay ne
   lower.result.entries = [];
   for (let i = 0; i < n; i++) {
     lower.result.entries.push({ path: `d${i}/link`, type: 'symlink', target: `t${i}` });
-    lower.result.applications.push({ path: `d${i}/node_modules/x/package.json`, analyzer: 'node-pkg', type: 'npm', packages: [{ type: 'npm', name: 'x', version: '1.0.0', purl: '' }] });
+    lower.result.applications.push({
+      path: `d${i}/node_modules/x/package.json`,
+      analyzer: 'node-pkg',
+      type: 'npm',
+      packages: [{ type: 'npm', name: 'x', version: '1.0.0', purl: '' }],
+    });
   }
-  lower.result.applications.push({ path: 'kept/node_modules/y/package.json', analyzer: 'node-pkg', type: 'npm', packages: [{ type: 'npm', name: 'y', version: '1.0.0', purl: '' }] });
+  lower.result.applications.push({
+    path: 'kept/node_modules/y/package.json',
+    analyzer: 'node-pkg',
+    type: 'npm',
+    packages: [{ type: 'npm', name: 'y', version: '1.0.0', purl: '' }],
+  });
   const upper = dpkgLayer(1, []);
   upper.result.packageSets = [];
   upper.result.whiteouts = Array.from({ length: n }, (_, i) => `d${i}`);
   const started = performance.now();
   const inv = mergeLayers([lower, upper]);
   console.log(`merge of ${n} whiteouts over ${2 * n} entries: ${Math.round(performance.now() - started)} ms`);
-  assert.deepEqual(inv.applications.map((s) => s.path), ['kept/node_modules/y/package.json']);
+  assert.deepEqual(
+    inv.applications.map((s) => s.path),
+    ['kept/node_modules/y/package.json'],
+  );
 });

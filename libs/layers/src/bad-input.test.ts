@@ -108,7 +108,13 @@ const CASES: BadCase[] = [
     message: /malformed tar after 1 entries.*Invalid tar header/,
   },
   { name: 'gzip of something that is not a tar', blob: async () => gzipCli(randomBytes(4096)), mediaType: GZIP, code: 'BAD_TAR', message: /malformed tar/ },
-  { name: 'tar cut inside a file', blob: async () => (await sample()).subarray(0, 100_000), mediaType: TAR, code: 'TRUNCATED', message: /tar stream ends in the middle of an entry/ },
+  {
+    name: 'tar cut inside a file',
+    blob: async () => (await sample()).subarray(0, 100_000),
+    mediaType: TAR,
+    code: 'TRUNCATED',
+    message: /tar stream ends in the middle of an entry/,
+  },
   { name: 'empty blob', blob: async () => Buffer.alloc(0), mediaType: GZIP, code: 'TRUNCATED', message: /empty/ },
   {
     name: 'media type says gzip, data is neither gzip, zstd nor tar',
@@ -125,7 +131,11 @@ test('bad input gives a LayerError with a code and the label, releases the sourc
   for (const c of CASES) {
     const blob = await c.blob();
     const source = Readable.from(blob.length > 0 ? [blob.subarray(0, 5000), blob.subarray(5000)] : []);
-    const error = await walkLayer(source, { mediaType: c.mediaType, label: LABEL, signal: controller.signal }, { wants: () => true, file: async (_e, s) => void (await s.toArray()) }).then(
+    const error = await walkLayer(
+      source,
+      { mediaType: c.mediaType, label: LABEL, signal: controller.signal },
+      { wants: () => true, file: async (_e, s) => void (await s.toArray()) },
+    ).then(
       () => assert.fail(`${c.name}: the walk should fail`),
       (err: unknown) => err,
     );

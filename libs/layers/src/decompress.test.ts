@@ -50,7 +50,6 @@ test('zstd: several frames and skippable frames', { skip: needs }, async () => {
   const multi = Buffer.concat([skippable, zstdCli(a), zstdCli(b), skippable]);
   const opened = await decompressStream(chunked(multi, 4096), 'application/vnd.oci.image.layer.v1.tar+zstd');
   assert.equal(sha256(await drain(opened.stream)), sha256(run('zstd', ['-dc'], multi)));
-
 });
 
 test('a media type that lies is overruled by the magic bytes, with a warning', { skip: needs }, async () => {

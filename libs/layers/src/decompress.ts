@@ -34,7 +34,13 @@ function looksLikeTar(head: Uint8Array): boolean {
   if (block.every((b) => b === 0)) return true; // an empty archive starts with end-of-archive blocks
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-  const stored = parseInt(Buffer.from(block.subarray(148, 156)).toString('latin1').replace(/[\0 ]+$/g, '').trim(), 8);
+  const stored = parseInt(
+    Buffer.from(block.subarray(148, 156))
+      .toString('latin1')
+      .replace(/[\0 ]+$/g, '')
+      .trim(),
+    8,
+  );
   return stored === sum;
 }
 
@@ -182,10 +188,7 @@ function noop(): void {}
  * the magic bytes (the bytes win; `warning` says so). Decoder failures surface on the stream as
  * LayerError (TRUNCATED / CORRUPT); errors of source pass through unchanged.
  */
-export async function decompressStream(
-  source: Readable,
-  mediaType?: string,
-): Promise<{ stream: Readable; compression: Compression; warning?: string }> {
+export async function decompressStream(source: Readable, mediaType?: string): Promise<{ stream: Readable; compression: Compression; warning?: string }> {
   const { stream, compression, warning } = await openLayer(source, mediaType);
   return warning === undefined ? { stream, compression } : { stream, compression, warning };
 }

@@ -35,7 +35,10 @@ function fixtureImages(): { name: string; dir: string; layers: Descriptor[] }[] 
 }
 
 const images = fixtureImages();
-const skip = skipUnlessImages(false) || skipUnless('tool:python3', 'tool:zstd') || (images.length === 0 ? `no image layers found via ${fixturesCacheDir()}/images.json` : false);
+const skip =
+  skipUnlessImages(false) ||
+  skipUnless('tool:python3', 'tool:zstd') ||
+  (images.length === 0 ? `no image layers found via ${fixturesCacheDir()}/images.json` : false);
 
 test('every layer of the fixture images matches Python tarfile, whiteouts and opaque dirs included', { skip }, async () => {
   let whiteouts = 0;

@@ -21,7 +21,8 @@ const honest = (): Promise<Buffer> =>
   ]);
 
 /** A tar member (header + padded content) with no end-of-archive marker after it. */
-const member = (name: string, content: string, typeflag = '0'): Buffer => Buffer.concat([ustarHeader(name, Buffer.byteLength(content), typeflag), padded(Buffer.from(content))]);
+const member = (name: string, content: string, typeflag = '0'): Buffer =>
+  Buffer.concat([ustarHeader(name, Buffer.byteLength(content), typeflag), padded(Buffer.from(content))]);
 
 const rejectsWith = async (promise: Promise<unknown>, code: LayerErrorCode, message: RegExp): Promise<void> => {
   await assert.rejects(promise, (err: unknown) => {
@@ -63,9 +64,17 @@ test('entries after the end-of-archive marker are ignored as GNU tar ignores the
   ];
   for (const trailer of trailers) {
     const hostile = Buffer.concat([honestTar, trailer, END_OF_ARCHIVE]);
-    const gnuTar = run('tar', ['-tf', '-'], hostile).toString().split('\n').filter(Boolean).map((n) => n.replace(/\/$/, ''));
+    const gnuTar = run('tar', ['-tf', '-'], hostile)
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((n) => n.replace(/\/$/, ''));
     const rec = await record(chunked(hostile, 700), { mediaType: TAR, diffId: `sha256:${sha256(hostile)}`, label: LABEL });
-    assert.deepEqual(rec.entries.map((e) => e.path), gnuTar, 'the walk lists what GNU tar lists');
+    assert.deepEqual(
+      rec.entries.map((e) => e.path),
+      gnuTar,
+      'the walk lists what GNU tar lists',
+    );
     assert.deepEqual(rec.opaque, []);
     assert.deepEqual(rec.whiteouts, []);
     assert.match(rec.files.get('var/lib/dpkg/status')!.toString(), /Version: 3\.0\.11-1/);
@@ -87,7 +96,10 @@ test('a single zero block followed by another header is refused, as Go’s archi
   await rejectsWith(record(hostile, { mediaType: TAR, label: LABEL }), 'BAD_TAR', /single zero block/);
   // a lone zero block at the very end is a normal end (Go: io.EOF)
   const rec = await record(Buffer.concat([first, Buffer.alloc(512)]), { mediaType: TAR, label: LABEL });
-  assert.deepEqual(rec.entries.map((e) => e.path), ['etc/os-release']);
+  assert.deepEqual(
+    rec.entries.map((e) => e.path),
+    ['etc/os-release'],
+  );
 });
 
 /** A special header block claiming `size` bytes, followed by `body` (possibly far less than it claims). */
@@ -122,7 +134,10 @@ test('GNU long-name, long-link and PAX headers above 1 MiB are refused before an
     { name: 'PAX header of 3 GiB', blob: Buffer.concat([specialHeader('x', 3 * GiB), tail]) },
     // tar-stream alone buffers up to 4 MiB: this one is really there, 2 MiB of records
     { name: 'PAX header of 2 MiB (present)', blob: Buffer.concat([specialHeader('x', 2 * 1024 * 1024, Buffer.alloc(2 * 1024 * 1024, 0x41)), tail]) },
-    { name: 'PAX global header of 1 MiB + 1', blob: Buffer.concat([specialHeader('g', MAX_SPECIAL_HEADER_BYTES + 1, Buffer.alloc(MAX_SPECIAL_HEADER_BYTES + 1, 0x41)), tail]) },
+    {
+      name: 'PAX global header of 1 MiB + 1',
+      blob: Buffer.concat([specialHeader('g', MAX_SPECIAL_HEADER_BYTES + 1, Buffer.alloc(MAX_SPECIAL_HEADER_BYTES + 1, 0x41)), tail]),
+    },
   ];
   for (const c of cases) {
     await rejectsWith(record(c.blob, { mediaType: TAR, label: LABEL }), 'LIMIT_EXCEEDED', /header claims \d+ bytes; such headers are bounded at 1048576 bytes/);
@@ -137,5 +152,8 @@ test('a GNU long name and a PAX path within the bound still name their entry', {
   const tar = await packTar([{ name: longName, content: 'x' }]);
   const gnu = run('tar', ['-tf', '-'], tar).toString().trim();
   const rec = await record(tar, { mediaType: TAR, label: LABEL });
-  assert.deepEqual(rec.entries.map((e) => e.path), [gnu]);
+  assert.deepEqual(
+    rec.entries.map((e) => e.path),
+    [gnu],
+  );
 });

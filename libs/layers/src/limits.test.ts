@@ -60,7 +60,11 @@ function expandedMiB(err: unknown): number {
 
 test('a 2 GiB gzip bomb is stopped early by the ratio check, without decompressing it', async () => {
   const bomb = lazyGzipBomb(2 * GiB);
-  const error = await walkLayer(bomb.stream, { mediaType: GZIP, label: 'bomb:latest@sha256:b0mb' }, { wants: () => true, file: async (_e, s) => void s.resume() }).then(
+  const error = await walkLayer(
+    bomb.stream,
+    { mediaType: GZIP, label: 'bomb:latest@sha256:b0mb' },
+    { wants: () => true, file: async (_e, s) => void s.resume() },
+  ).then(
     () => assert.fail('the bomb must not pass'),
     (err: unknown) => err,
   );
@@ -115,7 +119,10 @@ test('a small, highly compressible layer is below the ratio floor and passes', {
 
 test('maxUncompressedBytes stops a layer that expands too far', async () => {
   const { stream } = lazyZeroTar(5 * MiB);
-  await assert.rejects(walkLayer(stream, { mediaType: TAR, label: 'big', limits: { maxUncompressedBytes: 2 * MiB } }, {}), isLimit(/^layer big: expands beyond 2.0 MiB uncompressed \(maxUncompressedBytes\)/));
+  await assert.rejects(
+    walkLayer(stream, { mediaType: TAR, label: 'big', limits: { maxUncompressedBytes: 2 * MiB } }, {}),
+    isLimit(/^layer big: expands beyond 2.0 MiB uncompressed \(maxUncompressedBytes\)/),
+  );
   assert.ok(stream.destroyed);
 });
 
@@ -136,7 +143,10 @@ test('maxPathLength: longer paths and link targets are dropped with a warning, t
     { name: 'after', content: 'kept too' },
   ]);
   const rec = await record(archive, { limits: { maxPathLength: 100 } });
-  assert.deepEqual(rec.entries.map((e) => e.path), [at100, 'after']);
+  assert.deepEqual(
+    rec.entries.map((e) => e.path),
+    [at100, 'after'],
+  );
   assert.deepEqual([...rec.files.keys()], [at100, 'after']);
   assert.deepEqual(
     rec.warnings.map((w) => [w.path, w.message]),
@@ -156,18 +166,29 @@ test('maxFileSize: an oversize wanted file is skipped with a warning and drained
   assert.deepEqual([...rec.files.keys()], ['exact']);
   assert.deepEqual(rec.files.get('exact'), Buffer.alloc(1000, 2));
   assert.deepEqual(rec.warnings, [{ path: 'big', message: 'file of 5000 bytes exceeds maxFileSize 1000 bytes; content skipped' }]);
-  assert.deepEqual(rec.entries.map((e) => [e.path, e.size]), [['big', 5000], ['exact', 1000]]);
+  assert.deepEqual(
+    rec.entries.map((e) => [e.path, e.size]),
+    [
+      ['big', 5000],
+      ['exact', 1000],
+    ],
+  );
 });
 
 test('hostile entries: escaping paths dropped, escaping links reported but never followed, nothing written', { skip: skipUnless('tool:python3') }, async () => {
   const body = padded(Buffer.from('root:x:0:0::/root:/bin/sh\n'));
   const archive = Buffer.concat([
-    ustarHeader('../../etc/passwd', 26), body,
-    ustarHeader('/../escape', 26), body,
-    ustarHeader('a/../../b', 26), body,
-    ustarHeader('/etc/absolute-is-fine', 26), body,
+    ustarHeader('../../etc/passwd', 26),
+    body,
+    ustarHeader('/../escape', 26),
+    body,
+    ustarHeader('a/../../b', 26),
+    body,
+    ustarHeader('/etc/absolute-is-fine', 26),
+    body,
     ustarHeader('evil', 0, '2', { linkname: '../../../../etc/shadow' }),
-    ustarHeader('evil/inner', 26), body,
+    ustarHeader('evil/inner', 26),
+    body,
     ustarHeader('abs-link', 0, '2', { linkname: '/etc/shadow' }),
     ustarHeader('hard', 0, '1', { linkname: '../../host/file' }),
     ustarHeader('hard-ok', 0, '1', { linkname: 'etc/absolute-is-fine' }),
@@ -211,17 +232,21 @@ test('an abort signal stops a walk in progress, also in the middle of a delivere
   );
   const controller = new AbortController();
   let contentError: unknown;
-  const walk = walkLayer(source, { signal: controller.signal, label: 'slow' }, {
-    wants: () => true,
-    async file(_entry, content) {
-      try {
-        for await (const _chunk of content) controller.abort(new Error('user cancelled'));
-      } catch (err) {
-        contentError = err;
-        throw err;
-      }
+  const walk = walkLayer(
+    source,
+    { signal: controller.signal, label: 'slow' },
+    {
+      wants: () => true,
+      async file(_entry, content) {
+        try {
+          for await (const _chunk of content) controller.abort(new Error('user cancelled'));
+        } catch (err) {
+          contentError = err;
+          throw err;
+        }
+      },
     },
-  });
+  );
   await assert.rejects(walk, (err) => err instanceof LayerError && err.code === 'ABORTED' && err.message === 'layer slow: walk aborted');
   assert.ok(source.destroyed);
   await new Promise((resolve) => setImmediate(resolve));

@@ -23,7 +23,8 @@ function paxRecord(key: string, value: string): string {
   while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body);
   return `${length}${body}`;
 }
-const paxBlock = (body: string, typeflag = 'x'): Buffer => Buffer.concat([ustarHeader('PaxHeaders/x', Buffer.byteLength(body), typeflag), padded(Buffer.from(body))]);
+const paxBlock = (body: string, typeflag = 'x'): Buffer =>
+  Buffer.concat([ustarHeader('PaxHeaders/x', Buffer.byteLength(body), typeflag), padded(Buffer.from(body))]);
 const file = (name: string, content: string): Buffer => Buffer.concat([ustarHeader(name, Buffer.byteLength(content)), padded(Buffer.from(content))]);
 
 const STATUS = 'Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1\n';
@@ -31,7 +32,10 @@ const cases: Array<{ name: string; tar: Buffer }> = [
   { name: 'size=12abc (tar-stream reads 12)', tar: Buffer.concat([paxBlock(paxRecord('size', '12abc')), file('var/lib/dpkg/status', STATUS), END]) },
   { name: 'size= (empty)', tar: Buffer.concat([paxBlock(paxRecord('size', '')), file('var/lib/dpkg/status', STATUS), END]) },
   { name: 'size=0x10', tar: Buffer.concat([paxBlock(paxRecord('size', '0x10')), file('var/lib/dpkg/status', STATUS), END]) },
-  { name: 'size=+70 (Go accepts a sign)', tar: Buffer.concat([paxBlock(paxRecord('size', `+${Buffer.byteLength(STATUS)}`)), file('var/lib/dpkg/status', STATUS), END]) },
+  {
+    name: 'size=+70 (Go accepts a sign)',
+    tar: Buffer.concat([paxBlock(paxRecord('size', `+${Buffer.byteLength(STATUS)}`)), file('var/lib/dpkg/status', STATUS), END]),
+  },
   { name: 'uid=1e3', tar: Buffer.concat([paxBlock(paxRecord('uid', '1e3')), file('etc/hostname', 'x\n'), END]) },
   { name: 'mtime=12x', tar: Buffer.concat([paxBlock(paxRecord('mtime', '12x')), file('etc/hostname', 'x\n'), END]) },
   { name: 'mtime=1700000000.5', tar: Buffer.concat([paxBlock(paxRecord('mtime', '1700000000.5')), file('etc/hostname', 'x\n'), END]) },
@@ -41,7 +45,10 @@ const cases: Array<{ name: string; tar: Buffer }> = [
   { name: 'path with a NUL', tar: Buffer.concat([paxBlock(paxRecord('path', 'var/lib/dpkg/status\0x')), file('etc/hostname', 'x\n'), END]) },
   { name: 'a good path record', tar: Buffer.concat([paxBlock(paxRecord('path', 'var/lib/dpkg/status')), file('opt/other', STATUS), END]) },
   // a global header's records apply to no later entry in Go (tar-stream merged them into the next local PAX header)
-  { name: 'global path= then a local PAX header', tar: Buffer.concat([paxBlock(paxRecord('path', 'opt/elsewhere'), 'g'), paxBlock(paxRecord('mtime', '1')), file('var/lib/dpkg/status', STATUS), END]) },
+  {
+    name: 'global path= then a local PAX header',
+    tar: Buffer.concat([paxBlock(paxRecord('path', 'opt/elsewhere'), 'g'), paxBlock(paxRecord('mtime', '1')), file('var/lib/dpkg/status', STATUS), END]),
+  },
 ];
 
 /** Go's archive/tar over each tar: the regular names it lists, or "ERR". */
@@ -99,7 +106,10 @@ func main() {
       writeFileSync(p, t);
       return p;
     });
-    return execFileSync('go', ['run', main, ...files], { env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } }).toString().split('\n').slice(0, tars.length);
+    return execFileSync('go', ['run', main, ...files], { env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } })
+      .toString()
+      .split('\n')
+      .slice(0, tars.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -36,12 +36,18 @@ function fillTree(dir: string, ustar: boolean): void {
 for (const format of ['gnu', 'posix', 'ustar']) {
   test(`GNU tar --format=${format}: every entry as Python reads it, gzip-compressed by the CLI`, { skip: needs }, async () => {
     // ustar cannot store a link target over 100 bytes: leave that one out there
-    const archive = tarCli((dir) => {
-      fillTree(dir, format === 'ustar');
-      if (format === 'ustar') rmSync(join(dir, 'etc/long-link'));
-    }, [`--format=${format}`, '--sort=name']);
+    const archive = tarCli(
+      (dir) => {
+        fillTree(dir, format === 'ustar');
+        if (format === 'ustar') rmSync(join(dir, 'etc/long-link'));
+      },
+      [`--format=${format}`, '--sort=name'],
+    );
     const expected = expectedFromOracle(pythonTarList(archive));
-    assert.ok(expected.entries.some((e) => e.type === 'hardlink'), 'the fixture has a hardlink');
+    assert.ok(
+      expected.entries.some((e) => e.type === 'hardlink'),
+      'the fixture has a hardlink',
+    );
     const rec = await record(gzipCli(archive), { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' });
     assertMatchesOracle(rec, expected);
     assert.deepEqual(rec.warnings, []);
@@ -62,16 +68,29 @@ function makeSparse(path: string, segments: [offset: number, data: string][], si
 
 for (const format of ['gnu', 'posix']) {
   test(`GNU tar --sparse --format=${format}: the sparse file is 'other' with a warning, the rest intact`, { skip: needs }, async () => {
-    const archive = tarCli((dir) => {
-      writeFileSync(join(dir, 'a-before'), 'before\n');
-      makeSparse(join(dir, 'b-sparse'), [[0, 'head'], [1 << 20, 'middle']], 4 << 20);
-      writeFileSync(join(dir, 'c-after'), 'after\n');
-    }, ['--sparse', `--format=${format}`, '--sort=name']);
+    const archive = tarCli(
+      (dir) => {
+        writeFileSync(join(dir, 'a-before'), 'before\n');
+        makeSparse(
+          join(dir, 'b-sparse'),
+          [
+            [0, 'head'],
+            [1 << 20, 'middle'],
+          ],
+          4 << 20,
+        );
+        writeFileSync(join(dir, 'c-after'), 'after\n');
+      },
+      ['--sparse', `--format=${format}`, '--sort=name'],
+    );
     const expected = expectedFromOracle(pythonTarList(archive));
     assert.ok(expected.sparse.has('b-sparse'), 'tar wrote a sparse entry');
     const rec = await record(archive);
     assertMatchesOracle(rec, expected);
-    assert.deepEqual(rec.warnings.map((w) => w.path), ['b-sparse']);
+    assert.deepEqual(
+      rec.warnings.map((w) => w.path),
+      ['b-sparse'],
+    );
     assert.match(rec.warnings[0]!.message, /GNU sparse/);
     if (format === 'posix') assert.equal(rec.entries.find((e) => e.path === 'b-sparse')?.size, 4 << 20, 'PAX sparse reports the real size');
   });

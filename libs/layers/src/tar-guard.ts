@@ -50,7 +50,15 @@ export function guardTarExtract(extract: tar.Extract, events: TarGuardEvents): v
   const consumeHeader = internals._consumeHeader;
   const final = internals._final;
   const decodeLongHeader = internals._decodeLongHeader;
-  if (typeof consumeHeader !== 'function' || typeof final !== 'function' || typeof decodeLongHeader !== 'function' || !('_paxGlobal' in internals) || !('_missing' in internals) || !('_header' in internals) || !('_locked' in internals)) {
+  if (
+    typeof consumeHeader !== 'function' ||
+    typeof final !== 'function' ||
+    typeof decodeLongHeader !== 'function' ||
+    !('_paxGlobal' in internals) ||
+    !('_missing' in internals) ||
+    !('_header' in internals) ||
+    !('_locked' in internals)
+  ) {
     throw new Error('tar-stream internals changed: the end-of-archive and header-size guard cannot hook the extractor');
   }
   let zeroBlocks = 0;
@@ -82,7 +90,10 @@ export function guardTarExtract(extract: tar.Extract, events: TarGuardEvents): v
         return false;
       }
       if (size > MAX_SPECIAL_HEADER_BYTES) {
-        events.violation('LIMIT_EXCEEDED', `${special} header claims ${size} bytes; such headers are bounded at ${MAX_SPECIAL_HEADER_BYTES} bytes, as Go’s archive/tar bounds them`);
+        events.violation(
+          'LIMIT_EXCEEDED',
+          `${special} header claims ${size} bytes; such headers are bounded at ${MAX_SPECIAL_HEADER_BYTES} bytes, as Go’s archive/tar bounds them`,
+        );
         return false;
       }
     }
@@ -152,7 +163,8 @@ export function paxProblem(data: Buffer): string | undefined {
       if (!fitsInt64(value)) return `${key}=${JSON.stringify(value.slice(0, 40))} is not a decimal number`;
       if (key === 'size' && BigInt(value) < 0n) return `size=${value} is negative`;
     }
-    if ((key === 'mtime' || key === 'atime' || key === 'ctime') && !/^[+-]?[0-9]+(\.[0-9]*)?$/.test(value)) return `${key}=${JSON.stringify(value.slice(0, 40))} is not a time`;
+    if ((key === 'mtime' || key === 'atime' || key === 'ctime') && !/^[+-]?[0-9]+(\.[0-9]*)?$/.test(value))
+      return `${key}=${JSON.stringify(value.slice(0, 40))} is not a time`;
     pos = end;
   }
   return undefined;

@@ -63,7 +63,11 @@ test('whiteouts and opaque dirs are reported separately, never as entries or fil
   assert.deepEqual(rec.whiteouts, ['usr/share/doc/curl', 'tmpfile']);
   assert.deepEqual(rec.opaque, ['var/lib/apt/lists', '']);
   assert.ok(rec.entries.every((e) => !e.path.split('/').pop()!.startsWith('.wh.')));
-  assert.deepEqual(rec.warnings.map((w) => w.path), ['etc/.wh.'], 'an empty whiteout name is a warning');
+  assert.deepEqual(
+    rec.warnings.map((w) => w.path),
+    ['etc/.wh.'],
+    'an empty whiteout name is a warning',
+  );
 });
 
 test('only wanted files are delivered; unwanted content is skipped and the walk goes on', { skip: needs }, async () => {
@@ -131,28 +135,32 @@ test('a visitor may stop reading early, ignore the stream or fail; the walk goes
   const archive = gzipCli(await packTar(files));
   const got = new Map<string, number>();
   const warnings: string[] = [];
-  const summary = await walkLayer(Readable.from([archive]), { mediaType: MEDIA.gzip }, {
-    wants: () => true,
-    warning: (w) => warnings.push(`${w.path}: ${w.message}`),
-    async file(entry, content) {
-      if (entry.path === 'data/a') {
-        // read one chunk, then give up
-        for await (const chunk of content) {
-          got.set(entry.path, (chunk as Buffer).length);
-          break;
+  const summary = await walkLayer(
+    Readable.from([archive]),
+    { mediaType: MEDIA.gzip },
+    {
+      wants: () => true,
+      warning: (w) => warnings.push(`${w.path}: ${w.message}`),
+      async file(entry, content) {
+        if (entry.path === 'data/a') {
+          // read one chunk, then give up
+          for await (const chunk of content) {
+            got.set(entry.path, (chunk as Buffer).length);
+            break;
+          }
+          return;
         }
-        return;
-      }
-      if (entry.path === 'data/b') return; // never reads: the walk destroys and drains it
-      if (entry.path === 'data/c') {
-        content.resume();
-        throw new Error('cannot parse');
-      }
-      let n = 0;
-      for await (const chunk of content) n += (chunk as Buffer).length;
-      got.set(entry.path, n);
+        if (entry.path === 'data/b') return; // never reads: the walk destroys and drains it
+        if (entry.path === 'data/c') {
+          content.resume();
+          throw new Error('cannot parse');
+        }
+        let n = 0;
+        for await (const chunk of content) n += (chunk as Buffer).length;
+        got.set(entry.path, n);
+      },
     },
-  });
+  );
   assert.equal(summary.entries, 4);
   assert.equal(got.get('data/d'), 300_000, 'the file after the abandoned ones arrives whole');
   assert.ok((got.get('data/a') ?? 0) > 0);
@@ -164,11 +172,15 @@ test('a synchronous callback that throws fails the walk and releases the source'
   const archive = await packTar(SAMPLE);
   const source = Readable.from([archive]);
   await assert.rejects(
-    walkLayer(source, {}, {
-      entry(e) {
-        if (e.path === 'usr/lib/empty') throw new Error('visitor bug');
+    walkLayer(
+      source,
+      {},
+      {
+        entry(e) {
+          if (e.path === 'usr/lib/empty') throw new Error('visitor bug');
+        },
       },
-    }),
+    ),
     /visitor bug/,
   );
   assert.ok(source.destroyed);

@@ -13,7 +13,10 @@ export const MAX_ZSTD_WINDOW = 1 << 27;
 
 /** Raised for malformed or unsupported zstd data; `truncated` when the data simply stops. */
 export class ZstdDataError extends Error {
-  constructor(message: string, readonly truncated = false) {
+  constructor(
+    message: string,
+    readonly truncated = false,
+  ) {
     super(message);
     this.name = 'ZstdDataError';
   }

@@ -40,7 +40,10 @@ export function parseIgnoreFile(text: string): IgnoreFile {
 /** Parses a --severity list ("HIGH,CRITICAL"); throws on an unknown level, naming it. */
 export function parseSeverities(list: string): Severity[] {
   const out: Severity[] = [];
-  for (const part of list.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)) {
+  for (const part of list
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean)) {
     if (!(SEVERITIES as readonly string[]).includes(part)) throw new Error(`unknown severity ${JSON.stringify(part)} (use ${SEVERITIES.join(', ')})`);
     out.push(part as Severity);
   }
@@ -54,8 +57,7 @@ export interface FilterOptions {
   now?: Date;
 }
 
-const ruleActive = (rule: IgnoreRule, now: Date): boolean =>
-  rule.expires === undefined || now.getTime() < Date.parse(`${rule.expires}T00:00:00Z`);
+const ruleActive = (rule: IgnoreRule, now: Date): boolean => rule.expires === undefined || now.getTime() < Date.parse(`${rule.expires}T00:00:00Z`);
 
 /** Whether an active ignore rule names the finding (by its id, a record id or one of its CVEs). */
 export function isIgnored(f: Finding, rules: readonly IgnoreRule[], now: Date = new Date()): boolean {
@@ -67,9 +69,6 @@ export function filterFindings(findings: readonly Finding[], opts: FilterOptions
   const now = opts.now ?? new Date();
   const severities = opts.severities && opts.severities.length > 0 ? new Set(opts.severities) : undefined;
   return findings.filter(
-    (f) =>
-      (!severities || severities.has(f.severity)) &&
-      !(opts.ignoreUnfixed && f.status !== 'fixed') &&
-      !(opts.ignore && isIgnored(f, opts.ignore, now)),
+    (f) => (!severities || severities.has(f.severity)) && !(opts.ignoreUnfixed && f.status !== 'fixed') && !(opts.ignore && isIgnored(f, opts.ignore, now)),
   );
 }

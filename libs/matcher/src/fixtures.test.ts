@@ -177,7 +177,14 @@ test('filters: --severity, --ignore-unfixed and .trivyignore with exp: dates', {
   assert.deepEqual(ids(filterFindings(findings, { ignoreUnfixed: true })), ['CVE-2020-8203', 'CVE-2026-103111']);
 
   const file = parseIgnoreFile(
-    ['# accepted risks', 'CVE-2022-0563', '', 'GHSA-p6mc-m468-83gw exp:2026-01-01  # by record id; expired', 'CVE-2026-103111 exp:2027-01-01', 'CVE-1 exp:soon'].join('\n'),
+    [
+      '# accepted risks',
+      'CVE-2022-0563',
+      '',
+      'GHSA-p6mc-m468-83gw exp:2026-01-01  # by record id; expired',
+      'CVE-2026-103111 exp:2027-01-01',
+      'CVE-1 exp:soon',
+    ].join('\n'),
   );
   assert.deepEqual(file.problems, ['line 6: ignoring unknown option "exp:soon" for CVE-1']);
   const now = new Date('2026-11-26T12:00:00Z');

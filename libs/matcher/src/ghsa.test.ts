@@ -57,7 +57,10 @@ function expectedLines(ivs: Interval[], contains: boolean[]): string[] {
 }
 
 const gotLines = (findings: Finding[], path: string): string[] =>
-  findings.filter((f) => f.target === path).map((f) => `${f.vendorIds.join(',')} ${f.fixedVersion}`).sort();
+  findings
+    .filter((f) => f.target === path)
+    .map((f) => `${f.vendorIds.join(',')} ${f.fixedVersion}`)
+    .sort();
 
 async function ghsaRecords(): Promise<OsvRecord[]> {
   const dir = join(sharedDataDir() as string, 'osv/ghsa');
@@ -69,7 +72,9 @@ const LODASH = ['3.6.0', '3.7.0', '4.17.4', '4.17.5', '4.17.11', '4.17.12', '4.1
 const URLLIB3 = ['1.24.1', '1.24.2', '1.25.4', '1.26.5', '1.26.17', '1.26.18', '1.26.19', '2.0.0', '2.0.6', '2.0.7', '2.2.1', '2.2.2'];
 const JINJA2 = ['2.8', '2.8.1', '2.10', '2.10.1', '2.11.2', '2.11.3', '3.1.2', '3.1.3', '3.1.4'];
 
-test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python packaging say', { skip: skipUnless('data', 'tool:python3') || skipUnless('python:packaging') }, async () => {
+test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python packaging say', {
+  skip: skipUnless('data', 'tool:python3') || skipUnless('python:packaging'),
+}, async () => {
   const records = await ghsaRecords();
   const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv/ghsa') });
   const sets = [
@@ -83,7 +88,10 @@ test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python p
 
   const lodash = intervals(records, 'npm', (n) => n === 'lodash');
   for (const v of LODASH) {
-    const want = expectedLines(lodash, lodash.map((iv) => semver.satisfies(v, npmRange(iv))));
+    const want = expectedLines(
+      lodash,
+      lodash.map((iv) => semver.satisfies(v, npmRange(iv))),
+    );
     assert.deepEqual(gotLines(findings, `app/lodash-${v}/node_modules/lodash/package.json`), want, `lodash ${v}`);
   }
   for (const [pkg, versions, path] of [
@@ -107,12 +115,16 @@ test('GHSA lodash / urllib3 / Jinja2 findings equal what npm semver and Python p
   }
 });
 
-test('GHSA severities: the scored CVSS vector (checked against Python cvss), else GitHub\'s rating', { skip: skipUnless('data', 'tool:python3') || skipUnless('python:cvss') }, async () => {
+test("GHSA severities: the scored CVSS vector (checked against Python cvss), else GitHub's rating", {
+  skip: skipUnless('data', 'tool:python3') || skipUnless('python:cvss'),
+}, async () => {
   const records = await ghsaRecords();
   const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv/ghsa') });
-  const sets = [appSet('npm', 'app/node_modules/lodash/package.json', [{ name: 'lodash', version: '4.17.4' }]),
+  const sets = [
+    appSet('npm', 'app/node_modules/lodash/package.json', [{ name: 'lodash', version: '4.17.4' }]),
     appSet('pypi', 'usr/lib/python3/urllib3.dist-info/METADATA', [{ name: 'urllib3', version: '1.24.1' }]),
-    appSet('pypi', 'usr/lib/python3/jinja2.dist-info/METADATA', [{ name: 'jinja2', version: '2.8' }])];
+    appSet('pypi', 'usr/lib/python3/jinja2.dist-info/METADATA', [{ name: 'jinja2', version: '2.8' }]),
+  ];
   const { findings } = matchInventory(osInventory({ family: 'debian', name: '12' }, [], sets), index);
   assert.ok(findings.length >= 10);
   const vectors = records.flatMap((r) => (r.severity ?? []).map((s) => ({ type: s.type, vector: s.score })));

@@ -32,10 +32,25 @@ const fixedAt = (fixed: string) => [{ type: 'ECOSYSTEM', events: [{ introduced: 
 
 test('npm and dpkg packages named constructor, __proto__, ... match their own records and nothing else', async () => {
   const records: OsvRecord[] = HOSTILE.flatMap((name, i) => [
-    { id: `GHSA-npm-${i}`, modified: '2024-01-01T00:00:00Z', aliases: [`CVE-2099-${100 + i}`], affected: [{ package: { ecosystem: 'npm', name }, ranges: fixedAt('2.0.0') }] },
-    { id: `DEBIAN-CVE-2099-${200 + i}`, modified: '2024-01-01T00:00:00Z', upstream: [`CVE-2099-${200 + i}`], affected: [{ package: { ecosystem: 'Debian:12', name }, ranges: fixedAt('2.0-1') }] },
+    {
+      id: `GHSA-npm-${i}`,
+      modified: '2024-01-01T00:00:00Z',
+      aliases: [`CVE-2099-${100 + i}`],
+      affected: [{ package: { ecosystem: 'npm', name }, ranges: fixedAt('2.0.0') }],
+    },
+    {
+      id: `DEBIAN-CVE-2099-${200 + i}`,
+      modified: '2024-01-01T00:00:00Z',
+      upstream: [`CVE-2099-${200 + i}`],
+      affected: [{ package: { ecosystem: 'Debian:12', name }, ranges: fixedAt('2.0-1') }],
+    },
   ]);
-  records.push({ id: 'GHSA-lodash', modified: '2024-01-01T00:00:00Z', aliases: ['CVE-2099-0999'], affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: fixedAt('4.17.21') }] });
+  records.push({
+    id: 'GHSA-lodash',
+    modified: '2024-01-01T00:00:00Z',
+    aliases: ['CVE-2099-0999'],
+    affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: fixedAt('4.17.21') }],
+  });
   const index = await db(records);
 
   // Below the fix in one copy, at the fix in another: only the first is a finding.
@@ -95,7 +110,12 @@ test('a version the comparator cannot cope with costs that range a warning, neve
   const dbDir = join(dir, 'db');
   const cacheDir = join(dir, 'cache');
   await mkdir(dbDir);
-  const records: OsvRecord[] = ['a', 'b'].map((x, i) => ({ id: `GHSA-maven-${x}`, modified: '2024-01-01T00:00:00Z', aliases: [`CVE-2099-040${i}`], affected: [{ package: { ecosystem: 'Maven', name: `org.example:${x}` }, ranges: fixedAt('2.0') }] }));
+  const records: OsvRecord[] = ['a', 'b'].map((x, i) => ({
+    id: `GHSA-maven-${x}`,
+    modified: '2024-01-01T00:00:00Z',
+    aliases: [`CVE-2099-040${i}`],
+    affected: [{ package: { ecosystem: 'Maven', name: `org.example:${x}` }, ranges: fixedAt('2.0') }],
+  }));
   for (const r of records) await writeFile(join(dbDir, `${r.id}.json`), JSON.stringify(r));
   await openAdvisoryIndex({ dbDir, cacheDir });
   // The Maven comparator overflows its stack comparing this version with itself.
@@ -103,7 +123,7 @@ test('a version the comparator cannot cope with costs that range a warning, neve
   const [shardDir] = await readdir(join(cacheDir, 'advisories'));
   // The store is tampered with through SQLite itself, as any other writer of the file could.
   const store = new DatabaseSync(join(cacheDir, 'advisories', shardDir as string, 'index.sqlite'));
-  store.prepare("UPDATE affected SET body = replace(body, '{\"fixed\":\"2.0\"}', ?) WHERE name = 'org.example:b'").run(`{"fixed":"${hostile}"}`);
+  store.prepare('UPDATE affected SET body = replace(body, \'{"fixed":"2.0"}\', ?) WHERE name = \'org.example:b\'').run(`{"fixed":"${hostile}"}`);
   store.close();
   const { index, rebuilt } = await openAdvisoryIndex({ dbDir, cacheDir });
   assert.equal(rebuilt, false);
@@ -113,7 +133,13 @@ test('a version the comparator cannot cope with costs that range a warning, neve
     { name: 'org.example:b', version: hostile },
   ]);
   const result = matchInventory({ osPackages: [], applications: [jars], layers: [], warnings: [] }, index);
-  assert.deepEqual(result.findings.map((f) => [f.pkgName, f.vulnerabilityId]), [['org.example:a', 'CVE-2099-0400']]);
+  assert.deepEqual(
+    result.findings.map((f) => [f.pkgName, f.vulnerabilityId]),
+    [['org.example:a', 'CVE-2099-0400']],
+  );
   assert.equal(result.warnings.length, 1);
-  assert.match(result.warnings[0]?.message ?? '', /GHSA-maven-b: cannot compare versions \(Maximum call stack size exceeded\) in the org.example:b range; range ignored/);
+  assert.match(
+    result.warnings[0]?.message ?? '',
+    /GHSA-maven-b: cannot compare versions \(Maximum call stack size exceeded\) in the org.example:b range; range ignored/,
+  );
 });

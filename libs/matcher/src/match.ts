@@ -9,15 +9,7 @@
 // Records that name the same CVE (through id, aliases or upstream) become one finding.
 import type { AnalyzerWarning, ImageInventory, InventoryPackage, OsInfo, Severity } from '@strata/model';
 import { appTargetType, SEVERITIES } from '@strata/model';
-import {
-  ecosystemKey,
-  osEcosystems,
-  packageEcosystem,
-  rangeScheme,
-  type AdvisoryIndex,
-  type AffectedEntry,
-  type IndexedRecord,
-} from '@strata/advisories';
+import { ecosystemKey, osEcosystems, packageEcosystem, rangeScheme, type AdvisoryIndex, type AffectedEntry, type IndexedRecord } from '@strata/advisories';
 import { comparator, InvalidVersionError, type VersionScheme } from '@strata/versions';
 import { describeError } from '@strata/errors';
 import type { DataSource, Finding, TargetClass } from './finding.js';
@@ -33,7 +25,6 @@ export interface MatchResult {
   findings: Finding[];
   warnings: AnalyzerWarning[];
 }
-
 
 /** What a package is looked up by: a name, the version compared, under which ecosystem keys. */
 interface Lookup {
@@ -76,7 +67,7 @@ function osLookups(pkg: InventoryPackage, keys: string[]): Lookup[] {
     case 'rpm': {
       const out: Lookup[] = [{ keys, name: pkg.name, version: rpmEvr(pkg.epoch, pkg.version, pkg.release) }];
       if (pkg.srcName && pkg.srcName !== pkg.name) {
-        const srcVersion = pkg.srcVersion ? rpmEvr(pkg.srcEpoch ?? pkg.epoch, pkg.srcVersion, pkg.srcRelease ?? pkg.release) : out[0]?.version ?? '';
+        const srcVersion = pkg.srcVersion ? rpmEvr(pkg.srcEpoch ?? pkg.epoch, pkg.srcVersion, pkg.srcRelease ?? pkg.release) : (out[0]?.version ?? '');
         out.push({ keys, name: pkg.srcName, version: srcVersion });
       }
       return out;
@@ -110,7 +101,11 @@ function primaryUrl(record: IndexedRecord): string {
 
 function titleOf(record: IndexedRecord): string {
   if (record.summary) return record.summary;
-  const firstLine = (record.details ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const firstLine =
+    (record.details ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   return firstLine.length > 120 ? `${firstLine.slice(0, 117)}...` : firstLine;
 }
 
@@ -144,8 +139,7 @@ function groupHits(hits: RecordHit[]): RecordHit[][] {
 
 /** Vendor-rated records first, then records naming one CVE, then by id: the first one is "primary". */
 function orderHits(hits: RecordHit[]): RecordHit[] {
-  const rank = (h: RecordHit): number =>
-    (h.entries.some((e) => e.vendorRating) || h.record.vendorRating ? 0 : 2) + (h.record.cves.length === 1 ? 0 : 1);
+  const rank = (h: RecordHit): number => (h.entries.some((e) => e.vendorRating) || h.record.vendorRating ? 0 : 2) + (h.record.cves.length === 1 ? 0 : 1);
   return [...hits].sort((a, b) => rank(a) - rank(b) || (a.record.id < b.record.id ? -1 : 1));
 }
 
@@ -193,9 +187,17 @@ function buildFinding(pkg: InventoryPackage, target: Target, members: RecordHit[
     });
   }
   const references = single ? info.urls : [...new Set(ordered.flatMap((m) => infoOf(m.record).urls))];
-  const published = single ? primary.record.published : members.map((m) => m.record.published).filter((d): d is string => !!d).sort()[0];
+  const published = single
+    ? primary.record.published
+    : members
+        .map((m) => m.record.published)
+        .filter((d): d is string => !!d)
+        .sort()[0];
   // Go's database writes "0001-01-01T00:00:00Z" for "never modified".
-  const modified = (single ? [primary.record.modified] : members.map((m) => m.record.modified)).filter((d) => d && !d.startsWith('0001-')).sort().at(-1);
+  const modified = (single ? [primary.record.modified] : members.map((m) => m.record.modified))
+    .filter((d) => d && !d.startsWith('0001-'))
+    .sort()
+    .at(-1);
   const installedVersion = installedVersionOf(pkg);
   const vendorIds = single && extraVendorIds.length === 0 ? [primary.record.id] : [...new Set([...members.map((m) => m.record.id), ...extraVendorIds])].sort();
   const finding: Finding = {
@@ -279,7 +281,14 @@ function isValidVersion(cmp: ReturnType<typeof comparator>, version: string): bo
 }
 
 /** matchPackage, where anything unexpected costs this package's findings with a warning, never the scan. */
-function matchPackageSafely(pkg: InventoryPackage, lookups: Lookup[], index: AdvisoryIndex, target: Target, warnings: Warnings, onlyRecords: ReadonlySet<string> | undefined): Finding[] {
+function matchPackageSafely(
+  pkg: InventoryPackage,
+  lookups: Lookup[],
+  index: AdvisoryIndex,
+  target: Target,
+  warnings: Warnings,
+  onlyRecords: ReadonlySet<string> | undefined,
+): Finding[] {
   try {
     return matchPackage(pkg, lookups, index, target, warnings, onlyRecords);
   } catch (e) {
@@ -373,7 +382,13 @@ function matchPackage(
   }
   if (hits.size === 0) return [];
   // CVEs that have a per-CVE record for this package (matched or not): only needed to fold DSAs.
-  const perCve = (): ReadonlySet<string> => new Set(seen.flat().filter((e) => e.record.cves.length === 1).map((e) => e.record.cves[0] as string));
+  const perCve = (): ReadonlySet<string> =>
+    new Set(
+      seen
+        .flat()
+        .filter((e) => e.record.cves.length === 1)
+        .map((e) => e.record.cves[0] as string),
+    );
   return findingsFor(pkg, target, [...hits.values()], perCve);
 }
 

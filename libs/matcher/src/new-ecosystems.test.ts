@@ -30,9 +30,21 @@ async function db(records: OsvRecord[]): Promise<AdvisoryIndex> {
 
 type Events = Record<string, string>[];
 const cveOf = (id: string): string => `CVE-2099-${id.replace(/\D/g, '')}`;
-const rec = (id: string, ecosystem: string, name: string, events: Events, extra: Partial<OsvRecord> & { rangeType?: 'ECOSYSTEM' | 'SEMVER' } = {}): OsvRecord => {
+const rec = (
+  id: string,
+  ecosystem: string,
+  name: string,
+  events: Events,
+  extra: Partial<OsvRecord> & { rangeType?: 'ECOSYSTEM' | 'SEMVER' } = {},
+): OsvRecord => {
   const { rangeType = 'ECOSYSTEM', ...rest } = extra;
-  return { id, modified: '2026-01-01T00:00:00Z', aliases: [cveOf(id)], affected: [{ package: { ecosystem, name }, ranges: [{ type: rangeType, events }] }], ...rest };
+  return {
+    id,
+    modified: '2026-01-01T00:00:00Z',
+    aliases: [cveOf(id)],
+    affected: [{ package: { ecosystem, name }, ranges: [{ type: rangeType, events }] }],
+    ...rest,
+  };
 };
 
 interface Case {
@@ -53,13 +65,21 @@ const CASES: Case[] = [
     ecosystem: 'crates.io',
     records: [
       // crates.io records use SEMVER ranges (RustSec): strict SemVer 2.0.0 precedence.
-      rec('GHSA-0001-0001-0001', 'crates.io', 'smallvec', [{ introduced: '0.6.10' }, { fixed: '0.6.14' }, { introduced: '1.0.0' }, { fixed: '1.6.1' }], { rangeType: 'SEMVER' }),
+      rec('GHSA-0001-0001-0001', 'crates.io', 'smallvec', [{ introduced: '0.6.10' }, { fixed: '0.6.14' }, { introduced: '1.0.0' }, { fixed: '1.6.1' }], {
+        rangeType: 'SEMVER',
+      }),
       rec('GHSA-0001-0001-0002', 'crates.io', 'time', [{ introduced: '0' }, { fixed: '0.2.23' }], { rangeType: 'SEMVER' }),
       rec('GHSA-0001-0001-0003', 'crates.io', 'lazy-rs', [{ introduced: '0' }], { rangeType: 'SEMVER' }),
       rec('GHSA-0001-0001-0004', 'crates.io', 'smallvec', [{ introduced: '0' }, { fixed: '9.0.0' }], { rangeType: 'SEMVER', ...withdrawn }),
       rec('GHSA-0001-0001-0005', 'crates.io', 'regex', [{ introduced: '0' }, { fixed: '1.5.5' }], { rangeType: 'SEMVER' }),
     ],
-    packages: [['smallvec', '1.6.0'], ['time', '0.2.23'], ['lazy-rs', '0.1.0'], ['regex', '1.5.5-alpha.1'], ['Regex', '1.0.0']],
+    packages: [
+      ['smallvec', '1.6.0'],
+      ['time', '0.2.23'],
+      ['lazy-rs', '0.1.0'],
+      ['regex', '1.5.5-alpha.1'],
+      ['Regex', '1.0.0'],
+    ],
     expected: [
       'lazy-rs 0.1.0 GHSA-0001-0001-0003 ', // unfixed
       'regex 1.5.5-alpha.1 GHSA-0001-0001-0005 1.5.5', // a pre-release sorts below its release
@@ -152,7 +172,11 @@ for (const c of CASES) {
   test(`${c.ecosystem}: fixed below, fixed equal, unfixed, withdrawn and the ecosystem's version and name rules`, async () => {
     const index = await db(c.records);
     const path = `app/${c.type}`;
-    const set = appSet(c.type, path, c.packages.map(([name, version]) => ({ name, version })));
+    const set = appSet(
+      c.type,
+      path,
+      c.packages.map(([name, version]) => ({ name, version })),
+    );
     const result = matchInventory(osInventory({ family: 'debian', name: '12' }, [], [set]), index);
     assert.deepEqual(result.warnings, []);
     const got = result.findings.map((f) => `${f.pkgName} ${f.installedVersion} ${f.vendorIds.join(',')} ${f.fixedVersion}`).sort();
@@ -187,18 +211,32 @@ test('RubyGems: Ruby Gem::Version agrees with every installed/fixed verdict abov
   const c = CASES.find((x) => x.ecosystem === 'RubyGems')!;
   const pairs = belowPairs(c);
   const script = 'STDIN.each_line { |l| a, b = l.split; puts(Gem::Version.new(a) < Gem::Version.new(b)) }';
-  const out = execFileSync('ruby', ['-e', script], { input: pairs.map((p) => `${p.installed} ${p.fixed}`).join('\n') + '\n' }).toString().trim().split('\n');
-  assert.deepEqual(out, pairs.map((p) => String(p.below)));
+  const out = execFileSync('ruby', ['-e', script], { input: pairs.map((p) => `${p.installed} ${p.fixed}`).join('\n') + '\n' })
+    .toString()
+    .trim()
+    .split('\n');
+  assert.deepEqual(
+    out,
+    pairs.map((p) => String(p.below)),
+  );
 });
 
 const AUTOLOAD = '/usr/share/php/Composer/Semver/autoload.php';
-test('Packagist: composer/semver agrees with every installed/fixed verdict above', { skip: skipUnless('tool:php') || (existsSync(AUTOLOAD) ? false : 'php-composer-semver not installed') }, () => {
+test('Packagist: composer/semver agrees with every installed/fixed verdict above', {
+  skip: skipUnless('tool:php') || (existsSync(AUTOLOAD) ? false : 'php-composer-semver not installed'),
+}, () => {
   const c = CASES.find((x) => x.ecosystem === 'Packagist')!;
   const pairs = belowPairs(c);
   const script = `require '${AUTOLOAD}'; $p = new Composer\\Semver\\VersionParser();
     while (($l = fgets(STDIN)) !== false) { [$a, $b] = explode(' ', trim($l)); echo Composer\\Semver\\Comparator::lessThan($p->normalize($a), $p->normalize($b)) ? 'true' : 'false', "\\n"; }`;
-  const out = execFileSync('php', ['-r', script], { input: pairs.map((p) => `${p.installed} ${p.fixed}`).join('\n') + '\n' }).toString().trim().split('\n');
-  assert.deepEqual(out, pairs.map((p) => String(p.below)));
+  const out = execFileSync('php', ['-r', script], { input: pairs.map((p) => `${p.installed} ${p.fixed}`).join('\n') + '\n' })
+    .toString()
+    .trim()
+    .split('\n');
+  assert.deepEqual(
+    out,
+    pairs.map((p) => String(p.below)),
+  );
 });
 
 test('conda packages are inventoried but not matched: OSV has no conda ecosystem', async () => {

@@ -72,7 +72,11 @@ test('random ranges: affected and fixed version agree with npm semver ranges', (
         assert.equal(got.affected, want, `${v} in ${JSON.stringify(events)} (oracle range "${range}")`);
         if (want) {
           // The fix is the end of the interval holding v, when that end is a `fixed` event.
-          const holding = fixes.find((f) => semver.satisfies(v, `${f.lo === '0' ? '>=0.0.0-0' : `>=${f.lo}`}${f.fixed ? ` <${f.fixed}` : f.last ? ` <=${f.last}` : ''}`, { includePrerelease: true }));
+          const holding = fixes.find((f) =>
+            semver.satisfies(v, `${f.lo === '0' ? '>=0.0.0-0' : `>=${f.lo}`}${f.fixed ? ` <${f.fixed}` : f.last ? ` <=${f.last}` : ''}`, {
+              includePrerelease: true,
+            }),
+          );
           assert.equal(got.fixed, holding?.fixed, `fixed version for ${v} in ${JSON.stringify(events)}`);
         }
       }

@@ -18,17 +18,26 @@ const VECTORS = [
   { type: 'CVSS_V4', vector: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:N/VI:L/VA:N/SC:N/SI:N/SA:N' },
 ];
 
-test('CVSS v2, v3.0, v3.1 and v4.0 base scores equal Python cvss; ratings equal its qualitative ones', { skip: skipUnless('tool:python3') || skipUnless('python:cvss') }, () => {
+test('CVSS v2, v3.0, v3.1 and v4.0 base scores equal Python cvss; ratings equal its qualitative ones', {
+  skip: skipUnless('tool:python3') || skipUnless('python:cvss'),
+}, () => {
   const base = pythonCvssBase(VECTORS);
   const ratings = JSON.parse(
-    execFileSync('python3', ['-c', [
-      'import json, sys',
-      'from cvss import CVSS3, CVSS4',
-      'out = []',
-      'for v in json.load(sys.stdin):',
-      '    out.append(None if v["type"] == "CVSS_V2" else (CVSS3(v["vector"]).severities()[0] if v["type"] == "CVSS_V3" else CVSS4(v["vector"]).severity))',
-      'print(json.dumps(out))',
-    ].join('\n')], { input: JSON.stringify(VECTORS) }).toString(),
+    execFileSync(
+      'python3',
+      [
+        '-c',
+        [
+          'import json, sys',
+          'from cvss import CVSS3, CVSS4',
+          'out = []',
+          'for v in json.load(sys.stdin):',
+          '    out.append(None if v["type"] == "CVSS_V2" else (CVSS3(v["vector"]).severities()[0] if v["type"] == "CVSS_V3" else CVSS4(v["vector"]).severity))',
+          'print(json.dumps(out))',
+        ].join('\n'),
+      ],
+      { input: JSON.stringify(VECTORS) },
+    ).toString(),
   ) as (string | null)[];
   VECTORS.forEach((v, i) => {
     const s = scoreVector(v.type, v.vector, 'TEST-1');
@@ -74,7 +83,10 @@ test('severity rules in order: vendor, then CVSS, then database_specific, then U
   const withAll = record({ severity: [v3], databaseSeverity: 'LOW' });
   // 1. vendor wins over a CRITICAL vector; "not yet assigned" falls through.
   assert.deepEqual(chooseSeverity([evidence(withAll, [entry(withAll, { vendorRating: { vendor: 'debian', rating: 'unimportant' } })])]), {
-    severity: 'LOW', source: 'vendor', vendor: { vendor: 'debian', rating: 'unimportant' }, from: 'X-1',
+    severity: 'LOW',
+    source: 'vendor',
+    vendor: { vendor: 'debian', rating: 'unimportant' },
+    from: 'X-1',
   });
   const nya = chooseSeverity([evidence(withAll, [entry(withAll, { vendorRating: { vendor: 'debian', rating: 'not yet assigned' } })])]);
   assert.deepEqual([nya.severity, nya.source], [scoreVector(v3.type, v3.score, 'X-1')?.severity, 'cvss']);
@@ -88,6 +100,9 @@ test('severity rules in order: vendor, then CVSS, then database_specific, then U
   const v4 = { type: 'CVSS_V4', score: 'CVSS:4.0/AV:L/AC:H/AT:P/PR:L/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N' };
   const both = record({ severity: [v3] });
   const scored = scoreRecord(both, [entry(both, { severity: [v4] })]);
-  assert.deepEqual(scored.map((s) => s.type), ['CVSS_V4', 'CVSS_V3']);
+  assert.deepEqual(
+    scored.map((s) => s.type),
+    ['CVSS_V4', 'CVSS_V3'],
+  );
   assert.equal(chooseSeverity([{ record: both, affected: [], cvss: scored }]).severity, scored[0]?.severity);
 });

@@ -14,8 +14,19 @@ import { scoreVector, type CvssScore } from './cvss.js';
 export type SeveritySource = 'vendor' | 'cvss' | 'database' | 'none';
 
 // Maps, not object literals: the ratings are advisory text ("constructor" must not find Object).
-const DEBIAN = new Map<string, Severity>([['unimportant', 'LOW'], ['low', 'LOW'], ['medium', 'MEDIUM'], ['high', 'HIGH']]);
-const UBUNTU = new Map<string, Severity>([['negligible', 'LOW'], ['low', 'LOW'], ['medium', 'MEDIUM'], ['high', 'HIGH'], ['critical', 'CRITICAL']]);
+const DEBIAN = new Map<string, Severity>([
+  ['unimportant', 'LOW'],
+  ['low', 'LOW'],
+  ['medium', 'MEDIUM'],
+  ['high', 'HIGH'],
+]);
+const UBUNTU = new Map<string, Severity>([
+  ['negligible', 'LOW'],
+  ['low', 'LOW'],
+  ['medium', 'MEDIUM'],
+  ['high', 'HIGH'],
+  ['critical', 'CRITICAL'],
+]);
 
 /** A vendor rating as a Severity; undefined for "not yet assigned", "untriaged", "end-of-life", ... */
 export function vendorSeverity(r: VendorRating): Severity | undefined {
@@ -25,7 +36,13 @@ export function vendorSeverity(r: VendorRating): Severity | undefined {
   return table?.get(rating);
 }
 
-const DATABASE = new Map<string, Severity>([['low', 'LOW'], ['moderate', 'MEDIUM'], ['medium', 'MEDIUM'], ['high', 'HIGH'], ['critical', 'CRITICAL']]);
+const DATABASE = new Map<string, Severity>([
+  ['low', 'LOW'],
+  ['moderate', 'MEDIUM'],
+  ['medium', 'MEDIUM'],
+  ['high', 'HIGH'],
+  ['critical', 'CRITICAL'],
+]);
 
 export function databaseSeverity(s: string): Severity | undefined {
   return DATABASE.get(s.trim().toLowerCase());

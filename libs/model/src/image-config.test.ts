@@ -46,7 +46,13 @@ test('unknown, malformed, deep and huge parts are left out or cut', () => {
     architecture: 'amd64',
     os: { nested: deep },
     unknown: deep,
-    config: { Env: ['A=1', deep, 7, 'x'.repeat(MAX_CONFIG_STRING * 2)], Labels: { a: deep, b: 'ok' }, Cmd: 'not a list', Healthcheck: { Test: deep, Retries: Infinity }, Extra: deep },
+    config: {
+      Env: ['A=1', deep, 7, 'x'.repeat(MAX_CONFIG_STRING * 2)],
+      Labels: { a: deep, b: 'ok' },
+      Cmd: 'not a list',
+      Healthcheck: { Test: deep, Retries: Infinity },
+      Extra: deep,
+    },
     rootfs: { type: 'layers', diff_ids: Array.from({ length: MAX_CONFIG_ITEMS + 5 }, (_, i) => `sha256:${i}`) },
     history: [deep, { created_by: deep, comment: 'kept' }],
   };

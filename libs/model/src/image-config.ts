@@ -53,7 +53,16 @@ function pickFields(from: Record<string, unknown>, fields: [string, (v: unknown)
 }
 
 const healthcheck = (v: unknown): Record<string, unknown> | undefined =>
-  isRecord(v) ? pickFields(v, [['Test', stringList], ['Interval', finite], ['Timeout', finite], ['StartPeriod', finite], ['StartInterval', finite], ['Retries', finite]]) : undefined;
+  isRecord(v)
+    ? pickFields(v, [
+        ['Test', stringList],
+        ['Interval', finite],
+        ['Timeout', finite],
+        ['StartPeriod', finite],
+        ['StartInterval', finite],
+        ['Retries', finite],
+      ])
+    : undefined;
 
 const runConfig = (v: unknown): Record<string, unknown> | undefined =>
   isRecord(v)
@@ -75,14 +84,28 @@ const runConfig = (v: unknown): Record<string, unknown> | undefined =>
     : undefined;
 
 const historyEntry = (v: unknown): Record<string, unknown> | undefined =>
-  isRecord(v) ? pickFields(v, [['created', boundedString], ['created_by', boundedString], ['author', boundedString], ['comment', boundedString], ['empty_layer', bool]]) : undefined;
+  isRecord(v)
+    ? pickFields(v, [
+        ['created', boundedString],
+        ['created_by', boundedString],
+        ['author', boundedString],
+        ['comment', boundedString],
+        ['empty_layer', bool],
+      ])
+    : undefined;
 
 const history = (v: unknown): Record<string, unknown>[] | undefined => {
   if (!Array.isArray(v)) return undefined;
   return v.slice(0, MAX_CONFIG_ITEMS).map((h) => historyEntry(h) ?? {});
 };
 
-const rootfs = (v: unknown): Record<string, unknown> | undefined => (isRecord(v) ? pickFields(v, [['type', boundedString], ['diff_ids', stringList]]) : undefined);
+const rootfs = (v: unknown): Record<string, unknown> | undefined =>
+  isRecord(v)
+    ? pickFields(v, [
+        ['type', boundedString],
+        ['diff_ids', stringList],
+      ])
+    : undefined;
 
 /**
  * The image config's known fields (OCI image spec and Docker's additions), each bounded: what a
@@ -117,7 +140,8 @@ export function jsonNestsDeeperThan(text: string, maxDepth: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {

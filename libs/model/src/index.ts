@@ -16,9 +16,24 @@ export function severityCounts(findings: readonly { severity: Severity }[]): Sev
 
 /** OS family names, as Trivy spells them where it has one. */
 export type OsFamily =
-  | 'debian' | 'ubuntu' | 'alpine' | 'redhat' | 'centos' | 'rocky' | 'alma' | 'fedora' | 'amazon'
-  | 'oracle' | 'suse linux enterprise server' | 'opensuse-leap' | 'opensuse-tumbleweed' | 'photon'
-  | 'wolfi' | 'chainguard' | 'azurelinux' | 'cbl-mariner';
+  | 'debian'
+  | 'ubuntu'
+  | 'alpine'
+  | 'redhat'
+  | 'centos'
+  | 'rocky'
+  | 'alma'
+  | 'fedora'
+  | 'amazon'
+  | 'oracle'
+  | 'suse linux enterprise server'
+  | 'opensuse-leap'
+  | 'opensuse-tumbleweed'
+  | 'photon'
+  | 'wolfi'
+  | 'chainguard'
+  | 'azurelinux'
+  | 'cbl-mariner';
 
 export interface OsInfo {
   family: OsFamily;
@@ -62,7 +77,18 @@ const DEFAULT_TARGET_TYPE: Record<PackageType, string> = {
  * `dotnet-core` (.deps.json) or `nuget` (packages.lock.json, packages.config).
  */
 export const APP_TARGET_TYPES: readonly string[] = [
-  'node-pkg', 'python-pkg', 'gobinary', 'jar', 'rustbinary', 'cargo', 'composer-vendor', 'composer', 'gemspec', 'dotnet-core', 'nuget', 'conda-pkg',
+  'node-pkg',
+  'python-pkg',
+  'gobinary',
+  'jar',
+  'rustbinary',
+  'cargo',
+  'composer-vendor',
+  'composer',
+  'gemspec',
+  'dotnet-core',
+  'nuget',
+  'conda-pkg',
 ];
 
 /** The Trivy result Type of a language package set: its analyzer's name when that is one, else by package type. */

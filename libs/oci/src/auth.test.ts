@@ -143,9 +143,7 @@ test('token auth: bearer tokens from the test token server, with credentials and
       const pushed = fixtureRef('token', 'strata/debian-tiny', 'latest');
       const source = await openImage(parseReference(pushed.ref), { username: token.username, password: token.password });
       assert.equal(source.metadata.manifestDigest, pushed.manifestDigest);
-      await Promise.all(
-        source.metadata.layers.map(async (layer) => assert.equal((await drain(await source.openLayer(layer))).sha256, layer.digest)),
-      );
+      await Promise.all(source.metadata.layers.map(async (layer) => assert.equal((await drain(await source.openLayer(layer))).sha256, layer.digest)));
       // manifest, config and both layers (read concurrently) shared one token for the scope
       tokensForFirstOpen = server?.requests.filter((r) => r.outcome === 'granted').length ?? -1;
 
@@ -162,7 +160,10 @@ test('token auth: bearer tokens from the test token server, with credentials and
 
       await assert.rejects(openImage(parseReference(pushed.ref), { username: token.username, password: 'bad-password' }), (err: unknown) => {
         assert.ok(err instanceof AuthError);
-        assert.match(err.message, /image 127\.0\.0\.1:15002\/strata\/debian-tiny:latest: the token server http:\/\/127\.0\.0\.1:15003\/token rejected the credentials of user "strata" \(HTTP 401\)/);
+        assert.match(
+          err.message,
+          /image 127\.0\.0\.1:15002\/strata\/debian-tiny:latest: the token server http:\/\/127\.0\.0\.1:15003\/token rejected the credentials of user "strata" \(HTTP 401\)/,
+        );
         assert.doesNotMatch(err.message, /bad-password/);
         return true;
       });

@@ -41,7 +41,10 @@ function configKeys(registry: string): string[] {
 }
 
 function normalizeKey(key: string): string {
-  return key.replace(/^https?:\/\//, '').replace(/\/(v1|v2)?\/?$/, '').toLowerCase();
+  return key
+    .replace(/^https?:\/\//, '')
+    .replace(/\/(v1|v2)?\/?$/, '')
+    .toLowerCase();
 }
 
 function lookup<T>(map: Record<string, T> | undefined, registry: string): T | undefined {
@@ -95,7 +98,12 @@ function runHelper(name: string, registry: string, timeoutMs: number, env: NodeJ
         const text = `${stdout}\n${stderr}`;
         if (/credentials not found/i.test(text)) return resolve(undefined);
         const code = (err as NodeJS.ErrnoException).code;
-        const reason = code === 'ENOENT' ? `${bin} not found on PATH` : (err as { killed?: boolean }).killed ? `timed out after ${timeoutMs} ms` : `exited with ${String((err as { code?: unknown }).code)}: ${stderr.trim().slice(0, 200)}`;
+        const reason =
+          code === 'ENOENT'
+            ? `${bin} not found on PATH`
+            : (err as { killed?: boolean }).killed
+              ? `timed out after ${timeoutMs} ms`
+              : `exited with ${String((err as { code?: unknown }).code)}: ${stderr.trim().slice(0, 200)}`;
         return reject(new AuthError(`credential helper ${bin} failed for registry ${registry}: ${reason}`, { registry }));
       }
       try {

@@ -66,10 +66,7 @@ export async function* verifyChunks(source: AsyncIterable<Uint8Array>, options: 
     yield buf;
   }
   if (options.size !== undefined && count !== options.size) {
-    throw new BlobSizeError(
-      `${options.kind} ${name}${imagePart} is truncated: got ${count} of ${options.size} declared bytes`,
-      sizeOpts(options),
-    );
+    throw new BlobSizeError(`${options.kind} ${name}${imagePart} is truncated: got ${count} of ${options.size} declared bytes`, sizeOpts(options));
   }
   if (hash && options.expected !== undefined) {
     const actual = `${parseDigest(options.expected).algorithm}:${hash.digest('hex')}`;

@@ -21,10 +21,7 @@ export class RegistryError extends OciError {
   readonly status?: number;
   readonly registry: string;
   readonly repository?: string;
-  constructor(
-    message: string,
-    options: { registry: string; repository?: string; status?: number; image?: string; cause?: unknown },
-  ) {
+  constructor(message: string, options: { registry: string; repository?: string; status?: number; image?: string; cause?: unknown }) {
     super(message, options);
     this.registry = options.registry;
     if (options.repository !== undefined) this.repository = options.repository;

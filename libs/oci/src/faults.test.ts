@@ -83,7 +83,13 @@ test('a registry without Range support: the retry starts over and skips what was
   const layer = source.metadata.layers[1];
   assert.ok(layer);
   proxy.requests.length = 0;
-  proxy.setRule((req, seen) => (isBlob(req.path, layer.digest) ? (seen === 0 ? { kind: 'drop', afterBytes: 200_000, ignoreRange: true } : { kind: 'forward', ignoreRange: true }) : undefined));
+  proxy.setRule((req, seen) =>
+    isBlob(req.path, layer.digest)
+      ? seen === 0
+        ? { kind: 'drop', afterBytes: 200_000, ignoreRange: true }
+        : { kind: 'forward', ignoreRange: true }
+      : undefined,
+  );
   const out = await drain(await source.openLayer(layer));
   assert.equal(out.sha256, layer.digest);
   assert.equal(out.bytes, layer.size);
@@ -112,7 +118,9 @@ test('a connection that always drops fails after bounded retries, naming the lay
 test('429 with Retry-After is honoured; one beyond the bound fails at once', { skip }, async () => {
   proxy.requests.length = 0;
   proxy.setRule((req, seen) =>
-    req.path.includes('/manifests/') && seen === 0 ? { kind: 'respond', status: 429, headers: { 'Retry-After': '1' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' } : undefined,
+    req.path.includes('/manifests/') && seen === 0
+      ? { kind: 'respond', status: 429, headers: { 'Retry-After': '1' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' }
+      : undefined,
   );
   const { source } = await openMulti();
   assert.equal(source.metadata.manifestDigest, fixtureRef('anonymous', 'strata/debian-multi', 'gzip-oci').manifestDigest);
@@ -146,21 +154,30 @@ test('a manifest whose media type lies is a ManifestError naming the image', { s
   proxy.setRule((req) => (req.path.includes('/manifests/') ? { kind: 'forward', responseHeaders: { 'content-type': MediaType.ociIndex } } : undefined));
   await assert.rejects(openMulti(), (err: unknown) => {
     assert.ok(err instanceof ManifestError);
-    assert.match(err.message, /of image 127\.0\.0\.1:\d+\/strata\/debian-multi:gzip-oci claims media type application\/vnd\.oci\.image\.index\.v1\+json but the document is an image manifest/);
+    assert.match(
+      err.message,
+      /of image 127\.0\.0\.1:\d+\/strata\/debian-multi:gzip-oci claims media type application\/vnd\.oci\.image\.index\.v1\+json but the document is an image manifest/,
+    );
     return true;
   });
   // a Docker schema 2 manifest served as OCI: its own mediaType field contradicts the header
   proxy.setRule((req) => (req.path.includes('/manifests/') ? { kind: 'forward', responseHeaders: { 'content-type': MediaType.ociManifest } } : undefined));
   await assert.rejects(openImage(parseReference(`${proxy.host}/strata/debian-multi:gzip-v2s2`), fast), (err: unknown) => {
     assert.ok(err instanceof ManifestError);
-    assert.match(err.message, /was served as application\/vnd\.oci\.image\.manifest\.v1\+json but its mediaType field says application\/vnd\.docker\.distribution\.manifest\.v2\+json/);
+    assert.match(
+      err.message,
+      /was served as application\/vnd\.oci\.image\.manifest\.v1\+json but its mediaType field says application\/vnd\.docker\.distribution\.manifest\.v2\+json/,
+    );
     return true;
   });
   // an index entry whose manifest is served under another type than its descriptor says
   proxy.setRule((req) =>
     req.path.includes('/manifests/sha256:') ? { kind: 'forward', responseHeaders: { 'content-type': MediaType.dockerManifest } } : undefined,
   );
-  await assert.rejects(openImage(parseReference(`${proxy.host}/strata/multiarch:latest`), fast), /is listed as application\/vnd\.oci\.image\.manifest\.v1\+json but was served as application\/vnd\.docker\.distribution\.manifest\.v2\+json/);
+  await assert.rejects(
+    openImage(parseReference(`${proxy.host}/strata/multiarch:latest`), fast),
+    /is listed as application\/vnd\.oci\.image\.manifest\.v1\+json but was served as application\/vnd\.docker\.distribution\.manifest\.v2\+json/,
+  );
   await healthyAfterwards();
 });
 
@@ -170,7 +187,10 @@ test('a tampered manifest (bytes differ from Docker-Content-Digest) is rejected'
     assert.ok(err instanceof BlobDigestMismatchError, String(err));
     assert.equal(err.kind, 'manifest');
     assert.equal(err.expected, fixtureRef('anonymous', 'strata/debian-multi', 'gzip-oci').manifestDigest);
-    assert.match(err.message, /of image 127\.0\.0\.1:\d+\/strata\/debian-multi:gzip-oci: content hashes to sha256:[a-f0-9]{64} \(as declared by Docker-Content-Digest\)/);
+    assert.match(
+      err.message,
+      /of image 127\.0\.0\.1:\d+\/strata\/debian-multi:gzip-oci: content hashes to sha256:[a-f0-9]{64} \(as declared by Docker-Content-Digest\)/,
+    );
     return true;
   });
   await healthyAfterwards();
@@ -213,7 +233,10 @@ test('a config that is not JSON is a ImageConfigError naming the config digest a
     }),
     MediaType.ociManifest,
   );
-  await assert.rejects(openImage(parseReference(`${registry}/${repo}:short`)), /manifest lists 1 layer\(s\) but config sha256:[a-f0-9]{64} lists 0 diff_id\(s\)/);
+  await assert.rejects(
+    openImage(parseReference(`${registry}/${repo}:short`)),
+    /manifest lists 1 layer\(s\) but config sha256:[a-f0-9]{64} lists 0 diff_id\(s\)/,
+  );
   await healthyAfterwards();
 });
 
@@ -237,7 +260,9 @@ test('redirects to blob storage on another host never carry the registry Authori
   const front = await startFaultProxy(basic.host);
   try {
     front.setRule((req) =>
-      req.method === 'GET' && req.path.includes('/blobs/') ? { kind: 'redirect', status: 307, location: `${storage.url}${req.path.replace(/^\/v2/, '')}` } : undefined,
+      req.method === 'GET' && req.path.includes('/blobs/')
+        ? { kind: 'redirect', status: 307, location: `${storage.url}${req.path.replace(/^\/v2/, '')}` }
+        : undefined,
     );
     const pushed = fixtureRef('basic', 'strata/debian-tiny', 'latest');
     const source = await openImage(parseReference(`${front.host}/strata/debian-tiny:latest`), {

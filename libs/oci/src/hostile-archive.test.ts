@@ -40,7 +40,8 @@ function header(name: string, size: number | string | Buffer, typeflag = '0'): B
 }
 
 const pad = (data: Buffer): Buffer => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-const member = (name: string, content: string, typeflag = '0'): Buffer => Buffer.concat([header(name, Buffer.byteLength(content), typeflag), pad(Buffer.from(content))]);
+const member = (name: string, content: string, typeflag = '0'): Buffer =>
+  Buffer.concat([header(name, Buffer.byteLength(content), typeflag), pad(Buffer.from(content))]);
 const paxRecord = (key: string, value: string): string => {
   const body = ` ${key}=${value}\n`;
   let length = body.length;
@@ -78,7 +79,12 @@ test('a docker-archive whose first entry is a PAX header with size -1536 is an e
   const cases = [
     await archive('pax-negative-base256.tar', header('././@PaxHeader', base256(-1536n), 'x'), manifest, Buffer.alloc(20 * 1024)),
     await archive('pax-negative-octal.tar', header('././@PaxHeader', '-3000', 'x'), manifest),
-    await archive('pax-record-negative.tar', header('././@PaxHeader', paxRecord('size', '-1536').length, 'x'), pad(Buffer.from(paxRecord('size', '-1536'))), manifest),
+    await archive(
+      'pax-record-negative.tar',
+      header('././@PaxHeader', paxRecord('size', '-1536').length, 'x'),
+      pad(Buffer.from(paxRecord('size', '-1536'))),
+      manifest,
+    ),
     await archive('size-not-octal.tar', header('manifest.json', '12x9'), manifest),
   ];
   for (const path of cases) {

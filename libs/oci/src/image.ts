@@ -4,7 +4,16 @@ import type { Readable } from 'node:stream';
 import { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, type ImageMetadata, type LayerRef } from '@strata/model';
 import { describeError } from '@strata/errors';
 import { ImageConfigError, ManifestError, PlatformError } from './errors.js';
-import { imageEntries, isIndexType, parseManifest, selectPlatform, type Descriptor, type ImageIndex, type ImageManifest, type ParsedManifest } from './manifest.js';
+import {
+  imageEntries,
+  isIndexType,
+  parseManifest,
+  selectPlatform,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  type ParsedManifest,
+} from './manifest.js';
 import { formatPlatform, platformMatches, type Platform } from './reference.js';
 
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
@@ -54,13 +63,14 @@ export interface Resolved {
 async function fetchDoc(store: ManifestStore, desc: Descriptor): Promise<ParsedManifest> {
   const doc = await store.manifest(desc);
   if (doc.body.length !== desc.size) {
-    throw new ManifestError(`manifest ${desc.digest} of image ${store.image} is ${doc.body.length} bytes but its descriptor says ${desc.size}`, { image: store.image });
+    throw new ManifestError(`manifest ${desc.digest} of image ${store.image} is ${doc.body.length} bytes but its descriptor says ${desc.size}`, {
+      image: store.image,
+    });
   }
   if (doc.mediaType && doc.mediaType !== desc.mediaType && doc.mediaType !== 'application/json' && doc.mediaType !== 'application/octet-stream') {
-    throw new ManifestError(
-      `manifest ${desc.digest} of image ${store.image} is listed as ${desc.mediaType} but was served as ${doc.mediaType}`,
-      { image: store.image },
-    );
+    throw new ManifestError(`manifest ${desc.digest} of image ${store.image} is listed as ${desc.mediaType} but was served as ${doc.mediaType}`, {
+      image: store.image,
+    });
   }
   return parseManifest(doc.body, desc.mediaType, store.image, desc.digest);
 }
@@ -77,7 +87,10 @@ class IndexWalk {
     if (depth > MAX_INDEX_DEPTH) throw new ManifestError(`image ${this.image}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`, { image: this.image });
     this.examined += index.manifests.length;
     if (this.examined > MAX_INDEX_DESCRIPTORS) {
-      throw new ManifestError(`image ${this.image}: its indexes list more than ${MAX_INDEX_DESCRIPTORS} descriptors (MAX_INDEX_DESCRIPTORS); refusing to walk them`, { image: this.image });
+      throw new ManifestError(
+        `image ${this.image}: its indexes list more than ${MAX_INDEX_DESCRIPTORS} descriptors (MAX_INDEX_DESCRIPTORS); refusing to walk them`,
+        { image: this.image },
+      );
     }
   }
 
@@ -194,7 +207,8 @@ export async function resolveImage(store: ManifestStore, wanted: Platform, expli
         { image: store.image },
       );
     }
-    if (found.doc.kind !== 'manifest') throw new ManifestError(`image ${store.image}: index entry ${found.desc.digest} is not a manifest`, { image: store.image });
+    if (found.doc.kind !== 'manifest')
+      throw new ManifestError(`image ${store.image}: index entry ${found.desc.digest} is not a manifest`, { image: store.image });
     manifest = found.doc;
     manifestDigest = found.desc.digest;
   } else {
@@ -224,10 +238,9 @@ export function layerRefs(
 ): LayerRef[] {
   const diffIds = (config.rootfs as { diff_ids: string[] }).diff_ids;
   if (diffIds.length !== layers.length) {
-    throw new ImageConfigError(
-      `image ${image}: the manifest lists ${layers.length} layer(s) but config ${configDigest} lists ${diffIds.length} diff_id(s)`,
-      { image },
-    );
+    throw new ImageConfigError(`image ${image}: the manifest lists ${layers.length} layer(s) but config ${configDigest} lists ${diffIds.length} diff_id(s)`, {
+      image,
+    });
   }
   const history = Array.isArray(config.history) ? (config.history as Array<Record<string, unknown>>) : [];
   const createdBy = history.filter((h) => h && h.empty_layer !== true).map((h) => (typeof h.created_by === 'string' ? h.created_by : undefined));

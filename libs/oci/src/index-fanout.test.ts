@@ -51,7 +51,11 @@ function nestedFanOut(k: number, depth: number): { docs: Map<string, Buffer>; ro
   const docs = new Map<string, Buffer>();
   const config = put(docs, { architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, MediaType.ociConfig);
   const manifest = put(docs, { schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [] }, MediaType.ociManifest);
-  let next: Descriptor = put(docs, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ ...manifest, platform: { os: 'linux', architecture: 'arm64' } }] }, MediaType.ociIndex);
+  let next: Descriptor = put(
+    docs,
+    { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ ...manifest, platform: { os: 'linux', architecture: 'arm64' } }] },
+    MediaType.ociIndex,
+  );
   for (let level = 1; level < depth; level++) {
     next = put(docs, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: Array.from({ length: k }, () => next) }, MediaType.ociIndex);
   }
@@ -62,7 +66,10 @@ test('nested indexes listing each other k times are read once each, found or not
   const { docs, root, leaf } = nestedFanOut(30, 4);
   const missing = servedFrom(docs, root);
   // amd64 is not there: before, 30^3 nested reads; now each index once, then the listing says what is
-  await assert.rejects(resolveImage(missing.store, { os: 'linux', architecture: 'amd64' }, true), /no manifest for platform linux\/amd64; available: linux\/arm64/);
+  await assert.rejects(
+    resolveImage(missing.store, { os: 'linux', architecture: 'amd64' }, true),
+    /no manifest for platform linux\/amd64; available: linux\/arm64/,
+  );
   for (const [digest, n] of missing.reads) assert.ok(n <= 2, `${digest} read ${n} times (once by the search, once by the listing)`);
 
   const found = servedFrom(docs, root);

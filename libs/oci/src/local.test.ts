@@ -89,7 +89,10 @@ test('oci layout: nested index, platform selection and listing; a missing tag li
   const dir = multiarch.ociLayout.dir;
   await assert.rejects(openImage(parseReference(`oci:${dir}:no-such-tag`)), (err: unknown) => {
     assert.ok(err instanceof InputError);
-    assert.match(err.message, /no manifest tagged "no-such-tag" in .*oci-layout; tags there: .*multi.*index|no manifest tagged "no-such-tag" in .*oci-layout; tags there: .*index.*multi/);
+    assert.match(
+      err.message,
+      /no manifest tagged "no-such-tag" in .*oci-layout; tags there: .*multi.*index|no manifest tagged "no-such-tag" in .*oci-layout; tags there: .*index.*multi/,
+    );
     return true;
   });
   await assert.rejects(openImage(parseReference(`oci:${dir}`)), /holds 2 images; name one with oci:<dir>:<tag>/);
@@ -123,14 +126,19 @@ test('docker-archive (skopeo, legacy layout): layers streamed from the tar and v
   const named = await openImage(parseReference(`${fixture.dockerArchive.ref}:${fixture.dockerArchive.repoTag}`));
   assert.deepEqual(named.metadata.diffIds, fixture.diffIds);
   await named.close();
-  await assert.rejects(openImage(parseReference(`${fixture.dockerArchive.ref}:other/name:1`)), /no image "other\/name:1" in .*\(tags: docker\.io\/strata\/debian-multi:latest\)/);
+  await assert.rejects(
+    openImage(parseReference(`${fixture.dockerArchive.ref}:other/name:1`)),
+    /no image "other\/name:1" in .*\(tags: docker\.io\/strata\/debian-multi:latest\)/,
+  );
   await assert.rejects(openImage(parseReference(fixture.dockerArchive.ref), { platform: parsePlatform('linux/arm64') }), PlatformError);
 });
 
 test('docker-archive written the Docker 25 way (OCI blobs + manifest.json): real manifest digest, layers verified', { skip }, async () => {
   const fixture = loadImages().images['debian-tiny'];
   assert.ok(fixture.docker25Archive);
-  const index = JSON.parse(execFileSync('tar', ['-xOf', fixture.docker25Archive.path, 'index.json'], { encoding: 'utf8' })) as { manifests: Array<{ digest: string }> };
+  const index = JSON.parse(execFileSync('tar', ['-xOf', fixture.docker25Archive.path, 'index.json'], { encoding: 'utf8' })) as {
+    manifests: Array<{ digest: string }>;
+  };
   const source = await openImage(parseReference(fixture.docker25Archive.ref));
   try {
     assert.equal(source.metadata.manifestDigest, index.manifests[0]?.digest);

@@ -9,15 +9,7 @@ import type { LayerRef } from '@strata/model';
 import { describeError } from '@strata/errors';
 import { digestOf, parseDigest, verifyBuffer, verifyingStream } from './digest.js';
 import { InputError, ManifestError, PlatformError } from './errors.js';
-import {
-  buildMetadata,
-  MAX_CONFIG_BYTES,
-  parseConfig,
-  platformOfConfig,
-  type ImageSource,
-  type ManifestStore,
-  type Resolved,
-} from './image.js';
+import { buildMetadata, MAX_CONFIG_BYTES, parseConfig, platformOfConfig, type ImageSource, type ManifestStore, type Resolved } from './image.js';
 import { isIndexType, MediaType, parseManifest, type Descriptor, type ImageManifest } from './manifest.js';
 import { formatPlatform, platformMatches, type Platform } from './reference.js';
 import { indexTar, type TarIndex } from './tar-index.js';
@@ -126,7 +118,9 @@ export async function ociLayoutStore(files: Files, tag: string | undefined, imag
     const matches = top.manifests.filter((d) => tagMatches(d, tag));
     if (matches.length === 0) {
       const names = refNames(top.manifests);
-      throw new InputError(`image ${image}: no manifest tagged "${tag}" in ${files.location}; tags there: ${names.length ? names.join(', ') : 'none'}`, { image });
+      throw new InputError(`image ${image}: no manifest tagged "${tag}" in ${files.location}; tags there: ${names.length ? names.join(', ') : 'none'}`, {
+        image,
+      });
     }
     if (matches.length === 1) {
       const desc = matches[0] as Descriptor;
@@ -209,7 +203,8 @@ export async function openDockerArchive(
   let entries: DockerManifestEntry[];
   try {
     entries = JSON.parse(manifestBytes.toString('utf8')) as DockerManifestEntry[];
-    if (!Array.isArray(entries) || entries.some((e) => typeof e.Config !== 'string' || !Array.isArray(e.Layers))) throw new Error('expected [{Config, RepoTags, Layers}]');
+    if (!Array.isArray(entries) || entries.some((e) => typeof e.Config !== 'string' || !Array.isArray(e.Layers)))
+      throw new Error('expected [{Config, RepoTags, Layers}]');
   } catch (err) {
     throw new InputError(`${tar.path}: manifest.json is not valid (${describeError(err)})`, { image, cause: err });
   }
@@ -218,7 +213,9 @@ export async function openDockerArchive(
   if (imageName === undefined) {
     if (entries.length > 1) {
       const tags = entries.flatMap((e) => e.RepoTags ?? []);
-      throw new InputError(`${tar.path} holds ${entries.length} images; name one with docker-archive:<file>:<name:tag> (tags: ${tags.join(', ') || 'none'})`, { image });
+      throw new InputError(`${tar.path} holds ${entries.length} images; name one with docker-archive:<file>:<name:tag> (tags: ${tags.join(', ') || 'none'})`, {
+        image,
+      });
     }
     entry = entries[0];
   } else if (/^@\d+$/.test(imageName)) {
@@ -266,7 +263,9 @@ export async function openDockerArchive(
     layerPaths.set(digest, tarEntry.name);
   }
   if (layerDescs.length !== diffIds.length) {
-    throw new ManifestError(`image ${image}: manifest.json lists ${layerDescs.length} layer(s) but config ${configDigest} lists ${diffIds.length} diff_id(s)`, { image });
+    throw new ManifestError(`image ${image}: manifest.json lists ${layerDescs.length} layer(s) but config ${configDigest} lists ${diffIds.length} diff_id(s)`, {
+      image,
+    });
   }
   const manifest: ImageManifest = oci?.manifest ?? {
     kind: 'manifest',
@@ -277,7 +276,14 @@ export async function openDockerArchive(
   // docker save carries no manifest: the digest of the OCI manifest this image would have stands in.
   const manifestDigest =
     oci?.digest ??
-    digestOf(JSON.stringify({ schemaVersion: 2, mediaType: manifest.mediaType, config: manifest.config, layers: layerDescs.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size })) }));
+    digestOf(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: manifest.mediaType,
+        config: manifest.config,
+        layers: layerDescs.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size })),
+      }),
+    );
   const resolved: Resolved = { manifest, manifestDigest, config, configDigest };
   let repoTags = (entry.RepoTags ?? []).slice();
   if (repoTags.length === 0) repoTags = await legacyRepositories(files, entry.Layers);

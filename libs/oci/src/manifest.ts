@@ -121,13 +121,11 @@ export function parseManifest(body: Buffer, declared: string | undefined, image:
       : 'unknown';
   const declaredType = declared && declared !== 'application/json' && declared !== 'application/octet-stream' ? declared : undefined;
   if (declaredType && field && declaredType !== field) {
-    throw new ManifestError(
-      `manifest ${digest} of image ${image} was served as ${declaredType} but its mediaType field says ${field}`,
-      { image },
-    );
+    throw new ManifestError(`manifest ${digest} of image ${image} was served as ${declaredType} but its mediaType field says ${field}`, { image });
   }
   const mediaType = field ?? declaredType;
-  const describe = (s: string) => (s === 'index' ? 'an image index (has "manifests")' : s === 'manifest' ? 'an image manifest (has "config" and "layers")' : 'neither a manifest nor an index');
+  const describe = (s: string) =>
+    s === 'index' ? 'an image index (has "manifests")' : s === 'manifest' ? 'an image manifest (has "config" and "layers")' : 'neither a manifest nor an index';
   if (mediaType !== undefined) {
     if (isIndexType(mediaType) && shape !== 'index') {
       throw new ManifestError(`manifest ${digest} of image ${image} claims media type ${mediaType} but the document is ${describe(shape)}`, { image });
@@ -154,10 +152,7 @@ export function parseManifest(body: Buffer, declared: string | undefined, image:
   const manifest: ImageManifest = { kind: 'manifest', mediaType: mediaType ?? MediaType.ociManifest, config, layers };
   if (annotations) manifest.annotations = annotations;
   if (!CONFIG_TYPES.has(config.mediaType)) {
-    throw new ManifestError(
-      `manifest ${digest} of image ${image} is not a container image: its config has media type ${config.mediaType}`,
-      { image },
-    );
+    throw new ManifestError(`manifest ${digest} of image ${image} is not a container image: its config has media type ${config.mediaType}`, { image });
   }
   return manifest;
 }

@@ -59,7 +59,11 @@ test('parseReference: bad references name the problem', () => {
     ['bad host!/x', /invalid registry host|invalid repository/],
   ];
   for (const [input, message] of bad) {
-    assert.throws(() => parseReference(input), (err: unknown) => err instanceof InvalidReferenceError && message.test((err as Error).message), input);
+    assert.throws(
+      () => parseReference(input),
+      (err: unknown) => err instanceof InvalidReferenceError && message.test((err as Error).message),
+      input,
+    );
   }
 });
 

@@ -130,14 +130,21 @@ test('low-level client: HEAD, tags and catalog with Link pagination', { skip }, 
   assert.equal(head?.mediaType, MediaType.ociManifest);
   assert.equal(await client.headManifest('strata/debian-multi', 'nope'), undefined);
 
-  const pushedTags = loadImages().refs.filter((r) => r.registry === 'anonymous' && r.repository === 'strata/debian-multi').map((r) => r.tag);
+  const pushedTags = loadImages()
+    .refs.filter((r) => r.registry === 'anonymous' && r.repository === 'strata/debian-multi')
+    .map((r) => r.tag);
   const tags = await client.listTags('strata/debian-multi');
   for (const t of pushedTags) assert.ok(tags.includes(t), t);
   // registry 2.8 ignores `n` on tags/list (one page); the same pager is exercised on the catalog below
   assert.deepEqual(await client.listTags('strata/debian-multi', { pageSize: 1 }), tags);
 
   const repos = await client.listRepositories();
-  for (const r of new Set(loadImages().refs.filter((x) => x.registry === 'anonymous').map((x) => x.repository))) assert.ok(repos.includes(r), r);
+  for (const r of new Set(
+    loadImages()
+      .refs.filter((x) => x.registry === 'anonymous')
+      .map((x) => x.repository),
+  ))
+    assert.ok(repos.includes(r), r);
   assert.deepEqual(await client.listRepositories({ pageSize: 2 }), repos);
 
   // a manifest by digest is verified against that digest

@@ -86,7 +86,13 @@ function parsePax(data: Buffer): Record<string, string> {
   return out;
 }
 
-function describeFileType(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function describeFileType(info: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (info.isDirectory()) return 'a directory';
   if (info.isFIFO()) return 'a FIFO (named pipe)';
   if (info.isSocket()) return 'a socket';
@@ -162,7 +168,9 @@ export async function indexTar(path: string): Promise<TarIndex> {
       if (Number.isNaN(size)) throw new InputError(`${path} is not a valid tar archive: entry "${name}" at offset ${pos} has an invalid size`);
       const special = SPECIAL_NAMES[type];
       if (special !== undefined && size > MAX_TAR_SPECIAL_HEADER_BYTES) {
-        throw new InputError(`${path}: ${special} header at offset ${pos} claims ${size} bytes; such headers are bounded at ${MAX_TAR_SPECIAL_HEADER_BYTES} bytes, as Go's archive/tar bounds them`);
+        throw new InputError(
+          `${path}: ${special} header at offset ${pos} claims ${size} bytes; such headers are bounded at ${MAX_TAR_SPECIAL_HEADER_BYTES} bytes, as Go's archive/tar bounds them`,
+        );
       }
       const dataStart = pos + 512;
       const next = dataStart + Math.ceil(size / 512) * 512;

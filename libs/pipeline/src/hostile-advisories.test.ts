@@ -15,7 +15,8 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
 
 /** A one-layer OCI image layout tagged "test" under the work folder. */
-const ociImage = (name: string, files: Record<string, string>, configText?: (diffId: string) => string): Promise<string> => ociLayout(join(work, name), files, configText);
+const ociImage = (name: string, files: Record<string, string>, configText?: (diffId: string) => string): Promise<string> =>
+  ociLayout(join(work, name), files, configText);
 
 function advisoryDb(): string {
   const db = join(work, 'db');
@@ -29,10 +30,32 @@ function advisoryDb(): string {
     };
     writeFileSync(join(db, `${record.id}.json`), JSON.stringify(record));
     // Records whose own id, and whose ecosystem, is the hostile name.
-    writeFileSync(join(db, `id-${i}.json`), JSON.stringify({ id: name, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: `other-${i}` }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
-    writeFileSync(join(db, `eco-${i}.json`), JSON.stringify({ id: `OSV-eco-${i}`, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: name, name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }));
+    writeFileSync(
+      join(db, `id-${i}.json`),
+      JSON.stringify({
+        id: name,
+        modified: '2024-01-01T00:00:00Z',
+        affected: [{ package: { ecosystem: 'npm', name: `other-${i}` }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }],
+      }),
+    );
+    writeFileSync(
+      join(db, `eco-${i}.json`),
+      JSON.stringify({
+        id: `OSV-eco-${i}`,
+        modified: '2024-01-01T00:00:00Z',
+        affected: [{ package: { ecosystem: name, name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }],
+      }),
+    );
   });
-  writeFileSync(join(db, 'GHSA-lodash.json'), JSON.stringify({ id: 'GHSA-lodash', aliases: ['CVE-2099-4999'], modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }] }] }));
+  writeFileSync(
+    join(db, 'GHSA-lodash.json'),
+    JSON.stringify({
+      id: 'GHSA-lodash',
+      aliases: ['CVE-2099-4999'],
+      modified: '2024-01-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }] }],
+    }),
+  );
   return db;
 }
 
@@ -61,7 +84,11 @@ test('an image whose npm packages are named constructor, __proto__, ... gets exa
 });
 
 test('an image config nested 100,000 levels deep is refused with one clear error', async () => {
-  const ref = await ociImage('deep-config', { 'etc/hello': 'hi' }, (diffId) => `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["${diffId}"]},"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+  const ref = await ociImage(
+    'deep-config',
+    { 'etc/hello': 'hi' },
+    (diffId) => `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["${diffId}"]},"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+  );
   await assert.rejects(scanImage(ref, { cacheDir: join(work, 'cache-deep'), dbDir: advisoryDb() }), (e: Error) => {
     assert.match(e.message, /^config sha256:[0-9a-f]{64} of image .* nests deeper than 64 levels$/);
     return true;
@@ -72,7 +99,14 @@ test('an image config padded with unknown fields is scanned, and the report echo
   let unknown: unknown = 'x';
   for (let i = 0; i < 60; i++) unknown = { next: unknown };
   const ref = await ociImage('padded-config', { 'etc/hello': 'hi' }, (diffId) =>
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, config: { Env: ['A=1'], Secret: unknown }, unknown, junk: 'y'.repeat(1_000_000) }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      config: { Env: ['A=1'], Secret: unknown },
+      unknown,
+      junk: 'y'.repeat(1_000_000),
+    }),
   );
   const result = await scanImage(ref, { cacheDir: join(work, 'cache-padded'), dbDir: advisoryDb() });
   const json = JSON.parse(renderReport(result, 'json')) as { Metadata: { ImageConfig: Record<string, unknown> } };

@@ -119,7 +119,10 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
 }
 
 export class LayerFailedError extends Error {
-  constructor(readonly label: string, cause: unknown) {
+  constructor(
+    readonly label: string,
+    cause: unknown,
+  ) {
     // a LayerError already names the layer: say the label once
     const detail = cause instanceof LayerError && cause.label === label ? cause.detail : describeError(cause);
     super(`${label}: ${detail}`, { cause });

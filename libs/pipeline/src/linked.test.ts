@@ -43,7 +43,8 @@ async function packTar(entries: Spec[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const stanza = (name: string): string => `Package: ${name}\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\nMaintainer: Strata <strata@example.org>\nDescription: test\n`;
+const stanza = (name: string): string =>
+  `Package: ${name}\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\nMaintainer: Strata <strata@example.org>\nDescription: test\n`;
 const status = (...names: string[]): string => names.map(stanza).join('\n');
 const OS = { name: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\n' };
 
@@ -89,19 +90,28 @@ function dpkgOracle(img: Image): string[] {
     }
     const admin = join(root, 'var/lib/dpkg');
     if (!existsSync(join(admin, 'status'))) return [];
-    return execFileSync('dpkg-query', [`--admindir=${admin}`, '-W', '-f=${Package}\n'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    return execFileSync('dpkg-query', [`--admindir=${admin}`, '-W', '-f=${Package}\n'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .sort();
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
 const names = (inv: ImageInventory): string[] => inv.osPackages.map((p) => p.name).sort();
-const noWarningAbout = (inv: ImageInventory): void => assert.ok(!inv.warnings.some((w) => /NOT in this report|could not read/.test(w.message)), JSON.stringify(inv.warnings));
+const noWarningAbout = (inv: ImageInventory): void =>
+  assert.ok(!inv.warnings.some((w) => /NOT in this report|could not read/.test(w.message)), JSON.stringify(inv.warnings));
 
-test('a dpkg status hard-linked to a file no analyzer read is read in a second pass (dpkg-query is the oracle)', { skip: skipUnless('tool:dpkg-query') }, async () => {
+test('a dpkg status hard-linked to a file no analyzer read is read in a second pass (dpkg-query is the oracle)', {
+  skip: skipUnless('tool:dpkg-query'),
+}, async () => {
   const img = await image(
     [OS, { name: 'var/lib/dpkg/status', content: status('old-one', 'old-two') }],
-    [{ name: 'opt/hidden-status', content: status('libssl3', 'zlib1g') }, { name: 'var/lib/dpkg/status', type: 'link', linkname: 'opt/hidden-status' }],
+    [
+      { name: 'opt/hidden-status', content: status('libssl3', 'zlib1g') },
+      { name: 'var/lib/dpkg/status', type: 'link', linkname: 'opt/hidden-status' },
+    ],
   );
   const { inv, reads } = await scan(img);
   assert.deepEqual(names(inv), dpkgOracle(img));
@@ -111,11 +121,17 @@ test('a dpkg status hard-linked to a file no analyzer read is read in a second p
   noWarningAbout(inv);
 });
 
-test('a symlink chain into a lower layer, ending in a hard link of that layer, is followed (dpkg-query is the oracle)', { skip: skipUnless('tool:dpkg-query') }, async () => {
+test('a symlink chain into a lower layer, ending in a hard link of that layer, is followed (dpkg-query is the oracle)', {
+  skip: skipUnless('tool:dpkg-query'),
+}, async () => {
   const img = await image(
     [OS, { name: 'srv/db/real', content: status('libhonest1', 'libssl3') }, { name: 'srv/db/linked', type: 'link', linkname: 'srv/db/real' }],
     [{ name: 'srv/unrelated', content: 'x' }],
-    [{ name: 'opt/one', type: 'symlink', linkname: 'two' }, { name: 'opt/two', type: 'symlink', linkname: '../srv/db/linked' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/one' }],
+    [
+      { name: 'opt/one', type: 'symlink', linkname: 'two' },
+      { name: 'opt/two', type: 'symlink', linkname: '../srv/db/linked' },
+      { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/one' },
+    ],
   );
   const { inv, reads } = await scan(img);
   assert.deepEqual(names(inv), dpkgOracle(img));
@@ -123,19 +139,31 @@ test('a symlink chain into a lower layer, ending in a hard link of that layer, i
   // searched from the top: layer 3, layer 2, layer 1 (found as a hard link), layer 1 again for its target
   assert.equal(reads, 4);
   // the packages appear in the image with the top layer's links: they are attributed to it
-  assert.ok(inv.osPackages.every((p) => p.layer.digest === img.refs[2]!.digest), JSON.stringify(inv.osPackages.map((p) => p.layer.createdBy)));
+  assert.ok(
+    inv.osPackages.every((p) => p.layer.digest === img.refs[2]!.digest),
+    JSON.stringify(inv.osPackages.map((p) => p.layer.createdBy)),
+  );
   noWarningAbout(inv);
 });
 
 test('a symlink to a file an upper layer deleted, or to nothing, is a loud warning and not read from a lower layer', async () => {
   const img = await image(
     [OS, { name: 'opt/status', content: status('gone') }],
-    [{ name: 'opt/.wh.status', content: '' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' }],
+    [
+      { name: 'opt/.wh.status', content: '' },
+      { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' },
+    ],
   );
   const { inv } = await scan(img);
   assert.deepEqual(names(inv), []);
-  assert.ok(inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /deleted it/.test(w.message)), JSON.stringify(inv.warnings));
-  assert.ok(inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /NOT in this report/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /deleted it/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
+  assert.ok(
+    inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /NOT in this report/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
 });
 
 test(`the second pass reads at most ${MAX_LINK_READS} layer blobs, then warns`, async () => {
@@ -145,13 +173,22 @@ test(`the second pass reads at most ${MAX_LINK_READS} layer blobs, then warns`, 
   const { inv, reads } = await scan(img);
   assert.equal(reads, MAX_LINK_READS);
   assert.equal(img.opened, MAX_LINK_READS);
-  assert.ok(inv.warnings.some((w) => /gave up after reading 32 layers/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some((w) => /gave up after reading 32 layers/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
 });
 
 test('a hard link to a later entry of the same layer is not followed (tar links name earlier entries): a warning', async () => {
   const img = await image([OS, { name: 'var/lib/dpkg/status', type: 'link', linkname: 'opt/later' }, { name: 'opt/later', content: status('later') }]);
   const { inv } = await scan(img);
   assert.deepEqual(names(inv), []);
-  assert.ok(inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /comes before its target/.test(w.message)), JSON.stringify(inv.warnings));
-  assert.ok(inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /NOT in this report/.test(w.message)), JSON.stringify(inv.warnings));
+  assert.ok(
+    inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /comes before its target/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
+  assert.ok(
+    inv.warnings.some((w) => w.path === 'var/lib/dpkg/status' && /NOT in this report/.test(w.message)),
+    JSON.stringify(inv.warnings),
+  );
 });

@@ -95,12 +95,17 @@ export async function readLinkedDatabases(layers: LayerInput[], options: LinkedR
     const at = Math.max(p.introduced, layer);
     if (!cloned.has(at)) {
       const r = out[at]!.result;
-      out[at] = { ref: out[at]!.ref, result: { ...r, packageSets: [...r.packageSets], applications: [...r.applications], ...(r.osFiles ? { osFiles: [...r.osFiles] } : {}) } };
+      out[at] = {
+        ref: out[at]!.ref,
+        result: { ...r, packageSets: [...r.packageSets], applications: [...r.applications], ...(r.osFiles ? { osFiles: [...r.osFiles] } : {}) },
+      };
       cloned.add(at);
     }
     const target = out[at]!.result;
-    for (const set of read.packageSets) if (set.path === p.gap.location && set.analyzer === p.gap.analyzer) target.packageSets.push({ ...set, path: p.gap.path });
-    for (const set of read.applications) if (set.path === p.gap.location && set.analyzer === p.gap.analyzer) target.applications.push({ ...set, path: p.gap.path });
+    for (const set of read.packageSets)
+      if (set.path === p.gap.location && set.analyzer === p.gap.analyzer) target.packageSets.push({ ...set, path: p.gap.path });
+    for (const set of read.applications)
+      if (set.path === p.gap.location && set.analyzer === p.gap.analyzer) target.applications.push({ ...set, path: p.gap.path });
     if (p.gap.analyzer === 'os-release') {
       for (const f of read.osFiles ?? []) if (f.path === p.gap.location) (target.osFiles ??= []).push({ path: p.gap.path, os: f.os });
       if (!target.osFiles && read.os) target.osFiles = [{ path: p.gap.path, os: read.os }];
@@ -174,8 +179,10 @@ export async function readLinkedDatabases(layers: LayerInput[], options: LinkedR
         continue;
       }
       if (p.hops >= MAX_LINK_HOPS) fail(p, `more than ${MAX_LINK_HOPS} links on the way`);
-      else if (f.target === undefined || f.targetEscapes) fail(p, `the ${f.type === 'hardlink' ? 'hard link' : 'symbolic link'} has no target inside the image`);
-      else if (f.type === 'hardlink') next.push({ ...p, path: f.target, layer, search: false, hops: p.hops + 1, introduced: Math.max(p.introduced, layer), linkPath: p.path });
+      else if (f.target === undefined || f.targetEscapes)
+        fail(p, `the ${f.type === 'hardlink' ? 'hard link' : 'symbolic link'} has no target inside the image`);
+      else if (f.type === 'hardlink')
+        next.push({ ...p, path: f.target, layer, search: false, hops: p.hops + 1, introduced: Math.max(p.introduced, layer), linkPath: p.path });
       else {
         const { linkPath: _, ...rest } = p;
         next.push({ ...rest, path: f.target, layer: top, search: true, hops: p.hops + 1, introduced: Math.max(p.introduced, layer) });

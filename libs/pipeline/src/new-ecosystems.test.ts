@@ -109,11 +109,17 @@ test('crates.io, Packagist, RubyGems and NuGet packages in an image get their fi
   });
   const got = result.findings.map((f) => `${f.pkgName} ${f.installedVersion} ${f.vulnerabilityId} ${f.fixedVersion}`).sort();
   assert.deepEqual(got, EXPECTED);
-  assert.deepEqual(result.warnings.filter((w) => w.analyzer === 'matcher'), []);
+  assert.deepEqual(
+    result.warnings.filter((w) => w.analyzer === 'matcher'),
+    [],
+  );
 
   const cves = result.findings.map((f) => f.vulnerabilityId).sort();
   const purls = result.findings.map((f) => f.pkg.purl).sort();
-  assert.ok(purls.every((p) => /^pkg:(cargo|composer|gem|nuget)\//.test(p)), purls.join(' '));
+  assert.ok(
+    purls.every((p) => /^pkg:(cargo|composer|gem|nuget)\//.test(p)),
+    purls.join(' '),
+  );
 
   const sarif = JSON.parse(renderReport(result, 'sarif')) as { runs: { results: { ruleId: string }[] }[] };
   assert.deepEqual(sarif.runs.flatMap((r) => r.results.map((x) => x.ruleId)).sort(), cves);

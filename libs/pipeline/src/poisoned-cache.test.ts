@@ -45,7 +45,9 @@ async function poisonedLayout(name: string, claimedDiffId: string): Promise<{ di
     writeFileSync(join(dir, 'blobs/sha256', digest.slice(7)), bytes);
     return digest;
   };
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [claimedDiffId] }, history: [{ created_by: 'poison' }] }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [claimedDiffId] }, history: [{ created_by: 'poison' }] }),
+  );
   const configDigest = put(config);
   put(layer.bytes!);
   const manifest = Buffer.from(
@@ -62,7 +64,14 @@ async function poisonedLayout(name: string, claimedDiffId: string): Promise<{ di
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'poison' } }],
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: manifestDigest,
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'poison' },
+        },
+      ],
     }),
   );
   return { dir, realDiffId: layer.diffId };
@@ -116,7 +125,10 @@ test('a cache entry that does not record the layer’s diffID is not trusted', a
 
 /** A `docker save` tar: legacy (`<id>/layer.tar`, uncompressed) or Docker 25 style (`blobs/sha256/<hex>`, gzip). */
 async function dockerArchive(path: string, style: 'legacy' | 'blobs', claimedDiffId: string): Promise<{ realDiffId: string }> {
-  const layer = await tarLayer({ 'var/lib/dpkg/status': 'Package: base-files\nStatus: install ok installed\nVersion: 12.4+deb12u9\nArchitecture: amd64\n\n' }, 'clean');
+  const layer = await tarLayer(
+    { 'var/lib/dpkg/status': 'Package: base-files\nStatus: install ok installed\nVersion: 12.4+deb12u9\nArchitecture: amd64\n\n' },
+    'clean',
+  );
   const layerBytes = style === 'legacy' ? gunzipSync(layer.bytes!) : layer.bytes!;
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [claimedDiffId] } }));
   const configPath = style === 'legacy' ? `${sha256(config).slice(7)}.json` : `blobs/sha256/${sha256(config).slice(7)}`;

@@ -12,7 +12,11 @@ import semver from 'semver';
 import { loadImages, repoRoot, skipUnless, skipUnlessImages } from '@strata/testing';
 import { scanImage, type ScanResult } from './index.js';
 
-interface OsvEvent { introduced?: string; fixed?: string; last_affected?: string }
+interface OsvEvent {
+  introduced?: string;
+  fixed?: string;
+  last_affected?: string;
+}
 interface OsvRecord {
   id: string;
   withdrawn?: string;
@@ -42,7 +46,9 @@ function loadRecords(dir: string): OsvRecord[] {
 
 /** (binary package, OSV id) pairs the oracle says must be reported for Debian records. */
 function expectedDebianPairs(rootfs: string): Set<string> {
-  const rows = execFileSync('dpkg-query', [`--admindir=${join(rootfs, 'var/lib/dpkg')}`, '-W', '-f', '${Package}\t${source:Package}\t${source:Version}\n'], { encoding: 'utf8' })
+  const rows = execFileSync('dpkg-query', [`--admindir=${join(rootfs, 'var/lib/dpkg')}`, '-W', '-f', '${Package}\t${source:Package}\t${source:Version}\n'], {
+    encoding: 'utf8',
+  })
     .trim()
     .split('\n')
     .map((line) => line.split('\t') as [string, string, string]);
@@ -86,8 +92,14 @@ test('debian-multi from the registry: findings equal the dpkg oracle over the sa
   assert.ok(!result.inventory.osPackages.some((p) => p.name === 'tzdata' || p.name === 'bzip2'), 'purged packages are absent');
   const unfixed = byRecord('DEBIAN-CVE-2022-0563');
   assert.ok(unfixed.length > 0 && unfixed.every((f) => f.status === 'affected' && f.fixedVersion === ''), 'unfixed → affected, no fixed version');
-  assert.ok(unfixed.some((f) => f.pkgName !== 'util-linux' && f.pkg.srcName === 'util-linux'), 'matched by source name where the binary name differs');
-  assert.ok(unfixed.every((f) => f.severity === 'LOW' && f.severitySource === 'vendor'), 'urgency unimportant → LOW, from the vendor');
+  assert.ok(
+    unfixed.some((f) => f.pkgName !== 'util-linux' && f.pkg.srcName === 'util-linux'),
+    'matched by source name where the binary name differs',
+  );
+  assert.ok(
+    unfixed.every((f) => f.severity === 'LOW' && f.severitySource === 'vendor'),
+    'urgency unimportant → LOW, from the vendor',
+  );
   assert.equal(byRecord('DEBIAN-CVE-2019-12900').length, 0, 'fixed below the installed version: not reported');
 
   const lodash = result.findings.filter((f) => f.pkgName === 'lodash');
@@ -104,7 +116,9 @@ test('every transport and media type of debian-multi gives the same inventory an
   const refs = [...registryRefs.map((r) => r.ref), multi?.ociLayout?.ref, multi?.dockerArchive?.ref].filter((r): r is string => !!r);
   assert.ok(refs.length >= 5, `expected gzip/zstd OCI, v2s2, oci layout and docker archive refs, got ${refs.join(', ')}`);
   const summary = (r: ScanResult) => ({
-    packages: [...r.inventory.osPackages, ...r.inventory.applications.flatMap((s) => s.packages)].map((p) => `${p.type}:${p.name}@${p.version}:${p.layer.diffId}`).sort(),
+    packages: [...r.inventory.osPackages, ...r.inventory.applications.flatMap((s) => s.packages)]
+      .map((p) => `${p.type}:${p.name}@${p.version}:${p.layer.diffId}`)
+      .sort(),
     findings: r.findings.map((f) => `${f.pkgName}:${f.vulnerabilityId}:${f.status}:${f.severity}`).sort(),
   });
   const results = [];

@@ -22,7 +22,11 @@ test('the dpkg inventory equals dpkg-query on the final status file, with upper-
   mkdirSync(join(admindir, 'info'), { recursive: true });
   // the top layer rewrote the status file, so it is the image's final one
   copyFileSync(join(repoRoot, 'fixtures/demo/layers/3-remove-sqlite/var/lib/dpkg/status'), join(admindir, 'status'));
-  const oracle = execFileSync('dpkg-query', [`--admindir=${admindir}`, '-W', '-f', '${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n'], { encoding: 'utf8' })
+  const oracle = execFileSync(
+    'dpkg-query',
+    [`--admindir=${admindir}`, '-W', '-f', '${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n'],
+    { encoding: 'utf8' },
+  )
     .trim()
     .split('\n')
     .sort();

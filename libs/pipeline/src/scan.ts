@@ -37,7 +37,10 @@ export interface ScanOptions {
 }
 
 export class ScanFailedError extends Error {
-  constructor(readonly image: string, readonly failures: Error[]) {
+  constructor(
+    readonly image: string,
+    readonly failures: Error[],
+  ) {
     super(`scan of ${image} failed:\n${failures.map((f) => `  - ${f.message}`).join('\n')}`);
     this.name = 'ScanFailedError';
   }
@@ -52,8 +55,7 @@ export async function resolveReference(reference: string, input = false): Promis
 }
 
 export async function scanImage(reference: string, options: ScanOptions): Promise<ScanResult> {
-  const timer = (phase: Parameters<NonNullable<ScanOptions['onPhase']>>[0], started: number) =>
-    options.onPhase?.(phase, performance.now() - started);
+  const timer = (phase: Parameters<NonNullable<ScanOptions['onPhase']>>[0], started: number) => options.onPhase?.(phase, performance.now() - started);
 
   let started = performance.now();
   const ref = await resolveReference(reference, options.input);
@@ -65,7 +67,11 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
   if (options.dockerConfigDir) openOptions.dockerConfigDir = options.dockerConfigDir;
   if (options.signal) openOptions.signal = options.signal;
   // the advisory index loads while the image resolves: neither needs the other
-  const advisories = openAdvisoryIndex({ dbDir: options.dbDir, cacheDir: options.cacheDir, ...(options.advisoryLimits ? { limits: options.advisoryLimits } : {}) });
+  const advisories = openAdvisoryIndex({
+    dbDir: options.dbDir,
+    cacheDir: options.cacheDir,
+    ...(options.advisoryLimits ? { limits: options.advisoryLimits } : {}),
+  });
   advisories.catch(() => undefined);
   const source = await openImage(ref, openOptions);
   timer('resolve', started);

@@ -16,7 +16,9 @@ test('crawl: globs pick repositories, tags resolve to their digests, an index ex
   await pushImage(host, `${prefix}/team/tmp-x`, 'latest', [await uniqueLayer(`${prefix}-tmp`)]);
   await pushImage(host, `${prefix}/other`, 'latest', [await uniqueLayer(`${prefix}-other`)]);
   const amd = await pushImage(host, `${prefix}/team/multi`, 'amd64', [await uniqueLayer(`${prefix}-m`)], { platform: { os: 'linux', architecture: 'amd64' } });
-  const arm = await pushImage(host, `${prefix}/team/multi`, 'arm64', [await uniqueLayer(`${prefix}-m`, '1.0.1')], { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+  const arm = await pushImage(host, `${prefix}/team/multi`, 'arm64', [await uniqueLayer(`${prefix}-m`, '1.0.1')], {
+    platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  });
   const index = await pushIndex(host, `${prefix}/team/multi`, 'latest', [amd, arm], { attestation: true });
 
   let t = 0;
@@ -56,8 +58,17 @@ test('crawl: globs pick repositories, tags resolve to their digests, an index ex
     ],
     'one target per platform; the attestation entry is left out',
   );
-  const single = await scanTargets(client, { repository: `${prefix}/team/one`, tag: 'v2', tags: ['v2'], digest: one2.manifestDigest, mediaType: 'application/vnd.oci.image.manifest.v1+json' });
-  assert.deepEqual(single.targets.map((x) => [x.digest, x.platform]), [[one2.manifestDigest, undefined]]);
+  const single = await scanTargets(client, {
+    repository: `${prefix}/team/one`,
+    tag: 'v2',
+    tags: ['v2'],
+    digest: one2.manifestDigest,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  });
+  assert.deepEqual(
+    single.targets.map((x) => [x.digest, x.platform]),
+    [[one2.manifestDigest, undefined]],
+  );
 });
 
 test('crawl: a registry that refuses the credentials fails the crawl with a reason that holds no password', { skip: skipUnless('registry') }, async () => {

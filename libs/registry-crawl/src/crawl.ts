@@ -62,7 +62,6 @@ export function watcherClient(registry: string, access: RegistryAccess): Registr
   });
 }
 
-
 /** Runs `work` over `items`, `limit` at a time, in order of start. */
 async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -90,7 +89,12 @@ export async function resolveTag(client: RegistryClient, repository: string, tag
  * the catalog fails the crawl (the registry is down or refuses us); a failure in one repository
  * is a problem of that repository, and the others go on.
  */
-export async function crawlRegistry(registry: string, filter: RepositoryFilter, access: RegistryAccess = {}, client = watcherClient(registry, access)): Promise<Crawl> {
+export async function crawlRegistry(
+  registry: string,
+  filter: RepositoryFilter,
+  access: RegistryAccess = {},
+  client = watcherClient(registry, access),
+): Promise<Crawl> {
   const keep = repositoryMatcher(filter);
   const page = access.pageSize ? { pageSize: access.pageSize } : {};
   const repositories = (await client.listRepositories(page)).filter(keep).sort();

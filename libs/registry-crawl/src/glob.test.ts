@@ -38,10 +38,7 @@ test('? is one character; regex metacharacters are literal', () => {
 
 test('include and exclude', () => {
   const keep = repositoryMatcher({ include: ['team/**', 'base'], exclude: ['team/tmp-*', '**/scratch'] });
-  assert.deepEqual(
-    ['team/app', 'team/tmp-1', 'team/a/scratch', 'base', 'other/app', 'team/a/b'].filter(keep),
-    ['team/app', 'base', 'team/a/b'],
-  );
+  assert.deepEqual(['team/app', 'team/tmp-1', 'team/a/scratch', 'base', 'other/app', 'team/a/b'].filter(keep), ['team/app', 'base', 'team/a/b']);
   const all = repositoryMatcher({});
   assert.ok(all('anything/here'));
   const allBut = repositoryMatcher({ exclude: ['private/**'] });

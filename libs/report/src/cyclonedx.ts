@@ -42,7 +42,10 @@ function method(s: CvssScore): Cdx.Enums.Vulnerability.RatingMethod {
 
 function component(pkg: InventoryPackage, bomRef: string): Cdx.Models.Component {
   const { Enums, Models } = cdx();
-  const c = new Models.Component(Enums.ComponentType.Library, pkg.name, { bomRef, version: pkg.type === 'rpm' && pkg.release ? `${pkg.version}-${pkg.release}` : pkg.version });
+  const c = new Models.Component(Enums.ComponentType.Library, pkg.name, {
+    bomRef,
+    version: pkg.type === 'rpm' && pkg.release ? `${pkg.version}-${pkg.release}` : pkg.version,
+  });
   if (pkg.purl) c.purl = pkg.purl as unknown as NonNullable<Cdx.Models.Component['purl']>;
   const props: [string, string | undefined][] = [
     ['strata:PkgType', pkg.type],
@@ -106,20 +109,45 @@ export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}):
   for (const [id, findings] of [...byId].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const f = findings[0] as Finding;
     const source = new Models.Vulnerability.Source({ name: f.dataSource.name, url: f.primaryUrl });
-    const v = new Models.Vulnerability.Vulnerability({ bomRef: `vuln:${id}`, id, source, description: f.title || undefined, detail: f.description || undefined });
+    const v = new Models.Vulnerability.Vulnerability({
+      bomRef: `vuln:${id}`,
+      id,
+      source,
+      description: f.title || undefined,
+      detail: f.description || undefined,
+    });
     if (f.publishedDate) v.published = new Date(f.publishedDate);
     if (f.lastModifiedDate) v.updated = new Date(f.lastModifiedDate);
     const fixes = [...new Set(findings.filter((x) => x.fixedVersion).map((x) => `${x.pkgName} ${x.fixedVersion}`))];
     if (fixes.length > 0) v.recommendation = `Upgrade to a fixed version: ${fixes.join('; ')}`;
     if (f.severitySource === 'vendor' && f.vendorSeverity) {
-      v.ratings.add(new Models.Vulnerability.Rating({ severity: severity(f.severity), method: Enums.Vulnerability.RatingMethod.Other, source: new Models.Vulnerability.Source({ name: f.vendorSeverity.vendor }), justification: `${f.vendorSeverity.vendor} rating "${f.vendorSeverity.rating}"` }));
+      v.ratings.add(
+        new Models.Vulnerability.Rating({
+          severity: severity(f.severity),
+          method: Enums.Vulnerability.RatingMethod.Other,
+          source: new Models.Vulnerability.Source({ name: f.vendorSeverity.vendor }),
+          justification: `${f.vendorSeverity.vendor} rating "${f.vendorSeverity.rating}"`,
+        }),
+      );
     }
     for (const s of f.cvss) {
-      v.ratings.add(new Models.Vulnerability.Rating({ score: s.score, severity: severity(s.severity), method: method(s), vector: s.vector, source: new Models.Vulnerability.Source({ name: s.source }) }));
+      v.ratings.add(
+        new Models.Vulnerability.Rating({
+          score: s.score,
+          severity: severity(s.severity),
+          method: method(s),
+          vector: s.vector,
+          source: new Models.Vulnerability.Source({ name: s.source }),
+        }),
+      );
     }
-    if (v.ratings.size === 0) v.ratings.add(new Models.Vulnerability.Rating({ severity: severity(f.severity), method: Enums.Vulnerability.RatingMethod.Other }));
+    if (v.ratings.size === 0)
+      v.ratings.add(new Models.Vulnerability.Rating({ severity: severity(f.severity), method: Enums.Vulnerability.RatingMethod.Other }));
     for (const vendorId of f.vendorIds) {
-      if (vendorId !== id) v.references.add(new Models.Vulnerability.Reference(vendorId, new Models.Vulnerability.Source({ name: 'OSV', url: `https://osv.dev/vulnerability/${vendorId}` })));
+      if (vendorId !== id)
+        v.references.add(
+          new Models.Vulnerability.Reference(vendorId, new Models.Vulnerability.Source({ name: 'OSV', url: `https://osv.dev/vulnerability/${vendorId}` })),
+        );
     }
     for (const url of f.references) {
       try {
@@ -133,7 +161,9 @@ export function toCycloneDxBom(report: ScanReport, opts: CycloneDxOptions = {}):
       if (!c) continue;
       v.affects.add(
         new Models.Vulnerability.Affect(c.bomRef, {
-          versions: new Models.Vulnerability.AffectedVersionRepository([new Models.Vulnerability.AffectedSingleVersion(x.installedVersion, { status: Enums.Vulnerability.AffectStatus.Affected })]),
+          versions: new Models.Vulnerability.AffectedVersionRepository([
+            new Models.Vulnerability.AffectedSingleVersion(x.installedVersion, { status: Enums.Vulnerability.AffectStatus.Affected }),
+          ]),
         }),
       );
     }

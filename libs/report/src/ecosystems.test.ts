@@ -19,9 +19,13 @@ function report(): ScanReport {
   const inventory: ImageInventory = {
     osPackages: [],
     applications: [
-      set('rustbinary', 'cargo', 'usr/local/bin/demo', [{ name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0', filePath: 'usr/local/bin/demo' }]),
+      set('rustbinary', 'cargo', 'usr/local/bin/demo', [
+        { name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0', filePath: 'usr/local/bin/demo' },
+      ]),
       set('cargo', 'cargo', 'src/demo/Cargo.lock', [{ name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' }]),
-      set('composer-vendor', 'composer', 'app/vendor/composer/installed.json', [{ name: 'symfony/console', version: 'v5.4.0', purl: 'pkg:composer/symfony/console@v5.4.0' }]),
+      set('composer-vendor', 'composer', 'app/vendor/composer/installed.json', [
+        { name: 'symfony/console', version: 'v5.4.0', purl: 'pkg:composer/symfony/console@v5.4.0' },
+      ]),
       set('gemspec', 'gem', 'usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.3.gemspec', [{ name: 'rack', version: '2.2.3', purl: 'pkg:gem/rack@2.2.3' }]),
       set('dotnet-core', 'nuget', 'app/App.deps.json', [{ name: 'Newtonsoft.Json', version: '12.0.1', purl: 'pkg:nuget/Newtonsoft.Json@12.0.1' }]),
       set('nuget', 'nuget', 'src/packages.lock.json', [{ name: 'Newtonsoft.Json', version: '12.0.1', purl: 'pkg:nuget/Newtonsoft.Json@12.0.1' }]),
@@ -33,7 +37,16 @@ function report(): ScanReport {
   };
   return {
     artifactName: 'demo:1',
-    metadata: { reference: 'demo:1', manifestDigest: `sha256:${'c'.repeat(64)}`, configDigest: `sha256:${'d'.repeat(64)}`, repoTags: [], repoDigests: [], diffIds: [layer.diffId], layers: [layer], config: {} },
+    metadata: {
+      reference: 'demo:1',
+      manifestDigest: `sha256:${'c'.repeat(64)}`,
+      configDigest: `sha256:${'d'.repeat(64)}`,
+      repoTags: [],
+      repoDigests: [],
+      diffIds: [layer.diffId],
+      layers: [layer],
+      config: {},
+    },
     inventory,
     findings: [],
     warnings: [],
@@ -46,7 +59,7 @@ test('every language package type has a result Type, and the analyzers named in 
   for (const t of APP_TARGET_TYPES) assert.equal(appTargetType({ type: 'npm', analyzer: t }), t);
 });
 
-test('new ecosystems: each set is a result of its analyzer\'s Trivy type; notes reach JSON, CycloneDX and SPDX', async () => {
+test("new ecosystems: each set is a result of its analyzer's Trivy type; notes reach JSON, CycloneDX and SPDX", async () => {
   const r = report();
   const results = reportResults(r);
   assert.deepEqual(
@@ -61,9 +74,22 @@ test('new ecosystems: each set is a result of its analyzer\'s Trivy type; notes 
   const cdx = renderCycloneDx(r, { serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79', now: new Date('2026-12-06T00:00:00Z') });
   assert.equal(await validateCycloneDx(cdx), null);
   const bom = JSON.parse(cdx) as { components: { name: string; purl?: string; properties?: { name: string; value: string }[] }[] };
-  assert.deepEqual(bom.components.find((c) => c.name === 'spring-core')?.properties?.filter((p) => p.name === 'strata:Note').map((p) => p.value), [NOTE]);
-  for (const s of r.inventory.applications) for (const p of s.packages) assert.ok(bom.components.some((c) => c.purl === p.purl), p.purl);
+  assert.deepEqual(
+    bom.components
+      .find((c) => c.name === 'spring-core')
+      ?.properties?.filter((p) => p.name === 'strata:Note')
+      .map((p) => p.value),
+    [NOTE],
+  );
+  for (const s of r.inventory.applications)
+    for (const p of s.packages)
+      assert.ok(
+        bom.components.some((c) => c.purl === p.purl),
+        p.purl,
+      );
 
-  const spdx = JSON.parse(renderSpdx(r, { uuid: 'd6a770ba-38f6-4ff0-8a2d-6e0a8e0b2e6b' })) as { packages: { name: string; annotations?: { comment: string }[] }[] };
+  const spdx = JSON.parse(renderSpdx(r, { uuid: 'd6a770ba-38f6-4ff0-8a2d-6e0a8e0b2e6b' })) as {
+    packages: { name: string; annotations?: { comment: string }[] }[];
+  };
   assert.ok(spdx.packages.find((p) => p.name === 'spring-core')?.annotations?.some((a) => a.comment.includes(NOTE)));
 });

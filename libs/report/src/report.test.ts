@@ -55,7 +55,10 @@ test('json: Trivy schema v2 structure, every package listed, every finding as a 
   assert.deepEqual(out.Metadata.RepoTags, report.metadata.repoTags);
   assert.deepEqual(out.Metadata.RepoDigests, report.metadata.repoDigests);
   assert.deepEqual(out.Metadata.ImageConfig, report.metadata.config);
-  assert.deepEqual(out.Metadata.Layers, report.metadata.layers.map((l) => ({ Digest: l.digest, DiffID: l.diffId, Size: l.size, CreatedBy: l.createdBy })));
+  assert.deepEqual(
+    out.Metadata.Layers,
+    report.metadata.layers.map((l) => ({ Digest: l.digest, DiffID: l.diffId, Size: l.size, CreatedBy: l.createdBy })),
+  );
 
   const [osResult, ...langResults] = out.Results;
   assert.ok(osResult);
@@ -70,15 +73,43 @@ test('json: Trivy schema v2 structure, every package listed, every finding as a 
     assert.equal(p.FilePath, undefined);
   }
   // The OS vulnerabilities are exactly the Alpine EXPECTED.tsv pairs (the apk-tools oracle).
-  const tsv = readFileSync(join(sharedDataDir() as string, 'osv/alpine/EXPECTED.tsv'), 'utf8').trim().split('\n').slice(1);
+  const tsv = readFileSync(join(sharedDataDir() as string, 'osv/alpine/EXPECTED.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   assert.deepEqual(
     new Set(osResult.Vulnerabilities.map((v) => `${v.PkgName} ${v.InstalledVersion} ${v.FixedVersion} ${v.VendorIDs.join(',')} ${v.VulnerabilityID}`)),
-    new Set(tsv.map((l) => { const [p, , i, f, id, cve] = l.split('\t'); return `${p} ${i} ${f} ${id} ${cve}`; })),
+    new Set(
+      tsv.map((l) => {
+        const [p, , i, f, id, cve] = l.split('\t');
+        return `${p} ${i} ${f} ${id} ${cve}`;
+      }),
+    ),
   );
 
   const langSets = report.inventory.applications.filter((s) => s.packages.length > 0);
-  assert.deepEqual(langResults.map((r) => r.Target), langSets.map((s) => s.path).sort());
-  const fields = ['VulnerabilityID', 'VendorIDs', 'PkgID', 'PkgName', 'InstalledVersion', 'FixedVersion', 'Status', 'Severity', 'SeveritySource', 'Layer', 'PrimaryURL', 'Title', 'Description', 'CVSS', 'References', 'DataSource'];
+  assert.deepEqual(
+    langResults.map((r) => r.Target),
+    langSets.map((s) => s.path).sort(),
+  );
+  const fields = [
+    'VulnerabilityID',
+    'VendorIDs',
+    'PkgID',
+    'PkgName',
+    'InstalledVersion',
+    'FixedVersion',
+    'Status',
+    'Severity',
+    'SeveritySource',
+    'Layer',
+    'PrimaryURL',
+    'Title',
+    'Description',
+    'CVSS',
+    'References',
+    'DataSource',
+  ];
   let total = osResult.Vulnerabilities.length;
   for (const r of langResults) {
     assert.equal(r.Class, 'lang-pkgs');
@@ -96,7 +127,10 @@ test('json: Trivy schema v2 structure, every package listed, every finding as a 
   assert.ok(lodash?.CVSS.ghsa?.V3Vector && typeof lodash.CVSS.ghsa.V3Score === 'number');
   assert.equal(lodash?.SeveritySource, 'cvss');
   assert.ok(lodash?.PublishedDate && lodash.LastModifiedDate);
-  assert.deepEqual(lodash?.Layer, { Digest: report.inventory.applications[0]?.packages[0]?.layer.digest, DiffID: report.inventory.applications[0]?.packages[0]?.layer.diffId });
+  assert.deepEqual(lodash?.Layer, {
+    Digest: report.inventory.applications[0]?.packages[0]?.layer.digest,
+    DiffID: report.inventory.applications[0]?.packages[0]?.layer.diffId,
+  });
   // Deterministic: rendering twice gives the same bytes.
   assert.equal(renderReport(report, 'json'), renderReport(report, 'json'));
 });
@@ -130,15 +164,27 @@ test('table: per-target title, totals by severity, one row per finding, aligned 
   assert.ok(lines.some((l) => l.startsWith('WARNING: this OS version reached end of life on ')));
   // Every finding is a row: its id, installed and fixed versions on one line.
   for (const f of report.findings) {
-    assert.ok(lines.some((l) => l.includes(` ${f.vulnerabilityId} `) && l.includes(` ${f.installedVersion} `) && (f.fixedVersion === '' || l.includes(` ${f.fixedVersion} `))), `${f.pkgName} ${f.vulnerabilityId}`);
+    assert.ok(
+      lines.some(
+        (l) => l.includes(` ${f.vulnerabilityId} `) && l.includes(` ${f.installedVersion} `) && (f.fixedVersion === '' || l.includes(` ${f.fixedVersion} `)),
+      ),
+      `${f.pkgName} ${f.vulnerabilityId}`,
+    );
   }
   const rows = lines.filter((l) => l.startsWith('│') && !l.includes('Vulnerability'));
   const ids = rows.map((l) => l.split('│')[2]?.trim()).filter((x) => x);
   assert.equal(ids.length, report.findings.length);
   // Every line of one box has the same width.
-  const boxes = text.split(/\n(?=┌)/).slice(1).map((b) => b.split('\n').filter((l) => /^[┌├│└]/.test(l)));
+  const boxes = text
+    .split(/\n(?=┌)/)
+    .slice(1)
+    .map((b) => b.split('\n').filter((l) => /^[┌├│└]/.test(l)));
   for (const box of boxes) assert.equal(new Set(box.map((l) => [...l].length)).size, 1);
-  const headers = lines.find((l) => l.includes('Vulnerability'))?.split('│').map((s) => s.trim()).filter(Boolean);
+  const headers = lines
+    .find((l) => l.includes('Vulnerability'))
+    ?.split('│')
+    .map((s) => s.trim())
+    .filter(Boolean);
   assert.deepEqual(headers, ['Library', 'Vulnerability', 'Severity', 'Status', 'Installed Version', 'Fixed Version', 'Title']);
 
   const colored = renderTable(report, { color: true });
@@ -154,13 +200,18 @@ test('sarif: valid against the SARIF 2.1.0 JSON schema; one result per finding, 
   const ajv = new AjvDraft04({ allErrors: true, strict: false, unicodeRegExp: false });
   addFormats(ajv);
   const validate = ajv.compile(schema);
-  const sarif = JSON.parse(renderReport(report, 'sarif')) as ReturnType<typeof toSarif> & { runs: { results: { ruleId: string; ruleIndex: number }[]; tool: { driver: { rules: { id: string }[] } } }[] };
+  const sarif = JSON.parse(renderReport(report, 'sarif')) as ReturnType<typeof toSarif> & {
+    runs: { results: { ruleId: string; ruleIndex: number }[]; tool: { driver: { rules: { id: string }[] } } }[];
+  };
   assert.ok(validate(sarif), JSON.stringify(validate.errors?.slice(0, 5), null, 2));
   const run = sarif.runs[0];
   assert.ok(run);
   assert.equal(run.results.length, report.findings.length);
   const ruleIds = run.tool.driver.rules.map((r) => r.id);
-  assert.deepEqual(ruleIds, [...new Set(report.findings.map((f) => f.vulnerabilityId))].sort((a, b) => ruleIds.indexOf(a) - ruleIds.indexOf(b)));
+  assert.deepEqual(
+    ruleIds,
+    [...new Set(report.findings.map((f) => f.vulnerabilityId))].sort((a, b) => ruleIds.indexOf(a) - ruleIds.indexOf(b)),
+  );
   assert.equal(new Set(ruleIds).size, ruleIds.length);
   for (const r of run.results) assert.equal(ruleIds[r.ruleIndex], r.ruleId);
   // The validator does reject a broken log.
@@ -170,7 +221,12 @@ test('sarif: valid against the SARIF 2.1.0 JSON schema; one result per finding, 
 test('cyclonedx: 1.6 JSON valid per the CycloneDX library validator, with components and vulnerabilities', { skip: data }, async () => {
   const json = renderCycloneDx(report, { serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79', now: new Date('2026-11-26T12:00:00Z') });
   assert.equal(await validateCycloneDx(json), null);
-  const bom = JSON.parse(json) as { specVersion: string; metadata: { component: { type: string; name: string } }; components: { 'bom-ref': string; purl?: string }[]; vulnerabilities: { id: string; affects: { ref: string }[]; ratings: { method?: string; score?: number }[] }[] };
+  const bom = JSON.parse(json) as {
+    specVersion: string;
+    metadata: { component: { type: string; name: string } };
+    components: { 'bom-ref': string; purl?: string }[];
+    vulnerabilities: { id: string; affects: { ref: string }[]; ratings: { method?: string; score?: number }[] }[];
+  };
   assert.equal(bom.specVersion, '1.6');
   assert.deepEqual([bom.metadata.component.type, bom.metadata.component.name], ['container', report.artifactName]);
   const packages = report.inventory.osPackages.length + report.inventory.applications.reduce((n, s) => n + s.packages.length, 0);
@@ -195,8 +251,11 @@ test('spdx-json: valid against the SPDX 2.3 JSON schema; packages, relationships
   addFormats(ajv);
   const validate = ajv.compile(schema);
   const doc = JSON.parse(renderSpdx(report, { uuid: 'd6a770ba-38f6-4ff0-8a2d-6e0a8e0b2e6b' })) as {
-    spdxVersion: string; documentNamespace: string; packages: { SPDXID: string; name: string; externalRefs?: { referenceType: string; referenceLocator: string }[] }[];
-    relationships: { spdxElementId: string; relatedSpdxElement: string; relationshipType: string }[]; documentDescribes: string[];
+    spdxVersion: string;
+    documentNamespace: string;
+    packages: { SPDXID: string; name: string; externalRefs?: { referenceType: string; referenceLocator: string }[] }[];
+    relationships: { spdxElementId: string; relatedSpdxElement: string; relationshipType: string }[];
+    documentDescribes: string[];
   };
   assert.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 5), null, 2));
   assert.equal(doc.spdxVersion, 'SPDX-2.3');
@@ -225,7 +284,14 @@ test('every format names the advisory DB the findings were matched with; without
   assert.ok(line.includes(db.path) && line.includes(db.version.slice(0, 19)) && line.includes(`${db.records} records`), line);
 
   assert.equal(renderTable(report).split('\n')[1], line, 'the table header');
-  assert.deepEqual(toTrivyJson(report).Metadata.AdvisoryDB, { Path: db.path, Kind: db.kind, Version: db.version, Records: db.records, Dumps: db.dumps, JsonFiles: db.jsonFiles });
+  assert.deepEqual(toTrivyJson(report).Metadata.AdvisoryDB, {
+    Path: db.path,
+    Kind: db.kind,
+    Version: db.version,
+    Records: db.records,
+    Dumps: db.dumps,
+    JsonFiles: db.jsonFiles,
+  });
   const run = (toSarif(report).runs as Array<{ properties: Record<string, unknown> }>)[0]!;
   assert.deepEqual([run.properties.advisoryDbVersion, run.properties.advisoryDb], [db.version, db]);
   const cdx = JSON.parse(renderCycloneDx(report)) as { metadata: { properties: Array<{ name: string; value: string }> } };

@@ -52,7 +52,11 @@ export function advisoryDbOf(manifest: AdvisoryDbManifest): AdvisoryDbInfo {
   return { path: manifest.dbDir, kind, version: manifest.dbVersion, records: manifest.counts.records, dumps, jsonFiles };
 }
 
-const KIND_TEXT: Record<AdvisoryDbInfo['kind'], string> = { 'osv-json': 'OSV JSON folder', 'osv-zip': 'OSV all.zip set', 'osv-json+zip': 'OSV JSON files and all.zip set' };
+const KIND_TEXT: Record<AdvisoryDbInfo['kind'], string> = {
+  'osv-json': 'OSV JSON folder',
+  'osv-zip': 'OSV all.zip set',
+  'osv-json+zip': 'OSV JSON files and all.zip set',
+};
 const shortVersion = (version: string): string => version.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
 
 /** One line for people: "<path> (OSV all.zip set of 13 dumps, 12345 records, version sha256:0123456789ab)". */

@@ -48,7 +48,8 @@ function packageEntry(pkg: InventoryPackage, id: string, findings: Finding[], an
       },
     ],
   };
-  if (pkg.srcName && (pkg.srcName !== pkg.name || pkg.srcVersion !== pkg.version)) entry.sourceInfo = `built package from: ${pkg.srcName} ${pkg.srcVersion ?? ''}`.trim();
+  if (pkg.srcName && (pkg.srcName !== pkg.name || pkg.srcVersion !== pkg.version))
+    entry.sourceInfo = `built package from: ${pkg.srcName} ${pkg.srcVersion ?? ''}`.trim();
   if (pkg.licenses && pkg.licenses.length > 0) entry.licenseComments = `declared by the package manager: ${pkg.licenses.join(', ')}`;
   if (findings.length > 0) entry.comment = `vulnerabilities: ${[...new Set(findings.map((f) => `${f.vulnerabilityId} (${f.severity})`))].join(', ')}`;
   return entry;
@@ -75,7 +76,13 @@ export function toSpdx(report: ScanReport, opts: SpdxOptions = {}): Json {
   if (m.manifestDigest && /^sha256:[0-9a-f]{64}$/.test(m.manifestDigest)) {
     const repo = report.artifactName.replace(/[@:][^/]*$/, '');
     const name = repo.split('/').pop() || repo;
-    image.externalRefs = [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:oci/${encodeURIComponent(name)}@${encodeURIComponent(m.manifestDigest)}` }];
+    image.externalRefs = [
+      {
+        referenceCategory: 'PACKAGE-MANAGER',
+        referenceType: 'purl',
+        referenceLocator: `pkg:oci/${encodeURIComponent(name)}@${encodeURIComponent(m.manifestDigest)}`,
+      },
+    ];
   }
   const packages: Json[] = [image];
   const relationships: Json[] = [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId }];
@@ -85,8 +92,15 @@ export function toSpdx(report: ScanReport, opts: SpdxOptions = {}): Json {
   if (os) {
     osId = spdxId('OperatingSystem', `${os.family} ${os.name}`);
     packages.push({
-      SPDXID: osId, name: os.family, versionInfo: os.name, downloadLocation: 'NOASSERTION', filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION', licenseDeclared: 'NOASSERTION', copyrightText: 'NOASSERTION', primaryPackagePurpose: 'OPERATING_SYSTEM',
+      SPDXID: osId,
+      name: os.family,
+      versionInfo: os.name,
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      licenseConcluded: 'NOASSERTION',
+      licenseDeclared: 'NOASSERTION',
+      copyrightText: 'NOASSERTION',
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
     });
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: osId });
   }

@@ -23,7 +23,14 @@ function width(s: string): number {
   let w = 0;
   for (const ch of stripAnsi(s)) {
     const cp = ch.codePointAt(0) ?? 0;
-    w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff00 && cp <= 0xff60) ? 2 : 1;
+    w +=
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xff00 && cp <= 0xff60)
+        ? 2
+        : 1;
   }
   return w;
 }
@@ -43,7 +50,10 @@ const MAX_CELL = 120;
 function cut(text: string, max: number): string {
   // Only a prefix is looked at: a megabyte name costs no more than a short one.
   const prefix = text.length > max * 4 + 64 ? text.slice(0, max * 4 + 64) : text;
-  const oneLine = prefix.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim();
+  const oneLine = prefix
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const points = [...oneLine];
   return points.length > max || prefix !== text ? `${points.slice(0, max - 3).join('')}...` : oneLine;
 }
@@ -70,7 +80,15 @@ function rowsFor(findings: Finding[], opts: TableOptions): { rows: Row[]; groupS
     const severity = opts.color ? `${ANSI[f.severity]}${f.severity}${RESET}` : f.severity;
     const title = f.title ? cut(f.title, opts.titleWidth ?? 60) : '';
     const url = cell(f.primaryUrl);
-    rows.push([[first ? library : ''], [cell(f.vulnerabilityId)], [severity], [f.status], [cell(f.installedVersion)], [cell(f.fixedVersion)], title ? [title, url] : [url]]);
+    rows.push([
+      [first ? library : ''],
+      [cell(f.vulnerabilityId)],
+      [severity],
+      [f.status],
+      [cell(f.installedVersion)],
+      [cell(f.fixedVersion)],
+      title ? [title, url] : [url],
+    ]);
     groupStart.push(first);
   }
   return { rows, groupStart };
@@ -78,12 +96,20 @@ function rowsFor(findings: Finding[], opts: TableOptions): { rows: Row[]; groupS
 
 function box(rows: Row[], groupStart: boolean[]): string[] {
   const cols = HEADERS.length;
-  const widths = HEADERS.map((h, c) => largest(rows.flatMap((r) => (r[c] ?? []).map(width)), width(h)));
+  const widths = HEADERS.map((h, c) =>
+    largest(
+      rows.flatMap((r) => (r[c] ?? []).map(width)),
+      width(h),
+    ),
+  );
   const line = (l: string, m: string, r: string): string => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
   const out = [line('┌', '┬', '┐'), '│' + HEADERS.map((h, c) => ` ${center(h, widths[c] as number)} `).join('│') + '│', line('├', '┼', '┤')];
   rows.forEach((row, i) => {
     if (i > 0 && groupStart[i]) out.push(line('├', '┼', '┤'));
-    const height = largest(row.map((lines) => lines.length), 0);
+    const height = largest(
+      row.map((lines) => lines.length),
+      0,
+    );
     for (let k = 0; k < height; k++) {
       const cells: string[] = [];
       for (let c = 0; c < cols; c++) cells.push(` ${pad(row[c]?.[k] ?? '', widths[c] as number)} `);
@@ -110,7 +136,10 @@ function section(result: ReportResult, report: ScanReport, opts: TableOptions): 
   if (result.findings.length > 0) {
     const rank = (f: Finding): number => SEVERITIES.indexOf(f.severity);
     const sorted = [...result.findings].sort(
-      (a, b) => (a.pkgName < b.pkgName ? -1 : a.pkgName > b.pkgName ? 1 : 0) || rank(b) - rank(a) || (a.vulnerabilityId < b.vulnerabilityId ? -1 : a.vulnerabilityId > b.vulnerabilityId ? 1 : 0),
+      (a, b) =>
+        (a.pkgName < b.pkgName ? -1 : a.pkgName > b.pkgName ? 1 : 0) ||
+        rank(b) - rank(a) ||
+        (a.vulnerabilityId < b.vulnerabilityId ? -1 : a.vulnerabilityId > b.vulnerabilityId ? 1 : 0),
     );
     const { rows, groupStart } = rowsFor(sorted, opts);
     for (const line of box(rows, groupStart)) out.push(line);

@@ -16,8 +16,21 @@ const work = mkdtempSync(join(tmpdir(), 'strata-reverse-hostile-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const LAYER: LayerRef = { digest: `sha256:${'1'.repeat(64)}`, diffId: `sha256:${'2'.repeat(64)}` };
-const npm = (name: string, version: string): InventoryPackage => ({ type: 'npm', name, version, purl: `pkg:npm/${name}@${version}`, layer: LAYER, setPath: `node_modules/${name}/package.json`, filePath: `node_modules/${name}/package.json` });
-const inventory = (pkgs: InventoryPackage[]): ImageInventory => ({ osPackages: [], applications: [{ path: 'node_modules', analyzer: 'npm', type: 'npm', packages: pkgs }], layers: [LAYER], warnings: [] });
+const npm = (name: string, version: string): InventoryPackage => ({
+  type: 'npm',
+  name,
+  version,
+  purl: `pkg:npm/${name}@${version}`,
+  layer: LAYER,
+  setPath: `node_modules/${name}/package.json`,
+  filePath: `node_modules/${name}/package.json`,
+});
+const inventory = (pkgs: InventoryPackage[]): ImageInventory => ({
+  osPackages: [],
+  applications: [{ path: 'node_modules', analyzer: 'npm', type: 'npm', packages: pkgs }],
+  layers: [LAYER],
+  warnings: [],
+});
 
 test('hostile package names and record ids: holdings, re-match and affected images equal a full match', async () => {
   const records: OsvRecord[] = HOSTILE.map((name) => ({
@@ -39,13 +52,23 @@ test('hostile package names and record ids: holdings, re-match and affected imag
 
   for (const [i, name] of HOSTILE.entries()) {
     const img = images[i] as (typeof images)[number];
-    assert.deepEqual(reverse.holdings('npm', name).map((h) => [h.image.manifestDigest, h.name]), [[img.digest, name]]);
+    assert.deepEqual(
+      reverse.holdings('npm', name).map((h) => [h.image.manifestDigest, h.name]),
+      [[img.digest, name]],
+    );
     const full = summarizeFindings(matchInventory(img.inventory, index).findings, undefined);
     const rematched = reverse.rematch([['npm', name]], index).get(img.digest);
-    assert.deepEqual(rematched?.findings ?? [], full.filter((s) => s.packageName === name), `re-match of ${name}`);
+    assert.deepEqual(
+      rematched?.findings ?? [],
+      full.filter((s) => s.packageName === name),
+      `re-match of ${name}`,
+    );
     const impact = imagesAffectedBy(reverse, index, name);
     assert.deepEqual(impact.recordIds, [name]);
-    assert.deepEqual(impact.images.map((a) => a.image.manifestDigest), full.length > 0 ? [img.digest] : []);
+    assert.deepEqual(
+      impact.images.map((a) => a.image.manifestDigest),
+      full.length > 0 ? [img.digest] : [],
+    );
     assert.deepEqual(imagesAffectedBy(reverse, index, `${name}-alias`).recordIds, [name]);
   }
   assert.deepEqual(reverse.holdings('npm', 'isPrototypeOf'), []);

@@ -19,10 +19,22 @@ const skip = skipUnless('data');
 const work = mkdtempSync(join(tmpdir(), 'strata-reverse-index-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const layer = (n: number): LayerRef => ({ digest: `sha256:${String(n).padStart(64, '0')}`, diffId: `sha256:${String(n).padStart(64, 'f')}`, createdBy: `layer ${n}` });
+const layer = (n: number): LayerRef => ({
+  digest: `sha256:${String(n).padStart(64, '0')}`,
+  diffId: `sha256:${String(n).padStart(64, 'f')}`,
+  createdBy: `layer ${n}`,
+});
 
 function appSet(type: PackageType, path: string, pkgs: [string, string][], at: LayerRef): InventorySet {
-  const packages: InventoryPackage[] = pkgs.map(([name, version]) => ({ type, name, version, purl: `pkg:${type}/${name}@${version}`, layer: at, setPath: path, filePath: path }));
+  const packages: InventoryPackage[] = pkgs.map(([name, version]) => ({
+    type,
+    name,
+    version,
+    purl: `pkg:${type}/${name}@${version}`,
+    layer: at,
+    setPath: path,
+    filePath: path,
+  }));
   return { path, analyzer: type, type, packages };
 }
 
@@ -55,8 +67,12 @@ before(async () => {
         return { ...p, ...(older ? { version: '1.30.0-r0', srcVersion: '1.30.0-r0' } : {}), layer: older ? layer(2) : base, setPath: 'lib/apk/db/installed' };
       });
     const applications: InventorySet[] = [];
-    if (i % 2 === 0) applications.push(appSet('npm', `app${i}/node_modules/lodash/package.json`, [['lodash', lodash[i % lodash.length] as string]], layer(10 + i)));
-    if (i % 4 === 1) applications.push(appSet('pypi', `usr/lib/python3/site-packages/Jinja2-${i}.dist-info/METADATA`, [['jinja2', jinja[i % jinja.length] as string]], layer(40 + i)));
+    if (i % 2 === 0)
+      applications.push(appSet('npm', `app${i}/node_modules/lodash/package.json`, [['lodash', lodash[i % lodash.length] as string]], layer(10 + i)));
+    if (i % 4 === 1)
+      applications.push(
+        appSet('pypi', `usr/lib/python3/site-packages/Jinja2-${i}.dist-info/METADATA`, [['jinja2', jinja[i % jinja.length] as string]], layer(40 + i)),
+      );
     if (i % 5 === 2) applications.push(appSet('pypi', 'usr/lib/python3/site-packages/urllib3.dist-info/METADATA', [['urllib3', '1.26.4']], layer(70 + i)));
     return { digest: `sha256:${String(i).padStart(64, 'a')}`, inventory: { os, osPackages, applications, layers: [base], warnings: [] } };
   });
@@ -92,7 +108,8 @@ before(async () => {
   fixture = { images, oldIndex, newIndex, addedId };
 });
 
-const summaries = (inventory: ImageInventory, index: AdvisoryIndex): FindingSummary[] => summarizeFindings(matchInventory(inventory, index).findings, inventory.os);
+const summaries = (inventory: ImageInventory, index: AdvisoryIndex): FindingSummary[] =>
+  summarizeFindings(matchInventory(inventory, index).findings, inventory.os);
 
 test('after an advisory update, the re-matched findings state of every image equals a full re-scan', { skip }, () => {
   const { images, oldIndex, newIndex } = fixture;
@@ -147,7 +164,8 @@ test('imagesAffectedBy: by record id and by CVE alias, the images a full scan sa
 test('holdings by package; re-putting an image replaces it; removing drops it', { skip }, () => {
   const { images } = fixture;
   const reverse = new ReverseIndex();
-  for (const { digest, inventory } of images) reverse.put({ manifestDigest: digest, imageRef: `registry.test/app@${digest}`, inventoryKey: `inv/${digest}` }, inventory);
+  for (const { digest, inventory } of images)
+    reverse.put({ manifestDigest: digest, imageRef: `registry.test/app@${digest}`, inventoryKey: `inv/${digest}` }, inventory);
   const lodashHolders = images.filter((i) => i.inventory.applications.some((s) => s.packages.some((p) => p.name === 'lodash')));
   const holdings = reverse.holdings('npm', 'lodash');
   assert.deepEqual(holdings.map((h) => h.image.manifestDigest).sort(), lodashHolders.map((i) => i.digest).sort());

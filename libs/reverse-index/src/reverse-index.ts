@@ -83,7 +83,18 @@ function lookupPairs(pkg: InventoryPackage, os: OsInfo | undefined): string[] {
  * epochs, releases and the OS). Fields they do not read (licenses, arch, purl) may differ.
  */
 function unitKey(pkg: InventoryPackage, os: OsInfo | undefined): string {
-  return [os ? `${os.family}:${os.name}` : '', pkg.type, pkg.name, pkg.version, pkg.epoch ?? '', pkg.release ?? '', pkg.srcName ?? '', pkg.srcVersion ?? '', pkg.srcEpoch ?? '', pkg.srcRelease ?? ''].join('\u0000');
+  return [
+    os ? `${os.family}:${os.name}` : '',
+    pkg.type,
+    pkg.name,
+    pkg.version,
+    pkg.epoch ?? '',
+    pkg.release ?? '',
+    pkg.srcName ?? '',
+    pkg.srcVersion ?? '',
+    pkg.srcEpoch ?? '',
+    pkg.srcRelease ?? '',
+  ].join('\u0000');
 }
 
 /** The package without what differs between images holding it. */
@@ -268,7 +279,14 @@ export class ReverseIndex {
         const image = this.slots[list[i] as number];
         if (!image) continue;
         const unitId = list[i + 1] as number;
-        visit(image, this.units.values[unitId] as Unit, this.layers.values[list[i + 2] as number] as LayerRef, this.paths.values[list[i + 3] as number] as string, list[i] as number, unitId);
+        visit(
+          image,
+          this.units.values[unitId] as Unit,
+          this.layers.values[list[i + 2] as number] as LayerRef,
+          this.paths.values[list[i + 3] as number] as string,
+          list[i] as number,
+          unitId,
+        );
       }
     }
   }
@@ -276,7 +294,8 @@ export class ReverseIndex {
   private compact(): void {
     for (const [key, list] of this.postings) {
       const kept: number[] = [];
-      for (let i = 0; i < list.length; i += FIELDS) if (this.slots[list[i] as number]) kept.push(list[i] as number, list[i + 1] as number, list[i + 2] as number, list[i + 3] as number);
+      for (let i = 0; i < list.length; i += FIELDS)
+        if (this.slots[list[i] as number]) kept.push(list[i] as number, list[i + 1] as number, list[i + 2] as number, list[i + 3] as number);
       if (kept.length === 0) this.postings.delete(key);
       else this.postings.set(key, kept);
     }

@@ -19,7 +19,8 @@ export interface CatalogEntry extends IndexedImage {
   updatedAt: string;
 }
 
-export const readCatalogEntry = (store: BlobStore, manifestDigest: string): Promise<CatalogEntry | undefined> => getJson<CatalogEntry>(store, catalogKey(manifestDigest));
+export const readCatalogEntry = (store: BlobStore, manifestDigest: string): Promise<CatalogEntry | undefined> =>
+  getJson<CatalogEntry>(store, catalogKey(manifestDigest));
 export const writeCatalogEntry = (store: BlobStore, entry: Omit<CatalogEntry, 'schemaVersion' | 'updatedAt'>): Promise<void> =>
   putJson(store, catalogKey(entry.manifestDigest), { schemaVersion: 1, ...entry, updatedAt: new Date().toISOString() } satisfies CatalogEntry);
 

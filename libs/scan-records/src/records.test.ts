@@ -8,7 +8,17 @@ import test, { describe } from 'node:test';
 import { Client } from 'minio';
 import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/blobstore';
 import { infra, skipUnless, uniqueName } from '@strata/testing';
-import { advanceScanRecord, advancesRecord, inventoryKey, readScanRecord, reportKey, scanRecordKey, type ScanRecord, type ScanStatusName, type StageName } from './records.js';
+import {
+  advanceScanRecord,
+  advancesRecord,
+  inventoryKey,
+  readScanRecord,
+  reportKey,
+  scanRecordKey,
+  type ScanRecord,
+  type ScanStatusName,
+  type StageName,
+} from './records.js';
 
 type StoreFactory = (t: test.TestContext) => Promise<BlobStore>;
 
@@ -68,11 +78,18 @@ for (const [name, makeStore, skip] of [
       // a redelivered request would put it back to RESOLVE: dropped
       assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, false);
       assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED' })).written, false);
-      const failed = await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'ANALYZE', error: { stage: 'ANALYZE', code: 'INTERNAL', reason: 'bad layer' } });
+      const failed = await advanceScanRecord(store, scan, {
+        status: 'FAILED',
+        stage: 'ANALYZE',
+        error: { stage: 'ANALYZE', code: 'INTERNAL', reason: 'bad layer' },
+      });
       assert.equal(failed.written, true);
       // a later completion (or a second failure) does not overwrite the first terminal status
       assert.equal((await advanceScanRecord(store, scan, { status: 'COMPLETED', stage: 'MATCH' })).written, false);
-      assert.equal((await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'MERGE', error: { stage: 'MERGE', code: 'INTERNAL', reason: 'other' } })).written, false);
+      assert.equal(
+        (await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'MERGE', error: { stage: 'MERGE', code: 'INTERNAL', reason: 'other' } })).written,
+        false,
+      );
 
       const record = await readScanRecord(store, 'scan-1');
       assert.equal(record?.status, 'FAILED');
@@ -97,7 +114,11 @@ for (const [name, makeStore, skip] of [
           beforeWrite: async (current) => {
             reads++;
             if (current?.status === 'RUNNING' && !completedMeanwhile) {
-              completedMeanwhile = await advanceScanRecord(store, scan, { status: 'COMPLETED', stage: 'MATCH', counts: { unknown: 0, low: 1, medium: 0, high: 0, critical: 0 } });
+              completedMeanwhile = await advanceScanRecord(store, scan, {
+                status: 'COMPLETED',
+                stage: 'MATCH',
+                counts: { unknown: 0, low: 1, medium: 0, high: 0, critical: 0 },
+              });
             }
           },
         },
@@ -129,12 +150,17 @@ for (const [name, makeStore, skip] of [
       const barrier = new Promise<void>((r) => (go = r));
       const results = await Promise.all(
         updates.map((update, i) =>
-          advanceScanRecord(store, scan, { ...update, ...(update.status === 'FAILED' ? { error: { stage: update.stage!, code: 'INTERNAL', reason: `writer ${i}` } } : {}) }, {
-            beforeWrite: async () => {
-              if (++arrived === updates.length) go();
-              await barrier;
+          advanceScanRecord(
+            store,
+            scan,
+            { ...update, ...(update.status === 'FAILED' ? { error: { stage: update.stage!, code: 'INTERNAL', reason: `writer ${i}` } } : {}) },
+            {
+              beforeWrite: async () => {
+                if (++arrived === updates.length) go();
+                await barrier;
+              },
             },
-          }),
+          ),
         ),
       );
 
@@ -159,7 +185,11 @@ for (const [name, makeStore, skip] of [
       assert.deepEqual(final, terminal[0]!.record, 'and it is the record that stands');
       assert.deepEqual(final, chain.at(-1)!.record);
       results.forEach((r, i) => {
-        if (!r.written) assert.ok(!advancesRecord(r.record, updates[i]!), `writer ${i} gave up only when ${r.record.status}/${r.record.stage} was not behind ${updates[i]!.status}/${updates[i]!.stage}`);
+        if (!r.written)
+          assert.ok(
+            !advancesRecord(r.record, updates[i]!),
+            `writer ${i} gave up only when ${r.record.status}/${r.record.stage} was not behind ${updates[i]!.status}/${updates[i]!.stage}`,
+          );
       });
       console.log(`# ${name}: ${updates.length} racing writers, ${writes.length} writes landed`);
     });

@@ -7,8 +7,16 @@ export const runtimeSettings = {
   KAFKA_CLIENT_ID: setting.optionalString({ description: 'Kafka client id (default strata-<service>)' }),
   // Recovery bounds (docs/distributed.md): a SIGKILLed member's partitions move after the session
   // timeout plus one heartbeat of the survivors. 6 s is the broker's default group.min.session.timeout.ms.
-  KAFKA_SESSION_TIMEOUT_MS: setting.integer({ description: 'consumer group session timeout: a silent (killed) member is dropped after this', default: 6_000, min: 6_000 }),
-  KAFKA_HEARTBEAT_INTERVAL_MS: setting.integer({ description: 'consumer heartbeat interval: members learn of a rebalance within it', default: 1_000, min: 100 }),
+  KAFKA_SESSION_TIMEOUT_MS: setting.integer({
+    description: 'consumer group session timeout: a silent (killed) member is dropped after this',
+    default: 6_000,
+    min: 6_000,
+  }),
+  KAFKA_HEARTBEAT_INTERVAL_MS: setting.integer({
+    description: 'consumer heartbeat interval: members learn of a rebalance within it',
+    default: 1_000,
+    min: 100,
+  }),
   KAFKA_REBALANCE_TIMEOUT_MS: setting.integer({
     description: 'how long a rebalance waits for busy members to rejoin; one still in a longer message is dropped from the round and its message redelivered',
     default: 15_000,
@@ -27,7 +35,11 @@ export const runtimeSettings = {
     default: 30 * 24 * 3_600_000,
     min: -1,
   }),
-  STRATA_MAX_ATTEMPTS: setting.integer({ description: 'tries of a message whose handler fails on a transient error, before the scan is failed', default: 8, min: 1 }),
+  STRATA_MAX_ATTEMPTS: setting.integer({
+    description: 'tries of a message whose handler fails on a transient error, before the scan is failed',
+    default: 8,
+    min: 1,
+  }),
   STRATA_RETRY_INITIAL_MS: setting.integer({ description: 'first retry delay of a failed message (doubles per retry)', default: 500, min: 1 }),
   STRATA_RETRY_MAX_MS: setting.integer({ description: 'longest retry delay of a failed message', default: 10_000, min: 1 }),
   STRATA_CONCURRENCY: setting.integer({ description: 'partitions this instance works on at once (one message per partition at a time)', default: 4, min: 1 }),

@@ -32,7 +32,9 @@ export async function startOpsServer(options: { host: string; port: number; metr
     }
     if (path === '/healthz') {
       const report = options.health();
-      res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ status: report.ok ? 'ok' : 'unavailable', ...report.detail })}\n`);
+      res
+        .writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify({ status: report.ok ? 'ok' : 'unavailable', ...report.detail })}\n`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');

@@ -53,7 +53,10 @@ const waitFor = async <T>(pick: () => T | undefined, what: string, ms = 60_000):
   }
 };
 
-test('events flow by contract; undecodable bytes are dead-lettered; metrics and health are served; stop finishes in-flight work', { skip, timeout: 180_000 }, async (t) => {
+test('events flow by contract; undecodable bytes are dead-lettered; metrics and health are served; stop finishes in-flight work', {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
   const prefix = `${uniqueName('t-runtime')}.`;
   const bucket = uniqueName('strata-runtime').toLowerCase();
   t.after(() => cleanup(prefix, bucket));
@@ -128,7 +131,10 @@ test('events flow by contract; undecodable bytes are dead-lettered; metrics and 
   assert.deepEqual(redelivered, ['marker']);
 });
 
-test('findings topic: retention from STRATA_FINDINGS_RETENTION_MS (changed on restart), never compacted; a lagging subscriber group loses nothing', { skip, timeout: 180_000 }, async (t) => {
+test('findings topic: retention from STRATA_FINDINGS_RETENTION_MS (changed on restart), never compacted; a lagging subscriber group loses nothing', {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
   const prefix = `${uniqueName('t-retention')}.`;
   const bucket = uniqueName('strata-retention').toLowerCase();
   t.after(() => cleanup(prefix, bucket));
@@ -138,15 +144,23 @@ test('findings topic: retention from STRATA_FINDINGS_RETENTION_MS (changed on re
   t.after(() => admin.disconnect());
   const findingsTopic = `${prefix}${Topics.findings}`;
   const topicSettings = async () => {
-    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2 /* TOPIC */, name: findingsTopic, configNames: ['retention.ms', 'cleanup.policy'] }] });
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2 /* TOPIC */, name: findingsTopic, configNames: ['retention.ms', 'cleanup.policy'] }],
+    });
     return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
   };
 
-  const first = await createRuntime('retention', loadServiceConfig({}, { ...envFor(prefix, bucket), STRATA_FINDINGS_RETENTION_MS: '86400000' }), { processMetrics: false });
+  const first = await createRuntime('retention', loadServiceConfig({}, { ...envFor(prefix, bucket), STRATA_FINDINGS_RETENTION_MS: '86400000' }), {
+    processMetrics: false,
+  });
   assert.deepEqual(await topicSettings(), { 'retention.ms': '86400000', 'cleanup.policy': 'delete' });
   // A subscriber group reads the first 10 of 30 events, commits and goes away.
   const event = (i: number) => ({ manifestDigest: `sha256:${String(i % 3).padStart(64, '0')}`, imageRef: `img-${i}`, advisoryDbVersion: `v${i}` });
-  await first.publishAll(Topics.findings, Array.from({ length: 30 }, (_, i) => event(i)));
+  await first.publishAll(
+    Topics.findings,
+    Array.from({ length: 30 }, (_, i) => event(i)),
+  );
   const seen: string[] = [];
   const consume = async (until: number) => {
     const consumer = kafka.consumer({ groupId: `${prefix}lagging`, sessionTimeout: 6000, heartbeatInterval: 1000 });
@@ -164,11 +178,16 @@ test('findings topic: retention from STRATA_FINDINGS_RETENTION_MS (changed on re
     await consumer.disconnect();
   };
   await consume(10);
-  await first.publishAll(Topics.findings, Array.from({ length: 30 }, (_, i) => event(30 + i)));
+  await first.publishAll(
+    Topics.findings,
+    Array.from({ length: 30 }, (_, i) => event(30 + i)),
+  );
   await first.close();
 
   // Restarted with another retention: the topic follows; the group picks up exactly where it was.
-  const second = await createRuntime('retention', loadServiceConfig({}, { ...envFor(prefix, bucket), STRATA_FINDINGS_RETENTION_MS: '-1' }), { processMetrics: false });
+  const second = await createRuntime('retention', loadServiceConfig({}, { ...envFor(prefix, bucket), STRATA_FINDINGS_RETENTION_MS: '-1' }), {
+    processMetrics: false,
+  });
   t.after(() => second.close());
   assert.deepEqual(await topicSettings(), { 'retention.ms': '-1', 'cleanup.policy': 'delete' });
   await consume(60);

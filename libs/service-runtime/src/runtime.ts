@@ -256,7 +256,10 @@ export async function createRuntime(service: string, config: RuntimeConfig, opti
     },
     async publishAll(topic, events) {
       if (events.length === 0) return;
-      await bus.publish(names.topic(topic), events.map((event) => encodeKeyedEvent(topic, event)));
+      await bus.publish(
+        names.topic(topic),
+        events.map((event) => encodeKeyedEvent(topic, event)),
+      );
     },
     consume,
     get opsUrl() {

@@ -33,7 +33,8 @@ export interface Classified {
   transient: boolean;
 }
 
-const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|ESOCKETTIMEDOUT|ERR_S3_TIMEOUT|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|SlowDown|ServiceUnavailable|XMinioServerNotInitialized|InternalError)$/;
+const NETWORK_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|ESOCKETTIMEDOUT|ERR_S3_TIMEOUT|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|SlowDown|ServiceUnavailable|XMinioServerNotInitialized|InternalError)$/;
 
 function* chain(error: unknown): Generator<unknown> {
   const seen = new Set<unknown>();
@@ -64,7 +65,8 @@ export function classifyError(error: unknown): Classified {
   if (error instanceof NotFoundError) return { code: 'IMAGE_NOT_FOUND', transient: false };
   if (error instanceof PlatformError) return { code: 'PLATFORM_NOT_FOUND', transient: false };
   for (const e of chain(error)) {
-    if (e instanceof BlobDigestMismatchError || e instanceof BlobIntegrityError || e instanceof BlobSizeError) return { code: 'DIGEST_MISMATCH', transient: false };
+    if (e instanceof BlobDigestMismatchError || e instanceof BlobIntegrityError || e instanceof BlobSizeError)
+      return { code: 'DIGEST_MISMATCH', transient: false };
     if (e instanceof LayerError && e.code === 'DIFF_ID_MISMATCH') return { code: 'DIGEST_MISMATCH', transient: false };
   }
   if (isUnavailable(error)) return { code: 'UNAVAILABLE', transient: true };

@@ -11,10 +11,20 @@ import { loadConfig, SettingsError } from '@strata/config';
 import { advisoryIndexSettings, advisoryLimitsOf } from './settings.js';
 
 const record = (id: string, pad: number): string =>
-  JSON.stringify({ id, modified: '2024-01-01T00:00:00Z', details: 'x'.repeat(pad), affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }] }] });
+  JSON.stringify({
+    id,
+    modified: '2024-01-01T00:00:00Z',
+    details: 'x'.repeat(pad),
+    affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }] }],
+  });
 
 test('the advisory limit settings are the CLI variables, read the same way', () => {
-  const env = { STRATA_ADVISORY_MAX_RECORD_BYTES: '1000', STRATA_ADVISORY_MAX_ARCHIVE_ENTRIES: '7', STRATA_ADVISORY_MAX_ARCHIVE_BYTES: '123456', STRATA_ADVISORY_MAX_ARCHIVE_RATIO: '50' };
+  const env = {
+    STRATA_ADVISORY_MAX_RECORD_BYTES: '1000',
+    STRATA_ADVISORY_MAX_ARCHIVE_ENTRIES: '7',
+    STRATA_ADVISORY_MAX_ARCHIVE_BYTES: '123456',
+    STRATA_ADVISORY_MAX_ARCHIVE_RATIO: '50',
+  };
   const limits = advisoryLimitsOf(loadConfig(advisoryIndexSettings, env));
   assert.deepEqual(limits, advisoryLimitsFromEnv(env), 'the same limits as the CLI reads from the same environment');
   assert.deepEqual(limits, { maxRecordBytes: 1000, maxArchiveEntries: 7, maxArchiveBytes: 123456, maxArchiveRatio: 50 });
@@ -22,7 +32,10 @@ test('the advisory limit settings are the CLI variables, read the same way', () 
   assert.deepEqual(advisoryLimitsOf(loadConfig(advisoryIndexSettings, {})), {}, 'unset: the library defaults');
   assert.throws(
     () => loadConfig(advisoryIndexSettings, { STRATA_ADVISORY_MAX_RECORD_BYTES: '12abc', STRATA_ADVISORY_MAX_ARCHIVE_RATIO: '-1' }),
-    (err: unknown) => err instanceof SettingsError && /STRATA_ADVISORY_MAX_RECORD_BYTES must be an integer/.test(err.message) && /STRATA_ADVISORY_MAX_ARCHIVE_RATIO must be >= 0/.test(err.message),
+    (err: unknown) =>
+      err instanceof SettingsError &&
+      /STRATA_ADVISORY_MAX_RECORD_BYTES must be an integer/.test(err.message) &&
+      /STRATA_ADVISORY_MAX_ARCHIVE_RATIO must be >= 0/.test(err.message),
   );
 });
 
@@ -35,7 +48,10 @@ test('the index a service opens with those settings skips a record over the reco
     writeFileSync(join(db, 'BIG-1.json'), record('BIG-1', 5000));
     const config = loadConfig(advisoryIndexSettings, { STRATA_CACHE_DIR: join(work, 'cache'), STRATA_ADVISORY_MAX_RECORD_BYTES: '2000' });
     const bounded = await advisoryIndexSource(db, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config))();
-    assert.ok(bounded.warnings.some((w) => w.path.includes('BIG-1.json')), JSON.stringify(bounded.warnings));
+    assert.ok(
+      bounded.warnings.some((w) => w.path.includes('BIG-1.json')),
+      JSON.stringify(bounded.warnings),
+    );
     const unbounded = await advisoryIndexSource(db, join(work, 'cache2'), 60_000, advisoryLimitsOf(loadConfig(advisoryIndexSettings, {})))();
     assert.ok(!unbounded.warnings.some((w) => w.path.includes('BIG-1.json')), JSON.stringify(unbounded.warnings));
   } finally {

@@ -38,7 +38,11 @@ export const advisoryIndexSettings = {
     description: 'where the built advisory index is cached',
     default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'strata'),
   }),
-  STRATA_DB_RECHECK_MS: setting.integer({ description: 'how often the advisory folder is checked for a new version (a new one is published and re-matched)', default: 60_000, min: 0 }),
+  STRATA_DB_RECHECK_MS: setting.integer({
+    description: 'how often the advisory folder is checked for a new version (a new one is published and re-matched)',
+    default: 60_000,
+    min: 0,
+  }),
   // the bounds on reading advisory records and zips, the same variables the CLI reads (ADVISORY_LIMIT_ENV)
   STRATA_ADVISORY_MAX_RECORD_BYTES: advisoryLimit('maxRecordBytes', 'largest advisory record (*.json or inflated zip entry), bytes'),
   STRATA_ADVISORY_MAX_ARCHIVE_BYTES: advisoryLimit('maxArchiveBytes', 'inflated bytes read from one all.zip'),

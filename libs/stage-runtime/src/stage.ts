@@ -82,7 +82,12 @@ export interface ScanIdentity {
 
 /** The scan an event belongs to: every stage event carries these fields. */
 export function scanOf(event: { scanId: string; imageRef: string; traceId: string; manifestDigest?: string }): ScanIdentity {
-  return { scanId: event.scanId, imageRef: event.imageRef, traceId: event.traceId, ...(event.manifestDigest !== undefined ? { manifestDigest: event.manifestDigest } : {}) };
+  return {
+    scanId: event.scanId,
+    imageRef: event.imageRef,
+    traceId: event.traceId,
+    ...(event.manifestDigest !== undefined ? { manifestDigest: event.manifestDigest } : {}),
+  };
 }
 
 /** Whether the scan already FAILED, so work on its event is skipped (observed as `skipped`). */
@@ -171,7 +176,10 @@ export async function runStage(
   } catch (error) {
     const { code, transient } = classifyError(error);
     if (transient && message.attempt < ctx.runtime.maxAttempts) {
-      scanLogger(ctx, scan).warn({ stage, attempt: message.attempt, maxAttempts: ctx.runtime.maxAttempts, err: describeError(error) }, 'transient failure: the message will be retried');
+      scanLogger(ctx, scan).warn(
+        { stage, attempt: message.attempt, maxAttempts: ctx.runtime.maxAttempts, err: describeError(error) },
+        'transient failure: the message will be retried',
+      );
       throw error;
     }
     const failure: ScanError = { stage, code: code as FailureCodeName, reason: describeError(error) };
@@ -186,7 +194,16 @@ export async function runStage(
 export async function publishLayerAnalyzed(
   ctx: StageContext,
   scan: ScanIdentity,
-  layer: { layerDigest: string; diffId: string; cacheKey: string; layerIndex: number; analyzerSetVersion: string; fromCache: boolean; packageCount?: number; warningCount?: number },
+  layer: {
+    layerDigest: string;
+    diffId: string;
+    cacheKey: string;
+    layerIndex: number;
+    analyzerSetVersion: string;
+    fromCache: boolean;
+    packageCount?: number;
+    warningCount?: number;
+  },
 ): Promise<void> {
   await ctx.runtime.publish(Topics.layerAnalyzed, {
     scanId: scan.scanId,

@@ -11,10 +11,21 @@ import { fileURLToPath } from 'node:url';
 export type RegistryVariant = 'anonymous' | 'basic' | 'token';
 export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | 'trivy' | `tool:${string}` | `python:${string}`;
 
-export interface KafkaInfo { brokers: string[] }
+export interface KafkaInfo {
+  brokers: string[];
+}
 /** Trivy built by infra/local/trivy.sh, the coverage oracle, and the empty Java DB it reads jars with offline. */
-export interface TrivyInfo { bin: string; javaDbDir: string }
-export interface S3Info { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string }
+export interface TrivyInfo {
+  bin: string;
+  javaDbDir: string;
+}
+export interface S3Info {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+}
 export interface RegistryInfo {
   /** host:port, plain HTTP on loopback */
   host: string;

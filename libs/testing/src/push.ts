@@ -97,7 +97,12 @@ function authHeader(auth?: { username: string; password: string }): Record<strin
 export type BlobSource = Buffer | { digest: string; size: number; bytes?: Buffer; path?: string };
 
 /** Pushes one blob to `host/repository` (skipped when the registry has it); returns its digest and size. */
-export async function pushBlob(host: string, repository: string, source: BlobSource, auth?: { username: string; password: string }): Promise<{ digest: string; size: number }> {
+export async function pushBlob(
+  host: string,
+  repository: string,
+  source: BlobSource,
+  auth?: { username: string; password: string },
+): Promise<{ digest: string; size: number }> {
   const base = `http://${host}`;
   const blob = Buffer.isBuffer(source) ? { digest: sha256(source), size: source.length, bytes: source } : source;
   const head = await call('HEAD', `${base}/v2/${repository}/blobs/${blob.digest}`, authHeader(auth));
@@ -122,7 +127,12 @@ export async function pushManifest(
   auth?: { username: string; password: string },
 ): Promise<string> {
   const bytes = Buffer.from(body);
-  const put = await call('PUT', `http://${host}/v2/${repository}/manifests/${tag}`, { ...authHeader(auth), 'content-type': mediaType, 'content-length': String(bytes.length) }, bytes);
+  const put = await call(
+    'PUT',
+    `http://${host}/v2/${repository}/manifests/${tag}`,
+    { ...authHeader(auth), 'content-type': mediaType, 'content-length': String(bytes.length) },
+    bytes,
+  );
   if (put.status !== 201) throw new Error(`manifest put ${host}/${repository}:${tag}: HTTP ${put.status} ${put.body.toString()}`);
   return sha256(bytes);
 }

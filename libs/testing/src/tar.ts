@@ -21,7 +21,13 @@ export interface TarEntry {
 
 async function writeEntry(p: Pack, e: TarEntry): Promise<void> {
   const type = e.type ?? 'file';
-  const header = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) };
+  const header = {
+    name: e.name,
+    type,
+    mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+    mtime: new Date(0),
+    ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+  };
   if (type === 'file' && e.generate) {
     const sink = p.entry({ ...header, size: e.size ?? 0 });
     for await (const chunk of e.generate()) {

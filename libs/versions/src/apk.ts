@@ -54,10 +54,7 @@ function advance(t: Cursor): void {
     } else next = INVALID;
     t.pos++;
   }
-  const allowedBackStep =
-    (next === DIGIT_OR_ZERO && t.kind === DIGIT) ||
-    (next === SUFFIX && t.kind === SUFFIX_NO) ||
-    (next === DIGIT && t.kind === LETTER);
+  const allowedBackStep = (next === DIGIT_OR_ZERO && t.kind === DIGIT) || (next === SUFFIX && t.kind === SUFFIX_NO) || (next === DIGIT && t.kind === LETTER);
   if (next < t.kind && !allowedBackStep) next = INVALID;
   t.kind = next;
 }

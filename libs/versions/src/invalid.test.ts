@@ -42,11 +42,7 @@ for (const [scheme, samples] of Object.entries(INVALID) as Array<[VersionScheme,
         assert.throws(
           () => c.compare(a, b),
           (e: unknown) =>
-            e instanceof InvalidVersionError &&
-            e.scheme === scheme &&
-            e.version === v &&
-            e.message.includes(scheme) &&
-            e.message.includes(JSON.stringify(v)),
+            e instanceof InvalidVersionError && e.scheme === scheme && e.version === v && e.message.includes(scheme) && e.message.includes(JSON.stringify(v)),
           `${scheme} compare(${JSON.stringify(a)}, ${JSON.stringify(b)})`,
         );
       }
@@ -67,7 +63,11 @@ const VECTOR_PREFIX: Array<[VersionScheme, string]> = [
 for (const [scheme, prefix] of VECTOR_PREFIX) {
   test(`${scheme}: isValid(v) is exactly "compare accepts v" on every vector version`, { skip: skipUnless('data') }, (t) => {
     const c = comparator(scheme);
-    const versions = new Set(vectorFiles(prefix).flatMap(readVectors).flatMap((l) => [l.a, l.b]));
+    const versions = new Set(
+      vectorFiles(prefix)
+        .flatMap(readVectors)
+        .flatMap((l) => [l.a, l.b]),
+    );
     let valid = 0;
     for (const v of versions) {
       let accepted = true;

@@ -15,8 +15,29 @@ const rand = prng(0x5eed_3a7e);
 
 const NUMBERS = ['0', '1', '2', '9', '10', '01', '00', '20240131', '2147483648', '12345678901234567890'];
 const WORDS = [
-  'alpha', 'a', 'beta', 'b', 'milestone', 'm', 'rc', 'cr', 'snapshot', 'SNAPSHOT', 'ga', 'GA', 'final', 'Final',
-  'release', 'RELEASE', 'sp', 'foo', 'x', 'jre', 'android', 'incubating', '',
+  'alpha',
+  'a',
+  'beta',
+  'b',
+  'milestone',
+  'm',
+  'rc',
+  'cr',
+  'snapshot',
+  'SNAPSHOT',
+  'ga',
+  'GA',
+  'final',
+  'Final',
+  'release',
+  'RELEASE',
+  'sp',
+  'foo',
+  'x',
+  'jre',
+  'android',
+  'incubating',
+  '',
 ];
 const SEPARATORS = ['.', '.', '-', '-', '', '_', '+'];
 

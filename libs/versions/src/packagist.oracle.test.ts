@@ -14,8 +14,31 @@ const AUTOLOAD = '/usr/share/php/Composer/Semver/autoload.php';
 
 const NUMBERS = ['0', '1', '2', '9', '10', '01', '00', '2024', '12345', '123456'];
 const MODIFIERS = [
-  '', '', '', '-beta', '-beta2', '-beta.2', 'b1', '-alpha1', 'a', '-RC1', 'rc2', '-rc.1', '-p1', '-pl2', '-patch3',
-  '-stable', '-dev', '.x-dev', '-beta1-dev', 'RC', '@dev', '@beta', '+build.5', '-foo', '-beta.1.2',
+  '',
+  '',
+  '',
+  '-beta',
+  '-beta2',
+  '-beta.2',
+  'b1',
+  '-alpha1',
+  'a',
+  '-RC1',
+  'rc2',
+  '-rc.1',
+  '-p1',
+  '-pl2',
+  '-patch3',
+  '-stable',
+  '-dev',
+  '.x-dev',
+  '-beta1-dev',
+  'RC',
+  '@dev',
+  '@beta',
+  '+build.5',
+  '-foo',
+  '-beta.1.2',
 ];
 
 function version(): string {
@@ -83,10 +106,14 @@ function phpOracle(list: ReadonlyArray<readonly [string, string]>): string[] {
       echo Composer\\Semver\\Comparator::lessThan($x, $y) ? '<' : (Composer\\Semver\\Comparator::equalTo($x, $y) ? '=' : '>'), "\\n";
     }`;
   const input = list.map(([a, b]) => `${a}\t${b}`).join('\n') + '\n';
-  return execFileSync('php', ['-r', script], { input, maxBuffer: 64 * 1024 * 1024 }).toString().trim().split('\n');
+  return execFileSync('php', ['-r', script], { input, maxBuffer: 64 * 1024 * 1024 })
+    .toString()
+    .trim()
+    .split('\n');
 }
 
-const phpSemver = (): string | false => skipUnless('tool:php') || (existsSync(AUTOLOAD) ? false : `composer/semver not installed (${AUTOLOAD}; apt install php-composer-semver)`);
+const phpSemver = (): string | false =>
+  skipUnless('tool:php') || (existsSync(AUTOLOAD) ? false : `composer/semver not installed (${AUTOLOAD}; apt install php-composer-semver)`);
 
 test('packagist comparator agrees with composer/semver', { skip: phpSemver() }, (t) => {
   const list = pairs(rand, 1500, version, mutate, EDGES);
@@ -100,6 +127,9 @@ test('packagist comparator agrees with composer/semver', { skip: phpSemver() }, 
 test('packagist normal forms are composer/semver normalize() output', { skip: phpSemver() }, () => {
   const inputs = ['v5.4.0', '5.4', '1.0.0-beta.2', '2.1-RC1', '1.0-p1', '1.x-dev', '2024-01-15', '1.0.0+build', '3.0.0@dev'];
   const script = `require '${AUTOLOAD}'; $p = new Composer\\Semver\\VersionParser(); foreach (array_slice($argv, 1) as $v) echo $p->normalize($v), "\\n";`;
-  const want = execFileSync('php', ['-r', script, '--', ...inputs]).toString().trim().split('\n');
+  const want = execFileSync('php', ['-r', script, '--', ...inputs])
+    .toString()
+    .trim()
+    .split('\n');
   assert.deepEqual(inputs.map(normalizeComposerVersion), want);
 });

@@ -63,7 +63,18 @@ export function normalizeComposerVersion(input: string): string {
 }
 
 // PHP's version_compare(): canonical form, then part by part.
-const SPECIAL: Array<[string, number]> = [['dev', 0], ['alpha', 1], ['a', 1], ['beta', 2], ['b', 2], ['RC', 3], ['rc', 3], ['#', 4], ['pl', 5], ['p', 5]];
+const SPECIAL: Array<[string, number]> = [
+  ['dev', 0],
+  ['alpha', 1],
+  ['a', 1],
+  ['beta', 2],
+  ['b', 2],
+  ['RC', 3],
+  ['rc', 3],
+  ['#', 4],
+  ['pl', 5],
+  ['p', 5],
+];
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
 const isAlnum = (c: string): boolean => /^[0-9A-Za-z]$/.test(c);
 
@@ -111,8 +122,12 @@ function comparePart(p1: string, p2: string): number {
 
 /** PHP's version_compare(a, b) as -1, 0, 1. */
 export function phpVersionCompare(a: string, b: string): number {
-  const x = canonical(a).split('.').filter((p) => p !== '');
-  const y = canonical(b).split('.').filter((p) => p !== '');
+  const x = canonical(a)
+    .split('.')
+    .filter((p) => p !== '');
+  const y = canonical(b)
+    .split('.')
+    .filter((p) => p !== '');
   const n = Math.min(x.length, y.length);
   for (let i = 0; i < n; i++) {
     const d = comparePart(x[i] as string, y[i] as string);

@@ -103,7 +103,14 @@ test('pep440 comparator agrees with Python packaging.version', { skip: skipUnles
   const list = all.filter((p) => !huge.includes(p));
   const oracle = pythonOracle(list);
   assert.deepEqual(disagreements(comparator('pep440'), list, oracle), []);
-  assert.deepEqual(disagreements(comparator('pep440'), huge, huge.map(() => 'E')), []);
+  assert.deepEqual(
+    disagreements(
+      comparator('pep440'),
+      huge,
+      huge.map(() => 'E'),
+    ),
+    [],
+  );
   const counts = { '<': 0, '=': 0, '>': 0, E: 0 };
   for (const o of oracle) counts[o as keyof typeof counts]++;
   assert.ok(counts.E >= 4, 'the edge pairs include versions packaging refuses');
@@ -113,6 +120,16 @@ test('pep440 comparator agrees with Python packaging.version', { skip: skipUnles
 
 test('the legacy PyPI versions listed as vector exceptions are refused by packaging too', { skip: skipUnless('tool:python3') }, () => {
   const list = LEGACY_PYPI.map((v) => [v, '1.0'] as const);
-  assert.deepEqual(pythonOracle(list), list.map(() => 'E'));
-  assert.deepEqual(disagreements(comparator('pep440'), list, list.map(() => 'E')), []);
+  assert.deepEqual(
+    pythonOracle(list),
+    list.map(() => 'E'),
+  );
+  assert.deepEqual(
+    disagreements(
+      comparator('pep440'),
+      list,
+      list.map(() => 'E'),
+    ),
+    [],
+  );
 });

@@ -81,7 +81,10 @@ function rpmOracle(list: ReadonlyArray<readonly [string, string]>): string[] {
       `local a, b = line:match("^(.-)\\t(.*)$") ` +
       `local ok, r = pcall(rpm.vercmp, a, b) ` +
       `io.write(ok and (r < 0 and "<" or r > 0 and ">" or "=") or "E", "\\n") end`;
-    return execFileSync('rpm', ['--eval', `%{lua: ${lua}}`]).toString().trim().split('\n');
+    return execFileSync('rpm', ['--eval', `%{lua: ${lua}}`])
+      .toString()
+      .trim()
+      .split('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

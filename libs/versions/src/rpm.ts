@@ -107,4 +107,3 @@ function isValid(v: string): boolean {
 }
 
 export const rpm: Comparator = { scheme: 'rpm', compare, isValid };
-

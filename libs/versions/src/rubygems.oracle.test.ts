@@ -73,7 +73,10 @@ function rubyOracle(list: ReadonlyArray<readonly [string, string]>): string[] {
       end
     end`;
   const input = list.map(([a, b]) => `${a}\t${b}`).join('\n') + '\n';
-  return execFileSync('ruby', ['-e', script], { input, maxBuffer: 64 * 1024 * 1024 }).toString().trim().split('\n');
+  return execFileSync('ruby', ['-e', script], { input, maxBuffer: 64 * 1024 * 1024 })
+    .toString()
+    .trim()
+    .split('\n');
 }
 
 test('rubygems comparator agrees with Ruby Gem::Version', { skip: skipUnless('tool:ruby', 'data') }, (t) => {

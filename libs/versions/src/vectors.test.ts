@@ -40,8 +40,7 @@ for (const { prefix, scheme, exceptions } of SUITES) {
       assert.equal(ours(c, line.a, line.b), e.ours, `${e.at} ${line.a} ${line.op} ${line.b}: ${e.reason}`);
     }
     t.diagnostic(
-      `${files.map((f) => f.split('/').pop()).join(', ')}: ${regular.length} lines agree in both directions, ` +
-        `${expected.size} documented exceptions`,
+      `${files.map((f) => f.split('/').pop()).join(', ')}: ${regular.length} lines agree in both directions, ` + `${expected.size} documented exceptions`,
     );
   });
 }

@@ -6,13 +6,37 @@ import { analyzerSetVersion } from '@strata/analyzers';
 import { Topics, type EventOf } from '@strata/contracts';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { analyzeAndStoreLayer, layerResultKey, removeStaleLayerTempDirs } from '@strata/pipeline';
-import { publishLayerAnalyzed, serviceTmpRoot, runStage, scanAlreadyFailed, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import {
+  publishLayerAnalyzed,
+  serviceTmpRoot,
+  runStage,
+  scanAlreadyFailed,
+  scanOf,
+  scanLogger,
+  StageError,
+  startStageService,
+  timed,
+  type StageContext,
+  type StartOptions,
+} from '@strata/stage-runtime';
 import type { AnalyzerConfig } from './settings.js';
 
-async function handleLayerFetched(ctx: StageContext, tmpRoot: string, event: EventOf<typeof Topics.layerFetched>, message: DeliveredMessage): Promise<HandlerOutcome> {
+async function handleLayerFetched(
+  ctx: StageContext,
+  tmpRoot: string,
+  event: EventOf<typeof Topics.layerFetched>,
+  message: DeliveredMessage,
+): Promise<HandlerOutcome> {
   const scan = scanOf(event);
   const { store, metrics } = ctx.runtime;
-  const seen = { service: ctx.service, stage: 'analyze', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId, layerDigest: event.layerDigest };
+  const seen = {
+    service: ctx.service,
+    stage: 'analyze',
+    scanId: scan.scanId,
+    manifestDigest: event.manifestDigest,
+    diffId: event.diffId,
+    layerDigest: event.layerDigest,
+  };
   return runStage(
     ctx,
     message,
@@ -22,9 +46,18 @@ async function handleLayerFetched(ctx: StageContext, tmpRoot: string, event: Eve
       if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
       const setVersion = analyzerSetVersion();
       if (event.analyzerSetVersion !== setVersion) {
-        throw new StageError('INTERNAL', `layer ${event.layerDigest} was requested for analyzer set "${event.analyzerSetVersion}" but this analyzer runs "${setVersion}" (mixed versions during a deploy?)`);
+        throw new StageError(
+          'INTERNAL',
+          `layer ${event.layerDigest} was requested for analyzer set "${event.analyzerSetVersion}" but this analyzer runs "${setVersion}" (mixed versions during a deploy?)`,
+        );
       }
-      const layer = { layerDigest: event.layerDigest, diffId: event.diffId, cacheKey: event.cacheKey, layerIndex: event.layerIndex, analyzerSetVersion: setVersion };
+      const layer = {
+        layerDigest: event.layerDigest,
+        diffId: event.diffId,
+        cacheKey: event.cacheKey,
+        layerIndex: event.layerIndex,
+        analyzerSetVersion: setVersion,
+      };
       if (await store.exists(layerResultKey(event.cacheKey))) {
         metrics.layerCacheHits.inc({ stage: 'analyze' });
         await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: true });
@@ -47,9 +80,11 @@ async function handleLayerFetched(ctx: StageContext, tmpRoot: string, event: Eve
           blob.destroy();
         }
       });
-      if (stored.cacheKey !== event.cacheKey) throw new StageError('INTERNAL', `layer ${event.layerDigest}: cache key ${stored.cacheKey} differs from the requested ${event.cacheKey}`);
+      if (stored.cacheKey !== event.cacheKey)
+        throw new StageError('INTERNAL', `layer ${event.layerDigest}: cache key ${stored.cacheKey} differs from the requested ${event.cacheKey}`);
       metrics.layersAnalyzed.inc();
-      const packages = stored.result.packageSets.reduce((n, s) => n + s.packages.length, 0) + stored.result.applications.reduce((n, s) => n + s.packages.length, 0);
+      const packages =
+        stored.result.packageSets.reduce((n, s) => n + s.packages.length, 0) + stored.result.applications.reduce((n, s) => n + s.packages.length, 0);
       log.info({ layerDigest: event.layerDigest, packages, warnings: stored.result.warnings.length }, 'layer analyzed');
       await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: false, packageCount: packages, warningCount: stored.result.warnings.length });
       ctx.observe({ ...seen, outcome: 'analyzed', detail: { packages } });
@@ -64,6 +99,10 @@ export function startAnalyzer(config: AnalyzerConfig, options: StartOptions = {}
     // spooled jars and binaries go under the cache dir; a crashed replica's leftovers go first
     const tmpRoot = serviceTmpRoot(config.STRATA_CACHE_DIR, 'analyzer');
     await removeStaleLayerTempDirs(tmpRoot);
-    await ctx.runtime.consume({ group: 'strata-analyzer', topic: Topics.layerFetched, handler: (event, message) => handleLayerFetched(ctx, tmpRoot, event, message) });
+    await ctx.runtime.consume({
+      group: 'strata-analyzer',
+      topic: Topics.layerFetched,
+      handler: (event, message) => handleLayerFetched(ctx, tmpRoot, event, message),
+    });
   });
 }

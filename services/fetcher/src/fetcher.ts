@@ -18,17 +18,43 @@ import {
 } from '@strata/oci';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
-import { advanceScanRecord, imageRecordKey, isTerminal, isValidScanId, SCAN_ID_RULE, optionsRecord, readImageRecord, readScanRecord, writeImageRecord, type ImageRecord } from '@strata/scan-records';
+import {
+  advanceScanRecord,
+  imageRecordKey,
+  isTerminal,
+  isValidScanId,
+  SCAN_ID_RULE,
+  optionsRecord,
+  readImageRecord,
+  readScanRecord,
+  writeImageRecord,
+  type ImageRecord,
+} from '@strata/scan-records';
 import type { FetcherConfig } from './settings.js';
-import { blobRef, now, publishLayerAnalyzed, runStage, scanAlreadyFailed, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
-
+import {
+  blobRef,
+  now,
+  publishLayerAnalyzed,
+  runStage,
+  scanAlreadyFailed,
+  scanOf,
+  scanLogger,
+  StageError,
+  startStageService,
+  timed,
+  type StageContext,
+  type StartOptions,
+} from '@strata/stage-runtime';
 
 type RegistryRef = Extract<ImageReference, { kind: 'registry' }>;
 
 function registryReference(imageRef: string): RegistryRef {
   const ref = parseReference(imageRef);
   if (ref.kind !== 'registry') {
-    throw new StageError('INVALID_REFERENCE', `${imageRef}: a distributed scan takes a registry reference (registry/repository[:tag][@digest]), not a local path`);
+    throw new StageError(
+      'INVALID_REFERENCE',
+      `${imageRef}: a distributed scan takes a registry reference (registry/repository[:tag][@digest]), not a local path`,
+    );
   }
   return ref;
 }
@@ -39,7 +65,8 @@ async function registryAccess(config: FetcherConfig, registry: string, credentia
   if (config.STRATA_REGISTRY_INSECURE) access.insecure = true;
   if (credentialsRef !== '') {
     const entry = config.STRATA_REGISTRY_CREDENTIALS[credentialsRef];
-    if (!entry) throw new StageError('UNAUTHORIZED', `registry credential entry "${credentialsRef}" is not configured in the fetcher (STRATA_REGISTRY_CREDENTIALS)`);
+    if (!entry)
+      throw new StageError('UNAUTHORIZED', `registry credential entry "${credentialsRef}" is not configured in the fetcher (STRATA_REGISTRY_CREDENTIALS)`);
     access.credentials = { username: entry.username, password: entry.password };
     return access;
   }
@@ -53,9 +80,15 @@ function platformOf(p: ProtoPlatform | undefined): Platform | undefined {
   return p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture };
 }
 
-async function handleScanRequested(ctx: StageContext, config: FetcherConfig, event: EventOf<typeof Topics.scanRequested>, message: DeliveredMessage): Promise<HandlerOutcome> {
+async function handleScanRequested(
+  ctx: StageContext,
+  config: FetcherConfig,
+  event: EventOf<typeof Topics.scanRequested>,
+  message: DeliveredMessage,
+): Promise<HandlerOutcome> {
   // The scan id names the scan record (scans/<id>.json): one safe key segment, or no scan at all.
-  if (!isValidScanId(event.scanId)) throw new NonRetriableError(`scan.requested for ${event.imageRef}: scan_id ${JSON.stringify(event.scanId)} is not ${SCAN_ID_RULE}`);
+  if (!isValidScanId(event.scanId))
+    throw new NonRetriableError(`scan.requested for ${event.imageRef}: scan_id ${JSON.stringify(event.scanId)} is not ${SCAN_ID_RULE}`);
   const scan = scanOf(event);
   const { store } = ctx.runtime;
   return runStage(ctx, message, scan, 'RESOLVE', async () => {
@@ -81,7 +114,14 @@ async function handleScanRequested(ctx: StageContext, config: FetcherConfig, eve
     const layers = metadata.layers.map((layer) => ({ ...layer, cacheKey: cacheKeyFor(layer.diffId, setVersion) }));
     const existing = await readImageRecord(store, metadata.manifestDigest);
     if (!existing || existing.analyzerSetVersion !== setVersion) {
-      const record: ImageRecord = { schemaVersion: 1, manifestDigest: metadata.manifestDigest, analyzerSetVersion: setVersion, metadata, layers, resolvedAt: new Date().toISOString() };
+      const record: ImageRecord = {
+        schemaVersion: 1,
+        manifestDigest: metadata.manifestDigest,
+        analyzerSetVersion: setVersion,
+        metadata,
+        layers,
+        resolvedAt: new Date().toISOString(),
+      };
       await writeImageRecord(store, record);
     }
     const cached = await Promise.all(layers.map((l) => store.exists(layerResultKey(l.cacheKey))));
@@ -102,7 +142,9 @@ async function handleScanRequested(ctx: StageContext, config: FetcherConfig, eve
       imageRef: event.imageRef,
       manifestDigest: metadata.manifestDigest,
       configDigest: metadata.configDigest,
-      ...(metadata.platform ? { platform: { os: metadata.platform.os, architecture: metadata.platform.architecture, variant: metadata.platform.variant ?? '' } } : {}),
+      ...(metadata.platform
+        ? { platform: { os: metadata.platform.os, architecture: metadata.platform.architecture, variant: metadata.platform.variant ?? '' } }
+        : {}),
       ...(metadata.indexDigest ? { indexDigest: metadata.indexDigest } : {}),
       layers: layers.map((l, i) => ({
         digest: l.digest,
@@ -122,7 +164,14 @@ async function handleScanRequested(ctx: StageContext, config: FetcherConfig, eve
     for (const [index, layer] of layers.entries()) {
       if (cached[index]) {
         ctx.runtime.metrics.layerCacheHits.inc({ stage: 'resolve' });
-        await publishLayerAnalyzed(ctx, scan, { layerDigest: layer.digest, diffId: layer.diffId, cacheKey: layer.cacheKey, layerIndex: index, analyzerSetVersion: setVersion, fromCache: true });
+        await publishLayerAnalyzed(ctx, scan, {
+          layerDigest: layer.digest,
+          diffId: layer.diffId,
+          cacheKey: layer.cacheKey,
+          layerIndex: index,
+          analyzerSetVersion: setVersion,
+          fromCache: true,
+        });
       } else {
         await ctx.runtime.publish(Topics.layerFetchRequested, {
           scanId: scan.scanId,
@@ -141,7 +190,14 @@ async function handleScanRequested(ctx: StageContext, config: FetcherConfig, eve
         });
       }
     }
-    ctx.observe({ service: ctx.service, stage: 'resolve', scanId: scan.scanId, outcome: 'ok', manifestDigest: metadata.manifestDigest, detail: { layers: layers.length, cached: cached.filter(Boolean).length } });
+    ctx.observe({
+      service: ctx.service,
+      stage: 'resolve',
+      scanId: scan.scanId,
+      outcome: 'ok',
+      manifestDigest: metadata.manifestDigest,
+      detail: { layers: layers.length, cached: cached.filter(Boolean).length },
+    });
     return 'ok';
   });
 }
@@ -154,7 +210,14 @@ async function handleLayerFetchRequested(
 ): Promise<HandlerOutcome> {
   const scan = scanOf(event);
   const { store, metrics } = ctx.runtime;
-  const seen = { service: ctx.service, stage: 'fetch', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId, layerDigest: event.layerDigest };
+  const seen = {
+    service: ctx.service,
+    stage: 'fetch',
+    scanId: scan.scanId,
+    manifestDigest: event.manifestDigest,
+    diffId: event.diffId,
+    layerDigest: event.layerDigest,
+  };
   return runStage(
     ctx,
     message,
@@ -162,7 +225,13 @@ async function handleLayerFetchRequested(
     'FETCH',
     async () => {
       if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
-      const layer = { layerDigest: event.layerDigest, diffId: event.diffId, cacheKey: event.cacheKey, layerIndex: event.layerIndex, analyzerSetVersion: event.analyzerSetVersion };
+      const layer = {
+        layerDigest: event.layerDigest,
+        diffId: event.diffId,
+        cacheKey: event.cacheKey,
+        layerIndex: event.layerIndex,
+        analyzerSetVersion: event.analyzerSetVersion,
+      };
       if (await store.exists(layerResultKey(event.cacheKey))) {
         // Analyzed since the image was resolved (another image shares this layer).
         metrics.layerCacheHits.inc({ stage: 'fetch' });
@@ -216,7 +285,11 @@ async function handleLayerFetchRequested(
 
 export function startFetcher(config: FetcherConfig, options: StartOptions = {}): Promise<RunningService> {
   return startStageService('fetcher', config, options, async (ctx) => {
-    await ctx.runtime.consume({ group: 'strata-fetcher', topic: Topics.scanRequested, handler: (event, message) => handleScanRequested(ctx, config, event, message) });
+    await ctx.runtime.consume({
+      group: 'strata-fetcher',
+      topic: Topics.scanRequested,
+      handler: (event, message) => handleScanRequested(ctx, config, event, message),
+    });
     await ctx.runtime.consume({
       group: 'strata-fetcher-layers',
       topic: Topics.layerFetchRequested,

@@ -12,10 +12,7 @@ import { Topics, decodeEvent, type EventTopic, type FindingsPublished, type Scan
 import type { Logger } from '@strata/log';
 
 export type FindingsListener = (event: FindingsPublished) => void;
-export type ScanEvent =
-  | { kind: 'findings'; event: FindingsPublished }
-  | { kind: 'completed'; event: ScanCompleted }
-  | { kind: 'failed'; event: ScanFailed };
+export type ScanEvent = { kind: 'findings'; event: FindingsPublished } | { kind: 'completed'; event: ScanCompleted } | { kind: 'failed'; event: ScanFailed };
 export type ScanEventListener = (event: ScanEvent) => void;
 
 export interface EventHubOptions {

@@ -44,8 +44,7 @@ export function findingsFilter(request: Pick<WatchFindingsRequest, 'repositoryPr
       if (!prefixes.some((prefix) => names.some((name) => name.startsWith(prefix)))) return false;
     }
     if (min !== Severity.UNSPECIFIED) {
-      const relevant =
-        event.kind === FindingsKind.DELTA ? event.added.some((f) => f.severity >= min) : countAtOrAbove(event.counts, min) > 0;
+      const relevant = event.kind === FindingsKind.DELTA ? event.added.some((f) => f.severity >= min) : countAtOrAbove(event.counts, min) > 0;
       if (!relevant) return false;
     }
     return true;

@@ -65,7 +65,11 @@ async function rejectsWith(promise: Promise<unknown>, code: grpc.status, details
   assert.fail(`expected ${grpc.status[code]}, the call succeeded`);
 }
 
-function publishEvent<T extends typeof Topics.findings | typeof Topics.scanFailed | typeof Topics.scanCompleted>(bus: EventBus, logical: T, event: EventInit<T>) {
+function publishEvent<T extends typeof Topics.findings | typeof Topics.scanFailed | typeof Topics.scanCompleted>(
+  bus: EventBus,
+  logical: T,
+  event: EventInit<T>,
+) {
   const { key, value } = encodeKeyedEvent(logical, event);
   return bus.publish(topic(logical), [{ key, value }]);
 }
@@ -138,7 +142,13 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
 
   before(async () => {
     const s3 = infra.s3()!;
-    bus = await connectKafkaBus({ brokers: infra.kafka()!.brokers, clientId: 'gateway-test', sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 });
+    bus = await connectKafkaBus({
+      brokers: infra.kafka()!.brokers,
+      clientId: 'gateway-test',
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      rebalanceTimeoutMs: 10000,
+    });
     store = await createS3BlobStore({ ...s3, bucket: uniqueName('gw').toLowerCase().slice(0, 63) });
     await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
     gateway = await startGateway({
@@ -192,9 +202,11 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
         let headerId: string | undefined;
         let headerFirst = false;
         const error = await rejectsWith(
-          client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 3_000, onMetadata: (metadata) => (headerId = String(metadata.get(SCAN_ID_METADATA)[0])) }).finally(() => {
-            headerFirst = headerId !== undefined;
-          }),
+          client.client
+            .scanImage({ imageRef: ref, wait: true }, { timeoutMs: 3_000, onMetadata: (metadata) => (headerId = String(metadata.get(SCAN_ID_METADATA)[0])) })
+            .finally(() => {
+              headerFirst = headerId !== undefined;
+            }),
           grpc.status.DEADLINE_EXCEEDED,
         );
         return { ref, headerId, headerFirst, trailerId: error.metadata.get(SCAN_ID_METADATA)[0] };
@@ -208,7 +220,10 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
         if (trailerId !== undefined) assert.equal(trailerId, headerId);
       }
       await new Promise((resolve) => setImmediate(resolve));
-      assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+      assert.deepEqual(
+        warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+        [],
+      );
     } finally {
       process.removeListener('warning', onWarning);
     }
@@ -262,7 +277,11 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
         if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
       }
     })();
-    const streams = () => metrics.getSingleMetric('strata_gateway_watch_streams')!.get().then((m) => m.values[0]?.value ?? 0);
+    const streams = () =>
+      metrics
+        .getSingleMetric('strata_gateway_watch_streams')!
+        .get()
+        .then((m) => m.values[0]?.value ?? 0);
     await waitFor('the watch stream to be open', async () => ((await streams()) === 1 ? true : undefined));
 
     const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
@@ -409,26 +428,45 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
         if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
       }
     })();
-    const streams = () => metrics.getSingleMetric('strata_gateway_watch_streams')!.get().then((m) => m.values[0]?.value ?? 0);
+    const streams = () =>
+      metrics
+        .getSingleMetric('strata_gateway_watch_streams')!
+        .get()
+        .then((m) => m.values[0]?.value ?? 0);
     await waitFor('the watch stream to be open', async () => ((await streams()) === 1 ? true : undefined));
     const base = { imageRef: image('delta'), manifestDigest: digest, advisoryDbVersion: `db2-${runId}` };
     await publishEvent(bus, Topics.findings, { ...base, scanId: 'full', kind: FindingsKind.FULL, counts: { critical: 3 } });
-    await publishEvent(bus, Topics.findings, { ...base, scanId: 'low-delta', kind: FindingsKind.DELTA, added: [{ vulnerabilityId: 'CVE-1', severity: Severity.LOW }] });
-    await publishEvent(bus, Topics.findings, { ...base, manifestDigest: fakeDigest(), scanId: 'other-digest', kind: FindingsKind.DELTA, added: [{ vulnerabilityId: 'CVE-2', severity: Severity.CRITICAL }] });
-    await publishEvent(bus, Topics.findings, { ...base, scanId: 'high-delta', kind: FindingsKind.DELTA, added: [{ vulnerabilityId: 'CVE-3', severity: Severity.HIGH }] });
+    await publishEvent(bus, Topics.findings, {
+      ...base,
+      scanId: 'low-delta',
+      kind: FindingsKind.DELTA,
+      added: [{ vulnerabilityId: 'CVE-1', severity: Severity.LOW }],
+    });
+    await publishEvent(bus, Topics.findings, {
+      ...base,
+      manifestDigest: fakeDigest(),
+      scanId: 'other-digest',
+      kind: FindingsKind.DELTA,
+      added: [{ vulnerabilityId: 'CVE-2', severity: Severity.CRITICAL }],
+    });
+    await publishEvent(bus, Topics.findings, {
+      ...base,
+      scanId: 'high-delta',
+      kind: FindingsKind.DELTA,
+      added: [{ vulnerabilityId: 'CVE-3', severity: Severity.HIGH }],
+    });
     await waitFor('the matching delta', () => (received.some((e) => e.scanId === 'high-delta') ? true : undefined));
     // Same partition (same key) for every event but 'other-digest', so the earlier ones were seen first.
-    assert.deepEqual(received.map((e) => e.scanId), ['high-delta']);
+    assert.deepEqual(
+      received.map((e) => e.scanId),
+      ['high-delta'],
+    );
     watch.abort();
     await watching;
   });
 
   test('ListAffectedImages is UNIMPLEMENTED on a gateway started without the reverse index', async () => {
-    await rejectsWith(
-      client.client.listAffectedImages({ query: { case: 'advisoryId', value: 'CVE-2024-0001' } }),
-      grpc.status.UNIMPLEMENTED,
-      /reverse index/,
-    );
+    await rejectsWith(client.client.listAffectedImages({ query: { case: 'advisoryId', value: 'CVE-2024-0001' } }), grpc.status.UNIMPLEMENTED, /reverse index/);
   });
 
   test('health answers SERVING for the server and ScanService', async () => {
@@ -468,10 +506,26 @@ describe('gateway auth and shutdown', { skip }, () => {
 
   before(async () => {
     const s3 = infra.s3()!;
-    bus = await connectKafkaBus({ brokers: infra.kafka()!.brokers, clientId: 'gateway-test-auth', sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 });
+    bus = await connectKafkaBus({
+      brokers: infra.kafka()!.brokers,
+      clientId: 'gateway-test-auth',
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      rebalanceTimeoutMs: 10000,
+    });
     store = await createS3BlobStore({ ...s3, bucket: uniqueName('gwa').toLowerCase().slice(0, 63) });
     await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
-    gateway = await startGateway({ bus, store, logger, host: '127.0.0.1', port: 0, token, pollIntervalMs: 200, eventGroup: `strata-gateway-test-auth-${runId}`, topic });
+    gateway = await startGateway({
+      bus,
+      store,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      pollIntervalMs: 200,
+      eventGroup: `strata-gateway-test-auth-${runId}`,
+      topic,
+    });
   });
 
   after(async () => {

@@ -24,14 +24,21 @@ export const gatewaySettings = {
   GATEWAY_MAX_WAIT_MS: setting.integer({ description: 'longest ScanImage(wait) when the client sets no earlier deadline', default: 15 * 60_000, min: 1_000 }),
   GATEWAY_POLL_INTERVAL_MS: setting.integer({ description: 'how often a waiting ScanImage re-reads its scan record', default: 1_000, min: 50 }),
   GATEWAY_PUBLISH_WAIT_MS: setting.integer({
-    description: 'how long ScanImage retries publishing a scan request while Kafka is unreachable before it fails the scan (the client gets the scan id and the reason)',
+    description:
+      'how long ScanImage retries publishing a scan request while Kafka is unreachable before it fails the scan (the client gets the scan id and the reason)',
     default: 30_000,
     min: 0,
   }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
-  STRATA_DB: setting.optionalString({ description: 'OSV advisory folder (the matcher\'s): ListAffectedImages by advisory needs it; without it only package queries are answered' }),
+  STRATA_DB: setting.optionalString({
+    description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
+  }),
   ...advisoryIndexSettings,
-  GATEWAY_INDEX_SYNC_MS: setting.integer({ description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this', default: 1_000, min: 0 }),
+  GATEWAY_INDEX_SYNC_MS: setting.integer({
+    description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this',
+    default: 1_000,
+    min: 0,
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;
@@ -79,7 +86,9 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
         store: runtime.store,
         logger: runtime.logger,
         syncEveryMs: config.GATEWAY_INDEX_SYNC_MS,
-        ...(config.STRATA_DB ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config)) } : {}),
+        ...(config.STRATA_DB
+          ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config)) }
+          : {}),
       }),
       topic: (logical) => runtime.topic(logical),
       eventGroup: runtime.group(uniqueGatewayGroup()),

@@ -26,7 +26,10 @@ export interface RenderRequest {
 
 /** Thrown by a renderer when the scan result it renders from is not in the store. */
 export class ScanResultMissingError extends Error {
-  constructor(readonly key: string, location: string) {
+  constructor(
+    readonly key: string,
+    location: string,
+  ) {
     super(`scan result ${key} is missing from ${location}`);
     this.name = 'ScanResultMissingError';
   }

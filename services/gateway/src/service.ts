@@ -27,8 +27,27 @@ import { InvalidReferenceError, isDigest, parseReference } from '@strata/oci';
 import type { EventHub, ScanEvent } from './events.js';
 import { findingsFilter } from './filters.js';
 import type { GatewayMetrics } from './metrics.js';
-import { ScanResultMissingError, artifactName, countFindings, hasFilters, isJsonFormat, loadReport, newestReport, type ReportRenderer, type StoredReport } from './reports.js';
-import { advanceScanRecord, isValidScanId, optionsRecord, readScanRecord, reportKey, resultKey, type ScanOptionsRecord, type ScanRecord } from '@strata/scan-records';
+import {
+  ScanResultMissingError,
+  artifactName,
+  countFindings,
+  hasFilters,
+  isJsonFormat,
+  loadReport,
+  newestReport,
+  type ReportRenderer,
+  type StoredReport,
+} from './reports.js';
+import {
+  advanceScanRecord,
+  isValidScanId,
+  optionsRecord,
+  readScanRecord,
+  reportKey,
+  resultKey,
+  type ScanOptionsRecord,
+  type ScanRecord,
+} from '@strata/scan-records';
 import { NoAdvisoryDbError, type AffectedImagesQuery, type AffectedImagesResponse } from './affected.js';
 import { describeError } from '@strata/errors';
 import { toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
@@ -82,7 +101,11 @@ type Served<T> = { ok: true; value: T; code: grpc.status } | { ok: false; code: 
 
 class RpcError extends Error {
   /** `scanId`: the accepted scan this error concerns, sent back in the trailers too. */
-  constructor(readonly code: grpc.status, details: string, readonly scanId?: string) {
+  constructor(
+    readonly code: grpc.status,
+    details: string,
+    readonly scanId?: string,
+  ) {
     super(details);
   }
 }
@@ -266,7 +289,13 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
    * by the same @strata/report code as the embedded CLI. The stored JSON report is the fallback
    * for unfiltered JSON when there is no renderer or no stored result.
    */
-  async function render(format: ReportFormat, report: StoredReport, result: string, scanOptions: ScanOptionsRecord | undefined, createdAt?: string): Promise<Uint8Array> {
+  async function render(
+    format: ReportFormat,
+    report: StoredReport,
+    result: string,
+    scanOptions: ScanOptionsRecord | undefined,
+    createdAt?: string,
+  ): Promise<Uint8Array> {
     const storedWillDo = isJsonFormat(format) && !hasFilters(scanOptions);
     if (!options.renderReport) {
       if (storedWillDo) return report.json;
@@ -274,7 +303,13 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     }
     let rendered;
     try {
-      rendered = await options.renderReport({ format, report, resultKey: result, ...(scanOptions ? { options: scanOptions } : {}), ...(createdAt ? { createdAt } : {}) });
+      rendered = await options.renderReport({
+        format,
+        report,
+        resultKey: result,
+        ...(scanOptions ? { options: scanOptions } : {}),
+        ...(createdAt ? { createdAt } : {}),
+      });
     } catch (error) {
       if (error instanceof ScanResultMissingError && storedWillDo) return report.json;
       throw error;
@@ -322,7 +357,11 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       capTimer = setTimeout(
         () =>
           stopWaiting.abort(
-            new RpcError(grpc.status.DEADLINE_EXCEEDED, `scan ${scanId} of ${imageRef} not finished after ${Math.round(cap / 1000)} s; it keeps running, ask GetReport later`, scanId),
+            new RpcError(
+              grpc.status.DEADLINE_EXCEEDED,
+              `scan ${scanId} of ${imageRef} not finished after ${Math.round(cap / 1000)} s; it keeps running, ask GetReport later`,
+              scanId,
+            ),
           ),
         cap,
       );
@@ -339,10 +378,16 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
           traceId: scanId,
           trigger: ScanTrigger.API,
         });
-        await publishPatiently(options.topic?.(event.topic) ?? event.topic, { key: event.key, value: event.value, headers: { [SCAN_ID_METADATA]: scanId } }, logger);
+        await publishPatiently(
+          options.topic?.(event.topic) ?? event.topic,
+          { key: event.key, value: event.value, headers: { [SCAN_ID_METADATA]: scanId } },
+          logger,
+        );
         metrics?.scansSubmitted.inc();
       } catch (error) {
-        const why = closing.signal.aborted ? 'the gateway shut down before it could publish the scan request' : `could not publish the scan request within ${Math.round(publishWaitMs / 1000)} s`;
+        const why = closing.signal.aborted
+          ? 'the gateway shut down before it could publish the scan request'
+          : `could not publish the scan request within ${Math.round(publishWaitMs / 1000)} s`;
         const reason = `${why}: ${describeError(error)}`;
         logger.error({ imageRef, err: describeError(error) }, 'scan failed: its request could not be published');
         await advanceScanRecord(
@@ -354,8 +399,8 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       }
       // Recorded only once published: a gateway that dies in between leaves no record that nothing
       // would ever finish (the fetcher creates the record from the request, with its options, too).
-      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions }).catch((error: unknown) =>
-        logger.warn({ err: describeError(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
+      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions }).catch(
+        (error: unknown) => logger.warn({ err: describeError(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
       );
       // The scan is accepted: tell the client its id now, so a dropped connection still leaves it
       // with the id to ask GetReport for.
@@ -406,7 +451,8 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       if (record.status !== 'COMPLETED') return reply;
       const key = recordReportKey(record);
       const report = key ? await loadReport(store, key) : undefined;
-      if (!report) throw new RpcError(grpc.status.INTERNAL, `scan ${scanId} completed but its report ${key ?? '(none named)'} is missing from ${store.location}`);
+      if (!report)
+        throw new RpcError(grpc.status.INTERNAL, `scan ${scanId} completed but its report ${key ?? '(none named)'} is missing from ${store.location}`);
       return {
         ...reply,
         manifestDigest: record.manifestDigest || report.manifestDigest,
@@ -417,7 +463,8 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     }
     if (selector.case === 'manifestDigest') {
       const digest = selector.value;
-      if (!isDigest(digest)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid manifest digest ${JSON.stringify(digest)}: expected sha256:<64 hex digits>`);
+      if (!isDigest(digest))
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid manifest digest ${JSON.stringify(digest)}: expected sha256:<64 hex digits>`);
       const report = await newestReport(store, digest);
       if (!report) throw new RpcError(grpc.status.NOT_FOUND, `no report for manifest ${digest} in ${store.location}`);
       return {
@@ -477,7 +524,8 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     const q = call.request.query;
     let query: AffectedImagesQuery;
     if (q.case === 'advisoryId' && q.value.trim() !== '') query = { advisoryId: q.value };
-    else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '') query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
+    else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '')
+      query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
     else throw new RpcError(grpc.status.INVALID_ARGUMENT, 'give an advisory_id, or a package with its ecosystem (e.g. "debian:12", "npm") and name');
     try {
       return create(ListAffectedImagesResponseSchema, await affectedImages(query));

@@ -20,11 +20,27 @@ test('TLS: a client trusting the certificate is served; a plaintext client is no
   const store = await createFsBlobStore({ root: join(dir, 'store') });
   const logger = createLogger({ service: 'gateway-tls-test', level: 'warn' });
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=strata-gateway-test',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=strata-gateway-test',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        join(dir, 'tls.key'),
+        '-out',
+        join(dir, 'tls.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'tls.crt'));
     const gateway = await startGateway({ bus, store, logger, host: '127.0.0.1', port: 0, tls: { cert, key: readFileSync(join(dir, 'tls.key')) } });
     const secure = connect(ScanService, `localhost:${gateway.port}`, { credentials: grpc.credentials.createSsl(cert) });

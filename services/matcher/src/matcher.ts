@@ -27,7 +27,20 @@ import {
 import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
-import { advisoryLimitsOf, blobRef, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type ScanIdentity, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import {
+  advisoryLimitsOf,
+  blobRef,
+  now,
+  runStage,
+  scanOf,
+  scanLogger,
+  StageError,
+  startStageService,
+  timed,
+  type ScanIdentity,
+  type StageContext,
+  type StartOptions,
+} from '@strata/stage-runtime';
 
 interface FindingsMarker {
   scanId: string;
@@ -49,7 +62,12 @@ interface FindingsMarker {
  * cleared of it after; a crash in between leaves it pending, and the next delivery re-sends those
  * same bytes. Returns whether this call published.
  */
-async function publishFullFindingsOnce(ctx: StageContext, scan: ScanIdentity, markerKey: string, fresh: () => Omit<FindingsMarker, 'pending'> & { event: { key: string; value: Uint8Array } }): Promise<boolean> {
+async function publishFullFindingsOnce(
+  ctx: StageContext,
+  scan: ScanIdentity,
+  markerKey: string,
+  fresh: () => Omit<FindingsMarker, 'pending'> & { event: { key: string; value: Uint8Array } },
+): Promise<boolean> {
   const { store } = ctx.runtime;
   let marker = await getJson<FindingsMarker>(store, markerKey);
   if (!marker) {
@@ -103,7 +121,15 @@ async function catalogImage(
     imageRef: event.imageRef,
     inventoryKey: event.inventory?.key ?? '',
     ...(event.indexDigest ? { indexDigest: event.indexDigest } : {}),
-    ...(event.platform ? { platform: { os: event.platform.os, architecture: event.platform.architecture, ...(event.platform.variant ? { variant: event.platform.variant } : {}) } } : {}),
+    ...(event.platform
+      ? {
+          platform: {
+            os: event.platform.os,
+            architecture: event.platform.architecture,
+            ...(event.platform.variant ? { variant: event.platform.variant } : {}),
+          },
+        }
+      : {}),
   };
   if (!current) {
     await writeCatalogEntry(store, {
@@ -146,7 +172,11 @@ async function handleImageInventory(
     let loaded: ImageInventory | undefined;
     const loadInventory = async (): Promise<ImageInventory> => {
       loaded ??= inventoryKey ? await getJson<ImageInventory>(store, inventoryKey) : undefined;
-      if (!loaded) throw new StageError('INTERNAL', `image inventory ${inventoryKey || '(no key in the event)'} of ${event.manifestDigest} is missing from ${store.location}`);
+      if (!loaded)
+        throw new StageError(
+          'INTERNAL',
+          `image inventory ${inventoryKey || '(no key in the event)'} of ${event.manifestDigest} is missing from ${store.location}`,
+        );
       return loaded;
     };
     let result = await getJson<ScanResult>(store, keys.result);
@@ -211,7 +241,10 @@ async function handleImageInventory(
       findingsPublished: published,
     });
     await publishCompleted(ctx, scan, done);
-    scanLogger(ctx, scan).info({ manifestDigest: event.manifestDigest, advisoryDbVersion: dbVersion, findings: result.findings.length, findingsPublished: published }, 'scan completed');
+    scanLogger(ctx, scan).info(
+      { manifestDigest: event.manifestDigest, advisoryDbVersion: dbVersion, findings: result.findings.length, findingsPublished: published },
+      'scan completed',
+    );
     ctx.observe({ ...seen, outcome: published ? 'published' : 'duplicate', detail: { findingsPublished: published, counts } });
     return 'ok';
   });
@@ -230,9 +263,18 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
     const synced = await syncReverseIndex(ctx.runtime.store, reverse, log);
     log.info({ ...reverse.stats(), missing: synced.missing, ms: Math.round(performance.now() - started) }, 'reverse index rebuilt from the catalog');
 
-    await ctx.runtime.consume({ group: 'strata-matcher', topic: Topics.imageInventory, handler: (event, message) => handleImageInventory(ctx, indexSource, reverse, event, message) });
+    await ctx.runtime.consume({
+      group: 'strata-matcher',
+      topic: Topics.imageInventory,
+      handler: (event, message) => handleImageInventory(ctx, indexSource, reverse, event, message),
+    });
     const rematch: RematchState = { reverse, freshIndex: () => indexSource(true), concurrency: config.STRATA_REMATCH_CONCURRENCY };
-    await ctx.runtime.consume({ group: 'strata-matcher-rematch', topic: Topics.advisoriesUpdated, concurrency: 1, handler: (event) => handleAdvisoriesUpdated(ctx, rematch, event) });
+    await ctx.runtime.consume({
+      group: 'strata-matcher-rematch',
+      topic: Topics.advisoriesUpdated,
+      concurrency: 1,
+      handler: (event) => handleAdvisoriesUpdated(ctx, rematch, event),
+    });
 
     // The advisory folder is watched here: a new version is published once, then re-matched.
     let checking: Promise<unknown> = Promise.resolve();

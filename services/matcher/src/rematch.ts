@@ -72,7 +72,10 @@ export async function publishAdvisoryUpdate(ctx: StageContext, index: AdvisoryIn
   if (ids && ids.added.length + ids.changed.length + ids.withdrawn.length > INLINE_ID_LIMIT) {
     const bytes = toBinary(AdvisoryIdListsSchema, create(AdvisoryIdListsSchema, ids));
     await store.putObject(advisoryDiffKey(index.version), bytes);
-    changes = { case: 'diffRef', value: blobRef(ctx, advisoryDiffKey(index.version), { size: bytes.length, mediaType: 'application/x-protobuf; messageType=strata.v1.AdvisoryIdLists' }) };
+    changes = {
+      case: 'diffRef',
+      value: blobRef(ctx, advisoryDiffKey(index.version), { size: bytes.length, mediaType: 'application/x-protobuf; messageType=strata.v1.AdvisoryIdLists' }),
+    };
   } else if (ids) {
     changes = { case: 'ids', value: create(AdvisoryIdListsSchema, ids) };
   }
@@ -88,7 +91,13 @@ export async function publishAdvisoryUpdate(ctx: StageContext, index: AdvisoryIn
   });
   await putJson(store, advisoryLatestKey, { dbVersion: index.version });
   ctx.runtime.logger.info(
-    { advisoryDbVersion: index.version, previousVersion: previous?.dbVersion, added: ids?.added.length, changed: ids?.changed.length, withdrawn: ids?.withdrawn.length },
+    {
+      advisoryDbVersion: index.version,
+      previousVersion: previous?.dbVersion,
+      added: ids?.added.length,
+      changed: ids?.changed.length,
+      withdrawn: ids?.withdrawn.length,
+    },
     previous ? 'advisory update published' : 'first advisory import published',
   );
   return index.version;
@@ -200,9 +209,24 @@ export async function handleAdvisoriesUpdated(
   timings.writeMs = Math.round(performance.now() - mark);
   const deltas = pending.length;
   log.info(
-    { records: ids.length, packages: pairs.size, candidates: affected.size, deltas, indexedImages: state.reverse.stats().images, syncedImages: synced.added, ms: Math.round(performance.now() - started), ...timings },
+    {
+      records: ids.length,
+      packages: pairs.size,
+      candidates: affected.size,
+      deltas,
+      indexedImages: state.reverse.stats().images,
+      syncedImages: synced.added,
+      ms: Math.round(performance.now() - started),
+      ...timings,
+    },
     'advisory update re-matched',
   );
-  ctx.observe({ service: ctx.service, stage: 'rematch', scanId: '', outcome: 'ok', detail: { advisoryDbVersion: dbVersion, candidates: affected.size, deltas } });
+  ctx.observe({
+    service: ctx.service,
+    stage: 'rematch',
+    scanId: '',
+    outcome: 'ok',
+    detail: { advisoryDbVersion: dbVersion, candidates: affected.size, deltas },
+  });
   return 'ok';
 }

@@ -6,7 +6,11 @@ import { advisoryIndexSettings } from '@strata/stage-runtime';
 export const matcherSettings = {
   STRATA_DB: setting.string({ description: 'OSV advisory folder (*.json at any depth, <ecosystem>/all.zip)' }),
   ...advisoryIndexSettings,
-  STRATA_REMATCH_CONCURRENCY: setting.integer({ description: 'images re-matched at once after an advisory update (catalog reads/writes, events)', default: 16, min: 1 }),
+  STRATA_REMATCH_CONCURRENCY: setting.integer({
+    description: 'images re-matched at once after an advisory update (catalog reads/writes, events)',
+    default: 16,
+    min: 1,
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type MatcherConfig = ConfigOf<typeof matcherSettings> & RuntimeConfig;

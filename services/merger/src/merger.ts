@@ -11,10 +11,27 @@ import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey, readLinkedDatabases, removeStaleLayerTempDirs } from '@strata/pipeline';
 import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
-import { blobRef, serviceTmpRoot, now, runStage, scanOf, scanLogger, StageError, startStageService, timed, type StageContext, type StartOptions } from '@strata/stage-runtime';
+import {
+  blobRef,
+  serviceTmpRoot,
+  now,
+  runStage,
+  scanOf,
+  scanLogger,
+  StageError,
+  startStageService,
+  timed,
+  type StageContext,
+  type StartOptions,
+} from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
 
-async function handleLayerAnalyzed(ctx: StageContext, tmpRoot: string, event: EventOf<typeof Topics.layerAnalyzed>, message: DeliveredMessage): Promise<HandlerOutcome> {
+async function handleLayerAnalyzed(
+  ctx: StageContext,
+  tmpRoot: string,
+  event: EventOf<typeof Topics.layerAnalyzed>,
+  message: DeliveredMessage,
+): Promise<HandlerOutcome> {
   const scan = scanOf(event);
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'merge', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
@@ -30,7 +47,10 @@ async function handleLayerAnalyzed(ctx: StageContext, tmpRoot: string, event: Ev
     const present = await Promise.all(image.layers.map((l) => store.exists(layerResultKey(l.cacheKey))));
     const missing = present.filter((p) => !p).length;
     if (missing > 0) {
-      scanLogger(ctx, scan).info({ manifestDigest: image.manifestDigest, diffId: event.diffId, missing, layers: image.layers.length }, 'layer analyzed; waiting for the others');
+      scanLogger(ctx, scan).info(
+        { manifestDigest: image.manifestDigest, diffId: event.diffId, missing, layers: image.layers.length },
+        'layer analyzed; waiting for the others',
+      );
       ctx.observe({ ...seen, outcome: 'waiting', detail: { missing, layers: image.layers.length } });
       return 'skipped';
     }
@@ -103,6 +123,10 @@ export function startMerger(config: MergerConfig, options: StartOptions = {}): P
     // the link second pass spools under the cache dir; a crashed replica's leftovers go first
     const tmpRoot = serviceTmpRoot(config.STRATA_CACHE_DIR, 'merger');
     await removeStaleLayerTempDirs(tmpRoot);
-    await ctx.runtime.consume({ group: 'strata-merger', topic: Topics.layerAnalyzed, handler: (event, message) => handleLayerAnalyzed(ctx, tmpRoot, event, message) });
+    await ctx.runtime.consume({
+      group: 'strata-merger',
+      topic: Topics.layerAnalyzed,
+      handler: (event, message) => handleLayerAnalyzed(ctx, tmpRoot, event, message),
+    });
   });
 }

@@ -13,7 +13,7 @@ test('strata-watcher exits 2 and lists every missing or bad setting', () => {
   assert.match(result.stderr, /KAFKA_BROKERS is required/);
   assert.match(result.stderr, /STRATA_WATCH_REGISTRIES is required/);
   assert.match(result.stderr, /STRATA_WATCH_INTERVAL_MS must be an integer/);
-  assert.match(result.stderr, /STRATA_REGISTRY_CREDENTIALS is invalid/, "a secret setting is named, its content never shown");
+  assert.match(result.stderr, /STRATA_REGISTRY_CREDENTIALS is invalid/, 'a secret setting is named, its content never shown');
 
   const bad = runEntry(main, {
     ...env,

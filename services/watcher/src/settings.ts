@@ -38,16 +38,21 @@ export function parseWatchedRegistries(raw: string): WatchedRegistry[] {
     const where = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return void problems.push(`${where} is not an object`);
     const e = entry as Record<string, unknown>;
-    for (const key of Object.keys(e)) if (!['host', 'include', 'exclude', 'credentialsRef', 'insecure', 'requestsPerSecond'].includes(key)) problems.push(`${where} has an unknown field "${key}"`);
-    if (typeof e.host !== 'string' || !HOST.test(e.host)) return void problems.push(`${where}: "host" must be host[:port] (no scheme, no path), got ${JSON.stringify(e.host)}`);
+    for (const key of Object.keys(e))
+      if (!['host', 'include', 'exclude', 'credentialsRef', 'insecure', 'requestsPerSecond'].includes(key))
+        problems.push(`${where} has an unknown field "${key}"`);
+    if (typeof e.host !== 'string' || !HOST.test(e.host))
+      return void problems.push(`${where}: "host" must be host[:port] (no scheme, no path), got ${JSON.stringify(e.host)}`);
     const at = `registry ${e.host}`;
     if (hosts.has(e.host)) problems.push(`${at} is listed twice`);
     hosts.add(e.host);
     if (e.include !== undefined && !isStringList(e.include)) problems.push(`${at}: "include" must be a list of globs`);
     if (e.exclude !== undefined && !isStringList(e.exclude)) problems.push(`${at}: "exclude" must be a list of globs`);
-    if (e.credentialsRef !== undefined && (typeof e.credentialsRef !== 'string' || e.credentialsRef === '')) problems.push(`${at}: "credentialsRef" must name an entry of STRATA_REGISTRY_CREDENTIALS`);
+    if (e.credentialsRef !== undefined && (typeof e.credentialsRef !== 'string' || e.credentialsRef === ''))
+      problems.push(`${at}: "credentialsRef" must name an entry of STRATA_REGISTRY_CREDENTIALS`);
     if (e.insecure !== undefined && typeof e.insecure !== 'boolean') problems.push(`${at}: "insecure" must be true or false`);
-    if (e.requestsPerSecond !== undefined && (typeof e.requestsPerSecond !== 'number' || !(e.requestsPerSecond >= 0))) problems.push(`${at}: "requestsPerSecond" must be a number >= 0`);
+    if (e.requestsPerSecond !== undefined && (typeof e.requestsPerSecond !== 'number' || !(e.requestsPerSecond >= 0)))
+      problems.push(`${at}: "requestsPerSecond" must be a number >= 0`);
     out.push({
       host: e.host,
       include: isStringList(e.include) ? e.include : [],
@@ -74,7 +79,11 @@ export const watcherSettings = {
   STRATA_WATCH_REGISTRIES: watchRegistries,
   STRATA_REGISTRY_CREDENTIALS: registryCredentialsSetting,
   DOCKER_CONFIG: setting.optionalString({ description: "folder of Docker's config.json, for registries without credentialsRef (default ~/.docker)" }),
-  STRATA_WATCH_INTERVAL_MS: setting.integer({ description: 'pause between the end of one pass over the registries and the start of the next', default: 300_000, min: 100 }),
+  STRATA_WATCH_INTERVAL_MS: setting.integer({
+    description: 'pause between the end of one pass over the registries and the start of the next',
+    default: 300_000,
+    min: 100,
+  }),
   STRATA_WATCH_ONCE: setting.boolean({ description: 'one pass over the registries, then exit (e.g. from a CronJob)', default: false }),
 } satisfies Record<string, Setting<unknown>>;
 

@@ -7,7 +7,22 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { SettingsError } from '@strata/config';
 import { ScanTrigger, Topics } from '@strata/contracts';
 import { resolveCredentials, type Credentials } from '@strata/oci';
-import { createRateLimiter, crawlRegistry, expandDigests, loadCursor, planPass, realClock, saveCursor, targetReference, watcherClient, type CrawlProblem, type NewDigest, type RateLimiter, type ScanTarget, type WatchCursor } from '@strata/registry-crawl';
+import {
+  createRateLimiter,
+  crawlRegistry,
+  expandDigests,
+  loadCursor,
+  planPass,
+  realClock,
+  saveCursor,
+  targetReference,
+  watcherClient,
+  type CrawlProblem,
+  type NewDigest,
+  type RateLimiter,
+  type ScanTarget,
+  type WatchCursor,
+} from '@strata/registry-crawl';
 import { advanceScanRecord } from '@strata/scan-records';
 import { startStageService, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import type { RunningService } from '@strata/service-runtime';
@@ -40,7 +55,6 @@ export interface RunningWatcher extends RunningService {
   readonly done: Promise<void>;
 }
 
-
 interface WatcherMetrics {
   passes: Counter<'registry' | 'outcome'>;
   requested: Counter<'registry'>;
@@ -51,10 +65,30 @@ interface WatcherMetrics {
 function watcherMetrics(ctx: StageContext): WatcherMetrics {
   const registers = [ctx.runtime.metrics.registry];
   return {
-    passes: new Counter({ name: 'strata_watcher_passes_total', help: 'passes over a registry, by outcome (ok, failed)', labelNames: ['registry', 'outcome'], registers }),
-    requested: new Counter({ name: 'strata_watcher_scans_requested_total', help: 'scan.requested events published by the watcher', labelNames: ['registry'], registers }),
-    errors: new Counter({ name: 'strata_watcher_errors_total', help: 'registry passes that failed, and repositories or tags that could not be read', labelNames: ['registry'], registers }),
-    requests: new Counter({ name: 'strata_watcher_registry_requests_total', help: 'HTTP requests sent to a registry by the watcher (rate-limited)', labelNames: ['registry'], registers }),
+    passes: new Counter({
+      name: 'strata_watcher_passes_total',
+      help: 'passes over a registry, by outcome (ok, failed)',
+      labelNames: ['registry', 'outcome'],
+      registers,
+    }),
+    requested: new Counter({
+      name: 'strata_watcher_scans_requested_total',
+      help: 'scan.requested events published by the watcher',
+      labelNames: ['registry'],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'strata_watcher_errors_total',
+      help: 'registry passes that failed, and repositories or tags that could not be read',
+      labelNames: ['registry'],
+      registers,
+    }),
+    requests: new Counter({
+      name: 'strata_watcher_registry_requests_total',
+      help: 'HTTP requests sent to a registry by the watcher (rate-limited)',
+      labelNames: ['registry'],
+      registers,
+    }),
   };
 }
 
@@ -102,7 +136,9 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       await ctx.runtime.publish(Topics.scanRequested, {
         scanId,
         imageRef,
-        ...(target.platform ? { platform: { os: target.platform.os, architecture: target.platform.architecture, variant: target.platform.variant ?? '' } } : {}),
+        ...(target.platform
+          ? { platform: { os: target.platform.os, architecture: target.platform.architecture, variant: target.platform.variant ?? '' } }
+          : {}),
         requestedAt: timestampFromDate(new Date()),
         credentialsRef: registry.credentialsRef ?? '',
         ...(target.indexDigest ? { parentIndexDigest: target.indexDigest } : {}),
@@ -111,7 +147,15 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       });
       metrics.requested.inc({ registry: registry.host });
       log.info(
-        { scanId, registry: registry.host, repository: target.repository, tags: target.tags, digest: target.digest, ...(target.platform ? { platform: target.platform, manifestDigest: target.manifestDigest } : {}), pass },
+        {
+          scanId,
+          registry: registry.host,
+          repository: target.repository,
+          tags: target.tags,
+          digest: target.digest,
+          ...(target.platform ? { platform: target.platform, manifestDigest: target.manifestDigest } : {}),
+          pass,
+        },
         'scan requested',
       );
       ctx.observe({
@@ -120,7 +164,17 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         scanId,
         outcome: 'requested',
         manifestDigest: target.manifestDigest ?? target.digest,
-        detail: { registry: registry.host, repository: target.repository, tag: target.tag, tags: target.tags, digest: target.digest, imageRef, platform: target.platform, indexDigest: target.indexDigest, pass },
+        detail: {
+          registry: registry.host,
+          repository: target.repository,
+          tag: target.tag,
+          tags: target.tags,
+          digest: target.digest,
+          imageRef,
+          platform: target.platform,
+          indexDigest: target.indexDigest,
+          pass,
+        },
       });
     }
 
@@ -147,7 +201,10 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         for await (const step of expandDigests(client, plan.fresh, covered)) {
           const found = step.found;
           if (step.kind === 'covered') {
-            log.info({ registry: registry.host, repository: found.repository, tags: found.tags, digest: found.digest, indexDigest: step.indexDigest }, 'already requested as a platform of an index');
+            log.info(
+              { registry: registry.host, repository: found.repository, tags: found.tags, digest: found.digest, indexDigest: step.indexDigest },
+              'already requested as a platform of an index',
+            );
             plan.unchanged.push(found);
             continue;
           }
@@ -157,7 +214,8 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
             plan.next.requested = plan.next.requested.filter((d) => d !== found.digest);
             continue;
           }
-          if (step.skipped.length > 0) log.warn({ registry: registry.host, repository: found.repository, digest: found.digest, skipped: step.skipped }, 'index entries not scanned');
+          if (step.skipped.length > 0)
+            log.warn({ registry: registry.host, repository: found.repository, digest: found.digest, skipped: step.skipped }, 'index entries not scanned');
           for (const target of step.targets) {
             await publish(registry, target, pass);
             report.requested++;
@@ -167,7 +225,14 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
           published.push({ ...found, platformDigests });
         }
         for (const same of plan.unchanged) {
-          ctx.observe({ service: ctx.service, stage: 'watch', scanId: '', outcome: 'unchanged', manifestDigest: same.digest, detail: { registry: registry.host, repository: same.repository, tag: same.tag, pass } });
+          ctx.observe({
+            service: ctx.service,
+            stage: 'watch',
+            scanId: '',
+            outcome: 'unchanged',
+            manifestDigest: same.digest,
+            detail: { registry: registry.host, repository: same.repository, tag: same.tag, pass },
+          });
         }
         report.unchanged = plan.unchanged.length;
         // Only now: a crash before this line re-requests this pass's digests, never loses them.
@@ -177,23 +242,37 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         report.error = describeError(error);
         if (cursor && published.length > 0) {
           // Interrupted after publishing some requests: remember those, so they are not requested twice.
-          const partial = { ...cursor, tags: { ...cursor.tags }, requested: [...cursor.requested], platforms: { ...cursor.platforms }, updatedAt: new Date().toISOString() };
+          const partial = {
+            ...cursor,
+            tags: { ...cursor.tags },
+            requested: [...cursor.requested],
+            platforms: { ...cursor.platforms },
+            updatedAt: new Date().toISOString(),
+          };
           for (const p of published) {
             for (const tag of p.tags) partial.tags[`${p.repository}:${tag}`] = p.digest;
             partial.requested.push(p.digest);
             if (p.platformDigests.length > 0) partial.platforms[p.digest] = p.platformDigests;
           }
           partial.requested = [...new Set(partial.requested)].sort();
-          await saveCursor(ctx.runtime.store, partial).catch((saveError: unknown) => log.error({ registry: registry.host, err: describeError(saveError) }, 'could not save the partial cursor'));
+          await saveCursor(ctx.runtime.store, partial).catch((saveError: unknown) =>
+            log.error({ registry: registry.host, err: describeError(saveError) }, 'could not save the partial cursor'),
+          );
         }
       }
       for (const problem of report.problems) {
         metrics.errors.inc({ registry: registry.host });
-        log.warn({ registry: registry.host, repository: problem.repository, tag: problem.tag, reason: problem.reason, pass }, 'could not read part of the registry; the next pass tries again');
+        log.warn(
+          { registry: registry.host, repository: problem.repository, tag: problem.tag, reason: problem.reason, pass },
+          'could not read part of the registry; the next pass tries again',
+        );
       }
       if (report.ok) {
         metrics.passes.inc({ registry: registry.host, outcome: 'ok' });
-        log.info({ registry: registry.host, pass, repositories: report.repositories, tags: report.tags, requested: report.requested, unchanged: report.unchanged }, 'registry pass done');
+        log.info(
+          { registry: registry.host, pass, repositories: report.repositories, tags: report.tags, requested: report.requested, unchanged: report.unchanged },
+          'registry pass done',
+        );
       } else {
         metrics.passes.inc({ registry: registry.host, outcome: 'failed' });
         if (stopping.signal.aborted) {
@@ -243,7 +322,10 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       get passes() {
         return passes;
       },
-      done: loop.then(() => undefined, () => undefined),
+      done: loop.then(
+        () => undefined,
+        () => undefined,
+      ),
     };
   });
 }

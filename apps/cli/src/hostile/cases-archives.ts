@@ -101,7 +101,10 @@ export const archiveCases: HostileCase[] = [
     kind: '4 zip bombs in jars',
     slowBuild: true,
     run: async (ctx, honest) => {
-      const jar = zip([{ name: 'lib/huge.jar', deflated: threeGiB() }, { name: 'META-INF/maven/org.example/vulnlib/pom.properties', content: POM_PROPERTIES }]);
+      const jar = zip([
+        { name: 'lib/huge.jar', deflated: threeGiB() },
+        { name: 'META-INF/maven/org.example/vulnlib/pom.properties', content: POM_PROPERTIES },
+      ]);
       const image = writeOciImage(ctx.path('image'), { layers: [honest.base, tar(honestAppEntries(jar))] });
       assertSameFindings(await scanJson(ctx, [image], honest.db), honest.debian);
     },

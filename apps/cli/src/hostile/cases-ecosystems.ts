@@ -28,7 +28,12 @@ const hasAll = (packages: string[], wanted: string[]): void => {
   for (const w of wanted) assert.ok(packages.includes(w), `${w} missing from the report; it has ${packages.filter((p) => !p.startsWith('lib')).join(', ')}`);
 };
 
-const composerPackage = (name: string, version: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name, version, type: 'library', ...extra });
+const composerPackage = (name: string, version: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  version,
+  type: 'library',
+  ...extra,
+});
 
 export const ecosystemCases: HostileCase[] = [
   {
@@ -48,7 +53,11 @@ export const ecosystemCases: HostileCase[] = [
     name: 'composer installed.json with one 20 MB version among honest packages',
     kind: '14 ecosystem parsers: huge fields',
     run: async (ctx, honest) => {
-      const packages = [composerPackage('acme/first', '1.0.0'), composerPackage('acme/huge', '9'.repeat(20 * 1024 * 1024)), composerPackage('acme/last', 'v2.0.0')];
+      const packages = [
+        composerPackage('acme/first', '1.0.0'),
+        composerPackage('acme/huge', '9'.repeat(20 * 1024 * 1024)),
+        composerPackage('acme/last', 'v2.0.0'),
+      ];
       const { run, packages: got } = await scanWith(ctx, honest, [{ name: 'srv/php/vendor/composer/installed.json', content: JSON.stringify({ packages }) }]);
       oneWarning(run, 'srv/php/vendor/composer/installed.json', /version longer than \d+ characters; skipped/);
       hasAll(got, ['acme/first@1.0.0', 'acme/last@v2.0.0']);
@@ -78,7 +87,12 @@ export const ecosystemCases: HostileCase[] = [
     kind: '14 ecosystem parsers: ../ names',
     run: async (ctx, honest) => {
       const record = (name: string, version: string): string => `[[package]]\nname = "${name}"\nversion = "${version}"\n\n`;
-      const lock = ['version = 3\n\n', record('honest-first', '1.0.0'), ...Array.from({ length: 50_000 }, (_, i) => record(`../../x${i}`, '1.0.0')), record('honest-last', '0.2.0')].join('');
+      const lock = [
+        'version = 3\n\n',
+        record('honest-first', '1.0.0'),
+        ...Array.from({ length: 50_000 }, (_, i) => record(`../../x${i}`, '1.0.0')),
+        record('honest-last', '0.2.0'),
+      ].join('');
       const { run, packages } = await scanWith(ctx, honest, [{ name: 'src/app/Cargo.lock', content: lock }]);
       oneWarning(run, 'src/app/Cargo.lock', /50000 records: name is not a valid crate name; skipped/);
       hasAll(packages, ['honest-first@1.0.0', 'honest-last@0.2.0']);
@@ -89,7 +103,8 @@ export const ecosystemCases: HostileCase[] = [
     name: 'gemspecs named ../../etc/passwd and with a 600 KB comment line beside an honest one',
     kind: '14 ecosystem parsers: ../ names',
     run: async (ctx, honest) => {
-      const spec = (name: string, version: string): string => `# stub: ${name} ${version} ruby lib\nGem::Specification.new do |s|\n  s.name = "${name}".freeze\n  s.version = "${version}"\nend\n`;
+      const spec = (name: string, version: string): string =>
+        `# stub: ${name} ${version} ruby lib\nGem::Specification.new do |s|\n  s.name = "${name}".freeze\n  s.version = "${version}"\nend\n`;
       const { run, packages } = await scanWith(ctx, honest, [
         { name: 'usr/lib/ruby/gems/3.1.0/specifications/evil.gemspec', content: spec('../../etc/passwd', '1.0') },
         { name: 'usr/lib/ruby/gems/3.1.0/specifications/long-1.0.gemspec', content: `# ${'x'.repeat(600 * 1024)}\n${spec('long', '1.0')}` },
@@ -107,7 +122,9 @@ export const ecosystemCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const elf = readFileSync('/bin/true');
       const doc = (body: Buffer): Buffer => deflateSync(Buffer.concat([Buffer.from('{"packages":['), body, Buffer.from(']}')]), { level: 9 });
-      const honestDoc = doc(Buffer.from('{"name":"smallvec","version":"1.6.0","source":"crates.io"},{"name":"demo","version":"0.1.0","source":"local","root":true}'));
+      const honestDoc = doc(
+        Buffer.from('{"name":"smallvec","version":"1.6.0","source":"crates.io"},{"name":"demo","version":"0.1.0","source":"local","root":true}'),
+      );
       const { run, packages } = await scanWith(ctx, honest, [
         { name: 'usr/local/bin/bomb', content: Buffer.concat([elf, doc(Buffer.alloc(256 * 1024 * 1024, 0x20))]), mode: 0o755 },
         { name: 'usr/local/bin/demo', content: Buffer.concat([elf, honestDoc]), mode: 0o755 },

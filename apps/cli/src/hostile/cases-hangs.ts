@@ -13,7 +13,14 @@ function negativePaxArchive(kind: 'record' | 'base256' | 'octal'): Buffer {
   const first =
     kind === 'record'
       ? paxHeader({ size: '-1536' })
-      : header({ name: 'PaxHeaders/x', type: 'pax', rawSize: kind === 'base256' ? Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x00]) : Buffer.from('-3000\0\0\0\0\0\0\0', 'latin1') });
+      : header({
+          name: 'PaxHeaders/x',
+          type: 'pax',
+          rawSize:
+            kind === 'base256'
+              ? Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x00])
+              : Buffer.from('-3000\0\0\0\0\0\0\0', 'latin1'),
+        });
   return Buffer.concat([first, entry({ name: 'manifest.json', content: '[]' }), Buffer.alloc(20 * 1024), EOF_MARKER]);
 }
 
@@ -26,7 +33,10 @@ async function negativePax(ctx: CaseContext, db: string, kind: 'record' | 'base2
 
 /** k nested platform-less indexes per level, `depth` levels, one arm64 manifest at the bottom. */
 function fanOutLayout(dir: string, k: number, depth: number): void {
-  const bottom = writeImageManifest(dir, { layers: [tar([{ name: 'etc/os-release', content: DEBIAN_OS_RELEASE }])], config: (c) => void (c.architecture = 'arm64') });
+  const bottom = writeImageManifest(dir, {
+    layers: [tar([{ name: 'etc/os-release', content: DEBIAN_OS_RELEASE }])],
+    config: (c) => void (c.architecture = 'arm64'),
+  });
   let level: object = { ...bottom, platform: { os: 'linux', architecture: 'arm64' } };
   for (let d = 0; d < depth; d++) {
     const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: Array.from({ length: k }, () => level) };
@@ -43,9 +53,21 @@ function mkfifo(path: string): string {
 }
 
 export const hangCases: HostileCase[] = [
-  { name: 'docker-archive whose first entry is a PAX header with a size=-1536 record (--input)', kind: '3 PAX size=-1536', run: (ctx, h) => negativePax(ctx, h.db, 'record') },
-  { name: 'docker-archive whose first PAX header has a negative base-256 size field', kind: '3 PAX size=-1536', run: (ctx, h) => negativePax(ctx, h.db, 'base256') },
-  { name: 'docker-archive whose first PAX header has the octal text -3000 as size', kind: '3 PAX size=-1536', run: (ctx, h) => negativePax(ctx, h.db, 'octal') },
+  {
+    name: 'docker-archive whose first entry is a PAX header with a size=-1536 record (--input)',
+    kind: '3 PAX size=-1536',
+    run: (ctx, h) => negativePax(ctx, h.db, 'record'),
+  },
+  {
+    name: 'docker-archive whose first PAX header has a negative base-256 size field',
+    kind: '3 PAX size=-1536',
+    run: (ctx, h) => negativePax(ctx, h.db, 'base256'),
+  },
+  {
+    name: 'docker-archive whose first PAX header has the octal text -3000 as size',
+    kind: '3 PAX size=-1536',
+    run: (ctx, h) => negativePax(ctx, h.db, 'octal'),
+  },
   {
     name: 'docker-archive: ref to the same negative-PAX file',
     kind: '3 PAX size=-1536',
@@ -72,10 +94,19 @@ export const hangCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const dir = ctx.path('image');
       const manifests = Array.from({ length: 40 }, (_, i) => {
-        const inner = Array.from({ length: 30 }, (_, j) => ({ ...writeImageManifest(dir, { layers: [tar([{ name: `f${i}-${j}`, content: 'x' }])] }), platform: { os: 'linux', architecture: 'arm64' } }));
+        const inner = Array.from({ length: 30 }, (_, j) => ({
+          ...writeImageManifest(dir, { layers: [tar([{ name: `f${i}-${j}`, content: 'x' }])] }),
+          platform: { os: 'linux', architecture: 'arm64' },
+        }));
         return { mediaType: 'application/vnd.oci.image.index.v1+json', ...writeBlob(dir, JSON.stringify({ schemaVersion: 2, manifests: inner })) };
       });
-      writeLayoutIndex(dir, [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...writeBlob(dir, JSON.stringify({ schemaVersion: 2, manifests })), annotations: { 'org.opencontainers.image.ref.name': 'test' } }]);
+      writeLayoutIndex(dir, [
+        {
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          ...writeBlob(dir, JSON.stringify({ schemaVersion: 2, manifests })),
+          annotations: { 'org.opencontainers.image.ref.name': 'test' },
+        },
+      ]);
       assert.equal((await scanJson(ctx, [`oci:${dir}:test`], honest.db)).status, 1);
     },
   },
@@ -84,7 +115,10 @@ export const hangCases: HostileCase[] = [
     kind: '3 quadratic overlay attribution',
     run: async (ctx, honest) => {
       const os = { name: 'etc/os-release', content: DEBIAN_OS_RELEASE };
-      const layers = [tar([os, { name: 'var/lib/dpkg/status', content: dpkgStatus(packages(60_000, 'a')) }]), tar([{ name: 'var/lib/dpkg/status', content: dpkgStatus(packages(60_000, 'b')) }])];
+      const layers = [
+        tar([os, { name: 'var/lib/dpkg/status', content: dpkgStatus(packages(60_000, 'a')) }]),
+        tar([{ name: 'var/lib/dpkg/status', content: dpkgStatus(packages(60_000, 'b')) }]),
+      ];
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers })], honest.db);
       assert.equal(run.status, 0, run.stderr);
     },
@@ -113,7 +147,9 @@ export const hangCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const ref = writeOciImage(ctx.path('image'), { layers: [honest.base] });
       const blobs = join(ctx.path('image'), 'blobs', 'sha256');
-      const layerHex = (JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> }).layers[0]!.digest.slice(7);
+      const layerHex = (
+        JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> }
+      ).layers[0]!.digest.slice(7);
       execFileSync('rm', [join(blobs, layerHex)]);
       mkfifo(join(blobs, layerHex));
       assert.equal((await scanJson(ctx, [ref], honest.db)).status, 1);
@@ -125,7 +161,9 @@ export const hangCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const ref = writeOciImage(ctx.path('image'), { layers: [honest.base] });
       const blobs = join(ctx.path('image'), 'blobs', 'sha256');
-      const layerHex = (JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> }).layers[0]!.digest.slice(7);
+      const layerHex = (
+        JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> }
+      ).layers[0]!.digest.slice(7);
       execFileSync('rm', [join(blobs, layerHex)]);
       symlinkSync('/dev/zero', join(blobs, layerHex));
       assert.equal((await scanJson(ctx, [ref], honest.db)).status, 1);

@@ -66,7 +66,10 @@ export const integrityCases: HostileCase[] = [
     kind: '1 diffID not verified',
     run: (ctx, honest) =>
       poisonThenHonest(ctx, honest, (claim) => [
-        writeOciImage(ctx.path('poison'), poisonedSpec(honest, claim, { blob: zstdCompressSync(cleanBase()), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' })),
+        writeOciImage(
+          ctx.path('poison'),
+          poisonedSpec(honest, claim, { blob: zstdCompressSync(cleanBase()), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }),
+        ),
       ]),
   },
   {
@@ -106,13 +109,21 @@ export const integrityCases: HostileCase[] = [
   {
     name: 'tar: an opaque-dir marker for var/lib/dpkg after the end-of-archive marker',
     kind: '1 entries after the tar EOF marker',
-    run: (ctx, honest) => upperLayerCase(ctx, honest, afterMarker([{ name: 'srv/README', content: 'hi\n' }], [{ name: 'var/lib/dpkg/.wh..wh..opq', content: '' }])),
+    run: (ctx, honest) =>
+      upperLayerCase(ctx, honest, afterMarker([{ name: 'srv/README', content: 'hi\n' }], [{ name: 'var/lib/dpkg/.wh..wh..opq', content: '' }])),
   },
   {
     name: 'tar: a replacement var/lib/dpkg/status after the end-of-archive marker',
     kind: '1 entries after the tar EOF marker',
     run: (ctx, honest) =>
-      upperLayerCase(ctx, honest, afterMarker([{ name: 'srv/README', content: 'hi\n' }], [{ name: 'var/lib/dpkg/status', content: dpkgStatus([{ name: 'base-files', version: '12.4+deb12u5' }]) }])),
+      upperLayerCase(
+        ctx,
+        honest,
+        afterMarker(
+          [{ name: 'srv/README', content: 'hi\n' }],
+          [{ name: 'var/lib/dpkg/status', content: dpkgStatus([{ name: 'base-files', version: '12.4+deb12u5' }]) }],
+        ),
+      ),
   },
   {
     name: 'tar: whiteouts of the npm, Python and jar packages after the end-of-archive marker',
@@ -153,7 +164,12 @@ export const integrityCases: HostileCase[] = [
     name: 'tar: one zero block then a replacement status (Go archive/tar calls this a bad header)',
     kind: '1 entries after the tar EOF marker',
     run: async (ctx, honest) => {
-      const upper = Buffer.concat([entry({ name: 'srv/README', content: 'hi\n' }), Buffer.alloc(512), entry({ name: 'var/lib/dpkg/status', content: '' }), EOF_MARKER]);
+      const upper = Buffer.concat([
+        entry({ name: 'srv/README', content: 'hi\n' }),
+        Buffer.alloc(512),
+        entry({ name: 'var/lib/dpkg/status', content: '' }),
+        EOF_MARKER,
+      ]);
       const image = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] });
       assertRefusedOrSame(await scanJson(ctx, [image], honest.db), honest.debian, /layer|tar|header/i);
     },
@@ -163,7 +179,11 @@ export const integrityCases: HostileCase[] = [
     kind: '1 tar read as Go reads it (added)',
     run: async (ctx, honest) => {
       const status = dpkgStatus([{ name: 'base-files', version: '12.4+deb12u5' }]);
-      const upper = Buffer.concat([paxHeader({ size: `${Buffer.byteLength(status)}abc` }), entry({ name: 'var/lib/dpkg/status', content: status }), EOF_MARKER]);
+      const upper = Buffer.concat([
+        paxHeader({ size: `${Buffer.byteLength(status)}abc` }),
+        entry({ name: 'var/lib/dpkg/status', content: status }),
+        EOF_MARKER,
+      ]);
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db);
       assert.equal(run.status, 1, run.stderr);
       assert.match(run.stderr, /layer 3\/3 .*PAX header: size="\d+abc" is not a decimal number/);
@@ -176,7 +196,12 @@ export const integrityCases: HostileCase[] = [
     run: async (ctx, honest) => {
       // Go returns the global header as an entry of its own and containerd ignores it; tar-stream
       // merged its path into the next entry with a local PAX header, here a harmless README.
-      const upper = Buffer.concat([paxHeader({ path: 'var/lib/dpkg/.wh..wh..opq' }, 'pax-global'), paxHeader({ mtime: '1' }), entry({ name: 'srv/README', content: 'hi\n' }), EOF_MARKER]);
+      const upper = Buffer.concat([
+        paxHeader({ path: 'var/lib/dpkg/.wh..wh..opq' }, 'pax-global'),
+        paxHeader({ mtime: '1' }),
+        entry({ name: 'srv/README', content: 'hi\n' }),
+        EOF_MARKER,
+      ]);
       assertSameFindings(await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db), honest.debian);
     },
   },
@@ -185,8 +210,17 @@ export const integrityCases: HostileCase[] = [
     kind: '1 tar read as Go reads it (added)',
     run: async (ctx, honest) => {
       const body = Buffer.from('90 path=var/lib/dpkg/.wh..wh..opq\n');
-      const upper = Buffer.concat([header({ name: 'PaxHeaders/x', type: 'pax', size: body.length }), pad(body), entry({ name: 'srv/README', content: 'hi\n' }), EOF_MARKER]);
-      assertRefusedOrSame(await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db), honest.debian, /PAX header: record length 90/);
+      const upper = Buffer.concat([
+        header({ name: 'PaxHeaders/x', type: 'pax', size: body.length }),
+        pad(body),
+        entry({ name: 'srv/README', content: 'hi\n' }),
+        EOF_MARKER,
+      ]);
+      assertRefusedOrSame(
+        await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app, upper] })], honest.db),
+        honest.debian,
+        /PAX header: record length 90/,
+      );
     },
   },
   {

@@ -27,7 +27,11 @@ export const linkCases: HostileCase[] = [
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [
-        tar([os, { name: 'var/lib/dpkg/status-old', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'hardlink', linkname: 'var/lib/dpkg/status-old' }]),
+        tar([
+          os,
+          { name: 'var/lib/dpkg/status-old', content: HONEST_STATUS },
+          { name: 'var/lib/dpkg/status', type: 'hardlink', linkname: 'var/lib/dpkg/status-old' },
+        ]),
         honest.app,
       ]),
   },
@@ -35,35 +39,63 @@ export const linkCases: HostileCase[] = [
     name: 'dpkg status is a relative symlink inside the layer',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
-      sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/dpkg/status' }]), honest.app]),
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/dpkg/status' }]),
+        honest.app,
+      ]),
   },
   {
     name: 'dpkg status is an absolute symlink to a file of a lower layer',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
-      sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }]), tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dpkg/status' }]), honest.app]),
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }]),
+        tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dpkg/status' }]),
+        honest.app,
+      ]),
   },
   {
     name: 'dpkg status symlink climbing past the root resolves inside the image (as the kernel clamps ..)',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
-      sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../../../../../../opt/status' }]), honest.app]),
+      sameAsHonestDebian(ctx, honest, [
+        tar([
+          os,
+          { name: 'opt/status', content: HONEST_STATUS },
+          { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../../../../../../opt/status' },
+        ]),
+        honest.app,
+      ]),
   },
   {
     name: 'dpkg status directory var/lib/dpkg is itself a symlink to a folder of the image',
     kind: '1 package DB behind a link',
     run: (ctx, honest) =>
-      sameAsHonestDebian(ctx, honest, [tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/dpkg' }]), honest.app]),
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'opt/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg', type: 'symlink', linkname: '../../opt/dpkg' }]),
+        honest.app,
+      ]),
   },
   {
     name: 'dpkg status symlink to a host path never reads the host and warns',
     kind: '1 package DB behind a link',
     run: async (ctx, honest) => {
       // The host running the tests is a Debian with a real /var/lib/dpkg/status.
-      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [tar([os, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/proc/self/root/var/lib/dpkg/status' }])] })], honest.db);
+      const run = await scanJson(
+        ctx,
+        [
+          writeOciImage(ctx.path('image'), {
+            layers: [tar([os, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/proc/self/root/var/lib/dpkg/status' }])],
+          }),
+        ],
+        honest.db,
+      );
       assert.equal(run.status, 0, run.stderr);
       const report = readReport(run.stdout);
-      assert.ok(!report.packages.some((p) => /^(dpkg|coreutils|bash)@/.test(p)), `host packages leaked into the report: ${report.packages.slice(0, 5).join(', ')}`);
+      assert.ok(
+        !report.packages.some((p) => /^(dpkg|coreutils|bash)@/.test(p)),
+        `host packages leaked into the report: ${report.packages.slice(0, 5).join(', ')}`,
+      );
       assert.match(run.stderr, /WARN.*status/, 'an unresolvable package DB link is a loud warning');
     },
   },
@@ -73,7 +105,13 @@ export const linkCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const run = await scanJson(
         ctx,
-        [writeOciImage(ctx.path('image'), { layers: [tar([os, { name: 'var/lib/dpkg/a', type: 'symlink', linkname: 'status' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: 'a' }])] })],
+        [
+          writeOciImage(ctx.path('image'), {
+            layers: [
+              tar([os, { name: 'var/lib/dpkg/a', type: 'symlink', linkname: 'status' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: 'a' }]),
+            ],
+          }),
+        ],
         honest.db,
       );
       assert.equal(run.status, 0, run.stderr);
@@ -97,7 +135,13 @@ export const linkCases: HostileCase[] = [
     name: 'apk installed DB is a symlink into another layer',
     kind: '1 package DB behind a link',
     run: async (ctx, honest) => {
-      const layers = [tar([{ name: 'etc/os-release', content: ALPINE_OS_RELEASE }, { name: 'var/apk/installed', content: APK_INSTALLED }]), tar([{ name: 'lib/apk/db/installed', type: 'symlink', linkname: '../../../var/apk/installed' }])];
+      const layers = [
+        tar([
+          { name: 'etc/os-release', content: ALPINE_OS_RELEASE },
+          { name: 'var/apk/installed', content: APK_INSTALLED },
+        ]),
+        tar([{ name: 'lib/apk/db/installed', type: 'symlink', linkname: '../../../var/apk/installed' }]),
+      ];
       assertSameFindings(await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers })], honest.db), honest.alpine, 'the honest Alpine image');
     },
   },
@@ -106,7 +150,11 @@ export const linkCases: HostileCase[] = [
     kind: '1 os-release behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [
-        tar([{ name: 'usr/lib/os-release', content: DEBIAN_OS_RELEASE }, { name: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' }, { name: 'var/lib/dpkg/status', content: HONEST_STATUS }]),
+        tar([
+          { name: 'usr/lib/os-release', content: DEBIAN_OS_RELEASE },
+          { name: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
+          { name: 'var/lib/dpkg/status', content: HONEST_STATUS },
+        ]),
         honest.app,
       ]),
   },
@@ -115,7 +163,11 @@ export const linkCases: HostileCase[] = [
     kind: '1 os-release behind a link',
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [
-        tar([{ name: 'usr/lib/os-release', content: DEBIAN_OS_RELEASE }, { name: 'etc/os-release', type: 'hardlink', linkname: 'usr/lib/os-release' }, { name: 'var/lib/dpkg/status', content: HONEST_STATUS }]),
+        tar([
+          { name: 'usr/lib/os-release', content: DEBIAN_OS_RELEASE },
+          { name: 'etc/os-release', type: 'hardlink', linkname: 'usr/lib/os-release' },
+          { name: 'var/lib/dpkg/status', content: HONEST_STATUS },
+        ]),
         honest.app,
       ]),
   },
@@ -138,7 +190,10 @@ export const linkCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'var/lib/dpkg', content: 'not a folder any more\n' }])]);
       assert.ok(!hasDpkgPackages(report), `dpkg packages still reported: ${report.packages.join(', ')}`);
-      assert.ok(report.findings.some((f) => f.pkg === 'lodash'), 'the other layers still count');
+      assert.ok(
+        report.findings.some((f) => f.pkg === 'lodash'),
+        'the other layers still count',
+      );
     },
   },
   {
@@ -161,7 +216,12 @@ export const linkCases: HostileCase[] = [
     name: 'overlay: srv/app/node_modules replaced by a file hides lodash, and a new dir in its place is empty',
     kind: '1 type replacement in the overlay',
     run: async (ctx, honest) => {
-      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app/node_modules', content: 'x' }]), tar([{ name: 'srv/app/node_modules/', type: 'directory' }])]);
+      const report = await scanLayers(ctx, honest, [
+        honest.base,
+        honest.app,
+        tar([{ name: 'srv/app/node_modules', content: 'x' }]),
+        tar([{ name: 'srv/app/node_modules/', type: 'directory' }]),
+      ]);
       assert.ok(!report.packages.some((p) => p.startsWith('lodash@')), `lodash still reported: ${report.packages.join(', ')}`);
     },
   },
@@ -171,7 +231,10 @@ export const linkCases: HostileCase[] = [
     run: (ctx, honest) =>
       sameAsHonestDebian(ctx, honest, [
         tar([os, { name: 'srv/db/status', content: HONEST_STATUS }]),
-        tar([{ name: 'opt/one', type: 'symlink', linkname: '/opt/two' }, { name: 'opt/two', type: 'symlink', linkname: '../srv/db/status' }]),
+        tar([
+          { name: 'opt/one', type: 'symlink', linkname: '/opt/two' },
+          { name: 'opt/two', type: 'symlink', linkname: '../srv/db/status' },
+        ]),
         tar([{ name: 'var/lib/dpkg/status', type: 'symlink', linkname: '../../../opt/one' }]),
         honest.app,
       ]),
@@ -187,7 +250,7 @@ export const linkCases: HostileCase[] = [
       ]),
   },
   {
-    name: 'dpkg status symlink chain of 45 links (past the kernel\'s 40) warns and ends',
+    name: "dpkg status symlink chain of 45 links (past the kernel's 40) warns and ends",
     kind: '1 package DB behind a link (added)',
     run: async (ctx, honest) => {
       const links: Entry[] = Array.from({ length: 45 }, (_, i) => ({ name: `opt/l${i}`, type: 'symlink', linkname: i === 44 ? '/opt/status' : `l${i + 1}` }));
@@ -213,7 +276,13 @@ export const linkCases: HostileCase[] = [
     name: 'dpkg status symlink to a file an upper layer deleted warns, and the lower file is not read',
     kind: '1 package DB behind a link (added)',
     run: async (ctx, honest) => {
-      const layers = [tar([os, { name: 'opt/status', content: HONEST_STATUS }]), tar([{ name: 'opt/.wh.status', content: '' }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' }])];
+      const layers = [
+        tar([os, { name: 'opt/status', content: HONEST_STATUS }]),
+        tar([
+          { name: 'opt/.wh.status', content: '' },
+          { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/status' },
+        ]),
+      ];
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers })], honest.db);
       assert.equal(run.status, 0, run.stderr);
       assert.ok(!hasDpkgPackages(readReport(run.stdout)), 'a deleted file is not there for dpkg');
@@ -224,7 +293,12 @@ export const linkCases: HostileCase[] = [
     name: 'dpkg status symlink to a directory warns',
     kind: '1 package DB behind a link (added)',
     run: async (ctx, honest) => {
-      const layer = tar([os, { name: 'opt/dir/', type: 'directory' }, { name: 'opt/dir/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dir' }]);
+      const layer = tar([
+        os,
+        { name: 'opt/dir/', type: 'directory' },
+        { name: 'opt/dir/status', content: HONEST_STATUS },
+        { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/opt/dir' },
+      ]);
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stderr, /WARN.*status.*NOT in this report/);
@@ -236,14 +310,21 @@ export const linkCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'usr/lib/python3/dist-packages', content: 'x' }])]);
       assert.ok(!report.packages.some((p) => /^jinja2@/i.test(p)), `Jinja2 still reported: ${report.packages.join(', ')}`);
-      assert.ok(report.packages.some((p) => p.startsWith('lodash@')), 'lodash stays');
+      assert.ok(
+        report.packages.some((p) => p.startsWith('lodash@')),
+        'lodash stays',
+      );
     },
   },
   {
     name: 'overlay: a Jinja2 .dist-info folder replaced by a symlink hides it',
     kind: '1 type replacement in the overlay (added)',
     run: async (ctx, honest) => {
-      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'usr/lib/python3/dist-packages/Jinja2-2.10.dist-info', type: 'symlink', linkname: '/nowhere' }])]);
+      const report = await scanLayers(ctx, honest, [
+        honest.base,
+        honest.app,
+        tar([{ name: 'usr/lib/python3/dist-packages/Jinja2-2.10.dist-info', type: 'symlink', linkname: '/nowhere' }]),
+      ]);
       assert.ok(!report.packages.some((p) => /^jinja2@/i.test(p)), `Jinja2 still reported: ${report.packages.join(', ')}`);
     },
   },
@@ -253,7 +334,10 @@ export const linkCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app/lib/app.jar/', type: 'directory' }])]);
       assert.ok(!report.findings.some((f) => f.id === 'HOSTILE-MVN-0001'), `the jar's finding is still reported`);
-      assert.ok(report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'), 'lodash stays');
+      assert.ok(
+        report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'),
+        'lodash stays',
+      );
     },
   },
 ];

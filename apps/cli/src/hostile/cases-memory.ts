@@ -14,7 +14,8 @@ const GiB = 1024 ** 3;
 const LIMIT = /limit|bound|claims|too (large|big|long)|more than|exceed/i;
 
 /** A layer whose first header is a special header claiming `size` bytes, then a normal entry. */
-const claimingLayer = (type: TarType, size: number): Buffer => Buffer.concat([header({ name: '././@LongLink', type, size }), Buffer.alloc(512, 0x61), entry({ name: 'etc/hostname', content: 'x\n' }), EOF_MARKER]);
+const claimingLayer = (type: TarType, size: number): Buffer =>
+  Buffer.concat([header({ name: '././@LongLink', type, size }), Buffer.alloc(512, 0x61), entry({ name: 'etc/hostname', content: 'x\n' }), EOF_MARKER]);
 
 /** The dpkg status of `count` packages, each with a random word so gzip cannot shrink it 100-fold. */
 function bigStatus(targetBytes: number): Buffer {
@@ -160,7 +161,11 @@ export const memoryCases: HostileCase[] = [
     name: 'layer: GNU long-name header claiming 1.9 GiB',
     kind: '4 long-name/PAX bounds',
     run: async (ctx, honest) => {
-      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, claimingLayer('gnu-longname', Math.floor(1.9 * GiB))] })], honest.db);
+      const run = await scanJson(
+        ctx,
+        [writeOciImage(ctx.path('image'), { layers: [honest.base, claimingLayer('gnu-longname', Math.floor(1.9 * GiB))] })],
+        honest.db,
+      );
       assert.equal(run.status, 1);
       assert.match(run.stderr, LIMIT);
     },
@@ -186,7 +191,12 @@ export const memoryCases: HostileCase[] = [
     kind: '4 long-name/PAX bounds',
     run: async (ctx, honest) => {
       const body = Buffer.from(paxRecord('comment', 'c'.repeat(2 * 1024 * 1024)));
-      const layer = Buffer.concat([header({ name: 'PaxHeaders/x', type: 'pax', size: body.length }), pad(body), entry({ name: 'etc/hostname', content: 'x\n' }), EOF_MARKER]);
+      const layer = Buffer.concat([
+        header({ name: 'PaxHeaders/x', type: 'pax', size: body.length }),
+        pad(body),
+        entry({ name: 'etc/hostname', content: 'x\n' }),
+        EOF_MARKER,
+      ]);
       assert.equal((await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, layer] })], honest.db)).status, 1);
     },
   },
@@ -201,11 +211,15 @@ export const memoryCases: HostileCase[] = [
   },
   {
     name: 'dpkg: a 200 MB valid status file',
-    knownGap: 'peak RSS is about 277 MB now (890 MB before; 200,000 packages kept, the rest counted in a WARN), but the scan takes about 10-11 s on 2 shared cores: 4.7-5 s to inflate and parse 1.2M stanzas, 4.3-4.6 s to match 200k packages (advisory-store lookups; about 1.4 s per 150k before the store read rows one at a time and evicted per lookup)',
+    knownGap:
+      'peak RSS is about 277 MB now (890 MB before; 200,000 packages kept, the rest counted in a WARN), but the scan takes about 10-11 s on 2 shared cores: 4.7-5 s to inflate and parse 1.2M stanzas, 4.3-4.6 s to match 200k packages (advisory-store lookups; about 1.4 s per 150k before the store read rows one at a time and evicted per lookup)',
     kind: '4 large dpkg status',
     slowBuild: true,
     run: async (ctx, honest) => {
-      const layer = tar([{ name: 'etc/os-release', content: DEBIAN_OS_RELEASE }, { name: 'var/lib/dpkg/status', content: bigStatus(200e6) }]);
+      const layer = tar([
+        { name: 'etc/os-release', content: DEBIAN_OS_RELEASE },
+        { name: 'var/lib/dpkg/status', content: bigStatus(200e6) },
+      ]);
       const image = writeOciImage(ctx.path('image'), { layers: [{ tar: layer, blob: gzipSync(layer, { level: 1 }) }, honest.app] });
       const run = await scanJson(ctx, [image], honest.db);
       assert.ok(run.status === 1 || /WARN/.test(run.stderr), 'a status past the bound is refused or warned about');
@@ -229,17 +243,24 @@ export const memoryCases: HostileCase[] = [
     kind: '4 150k packages',
     run: async (ctx, honest) => {
       const status = Array.from({ length: 150_000 }, (_, i) => `Package: p${i}\nStatus: install ok installed\nVersion: 1.${i}\n\n`).join('');
-      const layer = tar([{ name: 'etc/os-release', content: DEBIAN_OS_RELEASE }, { name: 'var/lib/dpkg/status', content: status }]);
+      const layer = tar([
+        { name: 'etc/os-release', content: DEBIAN_OS_RELEASE },
+        { name: 'var/lib/dpkg/status', content: status },
+      ]);
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db, ['--format', 'table']);
       assert.equal(run.status, 0, run.stderr);
     },
   },
   {
     name: 'npm: 150k packages in node_modules',
-    knownGap: 'peak RSS is about 247 MB now (783 MB before), but the scan takes about 10-11 s on 2 shared cores: 2.5-3.5 s to walk 150k tar entries, 3-5.5 s to match (advisory-store lookups; 1.4 s before the store read rows one at a time and evicted per lookup)',
+    knownGap:
+      'peak RSS is about 247 MB now (783 MB before), but the scan takes about 10-11 s on 2 shared cores: 2.5-3.5 s to walk 150k tar entries, 3-5.5 s to match (advisory-store lookups; 1.4 s before the store read rows one at a time and evicted per lookup)',
     kind: '4 150k packages',
     run: async (ctx, honest) => {
-      const entries = Array.from({ length: 150_000 }, (_, i) => ({ name: `srv/n/node_modules/p${i}/package.json`, content: `{"name":"p${i}","version":"1.0.0"}` }));
+      const entries = Array.from({ length: 150_000 }, (_, i) => ({
+        name: `srv/n/node_modules/p${i}/package.json`,
+        content: `{"name":"p${i}","version":"1.0.0"}`,
+      }));
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, tar(entries)] })], honest.db);
       assert.ok(run.status === 0 || run.status === 1);
     },
@@ -270,7 +291,11 @@ export const memoryCases: HostileCase[] = [
     kind: '4 deeply nested config',
     run: async (ctx, honest) => {
       const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-      const image = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app], config: (c) => void (c.nested = 0), configText: (t) => t.replace('"nested":0', `"nested":${nested}`) });
+      const image = writeOciImage(ctx.path('image'), {
+        layers: [honest.base, honest.app],
+        config: (c) => void (c.nested = 0),
+        configText: (t) => t.replace('"nested":0', `"nested":${nested}`),
+      });
       const run = await scanJson(ctx, [image], honest.db);
       assertRefusedOrSame(run, honest.debian, /config.*(deep|nest)/i);
     },
@@ -280,7 +305,11 @@ export const memoryCases: HostileCase[] = [
     kind: '4 deeply nested config',
     run: async (ctx, honest) => {
       const nested = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
-      const image = writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app], config: (c) => void (c.config = { Labels: { l: 0 } }), configText: (t) => t.replace('"l":0', `"l":${nested}`) });
+      const image = writeOciImage(ctx.path('image'), {
+        layers: [honest.base, honest.app],
+        config: (c) => void (c.config = { Labels: { l: 0 } }),
+        configText: (t) => t.replace('"l":0', `"l":${nested}`),
+      });
       for (const format of ['cyclonedx', 'sarif']) {
         const run = await ctx.strata(['image', image, '--db', honest.db, '--format', format, '--no-progress']);
         assert.ok(run.status === 0 || /config/.test(run.stderr), run.stderr);
@@ -292,7 +321,10 @@ export const memoryCases: HostileCase[] = [
     kind: '4 temp files',
     run: async (ctx, honest) => {
       const elf = Buffer.concat([goBinary('path\texample.com/m\nmod\texample.com/m\tv1.0.0\n'), randomBytes(20 * 1024 * 1024)]);
-      const big = tar([{ name: 'usr/local/bin/app', content: elf, mode: 0o755 }, { name: 'srv/app/lib/big.jar', content: Buffer.concat([randomBytes(1024), Buffer.alloc(0)]) }]);
+      const big = tar([
+        { name: 'usr/local/bin/app', content: elf, mode: 0o755 },
+        { name: 'srv/app/lib/big.jar', content: Buffer.concat([randomBytes(1024), Buffer.alloc(0)]) },
+      ]);
       const broken = gzipSync(honest.app);
       const image = writeOciImage(ctx.path('image'), { layers: [honest.base, big, { tar: honest.app, blob: broken.subarray(0, broken.length - 40) }] });
       const run = await scanJson(ctx, [image], honest.db);

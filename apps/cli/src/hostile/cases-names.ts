@@ -42,29 +42,43 @@ export const nameCases: HostileCase[] = [
     run: async (ctx, honest) => {
       const base = tar([
         { name: 'etc/os-release', content: DEBIAN_OS_RELEASE },
-        { name: 'var/lib/dpkg/status', content: dpkgStatus([...HONEST_DPKG, { name: 'constructor', version: '1.0-1' }, { name: 'proto', version: '1.0-1', source: '__proto__' }]) },
+        {
+          name: 'var/lib/dpkg/status',
+          content: dpkgStatus([...HONEST_DPKG, { name: 'constructor', version: '1.0-1' }, { name: 'proto', version: '1.0-1', source: '__proto__' }]),
+        },
       ]);
       const app = tar([
         ...honestAppEntries(),
         ...PROTO_NAMES.map((n) => ({ name: `srv/app/node_modules/${n}/package.json`, content: JSON.stringify({ name: n, version: '1.0.0' }) })),
       ]);
-      const records = [...PROTO_NAMES.map((n, i) => record(`HOSTILE-NPMP-${i}`, 'npm', n)), record('HOSTILE-DEBP-1', 'Debian:12', 'constructor', '2.0-1'), record('HOSTILE-DEBP-2', 'Debian:12', '__proto__', '2.0-1')];
+      const records = [
+        ...PROTO_NAMES.map((n, i) => record(`HOSTILE-NPMP-${i}`, 'npm', n)),
+        record('HOSTILE-DEBP-1', 'Debian:12', 'constructor', '2.0-1'),
+        record('HOSTILE-DEBP-2', 'Debian:12', '__proto__', '2.0-1'),
+      ];
       const db = writeAdvisoryDir(ctx.path('db'), extraRecords(records));
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [base, app] })], db);
       assert.equal(run.status, 0, run.stderr);
       const ids = readReport(run.stdout).findings.map((f) => f.id);
-      for (const id of [...honest.debian.findings.map((f) => f.id), ...records.map((r) => r.id)]) assert.ok(ids.includes(id), `missing ${id}; got ${ids.join(', ')}`);
+      for (const id of [...honest.debian.findings.map((f) => f.id), ...records.map((r) => r.id)])
+        assert.ok(ids.includes(id), `missing ${id}; got ${ids.join(', ')}`);
     },
   },
   {
     name: 'os-release with ID=constructor and VERSION_ID=__proto__',
     kind: '2 prototype names',
     run: async (ctx, honest) => {
-      const base = tar([{ name: 'etc/os-release', content: 'ID=constructor\nVERSION_ID=__proto__\n' }, { name: 'var/lib/dpkg/status', content: dpkgStatus(HONEST_DPKG) }]);
+      const base = tar([
+        { name: 'etc/os-release', content: 'ID=constructor\nVERSION_ID=__proto__\n' },
+        { name: 'var/lib/dpkg/status', content: dpkgStatus(HONEST_DPKG) },
+      ]);
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [base, honest.app] })], honest.db);
       assert.equal(run.status, 0, run.stderr);
       const report = readReport(run.stdout);
-      assert.ok(report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'), 'the application packages still match');
+      assert.ok(
+        report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'),
+        'the application packages still match',
+      );
       assert.doesNotMatch(run.stdout, /function Object|\[native code\]/);
     },
   },
@@ -77,18 +91,30 @@ export const nameCases: HostileCase[] = [
         'bad/invalid.json': '{"id": "GHSA-x", "modified": ',
         'bad/id-number.json': JSON.stringify({ ...good, id: 42 }),
         'bad/affected-object.json': JSON.stringify({ ...good, id: 'B4', affected: { x: 1 } }),
-        'bad/events-null.json': JSON.stringify({ ...record('B5', 'npm', 'lodash'), affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'ECOSYSTEM', events: null }] }] }),
+        'bad/events-null.json': JSON.stringify({
+          ...record('B5', 'npm', 'lodash'),
+          affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'ECOSYSTEM', events: null }] }],
+        }),
         'bad/not-object.json': '[1, true, null, "x"]',
         'bad/id-huge.json': JSON.stringify({ ...good, id: 'X'.repeat(10_000) }),
         'bad/name-huge.json': JSON.stringify(record('B12', 'npm', 'n'.repeat(100_000))),
-        'bad/garbage-versions.json': JSON.stringify({ ...record('B17', 'npm', 'lodash'), affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'SEMVER', events: [{ introduced: 'not a version' }, { fixed: '\u0000\u0001' }] }] }] }),
+        'bad/garbage-versions.json': JSON.stringify({
+          ...record('B17', 'npm', 'lodash'),
+          affected: [
+            {
+              package: { ecosystem: 'npm', name: 'lodash' },
+              ranges: [{ type: 'SEMVER', events: [{ introduced: 'not a version' }, { fixed: '\u0000\u0001' }] }],
+            },
+          ],
+        }),
         'bad/deep.json': `{"id":"B15","modified":"2026-01-01T00:00:00Z","database_specific":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
         'bad/huge.json': ' '.repeat(17 * 1024 * 1024),
       };
       const db = writeAdvisoryDir(ctx.path('db'), bad);
       const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [honest.base, honest.app] })], db);
       assertSameFindings(run, honest.debian);
-      for (const file of ['invalid', 'id-number', 'not-object', 'deep', 'huge']) assert.match(run.stderr, new RegExp(`WARN.*bad/${file}\\.json`), `a warning names bad/${file}.json`);
+      for (const file of ['invalid', 'id-number', 'not-object', 'deep', 'huge'])
+        assert.match(run.stderr, new RegExp(`WARN.*bad/${file}\\.json`), `a warning names bad/${file}.json`);
     },
   },
   {

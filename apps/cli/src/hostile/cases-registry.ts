@@ -23,11 +23,19 @@ async function pushLayout(layoutDir: string, host: string, repository: string, t
     const put = await fetch(location, { method: 'PUT', body: blob(digest), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(put.status, 201, `blob ${digest}: ${put.status}`);
   }
-  const put = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifestBytes, headers: { 'content-type': top.mediaType } });
+  const put = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: 'PUT',
+    body: manifestBytes,
+    headers: { 'content-type': top.mediaType },
+  });
   assert.equal(put.status, 201, `manifest: ${put.status} ${await put.text()}`);
 }
 
-const cleanBase = (): Buffer => tar([{ name: 'etc/os-release', content: DEBIAN_OS_RELEASE }, { name: 'var/lib/dpkg/status', content: dpkgStatus([{ name: 'base-files', version: '12.4+deb12u5' }]) }]);
+const cleanBase = (): Buffer =>
+  tar([
+    { name: 'etc/os-release', content: DEBIAN_OS_RELEASE },
+    { name: 'var/lib/dpkg/status', content: dpkgStatus([{ name: 'base-files', version: '12.4+deb12u5' }]) },
+  ]);
 
 export const registryCases: HostileCase[] = [
   {

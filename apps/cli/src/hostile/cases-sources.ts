@@ -75,7 +75,10 @@ export const sourceCases: HostileCase[] = [
         (req, res) => {
           const url = req.url ?? '';
           if (url === '/v2/' || url === '/v2') return void res.writeHead(200).end('{}');
-          if (url.includes('/manifests/')) return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(manifest) }).end(manifest);
+          if (url.includes('/manifests/'))
+            return void res
+              .writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(manifest) })
+              .end(manifest);
           if (url.endsWith(sha256(config))) return void res.writeHead(200).end(config);
           res.writeHead(200, { 'content-type': 'application/octet-stream' });
           endless(res);
@@ -99,7 +102,10 @@ export const sourceCases: HostileCase[] = [
           endless(res);
         },
         async (host) => {
-          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], { outputs: [db], env: { STRATA_DB_MAX_DOWNLOAD_BYTES: '1048576' } });
+          const run = await ctx.strata(['db', 'update', '--db', db, '--ecosystem', 'npm', '--base-url', `http://${host}`], {
+            outputs: [db],
+            env: { STRATA_DB_MAX_DOWNLOAD_BYTES: '1048576' },
+          });
           assert.equal(run.status, 1);
           assert.deepEqual(readFileSync(join(db, 'npm', 'all.zip')), before, 'the previous dump is kept');
         },
@@ -150,7 +156,10 @@ export const sourceCases: HostileCase[] = [
     kind: 'untrusted advisory mirror (added)',
     run: (ctx) => {
       const db = ctx.path('db');
-      const dump = zip([{ name: '../../escape.json', content: JSON.stringify(honestRecords()[0]) }, ...honestRecords().map((r) => ({ name: `${String(r.id)}.json`, content: JSON.stringify(r) }))]);
+      const dump = zip([
+        { name: '../../escape.json', content: JSON.stringify(honestRecords()[0]) },
+        ...honestRecords().map((r) => ({ name: `${String(r.id)}.json`, content: JSON.stringify(r) })),
+      ]);
       return serve(
         (_req, res) => void res.writeHead(200, { 'content-type': 'application/zip' }).end(dump),
         async (host) => {

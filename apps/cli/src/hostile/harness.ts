@@ -52,7 +52,11 @@ const CRASH = /node:internal|FATAL ERROR|Maximum call stack|heap out of memory|i
 const STACK_FRAME = /^\s+at .+[(:]/m;
 
 /** stderr without the WARN lines: a warning may quote a parser's message about one skipped record. */
-const nonWarnings = (stderr: string): string => stderr.split('\n').filter((l) => !l.startsWith('WARN ')).join('\n');
+const nonWarnings = (stderr: string): string =>
+  stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('WARN '))
+    .join('\n');
 
 /** Runs the CLI under GNU time; kills the whole process group at the time limit. */
 export function runCli(cwd: string, args: string[], env: Record<string, string>): Promise<Run> {
@@ -103,7 +107,8 @@ export function runCli(cwd: string, args: string[], env: Record<string, string>)
 function scrubbedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('STRATA_DB') || k === 'STRATA_SERVER' || k === 'STRATA_CACHE_DIR' || k === 'STRATA_DEBUG' || k === 'NODE_OPTIONS') continue;
+    if (v === undefined || k.startsWith('STRATA_DB') || k === 'STRATA_SERVER' || k === 'STRATA_CACHE_DIR' || k === 'STRATA_DEBUG' || k === 'NODE_OPTIONS')
+      continue;
     env[k] = v;
   }
   return env;
@@ -141,7 +146,10 @@ export interface ScanReport {
 
 interface TrivyJson {
   Metadata?: { OS?: { Family: string; Name: string } };
-  Results?: Array<{ Packages?: Array<{ Name: string; Version: string }>; Vulnerabilities?: Array<{ PkgName: string; InstalledVersion: string; VulnerabilityID: string; Status: string }> }>;
+  Results?: Array<{
+    Packages?: Array<{ Name: string; Version: string }>;
+    Vulnerabilities?: Array<{ PkgName: string; InstalledVersion: string; VulnerabilityID: string; Status: string }>;
+  }>;
 }
 
 /** The parts of a JSON report a hiding attempt could change, order-free. */

@@ -20,7 +20,17 @@ import { SUITE_TMP, CaseContext, removeCliBundle, findingKeys, readReport, scanJ
 import { honestAlpineEntries, honestApp, honestBase, writeAdvisoryDir, writeOciImage } from './images.js';
 import { tar } from './tar.js';
 
-export const allCases: HostileCase[] = [...integrityCases, ...linkCases, ...archiveCases, ...nameCases, ...hangCases, ...memoryCases, ...sourceCases, ...registryCases, ...ecosystemCases];
+export const allCases: HostileCase[] = [
+  ...integrityCases,
+  ...linkCases,
+  ...archiveCases,
+  ...nameCases,
+  ...hangCases,
+  ...memoryCases,
+  ...sourceCases,
+  ...registryCases,
+  ...ecosystemCases,
+];
 
 const shared = mkdtempSync(join(tmpdir(), 'strata-hostile-shared-'));
 test.after(() => {
@@ -44,9 +54,18 @@ test('the honest twins: every advisory of the honest db hits the honest images',
     const debian = readReport(debianRun.stdout);
     const alpine = readReport(alpineRun.stdout);
     // The honest db's records were written to hit these packages: a miss here is a scanner bug.
-    assert.deepEqual(debian.findings.map((f) => f.id).sort(), ['HOSTILE-DEB-0001', 'HOSTILE-DEB-0002', 'HOSTILE-MVN-0001', 'HOSTILE-NPM-0001', 'HOSTILE-PYPI-0001']);
+    assert.deepEqual(debian.findings.map((f) => f.id).sort(), [
+      'HOSTILE-DEB-0001',
+      'HOSTILE-DEB-0002',
+      'HOSTILE-MVN-0001',
+      'HOSTILE-NPM-0001',
+      'HOSTILE-PYPI-0001',
+    ]);
     assert.equal(debian.os, 'debian 12');
-    assert.deepEqual(alpine.findings.map((f) => f.id), ['HOSTILE-APK-0001']);
+    assert.deepEqual(
+      alpine.findings.map((f) => f.id),
+      ['HOSTILE-APK-0001'],
+    );
     assert.equal(alpine.os, 'alpine 3.20.3');
     honest = { debian, alpine, db, base, app };
     process.stderr.write(`# honest debian findings: ${findingKeys(debian).join('; ')}\n`);

@@ -36,7 +36,15 @@ export const HONEST_DPKG: DpkgPackage[] = [
 ];
 
 export function dpkgParagraph(p: DpkgPackage): string {
-  return [`Package: ${p.name}`, 'Status: install ok installed', ...(p.source ? [`Source: ${p.source}`] : []), `Version: ${p.version}`, 'Architecture: amd64', `Description: ${p.name}`, ''].join('\n');
+  return [
+    `Package: ${p.name}`,
+    'Status: install ok installed',
+    ...(p.source ? [`Source: ${p.source}`] : []),
+    `Version: ${p.version}`,
+    'Architecture: amd64',
+    `Description: ${p.name}`,
+    '',
+  ].join('\n');
 }
 
 export const dpkgStatus = (packages: DpkgPackage[]): string => packages.map((p) => `${dpkgParagraph(p)}\n`).join('');
@@ -49,7 +57,11 @@ export const POM_PROPERTIES = 'groupId=org.example\nartifactId=vulnlib\nversion=
 
 /** The honest application jar: one pom.properties that the Maven advisory hits. */
 export const honestJar = (extra: Array<{ name: string; content: string }> = []): Buffer =>
-  zip([{ name: 'META-INF/MANIFEST.MF', content: 'Manifest-Version: 1.0\n' }, ...extra, { name: 'META-INF/maven/org.example/vulnlib/pom.properties', content: POM_PROPERTIES }]);
+  zip([
+    { name: 'META-INF/MANIFEST.MF', content: 'Manifest-Version: 1.0\n' },
+    ...extra,
+    { name: 'META-INF/maven/org.example/vulnlib/pom.properties', content: POM_PROPERTIES },
+  ]);
 
 /** The honest Debian image's base layer: os-release and the dpkg status. */
 export const honestBaseEntries = (): Entry[] => [

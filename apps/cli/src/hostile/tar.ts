@@ -68,7 +68,15 @@ export function entry(e: Entry): Buffer {
   if (Buffer.byteLength(e.name) > 100) pax.path = e.name;
   if (e.linkname !== undefined && Buffer.byteLength(e.linkname) > 100) pax.linkpath = e.linkname;
   if (Object.keys(pax).length > 0) parts.push(paxHeader(pax));
-  parts.push(header({ name: e.name.slice(0, 100), type: e.type ?? 'file', size: content.length, ...(e.linkname !== undefined ? { linkname: e.linkname.slice(0, 100) } : {}), ...(e.mode !== undefined ? { mode: e.mode } : {}) }));
+  parts.push(
+    header({
+      name: e.name.slice(0, 100),
+      type: e.type ?? 'file',
+      size: content.length,
+      ...(e.linkname !== undefined ? { linkname: e.linkname.slice(0, 100) } : {}),
+      ...(e.mode !== undefined ? { mode: e.mode } : {}),
+    }),
+  );
   if (content.length > 0) parts.push(pad(content));
   return Buffer.concat(parts);
 }
@@ -83,7 +91,11 @@ export function paxRecord(key: string, value: string): string {
 
 /** A PAX extended header (typeflag x) with its records. */
 export function paxHeader(records: Record<string, string>, type: 'pax' | 'pax-global' = 'pax'): Buffer {
-  const body = Buffer.from(Object.entries(records).map(([k, v]) => paxRecord(k, v)).join(''));
+  const body = Buffer.from(
+    Object.entries(records)
+      .map(([k, v]) => paxRecord(k, v))
+      .join(''),
+  );
   return Buffer.concat([header({ name: 'PaxHeaders/x', type, size: body.length }), pad(body)]);
 }
 

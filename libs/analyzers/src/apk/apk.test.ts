@@ -24,17 +24,41 @@ test('apk: records with missing fields give warnings; complete records still cou
   const records = real.split('\n\n').filter((r) => r.trim() !== '');
   const [first, second, third, ...rest] = records;
   assert.ok(first && second && third);
-  const noName = second.split('\n').filter((l) => !l.startsWith('P:')).join('\n');
-  const noVersion = third.split('\n').filter((l) => !l.startsWith('V:')).join('\n');
-  const noOrigin = first.split('\n').filter((l) => !l.startsWith('o:')).join('\n');
+  const noName = second
+    .split('\n')
+    .filter((l) => !l.startsWith('P:'))
+    .join('\n');
+  const noVersion = third
+    .split('\n')
+    .filter((l) => !l.startsWith('V:'))
+    .join('\n');
+  const noOrigin = first
+    .split('\n')
+    .filter((l) => !l.startsWith('o:'))
+    .join('\n');
   const text = [noOrigin, noName, noVersion, 'garbage without colon', ...rest].join('\n\n') + '\n';
   const parsed = parseApkInstalled(text);
   const expected = parseApkInstalled([first, ...rest].join('\n\n') + '\n');
   // first stays (origin defaults to its name), second and third are skipped
-  assert.deepEqual(parsed.packages.map((p) => p.name), expected.packages.map((p) => p.name));
+  assert.deepEqual(
+    parsed.packages.map((p) => p.name),
+    expected.packages.map((p) => p.name),
+  );
   assert.equal(parsed.packages[0]?.srcName, parsed.packages[0]?.name);
-  assert.ok(parsed.warnings.some((w) => w.includes('missing P:')), parsed.warnings.join('\n'));
-  assert.ok(parsed.warnings.some((w) => w.includes('missing V:')), parsed.warnings.join('\n'));
-  assert.ok(parsed.warnings.some((w) => w.includes('missing o:')), parsed.warnings.join('\n'));
-  assert.ok(parsed.warnings.some((w) => w.includes('malformed')), parsed.warnings.join('\n'));
+  assert.ok(
+    parsed.warnings.some((w) => w.includes('missing P:')),
+    parsed.warnings.join('\n'),
+  );
+  assert.ok(
+    parsed.warnings.some((w) => w.includes('missing V:')),
+    parsed.warnings.join('\n'),
+  );
+  assert.ok(
+    parsed.warnings.some((w) => w.includes('missing o:')),
+    parsed.warnings.join('\n'),
+  );
+  assert.ok(
+    parsed.warnings.some((w) => w.includes('malformed')),
+    parsed.warnings.join('\n'),
+  );
 });

@@ -33,12 +33,20 @@ function composerProject(dir: string): { installed: Buffer; lock: Buffer; shown:
   );
   const env = { ...process.env, COMPOSER_HOME: join(dir, 'home'), COMPOSER_NO_INTERACTION: '1' };
   run('composer', ['install', '--no-progress', '--quiet'], { cwd: app, env });
-  const shown = (JSON.parse(run('composer', ['show', '--format=json'], { cwd: app, env })) as { installed: { name: string; version: string }[] }).installed.map((p) => `${p.name}@${p.version}`).sort();
-  const dev = (JSON.parse(run('composer', ['show', '--format=json', '--no-dev'], { cwd: app, env })) as { installed: { name: string; version: string }[] }).installed.map((p) => `${p.name}@${p.version}`).sort();
+  const shown = (JSON.parse(run('composer', ['show', '--format=json'], { cwd: app, env })) as { installed: { name: string; version: string }[] }).installed
+    .map((p) => `${p.name}@${p.version}`)
+    .sort();
+  const dev = (
+    JSON.parse(run('composer', ['show', '--format=json', '--no-dev'], { cwd: app, env })) as { installed: { name: string; version: string }[] }
+  ).installed
+    .map((p) => `${p.name}@${p.version}`)
+    .sort();
   return { installed: readFileSync(join(app, 'vendor/composer/installed.json')), lock: readFileSync(join(app, 'composer.lock')), shown, dev };
 }
 
-test('composer: installed.json (Composer 2 and the Composer 1 array form) lists what `composer show` lists; composer.lock its non-dev packages', { skip: noComposer }, async () => {
+test('composer: installed.json (Composer 2 and the Composer 1 array form) lists what `composer show` lists; composer.lock its non-dev packages', {
+  skip: noComposer,
+}, async () => {
   const t = tempDir('composer');
   try {
     const p = composerProject(t.dir);
@@ -82,5 +90,9 @@ test('composer: bad records are skipped with one warning per kind; the others st
   assert.ok(messages.some((m) => /^2 records: name is not a valid Composer name; skipped/.test(m)));
   const deep = await analyzeEntries([{ name: 'vendor/composer/installed.json', content: '['.repeat(100) + ']'.repeat(100) }]);
   assert.match(deep.warnings[0]?.message ?? '', /nested deeper than 64 levels/);
-  assert.deepEqual(deep.applications.map((s) => s.packages.length), [0], 'an unreadable file still records an empty set');
+  assert.deepEqual(
+    deep.applications.map((s) => s.packages.length),
+    [0],
+    'an unreadable file still records an empty set',
+  );
 });

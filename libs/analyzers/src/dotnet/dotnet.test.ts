@@ -44,7 +44,10 @@ test('deps.json: packages with runtime assets, the app and its projects, the run
   const set = r.applications[0]!;
   assert.equal(set.analyzer, 'dotnet-core');
   assert.equal(set.packages.find((p) => p.name === 'CoverageApp')?.purl, 'pkg:nuget/CoverageApp@1.0.0');
-  assert.deepEqual(r.warnings.map((w) => w.message), ['library key is not "name/version"; skipped (e.g. "bad key without version")']);
+  assert.deepEqual(
+    r.warnings.map((w) => w.message),
+    ['library key is not "name/version"; skipped (e.g. "bad key without version")'],
+  );
   // without the runtime target every package and project library is kept
   const bare = await analyzeEntries([{ name: 'x.deps.json', content: JSON.stringify({ libraries: depsJson.libraries }) }]);
   assert.equal(namesAt(bare, 'x.deps.json').length, 7);

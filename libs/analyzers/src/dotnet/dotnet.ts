@@ -29,7 +29,8 @@ function nugetPackage(rawName: string | undefined, rawVersion: string | undefine
   return { type: 'nuget', name: name.ok, version: version.ok, purl: nugetPurl(name.ok, version.ok), filePath };
 }
 
-const nonEmpty = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : isRecord(v) ? Object.keys(v).length > 0 : v !== undefined && v !== null && v !== '');
+const nonEmpty = (v: unknown): boolean =>
+  Array.isArray(v) ? v.length > 0 : isRecord(v) ? Object.keys(v).length > 0 : v !== undefined && v !== null && v !== '';
 
 /**
  * A .NET app's `<app>.deps.json`: the `libraries` of type package, project (the app itself and its
@@ -44,13 +45,19 @@ export function readDepsJson(value: unknown, filePath: string, list: PackageList
   if (!isRecord(libraries)) return '.deps.json "libraries" is not an object';
   const runtimeTarget = isRecord(value.runtimeTarget) ? ownString(value.runtimeTarget, 'name') : undefined;
   const targets = isRecord(value.targets) ? value.targets : undefined;
-  const target = runtimeTarget !== undefined && targets && Object.hasOwn(targets, runtimeTarget) && isRecord(targets[runtimeTarget]) ? (targets[runtimeTarget] as Record<string, unknown>) : undefined;
+  const target =
+    runtimeTarget !== undefined && targets && Object.hasOwn(targets, runtimeTarget) && isRecord(targets[runtimeTarget])
+      ? (targets[runtimeTarget] as Record<string, unknown>)
+      : undefined;
   const assets = new Map<string, boolean>();
   if (target) {
     for (const [key, lib] of Object.entries(target)) {
       const slash = key.indexOf('/');
       if (slash <= 0) continue;
-      const id = `${key.slice(0, slash).replace(/^runtimepack\./i, '').toLowerCase()}/${key.slice(slash + 1).toLowerCase()}`;
+      const id = `${key
+        .slice(0, slash)
+        .replace(/^runtimepack\./i, '')
+        .toLowerCase()}/${key.slice(slash + 1).toLowerCase()}`;
       const has = isRecord(lib) && (nonEmpty(lib.runtime) || nonEmpty(lib.runtimeTargets) || nonEmpty(lib.native));
       assets.set(id, (assets.get(id) ?? false) || has);
     }

@@ -24,7 +24,7 @@ function adminDirWith(status: string | Buffer): { dir: string; cleanup: () => vo
   return t;
 }
 
-test('dpkg: this machine\'s status file equals dpkg-query', { skip: skipUnless('tool:dpkg-query') }, () => {
+test("dpkg: this machine's status file equals dpkg-query", { skip: skipUnless('tool:dpkg-query') }, () => {
   const t = tempDir('dpkg-host');
   try {
     mkdirSync(join(t.dir, 'updates'));
@@ -131,9 +131,18 @@ test('dpkg: binary noise and a truncated stanza give warnings, the good stanzas 
   const truncated = 'Package: theta\nStatus: install ok installed\nArchitecture: amd64\nVers';
   const text = `${good}\n\n${noise.toString('latin1')}\n\n${truncated}`;
   const parsed = parseDpkgStatus(text, false);
-  assert.deepEqual(parsed.packages.map((p) => `${p.name}:${p.arch}`), ['alpha:amd64', 'alpha:i386']);
-  assert.ok(parsed.warnings.some((w) => /theta.*(Version|not a "Field: value")/.test(w)), parsed.warnings.join('\n'));
-  assert.ok(parsed.warnings.some((w) => /binary or non-UTF-8|not a "Field: value"/.test(w)), parsed.warnings.join('\n'));
+  assert.deepEqual(
+    parsed.packages.map((p) => `${p.name}:${p.arch}`),
+    ['alpha:amd64', 'alpha:i386'],
+  );
+  assert.ok(
+    parsed.warnings.some((w) => /theta.*(Version|not a "Field: value")/.test(w)),
+    parsed.warnings.join('\n'),
+  );
+  assert.ok(
+    parsed.warnings.some((w) => /binary or non-UTF-8|not a "Field: value"/.test(w)),
+    parsed.warnings.join('\n'),
+  );
 });
 
 test('dpkg: a status.d entry without Status (distroless) counts as installed', { skip: skipUnless('tool:dpkg-query') }, () => {

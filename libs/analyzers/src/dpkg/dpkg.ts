@@ -13,13 +13,7 @@ const MAX_WARNINGS_PER_FILE = 20;
  * dpkg package states whose files are on disk. `config-files`, `half-installed` and `not-installed`
  * packages are not reported (dpkg-query -W would still list the first two).
  */
-export const DPKG_INSTALLED_STATES: ReadonlySet<string> = new Set([
-  'installed',
-  'half-configured',
-  'unpacked',
-  'triggers-awaited',
-  'triggers-pending',
-]);
+export const DPKG_INSTALLED_STATES: ReadonlySet<string> = new Set(['installed', 'half-configured', 'unpacked', 'triggers-awaited', 'triggers-pending']);
 
 /** A dpkg version as dpkg-query prints it: a zero epoch is dropped unless the rest has a colon. */
 export function dpkgDisplayVersion(raw: string): { version: string; epoch?: number } {

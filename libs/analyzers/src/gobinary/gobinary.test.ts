@@ -23,7 +23,8 @@ const SOURCES: Record<string, Record<string, string>> = {
       'replace golang.org/x/text => golang.org/x/text v0.3.8\n\nreplace example.com/strata/lib => ./lib\n',
     'lib/go.mod': 'module example.com/strata/lib\n\ngo 1.21\n',
     'lib/lib.go': 'package lib\n\nfunc Name() string { return "lib" }\n',
-    'main.go': 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/strata/lib"\n\t"golang.org/x/text/language"\n)\n\nfunc main() { fmt.Println(language.English, lib.Name()) }\n',
+    'main.go':
+      'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/strata/lib"\n\t"golang.org/x/text/language"\n)\n\nfunc main() { fmt.Println(language.English, lib.Name()) }\n',
   },
 };
 // binary name → module, extra env, extra build flags
@@ -103,7 +104,10 @@ test('gobinary: binaries built here (old x/text, replacements, PIE, 386 stripped
         const file = join(dir, 'bin', b.name);
         const expected = oracle(file);
         const size = readFileSync(file).length;
-        const out = await goBinaryAnalyzer.analyze({ path: `usr/local/bin/${b.name}`, content: createReadStream(file), size, mode: 0o755 }, { limits, tmpDir: t.dir });
+        const out = await goBinaryAnalyzer.analyze(
+          { path: `usr/local/bin/${b.name}`, content: createReadStream(file), size, mode: 0o755 },
+          { limits, tmpDir: t.dir },
+        );
         const set = out?.applications?.[0];
         assert.equal(set?.path, `usr/local/bin/${b.name}`);
         assert.deepEqual(describe(set?.packages ?? []), expected, b.name);
@@ -148,8 +152,11 @@ function pointerFormatElf(is64: boolean, little: boolean, goVersion: string, mod
   const w16 = (o: number, v: number): void => void (little ? file.writeUInt16LE(v, o) : file.writeUInt16BE(v, o));
   const w32 = (o: number, v: number): void => void (little ? file.writeUInt32LE(v, o) : file.writeUInt32BE(v, o));
   const wPtr = (o: number, v: number): void => (is64 ? void (little ? file.writeBigUInt64LE(BigInt(v), o) : file.writeBigUInt64BE(BigInt(v), o)) : w32(o, v));
-  const roOff = page, rwOff = 2 * page, shOff = 3 * page;
-  const roAddr = 0x400000 + roOff, rwAddr = 0x400000 + rwOff;
+  const roOff = page,
+    rwOff = 2 * page,
+    shOff = 3 * page;
+  const roAddr = 0x400000 + roOff,
+    rwAddr = 0x400000 + rwOff;
   // read-only segment: the string bytes
   const sentinelA = Buffer.from('0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6', 'latin1');
   const sentinelB = Buffer.from('\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2', 'latin1');
@@ -178,7 +185,9 @@ function pointerFormatElf(is64: boolean, little: boolean, goVersion: string, mod
   w16(16, 2); // ET_EXEC
   w16(18, is64 ? 62 : 3); // x86-64 / i386 (the oracle does not care which)
   w32(20, 1);
-  const ehsize = is64 ? 64 : 52, phent = is64 ? 56 : 32, shent = is64 ? 64 : 40;
+  const ehsize = is64 ? 64 : 52,
+    phent = is64 ? 56 : 32,
+    shent = is64 ? 64 : 40;
   if (is64) {
     file.writeBigUInt64LE(0n, 24);
     wPtr(24, roAddr);
@@ -256,10 +265,14 @@ function pointerFormatElf(is64: boolean, little: boolean, goVersion: string, mod
 }
 
 test('gobinary: the pre-Go-1.18 pointer format (64-bit LE, 32-bit BE) equals go version -m', { skip: skipUnless('tool:go') }, async () => {
-  const modInfo = 'path\texample.com/old\nmod\texample.com/old\tv1.0.0\th1:abc=\ndep\tgolang.org/x/text\tv0.3.5\th1:def=\ndep\tgithub.com/pkg/errors\tv0.8.0\n=>\tgithub.com/pkg/errors\tv0.9.1\th1:ghi=\n';
+  const modInfo =
+    'path\texample.com/old\nmod\texample.com/old\tv1.0.0\th1:abc=\ndep\tgolang.org/x/text\tv0.3.5\th1:def=\ndep\tgithub.com/pkg/errors\tv0.8.0\n=>\tgithub.com/pkg/errors\tv0.9.1\th1:ghi=\n';
   const t = tempDir('gobin-ptr');
   try {
-    for (const [is64, little] of [[true, true], [false, false]] as const) {
+    for (const [is64, little] of [
+      [true, true],
+      [false, false],
+    ] as const) {
       const elf = pointerFormatElf(is64, little, 'go1.16.15', modInfo);
       const file = join(t.dir, `old-${is64 ? 64 : 32}-${little ? 'le' : 'be'}`);
       writeFileSync(file, elf, { mode: 0o755 });
@@ -269,7 +282,10 @@ test('gobinary: the pre-Go-1.18 pointer format (64-bit LE, 32-bit BE) equals go 
       // Without the Go build ID note the file is only scanned, not held: the pointer format then
       // cannot be resolved, and that is said loudly rather than reported as "not a Go binary".
       const bare = pointerFormatElf(is64, little, 'go1.16.15', modInfo, false);
-      await assert.rejects(goBinaryAnalyzer.analyze({ path: 'app/old', content: bare, size: bare.length, mode: 0o755 }, { ...ctx, tmpDir: t.dir }), /pre-Go-1\.18 build info/);
+      await assert.rejects(
+        goBinaryAnalyzer.analyze({ path: 'app/old', content: bare, size: bare.length, mode: 0o755 }, { ...ctx, tmpDir: t.dir }),
+        /pre-Go-1\.18 build info/,
+      );
     }
   } finally {
     t.cleanup();

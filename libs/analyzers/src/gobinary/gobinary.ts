@@ -7,7 +7,17 @@ import { isExecutable } from '../util/paths.js';
 import { SizeLimitError } from '../util/stream.js';
 import { openTempSource, tempPath } from '../util/tempfile.js';
 import type { Analyzer, AnalyzerOutput } from '../types.js';
-import { BUILDINFO_MAGIC, bufferSource, decodeInlineBlob, GoBuildInfoError, goToolchainSemver, inspectElfHead, MAX_GO_DEPS, parseModInfo, readGoBuildInfo } from './buildinfo.js';
+import {
+  BUILDINFO_MAGIC,
+  bufferSource,
+  decodeInlineBlob,
+  GoBuildInfoError,
+  goToolchainSemver,
+  inspectElfHead,
+  MAX_GO_DEPS,
+  parseModInfo,
+  readGoBuildInfo,
+} from './buildinfo.js';
 import type { ByteSource, GoBuildInfo, RawBuildInfo } from './buildinfo.js';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
@@ -67,7 +77,10 @@ function magicScanner(): { feed(chunk: Buffer): void; readonly seen: boolean } {
  * Finds the 16-byte-aligned build info blob inside the writable segment while a file streams by,
  * and keeps the bytes from there on until the (inline, Go ≥ 1.18) blob is complete.
  */
-function blobCatcher(range: { offset: number; size: number }): { feed(chunk: Buffer, at: number): void; result(): ReturnType<typeof decodeInlineBlob> | 'none' } {
+function blobCatcher(range: { offset: number; size: number }): {
+  feed(chunk: Buffer, at: number): void;
+  result(): ReturnType<typeof decodeInlineBlob> | 'none';
+} {
   let carry = Buffer.alloc(0);
   let carryAt = 0;
   let captured: Buffer[] | undefined;
@@ -220,7 +233,8 @@ export const goBinaryAnalyzer: Analyzer = {
       const info = parseModInfo(raw.goVersion, raw.modInfo);
       const packages = goPackages(info, file.path);
       const out: AnalyzerOutput = { applications: [{ path: file.path, analyzer: 'gobinary', type: 'gobinary', packages }] };
-      if (info.droppedDeps) out.warnings = [{ path: file.path, message: `more than ${MAX_GO_DEPS} dependencies; ${info.droppedDeps} more are NOT in this report` }];
+      if (info.droppedDeps)
+        out.warnings = [{ path: file.path, message: `more than ${MAX_GO_DEPS} dependencies; ${info.droppedDeps} more are NOT in this report` }];
       return out;
     } finally {
       held = [];

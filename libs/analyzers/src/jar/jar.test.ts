@@ -49,8 +49,18 @@ test('jar: pom.properties, manifest fallbacks and nested archives (war > jar > j
   const t = tempDir('jar');
   try {
     const libA = jar(t.dir, 'lib-a-1.4.2.jar', pom('com.example', 'lib-a', '1.4.2'));
-    const manifestOnly = jar(t.dir, 'manifest-lib.jar', { 'org/example/X.txt': 'x' }, 'Implementation-Title: manifest-lib\nImplementation-Vendor-Id: org.example\nImplementation-Version: 2.0.1\n');
-    const bundle = jar(t.dir, 'bundle.jar', { 'a.txt': 'a' }, 'Bundle-SymbolicName: org.osgi.example.bundle;singleton:=true\nBundle-Version: 3.1.0\nImplementation-Title: An OSGi Bundle With Spaces\n');
+    const manifestOnly = jar(
+      t.dir,
+      'manifest-lib.jar',
+      { 'org/example/X.txt': 'x' },
+      'Implementation-Title: manifest-lib\nImplementation-Vendor-Id: org.example\nImplementation-Version: 2.0.1\n',
+    );
+    const bundle = jar(
+      t.dir,
+      'bundle.jar',
+      { 'a.txt': 'a' },
+      'Bundle-SymbolicName: org.osgi.example.bundle;singleton:=true\nBundle-Version: 3.1.0\nImplementation-Title: An OSGi Bundle With Spaces\n',
+    );
     const nothing = jar(t.dir, 'nothing.jar', { 'a.txt': 'a' });
     const fat = jar(t.dir, 'fat.jar', {
       ...pom('com.example', 'fat', '0.1.0'),
@@ -65,13 +75,16 @@ test('jar: pom.properties, manifest fallbacks and nested archives (war > jar > j
 
     const { packages, warnings } = await analyze(war, 'opt/app/app.war', t.dir);
     assert.deepEqual(warnings, []);
-    assert.deepEqual(gavs(packages), [
-      'com.example.web:app:5.0.0-SNAPSHOT opt/app/app.war',
-      'com.example:fat:0.1.0 opt/app/app.war!/WEB-INF/lib/fat.jar',
-      'com.example:lib-a:1.4.2 opt/app/app.war!/WEB-INF/lib/fat.jar!/BOOT-INF/lib/lib-a-1.4.2.jar',
-      'org.example:manifest-lib:2.0.1 opt/app/app.war!/WEB-INF/lib/manifest-lib.jar',
-      'org.osgi.example:bundle:3.1.0 opt/app/app.war!/WEB-INF/lib/bundle.jar',
-    ].sort());
+    assert.deepEqual(
+      gavs(packages),
+      [
+        'com.example.web:app:5.0.0-SNAPSHOT opt/app/app.war',
+        'com.example:fat:0.1.0 opt/app/app.war!/WEB-INF/lib/fat.jar',
+        'com.example:lib-a:1.4.2 opt/app/app.war!/WEB-INF/lib/fat.jar!/BOOT-INF/lib/lib-a-1.4.2.jar',
+        'org.example:manifest-lib:2.0.1 opt/app/app.war!/WEB-INF/lib/manifest-lib.jar',
+        'org.osgi.example:bundle:3.1.0 opt/app/app.war!/WEB-INF/lib/bundle.jar',
+      ].sort(),
+    );
     const libAPkg = packages.find((p) => p.name === 'com.example:lib-a');
     assert.equal(libAPkg?.purl, 'pkg:maven/com.example/lib-a@1.4.2');
   } finally {
@@ -90,7 +103,9 @@ function lieAboutSize(zip: Buffer, entryName: string, size: number): Buffer {
   return out;
 }
 
-test('jar: a zip bomb nested in a jar gives a warning; the jar\'s own packages still count', { skip: skipUnless('tool:jar') || skipUnless('tool:zip') }, async () => {
+test("jar: a zip bomb nested in a jar gives a warning; the jar's own packages still count", {
+  skip: skipUnless('tool:jar') || skipUnless('tool:zip'),
+}, async () => {
   const t = tempDir('jar-bomb');
   try {
     const dir = join(t.dir, 'bomb.d');
@@ -104,14 +119,20 @@ test('jar: a zip bomb nested in a jar gives a warning; the jar\'s own packages s
 
     const honest = await analyze(outer, 'app/victim.jar', t.dir, limits);
     assert.deepEqual(gavs(honest.packages), ['com.example:victim:1.0.0 app/victim.jar']);
-    assert.ok(honest.warnings.some((w) => /lib\/bomb\.jar.*zip bomb/.test(w)), honest.warnings.join('\n'));
+    assert.ok(
+      honest.warnings.some((w) => /lib\/bomb\.jar.*zip bomb/.test(w)),
+      honest.warnings.join('\n'),
+    );
 
     // the same bomb, with its headers claiming it is small
     const liar = join(t.dir, 'liar.jar');
     writeFileSync(liar, lieAboutSize(readFileSync(outer), 'lib/bomb.jar', 1000));
     const lied = await analyze(liar, 'app/liar.jar', t.dir, limits);
     assert.deepEqual(gavs(lied.packages), ['com.example:victim:1.0.0 app/liar.jar']);
-    assert.ok(lied.warnings.some((w) => w.startsWith('app/liar.jar: app/liar.jar!/lib/bomb.jar')), lied.warnings.join('\n'));
+    assert.ok(
+      lied.warnings.some((w) => w.startsWith('app/liar.jar: app/liar.jar!/lib/bomb.jar')),
+      lied.warnings.join('\n'),
+    );
   } finally {
     t.cleanup();
   }

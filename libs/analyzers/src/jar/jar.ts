@@ -92,7 +92,11 @@ export function coordinatesFromManifest(m: Map<string, string>, fileName?: strin
   const moduleName = (m.get('automatic-module-name') ?? '').trim();
   let version: string | undefined;
   let versionFrom = '';
-  for (const [key, from] of [['implementation-version', 'Implementation-Version'], ['bundle-version', 'Bundle-Version'], ['specification-version', 'Specification-Version']] as const) {
+  for (const [key, from] of [
+    ['implementation-version', 'Implementation-Version'],
+    ['bundle-version', 'Bundle-Version'],
+    ['specification-version', 'Specification-Version'],
+  ] as const) {
     version = coordinate(m.get(key), VERSION);
     if (version) {
       versionFrom = from;
@@ -164,7 +168,9 @@ export function manifestPackage(c: ManifestCoordinates, filePath: string): Packa
     version: c.version,
     purl: purl('generic', undefined, c.artifactId, c.version),
     filePath,
-    notes: [`groupId unknown: no pom.properties, and the manifest names no group (Implementation-Vendor-Id, Bundle-SymbolicName, Automatic-Module-Name); ${from}; not matched against Maven advisories`],
+    notes: [
+      `groupId unknown: no pom.properties, and the manifest names no group (Implementation-Vendor-Id, Bundle-SymbolicName, Automatic-Module-Name); ${from}; not matched against Maven advisories`,
+    ],
   };
 }
 
@@ -206,7 +212,15 @@ export function mavenPackage(gav: Gav, filePath: string): Package {
  * Packages of one archive on disk, its nested archives included (depth- and size-bounded).
  * `display` is the archive's path as reported ("app.war!/WEB-INF/lib/x.jar" for nested ones).
  */
-async function analyzeArchive(file: string, display: string, depth: number, budget: Budget, ctx: AnalyzerContext, warnings: AnalyzerWarningOut[], topPath: string): Promise<Package[]> {
+async function analyzeArchive(
+  file: string,
+  display: string,
+  depth: number,
+  budget: Budget,
+  ctx: AnalyzerContext,
+  warnings: AnalyzerWarningOut[],
+  topPath: string,
+): Promise<Package[]> {
   // Names are decoded and checked here, per entry: yauzl's own check fails the whole archive on one bad name.
   const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: false });
   const poms: Gav[] = [];
@@ -252,7 +266,10 @@ async function analyzeArchive(file: string, display: string, depth: number, budg
           continue;
         }
         if (entry.uncompressedSize > budget.limits.maxArchiveSize) {
-          warnings.push({ path: topPath, message: `${where}: nested archive of ${entry.uncompressedSize} bytes is over the limit of ${budget.limits.maxArchiveSize} (zip bomb?); not opened` });
+          warnings.push({
+            path: topPath,
+            message: `${where}: nested archive of ${entry.uncompressedSize} bytes is over the limit of ${budget.limits.maxArchiveSize} (zip bomb?); not opened`,
+          });
           continue;
         }
         charge(budget, entry.uncompressedSize, where);

@@ -21,9 +21,12 @@ function zipWith(files: Record<string, string>): Buffer {
   }
 }
 
-const SPRING_CORE = 'Manifest-Version: 1.0\r\nImplementation-Title: spring-core\r\nAutomatic-Module-Name: spring.core\r\nImplementation-Version: 5.3.17\r\nCreated-By: 1.8.0_322 (Oracle Corporation)\r\nDependencies: jdk.unsupported\r\n\r\n';
-const SNAKEYAML = 'Manifest-Version: 1.0\r\nAutomatic-Module-Name: org.yaml.snakeyaml\r\nBundle-Name: SnakeYAML\r\nBundle-SymbolicName: org.yaml.snakeyaml\r\nBundle-Version: 1.26.0\r\n\r\n';
-const JACKSON = 'Manifest-Version: 1.0\r\nBundle-SymbolicName: com.fasterxml.jackson.core.jackson-databind\r\nImplementation-Title: jackson-databind\r\nImplementation-Version: 2.9.10.1\r\nImplementation-Vendor-Id: com.fasterxml.jackson.core\r\n\r\n';
+const SPRING_CORE =
+  'Manifest-Version: 1.0\r\nImplementation-Title: spring-core\r\nAutomatic-Module-Name: spring.core\r\nImplementation-Version: 5.3.17\r\nCreated-By: 1.8.0_322 (Oracle Corporation)\r\nDependencies: jdk.unsupported\r\n\r\n';
+const SNAKEYAML =
+  'Manifest-Version: 1.0\r\nAutomatic-Module-Name: org.yaml.snakeyaml\r\nBundle-Name: SnakeYAML\r\nBundle-SymbolicName: org.yaml.snakeyaml\r\nBundle-Version: 1.26.0\r\n\r\n';
+const JACKSON =
+  'Manifest-Version: 1.0\r\nBundle-SymbolicName: com.fasterxml.jackson.core.jackson-databind\r\nImplementation-Title: jackson-databind\r\nImplementation-Version: 2.9.10.1\r\nImplementation-Vendor-Id: com.fasterxml.jackson.core\r\n\r\n';
 
 test('manifest naming: the group from Implementation-Vendor-Id or a symbolic name ending in the artifact; otherwise unknown, said in a note', () => {
   assert.deepEqual(coordinatesFromManifest(parseManifest(SPRING_CORE), 'spring-core-5.3.17.jar'), {
@@ -33,7 +36,11 @@ test('manifest naming: the group from Implementation-Vendor-Id or a symbolic nam
   });
   assert.equal(coordinatesFromManifest(parseManifest(SNAKEYAML), 'snakeyaml-1.26.jar')?.groupId, 'org.yaml');
   assert.equal(coordinatesFromManifest(parseManifest(JACKSON))?.groupId, 'com.fasterxml.jackson.core');
-  assert.equal(coordinatesFromManifest(parseManifest('Automatic-Module-Name: org.apache.commons.lang3\n'), 'commons-lang3-3.12.0.jar')?.groupId, undefined, 'lang3 is not commons-lang3');
+  assert.equal(
+    coordinatesFromManifest(parseManifest('Automatic-Module-Name: org.apache.commons.lang3\n'), 'commons-lang3-3.12.0.jar')?.groupId,
+    undefined,
+    'lang3 is not commons-lang3',
+  );
   assert.equal(coordinatesFromManifest(new Map(), 'nothing.jar'), undefined);
 });
 

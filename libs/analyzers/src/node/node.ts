@@ -41,10 +41,16 @@ export const nodeAnalyzer: Analyzer = {
     try {
       json = JSON.parse(buf.toString('utf8').replace(/^\ufeff/, ''));
     } catch (err) {
-      return { warnings: [{ path: file.path, message: `invalid JSON: ${describeError(err)}` }], applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }] };
+      return {
+        warnings: [{ path: file.path, message: `invalid JSON: ${describeError(err)}` }],
+        applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }],
+      };
     }
     if (!json || typeof json !== 'object' || Array.isArray(json)) {
-      return { warnings: [{ path: file.path, message: 'package.json is not a JSON object' }], applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }] };
+      return {
+        warnings: [{ path: file.path, message: 'package.json is not a JSON object' }],
+        applications: [{ path: file.path, analyzer: 'node-pkg', type: 'npm', packages: [] }],
+      };
     }
     const obj = json as Record<string, unknown>;
     const { name, version } = obj;

@@ -27,7 +27,10 @@ test('os-release: parsing agrees with the shell on real files and tricky quoting
   const t = tempDir('os');
   try {
     const tricky = join(t.dir, 'tricky');
-    writeFileSync(tricky, `# comment\nID="rocky"\nVERSION_ID='9.4'\nPRETTY_NAME="Rocky \\"Blue Onyx\\" \\$HOME \\\\ end"\nVERSION_CODENAME=\nHOME_URL="https://rockylinux.org/"\n`);
+    writeFileSync(
+      tricky,
+      `# comment\nID="rocky"\nVERSION_ID='9.4'\nPRETTY_NAME="Rocky \\"Blue Onyx\\" \\$HOME \\\\ end"\nVERSION_CODENAME=\nHOME_URL="https://rockylinux.org/"\n`,
+    );
     files.push(tricky);
     for (const f of files) assert.deepEqual(ours(readFileSync(f, 'utf8')), shellView(f), f);
   } finally {
@@ -52,7 +55,13 @@ test('os detection: this Debian machine, by os-release and by debian_version alo
   assert.equal(alone?.os.family, 'debian');
   assert.equal(alone?.os.name, shell.VERSION_ID);
   // Ubuntu-like layers carry a debian_version that says nothing about Debian
-  assert.equal(detectOs([{ path: 'etc/debian_version', text: debianVersion }, { path: 'etc/lsb-release', text: 'DISTRIB_ID=LinuxMint\n' }]), undefined);
+  assert.equal(
+    detectOs([
+      { path: 'etc/debian_version', text: debianVersion },
+      { path: 'etc/lsb-release', text: 'DISTRIB_ID=LinuxMint\n' },
+    ]),
+    undefined,
+  );
 });
 
 test('os detection: Alpine 3.20.3 from the real minirootfs files', { skip: skipUnless('data') }, async () => {

@@ -192,7 +192,9 @@ export function detectOsCandidates(files: Array<{ path: string; text: string }>)
   candidates.sort((a, b) => b.rank - a.rank);
   // Ubuntu and its derivatives ship an etc/debian_version too ("bookworm/sid"): it only counts
   // when nothing in the layer says the system is something other than Debian.
-  const ids = OS_RELEASE_PATHS.map((p) => byPath.get(p)).filter((t) => t !== undefined).map((t) => parseOsRelease(t).ID ?? '');
+  const ids = OS_RELEASE_PATHS.map((p) => byPath.get(p))
+    .filter((t) => t !== undefined)
+    .map((t) => parseOsRelease(t).ID ?? '');
   if (ids.some((id) => id !== 'debian') || byPath.has('etc/lsb-release')) return candidates.filter((c) => c.path !== 'etc/debian_version');
   return candidates;
 }

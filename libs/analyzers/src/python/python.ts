@@ -33,35 +33,39 @@ export function parseCoreMetadata(text: string, problems: string[] = []): Map<st
     cutFields.add(field);
     problems.push(`field ${field}: ${what}; the rest was dropped`);
   };
-  forEachLineOfText(text, (line, cut) => {
-    if (ended) return;
-    if (line === '') {
-      ended = true;
-      return;
-    }
-    if ((line.startsWith(' ') || line.startsWith('\t')) && last) {
-      const values = fields.get(last);
-      if (!values || values.length === 0) return;
-      const value = values[values.length - 1]!;
-      if (cut || value.length + line.length > MAX_METADATA_FIELD_CHARS) note(last, `longer than ${MAX_METADATA_FIELD_CHARS} characters`);
-      else values[values.length - 1] = `${value}\n${line.trim()}`;
-      return;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      last = undefined;
-      return;
-    }
-    last = line.slice(0, colon).trim().toLowerCase();
-    const list = fields.get(last) ?? [];
-    if (list.length >= MAX_METADATA_FIELD_VALUES) {
-      note(last, `more than ${MAX_METADATA_FIELD_VALUES} values`);
-      return;
-    }
-    if (cut) note(last, `longer than ${MAX_METADATA_FIELD_CHARS} characters`);
-    list.push(line.slice(colon + 1).trim());
-    fields.set(last, list);
-  }, MAX_METADATA_FIELD_CHARS);
+  forEachLineOfText(
+    text,
+    (line, cut) => {
+      if (ended) return;
+      if (line === '') {
+        ended = true;
+        return;
+      }
+      if ((line.startsWith(' ') || line.startsWith('\t')) && last) {
+        const values = fields.get(last);
+        if (!values || values.length === 0) return;
+        const value = values[values.length - 1]!;
+        if (cut || value.length + line.length > MAX_METADATA_FIELD_CHARS) note(last, `longer than ${MAX_METADATA_FIELD_CHARS} characters`);
+        else values[values.length - 1] = `${value}\n${line.trim()}`;
+        return;
+      }
+      const colon = line.indexOf(':');
+      if (colon <= 0) {
+        last = undefined;
+        return;
+      }
+      last = line.slice(0, colon).trim().toLowerCase();
+      const list = fields.get(last) ?? [];
+      if (list.length >= MAX_METADATA_FIELD_VALUES) {
+        note(last, `more than ${MAX_METADATA_FIELD_VALUES} values`);
+        return;
+      }
+      if (cut) note(last, `longer than ${MAX_METADATA_FIELD_CHARS} characters`);
+      list.push(line.slice(colon + 1).trim());
+      fields.set(last, list);
+    },
+    MAX_METADATA_FIELD_CHARS,
+  );
   return fields;
 }
 
@@ -70,9 +74,7 @@ function pythonLicenses(fields: Map<string, string[]>): string[] | undefined {
   if (expr) return [expr];
   const lic = fields.get('license')?.[0];
   if (lic && lic !== 'UNKNOWN' && !lic.includes('\n') && lic.length <= 100) return [lic];
-  const classifiers = (fields.get('classifier') ?? [])
-    .filter((c) => c.startsWith('License :: '))
-    .map((c) => c.split(' :: ').pop() ?? c);
+  const classifiers = (fields.get('classifier') ?? []).filter((c) => c.startsWith('License :: ')).map((c) => c.split(' :: ').pop() ?? c);
   return classifiers.length > 0 ? classifiers : undefined;
 }
 

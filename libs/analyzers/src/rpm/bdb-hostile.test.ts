@@ -57,5 +57,8 @@ test('bdb: overlapping chains that add up to more than the file are refused', ()
   const db = sharedChainDb(2, 64);
   db.writeUInt32LE(3, PAGE + (PAGE - 5 - 12 - 5 - 12) + 4);
   db.writeUInt32LE(63 * (PAGE - 26), PAGE + (PAGE - 5 - 12 - 5 - 12) + 8);
-  assert.throws(() => readBdbValues(db), (err: unknown) => err instanceof BdbError && /more than the file/.test(err.message));
+  assert.throws(
+    () => readBdbValues(db),
+    (err: unknown) => err instanceof BdbError && /more than the file/.test(err.message),
+  );
 });

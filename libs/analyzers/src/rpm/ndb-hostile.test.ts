@@ -63,9 +63,15 @@ test('ndb: 250 slots naming one blob yield it once; overlapping blobs are refuse
 test('ndb: a header claiming more slot pages than the file holds, or no slot page, is refused whole', () => {
   const db = three();
   db.writeUInt32LE(1_000_000, 12);
-  assert.throws(() => readNdbBlobs(db), (e: unknown) => e instanceof NdbError && /truncated: 1000000 slot pages claimed/.test(e.message));
+  assert.throws(
+    () => readNdbBlobs(db),
+    (e: unknown) => e instanceof NdbError && /truncated: 1000000 slot pages claimed/.test(e.message),
+  );
   db.writeUInt32LE(0, 12);
-  assert.throws(() => readNdbBlobs(db), (e: unknown) => e instanceof NdbError && /no slot pages/.test(e.message));
+  assert.throws(
+    () => readNdbBlobs(db),
+    (e: unknown) => e instanceof NdbError && /no slot pages/.test(e.message),
+  );
   assert.throws(() => readNdbBlobs(Buffer.from('RpmP')), NdbError);
 });
 

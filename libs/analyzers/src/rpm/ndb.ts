@@ -76,7 +76,8 @@ export function readNdbBlobs(db: Buffer, problems?: string[]): Buffer[] {
   if (version !== 0) throw new NdbError(`unsupported NDB format version ${version}`);
   const slotPages = db.readUInt32LE(12);
   if (slotPages === 0) throw new NdbError('the header names no slot pages');
-  if (slotPages > Math.floor(db.length / PAGE)) throw new NdbError(`truncated: ${slotPages} slot pages claimed, the file holds ${Math.floor(db.length / PAGE)} pages`);
+  if (slotPages > Math.floor(db.length / PAGE))
+    throw new NdbError(`truncated: ${slotPages} slot pages claimed, the file holds ${Math.floor(db.length / PAGE)} pages`);
   const slotAreaEnd = slotPages * PAGE;
 
   let problemCount = 0;

@@ -12,7 +12,9 @@ import { run, sortLines, tempDir, tsvLines } from '../testing/index.js';
 
 const QF = '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{LICENSE}\\n';
 const line = (p: Package): string =>
-  [p.name, p.epoch ?? 0, p.version, p.release ?? '', p.arch ?? '(none)', p.srcName ? `${p.srcName}-${p.srcVersion}-${p.srcRelease}.src.rpm` : '(none)'].join('\t');
+  [p.name, p.epoch ?? 0, p.version, p.release ?? '', p.arch ?? '(none)', p.srcName ? `${p.srcName}-${p.srcVersion}-${p.srcRelease}.src.rpm` : '(none)'].join(
+    '\t',
+  );
 const withLicense = (p: Package): string => `${line(p)}\t${p.licenses?.[0] ?? '(none)'}`;
 
 function rpmQuery(dbpath: string, root?: string): string[] {
@@ -91,16 +93,18 @@ test('rpm: a corrupt sqlite file gives a warning naming it; other DB files still
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
   const torn = Buffer.from(good.subarray(0, 16 * 4096)); // a header that promises pages that are not there
   const out = await rpmAnalyzer.postAnalyze(
-    [
-      collected('var/lib/rpm/rpmdb.sqlite', noise),
-      collected('usr/lib/sysimage/rpm/rpmdb.sqlite', good),
-      collected('usr/share/rpm/rpmdb.sqlite', torn),
-    ],
+    [collected('var/lib/rpm/rpmdb.sqlite', noise), collected('usr/lib/sysimage/rpm/rpmdb.sqlite', good), collected('usr/share/rpm/rpmdb.sqlite', torn)],
     ctx,
   );
   const warnings = out?.warnings ?? [];
-  assert.ok(warnings.some((w) => w.path === 'var/lib/rpm/rpmdb.sqlite' && /cannot read rpm database/.test(w.message)), JSON.stringify(warnings));
-  assert.ok(warnings.some((w) => w.path === 'usr/share/rpm/rpmdb.sqlite'), JSON.stringify(warnings));
+  assert.ok(
+    warnings.some((w) => w.path === 'var/lib/rpm/rpmdb.sqlite' && /cannot read rpm database/.test(w.message)),
+    JSON.stringify(warnings),
+  );
+  assert.ok(
+    warnings.some((w) => w.path === 'usr/share/rpm/rpmdb.sqlite'),
+    JSON.stringify(warnings),
+  );
   const sets = new Map((out?.packageSets ?? []).map((s) => [s.path, s.packages.length]));
   assert.equal(sets.get('usr/lib/sysimage/rpm/rpmdb.sqlite'), 129);
   assert.equal(sets.get('var/lib/rpm/rpmdb.sqlite'), 0);
@@ -114,7 +118,10 @@ test('rpm: one malformed header blob is skipped with a warning, the others count
   db.close();
   const out = await rpmAnalyzer.postAnalyze([collected('var/lib/rpm/rpmdb.sqlite', edited)], ctx);
   assert.equal(out?.packageSets?.[0]?.packages.length, 128);
-  assert.ok(out?.warnings?.some((w) => /header #1/.test(w.message)), JSON.stringify(out?.warnings));
+  assert.ok(
+    out?.warnings?.some((w) => /header #1/.test(w.message)),
+    JSON.stringify(out?.warnings),
+  );
 });
 
 /** The Mariner headers written into a BerkeleyDB hash `Packages` by db_load, the way rpm's BDB backend keys them. */
@@ -137,7 +144,9 @@ async function marinerAsBdb(dir: string): Promise<string> {
   return join(dir, 'Packages');
 }
 
-test('rpm: a BerkeleyDB Packages equals rpm -qa with the bdb_ro backend', { skip: skipUnless('data') || skipUnless('tool:rpm') || skipUnless('tool:db5.3_load') }, async () => {
+test('rpm: a BerkeleyDB Packages equals rpm -qa with the bdb_ro backend', {
+  skip: skipUnless('data') || skipUnless('tool:rpm') || skipUnless('tool:db5.3_load'),
+}, async () => {
   const t = tempDir('rpm-bdb');
   try {
     const file = await marinerAsBdb(t.dir);
@@ -151,13 +160,18 @@ test('rpm: a BerkeleyDB Packages equals rpm -qa with the bdb_ro backend', { skip
   }
 });
 
-test('rpm: a truncated BerkeleyDB Packages gives a loud warning, never a silent empty list', { skip: skipUnless('data') || skipUnless('tool:db5.3_load') }, async () => {
+test('rpm: a truncated BerkeleyDB Packages gives a loud warning, never a silent empty list', {
+  skip: skipUnless('data') || skipUnless('tool:db5.3_load'),
+}, async () => {
   const t = tempDir('rpm-bdb-bad');
   try {
     const file = await marinerAsBdb(t.dir);
     const cut = readFileSync(file).subarray(0, 64 * 1024);
     const out = await rpmAnalyzer.postAnalyze([collected('var/lib/rpm/Packages', cut)], ctx);
-    assert.ok(out?.warnings?.some((w) => w.path === 'var/lib/rpm/Packages' && /packages are NOT in this report/.test(w.message)), JSON.stringify(out?.warnings));
+    assert.ok(
+      out?.warnings?.some((w) => w.path === 'var/lib/rpm/Packages' && /packages are NOT in this report/.test(w.message)),
+      JSON.stringify(out?.warnings),
+    );
   } finally {
     t.cleanup();
   }
@@ -200,5 +214,8 @@ test('rpm: the SLE 15 BCI NDB Packages.db equals the rpm -qa listing recorded fo
 
 test('rpm: a Packages.db that is not NDB gives a loud warning, never a silent empty list', async () => {
   const out = await rpmAnalyzer.postAnalyze([collected('usr/lib/sysimage/rpm/Packages.db', Buffer.alloc(4096))], ctx);
-  assert.ok(out?.warnings?.some((w) => /cannot read rpm database: .*not an NDB package database.*its packages are NOT in this report/.test(w.message)), JSON.stringify(out?.warnings));
+  assert.ok(
+    out?.warnings?.some((w) => /cannot read rpm database: .*not an NDB package database.*its packages are NOT in this report/.test(w.message)),
+    JSON.stringify(out?.warnings),
+  );
 });

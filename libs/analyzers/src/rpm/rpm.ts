@@ -90,7 +90,10 @@ export const rpmAnalyzer: PostAnalyzer = {
         if (name === 'rpmdb.sqlite') {
           const wal = byPath.get(`${dirName(file.path)}/rpmdb.sqlite-wal`);
           if (wal && wal.size > 0) {
-            warnings.push({ path: wal.path, message: `sqlite write-ahead log (${wal.size} bytes) next to ${file.path} was not applied; packages installed after the last checkpoint may be missing` });
+            warnings.push({
+              path: wal.path,
+              message: `sqlite write-ahead log (${wal.size} bytes) next to ${file.path} was not applied; packages installed after the last checkpoint may be missing`,
+            });
           }
           const { packages, warnings: w } = rpmPackagesFromHeaders(await readSqliteHeaders(file.content), file.path);
           sets.push({ path: file.path, analyzer: 'rpm', type: 'rpm', packages });

@@ -13,14 +13,23 @@ const noRuby = skipUnless('tool:ruby', 'tool:gem');
 /** name@version|licenses of each spec file, as RubyGems loads it. */
 function rubyOracle(files: string[]): string[] {
   const script = 'ARGV.each { |f| s = Gem::Specification.load(f); puts "#{s.name}@#{s.version}|#{s.licenses.join(",")}" }';
-  return run('ruby', ['-e', script, ...files]).split('\n').filter(Boolean);
+  return run('ruby', ['-e', script, ...files])
+    .split('\n')
+    .filter(Boolean);
 }
 
 const line = (p: { name: string; version: string; licenses?: string[] | undefined }): string => `${p.name}@${p.version}|${(p.licenses ?? []).join(',')}`;
 
 test('gemspec: every spec of the installed Ruby (default gems too) reads as Gem::Specification.load reads it', { skip: noRuby }, () => {
   const dirs = run('ruby', ['-e', 'puts Gem::Specification.dirs']).split('\n').filter(Boolean);
-  const files = dirs.flatMap((d) => [d, join(d, 'default')]).filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.gemspec')).map((f) => join(d, f)));
+  const files = dirs
+    .flatMap((d) => [d, join(d, 'default')])
+    .filter(existsSync)
+    .flatMap((d) =>
+      readdirSync(d)
+        .filter((f) => f.endsWith('.gemspec'))
+        .map((f) => join(d, f)),
+    );
   assert.ok(files.length >= 10, `found ${files.length} specs in ${dirs.join(', ')}`);
   const ours = files.map((f) => {
     const g = parseGemspec(readFileSync(f, 'utf8'));
@@ -78,5 +87,9 @@ test('gemspec: the stub line names a spec whose body does not; a spec with neith
   ]);
   assert.deepEqual(namesAt(r, 'gems/specifications/default/stubbed-0.1.gemspec'), ['stubbed@0.1']);
   assert.deepEqual(r.warnings.map((w) => w.path).sort(), ['gems/specifications/empty.gemspec', 'gems/specifications/evil.gemspec']);
-  assert.equal(r.applications.some((s) => s.path === 'gems/other/x.gemspec'), false, 'only specifications/ directories are read');
+  assert.equal(
+    r.applications.some((s) => s.path === 'gems/other/x.gemspec'),
+    false,
+    'only specifications/ directories are read',
+  );
 });

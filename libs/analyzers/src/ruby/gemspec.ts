@@ -64,7 +64,9 @@ export function parseGemspec(text: string): GemspecFields {
         const v = out[field] === undefined ? firstQuoted(value) : undefined;
         if (v !== undefined) out[field] = v;
       } else if ((field === 'licenses' || field === 'license') && out.licenses === undefined) {
-        const list = allQuoted(value).map(licenseOf).filter((l): l is string => l !== undefined);
+        const list = allQuoted(value)
+          .map(licenseOf)
+          .filter((l): l is string => l !== undefined);
         if (list.length > 0) out.licenses = list;
       }
     },
@@ -86,7 +88,15 @@ export const gemspecAnalyzer: Analyzer = {
     const list = new PackageList(1);
     const rawName = fields.name ?? fields.stub?.name;
     const name = checkName(rawName, GEM_NAME, 'gem');
-    if ('why' in name) return manifestOutput('gemspec', 'gem', file.path, list, problems, `${name.why}${rawName === undefined ? '' : ` (${JSON.stringify(rawName.slice(0, 80))})`}; not read`);
+    if ('why' in name)
+      return manifestOutput(
+        'gemspec',
+        'gem',
+        file.path,
+        list,
+        problems,
+        `${name.why}${rawName === undefined ? '' : ` (${JSON.stringify(rawName.slice(0, 80))})`}; not read`,
+      );
     const version = checkVersion(fields.version ?? fields.stub?.version);
     if ('why' in version) return manifestOutput('gemspec', 'gem', file.path, list, problems, `${version.why}; not read`);
     const pkg: Package = { type: 'gem', name: name.ok, version: version.ok, purl: purl('gem', undefined, name.ok, version.ok), filePath: file.path };

@@ -226,18 +226,35 @@ export const rustBinaryAnalyzer: Analyzer = {
     const doc = scanner.finish();
     if (!doc) {
       if (!scanner.rust) return undefined;
-      return { warnings: [{ path: file.path, message: 'Rust executable without cargo-auditable data (.dep-v0 section): its crates are NOT in this report (build it with `cargo auditable build` to have them found)' }] };
+      return {
+        warnings: [
+          {
+            path: file.path,
+            message:
+              'Rust executable without cargo-auditable data (.dep-v0 section): its crates are NOT in this report (build it with `cargo auditable build` to have them found)',
+          },
+        ],
+      };
     }
     const problems = new Problems();
     let json: Buffer;
     try {
       json = inflateSync(doc, { maxOutputLength: MAX_DEP_JSON });
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates past ${MAX_DEP_JSON} bytes (zlib bomb?)` : 'is not a complete zlib stream';
+      const why =
+        (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates past ${MAX_DEP_JSON} bytes (zlib bomb?)` : 'is not a complete zlib stream';
       return manifestOutput('rustbinary', 'cargo', file.path, undefined, problems, `cargo-auditable data (.dep-v0) ${why}; its crates are NOT in this report`);
     }
     const parsed = parseJsonBounded(json.toString('utf8'));
-    if ('error' in parsed) return manifestOutput('rustbinary', 'cargo', file.path, undefined, problems, `cargo-auditable data (.dep-v0): ${parsed.error}; its crates are NOT in this report`);
+    if ('error' in parsed)
+      return manifestOutput(
+        'rustbinary',
+        'cargo',
+        file.path,
+        undefined,
+        problems,
+        `cargo-auditable data (.dep-v0): ${parsed.error}; its crates are NOT in this report`,
+      );
     const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
     const fatal = readDepDocument(parsed.value, file.path, list, problems);
     return manifestOutput('rustbinary', 'cargo', file.path, list, problems, fatal);

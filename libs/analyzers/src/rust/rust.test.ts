@@ -15,7 +15,11 @@ import { analyzeEntries, namesAt, run, tempDir } from '../testing/index.js';
 function cargoAuditable(): string | undefined {
   const cache = process.env.STRATA_INFRA_CACHE ?? join(homedir(), '.cache/strata-infra');
   const root = join(cache, 'cargo-auditable');
-  const cached = existsSync(root) ? readdirSync(root).map((v) => join(root, v, 'bin/cargo-auditable')).find(existsSync) : undefined;
+  const cached = existsSync(root)
+    ? readdirSync(root)
+        .map((v) => join(root, v, 'bin/cargo-auditable'))
+        .find(existsSync)
+    : undefined;
   if (cached) return cached;
   try {
     return run('sh', ['-c', 'command -v cargo-auditable']).trim() || undefined;
@@ -66,11 +70,23 @@ function build(): Built {
   const plain = readFileSync(join(dir, 'target/release/demo-app'));
   let audited: Buffer | undefined;
   if (auditable) {
-    run('cargo', ['auditable', 'build', '--release', '--offline', '--quiet'], { cwd: app, env: { ...env, CARGO_TARGET_DIR: join(dir, 'target-aud'), PATH: `${join(auditable, '..')}:${process.env.PATH ?? ''}` } });
+    run('cargo', ['auditable', 'build', '--release', '--offline', '--quiet'], {
+      cwd: app,
+      env: { ...env, CARGO_TARGET_DIR: join(dir, 'target-aud'), PATH: `${join(auditable, '..')}:${process.env.PATH ?? ''}` },
+    });
     audited = readFileSync(join(dir, 'target-aud/release/demo-app'));
   }
-  const runtime = [...new Set(run('cargo', ['tree', '--offline', '-e', 'normal', '--prefix', 'none', '--format', '{p}'], { cwd: app, env }).split('\n').filter(Boolean).map((l) => l.replace(/^(\S+) v(\S+).*$/, '$1@$2')))].sort();
-  const meta = JSON.parse(run('cargo', ['metadata', '--offline', '--format-version', '1'], { cwd: app, env })) as { packages: { name: string; version: string }[] };
+  const runtime = [
+    ...new Set(
+      run('cargo', ['tree', '--offline', '-e', 'normal', '--prefix', 'none', '--format', '{p}'], { cwd: app, env })
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^(\S+) v(\S+).*$/, '$1@$2')),
+    ),
+  ].sort();
+  const meta = JSON.parse(run('cargo', ['metadata', '--offline', '--format-version', '1'], { cwd: app, env })) as {
+    packages: { name: string; version: string }[];
+  };
   built = { dir, plain, lock: readFileSync(join(app, 'Cargo.lock')), runtime, all: meta.packages.map((p) => `${p.name}@${p.version}`).sort() };
   if (audited) built.audited = audited;
   return built;
@@ -78,7 +94,9 @@ function build(): Built {
 
 test.after(() => buildDir?.cleanup());
 
-test('rustbinary: the .dep-v0 crates of a `cargo auditable` binary are the runtime crates `cargo tree -e normal` lists, the app included', { skip: noCargo || (auditable ? false : 'cargo-auditable not installed (infra/local/install.sh)') }, async () => {
+test('rustbinary: the .dep-v0 crates of a `cargo auditable` binary are the runtime crates `cargo tree -e normal` lists, the app included', {
+  skip: noCargo || (auditable ? false : 'cargo-auditable not installed (infra/local/install.sh)'),
+}, async () => {
   const b = build();
   assert.deepEqual(b.runtime, ['demo-app@0.1.0', 'runtime-dep@0.3.1']);
   const r = await analyzeEntries([{ name: 'usr/local/bin/demo-app', content: b.audited!, mode: 0o755 }]);
@@ -97,7 +115,10 @@ test('rustbinary: a Rust binary without .dep-v0 gives one clear warning and no s
     { name: 'usr/bin/not-rust', content: readFileSync('/bin/true'), mode: 0o755 },
   ]);
   assert.deepEqual(r.applications, []);
-  assert.deepEqual(r.warnings.map((w) => [w.analyzer, w.path]), [['rustbinary', 'usr/bin/plain-rust']]);
+  assert.deepEqual(
+    r.warnings.map((w) => [w.analyzer, w.path]),
+    [['rustbinary', 'usr/bin/plain-rust']],
+  );
   assert.match(r.warnings[0]!.message, /without cargo-auditable data \(\.dep-v0 section\).*NOT in this report/);
 });
 
@@ -109,12 +130,22 @@ test('Cargo.lock: every package cargo metadata lists (build and dev dependencies
   assert.equal(r.applications[0]?.analyzer, 'cargo');
 });
 
-test('rustbinary: found across tar chunk boundaries anywhere past the loadable segments; bombs, deep JSON and bad crates give one warning each', { skip: noCargo }, async () => {
+test('rustbinary: found across tar chunk boundaries anywhere past the loadable segments; bombs, deep JSON and bad crates give one warning each', {
+  skip: noCargo,
+}, async () => {
   const b = build();
   const doc = (packages: unknown[]): Buffer => deflateSync(Buffer.from(JSON.stringify({ packages, format: 1 })), { level: 9 });
   // appended after everything the loader maps, where a linker puts non-allocated sections
   const pad = Buffer.alloc(200_001, 0x78);
-  const ok = Buffer.concat([b.plain, pad, doc([{ name: 'appended', version: '1.0.0', source: 'crates.io' }, { name: 'builder', version: '1', kind: 'build' }, { name: '../x', version: '1' }])]);
+  const ok = Buffer.concat([
+    b.plain,
+    pad,
+    doc([
+      { name: 'appended', version: '1.0.0', source: 'crates.io' },
+      { name: 'builder', version: '1', kind: 'build' },
+      { name: '../x', version: '1' },
+    ]),
+  ]);
   const bomb = Buffer.concat([b.plain, deflateSync(Buffer.concat([Buffer.from('{"packages":['), Buffer.alloc(40 * 1024 * 1024, 0x20), Buffer.from(']}')]))]);
   const deep = Buffer.concat([b.plain, deflateSync(Buffer.from(`{"packages":[${'['.repeat(1000)}${']'.repeat(1000)}]}`))]);
   // a big document: compressed with dynamic Huffman tables, whose header comes before any character

@@ -44,7 +44,10 @@ export function dpkgLine(p: Package): string {
 export { rpmHeaderBlob, ndbSlotOffset, ndbDatabase } from './rpm.js';
 
 /** Runs the default analyzers over a one-layer tar of `entries` (the real framework path). */
-export async function analyzeEntries(entries: TestTarEntry[], analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>): Promise<import('@strata/model').LayerResult> {
+export async function analyzeEntries(
+  entries: TestTarEntry[],
+  analyzerLimits?: Partial<import('../types.js').AnalyzerLimits>,
+): Promise<import('@strata/model').LayerResult> {
   const { analyzeLayer } = await import('../layer.js');
   const options: import('../layer.js').AnalyzeLayerOptions = { diffId: `sha256:${'0'.repeat(64)}` };
   if (analyzerLimits) options.analyzerLimits = analyzerLimits;

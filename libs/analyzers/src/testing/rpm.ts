@@ -4,7 +4,11 @@
 
 /** A minimal rpm header blob (the form package DBs store): NAME, VERSION, RELEASE, ARCH as strings. */
 export function rpmHeaderBlob(p: { name: string; version: string; release: string; arch?: string }): Buffer {
-  const tags: Array<[number, string]> = [[1000, p.name], [1001, p.version], [1002, p.release]];
+  const tags: Array<[number, string]> = [
+    [1000, p.name],
+    [1001, p.version],
+    [1002, p.release],
+  ];
   if (p.arch !== undefined) tags.push([1022, p.arch]);
   const data: Buffer[] = [];
   const index = Buffer.alloc(tags.length * 16);

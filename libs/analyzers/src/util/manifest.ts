@@ -34,7 +34,14 @@ export class PackageList {
 }
 
 /** The output of a manifest analyzer: one set at the file's path (empty when nothing was read), one warning per kind of problem. */
-export function manifestOutput(analyzer: string, type: PackageType, path: string, list: PackageList | undefined, problems: Problems, fatal?: string): AnalyzerOutput {
+export function manifestOutput(
+  analyzer: string,
+  type: PackageType,
+  path: string,
+  list: PackageList | undefined,
+  problems: Problems,
+  fatal?: string,
+): AnalyzerOutput {
   list?.note(problems);
   const warnings = problems.warnings(path);
   if (fatal !== undefined) warnings.unshift({ path, message: fatal });

@@ -13,7 +13,11 @@ const jarBytes = (): Buffer => {
   // a stored (uncompressed) zip with one file: enough for the jar analyzer to spool it
   const t = tempDir('tmpdirs-jar');
   try {
-    execFileSync('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\\n")', join(t.dir, 'a.jar')]);
+    execFileSync('python3', [
+      '-c',
+      'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\\n")',
+      join(t.dir, 'a.jar'),
+    ]);
     return execFileSync('cat', [join(t.dir, 'a.jar')]);
   } finally {
     t.cleanup();
@@ -42,7 +46,7 @@ test('temp dirs: spooled files go under tmpRoot and nothing is left, after succe
   }
 });
 
-test('temp dirs: process.exit removes live ones; the next start removes a killed process\'s, never a live one\'s', async () => {
+test("temp dirs: process.exit removes live ones; the next start removes a killed process's, never a live one's", async () => {
   const t = tempDir('tmpdirs-exit');
   try {
     const root = join(t.dir, 'tmp');

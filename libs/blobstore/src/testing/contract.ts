@@ -114,7 +114,10 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
       assert.deepEqual(result.back, { digest, size }, 'what comes back is what went in');
       // Fixed costs (an S3 part buffer or two) are tens of MB; a 300 MB object must not show up in RSS.
       const limit = 100 * MB;
-      assert.ok(growth < limit, `RSS grew by ${(growth / MB).toFixed(1)} MB while streaming ${(bigBytes / MB).toFixed(0)} MB (limit ${(limit / MB).toFixed(0)} MB)`);
+      assert.ok(
+        growth < limit,
+        `RSS grew by ${(growth / MB).toFixed(1)} MB while streaming ${(bigBytes / MB).toFixed(0)} MB (limit ${(limit / MB).toFixed(0)} MB)`,
+      );
       console.log(`# ${name}: RSS growth ${(growth / MB).toFixed(1)} MB for a ${(bigBytes / MB).toFixed(0)} MB put + get`);
       await store.delete(digest);
     });
@@ -321,7 +324,19 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
     });
 
     test('invalid keys are rejected', async () => {
-      const bad = ['', '../etc/passwd', '/abs/path', 'a//b', 'a/./b', 'blobs/sha256/aa', 'sha256:ABC', `sha256:${'a'.repeat(63)}`, 'md5:abc', 'reports/.hidden', 'with space'];
+      const bad = [
+        '',
+        '../etc/passwd',
+        '/abs/path',
+        'a//b',
+        'a/./b',
+        'blobs/sha256/aa',
+        'sha256:ABC',
+        `sha256:${'a'.repeat(63)}`,
+        'md5:abc',
+        'reports/.hidden',
+        'with space',
+      ];
       for (const key of bad) {
         await assert.rejects(store.stat(key), InvalidKeyError, `stat ${JSON.stringify(key)}`);
       }
@@ -330,6 +345,5 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
       await assert.rejects(store.getObjectVersioned(`sha256:${'a'.repeat(64)}`), InvalidKeyError);
       await assert.rejects(store.putBlob(`reports/x.json`, Readable.from([Buffer.from('x')])), InvalidKeyError, 'blobs need a digest');
     });
-
   });
 }

@@ -4,7 +4,13 @@
 import { connectKafkaBus } from '../kafka.js';
 
 const [brokers = '', topic = '', group = ''] = process.argv.slice(2);
-const bus = await connectKafkaBus({ brokers: brokers.split(','), clientId: 'strata-crash-member', sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 });
+const bus = await connectKafkaBus({
+  brokers: brokers.split(','),
+  clientId: 'strata-crash-member',
+  sessionTimeoutMs: 6000,
+  heartbeatIntervalMs: 500,
+  rebalanceTimeoutMs: 10000,
+});
 await bus.subscribe({
   group,
   topics: [topic],

@@ -96,7 +96,10 @@ export function runBusContract(name: string, makeBus: () => Promise<EventBus>, o
         },
       });
       for (let seq = 0; seq < perKey; seq++) {
-        await bus.publish(topic, keys.map((key) => ({ key, value: text.encode(`${key}:${seq}`) })));
+        await bus.publish(
+          topic,
+          keys.map((key) => ({ key, value: text.encode(`${key}:${seq}`) })),
+        );
       }
       await waitFor('every message', () => [...seen.values()].reduce((n, l) => n + l.length, 0) >= keys.length * perKey);
       const expected = Array.from({ length: perKey }, (_, i) => i);
@@ -164,7 +167,10 @@ export function runBusContract(name: string, makeBus: () => Promise<EventBus>, o
         b: await subscribe({ group, topics: [topic], fromBeginning: true, handler: member('b') }),
       };
       await waitFor('one member owns the partition', () => subs.a.assignment().length + subs.b.assignment().length === 1);
-      await bus.publish(topic, ['m1', 'm2', 'm3'].map((id) => ({ key: 'same', value: text.encode(id) })));
+      await bus.publish(
+        topic,
+        ['m1', 'm2', 'm3'].map((id) => ({ key: 'same', value: text.encode(id) })),
+      );
 
       await crashing.promise;
       const dead = crasher as 'a' | 'b';
@@ -239,12 +245,21 @@ export function runBusContract(name: string, makeBus: () => Promise<EventBus>, o
       assert.match(undecodable.headers[DLQ_HEADERS.error] ?? '', /not a protobuf message/);
     });
 
-    test('a subscription that names its dead-letter topic sends its poison messages there, not to its group\'s', { timeout }, async () => {
+    test("a subscription that names its dead-letter topic sends its poison messages there, not to its group's", { timeout }, async () => {
       const topic = unique('named-dlq');
       const group = unique('g');
       const named = unique('dlq');
       await bus.ensureTopics([topic], 1);
-      await subscribe({ group, topics: [topic], fromBeginning: true, maxAttempts: 1, deadLetterTopic: named, handler: () => { throw new Error('always fails'); } });
+      await subscribe({
+        group,
+        topics: [topic],
+        fromBeginning: true,
+        maxAttempts: 1,
+        deadLetterTopic: named,
+        handler: () => {
+          throw new Error('always fails');
+        },
+      });
       const dead: DeliveredMessage[] = [];
       await subscribe({ group: `${group}.dlq-reader`, topics: [named], fromBeginning: true, handler: (m) => void dead.push(m) });
       await bus.publish(topic, [{ key: 'k', value: text.encode('poison') }]);

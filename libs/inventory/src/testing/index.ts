@@ -29,7 +29,18 @@ export function rpmSqliteDatabases(work: string, dbs: string[][]): Buffer[] {
   return dbs.map((names, i) => {
     const root = join(work, `root${i}`);
     mkdirSync(root, { recursive: true });
-    const args = ['--root', root, '--dbpath', '/var/lib/rpm', '--define', '_db_backend sqlite', '-i', '--nodeps', '--justdb', ...names.map((n) => rpms.get(n)!)];
+    const args = [
+      '--root',
+      root,
+      '--dbpath',
+      '/var/lib/rpm',
+      '--define',
+      '_db_backend sqlite',
+      '-i',
+      '--nodeps',
+      '--justdb',
+      ...names.map((n) => rpms.get(n)!),
+    ];
     execFileSync('rpm', args, { stdio: 'pipe' });
     return readFileSync(join(root, 'var/lib/rpm/rpmdb.sqlite'));
   });
@@ -47,7 +58,13 @@ export async function analyzeImage(image: TestImage): Promise<Array<{ ref: Layer
   for (const [i, layer] of image.layers.entries()) {
     const diffId = `sha256:${sha256(layer.tar)}`;
     const blob = gzipSync(layer.tar);
-    const ref: LayerRef = { digest: `sha256:${sha256(blob)}`, diffId, size: blob.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', createdBy: layer.createdBy };
+    const ref: LayerRef = {
+      digest: `sha256:${sha256(blob)}`,
+      diffId,
+      size: blob.length,
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      createdBy: layer.createdBy,
+    };
     const result = await analyzeLayer(Readable.from([blob]), { diffId, mediaType: ref.mediaType!, label: `test layer ${i + 1}/${image.layers.length}` });
     out.push({ ref, result });
   }
@@ -79,11 +96,19 @@ export function umociRootfs(image: TestImage): { rootfs: string; cleanup: () => 
   );
   const manifest = writeBlob(
     layout,
-    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers,
+    }),
   );
   writeFileSync(
     join(layout, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }],
+    }),
   );
   const bundle = join(work, 'bundle');
   execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:test`, bundle], { stdio: 'pipe' });
@@ -117,8 +142,14 @@ export function debianMultiFixture(): FixtureImage | undefined {
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
   const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === layout.tag);
   if (!desc) throw new Error(`${dir}: no manifest tagged ${layout.tag}`);
-  const manifest = JSON.parse(readFileSync(blobPath(desc.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string; size: number; mediaType: string }> };
-  const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8')) as { rootfs: { diff_ids: string[] }; history?: Array<{ created_by?: string; empty_layer?: boolean }> };
+  const manifest = JSON.parse(readFileSync(blobPath(desc.digest), 'utf8')) as {
+    config: { digest: string };
+    layers: Array<{ digest: string; size: number; mediaType: string }>;
+  };
+  const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8')) as {
+    rootfs: { diff_ids: string[] };
+    history?: Array<{ created_by?: string; empty_layer?: boolean }>;
+  };
   const history = (config.history ?? []).filter((h) => !h.empty_layer);
   const layers = manifest.layers.map((l, i): FixtureLayer => {
     const ref: LayerRef = { digest: l.digest, diffId: config.rootfs.diff_ids[i] ?? '', size: l.size, mediaType: l.mediaType };

@@ -129,7 +129,6 @@ export function chunked(data: Buffer, size: number): Readable {
   return Readable.from(parts);
 }
 
-
 /** A hand-made ustar header, for archives tar-stream's pack would not write (huge or hostile). */
 export function ustarHeader(name: string, size: number, typeflag = '0', options: { linkname?: string; badChecksum?: boolean } = {}): Buffer {
   const block = Buffer.alloc(512);

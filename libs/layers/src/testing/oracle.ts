@@ -58,7 +58,10 @@ export function assertMatchesOracle(rec: Recorded, expected: Expected, options: 
   assert.deepEqual(rec.whiteouts, expected.whiteouts);
   assert.deepEqual(rec.opaque, expected.opaque);
   for (const raw of expected.dropped) {
-    assert.ok(rec.warnings.some((w) => w.path === raw || raw.startsWith(w.path.replace(/…$/, ''))), `a warning for dropped ${raw}`);
+    assert.ok(
+      rec.warnings.some((w) => w.path === raw || raw.startsWith(w.path.replace(/…$/, ''))),
+      `a warning for dropped ${raw}`,
+    );
   }
   assert.deepEqual(rec.asked, [...expected.files.keys()], 'wants is asked exactly for the regular files');
   if (options.allFilesWanted !== false) {

@@ -48,9 +48,10 @@ export async function send(session: Session, req: SendOptions): Promise<Response
         continue;
       }
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      // The message already names the socket error; the raw fetch cause would only repeat it.
       throw new RegistryError(
         `cannot reach registry ${registry}${req.image ? ` for image ${req.image}` : req.repository ? ` for repository ${req.repository}` : ''} after ${attempt + 1} attempt(s): ${cause?.code ?? cause?.message ?? describeError(err)}`,
-        { ...errOpts, cause: err },
+        errOpts,
       );
     }
     if (req.accept?.(res.status)) return res;

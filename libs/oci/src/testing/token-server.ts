@@ -58,7 +58,14 @@ export function parseScope(scope: string): { type: string; name: string; actions
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first === -1 || last === first) return undefined;
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter(Boolean) };
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
+  };
 }
 
 function sameSecret(a: string, b: string): boolean {

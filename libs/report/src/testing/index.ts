@@ -12,7 +12,12 @@ import { sharedDataDir } from '@strata/testing';
 import { advisoryDbOf, type ScanReport } from '../report.js';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
-export const BASE_LAYER: LayerRef = { digest: digest('1'), diffId: digest('2'), size: 3_623_844, createdBy: 'ADD alpine-minirootfs-3.20.3-x86_64.tar.gz / # buildkit' };
+export const BASE_LAYER: LayerRef = {
+  digest: digest('1'),
+  diffId: digest('2'),
+  size: 3_623_844,
+  createdBy: 'ADD alpine-minirootfs-3.20.3-x86_64.tar.gz / # buildkit',
+};
 export const APP_LAYER: LayerRef = { digest: digest('3'), diffId: digest('4'), size: 1_204_223, createdBy: 'COPY app /app # buildkit' };
 
 function set(type: Package['type'], path: string, pkgs: Omit<Package, 'type'>[]): InventorySet {
@@ -30,7 +35,9 @@ export async function realReport(now = new Date('2026-11-26T12:00:00Z')): Promis
     osPackages: apk.packages.map((p) => ({ ...p, layer: BASE_LAYER, setPath: 'lib/apk/db/installed' })),
     applications: [
       set('npm', 'app/node_modules/lodash/package.json', [{ name: 'lodash', version: '4.17.15', purl: 'pkg:npm/lodash@4.17.15', licenses: ['MIT'] }]),
-      set('pypi', 'usr/lib/python3.12/site-packages/urllib3-1.26.5.dist-info/METADATA', [{ name: 'urllib3', version: '1.26.5', purl: 'pkg:pypi/urllib3@1.26.5' }]),
+      set('pypi', 'usr/lib/python3.12/site-packages/urllib3-1.26.5.dist-info/METADATA', [
+        { name: 'urllib3', version: '1.26.5', purl: 'pkg:pypi/urllib3@1.26.5' },
+      ]),
       set('gobinary', 'app/bin/server', [
         { name: 'example.com/server', version: '(devel)', purl: 'pkg:golang/example.com/server', isMainModule: true, filePath: 'app/bin/server' },
         { name: 'github.com/gin-gonic/gin', version: 'v1.5.0', purl: 'pkg:golang/github.com/gin-gonic/gin@v1.5.0', filePath: 'app/bin/server' },
@@ -67,5 +74,7 @@ export async function realReport(now = new Date('2026-11-26T12:00:00Z')): Promis
 
 /** A file shipped inside an installed Python package (schemas that no npm package ships). */
 export function pythonPackageFile(module: string, relative: string): string {
-  return execFileSync('python3', ['-c', `import ${module}, os; print(os.path.join(os.path.dirname(${module}.__file__), ${JSON.stringify(relative)}))`]).toString().trim();
+  return execFileSync('python3', ['-c', `import ${module}, os; print(os.path.join(os.path.dirname(${module}.__file__), ${JSON.stringify(relative)}))`])
+    .toString()
+    .trim();
 }

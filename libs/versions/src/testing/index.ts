@@ -129,11 +129,7 @@ export function pairs(
 }
 
 /** Compares our answers with an oracle's ('<', '=', '>' or 'E'); returns readable disagreements. */
-export function disagreements(
-  c: Comparator,
-  list: ReadonlyArray<readonly [string, string]>,
-  oracle: ReadonlyArray<string>,
-): string[] {
+export function disagreements(c: Comparator, list: ReadonlyArray<readonly [string, string]>, oracle: ReadonlyArray<string>): string[] {
   if (oracle.length !== list.length) throw new Error(`oracle gave ${oracle.length} answers for ${list.length} pairs`);
   const bad: string[] = [];
   list.forEach(([a, b], i) => {
