@@ -94,13 +94,16 @@ async function handleLayerFetched(
   );
 }
 
+/** The analyzers' consumer group on layer.fetched; infra/k8s scales it on this group's lag. */
+export const ANALYZER_CONSUMER_GROUP = 'strata-analyzer';
+
 export function startAnalyzer(config: AnalyzerConfig, options: StartOptions = {}): Promise<RunningService> {
   return startStageService('analyzer', config, options, async (ctx) => {
     // spooled jars and binaries go under the cache dir; a crashed replica's leftovers go first
     const tmpRoot = serviceTmpRoot(config.STRATA_CACHE_DIR, 'analyzer');
     await removeStaleLayerTempDirs(tmpRoot);
     await ctx.runtime.consume({
-      group: 'strata-analyzer',
+      group: ANALYZER_CONSUMER_GROUP,
       topic: Topics.layerFetched,
       handler: (event, message) => handleLayerFetched(ctx, tmpRoot, event, message),
     });
