@@ -30,15 +30,15 @@ export const gatewaySettings = {
     min: 0,
   }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
-  STRATA_DB: setting.optionalString({
-    description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
-  }),
-  ...advisoryIndexSettings,
   GATEWAY_INDEX_SYNC_MS: setting.integer({
     description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this',
     default: 1_000,
     min: 0,
   }),
+  STRATA_DB: setting.optionalString({
+    description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
+  }),
+  ...advisoryIndexSettings,
 } satisfies Record<string, Setting<unknown>>;
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;
