@@ -281,17 +281,11 @@ function isValidVersion(cmp: ReturnType<typeof comparator>, version: string): bo
 }
 
 /** matchPackage, where anything unexpected costs this package's findings with a warning, never the scan. */
-function matchPackageSafely(
-  pkg: InventoryPackage,
-  lookups: Lookup[],
-  index: AdvisoryIndex,
-  target: Target,
-  warnings: Warnings,
-  onlyRecords: ReadonlySet<string> | undefined,
-): Finding[] {
+function matchPackageSafely(...args: Parameters<typeof matchPackage>): Finding[] {
   try {
-    return matchPackage(pkg, lookups, index, target, warnings, onlyRecords);
+    return matchPackage(...args);
   } catch (e) {
+    const [pkg, , , , warnings] = args;
     warnings.add(pkg.setPath, `${pkg.name} ${pkg.version}: not matched: ${describeError(e)}`);
     return [];
   }

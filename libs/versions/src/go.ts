@@ -9,8 +9,8 @@
 //   "go1.20" → 1.20.0, "go1.9beta2" → 1.9.0-beta.2; a trailing " X:experiment" is ignored.
 // Unlike npm, parsing is strict (no leading zeros, no "1.2.3beta"), as in Go.
 import semverLib from 'semver';
-import { accepts, checkPlain, InvalidVersionError } from './errors.js';
-import type { Comparator } from './types.js';
+import { checkPlain, InvalidVersionError } from './errors.js';
+import { semverComparator } from './semver.js';
 
 const TOOLCHAIN = /^(?:go)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(alpha|beta|rc)(\d+))?$/;
 const MODULE = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$/;
@@ -40,8 +40,4 @@ function parse(v: string): semverLib.SemVer {
   return parsed;
 }
 
-export const go: Comparator = {
-  scheme: 'go',
-  compare: (a, b) => parse(a).compare(parse(b)),
-  isValid: (v) => accepts(() => parse(v)),
-};
+export const go = semverComparator('go', parse);

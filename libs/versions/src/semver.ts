@@ -24,8 +24,9 @@ function parseSemver(v: string): semverLib.SemVer {
   return parsed;
 }
 
-export const semver: Comparator = {
-  scheme: 'semver',
-  compare: (a, b) => parseSemver(a).compare(parseSemver(b)),
-  isValid: (v) => accepts(() => parseSemver(v)),
-};
+/** A comparator of the versions `parse` turns into SemVer objects (or refuses with InvalidVersionError). */
+export function semverComparator(scheme: Comparator['scheme'], parse: (v: string) => semverLib.SemVer): Comparator {
+  return { scheme, compare: (a, b) => parse(a).compare(parse(b)), isValid: (v) => accepts(() => parse(v)) };
+}
+
+export const semver = semverComparator('semver', parseSemver);
