@@ -69,14 +69,16 @@ const NO_LAYER: LayerRef = { digest: '', diffId: '' };
 const pairKey = (ecosystem: string, name: string): string => `${ecosystem}\u0000${name}`;
 
 /** The (ecosystem key, name) pairs the advisory index files a package under, as the matcher looks it up. */
-function lookupPairs(pkg: InventoryPackage, os: OsInfo | undefined): string[] {
+function lookups(pkg: InventoryPackage, os: OsInfo | undefined): [string, string][] {
   if (os) {
     const names = pkg.type === 'rpm' ? [pkg.name, ...(pkg.srcName && pkg.srcName !== pkg.name ? [pkg.srcName] : [])] : [pkg.srcName || pkg.name];
-    return osEcosystems(os).flatMap((e) => names.map((n) => pairKey(ecosystemKey(e), n)));
+    return osEcosystems(os).flatMap((e) => names.map((n): [string, string] => [ecosystemKey(e), n]));
   }
   const ecosystem = packageEcosystem(pkg.type);
-  return ecosystem ? [pairKey(ecosystemKey(ecosystem), normalizePackageName(ecosystem, pkg.name))] : [];
+  return ecosystem ? [[ecosystemKey(ecosystem), normalizePackageName(ecosystem, pkg.name)]] : [];
 }
+
+const lookupPairs = (pkg: InventoryPackage, os: OsInfo | undefined): string[] => lookups(pkg, os).map(([e, n]) => pairKey(e, n));
 
 /**
  * What makes two packages the same unit: every field matching and summaries read (names, versions,
@@ -101,6 +103,48 @@ function unitKey(pkg: InventoryPackage, os: OsInfo | undefined): string {
 function shared(pkg: InventoryPackage): InventoryPackage {
   const { layer: _layer, setPath: _setPath, filePath: _filePath, ...rest } = pkg;
   return { ...rest, layer: NO_LAYER, setPath: '' };
+}
+
+/** One package of an inventory, as the reverse index and the findings DB (libs/findings-db) file it. */
+export interface PackagePosting {
+  /** what makes two packages (in any inventories) the same: one unit, matched once */
+  unitKey: string;
+  /** the package without what differs between images holding it (layer, paths) */
+  pkg: InventoryPackage;
+  /** the OS an OS package is matched under; undefined for language packages */
+  os?: OsInfo;
+  /** the ecosystem key findings of the package are reported under */
+  ecosystem: string;
+  name: string;
+  installedVersion: string;
+  /** the (ecosystem key, name) pairs the advisory index files the package under */
+  lookups: [string, string][];
+  /** the package DB or manifest the package was listed in */
+  path: string;
+  layer: LayerRef;
+}
+
+/** Every package of an inventory the reverse index would post (unversioned language packages are left out). */
+export function packagePostings(inventory: ImageInventory): PackagePosting[] {
+  const out: PackagePosting[] = [];
+  const add = (pkg: InventoryPackage, os: OsInfo | undefined, path: string): void => {
+    if (!os && (!pkg.version || pkg.version === '(devel)')) return;
+    const ecosystem = os ? osEcosystemKey(os) : languageEcosystemKey(pkg.type);
+    out.push({
+      unitKey: unitKey(pkg, os),
+      pkg: shared(pkg),
+      ...(os ? { os } : {}),
+      ecosystem,
+      name: pkg.name,
+      installedVersion: installedVersionOf(pkg),
+      lookups: lookups(pkg, os),
+      path,
+      layer: pkg.layer,
+    });
+  };
+  for (const pkg of inventory.osPackages) add(pkg, inventory.os, pkg.setPath);
+  for (const set of inventory.applications) for (const pkg of set.packages) add(pkg, undefined, pkg.filePath ?? set.path);
+  return out;
 }
 
 class Interner<T> {
