@@ -8,5 +8,12 @@ export { runStage, runLayerStage, failScan, scanOf, scanAlreadyFailed, scanLogge
 export type { LayerEvent, LayerWork, StageContext, StageEvent, StageObserver, StageOutcome, ScanIdentity, TestPoint, TestPointHook } from './stage.js';
 export { classifyError, StageError } from './failures.js';
 export type { Classified } from './failures.js';
-export { registryCredentialsSetting, advisoryIndexSettings, advisoryLimitsOf, serviceCacheDirSettings, serviceTmpRoot } from './settings.js';
+export {
+  registryCredentialsSetting,
+  advisoryIndexSettings,
+  findingsDbSettings,
+  advisoryLimitsOf,
+  serviceCacheDirSettings,
+  serviceTmpRoot,
+} from './settings.js';
 export type { RegistryCredentialEntry } from './settings.js';

@@ -8,7 +8,8 @@ import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
 import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
-import { advisoryIndexSettings, advisoryLimitsOf } from '@strata/stage-runtime';
+import { advisoryIndexSettings, advisoryLimitsOf, findingsDbSettings } from '@strata/stage-runtime';
+import { openFindingsDb, type FindingsDb } from '@strata/findings-db';
 import { affectedImagesQuery } from './affected.js';
 import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
@@ -31,7 +32,7 @@ export const gatewaySettings = {
   }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
   GATEWAY_INDEX_SYNC_MS: setting.integer({
-    description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this',
+    description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this (without STRATA_PG_URL)',
     default: 1_000,
     min: 0,
   }),
@@ -39,6 +40,7 @@ export const gatewaySettings = {
     description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
   }),
   ...advisoryIndexSettings,
+  ...findingsDbSettings("the matcher's; ListAffectedImages queries it by SQL"),
 } satisfies Record<string, Setting<unknown>>;
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;
@@ -69,7 +71,10 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
     ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
   });
   let gateway: Gateway;
+  let db: FindingsDb | undefined;
   try {
+    if (config.STRATA_PG_URL)
+      db = await openFindingsDb({ url: config.STRATA_PG_URL, logger: runtime.logger, maxConnections: 8, applicationName: 'strata-gateway' });
     gateway = await startGateway({
       bus: runtime.bus,
       store: runtime.store,
@@ -86,6 +91,7 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
         store: runtime.store,
         logger: runtime.logger,
         syncEveryMs: config.GATEWAY_INDEX_SYNC_MS,
+        ...(db ? { db } : {}),
         ...(config.STRATA_DB
           ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config)) }
           : {}),
@@ -96,6 +102,7 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
       publishWaitMs: config.GATEWAY_PUBLISH_WAIT_MS,
     });
   } catch (error) {
+    await db?.close();
     await runtime.abort();
     throw error;
   }
@@ -107,10 +114,12 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
     stop: async () => {
       await gateway.close(grace);
       await runtime.close();
+      await db?.close();
     },
     abort: async () => {
       await gateway.close(0);
       await runtime.abort();
+      await db?.close();
     },
   };
 }

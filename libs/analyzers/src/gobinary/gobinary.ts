@@ -141,7 +141,8 @@ async function buildInfoFromSource(src: ByteSource & { close?(): Promise<void> }
  *   (a Go binary built without a build ID), the inline format is decoded from the stream.
  */
 export const goBinaryAnalyzer = executableAnalyzer({ type: 'gobinary', version: 2, produces: 'gobinary' }, async (source, file, ctx) => {
-  const tmp = tempPath(ctx.tmpDir, 'elf');
+  // Most executables are never spooled: the temp file gets a name, and is removed, only if one is written.
+  let tmp: string | undefined;
   const st: { mode: 'head' | 'skip' | 'hold' | 'scan' } = { mode: 'head' };
   let held: Buffer[] = [];
   let heldBytes = 0;
@@ -151,7 +152,10 @@ export const goBinaryAnalyzer = executableAnalyzer({ type: 'gobinary', version: 
   let catcher: ReturnType<typeof blobCatcher> | undefined;
   const flush = async (): Promise<void> => {
     if (heldBytes === 0) return;
-    fh ??= await open(tmp, 'w', 0o600);
+    if (!fh) {
+      tmp ??= tempPath(ctx.tmpDir, 'elf');
+      fh = await open(tmp, 'w', 0o600);
+    }
     await fh.write(Buffer.concat(held, heldBytes));
     held = [];
     heldBytes = 0;
@@ -215,7 +219,7 @@ export const goBinaryAnalyzer = executableAnalyzer({ type: 'gobinary', version: 
         await flush();
         await fh.close();
         fh = undefined;
-        raw = await buildInfoFromSource(await openTempSource(tmp, false));
+        raw = await buildInfoFromSource(await openTempSource(tmp as string, false));
       } else {
         raw = await buildInfoFromSource(bufferSource(Buffer.concat(held, heldBytes)));
       }
@@ -230,6 +234,6 @@ export const goBinaryAnalyzer = executableAnalyzer({ type: 'gobinary', version: 
   } finally {
     held = [];
     await fh?.close();
-    await rm(tmp, { force: true });
+    if (tmp !== undefined) await rm(tmp, { force: true });
   }
 });
