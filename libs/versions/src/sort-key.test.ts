@@ -10,6 +10,7 @@ import { pick, prng, readVectors, vectorFiles } from './testing/index.js';
 
 const dpkg = comparator('dpkg');
 const semver = comparator('semver');
+const pep440 = comparator('pep440');
 const keyOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
@@ -143,5 +144,53 @@ test('semver sortKey orders as compare on the shared semver vectors', { skip: sk
   checkPairs(
     lines.map((l) => [l.a, l.b] as const),
     semver,
+  );
+});
+
+const PEP_RELEASES = ['0', '1', '1.0', '1.0.0', '1.2', '1.2.0', '1.10', '2', '2.0.1', '10.0', '01.2'];
+const PEP_SUFFIXES = [
+  '',
+  '',
+  '',
+  'a1',
+  'a',
+  'alpha2',
+  'b0',
+  'beta',
+  'rc1',
+  'c1',
+  'pre2',
+  'preview',
+  '.post1',
+  '-1',
+  '.post',
+  'r2',
+  '.dev0',
+  '.dev3',
+  'a1.dev1',
+  '.post1.dev2',
+  'rc1.post1',
+];
+const PEP_LOCALS = ['', '', '', '+abc', '+1', '+1.abc', '+abc.1', '+ubuntu-1', '+1e5', '+0x1', '+01', '+local.7.z'];
+
+function pep440Version(): string {
+  const epoch = rand() < 0.1 ? `${pick(rand, ['0', '1', '2'])}!` : '';
+  return `${rand() < 0.05 ? 'v' : ''}${epoch}${pick(rand, PEP_RELEASES)}${pick(rand, PEP_SUFFIXES)}${pick(rand, PEP_LOCALS)}`;
+}
+
+test('pep440 sortKey orders as compare on seeded random versions (epochs, pre/post/dev, local segments)', () => {
+  const versions = Array.from({ length: 2000 }, pep440Version);
+  const list: [string, string][] = [];
+  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  checkPairs(list, pep440);
+  for (const v of versions) if (pep440.isValid(v) && !/\+(1e5|0x1)/.test(v)) assert.notEqual(pep440.sortKey?.(v), undefined, v);
+});
+
+test('pep440 sortKey orders as compare on the shared PyPI vectors', { skip: skipUnless('data') }, () => {
+  const lines = vectorFiles('pypi').flatMap(readVectors);
+  assert.ok(lines.length > 0);
+  checkPairs(
+    lines.map((l) => [l.a, l.b] as const),
+    pep440,
   );
 });
