@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=node-env.sh
 STRATA_NODE_QUIET=1 source tools/node-env.sh
 bash tools/ensure-node-modules.sh >&2
-node tools/bundle.mjs apps/cli/src/main.ts apps/cli/dist/strata.mjs
+node tools/bundle.mjs --deps apps/cli/src/main.ts apps/cli/dist/strata.mjs
 out=.strata-demo
 rm -rf "$out/image"
 node --import tsx fixtures/demo/build-image.ts "$out/image"

@@ -64,11 +64,11 @@ stop_started() {
 
 infra_up() {
   local c before=()
-  for c in kafka minio registry; do
+  for c in kafka minio registry postgres; do
     if bash infra/local/status.sh -q "$c"; then before+=("$c"); fi
   done
   # Whatever was not up before is ours to stop afterwards (also if up.sh fails half-way).
-  for c in kafka minio registry; do
+  for c in kafka minio registry postgres; do
     [[ " ${before[*]} " == *" $c "* ]] || started+=("$c")
   done
   if [ ${#before[@]} -gt 0 ]; then echo "already running before this run (left running): ${before[*]}"; fi

@@ -126,7 +126,7 @@ if (existsSync(archive)) {
   // (a bundle under /tmp failed to load, and that exit status was once taken for a scan).
   const cliDir = join(repoRoot, 'apps/cli/dist', `bench-advisories-${process.pid}`);
   const cli = join(cliDir, 'strata.mjs');
-  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], {
+  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), '--deps', join(repoRoot, 'apps/cli/src/main.ts'), cli], {
     cwd: join(repoRoot, 'apps/cli'),
     stdio: 'ignore',
   });

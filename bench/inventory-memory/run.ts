@@ -20,7 +20,7 @@ const nodeFlags = (process.env.STRATA_BENCH_NODE_FLAGS ?? '').split(' ').filter(
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-invmem-'));
 const bundleDir = join(repoRoot, 'apps/cli/dist', `bench-invmem-${process.pid}`);
 const cli = join(bundleDir, 'strata.mjs');
-execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), cli], { stdio: 'pipe' });
+execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), '--deps', join(repoRoot, 'apps/cli/src/main.ts'), cli], { stdio: 'pipe' });
 const db = writeAdvisoryDir(join(work, 'db'));
 
 const osLayer = (status: string | Buffer): Buffer =>

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { Namespace, ConfigMap, Secret, Service, PersistentVolumeClaim } from 'kubernetes-models/v1';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob } from 'kubernetes-models/batch/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Topics } from '@strata/contracts';
@@ -45,6 +45,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Service': Service,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/CronJob': CronJob,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
 };
@@ -151,16 +152,16 @@ test('infra/k8s: deployments run existing service bundles with settings those se
   assert.equal(podSpec(cronJob)!.containers[0]!.command?.[1], 'apps/cli/dist/strata.mjs');
 });
 
-test('infra/k8s: Services select pods of a Deployment and name ports those pods have', () => {
+test('infra/k8s: Services select pods of a Deployment (or StatefulSet) and name ports those pods have', () => {
   const objects = load().map((l) => l.object);
-  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const deployments = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
   for (const service of objects.filter((o) => o.kind === 'Service')) {
     const spec = service.spec as { selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] };
     const targets = deployments.filter((d) => {
       const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
       return Object.entries(spec.selector).every(([k, v]) => labels[k] === v);
     });
-    assert.equal(targets.length, 1, `Service ${service.metadata.name} selects ${targets.length} deployments`);
+    assert.equal(targets.length, 1, `Service ${service.metadata.name} selects ${targets.length} workloads`);
     const ports = podSpec(targets[0]!)!.containers.flatMap((c) => c.ports ?? []);
     for (const port of spec.ports) {
       assert.ok(
@@ -201,6 +202,24 @@ test('infra/k8s: strict schema check of the core kinds (kubernetes-validate --st
   assert.match(output, /passed for resource deployment\/strata-gateway/);
 });
 
+test("infra/k8s: PostgreSQL runs as a non-root StatefulSet behind the Service the services' STRATA_PG_URL names", () => {
+  const objects = load().map((l) => l.object);
+  const statefulSet = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'strata-postgres');
+  assert.ok(statefulSet, 'no strata-postgres StatefulSet');
+  const pod = (statefulSet.spec as { template: { spec: { securityContext?: { runAsNonRoot?: boolean; runAsUser?: number } } } }).template.spec;
+  assert.equal(pod.securityContext?.runAsNonRoot, true);
+  assert.notEqual(pod.securityContext?.runAsUser, 0);
+  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'strata-postgres');
+  const url = new URL((secret?.stringData as Record<string, string> | undefined)?.STRATA_PG_URL ?? assert.fail('strata-postgres has no STRATA_PG_URL'));
+  assert.equal(url.protocol, 'postgres:');
+  const service = objects.find((o) => o.kind === 'Service' && url.hostname.startsWith(`${o.metadata.name}.strata.`));
+  assert.ok(service, `no Service answers ${url.hostname}`);
+  assert.ok(
+    (service.spec as { ports: { port: number }[] }).ports.some((p) => p.port === Number(url.port)),
+    `Service ${service.metadata.name} has no port ${url.port}`,
+  );
+});
+
 test('infra/compose.yaml: the Strata services run existing bundles with settings they read, one metrics port each', () => {
   const compose = parse(readFileSync(join(repoRoot, 'infra/compose.yaml'), 'utf8'), { merge: true, uniqueKeys: true }) as {
     services: Record<string, { command?: string[]; environment?: Record<string, string>; network_mode?: string; build?: { dockerfile: string } }>;
@@ -228,5 +247,6 @@ test('infra/compose.yaml: the Strata services run existing bundles with settings
     metricsPorts.add(port);
   }
   // What was there before the services is still there.
-  for (const name of ['kafka', 'minio', 'auth-init', 'registry-anonymous', 'registry-basic', 'registry-token']) assert.ok(compose.services[name], name);
+  for (const name of ['kafka', 'minio', 'postgres', 'auth-init', 'registry-anonymous', 'registry-basic', 'registry-token'])
+    assert.ok(compose.services[name], name);
 });

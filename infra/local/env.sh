@@ -26,6 +26,12 @@ STRATA_TEST_TOKEN_ISSUER=$TOKEN_ISSUER
 STRATA_TEST_TOKEN_KEY=$REGISTRY_DIR/token.key
 STRATA_TEST_TOKEN_CERT=$REGISTRY_DIR/token.crt
 STRATA_TEST_TOKEN_KID=$kid
+STRATA_TEST_PG_URL=$(pg_url)
+PGHOST=$HOST
+PGPORT=$PG_PORT
+PGUSER=$PG_USER
+PGPASSWORD=$PG_PASSWORD
+PGDATABASE=$PG_DATABASE
 EOT
 # The coverage oracle, once infra/local/trivy.sh has built it (tests skip without it, fail in CI)
 if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then

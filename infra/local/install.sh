@@ -3,6 +3,8 @@
 # already in the cache, so a second run takes a second.
 #   apt:   docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq openssl curl db5.3-util zip
 #          ruby php-cli php-composer-semver (version oracles)
+#          postgresql (the server infra/local runs as a non-root user) and acl (setfacl, to let that
+#          user reach its data dir in the cache when the cache is under /root)
 #          (+ java/maven if absent); python test oracles via pip (libs/*/test-requirements.txt)
 #   Kafka: broker jars from Maven Central (infra/local/kafka/pom.xml) -> $CACHE/kafka/libs
 #   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (runs in the background while
@@ -62,6 +64,8 @@ apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq o
   ruby php-cli php-composer-semver) # ruby, php: the RubyGems and Composer version oracles (libs/versions)
 # oracles of the analyzers' tests (libs/analyzers): RubyGems' gem for gemspecs, Composer for installed.json
 apt_wanted+=(composer)
+# PostgreSQL, the distributed shape's system of record (start.sh runs its own cluster in the cache)
+apt_wanted+=(postgresql acl)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()
@@ -75,6 +79,12 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
+  # Debian's package would create and start a cluster of its own on 5432; infra/local runs its own
+  # in the cache instead, so ask postgresql-common not to (a drop-in, read at package install only).
+  if [[ " ${apt_missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.d/strata.conf ]; then
+    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.d/strata.conf >/dev/null
+  fi
   $SUDO apt-get update -q >"$LOG_DIR/apt.log" 2>&1 || { tail -20 "$LOG_DIR/apt.log" >&2; die "apt-get update failed"; }
   $SUDO apt-get install -y -q --no-install-recommends "${apt_missing[@]}" >>"$LOG_DIR/apt.log" 2>&1 ||
     { tail -20 "$LOG_DIR/apt.log" >&2; die "apt-get install ${apt_missing[*]} failed"; }

@@ -35,6 +35,11 @@ REGISTRY_USER=strata
 REGISTRY_PASSWORD=strata-pass
 TOKEN_SERVICE=strata-registry
 TOKEN_ISSUER=strata-test-token-issuer
+# PostgreSQL (Debian's package), the distributed shape's system of record (libs/findings-db)
+PG_PORT=15432
+PG_USER=strata
+PG_PASSWORD=strata-pg-pass
+PG_DATABASE=strata
 
 KAFKA_LIBS="$CACHE/kafka/libs"
 MINIO_BIN="$CACHE/bin/minio"
@@ -43,10 +48,13 @@ TRIVY_BIN="$CACHE/trivy/$TRIVY_VERSION/bin/trivy"
 TRIVY_JAVA_DB="$CACHE/trivy/java-db"
 CARGO_AUDITABLE_BIN="$CACHE/cargo-auditable/$CARGO_AUDITABLE_VERSION/bin/cargo-auditable"
 REGISTRY_DIR="$CACHE/registry"
+# PostgreSQL: cluster in $PG_DIR/data, its Unix socket in $PG_DIR/run (owned by the server's user)
+PG_DIR="$CACHE/postgres"
+PG_DATA="$PG_DIR/data"
 RUN_DIR="$CACHE/run"
 LOG_DIR="$CACHE/logs"
 
-COMPONENTS=(kafka minio registry)
+COMPONENTS=(kafka minio registry postgres)
 REGISTRY_VARIANTS=(anonymous basic token)
 
 log() { printf '[infra %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -59,11 +67,47 @@ expand_components() {
   for arg in "$@"; do
     case "$arg" in
       all) out+=("${COMPONENTS[@]}") ;;
-      kafka | minio | registry) out+=("$arg") ;;
-      *) die "unknown component '$arg' (expected kafka, minio, registry or all)" ;;
+      kafka | minio | registry | postgres) out+=("$arg") ;;
+      *) die "unknown component '$arg' (expected kafka, minio, registry, postgres or all)" ;;
     esac
   done
   printf '%s\n' "${out[@]}"
+}
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+# The newest server installed from Debian's packages (postgresql-<major>: /usr/lib/postgresql/<major>/bin).
+pg_bindir() {
+  local d
+  d="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  [ -n "$d" ] && [ -x "$d/postgres" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+
+# PostgreSQL refuses to run as root: as root the server runs as Debian's `postgres` account (made by
+# the package), otherwise as the current user.
+pg_os_user() { if [ "$(id -u)" -eq 0 ]; then echo postgres; else id -un; fi; }
+
+# The prefix that runs a command as the server's user (setpriv execs: a pid recorded for the
+# command is its own, so pid files and signals reach the server itself).
+PG_AS_USER=()
+if [ "$(id -u)" -eq 0 ]; then PG_AS_USER=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env --); fi
+as_pg_user() { "${PG_AS_USER[@]}" "$@"; }
+
+pg_url() { echo "postgres://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/$PG_DATABASE"; }
+
+# A real query as the Strata role over TCP with its password, not just an open port.
+pg_healthy() {
+  local bin out
+  bin="$(pg_bindir)" || return 1
+  out="$(PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=3 timeout 5 "$bin/psql" -X -q -t -A \
+    -h "$HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DATABASE" -c 'select 1' 2>/dev/null)" || return 1
+  [ "$out" = 1 ]
+}
+
+# The server answers (any answer but "no response"), before the database exists.
+pg_accepting() {
+  local bin
+  bin="$(pg_bindir)" || return 1
+  timeout 5 "$bin/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 3
 }
 
 registry_port() {
@@ -107,9 +151,9 @@ spawn() {
   echo $! >"$(pid_file "$name")"
 }
 
-# Graceful stop by pid file: TERM, wait up to $3 seconds, then KILL.
+# Graceful stop by pid file: signal $4 (TERM), wait up to $3 seconds, then KILL.
 stop_pid() {
-  local name="$1" marker="$2" grace="${3:-20}" pid i
+  local name="$1" marker="$2" grace="${3:-20}" signal="${4:-TERM}" pid i
   pid="$(live_pid "$name" "$marker")"
   if [ -z "$pid" ]; then
     rm -f "$(pid_file "$name")"
@@ -117,7 +161,7 @@ stop_pid() {
     return 0
   fi
   log "$name: stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
+  kill -"$signal" "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 4; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.25

@@ -5,6 +5,7 @@
 #   kafka     Kafka KRaft single node   127.0.0.1:19092 (controller 127.0.0.1:19093)
 #   minio     MinIO                     http://127.0.0.1:19000 (console 127.0.0.1:19001)
 #   registry  docker-registry x3        127.0.0.1:15000 anonymous, :15001 basic, :15002 token
+#   postgres  PostgreSQL (Debian)       127.0.0.1:15432, role/database `strata`, data in $STRATA_INFRA_CACHE/postgres
 # Logs: $STRATA_INFRA_CACHE/logs/<name>.log; pids: $STRATA_INFRA_CACHE/run/<name>.pid
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -104,6 +105,66 @@ start_registry_variant() {
 start_registry() {
   local v
   for v in "${REGISTRY_VARIANTS[@]}"; do start_registry_variant "$v"; done
+}
+
+# The server's user must be able to reach its data dir: as root the cache is under /root (mode 700),
+# so each ancestor the `postgres` account cannot traverse gets an ACL entry for that account alone
+# (search only, no listing): nothing else about the directories changes.
+pg_grant_traverse() {
+  local dir="$1" user ancestors=()
+  user="$(pg_os_user)"
+  [ "$user" = "$(id -un)" ] && return 0
+  while [ "$dir" != / ]; do
+    dir="$(dirname "$dir")"
+    ancestors=("$dir" "${ancestors[@]}")
+  done
+  # top down: a directory is reachable once all above it are
+  for dir in "${ancestors[@]}"; do
+    if ! as_pg_user test -x "$dir"; then
+      command -v setfacl >/dev/null || die "postgres: $user cannot reach $PG_DIR ($dir is closed to it) and setfacl is missing; run infra/local/install.sh"
+      log "postgres: letting $user traverse $dir (ACL u:$user:--x)"
+      setfacl -m "u:$user:--x" "$dir"
+    fi
+  done
+}
+
+start_postgres() {
+  local addr="$HOST:$PG_PORT" bin user pwfile
+  needs_start postgres "postgres -D $PG_DATA" "$addr" pg_healthy || return 0
+  bin="$(pg_bindir)" || die "postgres: no server in /usr/lib/postgresql/*/bin; run infra/local/install.sh"
+  user="$(pg_os_user)"
+  mkdir -p "$PG_DIR/run"
+  chown "$user:" "$PG_DIR" "$PG_DIR/run"
+  chmod 700 "$PG_DIR"
+  pg_grant_traverse "$PG_DIR"
+  if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+    # A fresh cluster: the superuser is the `strata` role, password auth (SCRAM) on loopback and
+    # on the socket, UTF-8 with the C locale (byte order: the same answers on every machine).
+    log "postgres: creating the cluster in $PG_DATA ($("$bin/postgres" --version))"
+    rm -rf "$PG_DATA"
+    pwfile="$PG_DIR/.pwfile"
+    (umask 077 && printf '%s\n' "$PG_PASSWORD" >"$pwfile")
+    chown "$user:" "$pwfile"
+    as_pg_user "$bin/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile="$pwfile" -E UTF8 --no-locale \
+      --auth-host=scram-sha-256 --auth-local=scram-sha-256 >"$LOG_DIR/postgres-initdb.log" 2>&1 ||
+      { rm -f "$pwfile"; cat "$LOG_DIR/postgres-initdb.log" >&2; die "postgres: initdb of $PG_DATA failed"; }
+    rm -f "$pwfile"
+  fi
+  rotate_log postgres
+  log "postgres: starting on $addr"
+  # The settings are on the command line (the cluster's postgresql.conf stays initdb's): loopback
+  # only, the socket in the cache, room for every test's pool.
+  spawn postgres "${PG_AS_USER[@]}" "$bin/postgres" -D "$PG_DATA" -c listen_addresses="$HOST" -c port="$PG_PORT" \
+    -c unix_socket_directories="$PG_DIR/run" -c max_connections=200 -c log_min_messages=warning
+  local pid
+  pid="$(cat "$(pid_file postgres)")"
+  wait_healthy postgres "$addr (server)" 60 "$pid" "$LOG_DIR/postgres.log" pg_accepting
+  if ! pg_healthy; then
+    log "postgres: creating database $PG_DATABASE"
+    PGPASSWORD="$PG_PASSWORD" "$bin/psql" -X -q -h "$HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
+      -c "create database $PG_DATABASE" >>"$LOG_DIR/postgres.log" 2>&1 || die "postgres: could not create database $PG_DATABASE"
+  fi
+  wait_healthy postgres "$addr" 10 "$pid" "$LOG_DIR/postgres.log" pg_healthy
 }
 
 list="$(expand_components "$@")" || exit 1

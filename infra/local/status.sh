@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Health-checks the local infrastructure; exits non-zero if any requested component is down.
-# Usage: bash infra/local/status.sh [-q] [kafka|minio|registry|all]...   (-q: no output, exit code only)
+# Usage: bash infra/local/status.sh [-q] [kafka|minio|registry|postgres|all]...   (-q: no output, exit code only)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,6 +22,7 @@ for c in "${wanted[@]}"; do
   case "$c" in
     kafka) report kafka "$HOST:$KAFKA_PORT" "$(check kafka_healthy)" "$(live_pid kafka kafka.Kafka)" ;;
     minio) report minio "http://$HOST:$MINIO_PORT" "$(check minio_healthy)" "$(live_pid minio "$MINIO_BIN server")" ;;
+    postgres) report postgres "$HOST:$PG_PORT" "$(check pg_healthy)" "$(live_pid postgres "postgres -D $PG_DATA")" ;;
     registry)
       for v in "${REGISTRY_VARIANTS[@]}"; do
         report "registry-$v" "$HOST:$(registry_port "$v")" "$(check registry_healthy "$v")" \

@@ -15,11 +15,19 @@ export interface CycloneDxOptions {
   now?: Date;
 }
 
-// The CycloneDX library takes most of a second to load: it is required on first use, so only
-// `--format cyclonedx` pays for it.
+// The CycloneDX library is required on first use, so only `--format cyclonedx` pays for it, and
+// only the parts a report needs: its index also loads the JSON-schema validators (ajv and the
+// schemas), which cost three times the rest and which only validateCycloneDx uses.
 const requireCjs = createRequire(import.meta.url);
-let cdxModule: typeof Cdx | undefined;
-const cdx = (): typeof Cdx => (cdxModule ??= requireCjs('@cyclonedx/cyclonedx-library') as typeof Cdx);
+type CdxParts = Pick<typeof Cdx, 'Enums' | 'Models' | 'Serialize' | 'Spec'>;
+let cdxModule: CdxParts | undefined;
+const cdx = (): CdxParts =>
+  (cdxModule ??= {
+    Enums: requireCjs('@cyclonedx/cyclonedx-library/Enums') as typeof Cdx.Enums,
+    Models: requireCjs('@cyclonedx/cyclonedx-library/Models') as typeof Cdx.Models,
+    Serialize: requireCjs('@cyclonedx/cyclonedx-library/Serialize') as typeof Cdx.Serialize,
+    Spec: requireCjs('@cyclonedx/cyclonedx-library/Spec') as typeof Cdx.Spec,
+  });
 
 function severity(s: Severity): Cdx.Enums.Vulnerability.Severity {
   const levels = cdx().Enums.Vulnerability.Severity;
@@ -180,6 +188,7 @@ export function renderCycloneDx(report: ScanReport, opts: CycloneDxOptions = {})
 
 /** The library's own strict JSON-schema validation for CycloneDX 1.6; null when valid. */
 export async function validateCycloneDx(json: string): Promise<unknown> {
-  const { Spec, Validation } = cdx();
+  const { Spec } = cdx();
+  const Validation = requireCjs('@cyclonedx/cyclonedx-library/Validation') as typeof Cdx.Validation;
   return new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(json);
 }

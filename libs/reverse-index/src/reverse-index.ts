@@ -69,14 +69,16 @@ const NO_LAYER: LayerRef = { digest: '', diffId: '' };
 const pairKey = (ecosystem: string, name: string): string => `${ecosystem}\u0000${name}`;
 
 /** The (ecosystem key, name) pairs the advisory index files a package under, as the matcher looks it up. */
-function lookupPairs(pkg: InventoryPackage, os: OsInfo | undefined): string[] {
+function lookups(pkg: InventoryPackage, os: OsInfo | undefined): [string, string][] {
   if (os) {
     const names = pkg.type === 'rpm' ? [pkg.name, ...(pkg.srcName && pkg.srcName !== pkg.name ? [pkg.srcName] : [])] : [pkg.srcName || pkg.name];
-    return osEcosystems(os).flatMap((e) => names.map((n) => pairKey(ecosystemKey(e), n)));
+    return osEcosystems(os).flatMap((e) => names.map((n): [string, string] => [ecosystemKey(e), n]));
   }
   const ecosystem = packageEcosystem(pkg.type);
-  return ecosystem ? [pairKey(ecosystemKey(ecosystem), normalizePackageName(ecosystem, pkg.name))] : [];
+  return ecosystem ? [[ecosystemKey(ecosystem), normalizePackageName(ecosystem, pkg.name)]] : [];
 }
+
+const lookupPairs = (pkg: InventoryPackage, os: OsInfo | undefined): string[] => lookups(pkg, os).map(([e, n]) => pairKey(e, n));
 
 /**
  * What makes two packages the same unit: every field matching and summaries read (names, versions,
@@ -103,6 +105,48 @@ function shared(pkg: InventoryPackage): InventoryPackage {
   return { ...rest, layer: NO_LAYER, setPath: '' };
 }
 
+/** One package of an inventory, as the reverse index and the findings DB (libs/findings-db) file it. */
+export interface PackagePosting {
+  /** what makes two packages (in any inventories) the same: one unit, matched once */
+  unitKey: string;
+  /** the package without what differs between images holding it (layer, paths) */
+  pkg: InventoryPackage;
+  /** the OS an OS package is matched under; undefined for language packages */
+  os?: OsInfo;
+  /** the ecosystem key findings of the package are reported under */
+  ecosystem: string;
+  name: string;
+  installedVersion: string;
+  /** the (ecosystem key, name) pairs the advisory index files the package under */
+  lookups: [string, string][];
+  /** the package DB or manifest the package was listed in */
+  path: string;
+  layer: LayerRef;
+}
+
+/** Every package of an inventory the reverse index would post (unversioned language packages are left out). */
+export function packagePostings(inventory: ImageInventory): PackagePosting[] {
+  const out: PackagePosting[] = [];
+  const add = (pkg: InventoryPackage, os: OsInfo | undefined, path: string): void => {
+    if (!os && (!pkg.version || pkg.version === '(devel)')) return;
+    const ecosystem = os ? osEcosystemKey(os) : languageEcosystemKey(pkg.type);
+    out.push({
+      unitKey: unitKey(pkg, os),
+      pkg: shared(pkg),
+      ...(os ? { os } : {}),
+      ecosystem,
+      name: pkg.name,
+      installedVersion: installedVersionOf(pkg),
+      lookups: lookups(pkg, os),
+      path,
+      layer: pkg.layer,
+    });
+  };
+  for (const pkg of inventory.osPackages) add(pkg, inventory.os, pkg.setPath);
+  for (const set of inventory.applications) for (const pkg of set.packages) add(pkg, undefined, pkg.filePath ?? set.path);
+  return out;
+}
+
 class Interner<T> {
   readonly values: T[] = [];
   private readonly ids = new Map<string, number>();
@@ -115,6 +159,92 @@ class Interner<T> {
     }
     return id;
   }
+}
+
+/** Matches units against the index, each once: one synthetic inventory per OS (and one for language packages). */
+function matchUnits<K>(
+  units: readonly (readonly [K, Pick<Unit, 'pkg' | 'os'>])[],
+  index: AdvisoryIndex,
+  onlyRecords: ReadonlySet<string> | undefined,
+): Map<K, FindingSummary[]> {
+  const idOf = new Map<InventoryPackage, K>();
+  const osOf = new Map<K, OsInfo | undefined>();
+  const groups = new Map<string, { os?: OsInfo; os_pkgs: InventoryPackage[]; apps: Map<PackageType, InventoryPackage[]> }>();
+  for (const [id, unit] of units) {
+    idOf.set(unit.pkg, id);
+    osOf.set(id, unit.os);
+    const groupKey = unit.os ? `${unit.os.family}:${unit.os.name}` : '';
+    let group = groups.get(groupKey);
+    if (!group) groups.set(groupKey, (group = { ...(unit.os ? { os: unit.os } : {}), os_pkgs: [], apps: new Map() }));
+    if (unit.os) group.os_pkgs.push(unit.pkg);
+    else {
+      const list = group.apps.get(unit.pkg.type);
+      if (list) list.push(unit.pkg);
+      else group.apps.set(unit.pkg.type, [unit.pkg]);
+    }
+  }
+  const found = new Map<K, Finding[]>();
+  for (const group of groups.values()) {
+    const inventory: ImageInventory = {
+      ...(group.os ? { os: group.os } : {}),
+      osPackages: group.os_pkgs,
+      applications: [...group.apps].map(([type, packages]) => ({ path: '', analyzer: 'reverse-index', type, packages })),
+      layers: [],
+      warnings: [],
+    };
+    for (const f of matchInventory(inventory, index, onlyRecords ? { onlyRecords } : {}).findings) {
+      const id = idOf.get(f.pkg);
+      if (id === undefined) continue;
+      const list = found.get(id);
+      if (list) list.push(f);
+      else found.set(id, [f]);
+    }
+  }
+  const out = new Map<K, FindingSummary[]>();
+  for (const [id, findings] of found) out.set(id, summarizeFindings(findings, osOf.get(id)));
+  return out;
+}
+
+/** One image holding one package unit, as a store of postings (the findings DB) answers it. */
+export interface UnitHolding extends PackageHolding {
+  /** PackagePosting.unitKey */
+  unitKey: string;
+  /** the shared package (no layer, no paths) and the OS it is matched under */
+  pkg: InventoryPackage;
+  os?: OsInfo;
+}
+
+/**
+ * ReverseIndex.rematch over holdings from elsewhere (the findings DB): each distinct unit is
+ * matched once, and every image gets the current findings of the packages it holds.
+ */
+export function rematchHoldings(holdings: Iterable<UnitHolding>, index: AdvisoryIndex, onlyRecords?: ReadonlySet<string>): Map<string, AffectedImage> {
+  const units = new Map<string, UnitHolding>();
+  const byImage = new Map<string, { image: IndexedImage; units: Set<string>; holdings: PackageHolding[] }>();
+  for (const h of holdings) {
+    if (!units.has(h.unitKey)) units.set(h.unitKey, h);
+    let entry = byImage.get(h.image.manifestDigest);
+    if (!entry) byImage.set(h.image.manifestDigest, (entry = { image: h.image, units: new Set(), holdings: [] }));
+    if (!entry.units.has(h.unitKey)) {
+      entry.units.add(h.unitKey);
+      entry.holdings.push({ image: entry.image, ecosystem: h.ecosystem, name: h.name, installedVersion: h.installedVersion, path: h.path, layer: h.layer });
+    }
+  }
+  const findingsOfUnit = matchUnits([...units], index, onlyRecords);
+  const out = new Map<string, AffectedImage>();
+  for (const { image, units: held, holdings: list } of byImage.values()) {
+    const packages = new Set<string>();
+    const findings: FindingSummary[] = [];
+    for (const key of held) {
+      const unit = units.get(key) as UnitHolding;
+      const pk = packageKey(unit.ecosystem, unit.name, unit.installedVersion);
+      if (packages.has(pk)) continue;
+      packages.add(pk);
+      for (const f of findingsOfUnit.get(key) ?? []) findings.push(f);
+    }
+    out.set(image.manifestDigest, { image, packages, findings, holdings: list });
+  }
+  return out;
 }
 
 export class ReverseIndex {
@@ -232,43 +362,12 @@ export class ReverseIndex {
     return out;
   }
 
-  /** Matches units against the index, one synthetic inventory per OS (and one for language packages). */
   private matchUnits(unitIds: number[], index: AdvisoryIndex, onlyRecords: ReadonlySet<string> | undefined): Map<number, FindingSummary[]> {
-    const idOf = new Map<InventoryPackage, number>();
-    const groups = new Map<string, { os?: OsInfo; os_pkgs: InventoryPackage[]; apps: Map<PackageType, InventoryPackage[]> }>();
-    for (const id of unitIds) {
-      const unit = this.units.values[id] as Unit;
-      idOf.set(unit.pkg, id);
-      const groupKey = unit.os ? `${unit.os.family}:${unit.os.name}` : '';
-      let group = groups.get(groupKey);
-      if (!group) groups.set(groupKey, (group = { ...(unit.os ? { os: unit.os } : {}), os_pkgs: [], apps: new Map() }));
-      if (unit.os) group.os_pkgs.push(unit.pkg);
-      else {
-        const list = group.apps.get(unit.pkg.type);
-        if (list) list.push(unit.pkg);
-        else group.apps.set(unit.pkg.type, [unit.pkg]);
-      }
-    }
-    const found = new Map<number, Finding[]>();
-    for (const group of groups.values()) {
-      const inventory: ImageInventory = {
-        ...(group.os ? { os: group.os } : {}),
-        osPackages: group.os_pkgs,
-        applications: [...group.apps].map(([type, packages]) => ({ path: '', analyzer: 'reverse-index', type, packages })),
-        layers: [],
-        warnings: [],
-      };
-      for (const f of matchInventory(inventory, index, onlyRecords ? { onlyRecords } : {}).findings) {
-        const id = idOf.get(f.pkg);
-        if (id === undefined) continue;
-        const list = found.get(id);
-        if (list) list.push(f);
-        else found.set(id, [f]);
-      }
-    }
-    const out = new Map<number, FindingSummary[]>();
-    for (const [id, findings] of found) out.set(id, summarizeFindings(findings, this.units.values[id]?.os));
-    return out;
+    return matchUnits(
+      unitIds.map((id) => [id, this.units.values[id] as Unit]),
+      index,
+      onlyRecords,
+    );
   }
 
   private scan(keys: string[], visit: (image: IndexedImage, unit: Unit, layer: LayerRef, path: string, slot: number, unitId: number) => void): void {

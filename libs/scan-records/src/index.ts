@@ -18,6 +18,7 @@ export {
   advancesRecord,
   isTerminal,
   stageRank,
+  statusRank,
   ScanRecordContentionError,
 } from './records.js';
 export type { ScanRecord, ImageRecord, ScanError, ScanStatusName, StageName, FailureCodeName, ScanOptionsRecord, AdvanceOptions } from './records.js';

@@ -98,6 +98,8 @@ export const writeImageRecord = (store: BlobStore, record: ImageRecord): Promise
 
 const STATUS_RANK: Record<ScanStatusName, number> = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2 };
 
+/** QUEUED < RUNNING < COMPLETED = FAILED: the order records move in (the findings DB keeps it too). */
+export const statusRank = (status: ScanStatusName): number => STATUS_RANK[status];
 export const isTerminal = (status: ScanStatusName | undefined): boolean => status === 'COMPLETED' || status === 'FAILED';
 /** Stages in pipeline order: the ScanStage enum numbers them in that order (SUBMIT first, REPORT last). */
 export const stageRank = (stage: StageName | undefined): number => (stage ? ScanStage[stage] : -1);

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type RegistryVariant = 'anonymous' | 'basic' | 'token';
-export type Requirement = 'kafka' | 'minio' | 'registry' | 'data' | 'trivy' | `tool:${string}` | `python:${string}`;
+export type Requirement = 'kafka' | 'minio' | 'registry' | 'postgres' | 'data' | 'trivy' | `tool:${string}` | `python:${string}`;
 
 export interface KafkaInfo {
   brokers: string[];
@@ -18,6 +18,10 @@ export interface KafkaInfo {
 export interface TrivyInfo {
   bin: string;
   javaDbDir: string;
+}
+/** PostgreSQL of infra/local (STRATA_TEST_PG_URL): a role that may create databases. */
+export interface PostgresInfo {
+  url: string;
 }
 export interface S3Info {
   endPoint: string;
@@ -79,6 +83,10 @@ export const infra = {
     }
     return info;
   },
+  postgres(): PostgresInfo | undefined {
+    const url = env('STRATA_TEST_PG_URL');
+    return url ? { url } : undefined;
+  },
   trivy(): TrivyInfo | undefined {
     const bin = env('STRATA_TEST_TRIVY');
     const javaDbDir = env('STRATA_TEST_TRIVY_JAVA_DB');
@@ -124,6 +132,8 @@ function missing(requirement: Requirement): string | false {
       return infra.s3() ? false : 'MinIO not configured (STRATA_TEST_S3 unset; run infra/local/up.sh)';
     case 'registry':
       return infra.registry() ? false : 'registry not configured (STRATA_TEST_REGISTRY unset; run infra/local/up.sh)';
+    case 'postgres':
+      return infra.postgres() ? false : 'PostgreSQL not configured (STRATA_TEST_PG_URL unset; run infra/local/up.sh)';
     case 'data':
       return sharedDataDir() ? false : 'shared data not found (set STRATA_DATA_DIR or provide ../shared/data)';
     case 'trivy':

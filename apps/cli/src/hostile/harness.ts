@@ -28,7 +28,7 @@ let bundled: string | undefined;
 export function cliBundle(): string {
   if (bundled) return bundled;
   const out = join(BUNDLE_DIR, 'strata.mjs');
-  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), join(repoRoot, 'apps/cli/src/main.ts'), out], { stdio: 'pipe' });
+  execFileSync(process.execPath, [join(repoRoot, 'tools/bundle.mjs'), '--deps', join(repoRoot, 'apps/cli/src/main.ts'), out], { stdio: 'pipe' });
   bundled = out;
   return out;
 }

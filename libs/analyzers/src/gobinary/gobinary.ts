@@ -150,7 +150,8 @@ export const goBinaryAnalyzer: Analyzer = {
   produces: { kind: 'application', type: 'gobinary' },
   async analyze(file, ctx): Promise<AnalyzerOutput | undefined> {
     const source = Buffer.isBuffer(file.content) ? Readable.from([file.content]) : file.content;
-    const tmp = tempPath(ctx.tmpDir, 'elf');
+    // Most executables are never spooled: the temp file gets a name, and is removed, only if one is written.
+    let tmp: string | undefined;
     const st: { mode: 'head' | 'skip' | 'hold' | 'scan' } = { mode: 'head' };
     let held: Buffer[] = [];
     let heldBytes = 0;
@@ -160,7 +161,10 @@ export const goBinaryAnalyzer: Analyzer = {
     let catcher: ReturnType<typeof blobCatcher> | undefined;
     const flush = async (): Promise<void> => {
       if (heldBytes === 0) return;
-      fh ??= await open(tmp, 'w', 0o600);
+      if (!fh) {
+        tmp ??= tempPath(ctx.tmpDir, 'elf');
+        fh = await open(tmp, 'w', 0o600);
+      }
       await fh.write(Buffer.concat(held, heldBytes));
       held = [];
       heldBytes = 0;
@@ -224,7 +228,7 @@ export const goBinaryAnalyzer: Analyzer = {
           await flush();
           await fh.close();
           fh = undefined;
-          raw = await buildInfoFromSource(await openTempSource(tmp, false));
+          raw = await buildInfoFromSource(await openTempSource(tmp as string, false));
         } else {
           raw = await buildInfoFromSource(bufferSource(Buffer.concat(held, heldBytes)));
         }
@@ -239,7 +243,7 @@ export const goBinaryAnalyzer: Analyzer = {
     } finally {
       held = [];
       await fh?.close();
-      await rm(tmp, { force: true });
+      if (tmp !== undefined) await rm(tmp, { force: true });
     }
   },
 };

@@ -3,7 +3,7 @@
 import { describeError } from '@strata/errors';
 import { AuthError, RegistryError } from '../errors.js';
 import { readAll } from '../digest.js';
-import { bodyChunks, discard, errorDetail, fetchFollowing, type FetchInit } from './http.js';
+import { bodyChunks, discard, errorDetail, fetchFollowing, type FetchInit, type HttpResponse } from './http.js';
 import { errorFields, where, type Ctx, type Session, type Token } from './session.js';
 
 export interface Challenge {
@@ -37,7 +37,7 @@ async function fetchToken(session: Session, scope: string, challengeScope: strin
   const realm = new URL(bearer.realm);
   const scopes = new Set([scope, ...(challengeScope ? challengeScope.split(' ') : [])].filter(Boolean));
   const headers: Record<string, string> = { 'User-Agent': session.userAgent };
-  let res: Response;
+  let res: HttpResponse;
   try {
     const init: FetchInit = { method: 'GET', headers };
     if (ctx.signal) init.signal = ctx.signal;

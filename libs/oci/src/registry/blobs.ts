@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '@strata/errors';
 import { NotFoundError, OciError, RegistryError } from '../errors.js';
 import { parseDigest, readAll, verifyChunks } from '../digest.js';
-import { abortError, discard, errorDetail } from './http.js';
+import { abortError, discard, errorDetail, type HttpResponse } from './http.js';
 import { send } from './request.js';
 import { repoPath, signalFor, where, type Session } from './session.js';
 import type { BlobOptions } from './types.js';
@@ -18,7 +18,7 @@ async function openBlobResponse(
   start: number,
   ctx: BlobOptions,
   signal: AbortSignal | undefined,
-): Promise<Response> {
+): Promise<HttpResponse> {
   const { registry } = session;
   const headers: Record<string, string> = {};
   if (start > 0) headers.Range = `bytes=${start}-`;
@@ -57,7 +57,7 @@ async function openBlobResponse(
 }
 
 /** Offset of the first byte of a response to a request that started at `start`. */
-function firstByte(res: Response, start: number): number {
+function firstByte(res: HttpResponse, start: number): number {
   if (res.status !== 206) return 0;
   const m = /^bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '');
   return m ? Number(m[1]) : start;
@@ -67,7 +67,7 @@ async function* blobBytes(
   session: Session,
   repository: string,
   digest: string,
-  first: Response,
+  first: HttpResponse,
   start: number,
   ctx: BlobOptions,
   signal: AbortSignal | undefined,
@@ -97,18 +97,15 @@ async function* blobBytes(
       timer = setTimeout(() => idle.abort(new Error(`no data for ${idleTimeoutMs} ms`)), idleTimeoutMs);
     };
     try {
-      if (!res.body) throw new Error('response has no body');
-      const reader = res.body.getReader();
-      const onIdle = () => void reader.cancel(idle.signal.reason).catch(() => undefined);
+      const body = res.body;
+      const onIdle = () => body.destroy(idle.signal.reason as Error);
       idle.signal.addEventListener('abort', onIdle, { once: true });
       arm();
       try {
-        for (;;) {
-          const { done, value } = await reader.read();
+        for await (const value of body as AsyncIterable<Buffer>) {
           if (idle.signal.aborted) throw idle.signal.reason;
-          if (done) break;
           arm();
-          let buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+          let buf = value;
           if (at < position) {
             // A server without Range support restarted from an earlier byte: skip what we already handed out.
             const skip = Math.min(buf.length, position - at);
@@ -120,9 +117,9 @@ async function* blobBytes(
           position += buf.length;
           yield buf;
         }
+        if (idle.signal.aborted) throw idle.signal.reason;
       } finally {
         clearTimeout(timer);
-        reader.releaseLock();
       }
       if (at < position) throw new Error(`the retried response ended at byte ${at}, before byte ${position}`);
       if (ctx.size !== undefined && position < ctx.size) throw new Error(`connection closed at byte ${position} of ${ctx.size}`);

@@ -4,7 +4,7 @@ import { BlobDigestMismatchError, NotFoundError, RegistryError } from '../errors
 import { digestOf, parseDigest, readAll } from '../digest.js';
 import { baseMediaType, MANIFEST_ACCEPT } from '../manifest.js';
 import { isDigest } from '../reference.js';
-import { bodyChunks, discard, errorDetail } from './http.js';
+import { bodyChunks, discard, errorDetail, type HttpResponse } from './http.js';
 import { send } from './request.js';
 import { repoPath, signalFor, type Session } from './session.js';
 import type { ManifestHead, ManifestResponse, RequestContext } from './types.js';
@@ -21,7 +21,7 @@ function manifestRef(session: Session, reference: string): string {
   return reference;
 }
 
-function sendManifest(session: Session, method: 'GET' | 'HEAD', repository: string, reference: string, ctx: ManifestRequest): Promise<Response> {
+function sendManifest(session: Session, method: 'GET' | 'HEAD', repository: string, reference: string, ctx: ManifestRequest): Promise<HttpResponse> {
   const signal = signalFor(session, ctx);
   return send(session, {
     method,

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '@strata/errors';
 import { AuthError, OciError, RegistryError } from '../errors.js';
 import { adoptChallenge, authorization, parseChallenge } from './auth.js';
-import { abortError, discard, errorDetail, fetchFollowing, retryAfterMs } from './http.js';
+import { abortError, discard, errorDetail, fetchFollowing, retryAfterMs, type HttpResponse } from './http.js';
 import { errorFields, where, type Ctx, type Session } from './session.js';
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -24,7 +24,7 @@ export interface SendOptions {
 }
 
 /** Sends `req` until the registry gives an answer to hand back, or a reason to give up (thrown). */
-export async function send(session: Session, req: SendOptions): Promise<Response> {
+export async function send(session: Session, req: SendOptions): Promise<HttpResponse> {
   const { registry } = session;
   const ctx: Ctx = {};
   if (req.repository !== undefined) ctx.repository = req.repository;
@@ -37,7 +37,7 @@ export async function send(session: Session, req: SendOptions): Promise<Response
     const auth = await authorization(session, req.scope, ctx);
     if (auth) headers.Authorization = auth;
     if (session.throttle) await session.throttle(req.signal);
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await fetchFollowing(new URL(req.url), { method: req.method, headers, ...(req.signal ? { signal: req.signal } : {}) }, session.origin);
     } catch (err) {
@@ -47,8 +47,8 @@ export async function send(session: Session, req: SendOptions): Promise<Response
         await sleep(session.retryDelayMs * 2 ** attempt, undefined, req.signal ? { signal: req.signal } : undefined);
         continue;
       }
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      // The message already names the socket error; the raw fetch cause would only repeat it.
+      // a socket error (ECONNREFUSED, ...) is named by its code; the message would only repeat it
+      const cause = ((err as { cause?: unknown }).cause ?? err) as { code?: string; message?: string } | undefined;
       throw new RegistryError(
         `cannot reach registry ${registry}${req.image ? ` for image ${req.image}` : req.repository ? ` for repository ${req.repository}` : ''} after ${attempt + 1} attempt(s): ${cause?.code ?? cause?.message ?? describeError(err)}`,
         errOpts,

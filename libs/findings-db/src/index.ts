@@ -1,0 +1,17 @@
+// @strata/findings-db: PostgreSQL as the system of record of the distributed shape (images and
+// platforms, inventory postings, findings state and history, scan records), with the migrations
+// that create its schema at start. Embedded scans never use it.
+export { openFindingsDb, FindingsDb, FindingsDbError, inventoryDigest, repositoryOf } from './db.js';
+export type {
+  FindingsDbOptions,
+  ImageRow,
+  ImageInput,
+  FindingsState,
+  SetFindingsInput,
+  SetFindingsResult,
+  HoldingRow,
+} from './db.js';
+export { migrate, MIGRATION_LOCK_KEY, FindingsDbMigrationError } from './migrate.js';
+export type { MigrationResult } from './migrate.js';
+export { migrations } from './migrations.js';
+export type { Migration } from './migrations.js';

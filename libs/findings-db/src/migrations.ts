@@ -1,0 +1,229 @@
+// The schema, as versioned migrations applied in order at start (migrate.ts). A migration is never
+// edited once released: its checksum is recorded, and a database holding a different text for a
+// version refuses to start. Add a new version instead.
+//
+// Everything lives in the schema `strata`. Tables are the system of record; the views
+// `strata.images`, `strata.findings_current` and `strata.findings_history` are the documented
+// interface for other systems (docs/findings-db.md): their columns only ever grow.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const initial = `
+create schema if not exists strata;
+
+-- Inventories, deduplicated by digest: images that share an inventory share its rows.
+create table strata.inventories (
+  inventory_digest text primary key,
+  os_family text not null default '',
+  os_name text not null default '',
+  package_count integer not null,
+  created_at timestamptz not null default now()
+);
+
+-- A package as many inventories hold it (name, versions, OS; not where): matched once per re-match.
+create table strata.packages (
+  package_id bigint generated always as identity primary key,
+  unit_key text not null unique,
+  ecosystem text not null,
+  name text not null,
+  installed_version text not null,
+  package jsonb not null,
+  os jsonb
+);
+
+-- Where the advisory index files a package: (ecosystem key, name) -> packages.
+create table strata.package_lookups (
+  ecosystem text not null,
+  name text not null,
+  package_id bigint not null references strata.packages,
+  primary key (ecosystem, name, package_id)
+);
+create index package_lookups_package on strata.package_lookups (package_id);
+
+-- The postings: which inventory holds which package, at which path, from which layer.
+create table strata.inventory_packages (
+  inventory_digest text not null references strata.inventories on delete cascade,
+  package_id bigint not null references strata.packages,
+  path text not null,
+  layer_digest text not null,
+  layer_diff_id text not null,
+  layer_created_by text not null default '',
+  primary key (inventory_digest, package_id, path, layer_diff_id)
+);
+create index inventory_packages_package on strata.inventory_packages (package_id);
+
+-- Images: one row per platform manifest, with its inventory and the state of its findings.
+create table strata.image_manifests (
+  manifest_digest text primary key,
+  image_ref text not null,
+  repository text not null,
+  index_digest text,
+  os text not null default '',
+  architecture text not null default '',
+  variant text not null default '',
+  inventory_digest text references strata.inventories,
+  inventory_key text not null default '',
+  advisory_db_version text,
+  first_seen_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index image_manifests_inventory on strata.image_manifests (inventory_digest);
+create index image_manifests_repository on strata.image_manifests (repository);
+create index image_manifests_index on strata.image_manifests (index_digest) where index_digest is not null;
+
+-- Every reference an image was scanned by (a manifest may have many; a tag moves between manifests).
+create table strata.image_refs (
+  image_ref text not null,
+  manifest_digest text not null references strata.image_manifests on delete cascade,
+  repository text not null,
+  last_seen_at timestamptz not null default now(),
+  primary key (image_ref, manifest_digest)
+);
+create index image_refs_manifest on strata.image_refs (manifest_digest);
+
+-- The findings state: one row per (image, package, vulnerability) at the image's advisory_db_version.
+create table strata.image_findings (
+  manifest_digest text not null references strata.image_manifests on delete cascade,
+  ecosystem text not null,
+  package_name text not null,
+  installed_version text not null,
+  vulnerability_id text not null,
+  fixed_version text not null default '',
+  severity text not null check (severity in ('UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL')),
+  primary key (manifest_digest, ecosystem, package_name, installed_version, vulnerability_id)
+);
+create index image_findings_vulnerability on strata.image_findings (vulnerability_id);
+
+-- History: every change of an image's findings state (counts after it) and what it added or resolved.
+create table strata.findings_changes (
+  change_id bigint generated always as identity primary key,
+  manifest_digest text not null references strata.image_manifests on delete cascade,
+  kind text not null check (kind in ('FULL', 'DELTA')),
+  advisory_db_version text not null,
+  previous_advisory_db_version text,
+  recorded_at timestamptz not null default now(),
+  critical integer not null,
+  high integer not null,
+  medium integer not null,
+  low integer not null,
+  unknown integer not null
+);
+create index findings_changes_image on strata.findings_changes (manifest_digest, recorded_at);
+create index findings_changes_time on strata.findings_changes (recorded_at);
+
+create table strata.findings_change_items (
+  change_id bigint not null references strata.findings_changes on delete cascade,
+  change text not null check (change in ('added', 'resolved')),
+  ecosystem text not null,
+  package_name text not null,
+  installed_version text not null,
+  vulnerability_id text not null,
+  fixed_version text not null,
+  severity text not null
+);
+create index findings_change_items_change on strata.findings_change_items (change_id);
+create index findings_change_items_vulnerability on strata.findings_change_items (vulnerability_id);
+
+-- Scan records (scans/<id>.json in the blob store), kept moving forward only: by status rank, then
+-- by stage rank within a status; a terminal status is never overwritten.
+create table strata.scans (
+  scan_id text primary key,
+  image_ref text not null,
+  status text not null check (status in ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
+  stage text,
+  status_rank smallint not null,
+  stage_rank smallint not null,
+  manifest_digest text,
+  advisory_db_version text,
+  error_code text,
+  error_reason text,
+  record jsonb not null,
+  created_at timestamptz not null,
+  updated_at timestamptz not null
+);
+create index scans_manifest on strata.scans (manifest_digest) where manifest_digest is not null;
+create index scans_updated on strata.scans (updated_at);
+
+-- The documented views (docs/findings-db.md).
+create view strata.images as
+select
+  m.manifest_digest,
+  m.image_ref,
+  m.repository,
+  m.index_digest,
+  m.os,
+  m.architecture,
+  m.variant,
+  m.inventory_digest,
+  coalesce(i.package_count, 0) as packages,
+  m.advisory_db_version,
+  coalesce(c.critical, 0) as critical,
+  coalesce(c.high, 0) as high,
+  coalesce(c.medium, 0) as medium,
+  coalesce(c.low, 0) as low,
+  coalesce(c.unknown, 0) as unknown,
+  coalesce(c.total, 0) as findings,
+  m.first_seen_at,
+  m.updated_at
+from strata.image_manifests m
+left join strata.inventories i on i.inventory_digest = m.inventory_digest
+left join (
+  select
+    manifest_digest,
+    count(*) filter (where severity = 'CRITICAL')::integer as critical,
+    count(*) filter (where severity = 'HIGH')::integer as high,
+    count(*) filter (where severity = 'MEDIUM')::integer as medium,
+    count(*) filter (where severity = 'LOW')::integer as low,
+    count(*) filter (where severity = 'UNKNOWN')::integer as unknown,
+    count(*)::integer as total
+  from strata.image_findings
+  group by manifest_digest
+) c on c.manifest_digest = m.manifest_digest;
+
+create view strata.findings_current as
+select
+  f.manifest_digest,
+  m.image_ref,
+  m.repository,
+  m.index_digest,
+  m.os,
+  m.architecture,
+  m.variant,
+  f.vulnerability_id,
+  f.ecosystem,
+  f.package_name,
+  f.installed_version,
+  f.fixed_version,
+  f.severity,
+  m.advisory_db_version,
+  m.updated_at
+from strata.image_findings f
+join strata.image_manifests m on m.manifest_digest = f.manifest_digest;
+
+create view strata.findings_history as
+select
+  c.change_id,
+  c.manifest_digest,
+  m.image_ref,
+  m.repository,
+  c.kind,
+  c.advisory_db_version,
+  c.previous_advisory_db_version,
+  c.recorded_at,
+  i.change,
+  i.vulnerability_id,
+  i.ecosystem,
+  i.package_name,
+  i.installed_version,
+  i.fixed_version,
+  i.severity
+from strata.findings_changes c
+join strata.findings_change_items i on i.change_id = c.change_id
+join strata.image_manifests m on m.manifest_digest = c.manifest_digest;
+`;
+
+export const migrations: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: initial }];
