@@ -3,8 +3,10 @@
 // hold is dropped into the matcher's advisory folder. Exactly 3 DELTA findings events must follow,
 // each with the new finding, without one more fetch or analysis; ListAffectedImages over gRPC, and
 // `strata affected`, must name the 3 images and the layer that brought the package in.
-// Withdrawing the record resolves it in the same 3 images. A restarted matcher rebuilds its
-// reverse index from the catalog and still finds them.
+// Withdrawing the record resolves it in the same 3 images. A restarted matcher, with a second
+// replica beside it, still finds them, and only once. With PostgreSQL configured (the harness
+// then gives the services STRATA_PG_URL) the state is in the findings DB and the re-match and
+// ListAffectedImages select by SQL; the views show what the events said.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { FindingsKind, ScanService, Severity, connect, type FindingsPublished } from '@strata/contracts';
 import { gatewaySettings, startGatewayService } from '@strata/gateway';
 import { startWatcher, watcherSettings } from '@strata/watcher-service';
@@ -217,9 +220,9 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   }
   assert.deepEqual((await gatewayAt(resolved[0]?.advisoryDbVersion, 'STRATA-PROBE-0001')).images, []);
 
-  // 3. A new matcher (the old one stopped) knows the images only from the catalog.
+  // 3. New matchers (the old one stopped; two replicas) know the images only from the catalog or the findings DB.
   await firstMatcher!.stop();
-  await d.start('matcher');
+  await Promise.all([d.start('matcher'), d.start('matcher')]);
   drop('STRATA-PROBE-0002.json', probeRecord('STRATA-PROBE-0002'));
   await subscriber.waitFor(
     () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').length >= 3 ? true : undefined),
@@ -243,4 +246,31 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   );
   assert.equal(subscriber.findings.filter((e) => e.kind === FindingsKind.FULL).length, 20);
   assert.equal(work(), workAfterScans);
+
+  // The findings DB says what the events said: 20 images, the probe in exactly the 3 holders.
+  if (d.env.STRATA_PG_URL) {
+    const db = new pg.Client({ connectionString: d.env.STRATA_PG_URL });
+    await db.connect();
+    try {
+      const images = await db.query<{ n: number }>('select count(*)::int as n from strata.images');
+      assert.equal(images.rows[0]?.n, 20);
+      const current = await db.query<{ manifest_digest: string; severity: string; installed_version: string }>(
+        "select manifest_digest, severity, installed_version from strata.findings_current where vulnerability_id = 'STRATA-PROBE-0002' order by 1",
+      );
+      assert.deepEqual(
+        current.rows.map((r) => r.manifest_digest),
+        holders,
+      );
+      assert.ok(current.rows.every((r) => r.severity === 'CRITICAL' && r.installed_version === '1.4.0'));
+      const history = await db.query<{ change: string; n: number }>(
+        "select change, count(*)::int as n from strata.findings_history where vulnerability_id like 'STRATA-PROBE-%' group by 1 order by 1",
+      );
+      assert.deepEqual(history.rows, [
+        { change: 'added', n: 6 },
+        { change: 'resolved', n: 3 },
+      ]);
+    } finally {
+      await db.end();
+    }
+  }
 });

@@ -14,6 +14,8 @@
 #   STRATA_WATCH_REGISTRIES  registries the watcher crawls (JSON); unset: no watcher, e.g.
 #                        '[{"host":"127.0.0.1:15000","include":["strata/**"]}]'
 #   STRATA_WATCH_INTERVAL_MS  pause between the watcher's passes  (default 300000)
+#   STRATA_PG_URL        findings DB of the matcher and gateway (default: infra/local's PostgreSQL
+#                        when it is up; set it empty to keep the findings state in the blob store)
 # Metrics/health: fetcher :19110, merger :19111, matcher :19112, gateway :19113, watcher :19114, analyzer i :1912i
 # (/metrics, /healthz). gRPC: the gateway on 127.0.0.1:${STRATA_GATEWAY_PORT:-50051}.
 # Logs: $STRATA_INFRA_CACHE/logs/strata-<name>.log; pids: $STRATA_INFRA_CACHE/run/strata-<name>.pid
@@ -112,6 +114,7 @@ start_one() {
     GATEWAY_HOST="$HOST" \
     GATEWAY_PORT="${STRATA_GATEWAY_PORT:-50051}" \
     GATEWAY_TOKEN="${GATEWAY_TOKEN:-}" \
+    STRATA_PG_URL="${STRATA_PG_URL:-}" \
     node "$(bundle "$kind")"
   wait_healthy "strata-$name" "http://$HOST:$port/healthz" 90 "$(cat "$(pid_file "strata-$name")")" "$LOG_DIR/strata-$name.log" service_healthy "$port"
 }
@@ -120,6 +123,13 @@ case "$cmd" in
   start)
     bash "$INFRA_DIR/status.sh" -q kafka minio || die "Kafka and MinIO must be up first: bash infra/local/up.sh"
     command -v node >/dev/null || die "node not found"
+    if [ -z "${STRATA_PG_URL+set}" ]; then
+      if pg_healthy; then
+        STRATA_PG_URL="$(pg_url)"
+      else
+        log "postgres is not up (bash infra/local/start.sh postgres): the findings state stays in the blob store"
+      fi
+    fi
     for svc in fetcher analyzer merger matcher gateway; do build_if_needed "$svc"; done
     [ -n "${STRATA_WATCH_REGISTRIES:-}" ] && build_if_needed watcher
     mapfile -t wanted < <(instances)

@@ -23,6 +23,7 @@ import { scanImage, type ScanResult } from '@strata/pipeline';
 import { readScanRecord, type ScanRecord } from '@strata/scan-records';
 import type { StageEvent, TestPoint, TestPointHook } from '@strata/stage-runtime';
 import { describeError } from '@strata/errors';
+import { createTestDatabase } from '@strata/findings-db/testing';
 
 export const advisoryDb = join(repoRoot, 'fixtures/advisories');
 
@@ -165,6 +166,10 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
   const client = new Kafka({ clientId: `test-${name}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   const producer: Producer = client.producer({ allowAutoTopicCreation: false });
   await producer.connect();
+  // With PostgreSQL configured, the matcher and the gateway keep the findings state there, in a
+  // database of this deployment's own (dropped at teardown).
+  const findingsDb = infra.postgres() && extraEnv.STRATA_PG_URL === undefined ? await createTestDatabase() : undefined;
+  if (findingsDb) env.STRATA_PG_URL = findingsDb.url;
   const events: StageEvent[] = [];
   const running = new Set<RunningService>();
   const children = new Set<ChildProcess>();
@@ -366,6 +371,7 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
       }
       await removeBucket(bucket).catch((error: unknown) => logger.warn({ err: describeError(error), bucket }, 'could not remove the test bucket'));
       await store.close();
+      await findingsDb?.drop().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'could not drop the test database'));
       rmSync(cacheDir, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { detectOs, parseApkInstalled } from '@strata/analyzers';
 import { severityCounts, type ImageInventory, type InventoryPackage, type InventorySet, type LayerRef, type PackageType } from '@strata/model';
-import { packagePostings, ReverseIndex, type FindingSummary } from '@strata/reverse-index';
+import { openAdvisoryIndex } from '@strata/advisories';
+import { packagePostings, rematchHoldings, ReverseIndex, type FindingSummary } from '@strata/reverse-index';
 import { advancesRecord, type ScanRecord, type ScanStatusName, type StageName } from '@strata/scan-records';
 import { closedLoopbackPort, sharedDataDir, skipUnless } from '@strata/testing';
 import { FindingsDbError, FindingsDbMigrationError, migrate, migrations, openFindingsDb, repositoryOf, type FindingsDb } from './index.js';
@@ -179,6 +180,22 @@ test('inventories: postings stored once per inventory digest (also by concurrent
     assert.deepEqual(fromDb, fromIndex, `holdings of ${pair.join(' ')}`);
     if (pair[1] !== 'not-held') assert.ok(fromDb.length > 0, `${pair.join(' ')} is held`);
   }
+  // The re-match over the DB's holdings gives every image the findings the in-memory re-match gives
+  // (real Alpine and GHSA OSV records of the shared data).
+  const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv') });
+  const pairs = [...new Map(images.flatMap((img) => packagePostings(img.inventory).flatMap((p) => p.lookups)).map((p) => [p.join(' '), p])).values()];
+  const viaDb = rematchHoldings(await db.holdings(pairs), index);
+  const inMemory = reverse.rematch(pairs, index);
+  assert.deepEqual([...viaDb.keys()].sort(), [...inMemory.keys()].sort());
+  let findings = 0;
+  for (const [digest, expected] of inMemory) {
+    const got = viaDb.get(digest)!;
+    assert.deepEqual(got.findings.map((f) => JSON.stringify(f)).sort(), expected.findings.map((f) => JSON.stringify(f)).sort(), digest);
+    assert.deepEqual([...got.packages].sort(), [...expected.packages].sort());
+    findings += got.findings.length;
+  }
+  assert.ok(findings > 0, 'the records match some of the packages');
+
   const held = await db.holdings([['npm', 'lodash']]);
   assert.equal(held[0]!.image.platform?.architecture, 'amd64');
   assert.equal(held[0]!.pkg.name, 'lodash');

@@ -10,11 +10,18 @@ export interface AdvisoryImpact {
   images: AffectedImage[];
 }
 
-export function imagesAffectedBy(reverse: ReverseIndex, index: AdvisoryIndex, idOrAlias: string): AdvisoryImpact {
+/** The records an id or alias resolves to, and the (ecosystem key, name) pairs they name. */
+export function advisoryPackages(index: AdvisoryIndex, idOrAlias: string): { recordIds: string[]; pairs: [string, string][] } {
   const recordIds = index.recordIds(idOrAlias);
-  const pairs = recordIds.flatMap((id) => index.manifestRecord(id)?.packages ?? []);
+  return { recordIds, pairs: recordIds.flatMap((id) => index.manifestRecord(id)?.packages ?? []) };
+}
+
+/** The affected images of a re-match restricted to the advisory's records: those with a finding, by digest. */
+export const withFindings = (affected: Map<string, AffectedImage>): AffectedImage[] =>
+  [...affected.values()].filter((a) => a.findings.length > 0).sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));
+
+export function imagesAffectedBy(reverse: ReverseIndex, index: AdvisoryIndex, idOrAlias: string): AdvisoryImpact {
+  const { recordIds, pairs } = advisoryPackages(index, idOrAlias);
   if (pairs.length === 0) return { recordIds, images: [] };
-  const affected = reverse.rematch(pairs, index, new Set(recordIds));
-  const images = [...affected.values()].filter((a) => a.findings.length > 0).sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));
-  return { recordIds, images };
+  return { recordIds, images: withFindings(reverse.rematch(pairs, index, new Set(recordIds))) };
 }

@@ -161,6 +161,92 @@ class Interner<T> {
   }
 }
 
+/** Matches units against the index, each once: one synthetic inventory per OS (and one for language packages). */
+function matchUnits<K>(
+  units: readonly (readonly [K, Pick<Unit, 'pkg' | 'os'>])[],
+  index: AdvisoryIndex,
+  onlyRecords: ReadonlySet<string> | undefined,
+): Map<K, FindingSummary[]> {
+  const idOf = new Map<InventoryPackage, K>();
+  const osOf = new Map<K, OsInfo | undefined>();
+  const groups = new Map<string, { os?: OsInfo; os_pkgs: InventoryPackage[]; apps: Map<PackageType, InventoryPackage[]> }>();
+  for (const [id, unit] of units) {
+    idOf.set(unit.pkg, id);
+    osOf.set(id, unit.os);
+    const groupKey = unit.os ? `${unit.os.family}:${unit.os.name}` : '';
+    let group = groups.get(groupKey);
+    if (!group) groups.set(groupKey, (group = { ...(unit.os ? { os: unit.os } : {}), os_pkgs: [], apps: new Map() }));
+    if (unit.os) group.os_pkgs.push(unit.pkg);
+    else {
+      const list = group.apps.get(unit.pkg.type);
+      if (list) list.push(unit.pkg);
+      else group.apps.set(unit.pkg.type, [unit.pkg]);
+    }
+  }
+  const found = new Map<K, Finding[]>();
+  for (const group of groups.values()) {
+    const inventory: ImageInventory = {
+      ...(group.os ? { os: group.os } : {}),
+      osPackages: group.os_pkgs,
+      applications: [...group.apps].map(([type, packages]) => ({ path: '', analyzer: 'reverse-index', type, packages })),
+      layers: [],
+      warnings: [],
+    };
+    for (const f of matchInventory(inventory, index, onlyRecords ? { onlyRecords } : {}).findings) {
+      const id = idOf.get(f.pkg);
+      if (id === undefined) continue;
+      const list = found.get(id);
+      if (list) list.push(f);
+      else found.set(id, [f]);
+    }
+  }
+  const out = new Map<K, FindingSummary[]>();
+  for (const [id, findings] of found) out.set(id, summarizeFindings(findings, osOf.get(id)));
+  return out;
+}
+
+/** One image holding one package unit, as a store of postings (the findings DB) answers it. */
+export interface UnitHolding extends PackageHolding {
+  /** PackagePosting.unitKey */
+  unitKey: string;
+  /** the shared package (no layer, no paths) and the OS it is matched under */
+  pkg: InventoryPackage;
+  os?: OsInfo;
+}
+
+/**
+ * ReverseIndex.rematch over holdings from elsewhere (the findings DB): each distinct unit is
+ * matched once, and every image gets the current findings of the packages it holds.
+ */
+export function rematchHoldings(holdings: Iterable<UnitHolding>, index: AdvisoryIndex, onlyRecords?: ReadonlySet<string>): Map<string, AffectedImage> {
+  const units = new Map<string, UnitHolding>();
+  const byImage = new Map<string, { image: IndexedImage; units: Set<string>; holdings: PackageHolding[] }>();
+  for (const h of holdings) {
+    if (!units.has(h.unitKey)) units.set(h.unitKey, h);
+    let entry = byImage.get(h.image.manifestDigest);
+    if (!entry) byImage.set(h.image.manifestDigest, (entry = { image: h.image, units: new Set(), holdings: [] }));
+    if (!entry.units.has(h.unitKey)) {
+      entry.units.add(h.unitKey);
+      entry.holdings.push({ image: entry.image, ecosystem: h.ecosystem, name: h.name, installedVersion: h.installedVersion, path: h.path, layer: h.layer });
+    }
+  }
+  const findingsOfUnit = matchUnits([...units], index, onlyRecords);
+  const out = new Map<string, AffectedImage>();
+  for (const { image, units: held, holdings: list } of byImage.values()) {
+    const packages = new Set<string>();
+    const findings: FindingSummary[] = [];
+    for (const key of held) {
+      const unit = units.get(key) as UnitHolding;
+      const pk = packageKey(unit.ecosystem, unit.name, unit.installedVersion);
+      if (packages.has(pk)) continue;
+      packages.add(pk);
+      for (const f of findingsOfUnit.get(key) ?? []) findings.push(f);
+    }
+    out.set(image.manifestDigest, { image, packages, findings, holdings: list });
+  }
+  return out;
+}
+
 export class ReverseIndex {
   private readonly slots: (IndexedImage | undefined)[] = [];
   private readonly slotOf = new Map<string, number>();
@@ -276,43 +362,12 @@ export class ReverseIndex {
     return out;
   }
 
-  /** Matches units against the index, one synthetic inventory per OS (and one for language packages). */
   private matchUnits(unitIds: number[], index: AdvisoryIndex, onlyRecords: ReadonlySet<string> | undefined): Map<number, FindingSummary[]> {
-    const idOf = new Map<InventoryPackage, number>();
-    const groups = new Map<string, { os?: OsInfo; os_pkgs: InventoryPackage[]; apps: Map<PackageType, InventoryPackage[]> }>();
-    for (const id of unitIds) {
-      const unit = this.units.values[id] as Unit;
-      idOf.set(unit.pkg, id);
-      const groupKey = unit.os ? `${unit.os.family}:${unit.os.name}` : '';
-      let group = groups.get(groupKey);
-      if (!group) groups.set(groupKey, (group = { ...(unit.os ? { os: unit.os } : {}), os_pkgs: [], apps: new Map() }));
-      if (unit.os) group.os_pkgs.push(unit.pkg);
-      else {
-        const list = group.apps.get(unit.pkg.type);
-        if (list) list.push(unit.pkg);
-        else group.apps.set(unit.pkg.type, [unit.pkg]);
-      }
-    }
-    const found = new Map<number, Finding[]>();
-    for (const group of groups.values()) {
-      const inventory: ImageInventory = {
-        ...(group.os ? { os: group.os } : {}),
-        osPackages: group.os_pkgs,
-        applications: [...group.apps].map(([type, packages]) => ({ path: '', analyzer: 'reverse-index', type, packages })),
-        layers: [],
-        warnings: [],
-      };
-      for (const f of matchInventory(inventory, index, onlyRecords ? { onlyRecords } : {}).findings) {
-        const id = idOf.get(f.pkg);
-        if (id === undefined) continue;
-        const list = found.get(id);
-        if (list) list.push(f);
-        else found.set(id, [f]);
-      }
-    }
-    const out = new Map<number, FindingSummary[]>();
-    for (const [id, findings] of found) out.set(id, summarizeFindings(findings, this.units.values[id]?.os));
-    return out;
+    return matchUnits(
+      unitIds.map((id) => [id, this.units.values[id] as Unit]),
+      index,
+      onlyRecords,
+    );
   }
 
   private scan(keys: string[], visit: (image: IndexedImage, unit: Unit, layer: LayerRef, path: string, slot: number, unitId: number) => void): void {

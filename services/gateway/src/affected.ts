@@ -1,12 +1,24 @@
 // ListAffectedImages: the images affected right now by an advisory, or holding a package. Answered
-// from a reverse index kept in step with the catalog (synced before a query, at most every
-// `syncEveryMs`) and the current advisory DB.
+// from the findings DB's postings (SQL, when the gateway has STRATA_PG_URL) or from a reverse index
+// kept in step with the blob-store catalog (synced before a query, at most every `syncEveryMs`),
+// and the current advisory DB.
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { normalizeName, type OpenIndexResult } from '@strata/advisories';
 import type { BlobStore } from '@strata/blobstore';
 import { Severity, type AffectedImageSchema, type AffectedPackageSchema, type ListAffectedImagesResponseSchema } from '@strata/contracts';
 import type { Logger } from '@strata/log';
-import { imagesAffectedBy, packageKey, ReverseIndex, type AffectedImage, type FindingSummary } from '@strata/reverse-index';
+import type { FindingsDb } from '@strata/findings-db';
+import {
+  advisoryPackages,
+  imagesAffectedBy,
+  packageKey,
+  rematchHoldings,
+  ReverseIndex,
+  withFindings,
+  type AffectedImage,
+  type FindingSummary,
+  type PackageHolding,
+} from '@strata/reverse-index';
 import { syncReverseIndex } from '@strata/scan-records';
 
 export type AffectedImagesQuery = { advisoryId: string } | { ecosystem: string; name: string };
@@ -26,6 +38,8 @@ export interface AffectedImagesOptions {
   indexSource?: () => Promise<OpenIndexResult>;
   /** the catalog is re-listed before a query when the last listing is older than this (default 1000) */
   syncEveryMs?: number;
+  /** the findings DB: when given, queries are SQL over its postings and the catalog is not read */
+  db?: FindingsDb;
 }
 
 const worst = (findings: readonly FindingSummary[]): Severity =>
@@ -76,22 +90,29 @@ export function affectedImagesQuery(options: AffectedImagesOptions): (query: Aff
     });
     await syncing;
   };
+  const { db } = options;
   return async (query) => {
-    await sync();
+    if (!db) await sync();
     const opened = options.indexSource ? await options.indexSource() : undefined;
     if ('advisoryId' in query) {
       if (!opened) throw new NoAdvisoryDbError();
-      const impact = imagesAffectedBy(reverse, opened.index, query.advisoryId.trim());
-      return { images: impact.images.map((a) => affectedImage(a, true)), advisoryDbVersion: opened.index.version };
+      const id = query.advisoryId.trim();
+      let images: AffectedImage[];
+      if (db) {
+        const { recordIds, pairs } = advisoryPackages(opened.index, id);
+        images = pairs.length === 0 ? [] : withFindings(rematchHoldings(await db.holdings(pairs), opened.index, new Set(recordIds)));
+      } else images = imagesAffectedBy(reverse, opened.index, id).images;
+      return { images: images.map((a) => affectedImage(a, true)), advisoryDbVersion: opened.index.version };
     }
     const name = normalizeName(query.ecosystem, query.name);
     if (opened) {
-      const found = reverse.rematch([[query.ecosystem, name]], opened.index);
+      const found = db ? rematchHoldings(await db.holdings([[query.ecosystem, name]]), opened.index) : reverse.rematch([[query.ecosystem, name]], opened.index);
       const images = [...found.values()].sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));
       return { images: images.map((a) => affectedImage(a, false)), advisoryDbVersion: opened.index.version };
     }
+    const held: PackageHolding[] = db ? await db.holdings([[query.ecosystem, name]]) : reverse.holdings(query.ecosystem, name);
     const byImage = new Map<string, AffectedImage>();
-    for (const h of reverse.holdings(query.ecosystem, name)) {
+    for (const h of held) {
       const entry = byImage.get(h.image.manifestDigest);
       if (entry) entry.holdings.push(h);
       else byImage.set(h.image.manifestDigest, { image: h.image, packages: new Set(), findings: [], holdings: [h] });

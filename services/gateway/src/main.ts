@@ -9,6 +9,7 @@ import type { Logger } from '@strata/log';
 import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
 import { advisoryIndexSettings, advisoryLimitsOf } from '@strata/stage-runtime';
+import { openFindingsDb, type FindingsDb } from '@strata/findings-db';
 import { affectedImagesQuery } from './affected.js';
 import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
@@ -34,8 +35,12 @@ export const gatewaySettings = {
     description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
   }),
   ...advisoryIndexSettings,
+  STRATA_PG_URL: setting.optionalString({
+    description: "findings DB (PostgreSQL, the matcher's): ListAffectedImages queries it by SQL; unset = the blob-store catalog",
+    secret: true,
+  }),
   GATEWAY_INDEX_SYNC_MS: setting.integer({
-    description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this',
+    description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this (without STRATA_PG_URL)',
     default: 1_000,
     min: 0,
   }),
@@ -69,7 +74,10 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
     ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
   });
   let gateway: Gateway;
+  let db: FindingsDb | undefined;
   try {
+    if (config.STRATA_PG_URL)
+      db = await openFindingsDb({ url: config.STRATA_PG_URL, logger: runtime.logger, maxConnections: 8, applicationName: 'strata-gateway' });
     gateway = await startGateway({
       bus: runtime.bus,
       store: runtime.store,
@@ -86,6 +94,7 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
         store: runtime.store,
         logger: runtime.logger,
         syncEveryMs: config.GATEWAY_INDEX_SYNC_MS,
+        ...(db ? { db } : {}),
         ...(config.STRATA_DB
           ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config)) }
           : {}),
@@ -96,6 +105,7 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
       publishWaitMs: config.GATEWAY_PUBLISH_WAIT_MS,
     });
   } catch (error) {
+    await db?.close();
     await runtime.abort();
     throw error;
   }
@@ -107,10 +117,12 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
     stop: async () => {
       await gateway.close(grace);
       await runtime.close();
+      await db?.close();
     },
     abort: async () => {
       await gateway.close(0);
       await runtime.abort();
+      await db?.close();
     },
   };
 }

@@ -5,25 +5,16 @@
 // event — then completes the scan record.
 import { advisoryIndexSource, type OpenIndexResult } from '@strata/advisories';
 import type { DeliveredMessage } from '@strata/bus';
-import { getJson, putJson, type BlobStore } from '@strata/blobstore';
+import { getJson, putJson } from '@strata/blobstore';
 import { encodeKeyedEvent, FindingsKind, Topics, type EventOf } from '@strata/contracts';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { ReverseIndex, summarizeFindings, type IndexedImage } from '@strata/reverse-index';
+import { openFindingsDb, type FindingsDb } from '@strata/findings-db';
 import { severityCounts, type ImageInventory, type SeverityCounts } from '@strata/model';
 import { matchImage, type ScanResult } from '@strata/pipeline';
 import { describeError } from '@strata/errors';
-import {
-  advanceScanRecord,
-  readCatalogEntry,
-  syncReverseIndex,
-  writeCatalogEntry,
-  findingsMarkerKey,
-  readImageRecord,
-  readScanRecord,
-  reportKey,
-  resultKey,
-  type ScanRecord,
-} from '@strata/scan-records';
+import { blobStoreCatalog, findingsDbCatalog, rebuildReverseIndex, type FindingsCatalog } from './catalog.js';
+import { advanceScanRecord, findingsMarkerKey, readImageRecord, readScanRecord, reportKey, resultKey, type ScanRecord } from '@strata/scan-records';
 import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
@@ -103,20 +94,9 @@ async function publishCompleted(ctx: StageContext, scan: ScanIdentity, record: S
   });
 }
 
-/** Files the image in the catalog (its findings state at dbVersion) and in the reverse index. */
-async function catalogImage(
-  store: BlobStore,
-  reverse: ReverseIndex,
-  event: EventOf<typeof Topics.imageInventory>,
-  dbVersion: string,
-  result: ScanResult,
-  loadInventory: () => Promise<ImageInventory>,
-): Promise<void> {
-  const entry = await readCatalogEntry(store, event.manifestDigest);
-  const current = entry?.advisoryDbVersion === dbVersion && entry.inventoryKey === event.inventory?.key;
-  if (current && reverse.has(event.manifestDigest)) return;
-  const inventory = await loadInventory();
-  const image: IndexedImage = {
+/** The image as the catalog files it, from the inventory event. */
+function imageOf(event: EventOf<typeof Topics.imageInventory>): IndexedImage {
+  return {
     manifestDigest: event.manifestDigest,
     imageRef: event.imageRef,
     inventoryKey: event.inventory?.key ?? '',
@@ -131,21 +111,12 @@ async function catalogImage(
         }
       : {}),
   };
-  if (!current) {
-    await writeCatalogEntry(store, {
-      ...image,
-      inventoryKey: image.inventoryKey ?? '',
-      advisoryDbVersion: dbVersion,
-      findings: summarizeFindings(result.findings, inventory.os),
-    });
-  }
-  reverse.put(image, inventory);
 }
 
 async function handleImageInventory(
   ctx: StageContext,
   indexSource: () => Promise<OpenIndexResult>,
-  reverse: ReverseIndex,
+  catalog: FindingsCatalog,
   event: EventOf<typeof Topics.imageInventory>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
@@ -206,7 +177,8 @@ async function handleImageInventory(
     }
     if (!(await store.exists(keys.report))) await store.putObject(keys.report, renderJsonReport(result));
 
-    await catalogImage(store, reverse, event, dbVersion, result, loadInventory);
+    const scanned = result;
+    await catalog.fileScan(imageOf(event), dbVersion, (inventory) => summarizeFindings(scanned.findings, inventory.os), loadInventory);
 
     const counts = severityCounts(result.findings);
     const markerKey = findingsMarkerKey(event.manifestDigest, dbVersion);
@@ -258,17 +230,31 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
     const opened = await indexSource();
     log.info({ dbDir: config.STRATA_DB, advisoryDbVersion: opened.index.version, rebuilt: opened.rebuilt }, 'advisory index open');
 
-    const reverse = new ReverseIndex();
-    const started = performance.now();
-    const synced = await syncReverseIndex(ctx.runtime.store, reverse, log);
-    log.info({ ...reverse.stats(), missing: synced.missing, ms: Math.round(performance.now() - started) }, 'reverse index rebuilt from the catalog');
+    // The findings DB when configured: nothing to rebuild, any number of replicas. Else the
+    // blob-store catalog and its in-memory reverse index, rebuilt here.
+    let db: FindingsDb | undefined;
+    let catalog: FindingsCatalog;
+    if (config.STRATA_PG_URL) {
+      db = await openFindingsDb({
+        url: config.STRATA_PG_URL,
+        logger: log,
+        maxConnections: config.STRATA_REMATCH_CONCURRENCY + 4,
+        applicationName: 'strata-matcher',
+      });
+      log.info({ schemaVersion: db.migration.version }, 'findings DB open');
+      catalog = findingsDbCatalog(db);
+    } else {
+      const reverse = new ReverseIndex();
+      await rebuildReverseIndex(ctx.runtime.store, reverse, log);
+      catalog = blobStoreCatalog(ctx.runtime.store, reverse, log);
+    }
 
     await ctx.runtime.consume({
       group: 'strata-matcher',
       topic: Topics.imageInventory,
-      handler: (event, message) => handleImageInventory(ctx, indexSource, reverse, event, message),
+      handler: (event, message) => handleImageInventory(ctx, indexSource, catalog, event, message),
     });
-    const rematch: RematchState = { reverse, freshIndex: () => indexSource(true), concurrency: config.STRATA_REMATCH_CONCURRENCY };
+    const rematch: RematchState = { catalog, freshIndex: () => indexSource(true), concurrency: config.STRATA_REMATCH_CONCURRENCY };
     await ctx.runtime.consume({
       group: 'strata-matcher-rematch',
       topic: Topics.advisoriesUpdated,
@@ -291,6 +277,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
     return async () => {
       clearInterval(timer);
       await checking;
+      await db?.close();
     };
   });
 }

@@ -14,10 +14,10 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { diffDatabases, ownEntry, type AdvisoryIndex, type ManifestRecord, type OpenIndexResult } from '@strata/advisories';
 import { getJson, putJson } from '@strata/blobstore';
 import { AdvisoryIdListsSchema, FindingsKind, Severity, Topics, type EventOf, type FindingSummary as ProtoFindingSummary } from '@strata/contracts';
-import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary, type ReverseIndex } from '@strata/reverse-index';
+import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary } from '@strata/reverse-index';
 import type { HandlerOutcome } from '@strata/service-runtime';
 import { forEachLimited, severityCounts, type SeverityCounts } from '@strata/model';
-import { readCatalogEntry, syncReverseIndex, writeCatalogEntry, type CatalogEntry } from '@strata/scan-records';
+import type { FindingsCatalog, ImageState } from './catalog.js';
 import { blobRef, now, type StageContext } from '@strata/stage-runtime';
 
 /** `advisories/<db version>.json`: the record manifest of a published DB version. */
@@ -116,7 +116,7 @@ async function changedIds(ctx: StageContext, event: EventOf<typeof Topics.adviso
 }
 
 export interface RematchState {
-  reverse: ReverseIndex;
+  catalog: FindingsCatalog;
   /** the advisory index, reopened now (not from a cached handle) */
   freshIndex: () => Promise<OpenIndexResult>;
   concurrency: number;
@@ -155,17 +155,16 @@ export async function handleAdvisoriesUpdated(
     touch(diffDatabases({ dbVersion: named.dbVersion, records: named.records }, index).packages);
     log.info({ openVersion: dbVersion }, 'the advisory folder changed again since this update: matching with the newer DB');
   }
-  const synced = await syncReverseIndex(store, state.reverse, log);
   const started = performance.now();
-  const affected = state.reverse.rematch([...pairs.values()], index);
+  const affected = await state.catalog.affected([...pairs.values()], index);
   // Deltas are computed first (catalog reads in parallel) and published in batches; the images'
   // new states are written after every event went out, and the update is committed after that:
   // a crash in between re-publishes (at least once), never loses a delta.
   const timings = { matchMs: Math.round(performance.now() - started), readMs: 0, publishMs: 0, writeMs: 0 };
   let mark = performance.now();
-  const pending: { entry: CatalogEntry; next: FindingSummary[]; delta: FindingsDelta }[] = [];
+  const pending: { entry: ImageState; next: FindingSummary[]; delta: FindingsDelta }[] = [];
   await forEachLimited(affected.values(), state.concurrency, async ({ image, packages, findings }) => {
-    const entry = await readCatalogEntry(store, image.manifestDigest);
+    const entry = await state.catalog.state(image);
     if (!entry || entry.advisoryDbVersion === dbVersion) return;
     const next = replaceFindings(entry.findings, packages, findings);
     const delta = diffSummaries(entry.findings, next);
@@ -178,10 +177,12 @@ export async function handleAdvisoriesUpdated(
       Topics.findings,
       pending.slice(i, i + PUBLISH_BATCH).map(({ entry, next, delta }) => ({
         scanId: '',
-        imageRef: entry.imageRef,
-        manifestDigest: entry.manifestDigest,
-        ...(entry.indexDigest ? { indexDigest: entry.indexDigest } : {}),
-        ...(entry.platform ? { platform: { os: entry.platform.os, architecture: entry.platform.architecture, variant: entry.platform.variant ?? '' } } : {}),
+        imageRef: entry.image.imageRef,
+        manifestDigest: entry.image.manifestDigest,
+        ...(entry.image.indexDigest ? { indexDigest: entry.image.indexDigest } : {}),
+        ...(entry.image.platform
+          ? { platform: { os: entry.image.platform.os, architecture: entry.image.platform.architecture, variant: entry.image.platform.variant ?? '' } }
+          : {}),
         advisoryDbVersion: dbVersion,
         counts: protoCounts(severityCounts(next)),
         kind: FindingsKind.DELTA,
@@ -195,14 +196,16 @@ export async function handleAdvisoriesUpdated(
   }
   timings.publishMs = Math.round(performance.now() - mark);
   mark = performance.now();
+  let superseded = 0;
   await forEachLimited(pending, state.concurrency, async ({ entry, next, delta }) => {
-    await writeCatalogEntry(store, { ...entry, advisoryDbVersion: dbVersion, findings: next });
+    // false: the state moved meanwhile (a scan at another DB version); its own event stands
+    if (!(await state.catalog.writeRematched(entry, next, dbVersion))) superseded++;
     ctx.observe({
       service: ctx.service,
       stage: 'rematch',
       scanId: '',
       outcome: 'published',
-      manifestDigest: entry.manifestDigest,
+      manifestDigest: entry.image.manifestDigest,
       detail: { added: delta.added, resolved: delta.resolved, advisoryDbVersion: dbVersion },
     });
   });
@@ -214,8 +217,9 @@ export async function handleAdvisoriesUpdated(
       packages: pairs.size,
       candidates: affected.size,
       deltas,
-      indexedImages: state.reverse.stats().images,
-      syncedImages: synced.added,
+      superseded,
+      catalog: state.catalog.kind,
+      ...state.catalog.stats(),
       ms: Math.round(performance.now() - started),
       ...timings,
     },

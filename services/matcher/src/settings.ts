@@ -6,6 +6,11 @@ import { advisoryIndexSettings } from '@strata/stage-runtime';
 export const matcherSettings = {
   STRATA_DB: setting.string({ description: 'OSV advisory folder (*.json at any depth, <ecosystem>/all.zip)' }),
   ...advisoryIndexSettings,
+  STRATA_PG_URL: setting.optionalString({
+    description:
+      'findings DB (PostgreSQL, postgres://user:password@host:port/db): images, findings state and history, re-match selection by SQL; unset = the blob-store catalog',
+    secret: true,
+  }),
   STRATA_REMATCH_CONCURRENCY: setting.integer({
     description: 'images re-matched at once after an advisory update (catalog reads/writes, events)',
     default: 16,
