@@ -5,20 +5,21 @@
 // components is padded with zeros ("1.2" = "1.2.0", "0" = "0.0.0"): OSV records use "0" for "from
 // the start" and some advisories name partial versions. Anything else (four components,
 // numbers beyond 2^53, garbage) is refused.
-import semverLib from 'semver';
+import type { SemVer } from 'semver';
+import { parseWithSemverLib } from './semver-lib.js';
 import { accepts, checkPlain, InvalidVersionError } from './errors.js';
 import type { Comparator } from './types.js';
 
 const PARTIAL = /^(v?\d+)(?:\.(\d+))?((?:[-+].*)?)$/;
 
 /** Parses loosely, padding partial versions. */
-function parseSemver(v: string): semverLib.SemVer {
+function parseSemver(v: string): SemVer {
   checkPlain('semver', v);
   const options = { loose: true };
-  let parsed = semverLib.parse(v, options);
+  let parsed = parseWithSemverLib(v, options);
   if (!parsed) {
     const m = PARTIAL.exec(v);
-    if (m) parsed = semverLib.parse(`${m[1]}.${m[2] ?? '0'}.0${m[3]}`, options);
+    if (m) parsed = parseWithSemverLib(`${m[1]}.${m[2] ?? '0'}.0${m[3]}`, options);
   }
   if (!parsed) throw new InvalidVersionError('semver', v, 'not a semantic version');
   return parsed;

@@ -8,6 +8,12 @@ export interface Stanza {
   problemCount: number;
 }
 
+/**
+ * lineBytes' name for any field that is not kept: never a field name (those are printable ASCII),
+ * so never in a stanza's fields, which is all a continuation line asks of the field it continues.
+ */
+const OTHER_FIELD = '\u0000other';
+
 /** Problems kept per stanza; the rest are only counted. */
 const MAX_PROBLEMS_KEPT = 3;
 /** Longest value kept for one field (continuation lines included); the rest is cut and flagged. */
@@ -24,10 +30,34 @@ export class ControlParser {
   private lastField: string | undefined;
   private lineNo = 0;
 
+  /** the kept field names by length, as lower-case bytes (lineBytes matches names without decoding them) */
+  private readonly keptByLength = new Map<number, Array<{ name: string; bytes: Buffer }>>();
+
   constructor(
     private readonly onStanza: (stanza: Stanza) => void,
     private readonly keep?: ReadonlySet<string>,
-  ) {}
+  ) {
+    for (const name of keep ?? []) {
+      const bytes = Buffer.from(name, 'latin1');
+      const list = this.keptByLength.get(bytes.length) ?? [];
+      list.push({ name, bytes });
+      this.keptByLength.set(bytes.length, list);
+    }
+  }
+
+  /** The kept field named by bytes start..end (printable ASCII, any case), or OTHER_FIELD. */
+  private keptField(buf: Buffer, start: number, end: number): string {
+    const candidates = this.keptByLength.get(end - start);
+    if (candidates === undefined) return OTHER_FIELD;
+    next: for (const { name, bytes } of candidates) {
+      for (let i = 0; i < bytes.length; i++) {
+        const b = buf[start + i]!;
+        if ((b >= 0x41 && b <= 0x5a ? b + 0x20 : b) !== bytes[i]) continue next;
+      }
+      return name;
+    }
+    return OTHER_FIELD;
+  }
 
   line(raw: string, cut = false): void {
     const n = ++this.lineNo;
@@ -72,12 +102,66 @@ export class ControlParser {
     current.fields.set(field, line.slice(colon + 1).trim());
   }
 
+  /**
+   * The same as `line(text)` for a line still in its buffer (bytes `start` to `end`, without the
+   * "\n"; see ByteLineSink). The common lines are taken here without decoding: blank lines, lines
+   * of fields that are not kept and their continuations, and `Field: value` lines of kept fields,
+   * whose value alone is decoded. Anything else (a line starting with a byte outside printable
+   * ASCII, no colon, an odd field name) is decoded and goes through `line`.
+   */
+  lineBytes(buf: Buffer, start: number, end: number): void {
+    // LineSplitter's "\r" (the one `line` receives without), then line()'s own
+    if (end > start && buf[end - 1] === 0x0d) end--;
+    const text = end > start && buf[end - 1] === 0x0d ? end - 1 : end;
+    if (text === start) {
+      ++this.lineNo;
+      this.end();
+      return;
+    }
+    const first = buf[start]!;
+    if (first === 0x20 || first === 0x09) {
+      // a continuation line, unless it is blank; only the continuations of a field not kept are skipped here
+      const field = this.lastField;
+      if (field === undefined || this.current === undefined || this.current.fields.has(field)) return this.line(buf.toString('utf8', start, end));
+      for (let i = start + 1; i < text; i++) {
+        const b = buf[i]!;
+        if (b >= 0x80) break; // maybe Unicode white space: decide on the text
+        if (b > 0x20 || b < 0x09 || (b > 0x0d && b < 0x20)) {
+          ++this.lineNo;
+          return;
+        }
+      }
+      return this.line(buf.toString('utf8', start, end));
+    }
+    if (first < 0x21 || first > 0x7e || first === 0x23 /* # */) return this.line(buf.toString('utf8', start, end));
+    // the field name: printable ASCII up to the first colon (scanned here, never past the line)
+    let colon = start + 1;
+    for (; colon < text; colon++) {
+      const b = buf[colon]!;
+      if (b === 0x3a) break;
+      if (b < 0x21 || b > 0x7e) return this.line(buf.toString('utf8', start, end));
+    }
+    if (colon === text || first === 0x3a) return this.line(buf.toString('utf8', start, end));
+    const n = ++this.lineNo;
+    let current = this.current;
+    if (!current) {
+      current = { fields: new Map(), line: n, problems: [], problemCount: 0 };
+      this.current = current;
+    }
+    const field = this.keep ? this.keptField(buf, start, colon) : buf.toString('latin1', start, colon).toLowerCase();
+    this.lastField = field;
+    if (field === OTHER_FIELD) return;
+    if (current.fields.has(field)) this.problem(`line ${n}: duplicate field ${buf.toString('latin1', start, colon)}`);
+    current.fields.set(field, buf.toString('utf8', colon + 1, text).trim());
+  }
+
   /** Finishes the stanza in progress (call once more at the end of the input). */
   end(): void {
     const done = this.current;
     this.current = undefined;
     this.lastField = undefined;
-    if (done) this.onStanza(done);
+    if (!done) return;
+    this.onStanza(done);
   }
 
   private problem(message: string): void {
