@@ -39,7 +39,7 @@ const numberKey = (n: number): string => {
  * number (it compares those as floating point).
  */
 function sortKey(v: string): string | undefined {
-  let parsed: semverLib.SemVer;
+  let parsed: SemVer;
   try {
     parsed = parseSemver(v);
   } catch (e) {
