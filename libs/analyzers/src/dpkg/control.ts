@@ -125,8 +125,7 @@ export class ControlParser {
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
     if (!/^[!-9;-~]+$/.test(name)) {
-      this.problem(`line ${n}: not a "Field: value" line`);
-      this.lastField = undefined;
+      this.notFieldLine(n);
       return;
     }
     const field = name.toLowerCase();
@@ -168,19 +167,28 @@ export class ControlParser {
       return this.line(buf.toString('utf8', start, end));
     }
     if (first < 0x21 || first > 0x7e || first === 0x23 /* # */) return this.line(buf.toString('utf8', start, end));
-    // the field name: printable ASCII up to the first colon (scanned here, never past the line)
+    // the field name: printable ASCII up to the first colon (scanned here, never past the line);
+    // anything else before it, or no colon, or an empty name, is not a "Field: value" line
     let colon = start + 1;
+    let named = first !== 0x3a;
     for (; colon < text; colon++) {
       const b = buf[colon]!;
       if (b === 0x3a) break;
-      if (b < 0x21 || b > 0x7e) return this.line(buf.toString('utf8', start, end));
+      if (b < 0x21 || b > 0x7e) {
+        named = false;
+        break;
+      }
     }
-    if (colon === text || first === 0x3a) return this.line(buf.toString('utf8', start, end));
+    if (colon === text) named = false;
     const n = ++this.lineNo;
     let current = this.current;
     if (!current) {
       current = { fields: new Map(), line: n, problems: [], problemCount: 0 };
       this.current = current;
+    }
+    if (!named) {
+      this.notFieldLine(n);
+      return;
     }
     if (!this.keep) {
       const field = buf.toString('latin1', start, colon).toLowerCase();
@@ -206,6 +214,14 @@ export class ControlParser {
     this.lastField = undefined;
     if (!done) return;
     this.onStanza(done);
+  }
+
+  /** A line that is neither `Field: value` nor a continuation (the message is only built when kept). */
+  private notFieldLine(n: number): void {
+    const current = this.current!;
+    current.problemCount++;
+    if (current.problems.length < MAX_PROBLEMS_KEPT) current.problems.push(`line ${n}: not a "Field: value" line`);
+    this.lastField = undefined;
   }
 
   private problem(message: string): void {
