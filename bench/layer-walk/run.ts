@@ -77,6 +77,12 @@ async function runStrata(path: string, mediaType: string, repeat: number): Promi
           wantedBytes += chunk.length;
         }
       },
+      // as analyzeLayer does: small files come whole, without a stream each
+      async smallFile(_entry, content) {
+        wanted++;
+        if (content.length >= 4 && content.readUInt32BE(0) === 0x7f454c46) elf++;
+        wantedBytes += content.length;
+      },
     },
   );
   return {

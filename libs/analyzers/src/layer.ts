@@ -11,7 +11,7 @@ import { osPackagePurl } from './purl.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
 import { DEFAULT_ANALYZER_LIMITS, isPostAnalyzer } from './types.js';
 import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnyAnalyzer, CollectedFile, PostAnalyzer } from './types.js';
-import { EntrySource } from './util/guard.js';
+import { BufferedEntry, EntrySource } from './util/guard.js';
 import { normalizePath } from './util/paths.js';
 import { spoolToFile } from './util/stream.js';
 import { tempPath } from './util/tempfile.js';
@@ -56,6 +56,31 @@ const PACKAGE_FOLDER = /(^|\/)(node_modules|site-packages|dist-packages|[^/]+\.(
 /** links, type changes and DB-location entries one layer records for the merge (bounds a hostile layer's result) */
 export const MAX_ENTRY_NOTES = 100_000;
 
+/**
+ * Regular files recorded for the merge besides those (see `shallowFolderName`), per layer. Past
+ * this they are not recorded, silently: a missing note only keeps a lower folder's packages listed
+ * (over-reporting), it never hides one, and it never stops links from being followed.
+ */
+export const MAX_FILE_NOTES = 20_000;
+
+/**
+ * A regular file whose path could be a folder of a lower layer that it replaces (overlayfs: a file
+ * hides everything below its path): a name without a dot, at most 4 components deep, the shape of
+ * the folders applications and their lockfiles live in (app, srv/app, usr/src/app, home/node/app).
+ * Every file is not recorded (a layer may hold hundreds of thousands); the merge hides what sits
+ * below the recorded ones.
+ */
+function shallowFolderName(path: string): boolean {
+  let slashes = 0;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const c = path.charCodeAt(i);
+    if (c === 0x2f /* / */) {
+      if (++slashes > 3) return false;
+    } else if (c === 0x2e /* . */ && slashes === 0) return false;
+  }
+  return true;
+}
+
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
@@ -85,6 +110,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
   const watch = watchedPaths(analyzers);
   const entries: LayerEntryNote[] = [];
   let notesOverflowed = false;
+  let fileNotes = 0;
   const hardlinks: Array<{ path: string; target: string; analyzers: AnyAnalyzer[]; note: LayerEntryNote }> = [];
   const reads = options.reads;
   /** the path analyzers see for an entry (its alias in a targeted read) */
@@ -164,12 +190,12 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     }
   };
 
-  const fileVisitor = async (e: LayerEntry, content: Readable): Promise<void> => {
+  const fileVisitor = async (e: LayerEntry, content: Readable | Buffer): Promise<void> => {
     const path = seenAs(normalizePath(e.path));
     const cached = lastSelection;
     const targets = cached && cached.path === e.path ? cached.analyzers : select(path, e);
     lastSelection = undefined;
-    const entry = new EntrySource(content);
+    const entry = Buffer.isBuffer(content) ? new BufferedEntry(content) : new EntrySource(content);
     const accepted: AnyAnalyzer[] = [];
     for (const a of targets) {
       const max = maxSizeOf(a);
@@ -266,6 +292,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       return chosen.length > 0;
     },
     file: fileVisitor,
+    smallFile: fileVisitor,
     entry(e) {
       const path = normalizePath(e.path);
       if (reads) {
@@ -283,7 +310,15 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
       // and a directory where an analyzer reads a file hides the lower file's packages.
       const packageFolder = e.type !== 'directory' && PACKAGE_FOLDER.test(path);
       const overFile = (e.type === 'directory' || e.type === 'other') && analyzers.some((a) => a.produces !== undefined && requires(a, path, e));
-      if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink' && !packageFolder && !overFile) return;
+      // Regular files the merge must know of: one named like a package DB file anywhere (a link
+      // further up a DB's path may lead to it), and one that may replace a lower folder.
+      const fileNote =
+        e.type === 'file' &&
+        fileNotes < MAX_FILE_NOTES &&
+        (watch.baseNames.has(path.slice(path.lastIndexOf('/') + 1)) || shallowFolderName(path)) &&
+        !watch.paths.has(path);
+      if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink' && !packageFolder && !overFile && !fileNote) return;
+      if (fileNote) fileNotes++;
       if (entries.length >= MAX_ENTRY_NOTES) {
         if (!notesOverflowed)
           warn(
@@ -368,13 +403,16 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
 
 /**
  * Paths whose entries the merge must see (every type): the analyzers' fixed locations and each of
- * their parent directories. `followers` are the analyzers whose files are resolved through links.
+ * their parent directories. `followers` are the analyzers whose files are resolved through links;
+ * `baseNames` the file names of the locations (status, installed, Packages.db, os-release…).
  */
-function watchedPaths(analyzers: readonly AnyAnalyzer[]): { paths: Set<string>; followers: AnyAnalyzer[] } {
+function watchedPaths(analyzers: readonly AnyAnalyzer[]): { paths: Set<string>; followers: AnyAnalyzer[]; baseNames: Set<string> } {
   const paths = new Set<string>();
+  const baseNames = new Set<string>();
   const followers = analyzers.filter((a) => a.locations !== undefined && a.locations.length > 0);
   for (const a of followers) {
     for (const location of a.locations ?? []) {
+      baseNames.add(location.slice(location.lastIndexOf('/') + 1));
       let p = location;
       while (p !== '') {
         paths.add(p);
@@ -383,5 +421,5 @@ function watchedPaths(analyzers: readonly AnyAnalyzer[]): { paths: Set<string>; 
       }
     }
   }
-  return { paths, followers };
+  return { paths, followers, baseNames };
 }

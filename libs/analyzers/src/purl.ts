@@ -1,4 +1,5 @@
-import { PackageURL } from 'packageurl-js';
+import { createRequire } from 'node:module';
+import type { PackageURL as PackageURLClass } from 'packageurl-js';
 import type { OsFamily, OsInfo, Package } from '@strata/model';
 
 type Qualifiers = Record<string, string>;
@@ -16,6 +17,11 @@ export function flatString(text: string): string {
 }
 const sink = { value: 0 };
 
+// packageurl-js builds and freezes its tables as it loads: only a scan that analyzes a layer needs it.
+let PackageURL: typeof PackageURLClass | undefined;
+const packageUrl = (): typeof PackageURLClass =>
+  (PackageURL ??= (createRequire(import.meta.url)('packageurl-js') as { PackageURL: typeof PackageURLClass }).PackageURL);
+
 /**
  * Builds a PURL with packageurl-js (as a flat string, see flatString). When the library refuses a component (e.g. a Go version that is
  * not strict semver), falls back to plain percent-encoding so every package still gets an identifier.
@@ -24,10 +30,64 @@ export function purl(type: string, namespace: string | undefined, name: string, 
   return flatString(buildPurl(type, namespace, name, version, qualifiers));
 }
 
+/** Characters encodeURIComponent leaves as they are, lower case only (what the lower-casing types keep). */
+const PLAIN_LOWER = /^[a-z0-9._~-]+$/;
+const PLAIN = /^[A-Za-z0-9._~-]+$/;
+/** packageurl-js keeps ':' and '+' of a version as they are. */
+const PLAIN_VERSION = /^[A-Za-z0-9._~+:-]+$/;
+/** Qualifier values are form-urlencoded, which escapes '~' too. */
+const PLAIN_QUALIFIER_VALUE = /^[A-Za-z0-9._-]+$/;
+const PLAIN_QUALIFIER_KEY = /^[a-z][a-z0-9._-]*$/;
+/** Types packageurl-js only lower-cases (the namespace, and the name when true): nothing else to normalize or validate. */
+const LOWERED_NAME: ReadonlyMap<string, boolean> = new Map([
+  ['deb', true],
+  ['apk', true],
+  ['npm', true],
+  ['alpm', true],
+  ['rpm', false],
+]);
+
+/**
+ * The PURL packageurl-js would build, without it, for the common case where no component needs
+ * escaping or normalizing (e.g. `pkg:deb/debian/libc6@2.36-9?arch=amd64`): building one with the
+ * library costs several microseconds, and an image may list hundreds of thousands of packages.
+ * Anything else (upper case where the type lowers it, characters to escape, blank parts) returns
+ * undefined and goes through the library. A test compares both on a corpus of inputs.
+ */
+export function plainPurl(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Qualifiers): string | undefined {
+  const lowersName = LOWERED_NAME.get(type);
+  if (lowersName === undefined) return undefined;
+  if (!(lowersName ? PLAIN_LOWER : PLAIN).test(name)) return undefined;
+  let out = `pkg:${type}/`;
+  if (namespace !== undefined && namespace !== '') {
+    if (!PLAIN_LOWER.test(namespace)) return undefined;
+    out += `${namespace}/`;
+  }
+  out += name;
+  if (version !== undefined && version !== '') {
+    if (!PLAIN_VERSION.test(version)) return undefined;
+    out += `@${version}`;
+  }
+  if (qualifiers) {
+    const keys = Object.keys(qualifiers);
+    if (keys.length > 1) keys.sort();
+    let sep = '?';
+    for (const k of keys) {
+      const v = qualifiers[k];
+      if (v === undefined || !PLAIN_QUALIFIER_KEY.test(k) || !PLAIN_QUALIFIER_VALUE.test(v)) return undefined;
+      out += `${sep}${k}=${v}`;
+      sep = '&';
+    }
+  }
+  return out;
+}
+
 function buildPurl(type: string, namespace: string | undefined, name: string, version: string | undefined, qualifiers?: Qualifiers): string {
   const q = qualifiers && Object.keys(qualifiers).length > 0 ? qualifiers : undefined;
+  const plain = plainPurl(type, namespace, name, version, q);
+  if (plain !== undefined) return plain;
   try {
-    return new PackageURL(type, namespace, name, version, q, undefined).toString();
+    return new (packageUrl())(type, namespace, name, version, q, undefined).toString();
   } catch {
     const enc = (s: string): string => encodeURIComponent(s);
     let out = `pkg:${type}/`;

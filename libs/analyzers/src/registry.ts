@@ -18,7 +18,7 @@ import type { AnyAnalyzer } from './types.js';
  * Version of the framework itself (how files are dispatched, what a failure records). Part of the
  * analyzer-set version, so changing the framework's behaviour invalidates cached layer results too.
  */
-export const FRAMEWORK_VERSION = 3;
+export const FRAMEWORK_VERSION = 4; // 4: layers note files named like DB files and shallow dot-less files (folder replacements)
 
 const ALL: readonly AnyAnalyzer[] = [
   osReleaseAnalyzer,

@@ -80,8 +80,11 @@ class PathMap<V> {
   /**
    * directory → the paths directly below it that hold a value or lead to one (may be stale). Most
    * directories (node_modules/<name>) lead to one path: it is kept as is, a Set only from the second.
+   * Built lazily: paths set since the last deleteBelow wait in `unindexed`, so the packages of the
+   * last layers (most of an image's paths, often) are never indexed when nothing above deletes.
    */
   private readonly children = new Map<string, string | Set<string>>();
+  private unindexed: string[] = [];
 
   get size(): number {
     return this.values.size;
@@ -102,7 +105,10 @@ class PathMap<V> {
     return this.values.entries();
   }
   set(path: string, value: V): void {
+    if (!this.values.has(path)) this.unindexed.push(path);
     this.values.set(path, value);
+  }
+  private index(path: string): void {
     let child = path;
     while (child !== '') {
       const parent = dirName(child);
@@ -119,6 +125,11 @@ class PathMap<V> {
   }
   /** Deletes every value strictly below `dir` ('' = everything). */
   deleteBelow(dir: string): void {
+    if (this.unindexed.length > 0) {
+      // a path deleted since is indexed all the same (entries may be stale: values decide)
+      for (const p of this.unindexed) this.index(p);
+      this.unindexed = [];
+    }
     const start = this.children.get(dir);
     if (start === undefined) return;
     this.children.delete(dir);
@@ -452,9 +463,17 @@ function linkGaps(
     }
     for (const [link, seen] of byLink) {
       if (seen.found) continue;
-      // a link further up (merged /usr: lib → usr/lib) leading nowhere is no sign of a hidden database
       const isDbOwn = (a.locations ?? []).some((l) => l === link || dirName(l) === link);
-      if (!isDbOwn && seen.problems.length === 0) continue;
+      if (!isDbOwn && seen.problems.length === 0) {
+        // A link further up (var → /srv/var, or merged /usr: lib → usr/lib): the DB is read where it
+        // leads when a file is there (the layers note every file named like a DB file); leading to
+        // nothing is no sign of a hidden database, but an empty place, as the package manager sees it.
+        for (const c of seen.candidates) {
+          const at = nodes.get(c.path);
+          if (at?.type === 'file' || at?.type === 'hardlink') gaps.push(c);
+        }
+        continue;
+      }
       if (seen.candidates.length > 0 && seen.problems.length === 0) {
         for (const c of seen.candidates) gaps.push(c);
         continue;

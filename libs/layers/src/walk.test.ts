@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { assertMatchesOracle, expectedFromOracle } from './testing/oracle.js';
 import { chunked, gzipCli, packTar, pythonTarList, record, sha256, zstdCli, type TarEntry } from './testing/index.js';
-import { walkLayer } from './walk.js';
+import { SMALL_FILE_BYTES, walkLayer } from './walk.js';
 
 const needs = skipUnless('tool:python3', 'tool:gzip', 'tool:zstd');
 
@@ -184,4 +184,42 @@ test('a synchronous callback that throws fails the walk and releases the source'
     /visitor bug/,
   );
   assert.ok(source.destroyed);
+});
+
+test('files up to SMALL_FILE_BYTES come whole to smallFile, larger ones stream to file, in archive order', async () => {
+  const contents = new Map<string, Buffer>([
+    ['a/empty', Buffer.alloc(0)],
+    ['a/one', Buffer.from('1')],
+    ['a/edge', randomBytes(SMALL_FILE_BYTES)],
+    ['a/over', randomBytes(SMALL_FILE_BYTES + 1)],
+    ['a/big', randomBytes(200_000)],
+    ['a/fails', Buffer.from('{}')],
+    ['a/after', Buffer.from('still read')],
+  ]);
+  const archive = await packTar([...contents].map(([name, content]) => ({ name, content })));
+  const calls: string[] = [];
+  const got = new Map<string, Buffer>();
+  const warnings: string[] = [];
+  await walkLayer(
+    chunked(archive, 1000),
+    {},
+    {
+      wants: () => true,
+      warning: (w) => warnings.push(`${w.path}: ${w.message}`),
+      smallFile: async (e, content) => {
+        calls.push(`small ${e.path}`);
+        if (e.path === 'a/fails') throw new Error('analyzer broke');
+        got.set(e.path, content);
+      },
+      file: async (e, content) => {
+        calls.push(`stream ${e.path}`);
+        const parts: Buffer[] = [];
+        for await (const chunk of content) parts.push(chunk as Buffer);
+        got.set(e.path, Buffer.concat(parts));
+      },
+    },
+  );
+  assert.deepEqual(calls, ['small a/empty', 'small a/one', 'small a/edge', 'stream a/over', 'stream a/big', 'small a/fails', 'small a/after']);
+  for (const [path, content] of contents) if (path !== 'a/fails') assert.ok(got.get(path)?.equals(content), path);
+  assert.deepEqual(warnings, ['a/fails: analyzer failed on this file: analyzer broke']);
 });

@@ -35,6 +35,12 @@ export interface LayerVisitor {
   wants?(entry: LayerEntry): boolean;
   /** content of a wanted file; the visitor must consume or destroy the stream before resolving */
   file?(entry: LayerEntry, content: Readable): Promise<void>;
+  /**
+   * Content of a wanted file of at most SMALL_FILE_BYTES, read whole before the call. When given,
+   * the walk uses it instead of `file` for such files: no stream per file (a layer may hold hundreds
+   * of thousands of small manifests, and a stream each costs more than reading them).
+   */
+  smallFile?(entry: LayerEntry, content: Buffer): Promise<void>;
   /** every non-whiteout entry, for consumers that need the path list */
   entry?(entry: LayerEntry): void;
   /** `.wh.<name>` → path of <name> (never reported as a file) */
@@ -90,6 +96,9 @@ interface TarHeader {
 }
 
 const CONTENT_HIGH_WATER_MARK = 64 * 1024;
+
+/** Wanted files up to this size go to `LayerVisitor.smallFile` (when the visitor has it) as one Buffer. */
+export const SMALL_FILE_BYTES = 64 * 1024;
 
 const noop = (): void => {};
 
@@ -335,7 +344,8 @@ class LayerWalk {
       this.warn(path, `file of ${formatBytes(size)} exceeds maxFileSize ${formatBytes(this.limits.maxFileSize)}; content skipped`);
       return 'skip';
     }
-    this.deliver(entry, src, next);
+    if (size <= SMALL_FILE_BYTES && this.visitor.smallFile) this.deliverSmall(entry, src, next);
+    else this.deliver(entry, src, next);
     return 'taken';
   }
 
@@ -403,6 +413,34 @@ class LayerWalk {
         finish();
       })
       .catch(noop);
+  }
+
+  /** Reads a small file whole (its size is bounded above), then hands it to `smallFile`; the next entry waits for the visitor. */
+  private deliverSmall(entry: LayerEntry, src: EntrySource, next: (err?: Error | null) => void): void {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    src.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      total += chunk.length;
+    });
+    src.on('end', () => {
+      // a copy: the chunks may be views of a larger decompressed block
+      const content = Buffer.concat(chunks, total);
+      let result: Promise<void>;
+      try {
+        result = Promise.resolve(this.visitor.smallFile!(entry, content));
+      } catch (err) {
+        result = Promise.reject(err);
+      }
+      result
+        .catch((err: unknown) => {
+          if (!this.failure) this.warn(entry.path, `analyzer failed on this file: ${describeError(err)}`);
+        })
+        .finally(() => {
+          if (!this.failure) next();
+        })
+        .catch(noop);
+    });
   }
 
   private warn(path: string, message: string): void {

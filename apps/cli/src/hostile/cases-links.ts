@@ -2,7 +2,7 @@
 // lower layer's directory replaced by an entry of another type in an upper layer.
 import assert from 'node:assert/strict';
 import { assertSameFindings, readReport, scanJson, type CaseContext, type HonestScans, type HostileCase, type ScanReport } from './harness.js';
-import { ALPINE_OS_RELEASE, APK_INSTALLED, DEBIAN_OS_RELEASE, HONEST_STATUS, UBUNTU_OS_RELEASE, writeOciImage } from './images.js';
+import { ALPINE_OS_RELEASE, APK_INSTALLED, DEBIAN_OS_RELEASE, HONEST_STATUS, LODASH_PACKAGE_JSON, UBUNTU_OS_RELEASE, writeOciImage } from './images.js';
 import { tar, type Entry } from './tar.js';
 
 async function scanLayers(ctx: CaseContext, honest: HonestScans, layers: Buffer[]): Promise<ScanReport> {
@@ -338,6 +338,118 @@ export const linkCases: HostileCase[] = [
         report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'),
         'lodash stays',
       );
+    },
+  },
+
+  {
+    name: 'overlay: a parent folder srv/app replaced by a regular file hides the npm and Maven packages below it',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app', content: 'a file now\n' }])]);
+      assert.ok(!report.packages.some((p) => p.startsWith('lodash@')), `lodash still reported: ${report.packages.join(', ')}`);
+      assert.ok(!report.findings.some((f) => f.id === 'HOSTILE-MVN-0001'), 'the jar below srv/app is still reported');
+      assert.ok(hasDpkgPackages(report) && report.findings.some((f) => f.id === 'HOSTILE-PYPI-0001'), 'what is not below srv/app stays');
+    },
+  },
+  {
+    name: 'overlay: a parent folder srv/app replaced by a symlink hides the packages below it',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [honest.base, honest.app, tar([{ name: 'srv/app', type: 'symlink', linkname: '/nowhere' }])]);
+      assert.ok(!report.packages.some((p) => p.startsWith('lodash@')), `lodash still reported: ${report.packages.join(', ')}`);
+      assert.ok(!report.findings.some((f) => f.id === 'HOSTILE-MVN-0001'), 'the jar below srv/app is still reported');
+      assert.ok(hasDpkgPackages(report), 'the dpkg packages stay');
+    },
+  },
+  {
+    name: 'overlay: srv replaced by a file, then a new srv/app in a later layer: only the new folder counts',
+    kind: '1 type replacement in the overlay (added)',
+    run: async (ctx, honest) => {
+      const report = await scanLayers(ctx, honest, [
+        honest.base,
+        honest.app,
+        tar([{ name: 'srv', content: 'x' }]),
+        tar([
+          { name: 'srv/', type: 'directory' },
+          { name: 'srv/app/node_modules/lodash/package.json', content: LODASH_PACKAGE_JSON },
+        ]),
+      ]);
+      assert.ok(
+        report.findings.some((f) => f.id === 'HOSTILE-NPM-0001'),
+        'the new lodash counts',
+      );
+      assert.ok(!report.findings.some((f) => f.id === 'HOSTILE-MVN-0001'), 'the old jar below srv is gone');
+    },
+  },
+  {
+    name: 'dpkg status through a link in a parent component: var/lib -> /opt/state',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'opt/state/dpkg/status', content: HONEST_STATUS }, { name: 'var/lib', type: 'symlink', linkname: '/opt/state' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status through var -> a folder of a lower layer',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'srv/rootvar/lib/dpkg/status', content: HONEST_STATUS }]),
+        tar([{ name: 'var', type: 'symlink', linkname: 'srv/rootvar' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status through var/lib/dpkg -> .. (a folder above the DB folder): var/status is read',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        // a relative target is taken from the link's folder: var/lib/dpkg -> .. is var
+        tar([os, { name: 'var/status', content: HONEST_STATUS }, { name: 'var/lib/dpkg', type: 'symlink', linkname: '..' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status through var/lib/dpkg -> / (the image root): /status is read, not the host',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'status', content: HONEST_STATUS }, { name: 'var/lib/dpkg', type: 'symlink', linkname: '/' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status through var/lib climbing past the root (clamped to /): dpkg/status is read',
+    kind: '1 package DB behind a link (added)',
+    run: (ctx, honest) =>
+      sameAsHonestDebian(ctx, honest, [
+        tar([os, { name: 'dpkg/status', content: HONEST_STATUS }, { name: 'var/lib', type: 'symlink', linkname: '../../../../../..' }]),
+        honest.app,
+      ]),
+  },
+  {
+    name: 'dpkg status through var -> a host path in a parent component never reads the host',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      // the host running the tests is a Debian with a real /var/lib/dpkg/status; in the image,
+      // proc/self/root/var holds nothing, so dpkg there would see no database
+      const layer = tar([os, { name: 'var', type: 'symlink', linkname: '/proc/self/root/var' }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      const report = readReport(run.stdout);
+      assert.deepEqual(report.packages, [], `host packages leaked: ${report.packages.slice(0, 5).join(', ')}`);
+      assert.equal(report.os, honest.debian.os);
+    },
+  },
+  {
+    name: 'dpkg status through a parent-component link loop (var/lib -> lib2 -> lib) warns and ends',
+    kind: '1 package DB behind a link (added)',
+    run: async (ctx, honest) => {
+      const layer = tar([os, { name: 'var/lib', type: 'symlink', linkname: 'lib2' }, { name: 'var/lib2', type: 'symlink', linkname: 'lib' }]);
+      const run = await scanJson(ctx, [writeOciImage(ctx.path('image'), { layers: [layer] })], honest.db);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /WARN.*var\/lib.*NOT in this report/, 'an unresolvable package DB link is a loud warning');
     },
   },
 ];

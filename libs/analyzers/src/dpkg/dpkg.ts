@@ -1,6 +1,6 @@
 import type { Package, PackageSet } from '@strata/model';
 import { osPackagePurl } from '../purl.js';
-import { forEachLine, forEachLineOfText } from '../util/lines.js';
+import { forEachLine, forEachLineOfText, MAX_LINE_BYTES } from '../util/lines.js';
 import type { Analyzer, AnalyzerOutput, AnalyzerWarningOut } from '../types.js';
 import { ControlParser } from './control.js';
 import type { Stanza } from './control.js';
@@ -37,6 +37,18 @@ export function parseSourceField(value: string): { name: string; version?: strin
   return { name, version: close < 0 ? rest : rest.slice(0, close) };
 }
 
+/** Names a stanza in a warning (built only for one: most stanzas have none). */
+const where = (name: string | undefined, stanza: Stanza): string =>
+  name ? `package ${JSON.stringify(name)} (line ${stanza.line})` : `stanza at line ${stanza.line}`;
+
+/** The Status of nearly every package, split once. */
+const INSTALLED_WORDS: readonly string[] = ['install', 'ok', 'installed'];
+
+const hasBinary = (fields: ReadonlyMap<string, string>): boolean => {
+  for (const value of fields.values()) if (value.includes('\u0000') || value.includes('\ufffd')) return true;
+  return false;
+};
+
 export interface DpkgParseResult {
   packages: Package[];
   /** the first problems found (MAX_WARNINGS_PER_FILE); `moreWarnings` counts the rest */
@@ -70,6 +82,11 @@ export class DpkgStatusParser {
     this.control.line(line, cut);
   }
 
+  /** A whole line still in its buffer (see ByteLineSink): most are taken without decoding. */
+  lineBytes(buf: Buffer, start: number, end: number): void {
+    this.control.lineBytes(buf, start, end);
+  }
+
   finish(): DpkgParseResult {
     this.control.end();
     if (this.dropped > 0) {
@@ -86,36 +103,36 @@ export class DpkgStatusParser {
   private stanza(stanza: Stanza): void {
     const f = stanza.fields;
     const name = f.get('package');
-    const where = name ? `package ${JSON.stringify(name)} (line ${stanza.line})` : `stanza at line ${stanza.line}`;
     if (stanza.problemCount > 0) {
       const more = stanza.problemCount > stanza.problems.length ? ` (${stanza.problemCount - stanza.problems.length} more)` : '';
-      this.warn(`${where}: ${stanza.problems.join('; ')}${more}`);
+      this.warn(`${where(name, stanza)}: ${stanza.problems.join('; ')}${more}`);
     }
-    if (/[\u0000\ufffd]/.test([...f.values()].join('') + [...f.keys()].join(''))) {
-      this.warn(`${where}: binary or non-UTF-8 data; stanza skipped`);
+    // (field names are printable ASCII: only the values can hold these)
+    if (hasBinary(f)) {
+      this.warn(`${where(name, stanza)}: binary or non-UTF-8 data; stanza skipped`);
       return;
     }
     if (!name) {
-      this.warn(`${where}: no Package field; stanza skipped`);
+      this.warn(`${where(name, stanza)}: no Package field; stanza skipped`);
       return;
     }
     const status = f.get('status');
     if (status === undefined) {
       if (!this.defaultInstalled) {
-        this.warn(`${where}: no Status field (truncated stanza?); skipped`);
+        this.warn(`${where(name, stanza)}: no Status field (truncated stanza?); skipped`);
         return;
       }
     } else {
-      const words = status.split(/\s+/);
+      const words = status === 'install ok installed' ? INSTALLED_WORDS : status.split(/\s+/);
       if (words.length !== 3) {
-        this.warn(`${where}: malformed Status ${JSON.stringify(status)}; skipped`);
+        this.warn(`${where(name, stanza)}: malformed Status ${JSON.stringify(status)}; skipped`);
         return;
       }
       if (!DPKG_INSTALLED_STATES.has(words[2] ?? '')) return;
     }
     const rawVersion = f.get('version');
     if (!rawVersion) {
-      this.warn(`${where}: no Version field (truncated stanza?); skipped`);
+      this.warn(`${where(name, stanza)}: no Version field (truncated stanza?); skipped`);
       return;
     }
     if (this.packages.length >= this.maxPackages) {
@@ -160,7 +177,12 @@ export const dpkgAnalyzer: Analyzer = {
   input: 'stream',
   async analyze(file, ctx): Promise<AnalyzerOutput> {
     const parser = new DpkgStatusParser(file.path !== STATUS, ctx.limits.maxPackagesPerDatabase);
-    await forEachLine(file.content, (line, cut) => parser.line(line, cut));
+    await forEachLine(
+      file.content,
+      (line, cut) => parser.line(line, cut),
+      MAX_LINE_BYTES,
+      (buf, start, end) => parser.lineBytes(buf, start, end),
+    );
     const { packages, warnings, moreWarnings } = parser.finish();
     const set: PackageSet = { path: file.path, analyzer: 'dpkg', type: 'dpkg', packages };
     const out: AnalyzerWarningOut[] = warnings.map((message) => ({ path: file.path, message }));

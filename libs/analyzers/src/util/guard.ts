@@ -1,5 +1,4 @@
-import { PassThrough } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { SizeLimitError } from './stream.js';
 
 /**
@@ -140,4 +139,24 @@ export class EntrySource {
     this.src.resume();
     return this.done;
   }
+}
+
+/** The same reads as EntrySource, for a file the walk already read whole (LayerVisitor.smallFile). */
+export class BufferedEntry {
+  constructor(private readonly content: Buffer) {}
+
+  async buffer(max: number, what: string): Promise<Buffer> {
+    if (this.content.length > max) throw new SizeLimitError(what, max);
+    return this.content;
+  }
+
+  stream(): Readable {
+    return Readable.from([this.content], { objectMode: false });
+  }
+
+  streams(n: number): Readable[] {
+    return Array.from({ length: n }, () => this.stream());
+  }
+
+  async discard(): Promise<void> {}
 }

@@ -10,6 +10,13 @@ export const MAX_LINE_BYTES = 64 * 1024;
 export type LineSink = (line: string, cut: boolean) => void;
 
 /**
+ * Receives a whole line that is still in its chunk, undecoded: bytes `start` to `end` of `chunk`
+ * (without the "\n", with any "\r"). A parser that skips most lines (fields it does not keep)
+ * saves decoding them; it must treat the bytes exactly as the LineSink would treat their text.
+ */
+export type ByteLineSink = (chunk: Buffer, start: number, end: number) => void;
+
+/**
  * Splits byte chunks into lines holding at most one (bounded) line in memory. Lines are decoded as
  * UTF-8 one by one, so invalid bytes become U+FFFD where they are.
  */
@@ -21,6 +28,8 @@ export class LineSplitter {
   constructor(
     private readonly sink: LineSink,
     private readonly maxLine = MAX_LINE_BYTES,
+    /** when given, whole lines inside one chunk go here undecoded (the rest still go to `sink`) */
+    private readonly bytes?: ByteLineSink,
   ) {}
 
   push(chunk: Buffer): void {
@@ -29,7 +38,12 @@ export class LineSplitter {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl < 0 ? chunk.length : nl;
       if (nl >= 0 && this.kept === 0 && !this.cut && end - start <= this.maxLine) {
-        // the common case: a whole line inside this chunk, decoded in place
+        // the common case: a whole line inside this chunk, decoded in place (or not at all)
+        if (this.bytes) {
+          this.bytes(chunk, start, end);
+          start = nl + 1;
+          continue;
+        }
         let line = chunk.toString('utf8', start, end);
         if (line.endsWith('\r')) line = line.slice(0, -1);
         this.sink(line, false);
@@ -69,8 +83,8 @@ export class LineSplitter {
 }
 
 /** Every line of a Buffer or a stream, with bounded memory (see LineSplitter). */
-export async function forEachLine(content: Readable | Buffer, sink: LineSink, maxLine = MAX_LINE_BYTES): Promise<void> {
-  const splitter = new LineSplitter(sink, maxLine);
+export async function forEachLine(content: Readable | Buffer, sink: LineSink, maxLine = MAX_LINE_BYTES, bytes?: ByteLineSink): Promise<void> {
+  const splitter = new LineSplitter(sink, maxLine, bytes);
   if (Buffer.isBuffer(content)) {
     splitter.push(content);
   } else {
