@@ -1,4 +1,5 @@
-import { PackageURL } from 'packageurl-js';
+import { createRequire } from 'node:module';
+import type { PackageURL as PackageURLClass } from 'packageurl-js';
 import type { OsFamily, OsInfo, Package } from '@strata/model';
 
 type Qualifiers = Record<string, string>;
@@ -15,6 +16,11 @@ export function flatString(text: string): string {
   return text;
 }
 const sink = { value: 0 };
+
+// packageurl-js builds and freezes its tables as it loads: only a scan that analyzes a layer needs it.
+let PackageURL: typeof PackageURLClass | undefined;
+const packageUrl = (): typeof PackageURLClass =>
+  (PackageURL ??= (createRequire(import.meta.url)('packageurl-js') as { PackageURL: typeof PackageURLClass }).PackageURL);
 
 /**
  * Builds a PURL with packageurl-js (as a flat string, see flatString). When the library refuses a component (e.g. a Go version that is
@@ -81,7 +87,7 @@ function buildPurl(type: string, namespace: string | undefined, name: string, ve
   const plain = plainPurl(type, namespace, name, version, q);
   if (plain !== undefined) return plain;
   try {
-    return new PackageURL(type, namespace, name, version, q, undefined).toString();
+    return new (packageUrl())(type, namespace, name, version, q, undefined).toString();
   } catch {
     const enc = (s: string): string => encodeURIComponent(s);
     let out = `pkg:${type}/`;

@@ -1,7 +1,7 @@
 import { Readable, pipeline, type Transform, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { LayerError } from './errors.js';
-import { createZstdDecoder, ZstdDataError, ZstdFrameCheck } from './zstd.js';
+import { createZstdDecoder, DECODER_AHEAD_BYTES, DECODER_CHUNK_BYTES, ZstdDataError, ZstdFrameCheck } from './zstd.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -138,8 +138,7 @@ async function open(source: Readable, mediaType: string | undefined, label: stri
   const opened: OpenedLayer = { stream: rest, compression };
   if (warning !== undefined) opened.warning = warning;
   if (compression === 'gzip') {
-    // 64 KiB inflate calls, and room to decompress ahead while the walk is busy with an entry
-    const options: ZlibOptions & TransformOptions = { chunkSize: 64 * 1024, readableHighWaterMark: 256 * 1024 };
+    const options: ZlibOptions & TransformOptions = { chunkSize: DECODER_CHUNK_BYTES, readableHighWaterMark: DECODER_AHEAD_BYTES };
     const gunzip = createGunzip(options);
     mapDecoderErrors(gunzip, label);
     opened.stream = pipeline(rest, gunzip, noop);

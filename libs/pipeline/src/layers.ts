@@ -82,13 +82,20 @@ export async function analyzeAndStoreLayer(
 }
 
 /**
+ * Layers fetched and walked at once. Each walk's memory is bounded on its own (decoder buffers, the
+ * analyzers' in-memory limits), so three cost at most three such bounds; results are kept per index,
+ * and the overlay merge reads them in layer order once all are done.
+ */
+export const DEFAULT_LAYER_CONCURRENCY = 3;
+
+/**
  * Every layer is attempted, even after another one failed, so that the good ones are cached and a
  * re-scan only retries the bad ones. Failures are returned, not thrown: the caller decides.
  */
 export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLayersOptions): Promise<LayerOutcome[]> {
   const setVersion = analyzerSetVersion();
   const outcomes: LayerOutcome[] = new Array(layers.length);
-  const workers = Math.min(options.concurrency ?? 2, layers.length);
+  const workers = Math.min(options.concurrency ?? DEFAULT_LAYER_CONCURRENCY, layers.length);
   await forEachLimited(layers.entries(), workers, async ([index, layer]) => {
     const cacheKey = cacheKeyFor(layer.diffId, setVersion);
     const label = `${options.imageLabel} layer ${index + 1}/${layers.length} ${layer.digest}`;

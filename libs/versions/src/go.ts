@@ -8,9 +8,10 @@
 //   vulnerability database does: "go1.21.3" → 1.21.3, "go1.21rc1" / "1.21rc1" → 1.21.0-rc.1,
 //   "go1.20" → 1.20.0, "go1.9beta2" → 1.9.0-beta.2; a trailing " X:experiment" is ignored.
 // Unlike npm, parsing is strict (no leading zeros, no "1.2.3beta"), as in Go.
-import semverLib from 'semver';
-import { checkPlain, InvalidVersionError } from './errors.js';
-import { semverComparator } from './semver.js';
+import type { SemVer } from 'semver';
+import { parseWithSemverLib } from './semver-lib.js';
+import { accepts, checkPlain, InvalidVersionError } from './errors.js';
+import type { Comparator } from './types.js';
 
 const TOOLCHAIN = /^(?:go)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(alpha|beta|rc)(\d+))?$/;
 const MODULE = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$/;
@@ -34,10 +35,14 @@ function normalizeGo(v: string): string {
   throw new InvalidVersionError('go', v, 'not a Go module or toolchain version');
 }
 
-function parse(v: string): semverLib.SemVer {
-  const parsed = semverLib.parse(normalizeGo(v));
+function parse(v: string): SemVer {
+  const parsed = parseWithSemverLib(normalizeGo(v));
   if (!parsed) throw new InvalidVersionError('go', v, 'not a semantic version');
   return parsed;
 }
 
-export const go = semverComparator('go', parse);
+export const go: Comparator = {
+  scheme: 'go',
+  compare: (a, b) => parse(a).compare(parse(b)),
+  isValid: (v) => accepts(() => parse(v)),
+};

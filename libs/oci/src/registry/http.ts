@@ -43,7 +43,11 @@ function toResponse(res: IncomingMessage): HttpResponse {
   };
 }
 
-/** One HTTP exchange, resolved once the response headers are in. node:https (and tls) load only for https URLs. */
+/**
+ * One HTTP exchange, resolved once the response headers are in. node:https (and tls) load only for
+ * https URLs. getBuiltinModule, not import(): an ESM import of node:http reads every export, and
+ * one of them (its undici-based WebSocket) loads all of undici.
+ */
 async function request(
   url: URL,
   method: string,
@@ -51,7 +55,7 @@ async function request(
   body: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<HttpResponse> {
-  const { request: send } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const { request: send } = url.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
   signal?.throwIfAborted();
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = send(
