@@ -16,6 +16,8 @@ let bucket = '';
 const requests: string[] = [];
 const failing = new Set<string>();
 
+const tempDir = tempDirs('strata-incremental');
+
 before(async () => {
   bucket = await tempDir();
   server = createServer((req, res) => {
@@ -36,8 +38,6 @@ before(async () => {
 after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
-
-const tempDir = tempDirs('strata-incremental');
 
 const record = (n: number, modified: string, fixed = '1.0.0'): OsvRecord => ({
   id: `GHSA-test-${n}`,

@@ -13,6 +13,8 @@ const routes = new Map<string, { status: number; body: Buffer; contentLength?: n
 let server: Server;
 let baseUrl = '';
 
+const tempDir = tempDirs('strata-update');
+
 before(async () => {
   server = createServer((req, res) => {
     const route = routes.get(decodeURIComponent(req.url ?? ''));
@@ -35,8 +37,6 @@ before(async () => {
 after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
-
-const tempDir = tempDirs('strata-update');
 
 /** A real dump built from shared records: the bytes the server will serve. */
 async function dumpOf(folder: string, count?: number): Promise<Buffer> {
