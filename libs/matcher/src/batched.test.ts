@@ -3,9 +3,10 @@
 // (lookupAffecting, by the bound keys the store keeps). Both must give exactly the findings and
 // warnings of one full lookup per package, which this test gets from the same store with both
 // turned off: on seeded advisory data with prototype-key names, withdrawn and replaced records,
-// Debian and Ubuntu (dpkg: epochs, tildes, revisions), npm (pre-releases), Go and PyPI (schemes with
-// no sort key), DSAs folded into per-CVE findings, versions lists, last_affected, limits, ranges
-// the scheme cannot sort, entries with ranges in two schemes and installed versions the scheme
+// Debian and Ubuntu (dpkg: epochs, tildes, revisions), Red Hat (rpm: binary and source names,
+// tildes, carets), Alpine (apk suffixes), npm and PyPI (pre-releases), Go (no sort key), DSAs
+// folded into per-CVE findings, versions lists, last_affected, limits, ranges the scheme cannot
+// sort, entries with ranges in two schemes and installed versions the scheme
 // refuses; before and after an incremental update of the store.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,6 +42,8 @@ const DPKG = ['0', '1.0-1', '1.0-1+deb12u1', '1.0-2', '1.0~rc1-1', '1:0.9-1', '1
 const SEMVER = ['0', '1.0.0', '1.0.0-alpha', '1.0.0-rc.1', '1.0.1', '1.2.0', '2.0.0-beta.2', '2.0.0', '2.0.0-beta.11', '3.1.4'];
 const GO = ['0', '1.0.0', '1.2.0', '1.10.0', '2.0.0'];
 const PYPI = ['0', '1.0', '1.0.post1', '1.0rc1', '2.0', '2.0.1'];
+const RPM = ['0', '1.0-1.el9', '1.0-1.el9_2', '1:0.9-1.el9', '1.0~rc1-1.el9', '1.0^git1-1.el9', '2.0-1.el9', '2.0-10.el9', '10.0-1.el9'];
+const APK = ['0', '1.0-r0', '1.0-r1', '1.0_rc1-r0', '1.0a-r0', '1.0_p1-r0', '2.0-r0', '10.0-r0'];
 const INVALID = ['1.0-', 'not a version!', '1..2..3.4.5.6'];
 
 /** One affected entry for the ecosystem, of a random shape. */
@@ -77,6 +80,8 @@ function records(generation: number): OsvRecord[] {
     ['npm', SEMVER],
     ['Go', GO],
     ['PyPI', PYPI],
+    ['Red Hat:enterprise_linux:9::appstream', RPM],
+    ['Alpine:v3.20', APK],
   ];
   let n = 0;
   for (const [ecosystem, versions] of ecosystems) {
@@ -109,7 +114,7 @@ function records(generation: number): OsvRecord[] {
   return out;
 }
 
-/** Every name at every version of its ecosystem (and a refused one), Debian 12 and Ubuntu 22.04 images. */
+/** Every name at every version of its ecosystem (and a refused one): Debian 12, Ubuntu 22.04, RHEL 9 and Alpine 3.20 images. */
 function inventories(): ImageInventory[] {
   const dpkgPackages = NAMES.flatMap((src) =>
     [...DPKG, INVALID[0] as string].map((version, i) => ({
@@ -137,9 +142,35 @@ function inventories(): ImageInventory[] {
       NAMES.flatMap((name) => PYPI.map((version) => ({ name, version }))),
     ),
   ];
+  const rpmPackages = NAMES.flatMap((src) =>
+    RPM.slice(1).map((evr, i) => {
+      const epoch = evr.includes(':') ? Number(evr.slice(0, evr.indexOf(':'))) : undefined;
+      const [version = '', release = ''] = evr.replace(/^\d+:/, '').split('-');
+      return {
+        type: 'rpm' as const,
+        name: i % 2 === 0 ? src : `${src}-libs${i}`,
+        version,
+        release,
+        ...(epoch !== undefined ? { epoch } : {}),
+        srcName: src,
+        purl: `pkg:rpm/redhat/${src}-libs${i}@${evr}`,
+      };
+    }),
+  );
+  const apkPackages = NAMES.flatMap((src) =>
+    APK.slice(1).map((version, i) => ({
+      type: 'apk' as const,
+      name: `${src}-sub${i}`,
+      version,
+      srcName: src,
+      purl: `pkg:apk/alpine/${src}-sub${i}@${version}`,
+    })),
+  );
   return [
     osInventory({ family: 'debian', name: '12' }, placed(dpkgPackages, 'var/lib/dpkg/status'), apps),
     osInventory({ family: 'ubuntu', name: '22.04' }, placed(dpkgPackages, 'var/lib/dpkg/status')),
+    osInventory({ family: 'redhat', name: '9.3' }, placed(rpmPackages, 'var/lib/rpm/rpmdb.sqlite')),
+    osInventory({ family: 'alpine', name: '3.20.3' }, placed(apkPackages, 'lib/apk/db/installed')),
   ];
 }
 
@@ -167,6 +198,7 @@ function assertSameMatches(index: AdvisoryIndex): number {
     const single = matchInventory(inventory, oneByOne(index));
     assert.deepEqual(batched.warnings, single.warnings);
     assert.deepEqual(batched.findings, single.findings);
+    assert.ok(batched.findings.length > 20, `${inventory.os?.family}: ${batched.findings.length} findings: the data must hit`);
     findings += batched.findings.length;
     // and for a re-match limited to some records
     const only = new Set(single.findings.filter((_, i) => i % 3 === 0).flatMap((f) => f.vendorIds));

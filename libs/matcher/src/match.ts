@@ -299,18 +299,11 @@ function presentIn(index: AdvisoryIndex, lookups: Iterable<Lookup>): Present {
 }
 
 /** matchPackage, where anything unexpected costs this package's findings with a warning, never the scan. */
-function matchPackageSafely(
-  pkg: InventoryPackage,
-  lookups: Lookup[],
-  index: AdvisoryIndex,
-  target: Target,
-  warnings: Warnings,
-  onlyRecords: ReadonlySet<string> | undefined,
-  present: Present,
-): Finding[] {
+function matchPackageSafely(...args: Parameters<typeof matchPackage>): Finding[] {
   try {
-    return matchPackage(pkg, lookups, index, target, warnings, onlyRecords, present);
+    return matchPackage(...args);
   } catch (e) {
+    const [pkg, , , , warnings] = args;
     warnings.add(pkg.setPath, `${pkg.name} ${pkg.version}: not matched: ${describeError(e)}`);
     return [];
   }
