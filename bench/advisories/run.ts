@@ -6,7 +6,10 @@
 //   - the store update after a 1% change (generation 2's changed records, as an incremental
 //     `strata db update` leaves them) against the full build;
 //   - RSS of a process holding the store as the matcher service does (its index source) after
-//     looking up every Debian/Ubuntu/Alpine package of the set's heavy head.
+//     looking up every Debian/Ubuntu/Alpine package of the set's heavy head;
+//   - matching huge inventories against the full set (match-many.ts: 200k dpkg, 150k npm packages);
+//   - bench/rematch (10,000 images through the matcher service), when Kafka is up
+//     (STRATA_TEST_KAFKA, from infra/local/env.sh).
 //
 //   bash tools/node.sh --import tsx bench/advisories/run.ts [--bucket DIR] [--bucket2 DIR]
 // The buckets are generated (bench/advisories/generate.ts) under the infra cache when missing.
@@ -36,9 +39,13 @@ if (args.child) {
     const t1 = performance.now();
     const hits = store.lookup('debian:12', 'linux').length;
     const lookupMs = performance.now() - t1;
+    // What a scan of an image with linux 6.1.76-1 reads: the entries not fixed at or below it.
+    const t3 = performance.now();
+    const affecting = store.lookupAffecting('debian:12', 'linux', '6.1.76-1')?.length ?? -1;
+    const affectingMs = performance.now() - t3;
     const t2 = performance.now();
     const viaCache = await openAdvisoryIndex({ dbDir, cacheDir });
-    console.log(JSON.stringify({ openMs, lookupMs, hits, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
+    console.log(JSON.stringify({ openMs, lookupMs, hits, affecting, affectingMs, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
   } else if (mode === 'matcher') {
     const { advisoryIndexSource } = await import('@strata/advisories');
     const source = advisoryIndexSource(dbDir, cacheDir, 60_000);
@@ -113,7 +120,7 @@ console.log(
 
 const open = child('open', fullDb, cacheDir, storePath);
 console.log(
-  `store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`,
+  `store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms, then of those not fixed at or below 6.1.76-1 (${open.affecting}) ${(open.affectingMs as number).toFixed(1)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`,
 );
 
 // Warm CLI scans.
@@ -199,4 +206,18 @@ const matcher = child('matcher', fullDb, cacheDir);
 console.log(
   `matcher's index source with the full set, after ${matcher.entries} entries looked up: peak RSS ${mib(matcher.rssKb as number)}, at the end ${mib(matcher.rssNowKb as number)}`,
 );
+
+// The other benchmarks of the store, each in a process of its own: their own lines, as printed.
+const bench = (script: string, extra: string[]): string => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(repoRoot, script), ...extra], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    cwd: repoRoot,
+  });
+  if (run.status !== 0) return `${script} failed (${run.status}): ${run.stderr.slice(-1000)}`;
+  return run.stdout.trim();
+};
+console.log(`match-many (huge inventories against the full set):\n${bench('bench/advisories/match-many.ts', ['--db', fullDb, '--cache-dir', cacheDir])}`);
+if (process.env.STRATA_TEST_KAFKA) console.log(`bench/rematch:\n${bench('bench/rematch/run.ts', [])}`);
+else console.log('bench/rematch skipped: Kafka not configured (source <(bash infra/local/env.sh))');
 rmSync(work, { recursive: true, force: true });

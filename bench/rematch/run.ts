@@ -13,8 +13,11 @@
 // important/standard packages as the base, optional ones as extras), Alpine images from the real
 // Alpine 3.20.3 DB in shared data plus extras, and npm apps (200-600 packages) on either base.
 //
-//   bash tools/node.sh --import tsx --expose-gc bench/rematch/run.ts [--images 10000] [--touch 0.01]
+//   bash tools/node.sh --import tsx --expose-gc bench/rematch/run.ts [--images 10000] [--touch 0.01] [--pg]
 // Needs Kafka (infra/local/up.sh; STRATA_TEST_KAFKA from infra/local/env.sh) and shared data.
+// --pg: the images are filed in the findings DB (a fresh database on STRATA_TEST_PG_URL) instead
+// of the catalog, the matcher runs with STRATA_PG_URL, and it also prints ListAffectedImages
+// latencies (1,000 advisory queries through the gateway's query function) and the DB size.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -36,8 +39,20 @@ import { ReverseIndex, summarizeFindings } from '@strata/reverse-index';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { fixturesCacheDir, infra, repoRoot, sharedDataDir } from '@strata/testing';
 import { describeError } from '@strata/errors';
+import { openFindingsDb } from '@strata/findings-db';
+import { createTestDatabase } from '@strata/findings-db/testing';
+import { affectedImagesQuery } from '@strata/gateway';
 
-const { values: args } = parseArgs({ options: { images: { type: 'string', default: '10000' }, touch: { type: 'string', default: '0.01' } } });
+const { values: args } = parseArgs({
+  options: { images: { type: 'string', default: '10000' }, touch: { type: 'string', default: '0.01' }, pg: { type: 'boolean', default: false } },
+});
+const usePg = args.pg === true;
+if (usePg && !infra.postgres()) {
+  console.error('--pg needs PostgreSQL (STRATA_TEST_PG_URL from infra/local/env.sh)');
+  process.exit(1);
+}
+const testDb = usePg ? await createTestDatabase() : undefined;
+const findingsDb = testDb ? await openFindingsDb({ url: testDb.url, maxConnections: 4 }) : undefined;
 const IMAGES = Number(args.images);
 const TOUCH = Number(args.touch);
 const kafka = infra.kafka();
@@ -202,6 +217,13 @@ for (let i = 0; i < IMAGES; i++) {
   const findings = summarizeFindings(matchInventory(inventory, oldIndex).findings, inventory.os);
   matchOnlyMs += performance.now() - m0;
   await putJson(store, inventoryKey, inventory);
+  if (findingsDb) {
+    const imageRef = `registry.bench/app-${i}@${digest}`;
+    const { inventoryDigest } = await findingsDb.putInventory(inventory);
+    await findingsDb.putImage({ manifestDigest: digest, imageRef, inventoryDigest, inventoryKey });
+    await findingsDb.setFindings(digest, { kind: 'FULL', advisoryDbVersion: oldIndex.version, findings });
+    continue;
+  }
   const entry: CatalogEntry = {
     schemaVersion: 1,
     manifestDigest: digest,
@@ -214,6 +236,8 @@ for (let i = 0; i < IMAGES; i++) {
   await putJson(store, catalogKey(digest), entry);
 }
 const catalogMs = performance.now() - t;
+// statistics for the planner, as autovacuum gathers them after a bulk load
+if (findingsDb) await findingsDb.pool.query('analyze');
 
 // --- reverse index memory --------------------------------------------------------------------------
 gc?.();
@@ -255,6 +279,7 @@ const env = {
   STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn',
   STRATA_BUS_LOG_LEVEL: 'fatal',
   METRICS_PORT: '0',
+  ...(testDb ? { STRATA_PG_URL: testDb.url } : {}),
 };
 t = performance.now();
 const matcher = await startMatcher(loadServiceConfig(matcherSettings, env), { processMetrics: false, logger });
@@ -324,6 +349,32 @@ try {
 } catch (error) {
   console.log(`baseline scan skipped: ${describeError(error)} (build the fixture images with infra/local/images.sh)`);
 }
+// --- ListAffectedImages over the findings DB: 1,000 advisory queries, as the gateway answers them --------
+let affectedLine: string | undefined;
+let sizeLine: string | undefined;
+if (findingsDb && testDb) {
+  const newIndex = await openAdvisoryIndex({ dbDir, cacheDir: join(work, 'cache') });
+  const query = affectedImagesQuery({ store, logger, db: findingsDb, indexSource: async () => newIndex });
+  const ids = [...before.map((_, i) => `BENCH-OLD-${i}`), ...touched.map((_, i) => `BENCH-NEW-${i}`)];
+  const times: number[] = [];
+  let answered = 0;
+  for (let q = 0; q < 1_000; q++) {
+    const s = performance.now();
+    answered += (await query({ advisoryId: ids[q % ids.length] as string })).images?.length ?? 0;
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  const at = (p: number) => (times[Math.min(times.length - 1, Math.floor(p * times.length))] as number).toFixed(1);
+  affectedLine = `ListAffectedImages (findings DB, 1,000 advisory queries, ${answered} images in the answers): p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`;
+  const size = await findingsDb.pool.query<{ db: string; postings: string }>(
+    `select pg_database_size(current_database())::text as db,
+            (select sum(pg_total_relation_size(('strata.' || t)::regclass)) from unnest(array['chunk_packages', 'chunks', 'inventory_chunks', 'layers', 'paths']) t)::text as postings`,
+  );
+  const dbBytes = Number(size.rows[0]?.db);
+  sizeLine = `PostgreSQL size: ${mb(dbBytes)} in all (postings ${mb(Number(size.rows[0]?.postings))}) = ${(dbBytes / IMAGES / 1024).toFixed(1)} KiB per image`;
+  await findingsDb.close();
+  await testDb.drop();
+}
 rmSync(work, { recursive: true, force: true });
 
 const toLast = lastDeltaAt - publishedAt;
@@ -333,11 +384,17 @@ console.log(
     .join(' ')}`,
 );
 console.log(`images: ${IMAGES} (${packageCount} packages; ${allPairs.length} distinct (ecosystem, name); generated in ${secs(generateMs)})`);
-console.log(`catalog written (inventories + findings states) in ${secs(catalogMs)}; of which matching every image: ${secs(matchOnlyMs)}`);
+console.log(
+  `${usePg ? 'findings DB filled (postings, images, FULL states)' : 'catalog written (inventories + findings states)'} in ${secs(catalogMs)}; of which matching every image: ${secs(matchOnlyMs)}`,
+);
 console.log(
   `reverse index: ${stats.units} distinct packages, ${stats.keys} keys, ${stats.postings} postings; heap ${gc ? mb(indexHeap) : '(run with --expose-gc)'}; built in ${secs(indexBuildMs)}`,
 );
-console.log(`matcher start (open DB, rebuild the reverse index from the catalog, join the groups): ${secs(startMs)}`);
+console.log(
+  usePg
+    ? `matcher start (open the advisory DB and the findings DB, join the groups; nothing to rebuild): ${secs(startMs)}`
+    : `matcher start (open DB, rebuild the reverse index from the catalog, join the groups): ${secs(startMs)}`,
+);
 console.log(`update: ${touched.length} records added for ${(TOUCH * 100).toFixed(1)}% of the distinct packages; db ${updateVersion.slice(0, 19)}…`);
 console.log(`delta events: ${deltas} (expected ${expectedDeltas})`);
 console.log(`update published -> last delta: ${secs(toLast)}`);
@@ -348,6 +405,8 @@ if (warmScanMs !== undefined) {
     `baseline: warm embedded scan of debian-multi = ${warmScanMs.toFixed(0)} ms -> full re-scan of ${IMAGES} images ≈ ${secs(fullRescanMs)} (ratio ${(fullRescanMs / toLast).toFixed(0)}x)`,
   );
 }
+if (affectedLine) console.log(affectedLine);
+if (sizeLine) console.log(sizeLine);
 console.log(`baseline 2: matching every inventory again (no I/O, one process) = ${secs(matchOnlyMs)} (ratio ${(matchOnlyMs / toLast).toFixed(1)}x)`);
 if (deltas !== expectedDeltas) {
   const missing = expectedImages.filter(({ i }) => !deltaDigests.has(imageDigest(i)));

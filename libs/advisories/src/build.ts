@@ -107,6 +107,56 @@ export function cutAffected(recordId: string, a: OsvAffected): IndexedAffected |
   return out;
 }
 
+/** isValid, where a comparator that throws counts as "not valid". */
+function validIn(cmp: ReturnType<typeof comparator>, version: unknown): boolean {
+  try {
+    return typeof version === 'string' && cmp.isValid(version);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The version at or above which an entry cannot affect a package, and the scheme it compares in:
+ * the highest of its ranges' closing `fixed` events. Given only when that holds for certain,
+ * whatever the installed version valid in the scheme: no `versions` list, every range sorted and
+ * in that one scheme, each range's last event before its limits a `fixed`, and every version in
+ * it valid, so evaluating the entry could neither match nor warn. An installed version at or above
+ * the bound then skips the entry unread (store lookups by version); otherwise undefined.
+ */
+export function affectedBound(a: IndexedAffected): { scheme: VersionScheme; version: string } | undefined {
+  if (a.versions !== undefined || a.ranges.length === 0) return undefined;
+  let scheme: VersionScheme | undefined;
+  let bound: string | undefined;
+  for (const range of a.ranges) {
+    if (range.unsorted) return undefined;
+    const s = rangeScheme(a.ecosystem, range.type);
+    if (!s || (scheme !== undefined && s !== scheme)) return undefined;
+    scheme = s;
+    const cmp = comparator(s);
+    let last: OsvEvent | undefined;
+    for (const e of range.events) {
+      // validateRecord allows one kind per event; anything else is left to the full evaluation
+      const kinds =
+        (e.introduced !== undefined ? 1 : 0) + (e.fixed !== undefined ? 1 : 0) + (e.last_affected !== undefined ? 1 : 0) + (e.limit !== undefined ? 1 : 0);
+      if (kinds !== 1) return undefined;
+      if (e.limit !== undefined) {
+        if (e.limit !== '*' && !validIn(cmp, e.limit)) return undefined;
+        continue;
+      }
+      if (e.introduced !== '0' && !validIn(cmp, eventVersion(e))) return undefined;
+      last = e;
+    }
+    if (last?.fixed === undefined) return undefined;
+    try {
+      if (bound === undefined || cmp.compare(last.fixed, bound) > 0) bound = last.fixed;
+    } catch {
+      return undefined;
+    }
+  }
+  return scheme !== undefined && bound !== undefined ? { scheme, version: bound } : undefined;
+}
+
 /** sha256 over every record's id and content hash, in id order: the advisory-DB version. */
 export function databaseVersion(records: Record<string, ManifestRecord>): string {
   return versionOfSorted(

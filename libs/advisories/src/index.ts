@@ -25,13 +25,10 @@ export type {
 } from './model.js';
 export { INDEX_FORMAT_VERSION } from './model.js';
 export { databaseVersion, rangeScheme } from './build.js';
-export { buildStore, openStore } from './store.js';
-export type { BuildStoreOptions, StoreIndex } from './store.js';
-export { openAdvisoryIndex, indexCacheDir, STORE_FILE } from './open.js';
+export { buildStore, openStore, type BuildStoreOptions, type StoreIndex } from './store.js';
+export { openAdvisoryIndex, indexCacheDir, STORE_FILE, type OpenIndexOptions, type OpenIndexResult } from './open.js';
 export { advisoryIndexSource } from './index-source.js';
-export type { OpenIndexOptions, OpenIndexResult } from './open.js';
-export { diffDatabases } from './diff.js';
-export type { DatabaseDiff } from './diff.js';
+export { diffDatabases, type DatabaseDiff } from './diff.js';
 export { updateDatabase, verifyDump, ecosystemFolder, DEFAULT_OSV_BASE_URL, DEFAULT_UPDATE_ECOSYSTEMS } from './update.js';
 export type { UpdateOptions, UpdateProgress, UpdatePhase, UpdateResult, EcosystemUpdate } from './update.js';
 export { listSources, fingerprint } from './source.js';

@@ -2,6 +2,8 @@
 // few megabytes of zip can inflate to gigabytes, a server can stream forever. Every bound has a
 // default that real OSV data stays far below, and can be changed per call (`limits` options).
 
+import { resolveNumericLimits } from '@strata/model';
+
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
@@ -42,17 +44,7 @@ export const DEFAULT_ADVISORY_LIMITS: Readonly<AdvisoryLimits> = Object.freeze({
 export const ARCHIVE_RATIO_FLOOR_BYTES = 64 * MiB;
 
 export function resolveAdvisoryLimits(overrides: Partial<AdvisoryLimits> | undefined): AdvisoryLimits {
-  const limits: AdvisoryLimits = { ...DEFAULT_ADVISORY_LIMITS };
-  if (!overrides) return limits;
-  for (const key of Object.keys(limits) as (keyof AdvisoryLimits)[]) {
-    const value = overrides[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-      throw new RangeError(`advisory limit ${key} must be a non-negative number, got ${String(value)}`);
-    }
-    limits[key] = value;
-  }
-  return limits;
+  return resolveNumericLimits<AdvisoryLimits>(DEFAULT_ADVISORY_LIMITS, overrides, 'advisory');
 }
 
 /** What of the limits shapes a built index: a cache built under other reading limits is rebuilt. */

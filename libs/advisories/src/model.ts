@@ -4,7 +4,7 @@ import type { AnalyzerWarning } from '@strata/model';
 import type { OsvEvent, OsvReference, OsvSeverity } from './osv.js';
 
 /** Bump when the cached layout or the record cut changes: old caches are then rebuilt. */
-export const INDEX_FORMAT_VERSION = '7';
+export const INDEX_FORMAT_VERSION = '8';
 
 export interface IndexedRange {
   type: 'ECOSYSTEM' | 'SEMVER';
@@ -100,6 +100,18 @@ export interface AdvisoryIndex {
   readonly version: string;
   /** Affected entries for a package; `name` is normalised here (PEP 503 for PyPI). */
   lookup(ecosystemKey: string, name: string): readonly AffectedEntry[];
+  /**
+   * lookup() less the entries that cannot affect `version`: those whose every range is closed by a
+   * `fixed` at or below it (their bound, worked out when the store was built), left unread. Same
+   * order as lookup(). Undefined when that cannot be decided (the version is not valid in a bound's
+   * scheme): call lookup() then.
+   */
+  lookupAffecting(ecosystemKey: string, name: string, version: string): readonly AffectedEntry[] | undefined;
+  /**
+   * Which of `names` have entries under the key (the names as given; normalised here): many names
+   * are checked in one pass over the key's package list, a few by one indexed read each.
+   */
+  packagesIn(ecosystemKey: string, names: Iterable<string>): Set<string>;
   hasEcosystem(ecosystemKey: string): boolean;
   /** the ecosystem keys the index has entries for */
   ecosystems(): string[];

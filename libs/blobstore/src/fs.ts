@@ -11,20 +11,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { Verifier } from './verify.js';
-import {
-  BlobNotFoundError,
-  blobPrefixes,
-  documentPrefixApplies,
-  parseDigest,
-  parseDocumentKey,
-  parseKey,
-  type BlobInfo,
-  type BlobStat,
-  type BlobStore,
-  type ParsedKey,
-  type PutBlobOptions,
-  type VersionedDocument,
-} from './types.js';
+import { BlobNotFoundError, blobPrefixes, documentPrefixApplies, parseDigest, parseDocumentKey, parseKey } from './types.js';
+import type { BlobInfo, BlobStat, BlobStore, ParsedKey, PutBlobOptions, VersionedDocument } from './types.js';
 
 export interface FsBlobStoreOptions {
   root: string;

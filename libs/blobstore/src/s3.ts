@@ -18,13 +18,8 @@ import {
   parseDocumentKey,
   parseKey,
   RESERVED_PREFIX,
-  type BlobInfo,
-  type BlobStat,
-  type BlobStore,
-  type ParsedKey,
-  type PutBlobOptions,
-  type VersionedDocument,
 } from './types.js';
+import type { BlobInfo, BlobStat, BlobStore, ParsedKey, PutBlobOptions, VersionedDocument } from './types.js';
 
 export interface S3BlobStoreOptions {
   endPoint: string;

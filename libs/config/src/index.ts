@@ -18,82 +18,66 @@ export class SettingsError extends Error {
 
 type Options<T> = { description: string; default?: T; secret?: boolean };
 
-function required<T>(opts: Options<T>, raw: string | undefined, convert: (raw: string) => T): T {
-  if (raw === undefined) {
-    if (opts.default !== undefined) return opts.default;
-    throw new Error('is required but not set');
-  }
-  return convert(raw);
+/** A setting that is required unless it has a default; a set value goes through `convert`, which throws on a bad one. */
+function converted<T>(opts: Options<T>, convert: (raw: string) => T): Setting<T> {
+  return {
+    ...opts,
+    parse(raw) {
+      if (raw !== undefined) return convert(raw);
+      if (opts.default !== undefined) return opts.default;
+      throw new Error('is required but not set');
+    },
+  };
 }
 
 export const setting = {
   string(opts: Options<string>): Setting<string> {
-    return { ...opts, parse: (raw) => required(opts, raw, (v) => v) };
+    return converted(opts, (v) => v);
   },
   optionalString(opts: Omit<Options<string>, 'default'>): Setting<string | undefined> {
     return { ...opts, parse: (raw) => raw };
   },
   integer(opts: Options<number> & { min?: number; max?: number }): Setting<number> {
-    return {
-      ...opts,
-      parse: (raw) =>
-        required(opts, raw, (v) => {
-          const n = Number(v);
-          if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new Error(`must be an integer, got "${v}"`);
-          if (opts.min !== undefined && n < opts.min) throw new Error(`must be >= ${opts.min}, got ${n}`);
-          if (opts.max !== undefined && n > opts.max) throw new Error(`must be <= ${opts.max}, got ${n}`);
-          return n;
-        }),
-    };
+    return converted(opts, (v) => {
+      const n = Number(v);
+      if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new Error(`must be an integer, got "${v}"`);
+      if (opts.min !== undefined && n < opts.min) throw new Error(`must be >= ${opts.min}, got ${n}`);
+      if (opts.max !== undefined && n > opts.max) throw new Error(`must be <= ${opts.max}, got ${n}`);
+      return n;
+    });
   },
   boolean(opts: Options<boolean>): Setting<boolean> {
-    return {
-      ...opts,
-      parse: (raw) =>
-        required(opts, raw, (v) => {
-          const lower = v.trim().toLowerCase();
-          if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
-          if (['0', 'false', 'no', 'off'].includes(lower)) return false;
-          throw new Error(`must be true or false, got "${v}"`);
-        }),
-    };
+    return converted(opts, (v) => {
+      const lower = v.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+      if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+      throw new Error(`must be true or false, got "${v}"`);
+    });
   },
   list(opts: Options<string[]>): Setting<string[]> {
-    return {
-      ...opts,
-      parse: (raw) =>
-        required(opts, raw, (v) => {
-          const items = v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean);
-          if (items.length === 0) throw new Error('must list at least one value');
-          return items;
-        }),
-    };
+    return converted(opts, (v) => {
+      const items = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (items.length === 0) throw new Error('must list at least one value');
+      return items;
+    });
   },
   url(opts: Options<string>): Setting<string> {
-    return {
-      ...opts,
-      parse: (raw) =>
-        required(opts, raw, (v) => {
-          try {
-            return new URL(v).toString().replace(/\/$/, '');
-          } catch {
-            throw new Error(`must be a URL, got "${v}"`);
-          }
-        }),
-    };
+    return converted(opts, (v) => {
+      try {
+        return new URL(v).toString().replace(/\/$/, '');
+      } catch {
+        throw new Error(`must be a URL, got "${v}"`);
+      }
+    });
   },
   oneOf<const T extends string>(values: readonly T[], opts: Options<T>): Setting<T> {
-    return {
-      ...opts,
-      parse: (raw) =>
-        required(opts, raw, (v) => {
-          if (!(values as readonly string[]).includes(v)) throw new Error(`must be one of ${values.join(', ')}, got "${v}"`);
-          return v as T;
-        }),
-    };
+    return converted(opts, (v) => {
+      if (!(values as readonly string[]).includes(v)) throw new Error(`must be one of ${values.join(', ')}, got "${v}"`);
+      return v as T;
+    });
   },
 };
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { after, before, test } from 'node:test';
 import { detectOs, parseApkInstalled } from '@strata/analyzers';
 import { severityCounts, type ImageInventory, type InventoryPackage, type InventorySet, type LayerRef, type PackageType } from '@strata/model';
@@ -367,4 +368,70 @@ test('hostile names: a NUL in a package name or path is stored (as U+FFFD), the 
       ['lodash', 'evil\uFFFD/package.json'],
     ],
   );
+});
+
+test('chunks: inventories on one base layer share its chunk; each distinct (layer, packages) is stored once', { skip }, async () => {
+  const base = layer(500);
+  const baseSet = appSet(
+    'npm',
+    'base/package.json',
+    [
+      ['left-pad', '1.3.0'],
+      ['lodash', '4.17.21'],
+    ],
+    base,
+  );
+  const inventoryWith = (app: string, n: number): ImageInventory => ({
+    osPackages: [],
+    applications: [baseSet, appSet('npm', `${app}/package.json`, [[app, '1.0.0']], layer(500 + n))],
+    layers: [base, layer(500 + n)],
+    warnings: [],
+  });
+  const chunkCount = async () =>
+    (
+      await db.pool.query<{ chunks: number; rows: number }>(
+        'select (select count(*)::int from strata.chunks) as chunks, (select count(*)::int from strata.chunk_packages) as rows',
+      )
+    ).rows[0]!;
+  const start = await chunkCount();
+  const a = await db.putInventory(inventoryWith('app-a', 1));
+  const b = await db.putInventory(inventoryWith('app-b', 2));
+  assert.notEqual(a.inventoryDigest, b.inventoryDigest);
+  const end = await chunkCount();
+  assert.deepEqual({ chunks: end.chunks - start.chunks, rows: end.rows - start.rows }, { chunks: 3, rows: 2 + 1 + 1 });
+  // the compatibility view still lists each inventory's postings
+  const view = await db.pool.query<{ inventory_digest: string; n: number }>(
+    'select inventory_digest, count(*)::int as n from strata.inventory_packages where inventory_digest = any($1) group by 1',
+    [[a.inventoryDigest, b.inventoryDigest]],
+  );
+  assert.deepEqual(
+    view.rows.map((r) => r.n),
+    [3, 3],
+  );
+});
+
+test('migration 2 moves the postings of a version-1 database into chunks, unchanged', { skip }, async () => {
+  const fresh = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: fresh.url, max: 2 });
+  try {
+    assert.deepEqual((await migrate(pool, migrations.slice(0, 1))).applied, [1]);
+    await pool.query("insert into strata.inventories (inventory_digest, package_count) values ('sha256:i1', 2), ('sha256:i2', 1)");
+    await pool.query(
+      `insert into strata.packages (unit_key, ecosystem, name, installed_version, package) values
+         ('u1', 'npm', 'lodash', '4.17.21', '{}'), ('u2', 'npm', 'left-pad', '1.3.0', '{}')`,
+    );
+    await pool.query(
+      `insert into strata.inventory_packages (inventory_digest, package_id, path, layer_digest, layer_diff_id, layer_created_by)
+       select 'sha256:i1', package_id, 'a/package.json', 'sha256:l1', 'sha256:d1', 'RUN x' from strata.packages
+       union all select 'sha256:i2', package_id, 'b/package.json', 'sha256:l2', 'sha256:d2', '' from strata.packages where name = 'lodash'`,
+    );
+    const rows = 'select inventory_digest, package_id, path, layer_digest, layer_diff_id, layer_created_by from strata.inventory_packages order by 1, 2';
+    const before = (await pool.query(rows)).rows;
+    assert.equal(before.length, 3);
+    assert.deepEqual((await migrate(pool)).applied, [2]);
+    assert.deepEqual((await pool.query(rows)).rows, before);
+  } finally {
+    await pool.end();
+    await fresh.drop();
+  }
 });

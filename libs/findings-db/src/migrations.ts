@@ -226,4 +226,79 @@ join strata.findings_change_items i on i.change_id = c.change_id
 join strata.image_manifests m on m.manifest_digest = c.manifest_digest;
 `;
 
-export const migrations: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: initial }];
+// Postings in chunks: the packages an inventory holds from one layer are one chunk, stored once
+// and shared by every inventory holding the same packages from the same layer (images on one base
+// share its chunk), with layers and paths interned. strata.inventory_packages becomes a view with
+// the columns the table had.
+const chunkedPostings = `
+create table strata.layers (
+  layer_id bigint generated always as identity primary key,
+  digest text not null,
+  diff_id text not null,
+  created_by text not null default '',
+  unique (digest, diff_id, created_by)
+);
+
+create table strata.paths (
+  path_id bigint generated always as identity primary key,
+  path text not null unique
+);
+
+create table strata.chunks (
+  chunk_id bigint generated always as identity primary key,
+  chunk_digest text not null unique,
+  layer_id bigint not null references strata.layers,
+  package_count integer not null
+);
+
+create table strata.chunk_packages (
+  chunk_id bigint not null references strata.chunks on delete cascade,
+  package_id bigint not null references strata.packages,
+  path_id bigint not null references strata.paths,
+  primary key (chunk_id, package_id, path_id)
+);
+create index chunk_packages_package on strata.chunk_packages (package_id);
+
+create table strata.inventory_chunks (
+  inventory_digest text not null references strata.inventories on delete cascade,
+  chunk_id bigint not null references strata.chunks,
+  primary key (inventory_digest, chunk_id)
+);
+create index inventory_chunks_chunk on strata.inventory_chunks (chunk_id);
+
+-- the rows of version 1, one chunk per (inventory, layer)
+insert into strata.layers (digest, diff_id, created_by)
+select distinct layer_digest, layer_diff_id, layer_created_by from strata.inventory_packages;
+insert into strata.paths (path) select distinct path from strata.inventory_packages;
+insert into strata.chunks (chunk_digest, layer_id, package_count)
+select 'v1:' || ip.inventory_digest || ':' || l.layer_id, l.layer_id, count(*)
+from strata.inventory_packages ip
+join strata.layers l on l.digest = ip.layer_digest and l.diff_id = ip.layer_diff_id and l.created_by = ip.layer_created_by
+group by ip.inventory_digest, l.layer_id;
+insert into strata.chunk_packages (chunk_id, package_id, path_id)
+select c.chunk_id, ip.package_id, pa.path_id
+from strata.inventory_packages ip
+join strata.layers l on l.digest = ip.layer_digest and l.diff_id = ip.layer_diff_id and l.created_by = ip.layer_created_by
+join strata.chunks c on c.chunk_digest = 'v1:' || ip.inventory_digest || ':' || l.layer_id
+join strata.paths pa on pa.path = ip.path
+on conflict do nothing;
+insert into strata.inventory_chunks (inventory_digest, chunk_id)
+select distinct ip.inventory_digest, c.chunk_id
+from strata.inventory_packages ip
+join strata.layers l on l.digest = ip.layer_digest and l.diff_id = ip.layer_diff_id and l.created_by = ip.layer_created_by
+join strata.chunks c on c.chunk_digest = 'v1:' || ip.inventory_digest || ':' || l.layer_id;
+drop table strata.inventory_packages;
+
+create view strata.inventory_packages as
+select ic.inventory_digest, cp.package_id, pa.path, l.digest as layer_digest, l.diff_id as layer_diff_id, l.created_by as layer_created_by
+from strata.inventory_chunks ic
+join strata.chunks c on c.chunk_id = ic.chunk_id
+join strata.layers l on l.layer_id = c.layer_id
+join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id
+join strata.paths pa on pa.path_id = cp.path_id;
+`;
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: initial },
+  { version: 2, name: 'postings in shared per-layer chunks', sql: chunkedPostings },
+];

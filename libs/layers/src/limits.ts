@@ -1,3 +1,5 @@
+import { resolveNumericLimits } from '@strata/model';
+
 export interface LayerLimits {
   /** total bytes after decompression */
   maxUncompressedBytes: number;
@@ -28,15 +30,5 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = Object.freeze({
 export const RATIO_CHECK_FLOOR_BYTES = 64 * MiB;
 
 export function resolveLimits(overrides: Partial<LayerLimits> | undefined): LayerLimits {
-  const limits = { ...DEFAULT_LAYER_LIMITS };
-  if (!overrides) return limits;
-  for (const key of Object.keys(limits) as (keyof LayerLimits)[]) {
-    const value = overrides[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-      throw new RangeError(`layer limit ${key} must be a non-negative number, got ${String(value)}`);
-    }
-    limits[key] = value;
-  }
-  return limits;
+  return resolveNumericLimits<LayerLimits>(DEFAULT_LAYER_LIMITS, overrides, 'layer');
 }

@@ -432,8 +432,10 @@ class LayerWalk {
       total += chunk.length;
     });
     src.on('end', () => {
-      // a copy: the chunks may be views of a larger decompressed block
+      // a copy: the chunks are views of a whole decoded block (see DECODER_CHUNK_BYTES), which they
+      // would keep alive for as long as anything of this entry lives; the views go at once
       const content = Buffer.concat(chunks, total);
+      chunks.length = 0;
       let result: Promise<void>;
       try {
         result = Promise.resolve(this.visitor.smallFile!(entry, content));

@@ -7,7 +7,7 @@
 //     module path for Go, `stdlib` for the Go standard library, lower case for NuGet and Packagist,
 //     crates.io and RubyGems names as written); conda packages have no OSV ecosystem.
 // Records that name the same CVE (through id, aliases or upstream) become one finding.
-import type { AnalyzerWarning, ImageInventory, InventoryPackage, OsInfo, Severity } from '@strata/model';
+import type { AnalyzerWarning, ImageInventory, InventoryPackage, InventorySet, OsInfo, Severity } from '@strata/model';
 import { appTargetType, SEVERITIES } from '@strata/model';
 import { ecosystemKey, osEcosystems, packageEcosystem, rangeScheme, type AdvisoryIndex, type AffectedEntry, type IndexedRecord } from '@strata/advisories';
 import { comparator, InvalidVersionError, type VersionScheme } from '@strata/versions';
@@ -280,18 +280,30 @@ function isValidVersion(cmp: ReturnType<typeof comparator>, version: string): bo
   }
 }
 
+/** Whether the index has entries for a name under a key: answered from one batch per key (packagesIn). */
+type Present = (key: string, name: string) => boolean;
+
+/** The Present of a batch of lookups: the names of each key checked against the index at once. */
+function presentIn(index: AdvisoryIndex, lookups: Iterable<Lookup>): Present {
+  const names = new Map<string, string[]>();
+  for (const lookup of lookups) {
+    for (const key of lookup.keys) {
+      const list = names.get(key);
+      if (list) list.push(lookup.name);
+      else names.set(key, [lookup.name]);
+    }
+  }
+  const present = new Map<string, Set<string>>();
+  for (const [key, list] of names) present.set(key, index.packagesIn(key, list));
+  return (key, name) => present.get(key)?.has(name) === true;
+}
+
 /** matchPackage, where anything unexpected costs this package's findings with a warning, never the scan. */
-function matchPackageSafely(
-  pkg: InventoryPackage,
-  lookups: Lookup[],
-  index: AdvisoryIndex,
-  target: Target,
-  warnings: Warnings,
-  onlyRecords: ReadonlySet<string> | undefined,
-): Finding[] {
+function matchPackageSafely(...args: Parameters<typeof matchPackage>): Finding[] {
   try {
-    return matchPackage(pkg, lookups, index, target, warnings, onlyRecords);
+    return matchPackage(...args);
   } catch (e) {
+    const [pkg, , , , warnings] = args;
     warnings.add(pkg.setPath, `${pkg.name} ${pkg.version}: not matched: ${describeError(e)}`);
     return [];
   }
@@ -358,6 +370,21 @@ function evaluateEntries(
   return [...byRecord.values()];
 }
 
+/**
+ * The entries of a lookup that can affect its version, over its keys in order: the index leaves
+ * out the entries whose every range is fixed at or below the version, which evaluateEntries would
+ * pass over without a hit or a warning (the whole list when it cannot decide that).
+ */
+function entriesFor(lookup: Lookup, index: AdvisoryIndex, present: Present): readonly AffectedEntry[] {
+  let entries: readonly AffectedEntry[] = [];
+  for (const key of lookup.keys) {
+    if (!present(key, lookup.name)) continue;
+    const found = index.lookupAffecting(key, lookup.name, lookup.version) ?? index.lookup(key, lookup.name);
+    entries = entries.length === 0 ? found : [...entries, ...found];
+  }
+  return entries;
+}
+
 function matchPackage(
   pkg: InventoryPackage,
   lookups: Lookup[],
@@ -365,13 +392,12 @@ function matchPackage(
   target: Target,
   warnings: Warnings,
   onlyRecords: ReadonlySet<string> | undefined,
+  present: Present,
 ): Finding[] {
   const hits = new Map<string, RecordHit>();
-  const seen: (readonly AffectedEntry[])[] = [];
   for (const lookup of lookups) {
-    const entries = lookup.keys.length === 1 ? index.lookup(lookup.keys[0] as string, lookup.name) : lookup.keys.flatMap((k) => index.lookup(k, lookup.name));
+    const entries = entriesFor(lookup, index, present);
     if (entries.length === 0) continue;
-    seen.push(entries);
     const found = evaluateEntries(pkg, lookup, entries, warnings, onlyRecords);
     if (!found) return [];
     for (const h of found) {
@@ -381,11 +407,12 @@ function matchPackage(
     }
   }
   if (hits.size === 0) return [];
-  // CVEs that have a per-CVE record for this package (matched or not): only needed to fold DSAs.
+  // CVEs that have a per-CVE record for this package (matched or not, so every entry of the
+  // package is read): only needed to fold DSAs.
   const perCve = (): ReadonlySet<string> =>
     new Set(
-      seen
-        .flat()
+      lookups
+        .flatMap((l) => l.keys.filter((k) => present(k, l.name)).flatMap((k) => index.lookup(k, l.name)))
         .filter((e) => e.record.cves.length === 1)
         .map((e) => e.record.cves[0] as string),
     );
@@ -430,24 +457,42 @@ export function matchInventory(inventory: ImageInventory, index: AdvisoryIndex, 
         warnings.add('', `the advisory database has no ${ecosystems.join(' / ')} records: OS packages were not matched (fetch them with "strata db update")`);
       } else {
         const target: Target = { target: osTarget(os), targetClass: 'os-pkgs', targetType: os.family };
-        for (const pkg of inventory.osPackages) for (const f of matchPackageSafely(pkg, osLookups(pkg, keys), index, target, warnings, only)) findings.push(f);
+        const lookups = inventory.osPackages.map((pkg) => osLookups(pkg, keys));
+        const present = presentIn(index, lookups.flat());
+        inventory.osPackages.forEach((pkg, i) => {
+          for (const f of matchPackageSafely(pkg, lookups[i] as Lookup[], index, target, warnings, only, present)) findings.push(f);
+        });
       }
     }
   }
 
+  // Locally built Go main modules carry "(devel)": there is no version to compare.
+  const matchable = (pkg: InventoryPackage): boolean => !!pkg.version && pkg.version !== '(devel)';
+  const appKey = (set: InventorySet): string | undefined => {
+    const ecosystem = packageEcosystem(set.type);
+    return ecosystem && set.packages.length > 0 ? ecosystemKey(ecosystem) : undefined;
+  };
+  // The names of every set, checked per key in one batch: a huge inventory spreads over many sets.
+  const appPresent = presentIn(
+    index,
+    inventory.applications.flatMap((set) => {
+      const key = appKey(set);
+      return key && index.hasEcosystem(key) ? set.packages.filter(matchable).map((pkg) => ({ keys: [key], name: pkg.name, version: pkg.version })) : [];
+    }),
+  );
   for (const set of inventory.applications) {
     const ecosystem = packageEcosystem(set.type);
-    if (!ecosystem || set.packages.length === 0) continue;
-    const key = ecosystemKey(ecosystem);
+    const key = appKey(set);
+    if (!ecosystem || !key) continue;
     if (!index.hasEcosystem(key)) {
       warnings.add('', `the advisory database has no ${ecosystem} records: ${ecosystem} packages were not matched (fetch them with "strata db update")`);
       continue;
     }
     const target: Target = { target: set.path, targetClass: 'lang-pkgs', targetType: appTargetType(set) };
     for (const pkg of set.packages) {
-      // Locally built Go main modules carry "(devel)": there is no version to compare.
-      if (!pkg.version || pkg.version === '(devel)') continue;
-      for (const f of matchPackageSafely(pkg, [{ keys: [key], name: pkg.name, version: pkg.version }], index, target, warnings, only)) findings.push(f);
+      if (!matchable(pkg)) continue;
+      for (const f of matchPackageSafely(pkg, [{ keys: [key], name: pkg.name, version: pkg.version }], index, target, warnings, only, appPresent))
+        findings.push(f);
     }
   }
 

@@ -236,3 +236,5 @@ export interface ImageMetadata {
 
 export { boundImageConfig, jsonNestsDeeperThan, MAX_CONFIG_DEPTH, MAX_CONFIG_ITEMS, MAX_CONFIG_STRING } from './image-config.js';
 export { forEachLimited } from './limited.js';
+export { resolveNumericLimits } from './limits.js';
+export { readAt } from './read-at.js';

@@ -4,6 +4,7 @@
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { readAt } from '@strata/model';
 import { describeError } from '@strata/errors';
 import { InputError } from './errors.js';
 
@@ -108,17 +109,6 @@ export function normalizeTarPath(name: string): string {
     else parts.push(part);
   }
   return parts.join('/');
-}
-
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done === length ? buf : buf.subarray(0, done);
 }
 
 /** Reads the headers of an uncompressed tar. Compressed input gets a clear error. */

@@ -215,13 +215,20 @@ export function renderJson(report: ScanReport, now?: Date): string {
   return [...renderJsonChunks(report, now)].join('');
 }
 
-/** JSON.stringify(value, null, 2), placed at `indent` inside an enclosing document. */
-const indented = (value: unknown, indent: string): string => JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`);
+/**
+ * Items of a Packages or Vulnerabilities list rendered per JSON.stringify call. Small enough that
+ * the text (about 40 KB for 64 packages) stays a young object: larger strings go to V8's large
+ * object space, which only a full collection frees, and 300 KB batches added up to ~45 MB of peak RSS.
+ */
+const LIST_BATCH = 64;
+/** JSON.stringify([[[batch]]], null, 2) around the batch's items, which sit 8 spaces in as in the report. */
+const BATCH_OPEN = '[\n  [\n    [\n      [';
+const BATCH_CLOSE = '\n      ]\n    ]\n  ]\n]';
 
 /**
  * The JSON report as pieces whose concatenation is exactly renderJson's text (JSON.stringify with
- * two-space indentation), one package or finding at a time: a report of 150,000 packages is never
- * held as one string, nor as one object tree.
+ * two-space indentation), a batch of packages or findings at a time: a report of 150,000 packages is
+ * never held as one string, nor as one object tree.
  */
 export function* renderJsonChunks(report: ScanReport, now: Date = new Date()): Generator<string> {
   const { report: head, results } = trivyJsonSkeleton(report, now);
@@ -241,7 +248,15 @@ export function* renderJsonChunks(report: ScanReport, now: Date = new Date()): G
       return;
     }
     yield `\n      "${key}": [`;
-    for (let i = 0; i < items.length; i++) yield `${i === 0 ? '' : ','}\n        ${indented(map(items[i]!), '        ')}`;
+    // Items go in batches, each one JSON.stringify call with the items at the list's own depth
+    // (inside three arrays), which indents them natively: about 5x faster than one call and one
+    // re-indenting pass per item, for reports of hundreds of thousands of packages.
+    for (let i = 0; i < items.length; i += LIST_BATCH) {
+      const batch = items.slice(i, i + LIST_BATCH).map(map);
+      const text = JSON.stringify([[[batch]]], null, 2);
+      if (!text.startsWith(BATCH_OPEN) || !text.endsWith(BATCH_CLOSE)) throw new Error('unexpected JSON layout of a report batch');
+      yield `${i === 0 ? '' : ','}${text.slice(BATCH_OPEN.length, text.length - BATCH_CLOSE.length)}`;
+    }
     yield `\n      ]${last ? '' : ','}`;
   };
   for (let i = 0; i < results.length; i++) {

@@ -50,6 +50,18 @@ export const advisoryIndexSettings = {
   STRATA_ADVISORY_MAX_ARCHIVE_RATIO: advisoryLimit('maxArchiveRatio', 'inflated/compressed ratio of an all.zip past 64 MiB (a bomb beyond it)'),
 } satisfies Record<string, Setting<unknown>>;
 
+/**
+ * STRATA_PG_URL: the findings DB (PostgreSQL) the matcher writes and the gateway queries; unset, both
+ * use the blob-store catalog. `use` says what this service does with it.
+ */
+export const findingsDbSettings = (use: string) =>
+  ({
+    STRATA_PG_URL: setting.optionalString({
+      description: `findings DB (PostgreSQL, postgres://user:password@host:port/db): ${use}; unset = the blob-store catalog`,
+      secret: true,
+    }),
+  }) satisfies Record<string, Setting<unknown>>;
+
 /** An advisory limit's setting: unset keeps the library default (named in the description). */
 function advisoryLimit(key: keyof AdvisoryLimits, what: string): Setting<number | undefined> {
   const integer = setting.integer({ description: what, min: 0 });

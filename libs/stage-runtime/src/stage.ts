@@ -159,20 +159,23 @@ export async function failScan(ctx: StageContext, scan: ScanIdentity, error: Sca
 }
 
 /**
- * Runs a stage's work for one message. A transient failure (registry or store away) is thrown
- * back to the bus, which retries the message with backoff; on the last attempt, and for any
- * other failure, the scan is failed with its reason and the message is done: nothing is stuck.
+ * Runs a stage's work for one message of a scan (`event` names it: see scanOf). A transient failure
+ * (registry or store away) is thrown back to the bus, which retries the message with backoff; on
+ * the last attempt, and for any other failure, the scan is failed with its reason and the message
+ * is done: nothing is stuck. What the work learns about the scan (its manifest digest) it sets on
+ * `scan`, so a failure reports it.
  */
 export async function runStage(
   ctx: StageContext,
   message: DeliveredMessage,
-  scan: ScanIdentity,
+  event: Parameters<typeof scanOf>[0],
   stage: StageName,
-  work: () => Promise<HandlerOutcome>,
+  work: (scan: ScanIdentity) => Promise<HandlerOutcome>,
   layerDigest?: string,
 ): Promise<HandlerOutcome> {
+  const scan = scanOf(event);
   try {
-    return await work();
+    return await work(scan);
   } catch (error) {
     const { code, transient } = classifyError(error);
     if (transient && message.attempt < ctx.runtime.maxAttempts) {
@@ -221,4 +224,75 @@ export async function publishLayerAnalyzed(
     analyzedAt: now(),
     traceId: scan.traceId,
   });
+}
+
+/** The fields of a per-layer event (layer.fetch.requested, layer.fetched) that the layer stages read. */
+export interface LayerEvent {
+  scanId: string;
+  imageRef: string;
+  traceId: string;
+  manifestDigest: string;
+  layerDigest: string;
+  diffId: string;
+  cacheKey: string;
+  layerIndex: number;
+  analyzerSetVersion: string;
+}
+
+/** What a layer stage's work gets: the scan, the layer as layer.analyzed announces it, and the observed fields. */
+export interface LayerWork {
+  scan: ScanIdentity;
+  layer: { layerDigest: string; diffId: string; cacheKey: string; layerIndex: number; analyzerSetVersion: string };
+  seen: Omit<StageEvent, 'outcome'>;
+}
+
+const LAYER_STAGES = { fetch: 'FETCH', analyze: 'ANALYZE' } as const satisfies Record<string, StageName>;
+
+/**
+ * Runs a per-layer stage (fetch, analyze) for one message, through runStage: work on a FAILED scan is
+ * skipped, and a layer whose result is already stored (another image shares it) is announced as
+ * cached instead of done again. `check` runs first (after the FAILED check): a StageError it throws
+ * fails the scan.
+ */
+export async function runLayerStage(
+  ctx: StageContext,
+  message: DeliveredMessage,
+  event: LayerEvent,
+  stage: keyof typeof LAYER_STAGES,
+  work: (w: LayerWork) => Promise<HandlerOutcome>,
+  check?: () => void,
+): Promise<HandlerOutcome> {
+  const seen = {
+    service: ctx.service,
+    stage,
+    scanId: event.scanId,
+    manifestDigest: event.manifestDigest,
+    diffId: event.diffId,
+    layerDigest: event.layerDigest,
+  };
+  return runStage(
+    ctx,
+    message,
+    event,
+    LAYER_STAGES[stage],
+    async (scan) => {
+      if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
+      check?.();
+      const layer = {
+        layerDigest: event.layerDigest,
+        diffId: event.diffId,
+        cacheKey: event.cacheKey,
+        layerIndex: event.layerIndex,
+        analyzerSetVersion: event.analyzerSetVersion,
+      };
+      if (await ctx.runtime.store.exists(layerResultKey(event.cacheKey))) {
+        ctx.runtime.metrics.layerCacheHits.inc({ stage });
+        await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: true });
+        ctx.observe({ ...seen, outcome: 'cached' });
+        return 'ok';
+      }
+      return work({ scan, layer, seen });
+    },
+    event.layerDigest,
+  );
 }

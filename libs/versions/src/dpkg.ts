@@ -90,4 +90,42 @@ function isValid(v: string): boolean {
   return accepts(() => parse(v));
 }
 
-export const dpkg: Comparator = { scheme: 'dpkg', compare, isValid };
+/**
+ * One part (upstream or revision) as comparePart orders it: each non-digit run as its characters
+ * ('~' as \x01, letters as themselves, anything else as \x7f and itself) closed by \x02 (the end
+ * of a run weighs 0: above '~', below every character), then its digit run without leading zeros
+ * as a length character and the digits. Runs of nothing and no digits at the end (or the whole
+ * part) are what an ended part compares as, forever: the closing \x02 '0' \x02 orders that way
+ * against whatever the other part goes on with (a '~' run below it, any other run or number above
+ * it), and no run of a part can start with it, so a part's key is never a prefix of another's.
+ */
+function partKey(p: string): string {
+  let out = '';
+  let i = 0;
+  while (i < p.length) {
+    let run = '';
+    for (; i < p.length && !isDigit(p.charCodeAt(i)); i++) {
+      const c = p.charCodeAt(i);
+      run += c === 126 ? '\x01' : isAlpha(c) ? p[i] : `\x7f${p[i]}`;
+    }
+    while (p[i] === '0') i++;
+    const start = i;
+    while (i < p.length && isDigit(p.charCodeAt(i))) i++;
+    if (run === '' && i === start && i >= p.length) break; // only zeros left: as if ended
+    out += `${run}\x02${String.fromCharCode(0x30 + i - start)}${p.slice(start, i)}`;
+  }
+  return `${out}\x02\x30\x02`;
+}
+
+function sortKey(v: string): string | undefined {
+  let d: DebVersion;
+  try {
+    d = parse(v);
+  } catch (e) {
+    if (e instanceof InvalidVersionError) return undefined;
+    throw e;
+  }
+  return `${String(d.epoch).padStart(10, '0')}${partKey(d.upstream)}${partKey(d.revision)}`;
+}
+
+export const dpkg: Comparator = { scheme: 'dpkg', compare, isValid, sortKey };

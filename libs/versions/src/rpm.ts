@@ -5,7 +5,7 @@
 // (sorts after the end but before anything else).
 // compare() accepts whatever `rpm.vercmp` does (e.g. "a:1" is a version with no epoch, and
 // non-ASCII characters are separators), except empty, blank or control-character input.
-import { accepts, checkPlain, sign } from './errors.js';
+import { accepts, checkPlain, InvalidVersionError, sign } from './errors.js';
 import type { Comparator } from './types.js';
 
 interface Evr {
@@ -106,4 +106,49 @@ function isValid(v: string): boolean {
   return accepts(() => parse(v));
 }
 
-export const rpm: Comparator = { scheme: 'rpm', compare, isValid };
+/**
+ * One EVR part as rpmvercmp orders it: '~' as \x01 (below everything, even the end), the end as
+ * \x02, '^' as \x03 (above the end, below any segment), a letter run as \x04, the letters and \x01,
+ * a digit run as \x05, a length character and the digits without leading zeros (numeric above
+ * alphabetic); separators leave nothing, as rpmvercmp skips them.
+ */
+function partKey(p: string): string | undefined {
+  let out = '';
+  let i = 0;
+  while (i < p.length) {
+    const c = p.charCodeAt(i);
+    const start = i;
+    if (isDigit(c)) {
+      while (i < p.length && isDigit(p.charCodeAt(i))) i++;
+      const digits = p.slice(start, i).replace(/^0+/, '');
+      if (digits.length > 0xd000) return undefined;
+      out += `\x05${String.fromCharCode(0x30 + digits.length)}${digits}`;
+    } else if (isAlpha(c)) {
+      while (i < p.length && isAlpha(p.charCodeAt(i))) i++;
+      out += `\x04${p.slice(start, i)}\x01`;
+    } else {
+      if (c === TILDE) out += '\x01';
+      else if (c === CARET) out += '\x03';
+      i++;
+    }
+  }
+  return `${out}\x02`;
+}
+
+/** epoch, version, then no release (\x01) below any release (\x02 and its part). */
+function sortKey(v: string): string | undefined {
+  let evr: Evr;
+  try {
+    evr = parse(v);
+  } catch (e) {
+    if (e instanceof InvalidVersionError) return undefined;
+    throw e;
+  }
+  const epoch = partKey(evr.epoch);
+  const version = partKey(evr.version);
+  const release = evr.release === undefined ? '\x01' : partKey(evr.release);
+  if (epoch === undefined || version === undefined || release === undefined) return undefined;
+  return `${epoch}${version}${evr.release === undefined ? release : `\x02${release}`}`;
+}
+
+export const rpm: Comparator = { scheme: 'rpm', compare, isValid, sortKey };

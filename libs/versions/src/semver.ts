@@ -25,8 +25,41 @@ function parseSemver(v: string): SemVer {
   return parsed;
 }
 
+/** A number as a length character and its digits: longer is bigger, equal lengths compare as text. */
+const numberKey = (n: number): string => {
+  const digits = String(n);
+  return `${String.fromCharCode(0x30 + digits.length)}${digits}`;
+};
+
+/**
+ * major, minor and patch as numbers; then no pre-release (\x20) above a pre-release (\x10 and its
+ * identifiers, closed by \x01: a shorter list below a longer one it begins), numeric identifiers
+ * (\x02 and the number) below alphanumeric ones (\x03, the text, \x01). Build metadata is left
+ * out, as compare() ignores it. Undefined for a numeric identifier too big for semver to keep as a
+ * number (it compares those as floating point).
+ */
+function sortKey(v: string): string | undefined {
+  let parsed: SemVer;
+  try {
+    parsed = parseSemver(v);
+  } catch (e) {
+    if (e instanceof InvalidVersionError) return undefined;
+    throw e;
+  }
+  let key = `${numberKey(parsed.major)}${numberKey(parsed.minor)}${numberKey(parsed.patch)}`;
+  if (parsed.prerelease.length === 0) return `${key}\x20`;
+  key += '\x10';
+  for (const id of parsed.prerelease) {
+    if (typeof id === 'number') key += `\x02${numberKey(id)}`;
+    else if (/^[0-9]+$/.test(id)) return undefined;
+    else key += `\x03${id}\x01`;
+  }
+  return `${key}\x01`;
+}
+
 export const semver: Comparator = {
   scheme: 'semver',
   compare: (a, b) => parseSemver(a).compare(parseSemver(b)),
   isValid: (v) => accepts(() => parseSemver(v)),
+  sortKey,
 };

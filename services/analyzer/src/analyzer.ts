@@ -5,65 +5,33 @@ import type { DeliveredMessage } from '@strata/bus';
 import { analyzerSetVersion } from '@strata/analyzers';
 import { Topics, type EventOf } from '@strata/contracts';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
-import { analyzeAndStoreLayer, layerResultKey, removeStaleLayerTempDirs } from '@strata/pipeline';
-import {
-  publishLayerAnalyzed,
-  serviceTmpRoot,
-  runStage,
-  scanAlreadyFailed,
-  scanOf,
-  scanLogger,
-  StageError,
-  startStageService,
-  timed,
-  type StageContext,
-  type StartOptions,
-} from '@strata/stage-runtime';
+import { analyzeAndStoreLayer, removeStaleLayerTempDirs } from '@strata/pipeline';
+import { publishLayerAnalyzed, runLayerStage, scanLogger, serviceTmpRoot, StageError, startStageService, timed } from '@strata/stage-runtime';
+import type { StageContext, StartOptions } from '@strata/stage-runtime';
 import type { AnalyzerConfig } from './settings.js';
 
-async function handleLayerFetched(
+function handleLayerFetched(
   ctx: StageContext,
   tmpRoot: string,
   event: EventOf<typeof Topics.layerFetched>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
-  const scan = scanOf(event);
-  const { store, metrics } = ctx.runtime;
-  const seen = {
-    service: ctx.service,
-    stage: 'analyze',
-    scanId: scan.scanId,
-    manifestDigest: event.manifestDigest,
-    diffId: event.diffId,
-    layerDigest: event.layerDigest,
+  const checkVersion = () => {
+    const setVersion = analyzerSetVersion();
+    if (event.analyzerSetVersion !== setVersion) {
+      throw new StageError(
+        'INTERNAL',
+        `layer ${event.layerDigest} was requested for analyzer set "${event.analyzerSetVersion}" but this analyzer runs "${setVersion}" (mixed versions during a deploy?)`,
+      );
+    }
   };
-  return runStage(
+  return runLayerStage(
     ctx,
     message,
-    scan,
-    'ANALYZE',
-    async () => {
-      if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
-      const setVersion = analyzerSetVersion();
-      if (event.analyzerSetVersion !== setVersion) {
-        throw new StageError(
-          'INTERNAL',
-          `layer ${event.layerDigest} was requested for analyzer set "${event.analyzerSetVersion}" but this analyzer runs "${setVersion}" (mixed versions during a deploy?)`,
-        );
-      }
-      const layer = {
-        layerDigest: event.layerDigest,
-        diffId: event.diffId,
-        cacheKey: event.cacheKey,
-        layerIndex: event.layerIndex,
-        analyzerSetVersion: setVersion,
-      };
-      if (await store.exists(layerResultKey(event.cacheKey))) {
-        metrics.layerCacheHits.inc({ stage: 'analyze' });
-        await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: true });
-        ctx.observe({ ...seen, outcome: 'cached' });
-        return 'ok';
-      }
+    event,
+    'analyze',
+    async ({ scan, layer, seen }) => {
+      const { store, metrics } = ctx.runtime;
       const log = scanLogger(ctx, scan);
       log.info({ layerDigest: event.layerDigest, diffId: event.diffId, size: Number(event.size) }, 'analyzing layer');
       const stored = await timed(ctx, 'analyze', async () => {
@@ -90,7 +58,7 @@ async function handleLayerFetched(
       ctx.observe({ ...seen, outcome: 'analyzed', detail: { packages } });
       return 'ok';
     },
-    event.layerDigest,
+    checkVersion,
   );
 }
 

@@ -31,20 +31,8 @@ import {
   type ImageRecord,
 } from '@strata/scan-records';
 import type { FetcherConfig } from './settings.js';
-import {
-  blobRef,
-  now,
-  publishLayerAnalyzed,
-  runStage,
-  scanAlreadyFailed,
-  scanOf,
-  scanLogger,
-  StageError,
-  startStageService,
-  timed,
-  type StageContext,
-  type StartOptions,
-} from '@strata/stage-runtime';
+import { blobRef, now, publishLayerAnalyzed, runLayerStage, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
+import type { StageContext, StartOptions } from '@strata/stage-runtime';
 
 type RegistryRef = Extract<ImageReference, { kind: 'registry' }>;
 
@@ -89,9 +77,8 @@ async function handleScanRequested(
   // The scan id names the scan record (scans/<id>.json): one safe key segment, or no scan at all.
   if (!isValidScanId(event.scanId))
     throw new NonRetriableError(`scan.requested for ${event.imageRef}: scan_id ${JSON.stringify(event.scanId)} is not ${SCAN_ID_RULE}`);
-  const scan = scanOf(event);
   const { store } = ctx.runtime;
-  return runStage(ctx, message, scan, 'RESOLVE', async () => {
+  return runStage(ctx, message, event, 'RESOLVE', async (scan) => {
     const current = await readScanRecord(store, scan.scanId);
     if (current && isTerminal(current.status)) {
       // A redelivered request of a finished scan: its results are stored, nothing to redo.
@@ -202,85 +189,55 @@ async function handleScanRequested(
   });
 }
 
-async function handleLayerFetchRequested(
+function handleLayerFetchRequested(
   ctx: StageContext,
   config: FetcherConfig,
   event: EventOf<typeof Topics.layerFetchRequested>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
-  const scan = scanOf(event);
-  const { store, metrics } = ctx.runtime;
-  const seen = {
-    service: ctx.service,
-    stage: 'fetch',
-    scanId: scan.scanId,
-    manifestDigest: event.manifestDigest,
-    diffId: event.diffId,
-    layerDigest: event.layerDigest,
-  };
-  return runStage(
-    ctx,
-    message,
-    scan,
-    'FETCH',
-    async () => {
-      if (await scanAlreadyFailed(ctx, seen)) return 'skipped';
-      const layer = {
-        layerDigest: event.layerDigest,
-        diffId: event.diffId,
-        cacheKey: event.cacheKey,
-        layerIndex: event.layerIndex,
-        analyzerSetVersion: event.analyzerSetVersion,
-      };
-      if (await store.exists(layerResultKey(event.cacheKey))) {
-        // Analyzed since the image was resolved (another image shares this layer).
-        metrics.layerCacheHits.inc({ stage: 'fetch' });
-        await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: true });
-        ctx.observe({ ...seen, outcome: 'cached' });
-        return 'ok';
-      }
-      const size = Number(event.size);
-      if (await store.exists(event.layerDigest)) {
-        ctx.observe({ ...seen, outcome: 'blob_present' });
-      } else {
-        const ref = registryReference(event.imageRef);
-        const access = await registryAccess(config, ref.registry, event.credentialsRef);
-        let bytes = 0;
-        await timed(ctx, 'fetch', async () => {
-          const client = createRegistryClient(ref.registry, access);
-          const stream = await client.getBlob(ref.repository, event.layerDigest, { image: event.imageRef, kind: 'layer', ...(size > 0 ? { size } : {}) });
-          const counted = async function* () {
-            for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-              bytes += chunk.byteLength;
-              yield chunk;
-            }
-          };
-          await store.putBlob(event.layerDigest, counted(), size > 0 ? { size } : {});
-        });
-        metrics.bytesFetched.inc(bytes);
-        metrics.layersFetched.inc();
-        scanLogger(ctx, scan).info({ layerDigest: event.layerDigest, bytes }, 'layer fetched');
-        ctx.observe({ ...seen, outcome: 'fetched', detail: { bytes } });
-      }
-      await ctx.runtime.publish(Topics.layerFetched, {
-        scanId: scan.scanId,
-        imageRef: event.imageRef,
-        manifestDigest: event.manifestDigest,
-        layerDigest: event.layerDigest,
-        diffId: event.diffId,
-        mediaType: event.mediaType,
-        size: event.size,
-        blob: blobRef(ctx, event.layerDigest, { digest: event.layerDigest, size, mediaType: event.mediaType }),
-        cacheKey: event.cacheKey,
-        analyzerSetVersion: event.analyzerSetVersion,
-        layerIndex: event.layerIndex,
-        fetchedAt: now(),
-        traceId: scan.traceId,
+  // A layer analyzed since the image was resolved (another image shares it) is announced as cached.
+  return runLayerStage(ctx, message, event, 'fetch', async ({ scan, seen }) => {
+    const { store, metrics } = ctx.runtime;
+    const size = Number(event.size);
+    if (await store.exists(event.layerDigest)) {
+      ctx.observe({ ...seen, outcome: 'blob_present' });
+    } else {
+      const ref = registryReference(event.imageRef);
+      const access = await registryAccess(config, ref.registry, event.credentialsRef);
+      let bytes = 0;
+      await timed(ctx, 'fetch', async () => {
+        const client = createRegistryClient(ref.registry, access);
+        const stream = await client.getBlob(ref.repository, event.layerDigest, { image: event.imageRef, kind: 'layer', ...(size > 0 ? { size } : {}) });
+        const counted = async function* () {
+          for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+            bytes += chunk.byteLength;
+            yield chunk;
+          }
+        };
+        await store.putBlob(event.layerDigest, counted(), size > 0 ? { size } : {});
       });
-      return 'ok';
-    },
-    event.layerDigest,
-  );
+      metrics.bytesFetched.inc(bytes);
+      metrics.layersFetched.inc();
+      scanLogger(ctx, scan).info({ layerDigest: event.layerDigest, bytes }, 'layer fetched');
+      ctx.observe({ ...seen, outcome: 'fetched', detail: { bytes } });
+    }
+    await ctx.runtime.publish(Topics.layerFetched, {
+      scanId: scan.scanId,
+      imageRef: event.imageRef,
+      manifestDigest: event.manifestDigest,
+      layerDigest: event.layerDigest,
+      diffId: event.diffId,
+      mediaType: event.mediaType,
+      size: event.size,
+      blob: blobRef(ctx, event.layerDigest, { digest: event.layerDigest, size, mediaType: event.mediaType }),
+      cacheKey: event.cacheKey,
+      analyzerSetVersion: event.analyzerSetVersion,
+      layerIndex: event.layerIndex,
+      fetchedAt: now(),
+      traceId: scan.traceId,
+    });
+    return 'ok';
+  });
 }
 
 export function startFetcher(config: FetcherConfig, options: StartOptions = {}): Promise<RunningService> {

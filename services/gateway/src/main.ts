@@ -8,7 +8,7 @@ import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
 import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
-import { advisoryIndexSettings, advisoryLimitsOf } from '@strata/stage-runtime';
+import { advisoryIndexSettings, advisoryLimitsOf, findingsDbSettings } from '@strata/stage-runtime';
 import { openFindingsDb, type FindingsDb } from '@strata/findings-db';
 import { affectedImagesQuery } from './affected.js';
 import { describeError } from '@strata/errors';
@@ -31,19 +31,16 @@ export const gatewaySettings = {
     min: 0,
   }),
   GATEWAY_SHUTDOWN_GRACE_MS: setting.integer({ description: 'how long open calls may run on after SIGTERM', default: 10_000, min: 0 }),
-  STRATA_DB: setting.optionalString({
-    description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
-  }),
-  ...advisoryIndexSettings,
-  STRATA_PG_URL: setting.optionalString({
-    description: "findings DB (PostgreSQL, the matcher's): ListAffectedImages queries it by SQL; unset = the blob-store catalog",
-    secret: true,
-  }),
   GATEWAY_INDEX_SYNC_MS: setting.integer({
     description: 'ListAffectedImages re-lists the image catalog when its last listing is older than this (without STRATA_PG_URL)',
     default: 1_000,
     min: 0,
   }),
+  STRATA_DB: setting.optionalString({
+    description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
+  }),
+  ...advisoryIndexSettings,
+  ...findingsDbSettings("the matcher's; ListAffectedImages queries it by SQL"),
 } satisfies Record<string, Setting<unknown>>;
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;

@@ -18,20 +18,8 @@ import { advanceScanRecord, findingsMarkerKey, readImageRecord, readScanRecord, 
 import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
-import {
-  advisoryLimitsOf,
-  blobRef,
-  now,
-  runStage,
-  scanOf,
-  scanLogger,
-  StageError,
-  startStageService,
-  timed,
-  type ScanIdentity,
-  type StageContext,
-  type StartOptions,
-} from '@strata/stage-runtime';
+import { advisoryLimitsOf, blobRef, now, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
+import type { ScanIdentity, StageContext, StartOptions } from '@strata/stage-runtime';
 
 interface FindingsMarker {
   scanId: string;
@@ -120,10 +108,9 @@ async function handleImageInventory(
   event: EventOf<typeof Topics.imageInventory>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
-  const scan = scanOf(event);
   const { store } = ctx.runtime;
-  const seen = { service: ctx.service, stage: 'match', scanId: scan.scanId, manifestDigest: event.manifestDigest };
-  return runStage(ctx, message, scan, 'MATCH', async () => {
+  const seen = { service: ctx.service, stage: 'match', scanId: event.scanId, manifestDigest: event.manifestDigest };
+  return runStage(ctx, message, event, 'MATCH', async (scan) => {
     const record = await readScanRecord(store, scan.scanId);
     if (record?.status === 'FAILED') {
       ctx.observe({ ...seen, outcome: 'skipped' });

@@ -11,19 +11,8 @@ import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey, readLinkedDatabases, removeStaleLayerTempDirs } from '@strata/pipeline';
 import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
-import {
-  blobRef,
-  serviceTmpRoot,
-  now,
-  runStage,
-  scanOf,
-  scanLogger,
-  StageError,
-  startStageService,
-  timed,
-  type StageContext,
-  type StartOptions,
-} from '@strata/stage-runtime';
+import { blobRef, serviceTmpRoot, now, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
+import type { StageContext, StartOptions } from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
 
 async function handleLayerAnalyzed(
@@ -32,10 +21,9 @@ async function handleLayerAnalyzed(
   event: EventOf<typeof Topics.layerAnalyzed>,
   message: DeliveredMessage,
 ): Promise<HandlerOutcome> {
-  const scan = scanOf(event);
   const { store } = ctx.runtime;
-  const seen = { service: ctx.service, stage: 'merge', scanId: scan.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
-  return runStage(ctx, message, scan, 'MERGE', async () => {
+  const seen = { service: ctx.service, stage: 'merge', scanId: event.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
+  return runStage(ctx, message, event, 'MERGE', async (scan) => {
     const record = await readScanRecord(store, scan.scanId);
     if (record && (isTerminal(record.status) || stageRank(record.stage) >= stageRank('MATCH')) && !isMergingEvent(record, event.diffId)) {
       // Already handed to the matcher (or finished, or failed): a later layer event.

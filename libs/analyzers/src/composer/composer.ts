@@ -1,8 +1,7 @@
 import type { Package } from '@strata/model';
 import { purl } from '../purl.js';
-import { checkName, checkVersion, isRecord, licenseOf, ownString, type Problems } from '../util/json.js';
-import { analyzeJsonManifest, MAX_MANIFEST_BYTES, type PackageList } from '../util/manifest.js';
-import type { Analyzer } from '../types.js';
+import { acceptPackage, isRecord, licenseOf, ownString, type Problems } from '../util/json.js';
+import { manifestAnalyzer, type PackageList } from '../util/manifest.js';
 
 /** Composer's installed.json: `vendor/composer/installed.json` (the vendor dir may be renamed, `composer/` may not). */
 const INSTALLED_JSON = /(?:^|\/)composer\/installed\.json$/;
@@ -26,18 +25,9 @@ function composerPackage(entry: unknown, filePath: string, problems: Problems): 
     problems.add('package entry is not a JSON object; skipped');
     return undefined;
   }
-  const rawName = ownString(entry, 'name');
-  const name = checkName(rawName, COMPOSER_NAME, 'Composer');
-  if ('why' in name) {
-    problems.add(`${name.why}; skipped`, rawName);
-    return undefined;
-  }
-  const version = checkVersion(ownString(entry, 'version'));
-  if ('why' in version) {
-    problems.add(`${version.why}; skipped`, name.ok);
-    return undefined;
-  }
-  const pkg: Package = { type: 'composer', name: name.ok, version: version.ok, purl: composerPurl(name.ok, version.ok), filePath };
+  const checked = acceptPackage(ownString(entry, 'name'), ownString(entry, 'version'), COMPOSER_NAME, 'Composer', problems);
+  if (!checked) return undefined;
+  const pkg: Package = { type: 'composer', ...checked, purl: composerPurl(checked.name, checked.version), filePath };
   const lic = licenses(Object.hasOwn(entry, 'license') ? entry.license : undefined);
   if (lic) pkg.licenses = lic;
   return pkg;
@@ -55,34 +45,27 @@ function readPackages(entries: unknown[], filePath: string, list: PackageList, p
  * Composer 2 `{"packages": [...], "dev": …, "dev-package-names": [...]}`. Every installed package is
  * reported, dev ones too (they are on disk).
  */
-export const composerVendorAnalyzer: Analyzer = {
-  type: 'composer-vendor',
-  version: 1,
-  required: (path) => INSTALLED_JSON.test(path),
-  maxSize: () => MAX_MANIFEST_BYTES,
-  produces: { kind: 'application', type: 'composer' },
-  analyze: (file, ctx) =>
-    analyzeJsonManifest(file, ctx, 'composer-vendor', 'composer', (value, list, problems) => {
-      const entries = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.packages) ? value.packages : undefined;
-      if (!entries) return 'installed.json is neither a list of packages (Composer 1) nor an object with "packages" (Composer 2)';
-      readPackages(entries, file.path, list, problems);
-      return undefined;
-    }),
-};
+function readInstalledJson(value: unknown, filePath: string, list: PackageList, problems: Problems): string | undefined {
+  const entries = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.packages) ? value.packages : undefined;
+  if (!entries) return 'installed.json is neither a list of packages (Composer 1) nor an object with "packages" (Composer 2)';
+  readPackages(entries, filePath, list, problems);
+  return undefined;
+}
 
 /** composer.lock: the `packages` a project installs (`packages-dev` are not installed in production). */
-export const composerLockAnalyzer: Analyzer = {
-  type: 'composer',
+function readComposerLock(value: unknown, filePath: string, list: PackageList, problems: Problems): string | undefined {
+  if (!isRecord(value)) return 'composer.lock is not a JSON object';
+  if (!Object.hasOwn(value, 'packages')) return undefined;
+  if (!Array.isArray(value.packages)) return 'composer.lock "packages" is not a list';
+  readPackages(value.packages, filePath, list, problems);
+  return undefined;
+}
+
+export const composerVendorAnalyzer = manifestAnalyzer({
+  type: 'composer-vendor',
   version: 1,
-  required: (path) => COMPOSER_LOCK.test(path),
-  maxSize: () => MAX_MANIFEST_BYTES,
-  produces: { kind: 'application', type: 'composer' },
-  analyze: (file, ctx) =>
-    analyzeJsonManifest(file, ctx, 'composer', 'composer', (value, list, problems) => {
-      if (!isRecord(value)) return 'composer.lock is not a JSON object';
-      if (!Object.hasOwn(value, 'packages')) return undefined;
-      if (!Array.isArray(value.packages)) return 'composer.lock "packages" is not a list';
-      readPackages(value.packages, file.path, list, problems);
-      return undefined;
-    }),
-};
+  path: INSTALLED_JSON,
+  produces: 'composer',
+  json: readInstalledJson,
+});
+export const composerLockAnalyzer = manifestAnalyzer({ type: 'composer', version: 1, path: COMPOSER_LOCK, produces: 'composer', json: readComposerLock });

@@ -1,9 +1,8 @@
 import type { Package } from '@strata/model';
 import { purl } from '../purl.js';
-import { checkName, checkVersion, isRecord, manifestText, ownString, Problems } from '../util/json.js';
-import { analyzeJsonManifest, manifestOutput, MAX_MANIFEST_BYTES, PackageList } from '../util/manifest.js';
-import { contentBuffer } from '../util/stream.js';
-import type { Analyzer, AnalyzerOutput } from '../types.js';
+import { acceptPackage, isRecord, ownString, type Problems } from '../util/json.js';
+import { analyzeJsonManifest, analyzeTextManifest, manifestAnalyzer, MAX_MANIFEST_BYTES, type PackageList } from '../util/manifest.js';
+import type { Analyzer } from '../types.js';
 
 const DEPS_JSON = /(?:^|\/)[^/]+\.deps\.json$/;
 const PACKAGES_LOCK = /(?:^|\/)packages\.lock\.json$/;
@@ -16,17 +15,8 @@ const RUNTIME_PACK = 'runtimepack.';
 export const nugetPurl = (name: string, version: string): string => purl('nuget', undefined, name, version);
 
 function nugetPackage(rawName: string | undefined, rawVersion: string | undefined, filePath: string, problems: Problems): Package | undefined {
-  const name = checkName(rawName, NUGET_ID, 'NuGet');
-  if ('why' in name) {
-    problems.add(`${name.why}; skipped`, rawName);
-    return undefined;
-  }
-  const version = checkVersion(rawVersion);
-  if ('why' in version) {
-    problems.add(`${version.why}; skipped`, name.ok);
-    return undefined;
-  }
-  return { type: 'nuget', name: name.ok, version: version.ok, purl: nugetPurl(name.ok, version.ok), filePath };
+  const checked = acceptPackage(rawName, rawVersion, NUGET_ID, 'NuGet', problems);
+  return checked && { type: 'nuget', ...checked, purl: nugetPurl(checked.name, checked.version), filePath };
 }
 
 const nonEmpty = (v: unknown): boolean =>
@@ -84,14 +74,7 @@ export function readDepsJson(value: unknown, filePath: string, list: PackageList
   return undefined;
 }
 
-export const dotnetDepsAnalyzer: Analyzer = {
-  type: 'dotnet-core',
-  version: 1,
-  required: (path) => DEPS_JSON.test(path),
-  maxSize: () => MAX_MANIFEST_BYTES,
-  produces: { kind: 'application', type: 'nuget' },
-  analyze: (file, ctx) => analyzeJsonManifest(file, ctx, 'dotnet-core', 'nuget', (value, list, problems) => readDepsJson(value, file.path, list, problems)),
-};
+export const dotnetDepsAnalyzer = manifestAnalyzer({ type: 'dotnet-core', version: 1, path: DEPS_JSON, produces: 'nuget', json: readDepsJson });
 
 /** NuGet's `packages.lock.json`: every resolved package of every target framework, project references left out. */
 export function readPackagesLock(value: unknown, filePath: string, list: PackageList, problems: Problems): string | undefined {
@@ -117,22 +100,17 @@ export function readPackagesLock(value: unknown, filePath: string, list: Package
   return undefined;
 }
 
+/** packages.lock.json (JSON) or packages.config (XML). */
 export const nugetLockAnalyzer: Analyzer = {
   type: 'nuget',
   version: 1,
   required: (path) => PACKAGES_LOCK.test(path) || PACKAGES_CONFIG.test(path),
   maxSize: () => MAX_MANIFEST_BYTES,
   produces: { kind: 'application', type: 'nuget' },
-  async analyze(file, ctx): Promise<AnalyzerOutput> {
-    if (PACKAGES_LOCK.test(file.path)) {
-      return analyzeJsonManifest(file, ctx, 'nuget', 'nuget', (value, list, problems) => readPackagesLock(value, file.path, list, problems));
-    }
-    const problems = new Problems();
-    const text = manifestText(await contentBuffer(file.content, Math.min(ctx.limits.maxBufferedFile, MAX_MANIFEST_BYTES), file.path), problems);
-    const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
-    const fatal = readPackagesConfig(text, file.path, list, problems);
-    return manifestOutput('nuget', 'nuget', file.path, list, problems, fatal);
-  },
+  analyze: (file, ctx) =>
+    PACKAGES_LOCK.test(file.path)
+      ? analyzeJsonManifest(file, ctx, 'nuget', 'nuget', readPackagesLock)
+      : analyzeTextManifest(file, ctx, 'nuget', 'nuget', readPackagesConfig),
 };
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

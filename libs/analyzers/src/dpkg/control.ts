@@ -14,6 +14,16 @@ export interface Stanza {
  */
 const OTHER_FIELD = '\u0000other';
 
+/** A kept field's name, as lower-case bytes too, and its last value (see ControlParser.valueOf). */
+interface KeptField {
+  name: string;
+  bytes: Buffer;
+  last: { raw: string; text: string } | undefined;
+}
+
+/** Longest value compared with the field's last one before decoding. */
+const MAX_REPEATED_VALUE = 64;
+
 /** Problems kept per stanza; the rest are only counted. */
 const MAX_PROBLEMS_KEPT = 3;
 /** Longest value kept for one field (continuation lines included); the rest is cut and flagged. */
@@ -31,7 +41,7 @@ export class ControlParser {
   private lineNo = 0;
 
   /** the kept field names by length, as lower-case bytes (lineBytes matches names without decoding them) */
-  private readonly keptByLength = new Map<number, Array<{ name: string; bytes: Buffer }>>();
+  private readonly keptByLength = new Map<number, KeptField[]>();
 
   constructor(
     private readonly onStanza: (stanza: Stanza) => void,
@@ -40,23 +50,47 @@ export class ControlParser {
     for (const name of keep ?? []) {
       const bytes = Buffer.from(name, 'latin1');
       const list = this.keptByLength.get(bytes.length) ?? [];
-      list.push({ name, bytes });
+      list.push({ name, bytes, last: undefined });
       this.keptByLength.set(bytes.length, list);
     }
   }
 
-  /** The kept field named by bytes start..end (printable ASCII, any case), or OTHER_FIELD. */
-  private keptField(buf: Buffer, start: number, end: number): string {
+  /** The kept field named by bytes start..end (printable ASCII, any case), or undefined. */
+  private keptField(buf: Buffer, start: number, end: number): KeptField | undefined {
     const candidates = this.keptByLength.get(end - start);
-    if (candidates === undefined) return OTHER_FIELD;
-    next: for (const { name, bytes } of candidates) {
+    if (candidates === undefined) return undefined;
+    next: for (const field of candidates) {
+      const bytes = field.bytes;
       for (let i = 0; i < bytes.length; i++) {
         const b = buf[start + i]!;
         if ((b >= 0x41 && b <= 0x5a ? b + 0x20 : b) !== bytes[i]) continue next;
       }
-      return name;
+      return field;
     }
-    return OTHER_FIELD;
+    return undefined;
+  }
+
+  /**
+   * The trimmed text of a kept field's value (bytes start..end). The same ASCII bytes as the
+   * field's last value give the same string, not decoded again: Status and Architecture repeat in
+   * every stanza. (Compared with the last decoded text, so no buffer is held.)
+   */
+  private valueOf(field: KeptField, buf: Buffer, start: number, end: number): string {
+    const length = end - start;
+    const last = field.last;
+    if (last !== undefined && last.raw.length === length) {
+      let i = 0;
+      for (; i < length; i++) {
+        const b = buf[start + i]!;
+        // ASCII only: a lone byte 0xE9 is not the "é" it equals as a number (it decodes to U+FFFD)
+        if (b >= 0x80 || b !== last.raw.charCodeAt(i)) break;
+      }
+      if (i === length) return last.text;
+    }
+    const raw = buf.toString('utf8', start, end);
+    const text = raw.trim();
+    field.last = length <= MAX_REPEATED_VALUE ? { raw, text } : undefined;
+    return text;
   }
 
   line(raw: string, cut = false): void {
@@ -91,8 +125,7 @@ export class ControlParser {
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
     if (!/^[!-9;-~]+$/.test(name)) {
-      this.problem(`line ${n}: not a "Field: value" line`);
-      this.lastField = undefined;
+      this.notFieldLine(n);
       return;
     }
     const field = name.toLowerCase();
@@ -134,25 +167,44 @@ export class ControlParser {
       return this.line(buf.toString('utf8', start, end));
     }
     if (first < 0x21 || first > 0x7e || first === 0x23 /* # */) return this.line(buf.toString('utf8', start, end));
-    // the field name: printable ASCII up to the first colon (scanned here, never past the line)
+    // the field name: printable ASCII up to the first colon (scanned here, never past the line);
+    // anything else before it, or no colon, or an empty name, is not a "Field: value" line
     let colon = start + 1;
+    let named = first !== 0x3a;
     for (; colon < text; colon++) {
       const b = buf[colon]!;
       if (b === 0x3a) break;
-      if (b < 0x21 || b > 0x7e) return this.line(buf.toString('utf8', start, end));
+      if (b < 0x21 || b > 0x7e) {
+        named = false;
+        break;
+      }
     }
-    if (colon === text || first === 0x3a) return this.line(buf.toString('utf8', start, end));
+    if (colon === text) named = false;
     const n = ++this.lineNo;
     let current = this.current;
     if (!current) {
       current = { fields: new Map(), line: n, problems: [], problemCount: 0 };
       this.current = current;
     }
-    const field = this.keep ? this.keptField(buf, start, colon) : buf.toString('latin1', start, colon).toLowerCase();
-    this.lastField = field;
-    if (field === OTHER_FIELD) return;
-    if (current.fields.has(field)) this.problem(`line ${n}: duplicate field ${buf.toString('latin1', start, colon)}`);
-    current.fields.set(field, buf.toString('utf8', colon + 1, text).trim());
+    if (!named) {
+      this.notFieldLine(n);
+      return;
+    }
+    if (!this.keep) {
+      const field = buf.toString('latin1', start, colon).toLowerCase();
+      this.lastField = field;
+      if (current.fields.has(field)) this.problem(`line ${n}: duplicate field ${buf.toString('latin1', start, colon)}`);
+      current.fields.set(field, buf.toString('utf8', colon + 1, text).trim());
+      return;
+    }
+    const kept = this.keptField(buf, start, colon);
+    if (kept === undefined) {
+      this.lastField = OTHER_FIELD;
+      return;
+    }
+    this.lastField = kept.name;
+    if (current.fields.has(kept.name)) this.problem(`line ${n}: duplicate field ${buf.toString('latin1', start, colon)}`);
+    current.fields.set(kept.name, this.valueOf(kept, buf, colon + 1, text));
   }
 
   /** Finishes the stanza in progress (call once more at the end of the input). */
@@ -162,6 +214,14 @@ export class ControlParser {
     this.lastField = undefined;
     if (!done) return;
     this.onStanza(done);
+  }
+
+  /** A line that is neither `Field: value` nor a continuation (the message is only built when kept). */
+  private notFieldLine(n: number): void {
+    const current = this.current!;
+    current.problemCount++;
+    if (current.problems.length < MAX_PROBLEMS_KEPT) current.problems.push(`line ${n}: not a "Field: value" line`);
+    this.lastField = undefined;
   }
 
   private problem(message: string): void {

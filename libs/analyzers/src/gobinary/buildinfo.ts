@@ -15,10 +15,7 @@ const ALIGN = 16;
 const MAX_STRING = 16 * 1024 * 1024;
 
 export class GoBuildInfoError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GoBuildInfoError';
-  }
+  override name = 'GoBuildInfoError';
 }
 
 /** Random access to the binary (a spooled temp file, or a Buffer in tests). */

@@ -1,12 +1,11 @@
 import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { Package } from '@strata/model';
 import { purl } from '../purl.js';
-import { isExecutable } from '../util/paths.js';
+import { executableAnalyzer } from '../util/executable.js';
 import { SizeLimitError } from '../util/stream.js';
 import { openTempSource, tempPath } from '../util/tempfile.js';
-import type { Analyzer, AnalyzerOutput } from '../types.js';
+import type { AnalyzerOutput } from '../types.js';
 import {
   BUILDINFO_MAGIC,
   bufferSource,
@@ -141,109 +140,100 @@ async function buildInfoFromSource(src: ByteSource & { close?(): Promise<void> }
  * - other ELF files are only scanned: if a build info blob turns up in their writable segment
  *   (a Go binary built without a build ID), the inline format is decoded from the stream.
  */
-export const goBinaryAnalyzer: Analyzer = {
-  type: 'gobinary',
-  version: 2,
-  input: 'stream',
-  required: (_path, info) => isExecutable(info.mode) && info.size >= 64,
-  maxSize: (limits) => limits.maxBinarySize,
-  produces: { kind: 'application', type: 'gobinary' },
-  async analyze(file, ctx): Promise<AnalyzerOutput | undefined> {
-    const source = Buffer.isBuffer(file.content) ? Readable.from([file.content]) : file.content;
-    // Most executables are never spooled: the temp file gets a name, and is removed, only if one is written.
-    let tmp: string | undefined;
-    const st: { mode: 'head' | 'skip' | 'hold' | 'scan' } = { mode: 'head' };
-    let held: Buffer[] = [];
-    let heldBytes = 0;
-    let total = 0;
-    let fh: FileHandle | undefined;
-    const magic = magicScanner();
-    let catcher: ReturnType<typeof blobCatcher> | undefined;
-    const flush = async (): Promise<void> => {
-      if (heldBytes === 0) return;
-      if (!fh) {
-        tmp ??= tempPath(ctx.tmpDir, 'elf');
-        fh = await open(tmp, 'w', 0o600);
-      }
-      await fh.write(Buffer.concat(held, heldBytes));
-      held = [];
-      heldBytes = 0;
-    };
-    const start = (head: Buffer): void => {
-      const info = head.subarray(0, 4).equals(ELF_MAGIC) ? inspectElfHead(head) : undefined;
-      if (!head.subarray(0, 4).equals(ELF_MAGIC)) st.mode = 'skip';
-      else if (!info || info.goNote || !info.writable) st.mode = 'hold';
-      else {
-        st.mode = 'scan';
-        catcher = blobCatcher(info.writable);
-      }
-    };
-    const take = async (chunk: Buffer, at: number): Promise<void> => {
-      if (st.mode === 'hold') {
-        magic.feed(chunk);
+export const goBinaryAnalyzer = executableAnalyzer({ type: 'gobinary', version: 2, produces: 'gobinary' }, async (source, file, ctx) => {
+  // Most executables are never spooled: the temp file gets a name, and is removed, only if one is written.
+  let tmp: string | undefined;
+  const st: { mode: 'head' | 'skip' | 'hold' | 'scan' } = { mode: 'head' };
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let total = 0;
+  let fh: FileHandle | undefined;
+  const magic = magicScanner();
+  let catcher: ReturnType<typeof blobCatcher> | undefined;
+  const flush = async (): Promise<void> => {
+    if (heldBytes === 0) return;
+    if (!fh) {
+      tmp ??= tempPath(ctx.tmpDir, 'elf');
+      fh = await open(tmp, 'w', 0o600);
+    }
+    await fh.write(Buffer.concat(held, heldBytes));
+    held = [];
+    heldBytes = 0;
+  };
+  const start = (head: Buffer): void => {
+    const info = head.subarray(0, 4).equals(ELF_MAGIC) ? inspectElfHead(head) : undefined;
+    if (!head.subarray(0, 4).equals(ELF_MAGIC)) st.mode = 'skip';
+    else if (!info || info.goNote || !info.writable) st.mode = 'hold';
+    else {
+      st.mode = 'scan';
+      catcher = blobCatcher(info.writable);
+    }
+  };
+  const take = async (chunk: Buffer, at: number): Promise<void> => {
+    if (st.mode === 'hold') {
+      magic.feed(chunk);
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (fh ? heldBytes >= WRITE_BATCH : total > ctx.limits.maxInMemoryBinary) await flush();
+    } else if (st.mode === 'scan') {
+      catcher!.feed(chunk, at);
+    }
+  };
+  try {
+    for await (const c of source) {
+      const chunk = c as Buffer;
+      if (st.mode === 'skip') continue; // the source must still be read to its end
+      const at = total;
+      total += chunk.length;
+      if (total > ctx.limits.maxBinarySize) throw new SizeLimitError(file.path, ctx.limits.maxBinarySize);
+      if (st.mode === 'head') {
         held.push(chunk);
         heldBytes += chunk.length;
-        if (fh ? heldBytes >= WRITE_BATCH : total > ctx.limits.maxInMemoryBinary) await flush();
-      } else if (st.mode === 'scan') {
-        catcher!.feed(chunk, at);
-      }
-    };
-    try {
-      for await (const c of source) {
-        const chunk = c as Buffer;
-        if (st.mode === 'skip') continue; // the source must still be read to its end
-        const at = total;
-        total += chunk.length;
-        if (total > ctx.limits.maxBinarySize) throw new SizeLimitError(file.path, ctx.limits.maxBinarySize);
-        if (st.mode === 'head') {
-          held.push(chunk);
-          heldBytes += chunk.length;
-          if (heldBytes < Math.min(HEAD, file.size)) continue;
-          const head = Buffer.concat(held, heldBytes);
-          held = [];
-          heldBytes = 0;
-          start(head);
-          await take(head, 0);
-          continue;
-        }
-        await take(chunk, at);
-      }
-      if (st.mode === 'head' && heldBytes > 0) {
+        if (heldBytes < Math.min(HEAD, file.size)) continue;
         const head = Buffer.concat(held, heldBytes);
         held = [];
         heldBytes = 0;
         start(head);
         await take(head, 0);
+        continue;
       }
-      let raw: RawBuildInfo | undefined;
-      if (st.mode === 'scan') {
-        const r = catcher!.result();
-        if (r === 'none' || r === undefined) return undefined;
-        if (r === 'more') throw new GoBuildInfoError('Go build info truncated (file ends inside it)');
-        if (r === 'pointer') throw new GoBuildInfoError('pre-Go-1.18 build info in a binary without a Go build ID note; not read');
-        raw = r;
-      } else if (st.mode === 'hold') {
-        if (!magic.seen) return undefined;
-        if (fh) {
-          await flush();
-          await fh.close();
-          fh = undefined;
-          raw = await buildInfoFromSource(await openTempSource(tmp as string, false));
-        } else {
-          raw = await buildInfoFromSource(bufferSource(Buffer.concat(held, heldBytes)));
-        }
-      }
-      if (!raw) return undefined;
-      const info = parseModInfo(raw.goVersion, raw.modInfo);
-      const packages = goPackages(info, file.path);
-      const out: AnalyzerOutput = { applications: [{ path: file.path, analyzer: 'gobinary', type: 'gobinary', packages }] };
-      if (info.droppedDeps)
-        out.warnings = [{ path: file.path, message: `more than ${MAX_GO_DEPS} dependencies; ${info.droppedDeps} more are NOT in this report` }];
-      return out;
-    } finally {
-      held = [];
-      await fh?.close();
-      if (tmp !== undefined) await rm(tmp, { force: true });
+      await take(chunk, at);
     }
-  },
-};
+    if (st.mode === 'head' && heldBytes > 0) {
+      const head = Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+      start(head);
+      await take(head, 0);
+    }
+    let raw: RawBuildInfo | undefined;
+    if (st.mode === 'scan') {
+      const r = catcher!.result();
+      if (r === 'none' || r === undefined) return undefined;
+      if (r === 'more') throw new GoBuildInfoError('Go build info truncated (file ends inside it)');
+      if (r === 'pointer') throw new GoBuildInfoError('pre-Go-1.18 build info in a binary without a Go build ID note; not read');
+      raw = r;
+    } else if (st.mode === 'hold') {
+      if (!magic.seen) return undefined;
+      if (fh) {
+        await flush();
+        await fh.close();
+        fh = undefined;
+        raw = await buildInfoFromSource(await openTempSource(tmp as string, false));
+      } else {
+        raw = await buildInfoFromSource(bufferSource(Buffer.concat(held, heldBytes)));
+      }
+    }
+    if (!raw) return undefined;
+    const info = parseModInfo(raw.goVersion, raw.modInfo);
+    const packages = goPackages(info, file.path);
+    const out: AnalyzerOutput = { applications: [{ path: file.path, analyzer: 'gobinary', type: 'gobinary', packages }] };
+    if (info.droppedDeps)
+      out.warnings = [{ path: file.path, message: `more than ${MAX_GO_DEPS} dependencies; ${info.droppedDeps} more are NOT in this report` }];
+    return out;
+  } finally {
+    held = [];
+    await fh?.close();
+    if (tmp !== undefined) await rm(tmp, { force: true });
+  }
+});

@@ -4,6 +4,7 @@ import type { Entry, ZipFile } from 'yauzl';
 import type { Package } from '@strata/model';
 import { describeError } from '@strata/errors';
 import { purl } from '../purl.js';
+import { headerField } from '../util/lines.js';
 import { readBounded, SizeLimitError, spoolToFile } from '../util/stream.js';
 import { tempPath } from '../util/tempfile.js';
 import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnalyzerWarningOut } from '../types.js';
@@ -34,13 +35,9 @@ export function parseManifest(text: string): Map<string, string> {
       out.set(last, (out.get(last) ?? '') + raw.slice(1));
       continue;
     }
-    const colon = raw.indexOf(':');
-    if (colon <= 0) {
-      last = undefined;
-      continue;
-    }
-    last = raw.slice(0, colon).trim().toLowerCase();
-    out.set(last, raw.slice(colon + 1).trim());
+    const field = headerField(raw);
+    last = field?.name;
+    if (field) out.set(field.name, field.value);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import type { Package } from '@strata/model';
 import { purl } from '../purl.js';
-import { forEachLineOfText } from '../util/lines.js';
+import { forEachLineOfText, headerField } from '../util/lines.js';
 import { contentBuffer } from '../util/stream.js';
 import type { Analyzer, AnalyzerOutput } from '../types.js';
 
@@ -49,20 +49,17 @@ export function parseCoreMetadata(text: string, problems: string[] = []): Map<st
         else values[values.length - 1] = `${value}\n${line.trim()}`;
         return;
       }
-      const colon = line.indexOf(':');
-      if (colon <= 0) {
-        last = undefined;
-        return;
-      }
-      last = line.slice(0, colon).trim().toLowerCase();
-      const list = fields.get(last) ?? [];
+      const field = headerField(line);
+      last = field?.name;
+      if (!field) return;
+      const list = fields.get(field.name) ?? [];
       if (list.length >= MAX_METADATA_FIELD_VALUES) {
-        note(last, `more than ${MAX_METADATA_FIELD_VALUES} values`);
+        note(field.name, `more than ${MAX_METADATA_FIELD_VALUES} values`);
         return;
       }
-      if (cut) note(last, `longer than ${MAX_METADATA_FIELD_CHARS} characters`);
-      list.push(line.slice(colon + 1).trim());
-      fields.set(last, list);
+      if (cut) note(field.name, `longer than ${MAX_METADATA_FIELD_CHARS} characters`);
+      list.push(field.value);
+      fields.set(field.name, list);
     },
     MAX_METADATA_FIELD_CHARS,
   );

@@ -11,19 +11,14 @@
 
 const HASH_MAGIC = 0x061561;
 const PAGE_HEADER = 26;
-const P_HASH_UNSORTED = 2;
-const P_OVERFLOW = 7;
-const P_HASHMETA = 8;
-const P_HASH = 13;
-const H_KEYDATA = 1;
-const H_OFFPAGE = 3;
+/** page types (byte 25 of a page header) */
+const PAGE = { HASH_UNSORTED: 2, OVERFLOW: 7, HASHMETA: 8, HASH: 13 } as const;
+/** hash item types (first byte of an item) */
+const ITEM = { KEYDATA: 1, OFFPAGE: 3 } as const;
 const MAX_VALUE = 256 * 1024 * 1024;
 
 export class BdbError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BdbError';
-  }
+  override name = 'BdbError';
 }
 
 /** Is this a BerkeleyDB hash database (either byte order)? */
@@ -44,7 +39,7 @@ export function readBdbValues(db: Buffer, problems?: string[]): Buffer[] {
   const u32 = (o: number): number => (little ? db.readUInt32LE(o) : db.readUInt32BE(o));
   const pageSize = u32(20);
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw new BdbError(`bad page size ${pageSize}`);
-  if (db[25] !== P_HASHMETA) throw new BdbError(`page 0 is not a hash meta page (type ${db[25]})`);
+  if (db[25] !== PAGE.HASHMETA) throw new BdbError(`page 0 is not a hash meta page (type ${db[25]})`);
   if (db[24] !== 0) throw new BdbError('the database is encrypted');
   if (((db[26] ?? 0) & 1) !== 0) throw new BdbError('the database uses page checksums, which are not supported');
   const lastPgno = u32(32);
@@ -71,7 +66,7 @@ export function readBdbValues(db: Buffer, problems?: string[]): Buffer[] {
       if (pgno === 0 || pgno >= pages) throw new BdbError(`overflow chain points at page ${pgno}, outside the file`);
       if (++steps > pages) throw new BdbError('overflow chain loops');
       const base = pgno * pageSize;
-      if (db[base + 25] !== P_OVERFLOW) throw new BdbError(`page ${pgno} on an overflow chain has type ${db[base + 25]}`);
+      if (db[base + 25] !== PAGE.OVERFLOW) throw new BdbError(`page ${pgno} on an overflow chain has type ${db[base + 25]}`);
       const used = u16(base + 22);
       if (used > pageSize - PAGE_HEADER) throw new BdbError(`overflow page ${pgno} claims ${used} bytes`);
       const n = Math.min(used, total - filled);
@@ -86,7 +81,7 @@ export function readBdbValues(db: Buffer, problems?: string[]): Buffer[] {
   for (let pgno = 1; pgno < pages; pgno++) {
     const base = pgno * pageSize;
     const type = db[base + 25];
-    if (type !== P_HASH && type !== P_HASH_UNSORTED) continue;
+    if (type !== PAGE.HASH && type !== PAGE.HASH_UNSORTED) continue;
     const entries = u16(base + 20);
     if (PAGE_HEADER + entries * 2 > pageSize) throw new BdbError(`hash page ${pgno} claims ${entries} entries`);
     const itemAt = (i: number): { start: number; end: number } => {
@@ -98,8 +93,8 @@ export function readBdbValues(db: Buffer, problems?: string[]): Buffer[] {
     const bytesOf = (i: number): Buffer | undefined => {
       const { start, end } = itemAt(i);
       const itemType = db[start];
-      if (itemType === H_KEYDATA) return db.subarray(start + 1, end);
-      if (itemType === H_OFFPAGE) {
+      if (itemType === ITEM.KEYDATA) return db.subarray(start + 1, end);
+      if (itemType === ITEM.OFFPAGE) {
         if (end - start < 12) throw new BdbError(`hash page ${pgno} item ${i}: short off-page reference`);
         return overflow(u32(start + 4), u32(start + 8));
       }

@@ -14,20 +14,15 @@ export const RPMTAG = {
   SOURCERPM: 1044,
 } as const;
 
-const TYPE_INT32 = 4;
-const TYPE_STRING = 6;
-const TYPE_STRING_ARRAY = 8;
-const TYPE_I18NSTRING = 9;
+/** index entry data types (rpm's rpmTagType) */
+const TYPE = { INT32: 4, STRING: 6, STRING_ARRAY: 8, I18NSTRING: 9 } as const;
 const MAX_TYPE = 9;
 // rpm's own sanity bounds (hdrblob verification)
 const MAX_INDEX_ENTRIES = 0xffff;
 const MAX_DATA = 256 * 1024 * 1024;
 
 export class RpmHeaderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RpmHeaderError';
-  }
+  override name = 'RpmHeaderError';
 }
 
 interface IndexEntry {
@@ -73,7 +68,7 @@ export function parseRpmHeader(blob: Buffer): RpmHeader {
     string(tag) {
       const e = entries.get(tag);
       if (!e) return undefined;
-      if (e.type !== TYPE_STRING && e.type !== TYPE_STRING_ARRAY && e.type !== TYPE_I18NSTRING) {
+      if (e.type !== TYPE.STRING && e.type !== TYPE.STRING_ARRAY && e.type !== TYPE.I18NSTRING) {
         throw new RpmHeaderError(`tag ${tag} has type ${e.type}, expected a string`);
       }
       return readCString(data, e.offset);
@@ -81,7 +76,7 @@ export function parseRpmHeader(blob: Buffer): RpmHeader {
     int32(tag) {
       const e = entries.get(tag);
       if (!e) return undefined;
-      if (e.type !== TYPE_INT32 || e.count < 1) throw new RpmHeaderError(`tag ${tag} has type ${e.type}, expected int32`);
+      if (e.type !== TYPE.INT32 || e.count < 1) throw new RpmHeaderError(`tag ${tag} has type ${e.type}, expected int32`);
       if (e.offset % 4 !== 0 || e.offset + 4 > dl) throw new RpmHeaderError(`tag ${tag} int32 at bad offset ${e.offset}`);
       return data.readInt32BE(e.offset);
     },

@@ -1,6 +1,6 @@
 import type { Package } from '@strata/model';
 import { purl } from '../purl.js';
-import { checkName, checkVersion, licenseOf, manifestText, Problems } from '../util/json.js';
+import { checkPackage, licenseOf, manifestText, Problems } from '../util/json.js';
 import { forEachLineOfText } from '../util/lines.js';
 import { manifestOutput, PackageList } from '../util/manifest.js';
 import { contentBuffer } from '../util/stream.js';
@@ -87,19 +87,12 @@ export const gemspecAnalyzer: Analyzer = {
     const fields = parseGemspec(text);
     const list = new PackageList(1);
     const rawName = fields.name ?? fields.stub?.name;
-    const name = checkName(rawName, GEM_NAME, 'gem');
-    if ('why' in name)
-      return manifestOutput(
-        'gemspec',
-        'gem',
-        file.path,
-        list,
-        problems,
-        `${name.why}${rawName === undefined ? '' : ` (${JSON.stringify(rawName.slice(0, 80))})`}; not read`,
-      );
-    const version = checkVersion(fields.version ?? fields.stub?.version);
-    if ('why' in version) return manifestOutput('gemspec', 'gem', file.path, list, problems, `${version.why}; not read`);
-    const pkg: Package = { type: 'gem', name: name.ok, version: version.ok, purl: purl('gem', undefined, name.ok, version.ok), filePath: file.path };
+    const checked = checkPackage(rawName, fields.version ?? fields.stub?.version, GEM_NAME, 'gem');
+    if ('why' in checked) {
+      const shown = checked.bad === 'name' && rawName !== undefined ? ` (${JSON.stringify(rawName.slice(0, 80))})` : '';
+      return manifestOutput('gemspec', 'gem', file.path, list, problems, `${checked.why}${shown}; not read`);
+    }
+    const pkg: Package = { type: 'gem', ...checked, purl: purl('gem', undefined, checked.name, checked.version), filePath: file.path };
     if (fields.licenses) pkg.licenses = fields.licenses;
     list.add(pkg);
     return manifestOutput('gemspec', 'gem', file.path, list, problems);

@@ -1,10 +1,8 @@
 import { inflateSync, constants as zc } from 'node:zlib';
-import { Readable } from 'node:stream';
-import { isExecutable } from '../util/paths.js';
+import { executableAnalyzer } from '../util/executable.js';
 import { isRecord, ownString, parseJsonBounded, Problems } from '../util/json.js';
 import { manifestOutput, PackageList } from '../util/manifest.js';
 import { SizeLimitError } from '../util/stream.js';
-import type { Analyzer, AnalyzerOutput } from '../types.js';
 import { cratePackage } from './cargo-lock.js';
 
 const ELF_MAGIC = 0x7f454c46;
@@ -178,85 +176,76 @@ export function readDepDocument(value: unknown, filePath: string, list: PackageL
  * found in one streaming pass (nothing is held but the section). A Rust program without the section
  * gets a warning, since its crates cannot be known.
  */
-export const rustBinaryAnalyzer: Analyzer = {
-  type: 'rustbinary',
-  version: 1,
-  input: 'stream',
-  required: (_path, info) => isExecutable(info.mode) && info.size >= 64,
-  maxSize: (limits) => limits.maxBinarySize,
-  produces: { kind: 'application', type: 'cargo' },
-  async analyze(file, ctx): Promise<AnalyzerOutput | undefined> {
-    const source = Buffer.isBuffer(file.content) ? Readable.from([file.content]) : file.content;
-    let head: Buffer[] = [];
-    let headBytes = 0;
-    let total = 0;
-    let scanner: DepScanner | undefined;
-    let skip = false;
-    const start = (buf: Buffer): DepScanner | undefined => {
-      const loadEnd = elfLoadEnd(buf);
-      if (loadEnd === undefined) {
-        skip = true;
-        return undefined;
-      }
-      const s = new DepScanner(loadEnd);
-      s.feed(buf, 0);
-      return s;
+export const rustBinaryAnalyzer = executableAnalyzer({ type: 'rustbinary', version: 1, produces: 'cargo' }, async (source, file, ctx) => {
+  let head: Buffer[] = [];
+  let headBytes = 0;
+  let total = 0;
+  let scanner: DepScanner | undefined;
+  let skip = false;
+  const start = (buf: Buffer): DepScanner | undefined => {
+    const loadEnd = elfLoadEnd(buf);
+    if (loadEnd === undefined) {
+      skip = true;
+      return undefined;
+    }
+    const s = new DepScanner(loadEnd);
+    s.feed(buf, 0);
+    return s;
+  };
+  for await (const c of source) {
+    const chunk = c as Buffer;
+    if (skip) continue; // the stream is still read to its end
+    const at = total;
+    total += chunk.length;
+    if (total > ctx.limits.maxBinarySize) throw new SizeLimitError(file.path, ctx.limits.maxBinarySize);
+    if (!scanner) {
+      head.push(chunk);
+      headBytes += chunk.length;
+      if (headBytes < Math.min(HEAD, file.size)) continue;
+      const buf = Buffer.concat(head, headBytes);
+      head = [];
+      scanner = start(buf);
+      continue;
+    }
+    scanner.feed(chunk, at);
+  }
+  if (!scanner && !skip && headBytes > 0) {
+    scanner = start(Buffer.concat(head, headBytes));
+  }
+  if (!scanner) return undefined;
+  const doc = scanner.finish();
+  if (!doc) {
+    if (!scanner.rust) return undefined;
+    return {
+      warnings: [
+        {
+          path: file.path,
+          message:
+            'Rust executable without cargo-auditable data (.dep-v0 section): its crates are NOT in this report (build it with `cargo auditable build` to have them found)',
+        },
+      ],
     };
-    for await (const c of source) {
-      const chunk = c as Buffer;
-      if (skip) continue; // the stream is still read to its end
-      const at = total;
-      total += chunk.length;
-      if (total > ctx.limits.maxBinarySize) throw new SizeLimitError(file.path, ctx.limits.maxBinarySize);
-      if (!scanner) {
-        head.push(chunk);
-        headBytes += chunk.length;
-        if (headBytes < Math.min(HEAD, file.size)) continue;
-        const buf = Buffer.concat(head, headBytes);
-        head = [];
-        scanner = start(buf);
-        continue;
-      }
-      scanner.feed(chunk, at);
-    }
-    if (!scanner && !skip && headBytes > 0) {
-      scanner = start(Buffer.concat(head, headBytes));
-    }
-    if (!scanner) return undefined;
-    const doc = scanner.finish();
-    if (!doc) {
-      if (!scanner.rust) return undefined;
-      return {
-        warnings: [
-          {
-            path: file.path,
-            message:
-              'Rust executable without cargo-auditable data (.dep-v0 section): its crates are NOT in this report (build it with `cargo auditable build` to have them found)',
-          },
-        ],
-      };
-    }
-    const problems = new Problems();
-    let json: Buffer;
-    try {
-      json = inflateSync(doc, { maxOutputLength: MAX_DEP_JSON });
-    } catch (err) {
-      const why =
-        (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates past ${MAX_DEP_JSON} bytes (zlib bomb?)` : 'is not a complete zlib stream';
-      return manifestOutput('rustbinary', 'cargo', file.path, undefined, problems, `cargo-auditable data (.dep-v0) ${why}; its crates are NOT in this report`);
-    }
-    const parsed = parseJsonBounded(json.toString('utf8'));
-    if ('error' in parsed)
-      return manifestOutput(
-        'rustbinary',
-        'cargo',
-        file.path,
-        undefined,
-        problems,
-        `cargo-auditable data (.dep-v0): ${parsed.error}; its crates are NOT in this report`,
-      );
-    const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
-    const fatal = readDepDocument(parsed.value, file.path, list, problems);
-    return manifestOutput('rustbinary', 'cargo', file.path, list, problems, fatal);
-  },
-};
+  }
+  const problems = new Problems();
+  let json: Buffer;
+  try {
+    json = inflateSync(doc, { maxOutputLength: MAX_DEP_JSON });
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates past ${MAX_DEP_JSON} bytes (zlib bomb?)` : 'is not a complete zlib stream';
+    return manifestOutput('rustbinary', 'cargo', file.path, undefined, problems, `cargo-auditable data (.dep-v0) ${why}; its crates are NOT in this report`);
+  }
+  const parsed = parseJsonBounded(json.toString('utf8'));
+  if ('error' in parsed)
+    return manifestOutput(
+      'rustbinary',
+      'cargo',
+      file.path,
+      undefined,
+      problems,
+      `cargo-auditable data (.dep-v0): ${parsed.error}; its crates are NOT in this report`,
+    );
+  const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
+  const fatal = readDepDocument(parsed.value, file.path, list, problems);
+  return manifestOutput('rustbinary', 'cargo', file.path, list, problems, fatal);
+});

@@ -1,10 +1,8 @@
 import type { Package } from '@strata/model';
 import { purl } from '../purl.js';
-import { checkName, checkVersion, manifestText, Problems } from '../util/json.js';
+import { acceptPackage, type Problems } from '../util/json.js';
 import { forEachLineOfText } from '../util/lines.js';
-import { manifestOutput, MAX_MANIFEST_BYTES, PackageList } from '../util/manifest.js';
-import { contentBuffer } from '../util/stream.js';
-import type { Analyzer, AnalyzerOutput } from '../types.js';
+import { manifestAnalyzer, type PackageList } from '../util/manifest.js';
 
 const CARGO_LOCK = /(?:^|\/)Cargo\.lock$/;
 /** crates.io's name rule (ASCII letters, digits, "_" and "-"); local crates follow it too. */
@@ -14,17 +12,8 @@ const MAX_LINE = 64 * 1024;
 export const cargoPurl = (name: string, version: string): string => purl('cargo', undefined, name, version);
 
 export function cratePackage(rawName: string | undefined, rawVersion: string | undefined, filePath: string, problems: Problems): Package | undefined {
-  const name = checkName(rawName, CRATE_NAME, 'crate');
-  if ('why' in name) {
-    problems.add(`${name.why}; skipped`, rawName);
-    return undefined;
-  }
-  const version = checkVersion(rawVersion);
-  if ('why' in version) {
-    problems.add(`${version.why}; skipped`, name.ok);
-    return undefined;
-  }
-  return { type: 'cargo', name: name.ok, version: version.ok, purl: cargoPurl(name.ok, version.ok), filePath };
+  const checked = acceptPackage(rawName, rawVersion, CRATE_NAME, 'crate', problems);
+  return checked && { type: 'cargo', ...checked, purl: cargoPurl(checked.name, checked.version), filePath };
 }
 
 /** A TOML basic or literal string value, or undefined for anything else. */
@@ -44,7 +33,7 @@ function tomlString(value: string): string | undefined {
  * Cargo.lock (any version): every `[[package]]` table's name and version, the workspace's own crates
  * included. Read line by line as the subset of TOML Cargo writes; keys of other tables are ignored.
  */
-export function readCargoLock(text: string, filePath: string, list: PackageList, problems: Problems): void {
+export function readCargoLock(text: string, filePath: string, list: PackageList, problems: Problems): undefined {
   let current: { name?: string; version?: string } | undefined;
   const finish = (): void => {
     if (!current) return;
@@ -76,19 +65,7 @@ export function readCargoLock(text: string, filePath: string, list: PackageList,
     MAX_LINE,
   );
   finish();
+  return undefined;
 }
 
-export const cargoLockAnalyzer: Analyzer = {
-  type: 'cargo',
-  version: 1,
-  required: (path) => CARGO_LOCK.test(path),
-  maxSize: () => MAX_MANIFEST_BYTES,
-  produces: { kind: 'application', type: 'cargo' },
-  async analyze(file, ctx): Promise<AnalyzerOutput> {
-    const problems = new Problems();
-    const text = manifestText(await contentBuffer(file.content, Math.min(ctx.limits.maxBufferedFile, MAX_MANIFEST_BYTES), file.path), problems);
-    const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
-    readCargoLock(text, file.path, list, problems);
-    return manifestOutput('cargo', 'cargo', file.path, list, problems);
-  },
-};
+export const cargoLockAnalyzer = manifestAnalyzer({ type: 'cargo', version: 1, path: CARGO_LOCK, produces: 'cargo', text: readCargoLock });

@@ -98,6 +98,39 @@ export function checkName(n: string | undefined, rule: RegExp, what: string): { 
   return { ok: n };
 }
 
+/**
+ * A package's name and version (checkName, checkVersion), or why the record is skipped, with the
+ * text to show as its example (the raw name when the name is bad, else the name).
+ */
+export function checkPackage(
+  rawName: string | undefined,
+  rawVersion: string | undefined,
+  rule: RegExp,
+  what: string,
+): { name: string; version: string } | { why: string; bad: 'name' | 'version'; example: string | undefined } {
+  const name = checkName(rawName, rule, what);
+  if ('why' in name) return { why: name.why, bad: 'name', example: rawName };
+  const version = checkVersion(rawVersion);
+  if ('why' in version) return { why: version.why, bad: 'version', example: name.ok };
+  return { name: name.ok, version: version.ok };
+}
+
+/** checkPackage for one record of many: a bad one is counted in `problems` as skipped. */
+export function acceptPackage(
+  rawName: string | undefined,
+  rawVersion: string | undefined,
+  rule: RegExp,
+  what: string,
+  problems: Problems,
+): { name: string; version: string } | undefined {
+  const checked = checkPackage(rawName, rawVersion, rule, what);
+  if ('why' in checked) {
+    problems.add(`${checked.why}; skipped`, checked.example);
+    return undefined;
+  }
+  return checked;
+}
+
 /** A license string worth keeping (bounded, no control characters), or undefined. */
 export function licenseOf(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;

@@ -105,3 +105,10 @@ export function forEachLineOfText(text: string, sink: LineSink, maxLine = MAX_LI
     start = nl + 1;
   }
 }
+
+/** A "Name: value" header line (JAR manifest, Python core metadata): the name lower-cased and the value trimmed; undefined when it names nothing. */
+export function headerField(line: string): { name: string; value: string } | undefined {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() };
+}

@@ -1,5 +1,5 @@
 import type { Package, PackageType } from '@strata/model';
-import type { AnalyzerContext, AnalyzerFile, AnalyzerOutput } from '../types.js';
+import type { Analyzer, AnalyzerContext, AnalyzerFile, AnalyzerOutput } from '../types.js';
 import { manifestText, parseJsonBounded, Problems } from './json.js';
 import { contentBuffer } from './stream.js';
 
@@ -50,6 +50,27 @@ export function manifestOutput(
   return out;
 }
 
+/** Reads one manifest's content into `list`: returns why the whole file is not read, or undefined. */
+export type ReadManifest<T> = (content: T, filePath: string, list: PackageList, problems: Problems) => string | undefined;
+
+const manifestBuffer = async (file: AnalyzerFile, ctx: AnalyzerContext, problems: Problems): Promise<string> =>
+  manifestText(await contentBuffer(file.content, Math.min(ctx.limits.maxBufferedFile, MAX_MANIFEST_BYTES), file.path), problems);
+
+/** Reads a text manifest (bounded in size, UTF-8 checked) and hands its text to `read`. */
+export async function analyzeTextManifest(
+  file: AnalyzerFile,
+  ctx: AnalyzerContext,
+  analyzer: string,
+  type: PackageType,
+  read: ReadManifest<string>,
+): Promise<AnalyzerOutput> {
+  const problems = new Problems();
+  const text = await manifestBuffer(file, ctx, problems);
+  const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
+  const fatal = read(text, file.path, list, problems);
+  return manifestOutput(analyzer, type, file.path, list, problems, fatal);
+}
+
 /**
  * Reads a JSON manifest (bounded in size and depth, UTF-8 checked) and hands its value to `read`;
  * an unreadable file gives one warning and an empty set, so it still replaces a lower layer's set.
@@ -59,13 +80,33 @@ export async function analyzeJsonManifest(
   ctx: AnalyzerContext,
   analyzer: string,
   type: PackageType,
-  read: (value: unknown, list: PackageList, problems: Problems) => string | undefined,
+  read: ReadManifest<unknown>,
 ): Promise<AnalyzerOutput> {
   const problems = new Problems();
-  const text = manifestText(await contentBuffer(file.content, Math.min(ctx.limits.maxBufferedFile, MAX_MANIFEST_BYTES), file.path), problems);
-  const parsed = parseJsonBounded(text);
+  const parsed = parseJsonBounded(await manifestBuffer(file, ctx, problems));
   if ('error' in parsed) return manifestOutput(analyzer, type, file.path, undefined, problems, parsed.error);
   const list = new PackageList(ctx.limits.maxPackagesPerDatabase);
-  const fatal = read(parsed.value, list, problems);
+  const fatal = read(parsed.value, file.path, list, problems);
   return manifestOutput(analyzer, type, file.path, list, problems, fatal);
+}
+
+/** What a manifest analyzer is: its name and version, the files it reads, the packages' type, how it reads one file. */
+export type ManifestAnalyzerSpec = { type: string; version: number; path: RegExp; produces: PackageType } & (
+  | { json: ReadManifest<unknown> }
+  | { text: ReadManifest<string> }
+);
+
+/** An analyzer of one kind of package manifest (a lock file, an installed-package record), at most MAX_MANIFEST_BYTES. */
+export function manifestAnalyzer(spec: ManifestAnalyzerSpec): Analyzer {
+  return {
+    type: spec.type,
+    version: spec.version,
+    required: (path) => spec.path.test(path),
+    maxSize: () => MAX_MANIFEST_BYTES,
+    produces: { kind: 'application', type: spec.produces },
+    analyze: (file, ctx) =>
+      'json' in spec
+        ? analyzeJsonManifest(file, ctx, spec.type, spec.produces, spec.json)
+        : analyzeTextManifest(file, ctx, spec.type, spec.produces, spec.text),
+  };
 }

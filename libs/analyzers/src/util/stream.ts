@@ -36,6 +36,9 @@ export async function contentBuffer(content: Readable | Buffer, max: number, wha
   return readBounded(content, max, what);
 }
 
+/** The content as a stream, whichever form it came in. */
+export const contentStream = (content: Readable | Buffer): Readable => (Buffer.isBuffer(content) ? Readable.from([content]) : content);
+
 /** Consumes and discards what is left of a stream (a tar entry must be read to the end). */
 export async function drain(stream: Readable): Promise<void> {
   if (stream.readableEnded || stream.destroyed) return;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readAt } from '@strata/model';
 import type { ByteSource } from '../gobinary/buildinfo.js';
 
 /** A fresh path inside the layer's private temp directory. */
@@ -17,15 +18,7 @@ export async function openTempSource(path: string, remove: boolean): Promise<Byt
     size,
     async read(offset, length) {
       if (!fh) throw new Error(`${path} is closed`);
-      const len = Math.max(0, Math.min(length, size - offset));
-      const buf = Buffer.alloc(len);
-      let got = 0;
-      while (got < len) {
-        const { bytesRead } = await fh.read(buf, got, len - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === len ? buf : buf.subarray(0, got);
+      return readAt(fh, offset, Math.max(0, Math.min(length, size - offset)));
     },
     async close() {
       const h = fh;
