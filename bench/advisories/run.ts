@@ -39,9 +39,13 @@ if (args.child) {
     const t1 = performance.now();
     const hits = store.lookup('debian:12', 'linux').length;
     const lookupMs = performance.now() - t1;
+    // What a scan of an image with linux 6.1.76-1 reads: the entries not fixed at or below it.
+    const t3 = performance.now();
+    const affecting = store.lookupAffecting('debian:12', 'linux', '6.1.76-1')?.length ?? -1;
+    const affectingMs = performance.now() - t3;
     const t2 = performance.now();
     const viaCache = await openAdvisoryIndex({ dbDir, cacheDir });
-    console.log(JSON.stringify({ openMs, lookupMs, hits, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
+    console.log(JSON.stringify({ openMs, lookupMs, hits, affecting, affectingMs, cachedOpenMs: performance.now() - t2, rebuilt: viaCache.rebuilt }));
   } else if (mode === 'matcher') {
     const { advisoryIndexSource } = await import('@strata/advisories');
     const source = advisoryIndexSource(dbDir, cacheDir, 60_000);
@@ -116,7 +120,7 @@ console.log(
 
 const open = child('open', fullDb, cacheDir, storePath);
 console.log(
-  `store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`,
+  `store open: ${(open.openMs as number).toFixed(1)} ms (header only); cold lookup of debian:12 linux (${open.hits} entries) ${(open.lookupMs as number).toFixed(0)} ms, then of those not fixed at or below 6.1.76-1 (${open.affecting}) ${(open.affectingMs as number).toFixed(1)} ms; openAdvisoryIndex through the cache (source listing + fingerprint + open) ${(open.cachedOpenMs as number).toFixed(1)} ms`,
 );
 
 // Warm CLI scans.

@@ -115,11 +115,24 @@ CREATE INDEX records_by_id_hash ON records (id, hash);
 CREATE INDEX affected_by_bound ON affected (key, name, bound);
 `;
 
-/** An entry's affectedBound as the store keeps it: "<scheme> <sort key>", or null. */
+/**
+ * An entry's affectedBound as the store keeps it: "<scheme> <sort key>", or null. Every version of
+ * its ranges must have a key too: keyed versions are totally ordered by their keys, so "at or above
+ * the bound" implies "at or above each range's fix" whatever the scheme does with odd strings.
+ */
 function boundKey(a: IndexedAffected): string | null {
   const bound = affectedBound(a);
-  const key = bound ? comparator(bound.scheme).sortKey?.(bound.version) : undefined;
-  return bound && key !== undefined ? `${bound.scheme} ${key}` : null;
+  if (!bound) return null;
+  const sortKey = comparator(bound.scheme).sortKey;
+  if (!sortKey) return null;
+  for (const range of a.ranges) {
+    for (const e of range.events) {
+      const v = e.introduced ?? e.fixed ?? e.last_affected ?? e.limit;
+      if (v !== undefined && v !== '0' && v !== '*' && sortKey(v) === undefined) return null;
+    }
+  }
+  const key = sortKey(bound.version);
+  return key === undefined ? null : `${bound.scheme} ${key}`;
 }
 
 interface PreviousRow {

@@ -2,6 +2,7 @@
 // stream, the archive ends at the end-of-archive marker as GNU tar and Go's archive/tar see it, and
 // special headers (GNU long name/link, PAX) are bounded before anything is buffered.
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { base256, skipUnless, tarHeader } from '@strata/testing';
 import { LayerError, type LayerErrorCode } from './errors.js';
@@ -52,6 +53,39 @@ test('a diffID claim that the content does not hash to refuses the layer, naming
   await rejectsWith(record(tar, { diffId: 'md5:abc', label: LABEL }), 'DIFF_ID_MISMATCH', /not a sha256 or sha512 digest/);
   const sha512 = `sha512:${run('sha512sum', [], tar).toString().split(' ')[0]}`;
   assert.equal((await record(tar, { diffId: sha512, label: LABEL })).summary.diffId, sha512);
+});
+
+test('a source verified against the diffID itself: an uncompressed layer is not hashed again, a compressed one still is', {
+  skip: skipUnless('tool:gzip'),
+}, async () => {
+  const tar = await honest();
+  const actual = `sha256:${sha256(tar)}`;
+  const claimed = `sha256:${sha256(Buffer.from('the popular base layer'))}`;
+  // An uncompressed layer whose blob digest is its diffID: the walk reads the very bytes the source
+  // verifies, so it takes the source's word (a source that does not verify must not claim it) ...
+  const trusted = await record(chunked(tar, 333), { mediaType: TAR, diffId: claimed, sourceDigest: claimed, label: LABEL });
+  assert.equal(trusted.summary.diffId, claimed);
+  assert.ok(trusted.files.has('var/lib/dpkg/status'));
+  // ... and a source that does verify fails the walk at its end when the bytes do not match.
+  const failing = Readable.from(
+    (async function* () {
+      yield tar;
+      throw new Error(`layer digest mismatch: expected ${claimed}`);
+    })(),
+  );
+  await assert.rejects(record(failing, { mediaType: TAR, diffId: claimed, sourceDigest: claimed, label: LABEL }), /layer digest mismatch/);
+  // A gzip blob's digest covers the compressed bytes: the tar is still hashed against the diffID.
+  await rejectsWith(
+    record(gzipCli(tar), { mediaType: GZIP, diffId: claimed, sourceDigest: claimed, label: LABEL }),
+    'DIFF_ID_MISMATCH',
+    new RegExp(`${actual}.*${claimed}`),
+  );
+  // A digest other than the diffID changes nothing either.
+  await rejectsWith(
+    record(tar, { mediaType: TAR, diffId: claimed, sourceDigest: actual, label: LABEL }),
+    'DIFF_ID_MISMATCH',
+    new RegExp(`${actual}.*${claimed}`),
+  );
 });
 
 test('entries after the end-of-archive marker are ignored as GNU tar ignores them, but hashed into the diffID', { skip: skipUnless('tool:tar') }, async () => {

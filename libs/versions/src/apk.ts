@@ -155,4 +155,38 @@ function isValid(v: string): boolean {
   return accepts(() => checkPlain('apk', v));
 }
 
-export const apk: Comparator = { scheme: 'apk', compare, isValid };
+/** A 64-bit value, in order: negatives (\x01, fewer digits higher, digits complemented) below the rest (\x03). */
+function valueKey(v: bigint): string {
+  const digits = (v < 0n ? -v : v).toString();
+  if (v >= 0n) return `\x03${String.fromCharCode(0x30 + digits.length)}${digits}`;
+  return `\x01${String.fromCharCode(0x7f - digits.length)}${digits.replace(/\d/g, (d) => String(9 - Number(d)))}`;
+}
+
+/**
+ * The token stream compare() walks, as one string: per token its kind, then its value. Kinds are
+ * compared only where everything before is equal, and there the version whose next token is of an
+ * earlier kind is newer, except a pre-release suffix, older than anything: so kinds are written
+ * from \x3a (a component after '.') down to \x34 (the end), a pre-release suffix as \x31.
+ * Undefined where compare() would stop at a token it cannot read (it then ignores the rest), and
+ * for numbers that would wrap 64 bits.
+ */
+function sortKey(v: string): string | undefined {
+  try {
+    checkPlain('apk', v);
+  } catch {
+    return undefined;
+  }
+  if (/\d{19,}/.test(v)) return undefined;
+  const t: Cursor = { s: v, pos: 0, kind: DIGIT };
+  let key = '';
+  for (;;) {
+    if (t.kind === END) return `${key}\x34`;
+    if (t.kind === INVALID) return undefined;
+    const kind = t.kind;
+    const value = take(t);
+    if (t.kind === INVALID) return undefined;
+    key += `${kind === SUFFIX && value < 0n ? '\x31' : String.fromCharCode(0x3a - kind)}${valueKey(value)}`;
+  }
+}
+
+export const apk: Comparator = { scheme: 'apk', compare, isValid, sortKey };

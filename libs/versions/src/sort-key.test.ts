@@ -12,6 +12,7 @@ const dpkg = comparator('dpkg');
 const semver = comparator('semver');
 const pep440 = comparator('pep440');
 const rpm = comparator('rpm');
+const apk = comparator('apk');
 const keyOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
@@ -226,5 +227,39 @@ test('rpm sortKey orders as compare on the shared Red Hat vectors', { skip: skip
   checkPairs(
     lines.map((l) => [l.a, l.b] as const),
     rpm,
+  );
+});
+
+const APK_PARTS = ['0', '00', '1', '01', '2', '10', '9', '012', '123'];
+
+function apkVersion(): string {
+  let v = pick(rand, APK_PARTS.slice(2));
+  const n = Math.floor(rand() * 3);
+  for (let i = 0; i < n; i++) v += `.${pick(rand, APK_PARTS)}`;
+  if (rand() < 0.15) v += pick(rand, ['a', 'b', 'z']);
+  const suffixes = Math.floor(rand() * 2.5);
+  for (let i = 0; i < suffixes; i++)
+    v += `_${pick(rand, ['alpha', 'beta', 'pre', 'rc', 'cvs', 'svn', 'git', 'hg', 'p'])}${rand() < 0.6 ? pick(rand, APK_PARTS) : ''}`;
+  if (rand() < 0.7) v += `-r${pick(rand, APK_PARTS)}`;
+  if (rand() < 0.03) v += pick(rand, ['x', '_unknown1', '.', '-']);
+  return v;
+}
+
+test('apk sortKey orders as compare on seeded random versions (leading zeros, letters, suffixes, revisions)', () => {
+  const versions = Array.from({ length: 2000 }, apkVersion);
+  const list: [string, string][] = [];
+  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  for (const v of versions.slice(0, 500)) for (const tail of ['.0', '0', 'a', '_rc1', '_p1', '-r1', '.01']) list.push([v, `${v}${tail}`]);
+  checkPairs(list, apk);
+  const keyed = versions.filter((v) => apk.sortKey?.(v) !== undefined).length;
+  assert.ok(keyed > versions.length * 0.9, `${keyed} of ${versions.length} have a key`);
+});
+
+test('apk sortKey orders as compare on the shared Alpine vectors', { skip: skipUnless('data') }, () => {
+  const lines = vectorFiles('alpine').flatMap(readVectors);
+  assert.ok(lines.length > 0);
+  checkPairs(
+    lines.map((l) => [l.a, l.b] as const),
+    apk,
   );
 });

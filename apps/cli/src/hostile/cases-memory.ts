@@ -211,8 +211,6 @@ export const memoryCases: HostileCase[] = [
   },
   {
     name: 'dpkg: a 200 MB valid status file',
-    knownGap:
-      'peak RSS is about 277 MB now (890 MB before; 200,000 packages kept, the rest counted in a WARN), but the scan takes about 10-11 s on 2 shared cores: 4.7-5 s to inflate and parse 1.2M stanzas, 4.3-4.6 s to match 200k packages (advisory-store lookups; about 1.4 s per 150k before the store read rows one at a time and evicted per lookup)',
     kind: '4 large dpkg status',
     slowBuild: true,
     run: async (ctx, honest) => {
@@ -253,8 +251,6 @@ export const memoryCases: HostileCase[] = [
   },
   {
     name: 'npm: 150k packages in node_modules',
-    knownGap:
-      'peak RSS is about 247 MB now (783 MB before), but the scan takes about 10-11 s on 2 shared cores: 2.5-3.5 s to walk 150k tar entries, 3-5.5 s to match (advisory-store lookups; 1.4 s before the store read rows one at a time and evicted per lookup)',
     kind: '4 150k packages',
     run: async (ctx, honest) => {
       const entries = Array.from({ length: 150_000 }, (_, i) => ({
