@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   const zstd = row('strata-zstd');
   const zcli = row('zstd -dc | tar -t');
   if (zstd && zcli)
-    console.log(`strata zstd (fzstd) / zstd -dc | tar -t: ${(zstd.wall / zcli.wall).toFixed(2)}× wall, ${(zstd.cpu / zcli.cpu).toFixed(2)}× CPU`);
+    console.log(`strata zstd (node:zlib) / zstd -dc | tar -t: ${(zstd.wall / zcli.wall).toFixed(2)}× wall, ${(zstd.cpu / zcli.cpu).toFixed(2)}× CPU`);
 }
 
 await main();

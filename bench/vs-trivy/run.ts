@@ -204,7 +204,7 @@ for (const c of cases) {
 const verdict = (met: boolean | undefined) => (met === undefined ? '' : met ? 'met' : 'MISSED');
 console.log('');
 console.log(
-  `${pad('case', 38)}${lpad('trivy', 9)}${lpad('strata', 9)}${lpad('wall', 8)}  ${pad('goal', 17)}${pad('', 7)}${lpad('CPU s/t', 18)}   peak RSS s / t`,
+  `${pad('case', 38)}${lpad('trivy', 9)}${lpad('strata', 9)}${lpad('wall', 8)}  ${pad('goal', 17)}${pad('', 7)}${lpad('CPU s/t', 18)}   peak RSS s (max) / t`,
 );
 let maxRss = 0;
 for (const r of rows) {
@@ -218,7 +218,8 @@ for (const r of rows) {
     cpu = `${secs(sc)} / ${secs(tc)}`;
     const sr = median(r.strata.map((x) => x.rssMb!));
     maxRss = Math.max(maxRss, ...r.strata.map((x) => x.rssMb!));
-    rss = `${sr.toFixed(0)} / ${median(r.trivy.map((x) => x.rssMb!)).toFixed(0)} MB`;
+    const sMax = Math.max(...r.strata.map((x) => x.rssMb!));
+    rss = `${sr.toFixed(0)} (max ${sMax.toFixed(0)}) / ${median(r.trivy.map((x) => x.rssMb!)).toFixed(0)} MB`;
   }
   console.log(
     `${pad(r.label, 38)}${lpad(secs(t), 9)}${lpad(secs(s), 9)}${lpad(`${(s / t).toFixed(2)}×`, 8)}  ${pad(r.goal, 17)}${pad(verdict(r.met), 7)}${lpad(cpu, 18)}   ${rss}`,

@@ -34,6 +34,8 @@ export interface AnalyzeLayerOptions {
   signal?: AbortSignal;
   /** hash the uncompressed stream and refuse the layer (LayerError DIFF_ID_MISMATCH) unless it is diffId */
   verifyDiffId?: boolean;
+  /** the digest the source stream is verified against while it streams (WalkOptions.sourceDigest) */
+  sourceDigest?: string;
   /**
    * Where the layer's private temp directory goes (spooled jars and binaries): the scan's cache
    * directory, never the shared /tmp, in a real scan. Defaults to os.tmpdir(). The directory is
@@ -367,6 +369,7 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
     if (options.compressedSize !== undefined) walkOptions.compressedSize = options.compressedSize;
     if (options.signal !== undefined) walkOptions.signal = options.signal;
     if (options.verifyDiffId) walkOptions.diffId = options.diffId;
+    if (options.sourceDigest !== undefined) walkOptions.sourceDigest = options.sourceDigest;
     await walkLayer(source, walkOptions, visitor);
 
     for (const a of analyzers) {

@@ -2,8 +2,9 @@
 // stream, the archive ends at the end-of-archive marker as GNU tar and Go's archive/tar see it, and
 // special headers (GNU long name/link, PAX) are bounded before anything is buffered.
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { skipUnless } from '@strata/testing';
+import { base256, skipUnless, tarHeader } from '@strata/testing';
 import { LayerError, type LayerErrorCode } from './errors.js';
 import { MAX_SPECIAL_HEADER_BYTES } from './tar-guard.js';
 import { chunked, gzipCli, packTar, padded, record, run, sha256, ustarHeader } from './testing/index.js';
@@ -52,6 +53,39 @@ test('a diffID claim that the content does not hash to refuses the layer, naming
   await rejectsWith(record(tar, { diffId: 'md5:abc', label: LABEL }), 'DIFF_ID_MISMATCH', /not a sha256 or sha512 digest/);
   const sha512 = `sha512:${run('sha512sum', [], tar).toString().split(' ')[0]}`;
   assert.equal((await record(tar, { diffId: sha512, label: LABEL })).summary.diffId, sha512);
+});
+
+test('a source verified against the diffID itself: an uncompressed layer is not hashed again, a compressed one still is', {
+  skip: skipUnless('tool:gzip'),
+}, async () => {
+  const tar = await honest();
+  const actual = `sha256:${sha256(tar)}`;
+  const claimed = `sha256:${sha256(Buffer.from('the popular base layer'))}`;
+  // An uncompressed layer whose blob digest is its diffID: the walk reads the very bytes the source
+  // verifies, so it takes the source's word (a source that does not verify must not claim it) ...
+  const trusted = await record(chunked(tar, 333), { mediaType: TAR, diffId: claimed, sourceDigest: claimed, label: LABEL });
+  assert.equal(trusted.summary.diffId, claimed);
+  assert.ok(trusted.files.has('var/lib/dpkg/status'));
+  // ... and a source that does verify fails the walk at its end when the bytes do not match.
+  const failing = Readable.from(
+    (async function* () {
+      yield tar;
+      throw new Error(`layer digest mismatch: expected ${claimed}`);
+    })(),
+  );
+  await assert.rejects(record(failing, { mediaType: TAR, diffId: claimed, sourceDigest: claimed, label: LABEL }), /layer digest mismatch/);
+  // A gzip blob's digest covers the compressed bytes: the tar is still hashed against the diffID.
+  await rejectsWith(
+    record(gzipCli(tar), { mediaType: GZIP, diffId: claimed, sourceDigest: claimed, label: LABEL }),
+    'DIFF_ID_MISMATCH',
+    new RegExp(`${actual}.*${claimed}`),
+  );
+  // A digest other than the diffID changes nothing either.
+  await rejectsWith(
+    record(tar, { mediaType: TAR, diffId: claimed, sourceDigest: actual, label: LABEL }),
+    'DIFF_ID_MISMATCH',
+    new RegExp(`${actual}.*${claimed}`),
+  );
 });
 
 test('entries after the end-of-archive marker are ignored as GNU tar ignores them, but hashed into the diffID', { skip: skipUnless('tool:tar') }, async () => {
@@ -107,24 +141,6 @@ function specialHeader(typeflag: string, size: number, body = Buffer.alloc(0)): 
   return Buffer.concat([ustarHeader('././@LongLink', size, typeflag), padded(body)]);
 }
 
-/** Rewrites a header's size field as GNU base-256 (0x80 positive, 0xff negative two's complement) and fixes the checksum. */
-function base256Size(header: Buffer, size: bigint): Buffer {
-  const block = Buffer.from(header.subarray(0, 512));
-  const field = Buffer.alloc(12);
-  let value = BigInt.asUintN(88, size);
-  for (let i = 11; i >= 1; i--) {
-    field[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  field[0] = size < 0n ? 0xff : 0x80;
-  field.copy(block, 124);
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return Buffer.concat([block, header.subarray(512)]);
-}
-
 test('GNU long-name, long-link and PAX headers above 1 MiB are refused before anything is buffered', async () => {
   const GiB = 1024 ** 3;
   const tail = Buffer.concat([member('etc/os-release', 'ID=debian\n'), END_OF_ARCHIVE]);
@@ -143,7 +159,7 @@ test('GNU long-name, long-link and PAX headers above 1 MiB are refused before an
     await rejectsWith(record(c.blob, { mediaType: TAR, label: LABEL }), 'LIMIT_EXCEEDED', /header claims \d+ bytes; such headers are bounded at 1048576 bytes/);
   }
   // negative sizes (base-256 two's complement) are malformed, never a loop or a huge allocation
-  const negative = Buffer.concat([base256Size(specialHeader('x', 0), -1536n), tail]);
+  const negative = Buffer.concat([tarHeader({ name: '././@LongLink', typeflag: 'x', size: base256(-1536n) }), tail]);
   await rejectsWith(record(negative, { mediaType: TAR, label: LABEL }), 'BAD_TAR', /PAX header with an invalid size \(-\d+\)/);
 });
 

@@ -65,6 +65,12 @@ export interface WalkOptions {
    * the visitor has seen the entries: a caller keeps nothing of a walk that rejects.
    */
   diffId?: string;
+  /**
+   * The digest the source stream is verified against as it streams (it fails at its end otherwise,
+   * as an ImageSource's layers do). When it equals `diffId` and the layer is an uncompressed tar,
+   * the walk reads exactly the bytes that digest covers, so they are not hashed a second time.
+   */
+  sourceDigest?: string;
 }
 
 export interface WalkSummary {
@@ -195,10 +201,12 @@ class LayerWalk {
       extract.on('close', resolve);
     });
 
+    // an uncompressed layer whose blob digest is its diffID: the source verifies these very bytes
+    const verifiedBySource = opened.compression === 'none' && this.options.diffId !== undefined && this.options.sourceDigest === this.options.diffId;
     for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
       if (this.failure) break;
       this.uncompressed += chunk.length;
-      hash.hash.update(chunk);
+      if (!verifiedBySource) hash.hash.update(chunk);
       this.checkExpansion(opened);
       if (this.archiveEnded) continue; // drained and hashed, never parsed
       if (!extract.write(chunk)) await this.drained(extract);
@@ -208,7 +216,7 @@ class LayerWalk {
     extract.end(undefined);
     await done;
     if (this.failure) throw this.failure;
-    const diffId = `${hash.algorithm}:${hash.hash.digest('hex')}`;
+    const diffId = verifiedBySource ? (this.options.diffId as string) : `${hash.algorithm}:${hash.hash.digest('hex')}`;
     const expected = this.options.diffId;
     if (expected !== undefined && diffId !== expected) {
       throw new LayerError(

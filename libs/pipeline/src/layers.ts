@@ -66,10 +66,21 @@ export async function analyzeAndStoreLayer(
   store: BlobStore,
   layer: LayerRef,
   source: Readable,
-  options: { label: string; limits?: Partial<LayerLimits>; signal?: AbortSignal; tmpRoot?: string },
+  options: {
+    label: string;
+    limits?: Partial<LayerLimits>;
+    signal?: AbortSignal;
+    tmpRoot?: string;
+    /**
+     * source fails at its end unless its bytes hash to layer.digest (an ImageSource's openLayer): an
+     * uncompressed layer whose digest is its diffID is then not hashed a second time
+     */
+    sourceVerified?: boolean;
+  },
 ): Promise<{ cacheKey: string; result: LayerResult }> {
   const cacheKey = cacheKeyFor(layer.diffId);
   const analyzeOptions: Parameters<typeof analyzeLayer>[1] = { diffId: layer.diffId, verifyDiffId: true, label: options.label };
+  if (options.sourceVerified) analyzeOptions.sourceDigest = layer.digest;
   if (layer.mediaType !== undefined) analyzeOptions.mediaType = layer.mediaType;
   if (layer.size !== undefined) analyzeOptions.compressedSize = layer.size;
   if (options.limits) analyzeOptions.limits = options.limits;
@@ -110,6 +121,7 @@ export async function analyzeImageLayers(layers: LayerRef[], options: AnalyzeLay
       const source = await options.openLayer(layer);
       const stored = await analyzeAndStoreLayer(options.store, layer, source, {
         label,
+        sourceVerified: true,
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.tmpRoot !== undefined ? { tmpRoot: options.tmpRoot } : {}),
