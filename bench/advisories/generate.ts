@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createZipWriter } from './zip-writer.js';
+import { createZipWriter, prng } from '@strata/testing';
 
 export interface GenerateOptions {
   out: string;
@@ -30,18 +30,6 @@ export interface GeneratedEcosystem {
   records: number;
   changed: number;
   withdrawn: number;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Real source-package names first (the heavy head of the distribution), synthetic ones after. */
@@ -268,7 +256,7 @@ function record(
   changedShare: number,
 ): { id: string; modified: string; json: string; changedAt: number; withdrawn: boolean } {
   // Per-record stream: the same record comes out the same whatever else changes.
-  const r = rng(seed * 1_000_003 + i * 7 + spec.ecosystem.length * 104_729);
+  const r = prng(seed * 1_000_003 + i * 7 + spec.ecosystem.length * 104_729);
   const id = spec.id(i, r);
   const name = packageName(spec, skewedPackage(r, spec.packages));
   // The generation in which this record last changed (1 = never since the base set).
@@ -278,7 +266,7 @@ function record(
     if (d < changedShare) changedAt = g + 2;
   });
   // One in ten changed records is withdrawn instead of edited.
-  const withdrawn = changedAt > 1 && rng(i * 31 + changedAt)() < 0.1;
+  const withdrawn = changedAt > 1 && prng(i * 31 + changedAt)() < 0.1;
   const base = Date.UTC(2020, 0, 1);
   const modified = isoDay(base, (i % 1500) + (changedAt - 1) * 1600);
   const cve = cveOf(i);
@@ -341,7 +329,7 @@ export function generateBucket(opts: GenerateOptions): GeneratedEcosystem[] {
       }
       // Half the withdrawn records are marked so, the other half disappear from the dump.
       if (rec.withdrawn && i % 2 === 0) continue;
-      zip.add(`${rec.id}.json`, rec.json);
+      zip.add({ name: `${rec.id}.json`, content: rec.json });
       modified.push([rec.modified, rec.id]);
       if (rec.changedAt > 1) writeFileSync(join(dir, `${rec.id}.json`), rec.json);
     }

@@ -1,21 +1,13 @@
 // Advisory data names things after Object.prototype's members: package names, record ids, aliases
 // and ecosystems such as "constructor" or "__proto__". None of them may break or bend an index.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDirs } from '@strata/testing';
 import { diffDatabases, ecosystemKey, openAdvisoryIndex, type OsvRecord } from './index.js';
 
-const temps: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'strata-hostile-names-'));
-  temps.push(d);
-  return d;
-}
-after(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('strata-hostile-names');
 
 const HOSTILE_NAMES = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__', 'prototype'] as const;
 

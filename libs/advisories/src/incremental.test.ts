@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { skipUnless } from '@strata/testing';
+import { skipUnless, tempDirs } from '@strata/testing';
 import { openAdvisoryIndex, updateDatabase, type OsvRecord } from './index.js';
 import { writeZip } from './testing/zip.js';
 
@@ -16,7 +15,8 @@ let baseUrl = '';
 let bucket = '';
 const requests: string[] = [];
 const failing = new Set<string>();
-const temps: string[] = [];
+
+const tempDir = tempDirs('strata-incremental');
 
 before(async () => {
   bucket = await tempDir();
@@ -37,14 +37,7 @@ before(async () => {
 });
 after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const d of temps) await rm(d, { recursive: true, force: true });
 });
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'strata-incremental-'));
-  temps.push(d);
-  return d;
-}
 
 const record = (n: number, modified: string, fixed = '1.0.0'): OsvRecord => ({
   id: `GHSA-test-${n}`,

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { sharedDataDir, skipUnless } from '@strata/testing';
+import { test } from 'node:test';
+import { sharedDataDir, skipUnless, tempDirs } from '@strata/testing';
 import { AdvisoryDbEmptyError, diffDatabases, ecosystemKey, openAdvisoryIndex, type OsvRecord } from './index.js';
 import { writeZip } from './testing/zip.js';
 
-const temps: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'strata-advisories-'));
-  temps.push(d);
-  return d;
-}
-after(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('strata-advisories');
 
 const data = (): string => sharedDataDir() as string;
 

@@ -2,23 +2,14 @@
 // rules: records grouped by ecosystem key and normalised name, in id order, withdrawn ones left
 // out), on every shared-data OSV folder; and a rebuild while readers hold the old store.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { sharedDataDir, skipUnless } from '@strata/testing';
+import { test } from 'node:test';
+import { sharedDataDir, skipUnless, tempDirs } from '@strata/testing';
 import { ecosystemKey, indexCacheDir, listSources, normalizePackageName, openAdvisoryIndex, STORE_FILE, type OsvRecord } from './index.js';
 import { incrementalSources } from './store.js';
 
-const temps: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'strata-store-'));
-  temps.push(d);
-  return d;
-}
-after(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('strata-store');
 
 async function readFolder(dir: string): Promise<OsvRecord[]> {
   const out: OsvRecord[] = [];

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { closedLoopbackPort, sharedDataDir, skipUnless } from '@strata/testing';
+import { closedLoopbackPort, sharedDataDir, skipUnless, tempDirs } from '@strata/testing';
 import { openAdvisoryIndex, updateDatabase, type UpdateProgress } from './index.js';
 import { writeZip } from './testing/zip.js';
 
@@ -13,7 +12,8 @@ import { writeZip } from './testing/zip.js';
 const routes = new Map<string, { status: number; body: Buffer; contentLength?: number }>();
 let server: Server;
 let baseUrl = '';
-const temps: string[] = [];
+
+const tempDir = tempDirs('strata-update');
 
 before(async () => {
   server = createServer((req, res) => {
@@ -36,14 +36,7 @@ before(async () => {
 });
 after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const d of temps) await rm(d, { recursive: true, force: true });
 });
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'strata-update-'));
-  temps.push(d);
-  return d;
-}
 
 /** A real dump built from shared records: the bytes the server will serve. */
 async function dumpOf(folder: string, count?: number): Promise<Buffer> {

@@ -3,24 +3,16 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDirs } from '@strata/testing';
 import { runBlobStoreContract } from './testing/contract.js';
 import { createFsBlobStore } from './fs.js';
 import { BlobStoreDigestMismatchError } from './types.js';
 
-const roots: string[] = [];
-async function freshRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'strata-blobstore-'));
-  roots.push(root);
-  return root;
-}
-after(async () => {
-  for (const root of roots) await rm(root, { recursive: true, force: true });
-});
+const freshRoot = tempDirs('strata-blobstore');
 
 runBlobStoreContract('filesystem', async () => createFsBlobStore({ root: await freshRoot() }));
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { skipUnless } from '@strata/testing';
+import { base256, skipUnless, tarHeader } from '@strata/testing';
 import { LayerError, type LayerErrorCode } from './errors.js';
 import { MAX_SPECIAL_HEADER_BYTES } from './tar-guard.js';
 import { chunked, gzipCli, packTar, padded, record, run, sha256, ustarHeader } from './testing/index.js';
@@ -141,24 +141,6 @@ function specialHeader(typeflag: string, size: number, body = Buffer.alloc(0)): 
   return Buffer.concat([ustarHeader('././@LongLink', size, typeflag), padded(body)]);
 }
 
-/** Rewrites a header's size field as GNU base-256 (0x80 positive, 0xff negative two's complement) and fixes the checksum. */
-function base256Size(header: Buffer, size: bigint): Buffer {
-  const block = Buffer.from(header.subarray(0, 512));
-  const field = Buffer.alloc(12);
-  let value = BigInt.asUintN(88, size);
-  for (let i = 11; i >= 1; i--) {
-    field[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  field[0] = size < 0n ? 0xff : 0x80;
-  field.copy(block, 124);
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return Buffer.concat([block, header.subarray(512)]);
-}
-
 test('GNU long-name, long-link and PAX headers above 1 MiB are refused before anything is buffered', async () => {
   const GiB = 1024 ** 3;
   const tail = Buffer.concat([member('etc/os-release', 'ID=debian\n'), END_OF_ARCHIVE]);
@@ -177,7 +159,7 @@ test('GNU long-name, long-link and PAX headers above 1 MiB are refused before an
     await rejectsWith(record(c.blob, { mediaType: TAR, label: LABEL }), 'LIMIT_EXCEEDED', /header claims \d+ bytes; such headers are bounded at 1048576 bytes/);
   }
   // negative sizes (base-256 two's complement) are malformed, never a loop or a huge allocation
-  const negative = Buffer.concat([base256Size(specialHeader('x', 0), -1536n), tail]);
+  const negative = Buffer.concat([tarHeader({ name: '././@LongLink', typeflag: 'x', size: base256(-1536n) }), tail]);
   await rejectsWith(record(negative, { mediaType: TAR, label: LABEL }), 'BAD_TAR', /PAX header with an invalid size \(-\d+\)/);
 });
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openAdvisoryIndex, type AdvisoryIndex, type OsvAffected, type OsvRecord } from '@strata/advisories';
 import type { ImageInventory, InventorySet } from '@strata/model';
+import { prng } from '@strata/testing';
 import { matchInventory } from './index.js';
 import { appSet, osInventory, placed } from './testing/index.js';
 
@@ -23,17 +24,6 @@ after(async () => {
   for (const d of temps) await rm(d, { recursive: true, force: true });
 });
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(0x13ba7c4);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 

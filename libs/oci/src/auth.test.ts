@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { AuthError, createRegistryClient, openImage, parseReference, resolveCredentials } from './index.js';
 import { startTokenServer, type TokenServer } from './testing/index.js';
 import { fixtureRef, infra, loadImages, skipUnlessImages } from '@strata/testing';
-import { drain } from './testing/helpers.js';
+import { drain } from './testing/index.js';
 
 const skip = skipUnlessImages();
 let tmp: string;

@@ -17,7 +17,7 @@ import {
 } from './index.js';
 import { startBlobStorage, startFaultProxy, type FaultProxy } from './testing/fault-proxy.js';
 import { fixtureRef, infra, loadImages, pushBlob, pushManifest, skipUnlessImages } from '@strata/testing';
-import { drain } from './testing/helpers.js';
+import { drain } from './testing/index.js';
 
 const skip = skipUnlessImages();
 let proxy: FaultProxy;

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { skipUnless } from '@strata/testing';
+import { base256, paxRecord, skipUnless, tarHeader, tarPad } from '@strata/testing';
 import { detectInput, InputError, openImage } from './index.js';
 import { indexTar, MAX_TAR_SPECIAL_HEADER_BYTES } from './tar-index.js';
 
@@ -20,45 +20,9 @@ after(async () => {
 });
 
 /** A ustar header block; `size` is written as octal text, or as the raw 12-byte field when a Buffer. */
-function header(name: string, size: number | string | Buffer, typeflag = '0'): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(name, 0, 100, 'utf8');
-  block.write('0000644\0', 100, 'latin1');
-  block.write('0000000\0', 108, 'latin1');
-  block.write('0000000\0', 116, 'latin1');
-  if (Buffer.isBuffer(size)) size.copy(block, 124, 0, 12);
-  else block.write(`${(typeof size === 'number' ? size.toString(8) : size).padStart(11, '0')}\0`, 124, 'latin1');
-  block.write('00000000000\0', 136, 'latin1');
-  block.write(typeflag, 156, 'latin1');
-  block.write('ustar\0', 257, 'latin1');
-  block.write('00', 263, 'latin1');
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return block;
-}
-
-const pad = (data: Buffer): Buffer => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+const header = (name: string, size: number | string | Buffer, typeflag = '0'): Buffer => tarHeader({ name, size, typeflag });
 const member = (name: string, content: string, typeflag = '0'): Buffer =>
-  Buffer.concat([header(name, Buffer.byteLength(content), typeflag), pad(Buffer.from(content))]);
-const paxRecord = (key: string, value: string): string => {
-  const body = ` ${key}=${value}\n`;
-  let length = body.length;
-  while (`${length}${body}`.length !== length) length = `${length}${body}`.length;
-  return `${length}${body}`;
-};
-/** GNU base-256 size field: 0x80 + big-endian positive, or 0xff… two's complement negative. */
-function base256(value: bigint): Buffer {
-  const field = Buffer.alloc(12);
-  let v = BigInt.asUintN(88, value);
-  for (let i = 11; i >= 1; i--) {
-    field[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  field[0] = value < 0n ? 0xff : 0x80;
-  return field;
-}
+  Buffer.concat([header(name, Buffer.byteLength(content), typeflag), tarPad(Buffer.from(content))]);
 
 async function archive(name: string, ...parts: Buffer[]): Promise<string> {
   const path = join(tmp, name);
@@ -82,7 +46,7 @@ test('a docker-archive whose first entry is a PAX header with size -1536 is an e
     await archive(
       'pax-record-negative.tar',
       header('././@PaxHeader', paxRecord('size', '-1536').length, 'x'),
-      pad(Buffer.from(paxRecord('size', '-1536'))),
+      tarPad(Buffer.from(paxRecord('size', '-1536'))),
       manifest,
     ),
     await archive('size-not-octal.tar', header('manifest.json', '12x9'), manifest),
@@ -104,14 +68,14 @@ test('GNU long-name / long-link and PAX headers above 1 MiB are refused before t
   ];
   for (const [name, size, type] of cases) {
     // the file is small but long enough that "runs past the end of the file" is not what stops it
-    const body = typeof size === 'number' && size <= 2 * MAX_TAR_SPECIAL_HEADER_BYTES ? pad(Buffer.alloc(size, 0x41)) : Buffer.alloc(0);
+    const body = typeof size === 'number' && size <= 2 * MAX_TAR_SPECIAL_HEADER_BYTES ? tarPad(Buffer.alloc(size, 0x41)) : Buffer.alloc(0);
     const path = await archive(name, header('././@LongLink', size, type), body, tail);
     await rejectsInput(indexTar(path), /header at offset 0 claims \d+ bytes; such headers are bounded at 1048576 bytes/);
     await rejectsInput(detectInput(path), /bounded at 1048576 bytes/);
   }
   // within the bound, a long name still names the entry
   const longName = `${'d/'.repeat(200)}manifest.json`;
-  const ok = await archive('long-name-ok.tar', header('././@LongLink', longName.length + 1, 'L'), pad(Buffer.from(`${longName}\0`)), member('x', '[]'));
+  const ok = await archive('long-name-ok.tar', header('././@LongLink', longName.length + 1, 'L'), tarPad(Buffer.from(`${longName}\0`)), member('x', '[]'));
   const tar = await indexTar(ok);
   try {
     assert.ok(tar.entries.has(longName));

@@ -19,7 +19,7 @@ import {
 } from './index.js';
 import { indexTar } from './tar-index.js';
 import { loadImages, skipUnlessImages } from '@strata/testing';
-import { drain } from './testing/helpers.js';
+import { drain } from './testing/index.js';
 
 const skip = skipUnlessImages(false);
 let tmp: string;

@@ -6,7 +6,7 @@ import test from 'node:test';
 import { MediaType } from './manifest.js';
 import { createRegistryClient, listPlatforms, NotFoundError, openImage, parsePlatform, parseReference, PlatformError } from './index.js';
 import { fixtureRef, loadImages, skipUnlessImages } from '@strata/testing';
-import { compressionOf, drain, skopeoInspect } from './testing/helpers.js';
+import { compressionOf, drain, skopeoInspect } from './testing/index.js';
 
 const skip = skipUnlessImages();
 

@@ -1,5 +1,6 @@
 // Test support shared by every project: where the real infrastructure and the shared reference
 // data are, and a skip-or-fail gate so CI can never skip an integration suite silently.
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -190,6 +191,12 @@ export async function closedLoopbackPort(): Promise<number> {
 
 export { packTar, tarStream } from './tar.js';
 export type { TarEntry } from './tar.js';
+export { base256, paxHeader, paxRecord, rawTar, TAR_EOF, tarHeader, tarMember, tarPad } from './raw-tar.js';
+export type { RawTarEntry, TarHeaderFields, TarType } from './raw-tar.js';
+export { createZipWriter, zeroBomb, zip } from './zip.js';
+export type { DeflatedBody, ZipEntry, ZipWriter } from './zip.js';
+export { prng } from './random.js';
+export { tempDirs } from './temp.js';
 export { tarLayer, fileLayer, uniqueLayer, pushBlob, pushManifest, pushImage, pushIndex } from './push.js';
 export type { BlobSource, LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
 
@@ -204,6 +211,17 @@ export function runEntry(entry: string, env: Record<string, string>, timeoutMs =
     timeout: timeoutMs,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs a process entry with bad settings and asserts that it exits 2 and that its stderr names each
+ * of `problems` (an entry reports every bad setting at once); returns the stderr for more checks.
+ */
+export function assertSettingsRefused(entry: string, env: Record<string, string>, problems: readonly RegExp[]): string {
+  const result = runEntry(entry, env);
+  assert.equal(result.status, 2, result.stderr);
+  for (const problem of problems) assert.match(result.stderr, problem);
+  return result.stderr;
 }
 
 export { deleteTopicsOfRun } from './kafka.js';

@@ -1,10 +1,9 @@
 // dpkg comparator against the real `dpkg --compare-versions`, on seeded random and edge pairs.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng } from './testing/index.js';
+import { disagreements, mutator, pairs, pick, pipeOracle, prng } from './testing/index.js';
 
 const rand = prng(0x5eed_d9c6);
 
@@ -39,26 +38,16 @@ function version(): string {
   return `${epoch}${up}${hasRevision ? `-${revision()}` : ''}`;
 }
 
-function mutate(v: string): string {
-  switch (Math.floor(rand() * 8)) {
-    case 0:
-      return `${v}~`;
-    case 1:
-      return `${v}${pick(rand, ['.0', '0', 'a', '+1', '~1'])}`;
-    case 2:
-      return v.replace(/\d+/, (d) => (rand() < 0.5 ? `0${d}` : String(Number(d.slice(0, 9)) + 1)));
-    case 3:
-      return v.includes(':') ? v.slice(v.indexOf(':') + 1) : `0:${v}`;
-    case 4:
-      return v.includes('-') ? `${v}0` : `${v}-0`;
-    case 5:
-      return v.replace(/[a-z]/, (c) => c.toUpperCase());
-    case 6:
-      return v.replace(/\./, '~');
-    default:
-      return v.slice(0, Math.max(1, v.length - 1));
-  }
-}
+const mutate = mutator(rand, (m) => [
+  (v) => `${v}~`,
+  m.append(['.0', '0', 'a', '+1', '~1']),
+  m.renumber(),
+  m.toggleEpoch(':'),
+  (v) => (v.includes('-') ? `${v}0` : `${v}-0`),
+  (v) => v.replace(/[a-z]/, (c) => c.toUpperCase()),
+  (v) => v.replace(/\./, '~'),
+  m.dropLast,
+]);
 
 // Edge pairs: policy corner cases and inputs dpkg refuses (our compare must refuse them too).
 const EDGES: Array<[string, string]> = [
@@ -95,8 +84,7 @@ function dpkgOracle(list: ReadonlyArray<readonly [string, string]>): string[] {
         if dpkg --compare-versions "$a" eq "$b" 2>/dev/null; then echo '='; else echo '>'; fi
       else echo E; fi
     done`;
-  const input = list.map(([a, b]) => `${a}\t${b}\n`).join('');
-  return execFileSync('sh', ['-c', script], { input }).toString().trim().split('\n');
+  return pipeOracle('sh', ['-c', script], list);
 }
 
 test('dpkg comparator agrees with dpkg --compare-versions', { skip: skipUnless('tool:dpkg') }, (t) => {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng, readVectors, versionsDir } from './testing/index.js';
+import { answerCounts, disagreements, exceptionPairs, mutator, pairs, pick, prng } from './testing/index.js';
 import { MAVEN } from './testing/vector-exceptions.js';
 
 const rand = prng(0x5eed_3a7e);
@@ -48,24 +48,15 @@ function version(): string {
   return v || '1';
 }
 
-function mutate(v: string): string {
-  switch (Math.floor(rand() * 7)) {
-    case 0:
-      return `${v}${pick(rand, ['.0', '-0', '-SNAPSHOT', '-1', '.1', 'a1', '-ga', '.final', '-sp1'])}`;
-    case 1:
-      return v.replace(/\d+/, (d) => (rand() < 0.5 ? `0${d}` : String(Number(d.slice(0, 9)) + 1)));
-    case 2:
-      return rand() < 0.5 ? v.toUpperCase() : v.toLowerCase();
-    case 3:
-      return v.replace(/[.-]/, pick(rand, ['.', '-', '']));
-    case 4:
-      return v.replace(/[a-z]+/i, pick(rand, WORDS));
-    case 5:
-      return v.replace(/(\d)([a-z])/i, '$1-$2');
-    default:
-      return v.slice(0, Math.max(1, v.length - 1));
-  }
-}
+const mutate = mutator(rand, (m) => [
+  m.append(['.0', '-0', '-SNAPSHOT', '-1', '.1', 'a1', '-ga', '.final', '-sp1']),
+  m.renumber(),
+  m.recase(),
+  m.replaceOneOf(/[.-]/, ['.', '-', '']),
+  m.replaceOneOf(/[a-z]+/i, WORDS),
+  (v) => v.replace(/(\d)([a-z])/i, '$1-$2'),
+  m.dropLast,
+]);
 
 const EDGES: Array<[string, string]> = [
   ['1.0-alpha-1', '1.0-alpha1'],
@@ -117,15 +108,10 @@ function mavenOracle(jar: string, list: ReadonlyArray<readonly [string, string]>
 
 test('maven comparator agrees with Maven ComparableVersion', { skip: skipUnless('tool:java', 'tool:mvn', 'data') }, (t) => {
   const jar = mavenArtifactJar();
-  const exceptionLines = readVectors(join(versionsDir(), 'maven-versions-generated.txt'))
-    .concat(readVectors(join(versionsDir(), 'maven-versions.txt')))
-    .filter((l) => MAVEN.some((e) => e.at === `${l.file}:${l.line}`))
-    .map((l): [string, string] => [l.a, l.b]);
+  const exceptionLines = exceptionPairs(['maven-versions-generated.txt', 'maven-versions.txt'], MAVEN);
   assert.equal(exceptionLines.length, MAVEN.length);
   const list = pairs(rand, 800, version, mutate, [...EDGES, ...exceptionLines]);
   const oracle = mavenOracle(jar, list);
   assert.deepEqual(disagreements(comparator('maven'), list, oracle), []);
-  const counts = { '<': 0, '=': 0, '>': 0 };
-  for (const o of oracle) counts[o as keyof typeof counts]++;
-  t.diagnostic(`${list.length} pairs agree with ${jar.split('/').pop()} ${JSON.stringify(counts)}`);
+  t.diagnostic(`${list.length} pairs agree with ${jar.split('/').pop()} ${JSON.stringify(answerCounts(oracle))}`);
 });

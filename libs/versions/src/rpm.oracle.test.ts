@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng } from './testing/index.js';
+import { answerCounts, disagreements, mutator, pairs, pick, prng } from './testing/index.js';
 
 const rand = prng(0x5eed_0e1a);
 
@@ -30,26 +30,16 @@ function version(): string {
   return `${epoch}${part()}${release}`;
 }
 
-function mutate(v: string): string {
-  switch (Math.floor(rand() * 8)) {
-    case 0:
-      return `${v}${pick(rand, ['~', '^', '~1', '^1'])}`;
-    case 1:
-      return `${v}${pick(rand, ['.0', '0', 'a', '.1', '-1', '-'])}`;
-    case 2:
-      return v.replace(/\d+/, (d) => (rand() < 0.5 ? `0${d}` : String(Number(d.slice(0, 9)) + 1)));
-    case 3:
-      return v.includes(':') ? v.slice(v.indexOf(':') + 1) : `0:${v}`;
-    case 4:
-      return v.replace(/[.~^_]/, pick(rand, ['.', '~', '^', '_', '']));
-    case 5:
-      return v.replace(/-[^-]*$/, '');
-    case 6:
-      return v.replace(/[a-z]/, (c) => c.toUpperCase());
-    default:
-      return v.slice(0, Math.max(1, v.length - 1));
-  }
-}
+const mutate = mutator(rand, (m) => [
+  m.append(['~', '^', '~1', '^1']),
+  m.append(['.0', '0', 'a', '.1', '-1', '-']),
+  m.renumber(),
+  m.toggleEpoch(':'),
+  m.replaceOneOf(/[.~^_]/, ['.', '~', '^', '_', '']),
+  (v) => v.replace(/-[^-]*$/, ''),
+  (v) => v.replace(/[a-z]/, (c) => c.toUpperCase()),
+  m.dropLast,
+]);
 
 const EDGES: Array<[string, string]> = [
   ['1.0~rc1', '1.0'],
@@ -94,9 +84,7 @@ test('rpm comparator agrees with rpm.vercmp', { skip: skipUnless('tool:rpm') }, 
   const list = pairs(rand, 800, version, mutate, EDGES);
   const oracle = rpmOracle(list);
   assert.deepEqual(disagreements(comparator('rpm'), list, oracle), []);
-  const counts = { '<': 0, '=': 0, '>': 0, E: 0 };
-  for (const o of oracle) counts[o as keyof typeof counts]++;
-  t.diagnostic(`${list.length} pairs agree with rpm.vercmp ${JSON.stringify(counts)}`);
+  t.diagnostic(`${list.length} pairs agree with rpm.vercmp ${JSON.stringify(answerCounts(oracle))}`);
 });
 
 test('rpm refuses an empty version, and so do we', { skip: skipUnless('tool:rpm') }, () => {

@@ -2,11 +2,10 @@
 // pairs; a version Ruby refuses (Gem::Version.correct? false) must be one we refuse ('E').
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
-import { disagreements, pairs, pick, prng, readVectors, versionsDir } from './testing/index.js';
+import { answerCounts, disagreements, exceptionPairs, mutator, pairs, pick, pipeOracle, prng } from './testing/index.js';
 import { RUBYGEMS } from './testing/vector-exceptions.js';
 
 const rand = prng(0x5eed_6e35);
@@ -22,22 +21,14 @@ function version(): string {
   return v;
 }
 
-function mutate(v: string): string {
-  switch (Math.floor(rand() * 6)) {
-    case 0:
-      return `${v}${pick(rand, ['.0', '.0.0', '.a', '.pre', '-1', '.rc1', '-pre.1', '.1'])}`;
-    case 1:
-      return v.replace(/\d+/, (d) => (rand() < 0.5 ? `0${d}` : String(Number(d.slice(0, 9)) + 1)));
-    case 2:
-      return rand() < 0.5 ? v.toUpperCase() : v.toLowerCase();
-    case 3:
-      return v.replace(/[.-]/, pick(rand, ['.', '-', '']));
-    case 4:
-      return v.replace(/[a-z]+/i, pick(rand, WORDS));
-    default:
-      return v.slice(0, Math.max(1, v.length - 1));
-  }
-}
+const mutate = mutator(rand, (m) => [
+  m.append(['.0', '.0.0', '.a', '.pre', '-1', '.rc1', '-pre.1', '.1']),
+  m.renumber(),
+  m.recase(),
+  m.replaceOneOf(/[.-]/, ['.', '-', '']),
+  m.replaceOneOf(/[a-z]+/i, WORDS),
+  m.dropLast,
+]);
 
 const EDGES: Array<[string, string]> = [
   ['1.0', '1'],
@@ -72,23 +63,15 @@ function rubyOracle(list: ReadonlyArray<readonly [string, string]>): string[] {
         puts "E"
       end
     end`;
-  const input = list.map(([a, b]) => `${a}\t${b}`).join('\n') + '\n';
-  return execFileSync('ruby', ['-e', script], { input, maxBuffer: 64 * 1024 * 1024 })
-    .toString()
-    .trim()
-    .split('\n');
+  return pipeOracle('ruby', ['-e', script], list);
 }
 
 test('rubygems comparator agrees with Ruby Gem::Version', { skip: skipUnless('tool:ruby', 'data') }, (t) => {
-  const exceptionLines = readVectors(join(versionsDir(), 'rubygems-versions.txt'))
-    .filter((l) => RUBYGEMS.some((e) => e.at === `${l.file}:${l.line}`))
-    .map((l): [string, string] => [l.a, l.b]);
+  const exceptionLines = exceptionPairs(['rubygems-versions.txt'], RUBYGEMS);
   assert.equal(exceptionLines.length, RUBYGEMS.length);
   const list = pairs(rand, 1500, version, mutate, [...EDGES, ...exceptionLines]);
   const oracle = rubyOracle(list);
   assert.deepEqual(disagreements(comparator('rubygems'), list, oracle), []);
-  const counts: Record<string, number> = {};
-  for (const o of oracle) counts[o] = (counts[o] ?? 0) + 1;
   const gemVersion = execFileSync('ruby', ['-e', 'print Gem::VERSION']).toString();
-  t.diagnostic(`${list.length} pairs agree with RubyGems ${gemVersion} ${JSON.stringify(counts)}`);
+  t.diagnostic(`${list.length} pairs agree with RubyGems ${gemVersion} ${JSON.stringify(answerCounts(oracle))}`);
 });

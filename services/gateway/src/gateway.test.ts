@@ -131,6 +131,54 @@ function fakeDigest(): string {
 // Every topic this run created (the gateways' dead-letter topics) has the run id in its name.
 after(() => deleteTopicsOfRun(runId));
 
+/** Collects a WatchFindings stream into `into` until it ends or is cancelled. */
+async function collect(stream: AsyncIterable<FindingsPublished>, into: FindingsPublished[]): Promise<void> {
+  try {
+    for await (const event of stream) into.push(event);
+  } catch (error) {
+    if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
+  }
+}
+
+/** The gateway's count of open WatchFindings streams. */
+const watchStreams = (metrics: Registry): Promise<number> =>
+  metrics
+    .getSingleMetric('strata_gateway_watch_streams')!
+    .get()
+    .then((m) => m.values[0]?.value ?? 0);
+
+/**
+ * A gateway on a Kafka client and a fresh bucket of its own (`name` tells the suites apart: client id
+ * and event group), with the topics it publishes and reads in place.
+ */
+async function startTestGateway(
+  name: string,
+  bucketPrefix: string,
+  options: Partial<Parameters<typeof startGateway>[0]>,
+): Promise<{ bus: EventBus; store: BlobStore; gateway: Gateway }> {
+  const bus = await connectKafkaBus({
+    brokers: infra.kafka()!.brokers,
+    clientId: name,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    rebalanceTimeoutMs: 10000,
+  });
+  const store = await createS3BlobStore({ ...infra.s3()!, bucket: uniqueName(bucketPrefix).toLowerCase().slice(0, 63) });
+  await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
+  const gateway = await startGateway({
+    bus,
+    store,
+    logger,
+    host: '127.0.0.1',
+    port: 0,
+    pollIntervalMs: 200,
+    eventGroup: `strata-${name}-${runId}`,
+    topic,
+    ...options,
+  });
+  return { bus, store, gateway };
+}
+
 describe('gateway on Kafka + MinIO', { skip }, () => {
   let bus: EventBus;
   let store: BlobStore;
@@ -141,27 +189,7 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
   const image = (name: string) => `127.0.0.1:15000/strata/${runId}-${name}:v1`;
 
   before(async () => {
-    const s3 = infra.s3()!;
-    bus = await connectKafkaBus({
-      brokers: infra.kafka()!.brokers,
-      clientId: 'gateway-test',
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      rebalanceTimeoutMs: 10000,
-    });
-    store = await createS3BlobStore({ ...s3, bucket: uniqueName('gw').toLowerCase().slice(0, 63) });
-    await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
-    gateway = await startGateway({
-      bus,
-      store,
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      pollIntervalMs: 200,
-      metricsRegistry: metrics,
-      eventGroup: `strata-gateway-test-${runId}`,
-      topic,
-    });
+    ({ bus, store, gateway } = await startTestGateway('gateway-test', 'gw', { metricsRegistry: metrics }));
     client = connect(ScanService, gateway.address);
     requests = await watchScanRequests(bus);
   });
@@ -268,20 +296,8 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
 
     const watch = new AbortController();
     const streamed: FindingsPublished[] = [];
-    const watching = (async () => {
-      try {
-        for await (const event of client.client.watchFindings({ repositoryPrefixes: [`127.0.0.1:15000/strata/${runId}-find`] }, { signal: watch.signal })) {
-          streamed.push(event);
-        }
-      } catch (error) {
-        if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
-      }
-    })();
-    const streams = () =>
-      metrics
-        .getSingleMetric('strata_gateway_watch_streams')!
-        .get()
-        .then((m) => m.values[0]?.value ?? 0);
+    const watching = collect(client.client.watchFindings({ repositoryPrefixes: [`127.0.0.1:15000/strata/${runId}-find`] }, { signal: watch.signal }), streamed);
+    const streams = () => watchStreams(metrics);
     await waitFor('the watch stream to be open', async () => ((await streams()) === 1 ? true : undefined));
 
     const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
@@ -416,24 +432,11 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
     const digest = fakeDigest();
     const received: FindingsPublished[] = [];
     const watch = new AbortController();
-    const watching = (async () => {
-      try {
-        for await (const e of client.client.watchFindings(
-          { manifestDigests: [digest], kinds: [FindingsKind.DELTA], minSeverity: Severity.HIGH },
-          { signal: watch.signal },
-        )) {
-          received.push(e);
-        }
-      } catch (error) {
-        if (!(isServiceError(error) && error.code === grpc.status.CANCELLED)) throw error;
-      }
-    })();
-    const streams = () =>
-      metrics
-        .getSingleMetric('strata_gateway_watch_streams')!
-        .get()
-        .then((m) => m.values[0]?.value ?? 0);
-    await waitFor('the watch stream to be open', async () => ((await streams()) === 1 ? true : undefined));
+    const watching = collect(
+      client.client.watchFindings({ manifestDigests: [digest], kinds: [FindingsKind.DELTA], minSeverity: Severity.HIGH }, { signal: watch.signal }),
+      received,
+    );
+    await waitFor('the watch stream to be open', async () => ((await watchStreams(metrics)) === 1 ? true : undefined));
     const base = { imageRef: image('delta'), manifestDigest: digest, advisoryDbVersion: `db2-${runId}` };
     await publishEvent(bus, Topics.findings, { ...base, scanId: 'full', kind: FindingsKind.FULL, counts: { critical: 3 } });
     await publishEvent(bus, Topics.findings, {
@@ -505,27 +508,7 @@ describe('gateway auth and shutdown', { skip }, () => {
   const token = randomBytes(16).toString('hex');
 
   before(async () => {
-    const s3 = infra.s3()!;
-    bus = await connectKafkaBus({
-      brokers: infra.kafka()!.brokers,
-      clientId: 'gateway-test-auth',
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      rebalanceTimeoutMs: 10000,
-    });
-    store = await createS3BlobStore({ ...s3, bucket: uniqueName('gwa').toLowerCase().slice(0, 63) });
-    await bus.ensureTopics([Topics.scanRequested, Topics.findings, Topics.scanCompleted, Topics.scanFailed].map(topic), 4);
-    gateway = await startGateway({
-      bus,
-      store,
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      token,
-      pollIntervalMs: 200,
-      eventGroup: `strata-gateway-test-auth-${runId}`,
-      topic,
-    });
+    ({ bus, store, gateway } = await startTestGateway('gateway-test-auth', 'gwa', { token }));
   });
 
   after(async () => {

@@ -1,14 +1,11 @@
 // The process entry point refuses to start on bad settings and names every problem at once.
-import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
-import { runEntry } from '@strata/testing';
+import { assertSettingsRefused } from '@strata/testing';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+const unreachable = { S3_ENDPOINT: 'http://127.0.0.1:1' };
 
 test('strata-merger exits 2 and lists every missing or bad setting', () => {
-  const result = runEntry(main, { S3_ENDPOINT: 'http://127.0.0.1:1', STRATA_TOPIC_PARTITIONS: 'zero' });
-  assert.equal(result.status, 2, result.stderr);
-  assert.match(result.stderr, /KAFKA_BROKERS is required/);
-  assert.match(result.stderr, /STRATA_TOPIC_PARTITIONS must be an integer/);
+  assertSettingsRefused(main, { ...unreachable, STRATA_TOPIC_PARTITIONS: 'zero' }, [/KAFKA_BROKERS is required/, /STRATA_TOPIC_PARTITIONS must be an integer/]);
 });

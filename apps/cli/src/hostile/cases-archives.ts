@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { assertSameFindings, scanJson, type HostileCase } from './harness.js';
 import { honestAppEntries, honestJar, honestRecords, writeAdvisoryDir, writeFile, writeOciImage, POM_PROPERTIES } from './images.js';
 import { tar } from './tar.js';
-import { zeroBomb, zip, type ZipEntry } from './zip.js';
+import { zeroBomb, zip, type ZipEntry } from '@strata/testing';
 
 /** A db folder whose records all come from one all.zip (the honest ones) plus hostile entries. */
 function zipDb(dir: string, hostile: ZipEntry[], at: 'first' | 'middle' = 'middle'): string {
@@ -15,7 +15,7 @@ function zipDb(dir: string, hostile: ZipEntry[], at: 'first' | 'middle' = 'middl
 }
 
 let bomb: ReturnType<typeof zeroBomb> | undefined;
-const threeGiB = (): ReturnType<typeof zeroBomb> => (bomb ??= zeroBomb(3));
+const threeGiB = (): ReturnType<typeof zeroBomb> => (bomb ??= zeroBomb(3 * 1024));
 
 export const archiveCases: HostileCase[] = [
   {

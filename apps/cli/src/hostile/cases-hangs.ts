@@ -16,7 +16,7 @@ function negativePaxArchive(kind: 'record' | 'base256' | 'octal'): Buffer {
       : header({
           name: 'PaxHeaders/x',
           type: 'pax',
-          rawSize:
+          size:
             kind === 'base256'
               ? Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x00])
               : Buffer.from('-3000\0\0\0\0\0\0\0', 'latin1'),

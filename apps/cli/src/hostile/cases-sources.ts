@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { scanJson, type HostileCase } from './harness.js';
 import { honestRecords, sha256, writeFile } from './images.js';
 import { tar } from './tar.js';
-import { zip } from './zip.js';
+import { zip } from '@strata/testing';
 
 async function serve(handler: RequestListener, use: (base: string) => Promise<void>): Promise<void> {
   const server: Server = createServer(handler);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { tarHeader, tarPad } from '@strata/testing';
 import { walkLayer, type LayerEntry, type WalkOptions, type WalkSummary } from '../walk.js';
 
 export { packTar } from '@strata/testing';
@@ -129,26 +130,9 @@ export function chunked(data: Buffer, size: number): Readable {
   return Readable.from(parts);
 }
 
-/** A hand-made ustar header, for archives tar-stream's pack would not write (huge or hostile). */
-export function ustarHeader(name: string, size: number, typeflag = '0', options: { linkname?: string; badChecksum?: boolean } = {}): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(name, 0, 100, 'utf8');
-  block.write('0000644\0', 100, 'latin1');
-  block.write('0000000\0', 108, 'latin1');
-  block.write('0000000\0', 116, 'latin1');
-  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-  block.write('00000000000\0', 136, 'latin1');
-  block.write(typeflag, 156, 'latin1');
-  if (options.linkname !== undefined) block.write(options.linkname, 157, 100, 'utf8');
-  block.write('ustar\0', 257, 'latin1');
-  block.write('00', 263, 'latin1');
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  if (options.badChecksum) sum += 1;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return block;
-}
+/** A hand-made ustar header (@strata/testing's tarHeader), for archives tar-stream's pack would not write (huge or hostile). */
+export const ustarHeader = (name: string, size: number, typeflag = '0', options: { linkname?: string; badChecksum?: boolean } = {}): Buffer =>
+  tarHeader({ name, size, typeflag, ...options });
 
 /** Pads file content to whole 512-byte blocks. */
-export const padded = (data: Buffer): Buffer => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+export const padded = tarPad;

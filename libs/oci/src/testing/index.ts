@@ -5,4 +5,4 @@ export { startTokenServer, parseScope } from './token-server.js';
 export type { TokenServer, TokenServerOptions, TokenRequestRecord } from './token-server.js';
 export { startFaultProxy, startBlobStorage } from './fault-proxy.js';
 export type { FaultProxy, FaultAction, FaultRule, RecordedRequest, BlobStorage } from './fault-proxy.js';
-export { drain, compressionOf, skopeoInspect } from './helpers.js';
+export { drain, compressionOf, skopeoInspect } from './streams.js';

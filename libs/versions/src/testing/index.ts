@@ -1,9 +1,12 @@
 // Helpers shared by this library's tests (not exported from index.ts).
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedDataDir } from '@strata/testing';
 import { InvalidVersionError } from '../errors.js';
 import type { Comparator } from '../types.js';
+
+export { prng } from '@strata/testing';
 
 /** <shared data>/versions; only call from tests gated on skipUnless('data'). */
 export function versionsDir(): string {
@@ -82,18 +85,6 @@ export function mismatches(c: Comparator, lines: VectorLine[]): string[] {
   return bad;
 }
 
-/** Deterministic PRNG (mulberry32), so random pairs are the same on every run. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)]!;
 }
@@ -137,4 +128,30 @@ export function disagreements(c: Comparator, list: ReadonlyArray<readonly [strin
     if (mine !== oracle[i]) bad.push(`${JSON.stringify(a)} vs ${JSON.stringify(b)}: oracle ${oracle[i]}, ours ${mine}`);
   });
   return bad;
+}
+
+/** How often an oracle gave each answer, for a test's diagnostic line. */
+export function answerCounts(oracle: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of oracle) counts[o] = (counts[o] ?? 0) + 1;
+  return counts;
+}
+
+/** The pairs of the vector lines named in `exceptions` (`<file>:<line>`), from the given vector files. */
+export function exceptionPairs(files: readonly string[], exceptions: ReadonlyArray<{ at: string }>): Array<[string, string]> {
+  return files
+    .flatMap((f) => readVectors(join(versionsDir(), f)))
+    .filter((l) => exceptions.some((e) => e.at === `${l.file}:${l.line}`))
+    .map((l): [string, string] => [l.a, l.b]);
+}
+
+export { mutator, type Mutation, type Mutations } from './mutations.js';
+
+/** Runs an oracle program that reads one "a<TAB>b" pair a line on stdin and answers one line a pair. */
+export function pipeOracle(command: string, args: readonly string[], list: ReadonlyArray<readonly [string, string]>): string[] {
+  const input = list.map(([a, b]) => `${a}\t${b}\n`).join('');
+  return execFileSync(command, args, { input, maxBuffer: 64 * 1024 * 1024 })
+    .toString()
+    .trim()
+    .split('\n');
 }

@@ -1,4 +1,4 @@
-// Small helpers shared by the test files of this project.
+// Stream and image checks of this project's tests: drain a stream (bytes, sha256, magic), name a blob's compression, ask skopeo.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
