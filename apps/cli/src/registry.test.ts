@@ -12,6 +12,8 @@ const work = mkdtempSync(join(tmpdir(), 'strata-cli-registry-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
 const db = join(repoRoot, 'fixtures/advisories');
 const cacheDir = join(work, 'cache');
+/** The local advisory db, the cache and JSON output: what every scan below runs with. */
+const jsonScan = ['--db', db, '--cache-dir', cacheDir, '--format', 'json'];
 
 const strata = (...args: string[]) => runStrata(work, args);
 
@@ -47,22 +49,7 @@ test('strata registry scans every image and platform under the globs, grouped un
   const arm = await pushImage(host, `${prefix}/multi`, 'arm64', [await lodash('4.17.21')], { platform: { os: 'linux', architecture: 'arm64' } });
   const index = await pushIndex(host, `${prefix}/multi`, 'latest', [amd, arm], { attestation: true });
 
-  const run = strata(
-    'registry',
-    host,
-    '--repo',
-    `${prefix}/**`,
-    '--exclude',
-    `${prefix}/scratch/**`,
-    '--db',
-    db,
-    '--cache-dir',
-    cacheDir,
-    '--format',
-    'json',
-    '--exit-code',
-    '4',
-  );
+  const run = strata('registry', host, '--repo', `${prefix}/**`, '--exclude', `${prefix}/scratch/**`, ...jsonScan, '--exit-code', '4');
   assert.equal(run.status, 4, run.stderr);
   const summary = JSON.parse(run.stdout) as Summary;
   assert.deepEqual(summary.repositories, [`${prefix}/api`, `${prefix}/multi`, `${prefix}/web`]);
@@ -88,17 +75,7 @@ test('strata registry scans every image and platform under the globs, grouped un
   let total = 0;
   for (const image of summary.images) {
     for (const p of image.platforms) {
-      const single = strata(
-        'image',
-        p.reference,
-        ...(image.kind === 'index' ? ['--platform', p.platform!] : []),
-        '--db',
-        db,
-        '--cache-dir',
-        cacheDir,
-        '--format',
-        'json',
-      );
+      const single = strata('image', p.reference, ...(image.kind === 'index' ? ['--platform', p.platform!] : []), ...jsonScan);
       assert.equal(single.status, 0, single.stderr);
       const report = JSON.parse(single.stdout) as { Results: Array<{ Vulnerabilities?: Array<{ VulnerabilityID: string }> }> };
       const ids = report.Results.flatMap((r) => r.Vulnerabilities ?? [])
@@ -127,7 +104,7 @@ test('strata registry scans every image and platform under the globs, grouped un
   assert.match(table.stdout, /└\s+linux\/arm64/);
   assert.match(table.stdout, new RegExp(`Total: ${total} \\(.*\\) in 4 images`));
 
-  const none = strata('registry', host, '--repo', `${prefix}/api`, '--db', db, '--cache-dir', cacheDir, '--format', 'json', '--exit-code', '4');
+  const none = strata('registry', host, '--repo', `${prefix}/api`, ...jsonScan, '--exit-code', '4');
   assert.equal(none.status, 0, 'nothing found: exit 0');
   assert.equal((JSON.parse(none.stdout) as Summary).images.length, 1);
 });
@@ -143,7 +120,7 @@ test('strata registry names the registry and the reason when it refuses the cred
 
 test("the README's example scans the fixture images under strata/ cleanly: tests push elsewhere", { skip: skipUnlessImages(), timeout: 300_000 }, () => {
   const host = infra.registry('anonymous')!.host;
-  const run = strata('registry', host, '--repo', 'strata/**', '--db', db, '--cache-dir', cacheDir, '--format', 'json');
+  const run = strata('registry', host, '--repo', 'strata/**', ...jsonScan);
   assert.equal(
     run.status,
     0,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { sharedDataDir, skipUnless } from '@strata/testing';
-import { analyzeLayer } from './layer.js';
+import { analyzeLayer, MAX_FILE_NOTES } from './layer.js';
 import { analyzerSetVersion, defaultAnalyzers } from './registry.js';
 import type { Analyzer } from './types.js';
 import { run, tarStream, tempDir, zeros } from './testing/index.js';
@@ -233,4 +233,28 @@ test('analyzeLayer: stream analyzers that want one entry read it together, each 
     result.warnings.map((w) => [w.analyzer, w.message]),
     [['quitter', 'quitter analyzer failed: gave up before reading']],
   );
+});
+
+test('analyzeLayer notes the files the merge needs: possible folder replacements and files named like a DB file, within their own bound', async () => {
+  const result = await analyzeLayer(
+    tarStream([
+      { name: 'srv/app', content: 'a file where a folder was' },
+      { name: 'srv/app.txt', content: 'dotted: not a folder name' },
+      { name: 'a/b/c/d/e', content: 'five deep' },
+      { name: 'opt/state/deep/er/dpkg/status', content: '' },
+      { name: 'usr/bin/tool', content: 'x', mode: 0o755 },
+      ...Array.from({ length: MAX_FILE_NOTES + 5 }, (_, i) => ({ name: `many/f${i}`, content: '' })),
+      { name: 'var/lib', type: 'symlink' as const, linkname: '/opt/state' },
+    ]),
+    { diffId: DIFF_ID, label: LABEL },
+  );
+  const notes = byPath(result.entries ?? []);
+  assert.equal(notes.get('srv/app')?.type, 'file');
+  assert.equal(notes.get('usr/bin/tool')?.type, 'file');
+  assert.equal(notes.get('opt/state/deep/er/dpkg/status')?.type, 'file', 'a file named like a DB file, at any depth');
+  assert.ok(!notes.has('srv/app.txt') && !notes.has('a/b/c/d/e'));
+  const files = (result.entries ?? []).filter((e) => e.type === 'file').length;
+  assert.equal(files, MAX_FILE_NOTES, 'file notes stop at their bound');
+  assert.equal(notes.get('var/lib')?.type, 'symlink', 'links are still noted past the file notes bound');
+  assert.deepEqual(result.warnings, [], 'the file notes bound is silent: a missing note only over-reports');
 });

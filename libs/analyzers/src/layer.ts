@@ -320,8 +320,9 @@ export async function analyzeLayer(source: Readable, options: AnalyzeLayerOption
         (watch.baseNames.has(path.slice(path.lastIndexOf('/') + 1)) || shallowFolderName(path)) &&
         !watch.paths.has(path);
       if (!watch.paths.has(path) && linkFollowers.length === 0 && e.type !== 'symlink' && !packageFolder && !overFile && !fileNote) return;
+      // file notes have their own bound (MAX_FILE_NOTES): they never use up the links' budget
       if (fileNote) fileNotes++;
-      if (entries.length >= MAX_ENTRY_NOTES) {
+      else if (entries.length - fileNotes >= MAX_ENTRY_NOTES) {
         if (!notesOverflowed)
           warn(
             'layer',

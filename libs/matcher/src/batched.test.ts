@@ -4,7 +4,7 @@
 // warnings of one full lookup per package, which this test gets from the same store with both
 // turned off: on seeded advisory data with prototype-key names, withdrawn and replaced records,
 // Debian and Ubuntu (dpkg: epochs, tildes, revisions), Red Hat (rpm: binary and source names,
-// tildes, carets), Alpine (apk suffixes), npm and PyPI (pre-releases), Go (no sort key), DSAs
+// tildes, carets), Alpine (apk suffixes), npm, PyPI and Go (pre-releases, SEMVER ranges), DSAs
 // folded into per-CVE findings, versions lists, last_affected, limits, ranges the scheme cannot
 // sort, entries with ranges in two schemes and installed versions the scheme
 // refuses; before and after an incremental update of the store.

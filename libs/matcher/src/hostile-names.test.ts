@@ -2,28 +2,21 @@
 // ...) come from images and advisory data alike: they match like any other name, and never pick
 // up something inherited from Object.prototype (a severity, an end-of-life date).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDirs } from '@strata/testing';
 import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
 import { SEVERITIES, type Package } from '@strata/model';
 import { eolStatus, matchInventory } from './index.js';
-import { appSet, osInventory, placed } from './testing/index.js';
+import { advisoryDb, appSet, osInventory, placed } from './testing/index.js';
 
 const HOSTILE = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
 
-const temps: string[] = [];
-after(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
-
+const tempDir = tempDirs('strata-match-hostile');
 async function db(records: OsvRecord[]): Promise<AdvisoryIndex> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-match-hostile-'));
-  temps.push(dir);
-  for (const [i, r] of records.entries()) await writeFile(join(dir, `${i}.json`), JSON.stringify(r));
-  const { index, warnings } = await openAdvisoryIndex({ dbDir: dir });
+  const { index, warnings } = await advisoryDb(await tempDir(), records, (_, i) => `${i}.json`);
   assert.deepEqual(warnings, []);
   return index;
 }
@@ -105,8 +98,7 @@ test('an OS release named like an Object.prototype member has no end-of-life dat
 test('a version the comparator cannot cope with costs that range a warning, never the scan', async () => {
   // Build-time checks keep such versions out of an index built here; an index cache written by
   // anything else is read as it is, so the matcher must hold on its own.
-  const dir = await mkdtemp(join(tmpdir(), 'strata-match-hostile-'));
-  temps.push(dir);
+  const dir = await tempDir();
   const dbDir = join(dir, 'db');
   const cacheDir = join(dir, 'cache');
   await mkdir(dbDir);

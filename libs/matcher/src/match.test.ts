@@ -2,27 +2,15 @@
 // looked up by, ecosystem suffixes, and the failure paths that must warn instead of throwing.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { openAdvisoryIndex, type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
+import { test } from 'node:test';
+import { type AdvisoryIndex, type OsvRecord } from '@strata/advisories';
 import type { Package } from '@strata/model';
-import { skipUnless } from '@strata/testing';
+import { skipUnless, tempDirs } from '@strata/testing';
 import { matchInventory } from './index.js';
-import { appSet, osInventory, placed } from './testing/index.js';
+import { advisoryDb, appSet, osInventory, placed } from './testing/index.js';
 
-const temps: string[] = [];
-after(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
-
-async function db(records: OsvRecord[]): Promise<AdvisoryIndex> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-match-'));
-  temps.push(dir);
-  for (const r of records) await writeFile(join(dir, `${r.id}.json`), JSON.stringify(r));
-  return (await openAdvisoryIndex({ dbDir: dir })).index;
-}
+const tempDir = tempDirs('strata-match');
+const db = async (records: OsvRecord[]): Promise<AdvisoryIndex> => (await advisoryDb(await tempDir(), records)).index;
 
 const rec = (id: string, ecosystem: string, name: string, events: Record<string, string>[], extra: Partial<OsvRecord> = {}): OsvRecord => ({
   id,

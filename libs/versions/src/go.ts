@@ -10,6 +10,7 @@
 // Unlike npm, parsing is strict (no leading zeros, no "1.2.3beta"), as in Go.
 import type { SemVer } from 'semver';
 import { parseWithSemverLib } from './semver-lib.js';
+import { semverKey } from './semver.js';
 import { accepts, checkPlain, InvalidVersionError } from './errors.js';
 import type { Comparator } from './types.js';
 
@@ -45,4 +46,15 @@ export const go: Comparator = {
   scheme: 'go',
   compare: (a, b) => parse(a).compare(parse(b)),
   isValid: (v) => accepts(() => parse(v)),
+  // ordered as the semantic version it stands for
+  sortKey(v) {
+    let parsed: SemVer;
+    try {
+      parsed = parse(v);
+    } catch (e) {
+      if (e instanceof InvalidVersionError) return undefined;
+      throw e;
+    }
+    return semverKey(parsed);
+  },
 };

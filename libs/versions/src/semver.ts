@@ -32,20 +32,13 @@ const numberKey = (n: number): string => {
 };
 
 /**
- * major, minor and patch as numbers; then no pre-release (\x20) above a pre-release (\x10 and its
- * identifiers, closed by \x01: a shorter list below a longer one it begins), numeric identifiers
- * (\x02 and the number) below alphanumeric ones (\x03, the text, \x01). Build metadata is left
- * out, as compare() ignores it. Undefined for a numeric identifier too big for semver to keep as a
- * number (it compares those as floating point).
+ * The key of a parsed semantic version: major, minor and patch as numbers; then no pre-release
+ * (\x20) above a pre-release (\x10 and its identifiers, closed by \x01: a shorter list below a
+ * longer one it begins), numeric identifiers (\x02 and the number) below alphanumeric ones (\x03,
+ * the text, \x01). Build metadata is left out, as SemVer.compare ignores it. Undefined for a
+ * numeric identifier too big for semver to keep as a number (it compares those as floating point).
  */
-function sortKey(v: string): string | undefined {
-  let parsed: SemVer;
-  try {
-    parsed = parseSemver(v);
-  } catch (e) {
-    if (e instanceof InvalidVersionError) return undefined;
-    throw e;
-  }
+export function semverKey(parsed: SemVer): string | undefined {
   let key = `${numberKey(parsed.major)}${numberKey(parsed.minor)}${numberKey(parsed.patch)}`;
   if (parsed.prerelease.length === 0) return `${key}\x20`;
   key += '\x10';
@@ -55,6 +48,17 @@ function sortKey(v: string): string | undefined {
     else key += `\x03${id}\x01`;
   }
   return `${key}\x01`;
+}
+
+function sortKey(v: string): string | undefined {
+  let parsed: SemVer;
+  try {
+    parsed = parseSemver(v);
+  } catch (e) {
+    if (e instanceof InvalidVersionError) return undefined;
+    throw e;
+  }
+  return semverKey(parsed);
 }
 
 export const semver: Comparator = {

@@ -13,6 +13,7 @@ const semver = comparator('semver');
 const pep440 = comparator('pep440');
 const rpm = comparator('rpm');
 const apk = comparator('apk');
+const go = comparator('go');
 const keyOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
@@ -262,4 +263,29 @@ test('apk sortKey orders as compare on the shared Alpine vectors', { skip: skipU
     lines.map((l) => [l.a, l.b] as const),
     apk,
   );
+});
+
+function goVersion(): string {
+  const n = (): string => pick(rand, ['0', '1', '2', '9', '10', '21', '123']);
+  switch (Math.floor(rand() * 6)) {
+    case 0:
+      return `go${n()}.${n()}${rand() < 0.5 ? `.${n()}` : ''}${rand() < 0.3 ? `${pick(rand, ['alpha', 'beta', 'rc'])}${n()}` : ''}`;
+    case 1:
+      return `v0.0.0-2021010${Math.floor(rand() * 9)}000000-abcdef12345${Math.floor(rand() * 9)}`;
+    case 2:
+      return `v${n()}.${n()}.${n()}-0.2021${n()}-abc${rand() < 0.5 ? '+incompatible' : ''}`;
+    case 3:
+      return rand() < 0.5 ? `v${n()}` : `v${n()}.${n()}`;
+    default:
+      return `${rand() < 0.5 ? 'v' : ''}${n()}.${n()}.${n()}${rand() < 0.4 ? `-${pick(rand, ['rc.1', 'rc.2', 'beta', 'alpha.10', 'pre.0.1'])}` : ''}${rand() < 0.1 ? '+incompatible' : ''}`;
+  }
+}
+
+test('go sortKey orders as compare on seeded random module, pseudo- and toolchain versions', () => {
+  const versions = Array.from({ length: 2000 }, goVersion);
+  const list: [string, string][] = [];
+  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  checkPairs(list, go);
+  const keyed = versions.filter((v) => go.sortKey?.(v) !== undefined).length;
+  assert.ok(keyed > versions.length * 0.9, `${keyed} of ${versions.length} have a key`);
 });

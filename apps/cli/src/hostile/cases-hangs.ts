@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanJson, type CaseContext, type HostileCase } from './harness.js';
+import { scanJson, type CaseContext, type HonestScans, type HostileCase } from './harness.js';
 import { DEBIAN_OS_RELEASE, dockerArchive, dpkgStatus, writeBlob, writeImageManifest, writeLayoutIndex, writeOciImage, type DpkgPackage } from './images.js';
 import { EOF_MARKER, entry, header, paxHeader, tar } from './tar.js';
 
@@ -46,6 +46,19 @@ function fanOutLayout(dir: string, k: number, depth: number): void {
 }
 
 const packages = (n: number, tag: string): DpkgPackage[] => Array.from({ length: n }, (_, i) => ({ name: `pkg${i}`, version: `1.${i}-${tag}` }));
+
+/** The honest base as an OCI layout whose layer blob `replace` puts back as something else: the scan fails with one message. */
+async function layerBlobReplaced(ctx: CaseContext, honest: HonestScans, replace: (path: string) => void): Promise<void> {
+  const ref = writeOciImage(ctx.path('image'), { layers: [honest.base] });
+  const blobs = join(ctx.path('image'), 'blobs', 'sha256');
+  const manifest = JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as {
+    layers: Array<{ digest: string }>;
+  };
+  const layer = join(blobs, manifest.layers[0]!.digest.slice(7));
+  execFileSync('rm', [layer]);
+  replace(layer);
+  assert.equal((await scanJson(ctx, [ref], honest.db)).status, 1);
+}
 
 function mkfifo(path: string): string {
   execFileSync('mkfifo', [path]);
@@ -144,30 +157,12 @@ export const hangCases: HostileCase[] = [
   {
     name: 'an OCI layout whose layer blob is a FIFO',
     kind: '3 FIFO input',
-    run: async (ctx, honest) => {
-      const ref = writeOciImage(ctx.path('image'), { layers: [honest.base] });
-      const blobs = join(ctx.path('image'), 'blobs', 'sha256');
-      const layerHex = (
-        JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> }
-      ).layers[0]!.digest.slice(7);
-      execFileSync('rm', [join(blobs, layerHex)]);
-      mkfifo(join(blobs, layerHex));
-      assert.equal((await scanJson(ctx, [ref], honest.db)).status, 1);
-    },
+    run: (ctx, honest) => layerBlobReplaced(ctx, honest, mkfifo),
   },
   {
     name: 'an OCI layout whose layer blob is a symlink to /dev/zero',
     kind: '3 FIFO input',
-    run: async (ctx, honest) => {
-      const ref = writeOciImage(ctx.path('image'), { layers: [honest.base] });
-      const blobs = join(ctx.path('image'), 'blobs', 'sha256');
-      const layerHex = (
-        JSON.parse(execFileSync('cat', [join(blobs, manifestHex(ctx.path('image')))], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> }
-      ).layers[0]!.digest.slice(7);
-      execFileSync('rm', [join(blobs, layerHex)]);
-      symlinkSync('/dev/zero', join(blobs, layerHex));
-      assert.equal((await scanJson(ctx, [ref], honest.db)).status, 1);
-    },
+    run: (ctx, honest) => layerBlobReplaced(ctx, honest, (path) => symlinkSync('/dev/zero', path)),
   },
   {
     name: 'a FIFO in the advisory db folder',

@@ -1,5 +1,8 @@
 // Test support: inventories from real package databases, and oracles run as subprocesses.
 import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openAdvisoryIndex, type OpenIndexResult, type OsvRecord } from '@strata/advisories';
 import type { ImageInventory, InventoryPackage, InventorySet, LayerRef, OsInfo, Package, PackageType } from '@strata/model';
 
 export const LAYER: LayerRef = {
@@ -62,4 +65,14 @@ export function pythonCvssBase(vectors: { type: string; vector: string }[]): (nu
   ].join('\n');
   const out = execFileSync('python3', ['-c', script], { input: JSON.stringify(vectors) });
   return JSON.parse(out.toString()) as (number | null)[];
+}
+
+/** The advisory index of `records` written one file each into `dir` (named `<id>.json` unless `name` says otherwise). */
+export async function advisoryDb(
+  dir: string,
+  records: readonly OsvRecord[],
+  name: (record: OsvRecord, i: number) => string = (record) => `${record.id}.json`,
+): Promise<OpenIndexResult> {
+  for (const [i, record] of records.entries()) await writeFile(join(dir, name(record, i)), JSON.stringify(record));
+  return openAdvisoryIndex({ dbDir: dir });
 }
