@@ -83,3 +83,28 @@ test('crawl: a registry that refuses the credentials fails the crawl with a reas
   const ok = await crawlRegistry(basic.host, { include: ['no-such-prefix-*/**'] }, { credentials: { username: basic.username!, password: basic.password! } });
   assert.deepEqual(ok.repositories, []);
 });
+
+test('crawl: an explicit repository list is crawled without reading /v2/_catalog', { skip: skipUnless('registry') }, async () => {
+  const host = infra.registry('anonymous')!.host;
+  const prefix = uniqueName('crawl-list');
+  const listed = await pushImage(host, `${prefix}/listed`, 'v1', [await uniqueLayer(`${prefix}-listed`)]);
+  await pushImage(host, `${prefix}/unlisted`, 'v1', [await uniqueLayer(`${prefix}-unlisted`)]);
+  const base = watcherClient(host, {});
+  let catalogReads = 0;
+  const client = {
+    ...base,
+    listRepositories: (...args: Parameters<typeof base.listRepositories>) => {
+      catalogReads++;
+      return base.listRepositories(...args);
+    },
+  };
+  const crawl = await crawlRegistry(host, { repositories: [`${prefix}/listed`, `${prefix}/listed`], exclude: [`${prefix}/excluded`] }, {}, client);
+  assert.equal(catalogReads, 0, 'the catalog is never read');
+  assert.deepEqual(crawl.repositories, [`${prefix}/listed`]);
+  assert.deepEqual(
+    crawl.tags.map((x) => [x.repository, x.tag, x.digest]),
+    [[`${prefix}/listed`, 'v1', listed.manifestDigest]],
+  );
+  const none = await crawlRegistry(host, { repositories: [] }, {}, client);
+  assert.deepEqual([none.repositories, none.tags, catalogReads], [[], [], 0], 'an empty list crawls nothing');
+});

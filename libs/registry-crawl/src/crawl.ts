@@ -85,19 +85,22 @@ export async function resolveTag(client: RegistryClient, repository: string, tag
 }
 
 /**
- * Lists the registry's repositories (kept by `filter`) and resolves every tag. A failure to read
+ * Lists the registry's repositories (kept by `filter`) and resolves every tag. With
+ * `filter.repositories` (registries without `/v2/_catalog`: Docker Hub, GHCR, ECR) the catalog is
+ * not read: those repositories are crawled, still through include/exclude. A failure to read
  * the catalog fails the crawl (the registry is down or refuses us); a failure in one repository
  * is a problem of that repository, and the others go on.
  */
 export async function crawlRegistry(
   registry: string,
-  filter: RepositoryFilter,
+  filter: RepositoryFilter & { repositories?: readonly string[] },
   access: RegistryAccess = {},
   client = watcherClient(registry, access),
 ): Promise<Crawl> {
   const keep = repositoryMatcher(filter);
   const page = access.pageSize ? { pageSize: access.pageSize } : {};
-  const repositories = (await client.listRepositories(page)).filter(keep).sort();
+  const listed = filter.repositories !== undefined ? [...filter.repositories] : await client.listRepositories(page);
+  const repositories = [...new Set(listed)].filter(keep).sort();
   const crawl: Crawl = { registry, repositories, tags: [], problems: [], failedRepositories: [] };
   await eachLimit(repositories, 4, async (repository) => {
     let tags: string[];

@@ -2,11 +2,13 @@
 // the digests it has not requested before (every platform of an index), then saves its cursor.
 // One registry failing (down, refusing our credentials) is logged with its reason and the others
 // go on; the next pass retries it. Run one replica: two watchers would request the same scans.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { SettingsError } from '@strata/config';
 import { ScanTrigger, Topics } from '@strata/contracts';
-import { resolveCredentials, type Credentials } from '@strata/oci';
+import { isIndexType, resolveCredentials, type Credentials } from '@strata/oci';
 import {
   createRateLimiter,
   crawlRegistry,
@@ -14,6 +16,7 @@ import {
   loadCursor,
   planPass,
   realClock,
+  repositoryMatcher,
   saveCursor,
   targetReference,
   watcherClient,
@@ -29,6 +32,7 @@ import type { RunningService } from '@strata/service-runtime';
 import { Counter } from 'prom-client';
 import { describeError } from '@strata/errors';
 import { watcherConfigProblems, type WatchedRegistry, type WatcherConfig } from './settings.js';
+import { createDedupWindow, HookPayloadError, parseDistributionEnvelope, parseHarborWebhook, type ParsedHook, type PushedManifest } from './hook.js';
 
 export interface RegistryPassReport {
   registry: string;
@@ -53,6 +57,51 @@ export interface RunningWatcher extends RunningService {
   readonly passes: number;
   /** resolves when the loop has ended: after the first pass with STRATA_WATCH_ONCE, or once stopped */
   readonly done: Promise<void>;
+  /** where the push-notification endpoint listens, when STRATA_WATCHER_HOOK_PORT is set */
+  readonly hookAddress: { host: string; port: number } | undefined;
+}
+
+/** Outcome of one push notification. */
+export interface HookReport {
+  /** scan.requested events published */
+  requested: number;
+  /** pushes already requested within the dedup window (replayed event id, or the same repository@digest) */
+  duplicates: number;
+  /** events that are not manifest pushes, or name a registry or repository that is not watched */
+  ignored: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+class HookHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The body, at most `max` bytes: 413 past it (the rest is not read). */
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(new HookHttpError(413, `the body exceeds ${max} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new HookHttpError(413, `the body exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 interface WatcherMetrics {
@@ -60,6 +109,7 @@ interface WatcherMetrics {
   requested: Counter<'registry'>;
   errors: Counter<'registry'>;
   requests: Counter<'registry'>;
+  hooks: Counter<'source' | 'outcome'>;
 }
 
 function watcherMetrics(ctx: StageContext): WatcherMetrics {
@@ -89,6 +139,12 @@ function watcherMetrics(ctx: StageContext): WatcherMetrics {
       labelNames: ['registry'],
       registers,
     }),
+    hooks: new Counter({
+      name: 'strata_watcher_hook_requests_total',
+      help: 'push notifications received, by source (distribution, harbor) and outcome (accepted, unauthorized, rejected, failed)',
+      labelNames: ['source', 'outcome'],
+      registers,
+    }),
   };
 }
 
@@ -111,10 +167,14 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
   let queue: Promise<unknown> = Promise.resolve();
   let runPass!: () => Promise<RegistryPassReport[]>;
   let loop: Promise<void> = Promise.resolve();
+  let hookServer: Server | undefined;
+  let hookAddress: { host: string; port: number } | undefined;
 
   const started = startStageService('watcher', config, options, async (ctx) => {
     const metrics = watcherMetrics(ctx);
     const log = ctx.runtime.logger;
+    // host/repository@digest (and event ids) requested lately, by a push or a pass: requested once.
+    const dedup = createDedupWindow(config.STRATA_WATCHER_HOOK_DEDUP_MS);
     for (const registry of config.STRATA_WATCH_REGISTRIES) {
       const limiter = createRateLimiter({ perSecond: registry.requestsPerSecond });
       limiters.set(registry.host, {
@@ -128,9 +188,9 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       });
     }
 
-    async function publish(registry: WatchedRegistry, target: ScanTarget, pass: number): Promise<void> {
+    async function publish(registry: WatchedRegistry, target: ScanTarget, pass: number | 'push'): Promise<void> {
       const scanId = randomUUID();
-      const imageRef = targetReference(registry.host, target);
+      const imageRef = target.tag !== '' ? targetReference(registry.host, target) : `${registry.host}/${target.repository}@${target.digest}`;
       const scan = { scanId, imageRef, traceId: scanId };
       await advanceScanRecord(ctx.runtime.store, scan, { status: 'QUEUED', stage: 'SUBMIT' });
       await ctx.runtime.publish(Topics.scanRequested, {
@@ -217,7 +277,18 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
           if (step.skipped.length > 0)
             log.warn({ registry: registry.host, repository: found.repository, digest: found.digest, skipped: step.skipped }, 'index entries not scanned');
           for (const target of step.targets) {
-            await publish(registry, target, pass);
+            const key = `${registry.host}/${target.repository}@${target.manifestDigest ?? target.digest}`;
+            if (dedup.seen(key)) {
+              log.info({ registry: registry.host, repository: target.repository, digest: target.digest }, 'already requested by a push notification');
+              continue;
+            }
+            dedup.record(key);
+            try {
+              await publish(registry, target, pass);
+            } catch (error) {
+              dedup.forget(key); // not requested: the next pass (or a push) tries again
+              throw error;
+            }
             report.requested++;
           }
           const platformDigests = step.targets.flatMap((x) => (x.manifestDigest ? [x.manifestDigest] : []));
@@ -286,6 +357,141 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       return report;
     }
 
+    const matchers = new Map(config.STRATA_WATCH_REGISTRIES.map((r) => [r.host, repositoryMatcher(r)]));
+
+    /** Publishes scan.requested for each push not requested within the window (index: each platform). */
+    async function handlePushes(parsed: ParsedHook, source: string): Promise<HookReport> {
+      const report: HookReport = { requested: 0, duplicates: 0, ignored: parsed.ignored };
+      for (const push of parsed.pushes) {
+        const registry = config.STRATA_WATCH_REGISTRIES.find((r) => r.host === push.host);
+        if (!registry || !matchers.get(registry.host)!(push.repository)) {
+          report.ignored++;
+          log.warn(
+            { source, host: push.host, repository: push.repository, digest: push.digest },
+            'push notification for a registry or repository not watched: ignored',
+          );
+          continue;
+        }
+        const key = `${registry.host}/${push.repository}@${push.digest}`;
+        const eventKey = push.eventId !== undefined ? `event:${registry.host}:${push.eventId}` : undefined;
+        if ((eventKey !== undefined && dedup.seen(eventKey)) || dedup.seen(key)) {
+          report.duplicates++;
+          log.info({ source, repository: push.repository, digest: push.digest, eventId: push.eventId }, 'push already requested: not requested again');
+          continue;
+        }
+        // Recorded before publishing, so a replay arriving meanwhile is a duplicate; forgotten if publishing fails.
+        const recorded = [key, ...(eventKey !== undefined ? [eventKey] : [])];
+        for (const k of recorded) dedup.record(k);
+        try {
+          report.requested += await requestPush(registry, push, source);
+        } catch (error) {
+          for (const k of recorded) dedup.forget(k);
+          throw error;
+        }
+      }
+      return report;
+    }
+
+    async function requestPush(registry: WatchedRegistry, push: PushedManifest, source: string): Promise<number> {
+      const found = { repository: push.repository, tag: push.tag ?? '', tags: push.tag ? [push.tag] : [], digest: push.digest };
+      if (push.mediaType !== undefined && !isIndexType(push.mediaType)) {
+        await publish(registry, found, 'push');
+        return 1;
+      }
+      // An index (or a payload without a media type): its platforms, as the crawl does.
+      const credentials = await registryCredentials(config, registry);
+      const client = watcherClient(registry.host, {
+        ...(credentials ? { credentials } : {}),
+        insecure: registry.insecure,
+        limiter: limiters.get(registry.host)!,
+        signal: stopping.signal,
+      });
+      let requested = 0;
+      for await (const step of expandDigests(client, [{ ...found, ...(push.mediaType ? { mediaType: push.mediaType } : {}) }])) {
+        if (step.kind === 'error') throw new Error(`${registry.host}/${push.repository}@${push.digest}: ${step.reason}`);
+        if (step.kind !== 'targets') continue;
+        for (const target of step.targets) {
+          const platformKey = `${registry.host}/${push.repository}@${target.manifestDigest ?? target.digest}`;
+          if (target.manifestDigest !== undefined && dedup.seen(platformKey)) continue;
+          if (target.manifestDigest !== undefined) dedup.record(platformKey);
+          try {
+            await publish(registry, target, 'push');
+          } catch (error) {
+            dedup.forget(platformKey);
+            throw error;
+          }
+          requested++;
+        }
+      }
+      log.info({ source, repository: push.repository, digest: push.digest, requested }, 'pushed index expanded');
+      return requested;
+    }
+
+    const hookToken = config.STRATA_WATCHER_HOOK_TOKEN;
+    const authorized = (req: IncomingMessage): boolean => {
+      if (hookToken === undefined) return true; // STRATA_WATCHER_HOOK_OPEN on loopback (checked at start)
+      const given = req.headers.authorization ?? '';
+      // Hashes of equal length: the comparison takes the same time whatever the header holds.
+      return timingSafeEqual(sha256(given), sha256(`Bearer ${hookToken}`));
+    };
+
+    async function serveHook(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const path = (req.url ?? '').split('?', 1)[0];
+      const source = path === '/hooks/distribution' ? 'distribution' : path === '/hooks/harbor' ? 'harbor' : undefined;
+      const reply = (status: number, body: object) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) });
+        res.end(JSON.stringify(body));
+      };
+      try {
+        if (source === undefined) throw new HookHttpError(404, 'POST /hooks/distribution or /hooks/harbor');
+        if (req.method !== 'POST') throw new HookHttpError(405, `${path} takes POST`);
+        if (!authorized(req)) {
+          metrics.hooks.inc({ source, outcome: 'unauthorized' });
+          throw new HookHttpError(401, 'missing or wrong bearer token');
+        }
+        const body = await readBody(req, config.STRATA_WATCHER_HOOK_MAX_BYTES);
+        let parsed: ParsedHook;
+        try {
+          parsed = source === 'distribution' ? parseDistributionEnvelope(body) : parseHarborWebhook(body);
+        } catch (error) {
+          if (error instanceof HookPayloadError) throw new HookHttpError(400, error.message);
+          throw error;
+        }
+        const report = await handlePushes(parsed, source);
+        metrics.hooks.inc({ source, outcome: 'accepted' });
+        log.info({ source, ...report }, 'push notification handled');
+        reply(202, report);
+      } catch (error) {
+        if (error instanceof HookHttpError) {
+          if (error.status !== 401 && source) metrics.hooks.inc({ source, outcome: 'rejected' });
+          log.warn({ source, status: error.status, reason: error.message }, 'push notification refused');
+          reply(error.status, { error: error.message });
+          if (error.status === 413) req.socket.destroySoon();
+          return;
+        }
+        // The registry retries on a 5xx: nothing was lost.
+        if (source) metrics.hooks.inc({ source, outcome: 'failed' });
+        log.error({ source, err: describeError(error) }, 'push notification could not be handled; the registry will retry');
+        reply(503, { error: 'could not request the scans; retry later' });
+      }
+    }
+
+    if (config.STRATA_WATCHER_HOOK_PORT >= 0) {
+      const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void serveHook(req, res));
+      server.maxHeadersCount = 100;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.STRATA_WATCHER_HOOK_PORT, config.STRATA_WATCHER_HOOK_HOST, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      hookServer = server;
+      const address = server.address() as AddressInfo;
+      hookAddress = { host: address.address, port: address.port };
+      log.info({ host: address.address, port: address.port, token: hookToken !== undefined }, 'push-notification endpoint listening');
+    }
+
     runPass = () => {
       const run = queue.then(async () => {
         const pass = passes + 1;
@@ -310,6 +516,14 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
   return started.then((service) => {
     const halt = async (how: () => Promise<void>) => {
       stopping.abort(new Error('watcher stopping'));
+      if (hookServer) {
+        const server = hookServer;
+        hookServer = undefined;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
       await loop.catch(() => undefined);
       await how();
     };
@@ -321,6 +535,9 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       runPass: () => runPass(),
       get passes() {
         return passes;
+      },
+      get hookAddress() {
+        return hookAddress;
       },
       done: loop.then(
         () => undefined,
