@@ -104,6 +104,18 @@ test('infra/k8s: every object validates against its Kubernetes or KEDA schema', 
   );
 });
 
+/** Each service's setting names: the runtime's and its own. */
+function knownSettings(): Record<string, Set<string>> {
+  return {
+    fetcher: new Set(Object.keys({ ...runtimeSettings, ...fetcherSettings })),
+    analyzer: new Set(Object.keys({ ...runtimeSettings, ...analyzerSettings })),
+    merger: new Set(Object.keys({ ...runtimeSettings, ...mergerSettings })),
+    matcher: new Set(Object.keys({ ...runtimeSettings, ...matcherSettings })),
+    gateway: new Set(Object.keys({ ...runtimeSettings, ...gatewaySettings })),
+    watcher: new Set(Object.keys({ ...runtimeSettings, ...watcherSettings })),
+  };
+}
+
 test('infra/k8s: deployments run existing service bundles with settings those services read', () => {
   const objects = load().map((l) => l.object);
   const configMaps = new Map(
@@ -112,14 +124,7 @@ test('infra/k8s: deployments run existing service bundles with settings those se
   const secrets = new Map(
     objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, Object.keys({ ...(o.stringData as object), ...(o.data as object) })]),
   );
-  const known: Record<string, Set<string>> = {
-    fetcher: new Set(Object.keys({ ...runtimeSettings, ...fetcherSettings })),
-    analyzer: new Set(Object.keys({ ...runtimeSettings, ...analyzerSettings })),
-    merger: new Set(Object.keys({ ...runtimeSettings, ...mergerSettings })),
-    matcher: new Set(Object.keys({ ...runtimeSettings, ...matcherSettings })),
-    gateway: new Set(Object.keys({ ...runtimeSettings, ...gatewaySettings })),
-    watcher: new Set(Object.keys({ ...runtimeSettings, ...watcherSettings })),
-  };
+  const known = knownSettings();
   const deployed = new Set<string>();
   for (const object of objects.filter((o) => o.kind === 'Deployment')) {
     for (const container of podSpec(object)!.containers) {
@@ -224,14 +229,7 @@ test('infra/compose.yaml: the Strata services run existing bundles with settings
   const compose = parse(readFileSync(join(repoRoot, 'infra/compose.yaml'), 'utf8'), { merge: true, uniqueKeys: true }) as {
     services: Record<string, { command?: string[]; environment?: Record<string, string>; network_mode?: string; build?: { dockerfile: string } }>;
   };
-  const known: Record<string, Set<string>> = {
-    fetcher: new Set(Object.keys({ ...runtimeSettings, ...fetcherSettings })),
-    analyzer: new Set(Object.keys({ ...runtimeSettings, ...analyzerSettings })),
-    merger: new Set(Object.keys({ ...runtimeSettings, ...mergerSettings })),
-    matcher: new Set(Object.keys({ ...runtimeSettings, ...matcherSettings })),
-    gateway: new Set(Object.keys({ ...runtimeSettings, ...gatewaySettings })),
-    watcher: new Set(Object.keys({ ...runtimeSettings, ...watcherSettings })),
-  };
+  const known = knownSettings();
   const metricsPorts = new Set<string>();
   for (const [name, settings] of Object.entries(known)) {
     const service = compose.services[name];

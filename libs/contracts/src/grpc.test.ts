@@ -27,7 +27,7 @@ import {
   promiseClient,
   scanServiceDefinition,
 } from './index.js';
-import type { FindingsPublished, ScanImageRequest, ScanServiceHandlers, WatchFindingsRequest } from './index.js';
+import type { Connection, FindingsPublished, MethodsOf, ScanImageRequest, ScanServiceHandlers, WatchFindingsRequest } from './index.js';
 
 interface Harness {
   address: string;
@@ -112,10 +112,20 @@ async function startServer(options: grpc.ServerOptions = {}): Promise<Harness> {
   };
 }
 
-test('ScanImage: unary call through protobuf-es serialization', async () => {
+/** A server and a ScanService client of it, both closed after `run`. */
+async function withClient(run: (client: Connection<MethodsOf<typeof ScanService>>['client'], h: Harness) => Promise<void>): Promise<void> {
   const h = await startServer();
   const { client, close } = connect(ScanService, h.address);
   try {
+    await run(client, h);
+  } finally {
+    close();
+    h.stop();
+  }
+}
+
+test('ScanImage: unary call through protobuf-es serialization', async () => {
+  await withClient(async (client, h) => {
     const response = await client.scanImage({
       imageRef: 'registry.local/app:1',
       platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
@@ -138,26 +148,18 @@ test('ScanImage: unary call through protobuf-es serialization', async () => {
 
     const affected = await client.listAffectedImages({ query: { case: 'advisoryId', value: 'CVE-2024-0001' } });
     assert.equal(affected.images[0]?.manifestDigest, 'sha256:1');
-  } finally {
-    close();
-    h.stop();
-  }
+  });
 });
 
 test('errors come back as ServiceErrors with code and details', async () => {
-  const h = await startServer();
-  const { client, close } = connect(ScanService, h.address);
-  try {
+  await withClient(async (client) => {
     await assert.rejects(client.getReport({ selector: { case: 'scanId', value: 'missing' }, format: ReportFormat.JSON }), (error: unknown) => {
       assert.ok(isServiceError(error));
       assert.equal(error.code, grpc.status.NOT_FOUND);
       assert.equal(error.details, 'no scan "missing"');
       return true;
     });
-  } finally {
-    close();
-    h.stop();
-  }
+  });
 });
 
 test('WatchFindings: server stream of FindingsPublished, through the generic client constructor', async () => {
@@ -180,18 +182,13 @@ test('WatchFindings: server stream of FindingsPublished, through the generic cli
 });
 
 test('WatchFindings: leaving the loop early cancels the server stream', async () => {
-  const h = await startServer();
-  const { client, close } = connect(ScanService, h.address);
-  try {
+  await withClient(async (client, h) => {
     for await (const event of client.watchFindings({ manifestDigests: ['sha256:forever'] })) {
       assert.equal(event.scanId, 'scan-9');
       break;
     }
     await h.watchCancelled; // resolves only when the server saw the cancellation
-  } finally {
-    close();
-    h.stop();
-  }
+  });
 });
 
 test('a request that is not valid protobuf is refused before the handler runs', async () => {

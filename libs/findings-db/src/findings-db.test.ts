@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { after, before, test } from 'node:test';
 import { detectOs, parseApkInstalled } from '@strata/analyzers';
-import { severityCounts, type ImageInventory, type InventoryPackage, type InventorySet, type LayerRef, type PackageType } from '@strata/model';
+import { severityCounts, type ImageInventory, type InventoryPackage, type LayerRef } from '@strata/model';
 import { openAdvisoryIndex } from '@strata/advisories';
 import { packagePostings, rematchHoldings, ReverseIndex, type FindingSummary } from '@strata/reverse-index';
 import { advancesRecord, type ScanRecord, type ScanStatusName, type StageName } from '@strata/scan-records';
-import { closedLoopbackPort, sharedDataDir, skipUnless } from '@strata/testing';
+import { closedLoopbackPort, sharedDataDir, skipUnless, testAppSet, testLayer as layer } from '@strata/testing';
 import { FindingsDbError, FindingsDbMigrationError, migrate, migrations, openFindingsDb, repositoryOf, type FindingsDb } from './index.js';
 import { createTestDatabase, type TestDatabase } from './testing.js';
 
@@ -31,25 +31,7 @@ after(async () => {
   await database?.drop();
 });
 
-const layer = (n: number): LayerRef => ({
-  digest: `sha256:${String(n).padStart(64, '0')}`,
-  diffId: `sha256:${String(n).padStart(64, 'f')}`,
-  createdBy: `layer ${n}`,
-});
 const digest = (i: number, fill = 'a'): string => `sha256:${String(i).padStart(64, fill)}`;
-
-function appSet(type: PackageType, path: string, pkgs: [string, string][], at: LayerRef): InventorySet {
-  const packages: InventoryPackage[] = pkgs.map(([name, version]) => ({
-    type,
-    name,
-    version,
-    purl: `pkg:${type}/${name}@${version}`,
-    layer: at,
-    setPath: path,
-    filePath: path,
-  }));
-  return { path, analyzer: type, type, packages };
-}
 
 /** 12 images over the real Alpine 3.20.3 package DB; images i and i+6 hold the very same inventory. */
 function alpineImages(): { digest: string; ref: string; inventory: ImageInventory }[] {
@@ -71,8 +53,8 @@ function alpineImages(): { digest: string; ref: string; inventory: ImageInventor
           setPath: 'lib/apk/db/installed',
         };
       });
-    const applications = [appSet('npm', `app${i}/node_modules/lodash/package.json`, [['lodash', lodash[i % 3] as string]], layer(10 + i))];
-    if (i % 2 === 1) applications.push(appSet('pypi', 'usr/lib/python3/site-packages/urllib3.dist-info/METADATA', [['urllib3', '1.26.4']], layer(20 + i)));
+    const applications = [testAppSet('npm', `app${i}/node_modules/lodash/package.json`, [['lodash', lodash[i % 3] as string]], layer(10 + i))];
+    if (i % 2 === 1) applications.push(testAppSet('pypi', 'usr/lib/python3/site-packages/urllib3.dist-info/METADATA', [['urllib3', '1.26.4']], layer(20 + i)));
     return {
       digest: digest(n),
       ref: `127.0.0.1:15000/strata-test/app${i}:v${n}`,
@@ -337,7 +319,7 @@ test('scan records move forward only, whatever order racing writers land in (ora
 test('hostile names: a NUL in a package name or path is stored (as U+FFFD), the other packages with it', { skip }, async () => {
   const inventory: ImageInventory = {
     applications: [
-      appSet(
+      testAppSet(
         'npm',
         'evil\u0000/package.json',
         [
@@ -372,7 +354,7 @@ test('hostile names: a NUL in a package name or path is stored (as U+FFFD), the 
 
 test('chunks: inventories on one base layer share its chunk; each distinct (layer, packages) is stored once', { skip }, async () => {
   const base = layer(500);
-  const baseSet = appSet(
+  const baseSet = testAppSet(
     'npm',
     'base/package.json',
     [
@@ -383,7 +365,7 @@ test('chunks: inventories on one base layer share its chunk; each distinct (laye
   );
   const inventoryWith = (app: string, n: number): ImageInventory => ({
     osPackages: [],
-    applications: [baseSet, appSet('npm', `${app}/package.json`, [[app, '1.0.0']], layer(500 + n))],
+    applications: [baseSet, testAppSet('npm', `${app}/package.json`, [[app, '1.0.0']], layer(500 + n))],
     layers: [base, layer(500 + n)],
     warnings: [],
   });

@@ -4,26 +4,14 @@ import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeLayer, DPKG_INSTALLED_STATES } from '@strata/analyzers';
-import type { ImageInventory, InventoryPackage, LayerResult, LayerRef } from '@strata/model';
+import { analyzeLayer } from '@strata/analyzers';
+import type { ImageInventory, LayerResult, LayerRef } from '@strata/model';
 import { skipUnless } from '@strata/testing';
 import { mergeLayers } from './merge.js';
-import { debianMultiFixture, skipUnlessFixtureImage } from './testing/index.js';
+import { debianMultiFixture, dpkgLine, dpkgQuery, skipUnlessFixtureImage } from './testing/index.js';
 
 const run = (cmd: string, args: string[], cwd?: string): string =>
   execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
-
-const FORMAT = '${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Status}\n';
-function dpkgQuery(admindir: string): string[] {
-  return run('dpkg-query', [`--admindir=${admindir}`, '-W', `-f=${FORMAT}`])
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split('\t'))
-    .filter((c) => DPKG_INSTALLED_STATES.has(c[5] ?? ''))
-    .map((c) => c.slice(0, 5).join('\t'))
-    .sort();
-}
-const dpkgLine = (p: InventoryPackage): string => [p.name, p.version, p.arch, p.srcName, p.srcVersion].join('\t');
 
 let cached: { inventory: ImageInventory; results: Array<{ ref: LayerRef; result: LayerResult }> } | undefined;
 async function scan(): Promise<NonNullable<typeof cached>> {

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { ImageInventory, InventoryPackage, LayerResult } from '@strata/model';
 import { sharedDataDir, skipUnless } from '@strata/testing';
 import { mergeLayers } from './merge.js';
-import { analyzeImage, packTar, umociRootfs } from './testing/index.js';
+import { analyzeImage, dpkgLine, dpkgQuery, packTar, umociRootfs } from './testing/index.js';
 import type { TestImage } from './testing/index.js';
 
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,17 +66,7 @@ test('merge: node_modules deleted by whiteouts and opaque dirs contribute nothin
       },
     ],
   };
-  const layers = await analyzeImage(image);
-  const inv = mergeLayers(structuredClone(layers));
-  assert.deepEqual(inv.warnings, []);
-  // handing the results over gives the same inventory, made of the results' own package objects
-  const reused = mergeLayers(layers, undefined, { reuseResults: true });
-  assert.deepEqual(reused, inv);
-  const topSet = layers[1]!.result.packageSets[0]!;
-  assert.ok(
-    reused.osPackages.every((p) => topSet.packages.includes(p)),
-    'reuseResults copied the packages',
-  );
+  const inv = await mergedBothWays(image);
   const { rootfs, cleanup } = umociRootfs(image);
   try {
     const ours = inv.applications.flatMap((s) => s.packages.map((p) => `${s.path} ${p.name}@${p.version}`)).sort();
@@ -98,22 +87,28 @@ test('merge: node_modules deleted by whiteouts and opaque dirs contribute nothin
   assert.equal(pkg('e').layer.diffId, inv.layers[1]?.diffId);
 });
 
+/**
+ * The image analysed and merged, without warnings; handing the results over (reuseResults) gives the
+ * same inventory, made of the results' own package objects.
+ */
+async function mergedBothWays(image: TestImage): Promise<ImageInventory> {
+  const layers = await analyzeImage(image);
+  const inv = mergeLayers(structuredClone(layers));
+  assert.deepEqual(inv.warnings, []);
+  const reused = mergeLayers(layers, undefined, { reuseResults: true });
+  assert.deepEqual(reused, inv);
+  const topSet = layers[1]!.result.packageSets[0]!;
+  assert.ok(
+    reused.osPackages.every((p) => topSet.packages.includes(p)),
+    'reuseResults copied the packages',
+  );
+  return inv;
+}
+
 function stanzas(text: string): string[] {
   return text.split(/\n\n+/).filter((s) => s.trim() !== '');
 }
 const field = (stanza: string, name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1];
-
-function dpkgQuery(admindir: string): string[] {
-  const f = '${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Status}\n';
-  return run('dpkg-query', [`--admindir=${admindir}`, '-W', `-f=${f}`])
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split('\t'))
-    .filter((c) => DPKG_INSTALLED_STATES.has(c[5] ?? ''))
-    .map((c) => c.slice(0, 5).join('\t'))
-    .sort();
-}
-const dpkgLine = (p: InventoryPackage): string => [p.name, p.version, p.arch, p.srcName, p.srcVersion].join('\t');
 
 test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpacked image', {
   skip: skipUnless('tool:umoci') || skipUnless('tool:dpkg-query'),
@@ -140,17 +135,7 @@ test('merge: dpkg status rewritten by upper layers equals dpkg-query on the unpa
       { createdBy: 'COPY app /app', tar: await packTar([{ name: 'app/readme', content: 'hi\n' }]) },
     ],
   };
-  const layers = await analyzeImage(image);
-  const inv = mergeLayers(structuredClone(layers));
-  assert.deepEqual(inv.warnings, []);
-  // handing the results over gives the same inventory, made of the results' own package objects
-  const reused = mergeLayers(layers, undefined, { reuseResults: true });
-  assert.deepEqual(reused, inv);
-  const topSet = layers[1]!.result.packageSets[0]!;
-  assert.ok(
-    reused.osPackages.every((p) => topSet.packages.includes(p)),
-    'reuseResults copied the packages',
-  );
+  const inv = await mergedBothWays(image);
   const { rootfs, cleanup } = umociRootfs(image);
   try {
     assert.deepEqual(inv.osPackages.map(dpkgLine).sort(), dpkgQuery(join(rootfs, 'var/lib/dpkg')));

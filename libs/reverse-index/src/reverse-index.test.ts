@@ -11,32 +11,13 @@ import { after, before, test } from 'node:test';
 import { diffDatabases, openAdvisoryIndex, type AdvisoryIndex } from '@strata/advisories';
 import { detectOs, parseApkInstalled } from '@strata/analyzers';
 import { matchInventory } from '@strata/matcher';
-import type { ImageInventory, InventoryPackage, InventorySet, LayerRef, PackageType } from '@strata/model';
-import { sharedDataDir, skipUnless } from '@strata/testing';
+import type { ImageInventory, InventoryPackage, InventorySet } from '@strata/model';
+import { sharedDataDir, skipUnless, testAppSet, testLayer as layer } from '@strata/testing';
 import { diffSummaries, imagesAffectedBy, replaceFindings, ReverseIndex, summarizeFindings, type FindingSummary } from './index.js';
 
 const skip = skipUnless('data');
 const work = mkdtempSync(join(tmpdir(), 'strata-reverse-index-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-const layer = (n: number): LayerRef => ({
-  digest: `sha256:${String(n).padStart(64, '0')}`,
-  diffId: `sha256:${String(n).padStart(64, 'f')}`,
-  createdBy: `layer ${n}`,
-});
-
-function appSet(type: PackageType, path: string, pkgs: [string, string][], at: LayerRef): InventorySet {
-  const packages: InventoryPackage[] = pkgs.map(([name, version]) => ({
-    type,
-    name,
-    version,
-    purl: `pkg:${type}/${name}@${version}`,
-    layer: at,
-    setPath: path,
-    filePath: path,
-  }));
-  return { path, analyzer: type, type, packages };
-}
 
 interface Fixture {
   images: { digest: string; inventory: ImageInventory }[];
@@ -68,12 +49,12 @@ before(async () => {
       });
     const applications: InventorySet[] = [];
     if (i % 2 === 0)
-      applications.push(appSet('npm', `app${i}/node_modules/lodash/package.json`, [['lodash', lodash[i % lodash.length] as string]], layer(10 + i)));
+      applications.push(testAppSet('npm', `app${i}/node_modules/lodash/package.json`, [['lodash', lodash[i % lodash.length] as string]], layer(10 + i)));
     if (i % 4 === 1)
       applications.push(
-        appSet('pypi', `usr/lib/python3/site-packages/Jinja2-${i}.dist-info/METADATA`, [['jinja2', jinja[i % jinja.length] as string]], layer(40 + i)),
+        testAppSet('pypi', `usr/lib/python3/site-packages/Jinja2-${i}.dist-info/METADATA`, [['jinja2', jinja[i % jinja.length] as string]], layer(40 + i)),
       );
-    if (i % 5 === 2) applications.push(appSet('pypi', 'usr/lib/python3/site-packages/urllib3.dist-info/METADATA', [['urllib3', '1.26.4']], layer(70 + i)));
+    if (i % 5 === 2) applications.push(testAppSet('pypi', 'usr/lib/python3/site-packages/urllib3.dist-info/METADATA', [['urllib3', '1.26.4']], layer(70 + i)));
     return { digest: `sha256:${String(i).padStart(64, 'a')}`, inventory: { os, osPackages, applications, layers: [base], warnings: [] } };
   });
 

@@ -222,6 +222,7 @@ export type { DeflatedBody, ZipEntry, ZipWriter } from './zip.js';
 export { prng } from './random.js';
 export { tempDirs } from './temp.js';
 export { runGoProgram } from './go-program.js';
+export { testAppSet, testLayer } from './inventory.js';
 export { tarLayer, fileLayer, uniqueLayer, pushBlob, pushManifest, pushImage, pushIndex } from './push.js';
 export type { BlobSource, LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
 

@@ -7,12 +7,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { analyzeLayer } from '@strata/analyzers';
-import type { LayerRef, LayerResult } from '@strata/model';
+import { analyzeLayer, DPKG_INSTALLED_STATES } from '@strata/analyzers';
+import type { InventoryPackage, LayerRef, LayerResult } from '@strata/model';
 import { imagesJsonPath, loadImages, skipUnlessImages } from '@strata/testing';
 
 export { packTar } from '@strata/testing';
 export type { TarEntry } from '@strata/testing';
+
+/** `dpkg-query` over an admin dir: the installed packages as "name, version, arch, source, source version" lines, sorted. */
+export function dpkgQuery(admindir: string): string[] {
+  const format = '${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Status}\n';
+  return execFileSync('dpkg-query', [`--admindir=${admindir}`, '-W', `-f=${format}`], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'))
+    .filter((c) => DPKG_INSTALLED_STATES.has(c[5] ?? ''))
+    .map((c) => c.slice(0, 5).join('\t'))
+    .sort();
+}
+/** A package as the line dpkgQuery gives for it. */
+export const dpkgLine = (p: InventoryPackage): string => [p.name, p.version, p.arch, p.srcName, p.srcVersion].join('\t');
 
 /** Real rpm sqlite databases (rpmbuild + rpm --justdb), one per list of package names (each `name-version`). */
 export function rpmSqliteDatabases(work: string, dbs: string[][]): Buffer[] {
