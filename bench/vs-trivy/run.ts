@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { walkLayer } from '@strata/layers';
-import { imagesJsonPath, infra, loadImages, repoRoot } from '@strata/testing';
+import { imagesJsonPath, infra, loadImages, repoRoot, trivyEnv, trivyOfflineArgs } from '@strata/testing';
 
 const trivy = infra.trivy();
 if (!trivy) {
@@ -106,27 +106,9 @@ function trivyCache(): string {
   cpSync(trivy!.javaDbDir, join(dir, 'java-db'), { recursive: true });
   return dir;
 }
-const trivyEnv = { ...process.env, TRIVY_NO_PROGRESS: 'true' };
 function trivyRun(image: string, cacheDir: string, out: string): Sample {
   const source = image.startsWith('docker-archive:') ? ['--input', image.slice('docker-archive:'.length)] : ['--image-src', 'remote', '--insecure', image];
-  return timed(
-    trivy!.bin,
-    [
-      'image',
-      ...source,
-      '--cache-dir',
-      cacheDir,
-      '--offline-scan',
-      '--skip-db-update',
-      '--skip-java-db-update',
-      '--format',
-      'cyclonedx',
-      '--quiet',
-      '--output',
-      out,
-    ],
-    trivyEnv,
-  );
+  return timed(trivy!.bin, trivyOfflineArgs(source, cacheDir, out), trivyEnv());
 }
 const strataEnv = { ...process.env, STRATA_CACHE_DIR: strataHome };
 function strataRun(image: string, cacheDir: string, out: string): Sample {

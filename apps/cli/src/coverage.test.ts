@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { PackageURL } from 'packageurl-js';
-import { infra, loadImages, repoRoot, skipUnless, skipUnlessImages } from '@strata/testing';
+import { infra, loadImages, repoRoot, skipUnless, skipUnlessImages, trivyEnv, trivyOfflineArgs } from '@strata/testing';
 import { runStrata } from './testing/index.js';
 
 /**
@@ -89,25 +89,10 @@ test('coverage image: Strata finds every package Trivy finds (canonical PURLs)',
 
   // Trivy: a private cache holding only the empty Java DB
   cpSync(trivy.javaDbDir, join(work, 'trivy-cache/java-db'), { recursive: true });
-  const trivyRun = spawnSync(
-    trivy.bin,
-    [
-      'image',
-      '--input',
-      archive,
-      '--cache-dir',
-      join(work, 'trivy-cache'),
-      '--offline-scan',
-      '--skip-db-update',
-      '--skip-java-db-update',
-      '--format',
-      'cyclonedx',
-      '--quiet',
-      '--output',
-      join(work, 'trivy.cdx.json'),
-    ],
-    { encoding: 'utf8', env: { ...process.env, TRIVY_NO_PROGRESS: 'true' } },
-  );
+  const trivyRun = spawnSync(trivy.bin, trivyOfflineArgs(['--input', archive], join(work, 'trivy-cache'), join(work, 'trivy.cdx.json')), {
+    encoding: 'utf8',
+    env: trivyEnv(),
+  });
   assert.equal(trivyRun.status, 0, `trivy failed: ${trivyRun.stderr}`);
   const trivyPurls = new Set(cyclonedxPurls(JSON.parse(readFileSync(join(work, 'trivy.cdx.json'), 'utf8'))).map(canonicalPurl));
 

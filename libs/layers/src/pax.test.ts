@@ -3,12 +3,10 @@
 // the walk; where Go refuses the archive the walk refuses the layer (BAD_TAR), and where Go lists
 // it the walk lists the same entries.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { skipUnless } from '@strata/testing';
+import { runGoProgram, skipUnless } from '@strata/testing';
 import { LayerError } from './errors.js';
 import { paxProblem } from './tar-guard.js';
 import { padded, record, ustarHeader } from './testing/index.js';
@@ -53,12 +51,8 @@ const cases: Array<{ name: string; tar: Buffer }> = [
 
 /** Go's archive/tar over each tar: the regular names it lists, or "ERR". */
 function goList(tars: Buffer[]): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-pax-go-'));
-  try {
-    const main = join(dir, 'main.go');
-    writeFileSync(
-      main,
-      `package main
+  return runGoProgram(
+    `package main
 
 import (
 	"archive/tar"
@@ -100,19 +94,17 @@ func main() {
 	}
 }
 `,
-    );
-    const files = tars.map((t, i) => {
-      const p = join(dir, `${i}.tar`);
-      writeFileSync(p, t);
-      return p;
-    });
-    return execFileSync('go', ['run', main, ...files], { env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } })
-      .toString()
-      .split('\n')
-      .slice(0, tars.length);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    {
+      args: (dir) =>
+        tars.map((t, i) => {
+          const p = join(dir, `${i}.tar`);
+          writeFileSync(p, t);
+          return p;
+        }),
+    },
+  )
+    .split('\n')
+    .slice(0, tars.length);
 }
 
 test('PAX records: the walk refuses what Go archive/tar refuses and lists what it lists', { skip: skipUnless('tool:go') }, async (t) => {

@@ -405,22 +405,26 @@ class LayerWalk {
       finish();
     });
 
-    let result: Promise<void>;
-    try {
-      result = Promise.resolve(this.visitor.file!(entry, content));
-    } catch (err) {
-      result = Promise.reject(err);
-    }
-    result
-      .catch((err: unknown) => {
-        if (!this.failure) this.warn(entry.path, `analyzer failed on this file: ${describeError(err)}`);
-      })
+    this.visit(entry, () => this.visitor.file!(entry, content))
       .finally(() => {
         visitorDone = true;
         if (!srcEnded && !content.destroyed) content.destroy();
         finish();
       })
       .catch(noop);
+  }
+
+  /** Runs one visitor call; what it throws or rejects with becomes a warning on the entry (unless the walk already failed). */
+  private visit(entry: LayerEntry, call: () => void | Promise<void>): Promise<void> {
+    let result: Promise<void>;
+    try {
+      result = Promise.resolve(call());
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    return result.catch((err: unknown) => {
+      if (!this.failure) this.warn(entry.path, `analyzer failed on this file: ${describeError(err)}`);
+    });
   }
 
   /** Reads a small file whole (its size is bounded above), then hands it to `smallFile`; the next entry waits for the visitor. */
@@ -436,16 +440,7 @@ class LayerWalk {
       // would keep alive for as long as anything of this entry lives; the views go at once
       const content = Buffer.concat(chunks, total);
       chunks.length = 0;
-      let result: Promise<void>;
-      try {
-        result = Promise.resolve(this.visitor.smallFile!(entry, content));
-      } catch (err) {
-        result = Promise.reject(err);
-      }
-      result
-        .catch((err: unknown) => {
-          if (!this.failure) this.warn(entry.path, `analyzer failed on this file: ${describeError(err)}`);
-        })
+      this.visit(entry, () => this.visitor.smallFile!(entry, content))
         .finally(() => {
           if (!this.failure) next();
         })

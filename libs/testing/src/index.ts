@@ -20,6 +20,30 @@ export interface TrivyInfo {
   bin: string;
   javaDbDir: string;
 }
+
+/**
+ * The arguments of an offline Trivy scan to a CycloneDX file: `source` names the image (`--input
+ * <archive>`, or a reference with its flags), `cacheDir` holds the Java DB, nothing is downloaded.
+ */
+export function trivyOfflineArgs(source: readonly string[], cacheDir: string, output: string): string[] {
+  return [
+    'image',
+    ...source,
+    '--cache-dir',
+    cacheDir,
+    '--offline-scan',
+    '--skip-db-update',
+    '--skip-java-db-update',
+    '--format',
+    'cyclonedx',
+    '--quiet',
+    '--output',
+    output,
+  ];
+}
+/** The environment Trivy runs in: this one, without progress bars. */
+export const trivyEnv = (): NodeJS.ProcessEnv => ({ ...process.env, TRIVY_NO_PROGRESS: 'true' });
+
 /** PostgreSQL of infra/local (STRATA_TEST_PG_URL): a role that may create databases. */
 export interface PostgresInfo {
   url: string;
@@ -197,6 +221,7 @@ export { createZipWriter, zeroBomb, zip } from './zip.js';
 export type { DeflatedBody, ZipEntry, ZipWriter } from './zip.js';
 export { prng } from './random.js';
 export { tempDirs } from './temp.js';
+export { runGoProgram } from './go-program.js';
 export { tarLayer, fileLayer, uniqueLayer, pushBlob, pushManifest, pushImage, pushIndex } from './push.js';
 export type { BlobSource, LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
 

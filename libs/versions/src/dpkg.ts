@@ -3,7 +3,7 @@
 // compare() throw; problems dpkg only warns about (a version not starting with a digit, odd
 // characters) are still ordered, exactly as `dpkg --compare-versions` does. Non-ASCII input is
 // refused: dpkg orders such bytes as C chars, whose signedness differs between platforms.
-import { accepts, checkPlain, InvalidVersionError, sign } from './errors.js';
+import { accepts, checkPlain, InvalidVersionError, parsedOrUndefined, sign } from './errors.js';
 import type { Comparator } from './types.js';
 
 interface DebVersion {
@@ -118,13 +118,8 @@ function partKey(p: string): string {
 }
 
 function sortKey(v: string): string | undefined {
-  let d: DebVersion;
-  try {
-    d = parse(v);
-  } catch (e) {
-    if (e instanceof InvalidVersionError) return undefined;
-    throw e;
-  }
+  const d = parsedOrUndefined(parse, v);
+  if (d === undefined) return undefined;
   return `${String(d.epoch).padStart(10, '0')}${partKey(d.upstream)}${partKey(d.revision)}`;
 }
 

@@ -36,3 +36,13 @@ export function accepts(parse: () => unknown): boolean {
     throw e;
   }
 }
+
+/** parse(v), or undefined when it throws InvalidVersionError (a sort key for what cannot be ordered). */
+export function parsedOrUndefined<T>(parse: (v: string) => T, v: string): T | undefined {
+  try {
+    return parse(v);
+  } catch (e) {
+    if (e instanceof InvalidVersionError) return undefined;
+    throw e;
+  }
+}

@@ -2,12 +2,11 @@
 // versions against SemVer precedence (npm semver), and the real Go vulnerability database.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import semverLib from 'semver';
-import { sharedDataDir, skipUnless } from '@strata/testing';
+import { runGoProgram, sharedDataDir, skipUnless } from '@strata/testing';
 import { comparator } from './index.js';
 import { disagreements, opOf, pick, prng } from './testing/index.js';
 
@@ -33,12 +32,9 @@ function spelling(tag: string): string {
 }
 
 function goVersionOracle(list: ReadonlyArray<readonly [string, string]>): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-go-oracle-'));
-  try {
-    const main = join(dir, 'main.go');
-    writeFileSync(
-      main,
-      `package main
+  const input = list.map(([a, b]) => `${a}\t${b}\n`).join('');
+  return runGoProgram(
+    `package main
 
 import (
 	"bufio"
@@ -63,15 +59,10 @@ func main() {
 	}
 }
 `,
-    );
-    const input = list.map(([a, b]) => `${a}\t${b}\n`).join('');
-    return execFileSync('go', ['run', main], { input, env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } })
-      .toString()
-      .trim()
-      .split('\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    { input },
+  )
+    .trim()
+    .split('\n');
 }
 
 // go/version reads "go1.20" as the language version, below "go1.20rc1"; but before Go 1.21 that tag

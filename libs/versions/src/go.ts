@@ -11,7 +11,7 @@
 import type { SemVer } from 'semver';
 import { parseWithSemverLib } from './semver-lib.js';
 import { semverKey } from './semver.js';
-import { accepts, checkPlain, InvalidVersionError } from './errors.js';
+import { accepts, checkPlain, InvalidVersionError, parsedOrUndefined } from './errors.js';
 import type { Comparator } from './types.js';
 
 const TOOLCHAIN = /^(?:go)?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(alpha|beta|rc)(\d+))?$/;
@@ -48,13 +48,7 @@ export const go: Comparator = {
   isValid: (v) => accepts(() => parse(v)),
   // ordered as the semantic version it stands for
   sortKey(v) {
-    let parsed: SemVer;
-    try {
-      parsed = parse(v);
-    } catch (e) {
-      if (e instanceof InvalidVersionError) return undefined;
-      throw e;
-    }
-    return semverKey(parsed);
+    const parsed = parsedOrUndefined(parse, v);
+    return parsed === undefined ? undefined : semverKey(parsed);
   },
 };

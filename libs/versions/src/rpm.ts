@@ -5,7 +5,7 @@
 // (sorts after the end but before anything else).
 // compare() accepts whatever `rpm.vercmp` does (e.g. "a:1" is a version with no epoch, and
 // non-ASCII characters are separators), except empty, blank or control-character input.
-import { accepts, checkPlain, InvalidVersionError, sign } from './errors.js';
+import { accepts, checkPlain, parsedOrUndefined, sign } from './errors.js';
 import type { Comparator } from './types.js';
 
 interface Evr {
@@ -137,13 +137,8 @@ function partKey(p: string): string | undefined {
 
 /** epoch, version, then no release (\x01) below any release (\x02 and its part). */
 function sortKey(v: string): string | undefined {
-  let evr: Evr;
-  try {
-    evr = parse(v);
-  } catch (e) {
-    if (e instanceof InvalidVersionError) return undefined;
-    throw e;
-  }
+  const evr = parsedOrUndefined(parse, v);
+  if (evr === undefined) return undefined;
   const epoch = partKey(evr.epoch);
   const version = partKey(evr.version);
   const release = evr.release === undefined ? '\x01' : partKey(evr.release);

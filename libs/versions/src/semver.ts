@@ -7,7 +7,7 @@
 // numbers beyond 2^53, garbage) is refused.
 import type { SemVer } from 'semver';
 import { parseWithSemverLib } from './semver-lib.js';
-import { accepts, checkPlain, InvalidVersionError } from './errors.js';
+import { accepts, checkPlain, InvalidVersionError, parsedOrUndefined } from './errors.js';
 import type { Comparator } from './types.js';
 
 const PARTIAL = /^(v?\d+)(?:\.(\d+))?((?:[-+].*)?)$/;
@@ -51,14 +51,8 @@ export function semverKey(parsed: SemVer): string | undefined {
 }
 
 function sortKey(v: string): string | undefined {
-  let parsed: SemVer;
-  try {
-    parsed = parseSemver(v);
-  } catch (e) {
-    if (e instanceof InvalidVersionError) return undefined;
-    throw e;
-  }
-  return semverKey(parsed);
+  const parsed = parsedOrUndefined(parseSemver, v);
+  return parsed === undefined ? undefined : semverKey(parsed);
 }
 
 export const semver: Comparator = {

@@ -32,6 +32,26 @@ function checkPairs(list: ReadonlyArray<readonly [string, string]>, c: Comparato
 }
 
 const rand = prng(0x50f7_4e75);
+
+/** 40,000 pairs drawn from the versions (seeded). */
+function randomPairs(versions: readonly string[]): [string, string][] {
+  const list: [string, string][] = [];
+  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  return list;
+}
+
+/** The shared vectors of one data folder, checked as pairs. */
+function vectorTest(scheme: string, dir: string, label: string, c: Comparator): void {
+  test(`${scheme} sortKey orders as compare on the shared ${label} vectors`, { skip: skipUnless('data') }, () => {
+    const lines = vectorFiles(dir).flatMap(readVectors);
+    assert.ok(lines.length > 0);
+    checkPairs(
+      lines.map((l) => [l.a, l.b] as const),
+      c,
+    );
+  });
+}
+
 const RUNS = ['', '.', '+', '~', '~~', '-', ':', 'a', 'b', 'z', 'A', 'Z', 'rc', 'dfsg', 'ubuntu', 'deb', '+b', '.~', '~a', 'a~', '_', '%'];
 const DIGITS = ['', '0', '00', '1', '01', '001', '2', '9', '10', '010', '99', '100', '20240131', '99999999999999999999'];
 
@@ -51,8 +71,7 @@ function version(): string {
 
 test('dpkg sortKey orders as compare on seeded random versions, equal exactly when compare says equal', () => {
   const versions = Array.from({ length: 3000 }, version);
-  const list: [string, string][] = [];
-  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  const list = randomPairs(versions);
   // near neighbours: a version against small edits of itself
   for (const v of versions.slice(0, 1000)) for (const tail of ['0', '.0', '~', '~0', 'a', '+', '-0', '.']) list.push([v, `${v}${tail}`]);
   checkPairs(list);
@@ -88,11 +107,7 @@ test('dpkg sortKey on the policy corner cases; refused versions have none', () =
   assert.equal(dpkg.sortKey?.('é1'), undefined);
 });
 
-test('dpkg sortKey orders as compare on the shared dpkg vectors', { skip: skipUnless('data') }, () => {
-  const lines = vectorFiles('debian').flatMap(readVectors);
-  assert.ok(lines.length > 0);
-  checkPairs(lines.map((l) => [l.a, l.b] as const));
-});
+vectorTest('dpkg', 'debian', 'dpkg', dpkg);
 
 const SEMVER_NUMBERS = ['0', '1', '2', '9', '10', '11', '99', '100', '12345'];
 const SEMVER_IDS = ['alpha', 'beta', 'rc', 'RC', 'a', 'b', 'z', 'alpha-1', 'x-y', '0', '1', '2', '10', '01', '007', 'a1', '1a', '9007199254740993'];
@@ -111,8 +126,7 @@ function semverVersion(): string {
 
 test('semver sortKey orders as compare on seeded random versions (pre-releases, partial versions, build metadata)', () => {
   const versions = Array.from({ length: 2000 }, semverVersion);
-  const list: [string, string][] = [];
-  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  const list = randomPairs(versions);
   checkPairs(list, semver);
   // keys exist for everything valid but a numeric identifier beyond 2^53
   for (const v of versions) if (semver.isValid(v) && !v.includes('9007199254740993')) assert.notEqual(semver.sortKey?.(v), undefined, v);
@@ -141,14 +155,7 @@ test('semver sortKey on the corner cases; refused versions have none', () => {
   assert.equal(semver.sortKey?.('1.2.3.4'), undefined);
 });
 
-test('semver sortKey orders as compare on the shared semver vectors', { skip: skipUnless('data') }, () => {
-  const lines = vectorFiles('semver').flatMap(readVectors);
-  assert.ok(lines.length > 0);
-  checkPairs(
-    lines.map((l) => [l.a, l.b] as const),
-    semver,
-  );
-});
+vectorTest('semver', 'semver', 'semver', semver);
 
 const PEP_RELEASES = ['0', '1', '1.0', '1.0.0', '1.2', '1.2.0', '1.10', '2', '2.0.1', '10.0', '01.2'];
 const PEP_SUFFIXES = [
@@ -183,20 +190,12 @@ function pep440Version(): string {
 
 test('pep440 sortKey orders as compare on seeded random versions (epochs, pre/post/dev, local segments)', () => {
   const versions = Array.from({ length: 2000 }, pep440Version);
-  const list: [string, string][] = [];
-  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  const list = randomPairs(versions);
   checkPairs(list, pep440);
   for (const v of versions) if (pep440.isValid(v) && !/\+(1e5|0x1)/.test(v)) assert.notEqual(pep440.sortKey?.(v), undefined, v);
 });
 
-test('pep440 sortKey orders as compare on the shared PyPI vectors', { skip: skipUnless('data') }, () => {
-  const lines = vectorFiles('pypi').flatMap(readVectors);
-  assert.ok(lines.length > 0);
-  checkPairs(
-    lines.map((l) => [l.a, l.b] as const),
-    pep440,
-  );
-});
+vectorTest('pep440', 'pypi', 'PyPI', pep440);
 
 const RPM_SEGMENTS = ['0', '00', '1', '01', '2', '10', '9', '123', 'a', 'b', 'el', 'el9', 'fc', 'Z', 'rc', 'git', '~', '~~', '^', '^post', '~rc1', 'é'];
 const RPM_SEPARATORS = ['.', '.', '', '_', '+', '-', '..'];
@@ -215,21 +214,13 @@ function rpmVersion(): string {
 
 test('rpm sortKey orders as compare on seeded random versions (~, ^, separators, epochs, releases)', () => {
   const versions = Array.from({ length: 2000 }, rpmVersion);
-  const list: [string, string][] = [];
-  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  const list = randomPairs(versions);
   for (const v of versions.slice(0, 500)) for (const tail of ['~', '^', '.0', '0', 'a', '-1', '.']) list.push([v, `${v}${tail}`]);
   checkPairs(list, rpm);
   for (const v of versions) assert.notEqual(rpm.sortKey?.(v), undefined, v);
 });
 
-test('rpm sortKey orders as compare on the shared Red Hat vectors', { skip: skipUnless('data') }, () => {
-  const lines = vectorFiles('redhat').flatMap(readVectors);
-  assert.ok(lines.length > 0);
-  checkPairs(
-    lines.map((l) => [l.a, l.b] as const),
-    rpm,
-  );
-});
+vectorTest('rpm', 'redhat', 'Red Hat', rpm);
 
 const APK_PARTS = ['0', '00', '1', '01', '2', '10', '9', '012', '123'];
 
@@ -248,22 +239,14 @@ function apkVersion(): string {
 
 test('apk sortKey orders as compare on seeded random versions (leading zeros, letters, suffixes, revisions)', () => {
   const versions = Array.from({ length: 2000 }, apkVersion);
-  const list: [string, string][] = [];
-  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  const list = randomPairs(versions);
   for (const v of versions.slice(0, 500)) for (const tail of ['.0', '0', 'a', '_rc1', '_p1', '-r1', '.01']) list.push([v, `${v}${tail}`]);
   checkPairs(list, apk);
   const keyed = versions.filter((v) => apk.sortKey?.(v) !== undefined).length;
   assert.ok(keyed > versions.length * 0.9, `${keyed} of ${versions.length} have a key`);
 });
 
-test('apk sortKey orders as compare on the shared Alpine vectors', { skip: skipUnless('data') }, () => {
-  const lines = vectorFiles('alpine').flatMap(readVectors);
-  assert.ok(lines.length > 0);
-  checkPairs(
-    lines.map((l) => [l.a, l.b] as const),
-    apk,
-  );
-});
+vectorTest('apk', 'alpine', 'Alpine', apk);
 
 function goVersion(): string {
   const n = (): string => pick(rand, ['0', '1', '2', '9', '10', '21', '123']);
@@ -283,8 +266,7 @@ function goVersion(): string {
 
 test('go sortKey orders as compare on seeded random module, pseudo- and toolchain versions', () => {
   const versions = Array.from({ length: 2000 }, goVersion);
-  const list: [string, string][] = [];
-  for (let i = 0; i < 40_000; i++) list.push([pick(rand, versions), pick(rand, versions)]);
+  const list = randomPairs(versions);
   checkPairs(list, go);
   const keyed = versions.filter((v) => go.sortKey?.(v) !== undefined).length;
   assert.ok(keyed > versions.length * 0.9, `${keyed} of ${versions.length} have a key`);
