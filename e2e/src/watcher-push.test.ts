@@ -13,11 +13,11 @@ import test from 'node:test';
 import { createLogger } from '@strata/log';
 import { loadServiceConfig } from '@strata/service-runtime';
 import type { StageEvent } from '@strata/stage-runtime';
-import { pushImage, pushIndex, skipUnless, uniqueLayer, uniqueName } from '@strata/testing';
+import { infra, pushImage, pushIndex, skipUnless, uniqueLayer, uniqueName } from '@strata/testing';
 import { startWatcher, watcherSettings, type RunningWatcher } from '@strata/watcher-service';
 import { createDeployment, freePort, waitUntil } from './testing/index.js';
 
-const skip = skipUnless('kafka', 'minio');
+const skip = skipUnless('kafka', 'minio', 'registry');
 
 /** A docker-registry on a free loopback port that notifies `hookUrl` of pushes, with `token`. */
 async function startNotifyingRegistry(hookUrl: string, token: string): Promise<{ host: string; stop: () => Promise<void> }> {
@@ -91,11 +91,16 @@ test('scans on push: a docker-registry notification becomes a COMPLETED scan wit
     },
   });
   const events: StageEvent[] = [];
+  const harborLike = infra.registry('anonymous')!.host;
   const env = {
     ...d.env,
     STRATA_WATCH_INTERVAL_MS: '3600000',
     // push notifications only: no catalog, no repository to crawl
-    STRATA_WATCH_REGISTRIES: JSON.stringify([{ host: registry.host, repositories: [] }]),
+    // (the shared anonymous registry stands for a Harbor: it is notified by hand, Harbor-style)
+    STRATA_WATCH_REGISTRIES: JSON.stringify([
+      { host: registry.host, repositories: [] },
+      { host: harborLike, repositories: [] },
+    ]),
     STRATA_WATCHER_HOOK_PORT: String(hookPort),
     STRATA_WATCHER_HOOK_TOKEN: token,
     STRATA_WATCHER_HOOK_MAX_BYTES: '65536',
@@ -182,11 +187,43 @@ test('scans on push: a docker-registry notification becomes a COMPLETED scan wit
     assert.ok(!logLines.some((l) => l.includes(token)), 'the token is never logged');
   });
 
-  await t.test('a multi-platform push: each platform manifest is requested once, the index adds no duplicate', async () => {
+  await t.test('a Harbor PUSH_ARTIFACT webhook is requested by digest and scanned to COMPLETED; its replay is not', async () => {
+    const repo = `${uniqueName('harbor')}/app`;
+    const pushed = await pushImage(harborLike, repo, 'v2', [await uniqueLayer(`${repo}-layer`)]);
+    const webhook = JSON.stringify({
+      type: 'PUSH_ARTIFACT',
+      occur_at: Math.floor(Date.now() / 1000),
+      operator: 'admin',
+      event_data: {
+        resources: [{ digest: pushed.manifestDigest, tag: 'v2', resource_url: `${harborLike}/${repo}:v2` }],
+        repository: { name: repo.split('/')[1], namespace: repo.split('/')[0], repo_full_name: repo, repo_type: 'private' },
+      },
+    });
+    const harborUrl = `http://127.0.0.1:${hookPort}/hooks/harbor`;
+    const send = () => fetch(harborUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: webhook });
+    const first = await send();
+    assert.equal(first.status, 202);
+    assert.deepEqual(await first.json(), { requested: 1, duplicates: 0, ignored: 0 });
+    const again = await send();
+    assert.deepEqual(await again.json(), { requested: 0, duplicates: 1, ignored: 0 });
+    const mine = requested().filter((e) => e.manifestDigest === pushed.manifestDigest);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.detail!.imageRef, `${harborLike}/${repo}:v2@${pushed.manifestDigest}`);
+    const record = await d.waitForRecord(mine[0]!.scanId, (r) => r.status === 'COMPLETED' || r.status === 'FAILED', 120_000);
+    assert.equal(record.status, 'COMPLETED', JSON.stringify(record.error));
+    // Harbor does not say whether the digest is an index: one GET of the manifest tells; no crawl.
+    assert.equal(await watcher.runtime.metrics.value('strata_watcher_registry_requests_total', { registry: harborLike }), 1, 'one manifest GET, no crawl');
+  });
+
+  await t.test('a multi-platform push (platforms by digest, then the tagged index): each platform requested once, with its index', async () => {
     const multi = `${repository}-multi`;
-    const amd = await pushImage(registry.host, multi, 'build-amd64', [await uniqueLayer(`${multi}-amd`)], { platform: { os: 'linux', architecture: 'amd64' } });
-    const arm = await pushImage(registry.host, multi, 'build-arm64', [await uniqueLayer(`${multi}-arm`)], {
+    const amd = await pushImage(registry.host, multi, '', [await uniqueLayer(`${multi}-amd`)], {
+      platform: { os: 'linux', architecture: 'amd64' },
+      byDigest: true,
+    });
+    const arm = await pushImage(registry.host, multi, '', [await uniqueLayer(`${multi}-arm`)], {
       platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      byDigest: true,
     });
     const index = await pushIndex(registry.host, multi, 'latest', [amd, arm], { attestation: true });
     await waitUntil(
@@ -195,10 +232,13 @@ test('scans on push: a docker-registry notification becomes a COMPLETED scan wit
       'the index push',
     );
     const mine = requested().filter((e) => e.detail!.repository === multi);
-    assert.deepEqual(mine.map((e) => e.manifestDigest).sort(), [amd.manifestDigest, arm.manifestDigest].sort(), 'each platform once');
+    assert.deepEqual(mine.map((e) => e.manifestDigest).sort(), [amd.manifestDigest, arm.manifestDigest].sort(), 'each platform once, no attestation');
     for (const e of mine) {
+      assert.equal(e.detail!.indexDigest, index.indexDigest);
       const record = await d.waitForRecord(e.scanId, (r) => r.status === 'COMPLETED' || r.status === 'FAILED', 120_000);
       assert.equal(record.status, 'COMPLETED', JSON.stringify(record.error));
+      assert.equal(record.indexDigest, index.indexDigest);
+      assert.deepEqual(record.platform, [amd, arm].find((p) => p.manifestDigest === record.manifestDigest)!.platform);
     }
   });
 });

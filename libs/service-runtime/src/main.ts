@@ -40,6 +40,11 @@ export async function runServiceMain<S extends Record<string, Setting<unknown>>>
   try {
     service = await options.start(config);
   } catch (error) {
+    // problems between settings found by the service itself: the same exit as a bad setting
+    if (error instanceof SettingsError) {
+      process.stderr.write(`strata-${options.service}: ${error.message}\n`);
+      process.exit(2);
+    }
     boot.fatal({ err: describeError(error) }, 'service failed to start');
     process.exit(1);
   }

@@ -143,7 +143,7 @@ export async function pushImage(
   repository: string,
   tag: string,
   layers: LayerBlob[],
-  options: { auth?: { username: string; password: string }; labels?: Record<string, string>; platform?: PushPlatform } = {},
+  options: { auth?: { username: string; password: string }; labels?: Record<string, string>; platform?: PushPlatform; byDigest?: boolean } = {},
 ): Promise<PushedImage> {
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
   const config = Buffer.from(
@@ -168,8 +168,17 @@ export async function pushImage(
       layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     }),
   );
-  const manifestDigest = await pushManifest(host, repository, tag, manifest, 'application/vnd.oci.image.manifest.v1+json', options.auth);
-  return { ref: `${host}/${repository}:${tag}`, manifestDigest, configDigest, layers, platform, manifestSize: manifest.length };
+  // byDigest: PUT /manifests/<digest>, untagged, as buildx pushes an index's platform manifests
+  const reference = options.byDigest ? sha256(manifest) : tag;
+  const manifestDigest = await pushManifest(host, repository, reference, manifest, 'application/vnd.oci.image.manifest.v1+json', options.auth);
+  return {
+    ref: options.byDigest ? `${host}/${repository}@${manifestDigest}` : `${host}/${repository}:${tag}`,
+    manifestDigest,
+    configDigest,
+    layers,
+    platform,
+    manifestSize: manifest.length,
+  };
 }
 
 export interface PushedIndex {

@@ -32,11 +32,12 @@ function distributionEvent(overrides: Record<string, unknown> = {}, target: Reco
 
 const envelope = (...events: unknown[]) => JSON.stringify({ events });
 
-test('distribution: manifest pushes become pushes; blob pushes, pulls and deletes are ignored', () => {
+test('distribution: tagged manifest pushes become pushes; blob pushes, untagged manifests, pulls and deletes are ignored', () => {
   const parsed = parseDistributionEnvelope(
     envelope(
       distributionEvent(),
-      distributionEvent({ id: 'e2' }, { mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest('b'), tag: undefined }),
+      distributionEvent({ id: 'e2' }, { mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest('b'), tag: 'latest' }),
+      distributionEvent({ id: 'e6' }, { digest: digest('f'), tag: undefined }),
       distributionEvent({ id: 'e3' }, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digest('c') }),
       distributionEvent({ id: 'e4', action: 'pull' }),
       distributionEvent({ id: 'e5', action: 'delete' }),
@@ -52,9 +53,16 @@ test('distribution: manifest pushes become pushes; blob pushes, pulls and delete
         tag: 'v1',
         eventId: 'f1ad5f8e-8c1e-4a6c-9a4e-1c1f6b0f1e01',
       },
-      { host: '127.0.0.1:15000', repository: 'team/app', digest: digest('b'), mediaType: 'application/vnd.oci.image.index.v1+json', eventId: 'e2' },
+      {
+        host: '127.0.0.1:15000',
+        repository: 'team/app',
+        digest: digest('b'),
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        tag: 'latest',
+        eventId: 'e2',
+      },
     ],
-    ignored: 3,
+    ignored: 4, // the blob, the pull, the delete, and the manifest pushed by digest (scanned through its index)
   });
   // without request.host, the host of target.url
   const noHost = parseDistributionEnvelope(envelope(distributionEvent({ request: {} })));

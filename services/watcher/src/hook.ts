@@ -98,6 +98,13 @@ export function parseDistributionEnvelope(body: string): ParsedHook {
     const repository = str(target, 'repository', `${where}.target`, REPOSITORY);
     const digest = str(target, 'digest', `${where}.target`, DIGEST);
     const tag = optionalStr(target, 'tag', `${where}.target`, TAG);
+    if (tag === undefined) {
+      // Pushed by digest: a platform or attestation manifest of an index (buildx pushes those
+      // before the tagged index). As in a crawl, it is scanned through the tag that names it: the
+      // index expands to its platforms, attestations left out.
+      ignored++;
+      return;
+    }
     const request = isObject(event.request) ? event.request : {};
     const host = (typeof request.host === 'string' && HOST.test(request.host) ? request.host : undefined) ?? urlHost(target.url);
     if (host === undefined || !HOST.test(host)) throw new HookPayloadError(`${where} names no registry host (request.host or target.url)`);

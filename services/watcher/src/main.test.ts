@@ -1,5 +1,6 @@
 // The process entry point refuses to start on bad settings and names every problem at once.
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import test from 'node:test';
 import { assertSettingsRefused } from '@strata/testing';
 
@@ -26,4 +27,19 @@ test('strata-watcher exits 2 and lists every missing or bad setting', () => {
     /unknown field "colour"/,
     /registry ok\.example: "include" must be a list of globs/,
   ]);
+});
+
+test('strata-watcher refuses a push endpoint without a token, or open off loopback, and never shows the token', () => {
+  const env = {
+    KAFKA_BROKERS: '127.0.0.1:1',
+    S3_ENDPOINT: 'http://127.0.0.1:1',
+    S3_ACCESS_KEY: 'k',
+    S3_SECRET_KEY: 's',
+    STRATA_WATCH_REGISTRIES: '[{"host": "registry.example", "repositories": []}]',
+    STRATA_WATCHER_HOOK_PORT: '0',
+  };
+  assertSettingsRefused(main, env, [/STRATA_WATCHER_HOOK_TOKEN is required/]);
+  assertSettingsRefused(main, { ...env, STRATA_WATCHER_HOOK_OPEN: 'true', STRATA_WATCHER_HOOK_HOST: '0.0.0.0' }, [/only allowed on loopback/]);
+  const stderr = assertSettingsRefused(main, { ...env, STRATA_WATCHER_HOOK_TOKEN: 'tiny-secret-x' }, [/at least 16 characters/]);
+  assert.ok(!stderr.includes('tiny-secret-x'), 'the token is never shown');
 });
