@@ -18,21 +18,16 @@ const testPoint: TestPointHook = async (point, scanId) => {
 };
 const options: StartOptions = crashPoint ? { testPoint } : {};
 
+const mains: Record<string, (service: string) => Promise<void>> = {
+  fetcher: (service) => runServiceMain({ service, settings: fetcherSettings, start: (config) => startFetcher(config, options) }),
+  analyzer: (service) => runServiceMain({ service, settings: analyzerSettings, start: (config) => startAnalyzer(config, options) }),
+  merger: (service) => runServiceMain({ service, settings: mergerSettings, start: (config) => startMerger(config, options) }),
+  matcher: (service) => runServiceMain({ service, settings: matcherSettings, start: (config) => startMatcher(config, options) }),
+};
 const kind = process.argv[2];
-switch (kind) {
-  case 'fetcher':
-    await runServiceMain({ service: kind, settings: fetcherSettings, start: (config) => startFetcher(config, options) });
-    break;
-  case 'analyzer':
-    await runServiceMain({ service: kind, settings: analyzerSettings, start: (config) => startAnalyzer(config, options) });
-    break;
-  case 'merger':
-    await runServiceMain({ service: kind, settings: mergerSettings, start: (config) => startMerger(config, options) });
-    break;
-  case 'matcher':
-    await runServiceMain({ service: kind, settings: matcherSettings, start: (config) => startMatcher(config, options) });
-    break;
-  default:
-    process.stderr.write(`usage: service-main.ts fetcher|analyzer|merger|matcher (got ${JSON.stringify(kind)})\n`);
-    process.exit(2);
+const main = kind !== undefined && Object.hasOwn(mains, kind) ? mains[kind] : undefined;
+if (!main) {
+  process.stderr.write(`usage: service-main.ts fetcher|analyzer|merger|matcher (got ${JSON.stringify(kind)})\n`);
+  process.exit(2);
 }
+await main(kind!);

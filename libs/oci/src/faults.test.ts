@@ -15,7 +15,7 @@ import {
   RegistryError,
   type ImageSource,
 } from './index.js';
-import { startBlobStorage, startFaultProxy, type FaultProxy } from './testing/fault-proxy.js';
+import { startBlobStorage, startFaultProxy, type FaultProxy, type RecordedRequest } from './testing/fault-proxy.js';
 import { fixtureRef, infra, loadImages, pushBlob, pushManifest, skipUnlessImages } from '@strata/testing';
 import { drain } from './testing/index.js';
 
@@ -61,16 +61,22 @@ test('a corrupted byte in a layer fails that layer with BlobDigestMismatchError 
   await healthyAfterwards();
 });
 
-test('a dropped connection mid-blob resumes with Range and still verifies the whole blob', { skip }, async () => {
-  const { source } = await openMulti();
-  const layer = source.metadata.layers[1];
-  assert.ok(layer?.size && layer.size > 1_000_000);
-  proxy.setRule((req, seen) => (isBlob(req.path, layer.digest) && seen === 0 ? { kind: 'drop', afterBytes: 300_000 } : undefined));
+/** The whole layer read and verified, through exactly two GETs of its blob (the first one cut); those GETs. */
+async function drainInTwoGets(source: ImageSource, layer: ImageSource['metadata']['layers'][number]): Promise<RecordedRequest[]> {
   const out = await drain(await source.openLayer(layer));
   assert.equal(out.sha256, layer.digest);
   assert.equal(out.bytes, layer.size);
   const gets = proxy.requests.filter((r) => isBlob(r.path, layer.digest));
   assert.equal(gets.length, 2);
+  return gets;
+}
+
+test('a dropped connection mid-blob resumes with Range and still verifies the whole blob', { skip }, async () => {
+  const { source } = await openMulti();
+  const layer = source.metadata.layers[1];
+  assert.ok(layer?.size && layer.size > 1_000_000);
+  proxy.setRule((req, seen) => (isBlob(req.path, layer.digest) && seen === 0 ? { kind: 'drop', afterBytes: 300_000 } : undefined));
+  const gets = await drainInTwoGets(source, layer);
   assert.equal(gets[0]?.headers.range, undefined);
   const resumedAt = Number(/^bytes=(\d+)-$/.exec(String(gets[1]?.headers.range))?.[1]);
   assert.ok(resumedAt > 0 && resumedAt <= 300_000, `resumed at ${resumedAt}`);
@@ -90,11 +96,7 @@ test('a registry without Range support: the retry starts over and skips what was
         : { kind: 'forward', ignoreRange: true }
       : undefined,
   );
-  const out = await drain(await source.openLayer(layer));
-  assert.equal(out.sha256, layer.digest);
-  assert.equal(out.bytes, layer.size);
-  const gets = proxy.requests.filter((r) => isBlob(r.path, layer.digest));
-  assert.equal(gets.length, 2);
+  const gets = await drainInTwoGets(source, layer);
   assert.equal(gets[1]?.headers.range, undefined);
   proxy.requests.length = 0;
 });

@@ -2,7 +2,7 @@
 // that are no event, metrics and health on HTTP, and a graceful stop that lets the in-flight
 // message finish and commits it.
 import assert from 'node:assert/strict';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'minio';
 import { dlqTopic } from '@strata/bus';
@@ -32,6 +32,14 @@ function envFor(prefix: string, bucket: string): Record<string, string> {
   };
 }
 
+/** A topic prefix and a bucket of this test alone, removed after it. */
+function isolated(t: TestContext, name: string): { prefix: string; bucket: string } {
+  const prefix = `${uniqueName(`t-${name}`)}.`;
+  const bucket = uniqueName(`strata-${name}`).toLowerCase();
+  t.after(() => cleanup(prefix, bucket));
+  return { prefix, bucket };
+}
+
 async function cleanup(prefix: string, bucket: string): Promise<void> {
   const admin = new Kafka({ brokers: infra.kafka()!.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -57,9 +65,7 @@ test('events flow by contract; undecodable bytes are dead-lettered; metrics and 
   skip,
   timeout: 180_000,
 }, async (t) => {
-  const prefix = `${uniqueName('t-runtime')}.`;
-  const bucket = uniqueName('strata-runtime').toLowerCase();
-  t.after(() => cleanup(prefix, bucket));
+  const { prefix, bucket } = isolated(t, 'runtime');
   const config = loadServiceConfig({}, envFor(prefix, bucket));
   const runtime: Runtime = await createRuntime('probe', config, { processMetrics: false });
   let stopped = false;
@@ -135,9 +141,7 @@ test('findings topic: retention from STRATA_FINDINGS_RETENTION_MS (changed on re
   skip,
   timeout: 180_000,
 }, async (t) => {
-  const prefix = `${uniqueName('t-retention')}.`;
-  const bucket = uniqueName('strata-retention').toLowerCase();
-  t.after(() => cleanup(prefix, bucket));
+  const { prefix, bucket } = isolated(t, 'retention');
   const kafka = new Kafka({ brokers: infra.kafka()!.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

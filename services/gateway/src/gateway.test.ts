@@ -370,13 +370,19 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
     assert.equal(response.report.length, 0);
   });
 
-  test('ScanImage(wait) also completes from the scan record alone (no findings event for an already-reported image)', async () => {
-    const ref = image('cached');
+  /** A ScanImage(wait) call for a new image, its scan.requested event, and the report already stored for it. */
+  async function waitingScanWithReport(name: string) {
+    const ref = image(name);
     const manifestDigest = fakeDigest();
     const reportKey = `reports/${manifestDigest}/db-${runId}.json`;
     const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
     const { event: requested } = await requests.next(ref);
     await putJson(store, reportKey, sampleReport(ref, manifestDigest));
+    return { ref, manifestDigest, reportKey, waiting, requested };
+  }
+
+  test('ScanImage(wait) also completes from the scan record alone (no findings event for an already-reported image)', async () => {
+    const { ref, manifestDigest, reportKey, waiting, requested } = await waitingScanWithReport('cached');
     await advanceScanRecord(
       store,
       { scanId: requested.scanId, imageRef: ref },
@@ -393,12 +399,7 @@ describe('gateway on Kafka + MinIO', { skip }, () => {
   });
 
   test('ScanImage(wait) completes from a scan.completed event (a rescan publishes no findings event)', async () => {
-    const ref = image('completed');
-    const manifestDigest = fakeDigest();
-    const reportKey = `reports/${manifestDigest}/db-${runId}.json`;
-    const waiting = client.client.scanImage({ imageRef: ref, wait: true }, { timeoutMs: 60_000 });
-    const { event: requested } = await requests.next(ref);
-    await putJson(store, reportKey, sampleReport(ref, manifestDigest));
+    const { ref, manifestDigest, reportKey, waiting, requested } = await waitingScanWithReport('completed');
     await publishEvent(bus, Topics.scanCompleted, {
       scanId: requested.scanId,
       imageRef: ref,

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { skipUnless } from '@strata/testing';
 import type { Package } from '@strata/model';
 import { jarAnalyzer } from './jar.js';
-import { run, tempDir } from '../testing/index.js';
+import { run, withTempDir } from '../testing/index.js';
 import { DEFAULT_ANALYZER_LIMITS } from '../types.js';
 import type { AnalyzerLimits } from '../types.js';
 
@@ -46,34 +46,33 @@ async function analyze(file: string, path: string, tmpDir: string, limits: Parti
 const gavs = (pkgs: Package[]): string[] => pkgs.map((p) => `${p.name}:${p.version} ${p.filePath}`).sort();
 
 test('jar: pom.properties, manifest fallbacks and nested archives (war > jar > jar)', { skip: skipUnless('tool:jar') }, async () => {
-  const t = tempDir('jar');
-  try {
-    const libA = jar(t.dir, 'lib-a-1.4.2.jar', pom('com.example', 'lib-a', '1.4.2'));
+  await withTempDir('jar', async (dir) => {
+    const libA = jar(dir, 'lib-a-1.4.2.jar', pom('com.example', 'lib-a', '1.4.2'));
     const manifestOnly = jar(
-      t.dir,
+      dir,
       'manifest-lib.jar',
       { 'org/example/X.txt': 'x' },
       'Implementation-Title: manifest-lib\nImplementation-Vendor-Id: org.example\nImplementation-Version: 2.0.1\n',
     );
     const bundle = jar(
-      t.dir,
+      dir,
       'bundle.jar',
       { 'a.txt': 'a' },
       'Bundle-SymbolicName: org.osgi.example.bundle;singleton:=true\nBundle-Version: 3.1.0\nImplementation-Title: An OSGi Bundle With Spaces\n',
     );
-    const nothing = jar(t.dir, 'nothing.jar', { 'a.txt': 'a' });
-    const fat = jar(t.dir, 'fat.jar', {
+    const nothing = jar(dir, 'nothing.jar', { 'a.txt': 'a' });
+    const fat = jar(dir, 'fat.jar', {
       ...pom('com.example', 'fat', '0.1.0'),
       'BOOT-INF/lib/lib-a-1.4.2.jar': readFileSync(libA),
     });
-    const warDir = join(t.dir, 'app.war.d');
+    const warDir = join(dir, 'app.war.d');
     write(warDir, pom('com.example.web', 'app', '5.0.0-SNAPSHOT'));
     mkdirSync(join(warDir, 'WEB-INF/lib'), { recursive: true });
     for (const f of [manifestOnly, bundle, nothing, fat]) writeFileSync(join(warDir, 'WEB-INF/lib', f.split('/').pop() ?? ''), readFileSync(f));
-    const war = join(t.dir, 'app.war');
+    const war = join(dir, 'app.war');
     run('jar', ['--create', '--file', war, '-C', warDir, '.']);
 
-    const { packages, warnings } = await analyze(war, 'opt/app/app.war', t.dir);
+    const { packages, warnings } = await analyze(war, 'opt/app/app.war', dir);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
       gavs(packages),
@@ -87,9 +86,7 @@ test('jar: pom.properties, manifest fallbacks and nested archives (war > jar > j
     );
     const libAPkg = packages.find((p) => p.name === 'com.example:lib-a');
     assert.equal(libAPkg?.purl, 'pkg:maven/com.example/lib-a@1.4.2');
-  } finally {
-    t.cleanup();
-  }
+  });
 });
 
 /** Rewrites the sizes a zip records for one entry (local header and central directory) to lie. */
@@ -106,18 +103,17 @@ function lieAboutSize(zip: Buffer, entryName: string, size: number): Buffer {
 test("jar: a zip bomb nested in a jar gives a warning; the jar's own packages still count", {
   skip: skipUnless('tool:jar') || skipUnless('tool:zip'),
 }, async () => {
-  const t = tempDir('jar-bomb');
-  try {
-    const dir = join(t.dir, 'bomb.d');
+  await withTempDir('jar-bomb', async (work) => {
+    const dir = join(work, 'bomb.d');
     write(dir, pom('com.example', 'victim', '1.0.0'));
     mkdirSync(join(dir, 'lib'), { recursive: true });
     // 64 MiB of zeros under a .jar name: deflates to ~64 KiB
     writeFileSync(join(dir, 'lib/bomb.jar'), Buffer.alloc(64 * 1024 * 1024));
-    const outer = join(t.dir, 'victim.jar');
+    const outer = join(work, 'victim.jar');
     run('zip', ['-q', '-r', '-9', outer, '.'], { cwd: dir });
     const limits = { maxArchiveSize: 8 * 1024 * 1024, maxArchiveUncompressed: 16 * 1024 * 1024 };
 
-    const honest = await analyze(outer, 'app/victim.jar', t.dir, limits);
+    const honest = await analyze(outer, 'app/victim.jar', work, limits);
     assert.deepEqual(gavs(honest.packages), ['com.example:victim:1.0.0 app/victim.jar']);
     assert.ok(
       honest.warnings.some((w) => /lib\/bomb\.jar.*zip bomb/.test(w)),
@@ -125,34 +121,28 @@ test("jar: a zip bomb nested in a jar gives a warning; the jar's own packages st
     );
 
     // the same bomb, with its headers claiming it is small
-    const liar = join(t.dir, 'liar.jar');
+    const liar = join(work, 'liar.jar');
     writeFileSync(liar, lieAboutSize(readFileSync(outer), 'lib/bomb.jar', 1000));
-    const lied = await analyze(liar, 'app/liar.jar', t.dir, limits);
+    const lied = await analyze(liar, 'app/liar.jar', work, limits);
     assert.deepEqual(gavs(lied.packages), ['com.example:victim:1.0.0 app/liar.jar']);
     assert.ok(
       lied.warnings.some((w) => w.startsWith('app/liar.jar: app/liar.jar!/lib/bomb.jar')),
       lied.warnings.join('\n'),
     );
-  } finally {
-    t.cleanup();
-  }
+  });
 });
 
 test('jar: a corrupt archive fails with an error naming it', async () => {
-  const t = tempDir('jar-bad');
-  try {
-    const file = join(t.dir, 'bad.jar');
+  await withTempDir('jar-bad', async (dir) => {
+    const file = join(dir, 'bad.jar');
     writeFileSync(file, Buffer.from('PK\x03\x04 this is not really a zip file at all'.repeat(10)));
-    await assert.rejects(analyze(file, 'app/bad.jar', t.dir), /end of central directory|zip/i);
-  } finally {
-    t.cleanup();
-  }
+    await assert.rejects(analyze(file, 'app/bad.jar', dir), /end of central directory|zip/i);
+  });
 });
 
 test('jar: a "../" or absolute entry name drops that entry only, with a warning; the packages still count', { skip: skipUnless('tool:python3') }, async () => {
-  const t = tempDir('jar-traversal');
-  try {
-    const file = join(t.dir, 'evil.jar');
+  await withTempDir('jar-traversal', async (dir) => {
+    const file = join(dir, 'evil.jar');
     // python's zipfile stores names exactly as given (jar and zip strip "../")
     const script = [
       'import sys, zipfile',
@@ -162,10 +152,8 @@ test('jar: a "../" or absolute entry name drops that entry only, with a warning;
       '    z.writestr("/abs/path.txt", "y")',
     ].join('\n');
     run('python3', ['-c', script, file]);
-    const { packages, warnings } = await analyze(file, 'app/evil.jar', t.dir);
+    const { packages, warnings } = await analyze(file, 'app/evil.jar', dir);
     assert.deepEqual(gavs(packages), ['org.example:lib:1.2.3 app/evil.jar']);
     assert.equal(warnings.filter((w) => /entry skipped/.test(w)).length, 2, warnings.join('\n'));
-  } finally {
-    t.cleanup();
-  }
+  });
 });

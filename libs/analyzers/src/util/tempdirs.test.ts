@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { analyzeLayer } from '../layer.js';
-import { tarStream, tempDir } from '../testing/index.js';
+import { tarStream, tempDir, withTempDir } from '../testing/index.js';
 import { LAYER_TEMP_PREFIX, removeStaleLayerTempDirs } from './tempdirs.js';
 
 const DIFF_ID = 'sha256:' + '0'.repeat(64);
@@ -47,9 +47,8 @@ test('temp dirs: spooled files go under tmpRoot and nothing is left, after succe
 });
 
 test("temp dirs: process.exit removes live ones; the next start removes a killed process's, never a live one's", async () => {
-  const t = tempDir('tmpdirs-exit');
-  try {
-    const root = join(t.dir, 'tmp');
+  await withTempDir('tmpdirs-exit', async (dir) => {
+    const root = join(dir, 'tmp');
     const module = fileURLToPath(new URL('./tempdirs.ts', import.meta.url));
     const script = `import { makeLayerTempDir } from ${JSON.stringify(module)}; const d = await makeLayerTempDir(${JSON.stringify(root)}); console.log(d); process.exit(3);`;
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -66,7 +65,5 @@ test("temp dirs: process.exit removes live ones; the next start removes a killed
     assert.deepEqual(removed, [`${LAYER_TEMP_PREFIX}${dead}-abc123`]);
     assert.equal(existsSync(stale), false);
     assert.equal(existsSync(mine), true);
-  } finally {
-    t.cleanup();
-  }
+  });
 });
