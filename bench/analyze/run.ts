@@ -17,7 +17,7 @@ import { createGunzip } from 'node:zlib';
 import { analyzeLayer, defaultAnalyzers } from '@strata/analyzers';
 import { mergeLayers } from '@strata/inventory';
 import type { LayerRef, LayerResult } from '@strata/model';
-import { fixturesCacheDir } from '@strata/testing';
+import { fixturesCacheDir, ociLayoutLayers } from '@strata/testing';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const RUNS = Math.max(1, Number(args.runs));
@@ -35,24 +35,9 @@ function fixtureLayers(): { name: string; layers: BenchLayer[]; cleanup: () => v
   const image = (JSON.parse(readFileSync(file, 'utf8')) as { images: Record<string, { ociLayout: { dir: string; tag: string } }> }).images['debian-multi'];
   if (!image) return undefined;
   const dir = image.ociLayout.dir;
-  const blob = (d: string): string => join(dir, 'blobs', ...d.split(':'));
-  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
-  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === image.ociLayout.tag);
-  if (!desc) return undefined;
-  const manifest = JSON.parse(readFileSync(blob(desc.digest), 'utf8')) as {
-    config: { digest: string };
-    layers: Array<{ digest: string; size: number; mediaType: string }>;
-  };
-  const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')) as {
-    rootfs: { diff_ids: string[] };
-    history?: Array<{ created_by?: string; empty_layer?: boolean }>;
-  };
-  const history = (config.history ?? []).filter((h) => !h.empty_layer);
-  const layers = manifest.layers.map((l, i) => ({
-    ref: { digest: l.digest, diffId: config.rootfs.diff_ids[i] ?? '', size: l.size, mediaType: l.mediaType, createdBy: history[i]?.created_by ?? '' },
-    blob: blob(l.digest),
-    label: `layer ${i + 1}/${manifest.layers.length}`,
-  }));
+  const found = ociLayoutLayers(dir, image.ociLayout.tag);
+  if (!found) return undefined;
+  const layers = found.map(({ ref, blob }, i) => ({ ref: { ...ref, createdBy: ref.createdBy ?? '' }, blob, label: `layer ${i + 1}/${found.length}` }));
   return { name: `debian-multi (${dir})`, layers, cleanup: () => undefined };
 }
 

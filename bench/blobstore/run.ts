@@ -5,7 +5,6 @@
 //   bash tools/node.sh --import tsx bench/blobstore/run.ts [--mb 256] [--adapters fs,s3]
 //
 // S3 comes from $STRATA_TEST_S3 and its keys (see infra/local/env.sh); it is skipped when unset.
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/blobstore';
-import { infra } from '@strata/testing';
+import { infra, runBenchChildren } from '@strata/testing';
 
 const { values: args } = parseArgs({
   options: {
@@ -89,20 +88,9 @@ async function runOne(adapter: string): Promise<Result> {
 if (args.child) {
   process.stdout.write(`${JSON.stringify(await runOne(args.child))}\n`);
 } else {
-  const self = fileURLToPath(import.meta.url);
-  const rows: Result[] = [];
-  for (const adapter of args.adapters.split(',')) {
-    if (adapter === 's3' && !infra.s3()) {
-      console.log('s3: skipped (STRATA_TEST_S3 unset)');
-      continue;
-    }
-    const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', adapter, '--mb', args.mb], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    if (child.status !== 0) throw new Error(`${adapter} run failed (exit ${child.status})`);
-    rows.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Result);
-  }
+  const rows = runBenchChildren<Result>(fileURLToPath(import.meta.url), args.adapters.split(','), ['--mb', args.mb], (adapter) =>
+    adapter === 's3' && !infra.s3() ? 'STRATA_TEST_S3 unset' : undefined,
+  );
   console.log(`\nBlobStore: one ${args.mb} MiB object; put = stream in with sha256 verification, get = stream out`);
   console.log('adapter   put MB/s   get MB/s   peak RSS MB');
   for (const r of rows) {

@@ -4,7 +4,6 @@
 //   bash tools/node.sh --import tsx bench/bus/run.ts [--events 100000] [--adapters in-process,kafka] [--partitions 6]
 //
 // Kafka comes from $STRATA_TEST_KAFKA (see infra/local/env.sh); it is skipped when unset.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { connectKafkaBus, createInProcessBus, type EventBus, type OutgoingMessage } from '@strata/bus';
 import { createLogger } from '@strata/log';
-import { infra } from '@strata/testing';
+import { infra, runBenchChildren } from '@strata/testing';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,38 +101,12 @@ if (args.child) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 } else {
-  const self = fileURLToPath(import.meta.url);
-  const rows: Result[] = [];
-  for (const adapter of args.adapters.split(',')) {
-    if (adapter === 'kafka' && !infra.kafka()) {
-      console.log('kafka: skipped (STRATA_TEST_KAFKA unset)');
-      continue;
-    }
-    const child = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        self,
-        '--child',
-        adapter,
-        '--events',
-        args.events,
-        '--partitions',
-        args.partitions,
-        '--batch',
-        args.batch,
-        '--publishers',
-        args.publishers,
-      ],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    if (child.status !== 0) throw new Error(`${adapter} run failed (exit ${child.status})`);
-    rows.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Result);
-  }
+  const rows = runBenchChildren<Result>(
+    fileURLToPath(import.meta.url),
+    args.adapters.split(','),
+    ['--events', args.events, '--partitions', args.partitions, '--batch', args.batch, '--publishers', args.publishers],
+    (adapter) => (adapter === 'kafka' && !infra.kafka() ? 'STRATA_TEST_KAFKA unset' : undefined),
+  );
   console.log(
     `\nEventBus: ${args.events} events of ${EVENT_BYTES} bytes, ${args.partitions} partitions, batches of ${args.batch}, ${args.publishers} concurrent publishers; consume commits after every message`,
   );

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'minio';
 import { decodeEvent, encodeKeyedEvent, Topics } from '@strata/contracts';
-import { fileLayer, fixturesCacheDir, infra, type PushedImage, pushImage, repoRoot, uniqueLayer } from '@strata/testing';
+import { eachLine, fileLayer, fixturesCacheDir, infra, type PushedImage, pushImage, repoRoot, uniqueLayer } from '@strata/testing';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,22 +81,14 @@ function startService(kind: string, name: string, env: Record<string, string>): 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let buffer = '';
   let resolveUrl!: (url: string) => void;
   let rejectUrl!: (e: Error) => void;
   const metricsUrl = new Promise<string>((res, rej) => ((resolveUrl = res), (rejectUrl = rej)));
   const tail: string[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      if (line.includes('"service started"')) resolveUrl((JSON.parse(line) as { metrics: string }).metrics.replace(/\/metrics$/, ''));
-    }
+  eachLine(child.stderr!, (line) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    if (line.includes('"service started"')) resolveUrl((JSON.parse(line) as { metrics: string }).metrics.replace(/\/metrics$/, ''));
   });
   const exited = new Promise<number | null>((res) =>
     child.on('exit', (code) => {

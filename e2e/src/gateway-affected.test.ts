@@ -86,6 +86,11 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
 
   // The registry is watched: one pass requests the 20 images, the pipeline scans them.
   const subscriber = await d.subscriber();
+  /** Waits for 3 DELTA events adding or resolving `id` (the 3 images holding the probe package); those events. */
+  const threeDeltas = async (id: string, side: 'added' | 'resolved', what: string): Promise<FindingsPublished[]> => {
+    await subscriber.waitFor(() => (deltasOf(subscriber.findings, id, side).length >= 3 ? true : undefined), 120_000, what);
+    return deltasOf(subscriber.findings, id, side);
+  };
   const watched: string[] = [];
   const watcher = await startWatcher(
     loadServiceConfig(watcherSettings, {
@@ -122,12 +127,7 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
 
   // 1. A new record for the probe package.
   drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001'));
-  await subscriber.waitFor(
-    () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added').length >= 3 ? true : undefined),
-    120_000,
-    '3 DELTA events adding STRATA-PROBE-0001',
-  );
-  const added = deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'added');
+  const added = await threeDeltas('STRATA-PROBE-0001', 'added', '3 DELTA events adding STRATA-PROBE-0001');
   assert.deepEqual(added.map((e) => e.manifestDigest).sort(), holders);
   for (const e of added) {
     assert.deepEqual(
@@ -206,12 +206,7 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
 
   // 2. Withdrawn: the same 3 images get it resolved.
   drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001', '2026-11-26T12:00:00Z'));
-  await subscriber.waitFor(
-    () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved').length >= 3 ? true : undefined),
-    120_000,
-    '3 DELTA events resolving STRATA-PROBE-0001',
-  );
-  const resolved = deltasOf(subscriber.findings, 'STRATA-PROBE-0001', 'resolved');
+  const resolved = await threeDeltas('STRATA-PROBE-0001', 'resolved', '3 DELTA events resolving STRATA-PROBE-0001');
   assert.deepEqual(resolved.map((e) => e.manifestDigest).sort(), holders);
   for (const e of resolved) {
     assert.deepEqual(e.added, []);
@@ -224,17 +219,8 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   await firstMatcher!.stop();
   await Promise.all([d.start('matcher'), d.start('matcher')]);
   drop('STRATA-PROBE-0002.json', probeRecord('STRATA-PROBE-0002'));
-  await subscriber.waitFor(
-    () => (deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added').length >= 3 ? true : undefined),
-    120_000,
-    '3 DELTA events after the restart',
-  );
-  assert.deepEqual(
-    deltasOf(subscriber.findings, 'STRATA-PROBE-0002', 'added')
-      .map((e) => e.manifestDigest)
-      .sort(),
-    holders,
-  );
+  const afterRestart = await threeDeltas('STRATA-PROBE-0002', 'added', '3 DELTA events after the restart');
+  assert.deepEqual(afterRestart.map((e) => e.manifestDigest).sort(), holders);
 
   // Nothing else: one FULL event per image, 9 deltas, no other work.
   await new Promise((r) => setTimeout(r, 1_500));

@@ -5,17 +5,14 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { severityCounts } from '@strata/model';
 import { renderJsonReport } from '@strata/matcher-service';
-import { createDeployment, embeddedScan, fixtureImages, reportEssence, storedJson, timeless } from './testing/harness.js';
+import { embeddedScan, fixtureImages, reportEssence, storedJson, timeless, runningDeployment } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 
 const skip = skipUnlessPipelineInfra();
 
 test('a registry image goes through fetcher, analyzer, merger and matcher; the report equals the embedded scan', { skip, timeout: 300_000 }, async (t) => {
   const fixture = fixtureImages().refs.find((r) => r.registry === 'anonymous' && r.repository === 'strata/debian-multi' && r.tag === 'gzip-oci')!;
-  const d = await createDeployment('e2e');
-  t.after(() => d.teardown());
-  const services = await d.startAll();
-  const outside = await d.subscriber();
+  const { d, services, outside } = await runningDeployment(t, 'e2e');
 
   const scanId = await d.submit(fixture.ref);
   const findings = await outside.waitFor(() => outside.findings.find((f) => f.scanId === scanId), 240_000, `findings of scan ${scanId}`);

@@ -7,7 +7,7 @@ import test from 'node:test';
 import { FailureCode, ScanStage } from '@strata/contracts';
 import { fileLayer, infra, pushImage, tarLayer, uniqueLayer, uniqueName } from '@strata/testing';
 import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
-import { baseLayerFixture, createDeployment, embeddedScan, reportEssence, storedJson } from './testing/harness.js';
+import { baseLayerFixture, embeddedScan, reportEssence, storedJson, runningDeployment } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 
 const skip = skipUnlessPipelineInfra();
@@ -27,10 +27,7 @@ test('a layer whose content does not hash to its claimed diffID is refused and c
   const poisoned = await pushImage(host, 'strata-test/pipeline-test', `${run}-poisoned`, [{ ...clean, diffId: base.diffId }]);
   const honest = await pushImage(host, 'strata-test/pipeline-test', `${run}-honest`, [await fileLayer(base.path, base), await uniqueLayer(run)]);
 
-  const d = await createDeployment('poison');
-  t.after(() => d.teardown());
-  await d.startAll();
-  const outside = await d.subscriber();
+  const { d, outside } = await runningDeployment(t, 'poison');
 
   const poisonedScan = await d.submit(poisoned.ref);
   const failed = await outside.waitFor(() => outside.failed.find((f) => f.scanId === poisonedScan), 180_000, 'scan.failed of the poisoned image');

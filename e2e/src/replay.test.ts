@@ -6,17 +6,14 @@ import test from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeEvent, Topics } from '@strata/contracts';
 import { infra } from '@strata/testing';
-import { createDeployment, fixtureImages, waitUntil } from './testing/harness.js';
+import { fixtureImages, waitUntil, runningDeployment } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 
 const skip = skipUnlessPipelineInfra();
 
 test('replayed events and a rescan publish no duplicate findings and change no stored result', { skip, timeout: 300_000 }, async (t) => {
   const tiny = fixtureImages().refs.find((r) => r.registry === 'anonymous' && r.repository === 'strata/debian-tiny')!;
-  const d = await createDeployment('replay');
-  t.after(() => d.teardown());
-  await d.startAll();
-  const outside = await d.subscriber();
+  const { d, outside } = await runningDeployment(t, 'replay');
 
   const scanId = await d.submit(tiny.ref);
   const findings = await outside.waitFor(() => outside.findings.find((f) => f.scanId === scanId), 180_000, 'findings');

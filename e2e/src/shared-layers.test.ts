@@ -2,7 +2,7 @@
 // fetched once and analyzed once (counted per layer from what the services did).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createDeployment, fixtureImages, workCounts } from './testing/harness.js';
+import { fixtureImages, workCounts, runningDeployment } from './testing/harness.js';
 import { skipUnlessPipelineInfra } from './testing/gate.js';
 
 const skip = skipUnlessPipelineInfra();
@@ -18,10 +18,7 @@ test('layers shared by images scanned concurrently are fetched and analyzed exac
   const uniqueDiffIds = new Set([...multiLayers, ...tinyLayers].map((l) => l.diffId));
   const uniqueDigests = new Set([...multiLayers, ...tinyLayers].map((l) => l.digest));
 
-  const d = await createDeployment('shared');
-  t.after(() => d.teardown());
-  const services = await d.startAll();
-  const outside = await d.subscriber();
+  const { d, services, outside } = await runningDeployment(t, 'shared');
   const ids = await Promise.all([d.submit(multi.ref), d.submit(tiny.ref)]);
   await outside.waitFor(() => (ids.every((id) => outside.completed.some((c) => c.scanId === id)) ? true : undefined), 240_000, 'both scans to complete');
   assert.deepEqual(outside.failed, []);

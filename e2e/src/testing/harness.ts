@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Client } from 'minio';
@@ -14,7 +15,7 @@ import { createS3BlobStore, getJson, type BlobStore } from '@strata/blobstore';
 import { decodeEvent, encodeKeyedEvent, Topics, type EventOf, type EventTopic } from '@strata/contracts';
 import { createLogger, type Logger } from '@strata/log';
 import { loadServiceConfig, type RunningService } from '@strata/service-runtime';
-import { fileLayer, fixturesCacheDir, infra, pushImage, repoRoot, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
+import { eachLine, fileLayer, fixturesCacheDir, infra, pushImage, repoRoot, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
 import { analyzerSettings, startAnalyzer } from '@strata/analyzer-service';
 import { fetcherSettings, startFetcher } from '@strata/fetcher-service';
 import { matcherSettings, startMatcher } from '@strata/matcher-service';
@@ -124,6 +125,14 @@ export const serviceMain = (name: ServiceName): string => fileURLToPath(import.m
 /** The test-only entry with a crash point (testing/service-main.ts). */
 const testServiceMain = fileURLToPath(new URL('./service-main.ts', import.meta.url));
 
+/** A deployment with every service started (torn down after the test) and a subscriber outside it. */
+export async function runningDeployment(t: TestContext, name: string): Promise<{ d: Deployment; services: RunningService[]; outside: OutsideSubscriber }> {
+  const d = await createDeployment(name);
+  t.after(() => d.teardown());
+  const services = await d.startAll();
+  return { d, services, outside: await d.subscriber() };
+}
+
 export async function createDeployment(name: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const kafka = infra.kafka()!;
   const s3 = infra.s3()!;
@@ -212,26 +221,18 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     children.add(child);
     const lines: Record<string, unknown>[] = [];
     const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-    let buffer = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const text = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        let line: Record<string, unknown>;
-        try {
-          line = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          line = { msg: text };
-        }
-        lines.push(line);
-        for (const w of [...waiters]) {
-          if (w.match(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
+    eachLine(child.stderr!, (text) => {
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { msg: text };
+      }
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
         }
       }
     });

@@ -223,6 +223,10 @@ export { prng } from './random.js';
 export { tempDirs } from './temp.js';
 export { runGoProgram } from './go-program.js';
 export { testAppSet, testLayer } from './inventory.js';
+export { ociLayoutLayers } from './oci-layout.js';
+export { eachLine } from './lines.js';
+export { runBenchChildren } from './bench-children.js';
+export type { LayoutLayer } from './oci-layout.js';
 export { tarLayer, fileLayer, uniqueLayer, pushBlob, pushManifest, pushImage, pushIndex } from './push.js';
 export type { BlobSource, LayerBlob, PushPlatform, PushedImage, PushedIndex } from './push.js';
 

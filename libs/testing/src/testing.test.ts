@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { infra, skipUnless, uniqueName } from './index.js';
+import { eachLine, infra, skipUnless, uniqueName } from './index.js';
 
 test('skipUnless reports a missing tool, or throws when the run requires infra', () => {
   const saved = process.env.STRATA_REQUIRE_INFRA;
@@ -55,4 +55,18 @@ test('the trivy requirement: skipped with the way to build it, or thrown when th
     restore('STRATA_TEST_TRIVY_JAVA_DB', saved.db);
     restore('STRATA_REQUIRE_INFRA', saved.req);
   }
+});
+
+test('eachLine: whole lines only, across chunk borders and split UTF-8 characters', async () => {
+  const { PassThrough } = await import('node:stream');
+  const stream = new PassThrough();
+  const lines: string[] = [];
+  eachLine(stream, (line) => lines.push(line));
+  const bytes = Buffer.from('first\nsé', 'utf8');
+  stream.write(bytes.subarray(0, bytes.length - 1));
+  stream.write(bytes.subarray(bytes.length - 1));
+  stream.write('cond\nthird\nunfinished');
+  stream.end();
+  await new Promise((resolve) => stream.on('end', resolve));
+  assert.deepEqual(lines, ['first', 'sécond', 'third']);
 });

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { analyzeLayer, DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { InventoryPackage, LayerRef, LayerResult } from '@strata/model';
-import { imagesJsonPath, loadImages, skipUnlessImages } from '@strata/testing';
+import { imagesJsonPath, loadImages, ociLayoutLayers, skipUnlessImages, type LayoutLayer } from '@strata/testing';
 
 export { packTar } from '@strata/testing';
 export type { TarEntry } from '@strata/testing';
@@ -133,10 +133,7 @@ export function umociRootfs(image: TestImage): { rootfs: string; cleanup: () => 
   return { rootfs: join(bundle, 'rootfs'), cleanup: () => rmSync(work, { recursive: true, force: true }) };
 }
 
-export interface FixtureLayer {
-  ref: LayerRef;
-  blob: string;
-}
+export type FixtureLayer = LayoutLayer;
 
 export interface FixtureImage {
   layers: FixtureLayer[];
@@ -155,26 +152,8 @@ export function debianMultiFixture(): FixtureImage | undefined {
   const image = loadImages().images['debian-multi'];
   const layout = image?.ociLayout;
   if (!image || !layout || !image.rootfs) return undefined;
-  const dir = layout.dir;
-  const blobPath = (digest: string): string => join(dir, 'blobs', ...digest.split(':'));
-  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
-  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === layout.tag);
-  if (!desc) throw new Error(`${dir}: no manifest tagged ${layout.tag}`);
-  const manifest = JSON.parse(readFileSync(blobPath(desc.digest), 'utf8')) as {
-    config: { digest: string };
-    layers: Array<{ digest: string; size: number; mediaType: string }>;
-  };
-  const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8')) as {
-    rootfs: { diff_ids: string[] };
-    history?: Array<{ created_by?: string; empty_layer?: boolean }>;
-  };
-  const history = (config.history ?? []).filter((h) => !h.empty_layer);
-  const layers = manifest.layers.map((l, i): FixtureLayer => {
-    const ref: LayerRef = { digest: l.digest, diffId: config.rootfs.diff_ids[i] ?? '', size: l.size, mediaType: l.mediaType };
-    const createdBy = history[i]?.created_by;
-    if (createdBy !== undefined) ref.createdBy = createdBy;
-    return { ref, blob: blobPath(l.digest) };
-  });
+  const layers = ociLayoutLayers(layout.dir, layout.tag);
+  if (!layers) throw new Error(`${layout.dir}: no manifest tagged ${layout.tag}`);
   return { layers, rootfs: image.rootfs, aptInstalled: image.aptInstalled ?? [], dpkgPurged: image.dpkgPurged ?? [] };
 }
 
