@@ -8,14 +8,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import test from 'node:test';
 import { createLogger } from '@strata/log';
 import { loadServiceConfig } from '@strata/service-runtime';
 import type { StageEvent } from '@strata/stage-runtime';
 import { infra, pushImage, pushIndex, skipUnless, uniqueLayer, uniqueName } from '@strata/testing';
 import { startWatcher, watcherSettings, type RunningWatcher } from '@strata/watcher-service';
-import { createDeployment, freePort, waitUntil } from './testing/index.js';
+import { captureLog, createDeployment, freePort, waitUntil } from './testing/index.js';
 
 const skip = skipUnless('kafka', 'minio', 'registry');
 
@@ -83,13 +82,7 @@ test('scans on push: a docker-registry notification becomes a COMPLETED scan wit
   const registry = await startNotifyingRegistry(hookUrl, token);
   cleanup.push(() => registry.stop());
 
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines: logLines, sink } = captureLog();
   const events: StageEvent[] = [];
   const harborLike = infra.registry('anonymous')!.host;
   const env = {

@@ -4,7 +4,6 @@
 // rescanned, not after a restart either; a registry refusing the credentials is reported without
 // the password while the other is still watched.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import test from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { getJson } from '@strata/blobstore';
@@ -15,7 +14,7 @@ import type { StageEvent } from '@strata/stage-runtime';
 import { startWatcher, watcherSettings, type RunningWatcher } from '@strata/watcher-service';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { infra, pushImage, pushIndex, skipUnless, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
-import { createDeployment, waitUntil } from './testing/harness.js';
+import { captureLog, createDeployment, waitUntil } from './testing/index.js';
 
 const skip = skipUnless('kafka', 'minio', 'registry');
 
@@ -63,13 +62,7 @@ test('watcher: 20 repositories, multi-arch indexes, new tags, restarts and a reg
   cleanup.push(() => consumer.disconnect());
 
   // Captured log lines of the watcher: the bad password must never be among them.
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines: logLines, sink } = captureLog();
   const events: StageEvent[] = [];
   const env = {
     ...d.env,

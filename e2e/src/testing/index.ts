@@ -5,3 +5,5 @@ export type { Deployment, OutsideSubscriber, ServiceProcess, ServiceName, StageS
 export { demoBaseLayer } from './demo-base-layer.js';
 export { startPrivateInfra, privateInfraMissing, freePort } from './private-infra.js';
 export type { PrivateInfra } from './private-infra.js';
+export { captureLog } from './log-capture.js';
+export type { CapturedLog } from './log-capture.js';

@@ -41,14 +41,7 @@ export async function startOpsServer(options: { host: string; port: number; metr
   });
   // A scrape in progress must not keep a stopping service alive.
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, options.port, options.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
@@ -58,4 +51,15 @@ export async function startOpsServer(options: { host: string; port: number; metr
         server.closeAllConnections();
       }),
   };
+}
+
+/** Listens on host:port (0: any free port); a bind error (e.g. the port in use) rejects. */
+export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise<AddressInfo>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

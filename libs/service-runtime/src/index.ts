@@ -6,7 +6,7 @@ export { createRuntime, topicNamer } from './runtime.js';
 export type { Runtime, RuntimeOptions, ConsumeOptions, HandlerOutcome } from './runtime.js';
 export { createServiceMetrics } from './metrics.js';
 export type { ServiceMetrics, MetricsOptions, LagSample } from './metrics.js';
-export { startOpsServer } from './http.js';
+export { listen, startOpsServer } from './http.js';
 export type { OpsServer, HealthReport } from './http.js';
 export { runServiceMain } from './main.js';
 export type { RunningService, MainOptions } from './main.js';

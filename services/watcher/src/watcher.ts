@@ -4,7 +4,6 @@
 // go on; the next pass retries it. Run one replica: two watchers would request the same scans.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { SettingsError } from '@strata/config';
 import { ScanTrigger, Topics } from '@strata/contracts';
@@ -28,7 +27,7 @@ import {
 } from '@strata/registry-crawl';
 import { advanceScanRecord } from '@strata/scan-records';
 import { startStageService, type StageContext, type StartOptions } from '@strata/stage-runtime';
-import type { RunningService } from '@strata/service-runtime';
+import { listen, type RunningService } from '@strata/service-runtime';
 import { Counter } from 'prom-client';
 import { describeError } from '@strata/errors';
 import { watcherConfigProblems, type WatchedRegistry, type WatcherConfig } from './settings.js';
@@ -238,18 +237,23 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       });
     }
 
+    /** A registry client with the registry's credentials, its rate limiter and the stop signal. */
+    async function clientFor(registry: WatchedRegistry) {
+      const credentials = await registryCredentials(config, registry);
+      return watcherClient(registry.host, {
+        ...(credentials ? { credentials } : {}),
+        insecure: registry.insecure,
+        limiter: limiters.get(registry.host)!,
+        signal: stopping.signal,
+      });
+    }
+
     async function passRegistry(registry: WatchedRegistry, pass: number): Promise<RegistryPassReport> {
       const report: RegistryPassReport = { registry: registry.host, pass, ok: false, repositories: 0, tags: 0, requested: 0, unchanged: 0, problems: [] };
       let cursor: WatchCursor | undefined;
       const published: Array<NewDigest & { platformDigests: string[] }> = [];
       try {
-        const credentials = await registryCredentials(config, registry);
-        const client = watcherClient(registry.host, {
-          ...(credentials ? { credentials } : {}),
-          insecure: registry.insecure,
-          limiter: limiters.get(registry.host)!,
-          signal: stopping.signal,
-        });
+        const client = await clientFor(registry);
         cursor = await loadCursor(ctx.runtime.store, registry.host);
         const crawl = await crawlRegistry(registry.host, registry, { pageSize: 1000 }, client);
         report.repositories = crawl.repositories.length;
@@ -399,13 +403,7 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         return 1;
       }
       // An index (or a payload without a media type): its platforms, as the crawl does.
-      const credentials = await registryCredentials(config, registry);
-      const client = watcherClient(registry.host, {
-        ...(credentials ? { credentials } : {}),
-        insecure: registry.insecure,
-        limiter: limiters.get(registry.host)!,
-        signal: stopping.signal,
-      });
+      const client = await clientFor(registry);
       let requested = 0;
       for await (const step of expandDigests(client, [{ ...found, ...(push.mediaType ? { mediaType: push.mediaType } : {}) }])) {
         if (step.kind === 'error') throw new Error(`${registry.host}/${push.repository}@${push.digest}: ${step.reason}`);
@@ -479,15 +477,8 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
     if (config.STRATA_WATCHER_HOOK_PORT >= 0) {
       const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void serveHook(req, res));
       server.maxHeadersCount = 100;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.STRATA_WATCHER_HOOK_PORT, config.STRATA_WATCHER_HOOK_HOST, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const address = await listen(server, config.STRATA_WATCHER_HOOK_PORT, config.STRATA_WATCHER_HOOK_HOST);
       hookServer = server;
-      const address = server.address() as AddressInfo;
       hookAddress = { host: address.address, port: address.port };
       log.info({ host: address.address, port: address.port, token: hookToken !== undefined }, 'push-notification endpoint listening');
     }
