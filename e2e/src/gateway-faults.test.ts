@@ -8,7 +8,8 @@
 // Clients behave like `strata image --server`: they keep the scan id the gateway sends once it
 // accepted a scan, follow it with GetReport when the answer is lost, and submit again only when
 // the gateway never accepted the scan. Each batch asserts: every client has a COMPLETED result,
-// every scan record is terminal, one FULL findings event per image (none lost, none duplicated),
+// every scan record is terminal, one FULL findings event per image (none lost, none duplicated;
+// in the Kafka batches an identical copy is allowed, see below),
 // and a killed consumer's partitions went to the survivor within the recovery bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -190,7 +191,7 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
   for (const v of await Promise.all((['fetcher', 'analyzer', 'merger', 'matcher', 'gateway'] as const).map(spawnVictim))) victims.set(v.kind, v);
   // An outside reader of the findings that keeps each event's offset: a consumer may be handed the
   // same message again after a broker crash (its commit lost), which is no duplicate publication.
-  const fullEvents = new Map<string, Set<string>>();
+  const fullEvents = new Map<string, Map<string, string>>(); // manifest digest -> offset -> value (base64)
   const reader = kafka.consumer({ groupId: `${d.prefix}faults-reader`, sessionTimeout: 6_000, heartbeatInterval: 1_000 });
   cleanups.push(() => reader.disconnect());
   await reader.connect();
@@ -199,9 +200,9 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
     eachMessage: async ({ partition, message }) => {
       const event = decodeEvent(Topics.findings, message.value ?? Buffer.alloc(0));
       if (event.kind !== FindingsKind.FULL) return;
-      let offsets = fullEvents.get(event.manifestDigest);
-      if (!offsets) fullEvents.set(event.manifestDigest, (offsets = new Set()));
-      offsets.add(`${partition}:${message.offset}`);
+      let copies = fullEvents.get(event.manifestDigest);
+      if (!copies) fullEvents.set(event.manifestDigest, (copies = new Map()));
+      copies.set(`${partition}:${message.offset}`, (message.value ?? Buffer.alloc(0)).toString('base64'));
     },
   });
   await admin.connect();
@@ -321,11 +322,21 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
     await waitUntil(() => (batch.every((image) => fullEvents.has(image.manifestDigest)) ? true : undefined), 60_000, `the FULL findings of batch "${fault}"`);
   }
 
-  // No FULL event duplicated, none lost: exactly one per image (late redeliveries would show here).
+  // No FULL event lost, and none duplicated: exactly one per image (late redeliveries would show
+  // here). One exception, in the batches whose broker dies: a produce request the broker wrote but
+  // never acknowledged is sent again by the producer (at-least-once; docs/distributed.md), so a
+  // second copy may appear, and it must be the identical event.
   await sleep(2_000);
+  const brokerFault = (fault: Fault | undefined) => fault === 'kill kafka' || fault === 'restart kafka';
   const wrong = images
-    .filter((image) => fullEvents.get(image.manifestDigest)?.size !== 1)
-    .map((image) => `${image.ref} (${faultOf(image.ref)}): ${[...(fullEvents.get(image.manifestDigest) ?? [])].join(', ') || 'none'}`);
-  assert.deepEqual(wrong, [], 'images without exactly one FULL findings event');
+    .filter((image) => {
+      const copies = [...(fullEvents.get(image.manifestDigest)?.values() ?? [])];
+      if (copies.length === 1) return false;
+      return !(brokerFault(faultOf(image.ref)) && copies.length > 1 && copies.every((value) => value === copies[0]));
+    })
+    .map((image) => `${image.ref} (${faultOf(image.ref)}): ${[...(fullEvents.get(image.manifestDigest)?.keys() ?? [])].join(', ') || 'none'}`);
+  assert.deepEqual(wrong, [], 'images without exactly one FULL findings event (or, after a broker crash, identical copies)');
+  const resent = images.filter((image) => (fullEvents.get(image.manifestDigest)?.size ?? 0) > 1).map((image) => `${image.ref} (${faultOf(image.ref)})`);
+  if (resent.length > 0) figures.push(`identical FULL copies re-sent by the producer after a broker crash: ${resent.join(', ')}`);
   t.diagnostic(`faults suite: ${images.length} scans, ${FAULTS.length} faults in ${Math.round((Date.now() - started) / 1000)} s\n${figures.join('\n')}`);
 });
