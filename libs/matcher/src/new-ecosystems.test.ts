@@ -195,11 +195,9 @@ function belowPairs(c: Case): Array<{ installed: string; fixed: string; below: b
   return out;
 }
 
-test('RubyGems: Ruby Gem::Version agrees with every installed/fixed verdict above', { skip: skipUnless('tool:ruby') }, () => {
-  const c = CASES.find((x) => x.ecosystem === 'RubyGems')!;
-  const pairs = belowPairs(c);
-  const script = 'STDIN.each_line { |l| a, b = l.split; puts(Gem::Version.new(a) < Gem::Version.new(b)) }';
-  const out = execFileSync('ruby', ['-e', script], { input: pairs.map((p) => `${p.installed} ${p.fixed}`).join('\n') + '\n' })
+/** Runs the oracle with one "installed fixed" line per pair; it prints true/false per line (installed < fixed). */
+function assertOracleAgrees(command: string, args: string[], pairs: ReturnType<typeof belowPairs>): void {
+  const out = execFileSync(command, args, { input: pairs.map((p) => `${p.installed} ${p.fixed}\n`).join('') })
     .toString()
     .trim()
     .split('\n');
@@ -207,6 +205,13 @@ test('RubyGems: Ruby Gem::Version agrees with every installed/fixed verdict abov
     out,
     pairs.map((p) => String(p.below)),
   );
+}
+
+test('RubyGems: Ruby Gem::Version agrees with every installed/fixed verdict above', { skip: skipUnless('tool:ruby') }, () => {
+  const c = CASES.find((x) => x.ecosystem === 'RubyGems')!;
+  const pairs = belowPairs(c);
+  const script = 'STDIN.each_line { |l| a, b = l.split; puts(Gem::Version.new(a) < Gem::Version.new(b)) }';
+  assertOracleAgrees('ruby', ['-e', script], pairs);
 });
 
 const AUTOLOAD = '/usr/share/php/Composer/Semver/autoload.php';
@@ -217,14 +222,7 @@ test('Packagist: composer/semver agrees with every installed/fixed verdict above
   const pairs = belowPairs(c);
   const script = `require '${AUTOLOAD}'; $p = new Composer\\Semver\\VersionParser();
     while (($l = fgets(STDIN)) !== false) { [$a, $b] = explode(' ', trim($l)); echo Composer\\Semver\\Comparator::lessThan($p->normalize($a), $p->normalize($b)) ? 'true' : 'false', "\\n"; }`;
-  const out = execFileSync('php', ['-r', script], { input: pairs.map((p) => `${p.installed} ${p.fixed}`).join('\n') + '\n' })
-    .toString()
-    .trim()
-    .split('\n');
-  assert.deepEqual(
-    out,
-    pairs.map((p) => String(p.below)),
-  );
+  assertOracleAgrees('php', ['-r', script], pairs);
 });
 
 test('conda packages are inventoried but not matched: OSV has no conda ecosystem', async () => {
