@@ -130,16 +130,25 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   // The UI bundle, built from the sources as the gateway's build does.
   const uiDir = mkdtempSync(join(tmpdir(), 'strata-console-ui-'));
   const dbDir = mkdtempSync(join(tmpdir(), 'strata-console-db-'));
-  t.after(() => {
+  const removeDirs = () => {
     rmSync(uiDir, { recursive: true, force: true });
     rmSync(dbDir, { recursive: true, force: true });
+  };
+  let d: Awaited<ReturnType<typeof createDeployment>>;
+  try {
+    await run(process.execPath, [join(repoRoot, 'services/gateway/console-ui/build.mjs'), uiDir]);
+    cpSync(advisoryDb, dbDir, { recursive: true });
+    mkdirSync(join(dbDir, 'ghsa'), { recursive: true });
+    d = await createDeployment('console', { STRATA_DB: dbDir, STRATA_DB_RECHECK_MS: '300' });
+  } catch (error) {
+    removeDirs();
+    throw error;
+  }
+  // (the folders go after the services that read them)
+  t.after(async () => {
+    await d.teardown();
+    removeDirs();
   });
-  await run(process.execPath, [join(repoRoot, 'services/gateway/console-ui/build.mjs'), uiDir]);
-  cpSync(advisoryDb, dbDir, { recursive: true });
-  mkdirSync(join(dbDir, 'ghsa'), { recursive: true });
-
-  const d = await createDeployment('console', { STRATA_DB: dbDir, STRATA_DB_RECHECK_MS: '300' });
-  t.after(() => d.teardown());
   assert.ok(d.env.STRATA_PG_URL, 'the console reads the findings DB: PostgreSQL is required');
   await d.startAll();
 
@@ -248,8 +257,11 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     'overview: one row per platform manifest with its counts',
   );
   await page.waitForSelector('[data-test="trend-chart"] canvas');
-  const topVuln = await page.locator('[data-test="top-vulnerabilities"] tbody tr').first().getAttribute('data-id');
-  assert.ok(topVuln, 'the overview names the most widespread vulnerability');
+  // The most widespread vulnerability that has a fix (the first of the list when none has).
+  const topRows = page.locator('[data-test="top-vulnerabilities"] tbody tr');
+  const fixable = topRows.filter({ has: page.locator('.tag') });
+  const topVuln = await ((await fixable.count()) > 0 ? fixable : topRows).first().getAttribute('data-id');
+  assert.ok(topVuln, 'the overview names the most widespread vulnerabilities');
   await shot('overview');
 
   // The filters: a repository glob narrows the list to that repository's platforms.

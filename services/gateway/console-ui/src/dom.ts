@@ -60,3 +60,12 @@ export function fmtTime(iso: string | number | undefined): string {
         .replace('T', ' ')
         .replace(/\.\d+Z$/, 'Z');
 }
+
+/** A reference as people read it: `repo:tag` when it carries both a tag and the pinned digest (the digest is shown apart). */
+export function displayRef(ref: string): string {
+  const at = ref.indexOf('@sha256:');
+  if (at < 0) return ref;
+  const name = ref.slice(0, at);
+  const lastSlash = name.lastIndexOf('/');
+  return name.indexOf(':', lastSlash + 1) > 0 ? name : ref;
+}

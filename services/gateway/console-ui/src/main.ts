@@ -3,7 +3,7 @@
 // form when the gateway has a token and this browser has no session yet.
 import './console.css';
 import { api, HttpError, type Live, liveEvents, type LiveState, setUnauthorizedHandler, type StatusResponse } from './api.js';
-import { h, replace, shortDigest } from './dom.js';
+import { displayRef, h, replace, shortDigest } from './dom.js';
 import { imagePage } from './pages/image.js';
 import { loginPage } from './pages/login.js';
 import { overviewPage } from './pages/overview.js';
@@ -62,7 +62,7 @@ live.listen({
       { 'data-kind': e.kind, 'data-digest': e.manifestDigest },
       h('span', { class: `kind kind-${e.kind.toLowerCase()}` }, e.kind),
       ' ',
-      h('a', { href: `/images/${e.manifestDigest}`, 'data-link': true, title: e.manifestDigest }, e.imageRef || shortDigest(e.manifestDigest)),
+      h('a', { href: `/images/${e.manifestDigest}`, 'data-link': true, title: e.manifestDigest }, e.imageRef ? displayRef(e.imageRef) : shortDigest(e.manifestDigest)),
       ' ',
       h('span', { class: 'what' }, what),
     );

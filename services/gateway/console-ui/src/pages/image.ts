@@ -2,10 +2,10 @@
 // size, the packages each layer brought in, the findings with fixed version, severity and its
 // source and the layer of the package, and the report in every format. `?layer=<diffID>` narrows
 // packages and findings to one layer (the vulnerability page links here that way).
-import { api, type FindingRow, type ImageDetail, type PackageRow } from '../api.js';
+import { api, type FindingRow, type ImageDetail, type PackageRow, type SeverityCounts } from '../api.js';
 import { fmtBytes, fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
 import type { PageContext } from '../main.js';
-import { badge, countChips, errorBox, link, loading, pagedTable, section, SEVERITIES } from '../ui.js';
+import { badge, countChips, countKey, errorBox, link, loading, pagedTable, section, SEVERITIES } from '../ui.js';
 
 const FORMAT_LABEL: Record<string, string> = { json: 'JSON (Trivy schema)', table: 'table', sarif: 'SARIF', cyclonedx: 'CycloneDX', spdx: 'SPDX JSON' };
 
@@ -65,7 +65,7 @@ export function imagePage(ctx: PageContext): () => void {
   const packages = pagedTable<PackageRow>({
     test: 'packages',
     head: ['layer', 'package', 'version', 'ecosystem', 'path'],
-    load: (cursor) => api.packages(digest, { ...(layer ? { layer } : {}), ...(cursor ? { cursor } : {}), limit: 50 }),
+    load: (cursor) => api.packages(digest, { ...(layer ? { layer } : {}), ...(cursor ? { cursor } : {}), limit: 30 }),
     empty: 'No packages.',
     row: (p) =>
       h(
@@ -150,7 +150,7 @@ export function imagePage(ctx: PageContext): () => void {
               h(
                 'tr',
                 { class: p.manifestDigest === digest ? 'current' : '', 'data-digest': p.manifestDigest },
-                h('td', null, p.platform ? [p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/') : '—'),
+                h('td', { class: 'platform' }, p.platform ? [p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/') : '—'),
                 h('td', null, p.manifestDigest === digest ? shortDigest(p.manifestDigest) : link(`/images/${p.manifestDigest}`, shortDigest(p.manifestDigest))),
                 h('td', null, countChips(p.counts)),
               ),
@@ -203,6 +203,9 @@ export function imagePage(ctx: PageContext): () => void {
     if (layer) document.getElementById(`layer-${d.layers.find((l) => l.diffId === layer)?.index}`)?.scrollIntoView({ block: 'center' });
   };
 
+  /** counts a live event announced: until the database shows them, the page reads again */
+  let expected: { counts: SeverityCounts; tries: number } | undefined;
+  let again: ReturnType<typeof setTimeout> | undefined;
   const load = async (first: boolean) => {
     try {
       showDetail(await api.image(digest));
@@ -212,6 +215,9 @@ export function imagePage(ctx: PageContext): () => void {
     }
     await Promise.all(first ? [findings.reload(), packages.reload()] : [findings.refresh(), packages.refresh()]);
     ctx.root.dataset.loaded = String(Date.now());
+    if (expected && detail && SEVERITIES.some((s) => detail!.image.counts[countKey(s)] !== expected!.counts[countKey(s)]) && expected.tries++ < 10)
+      again = setTimeout(() => void load(false), 500);
+    else expected = undefined;
   };
 
   replace(
@@ -238,8 +244,13 @@ export function imagePage(ctx: PageContext): () => void {
         live,
         `Updated live (${e.kind}${e.kind === 'DELTA' ? `: ${e.added.length} added, ${e.resolved.length} resolved` : ''}) at ${fmtTime(e.publishedAt ?? Date.now())}`,
       );
+      expected = { counts: e.counts, tries: 0 };
+      if (again) clearTimeout(again);
       void load(false);
     },
   });
-  return stop;
+  return () => {
+    stop();
+    if (again) clearTimeout(again);
+  };
 }

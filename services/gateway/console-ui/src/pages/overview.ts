@@ -3,7 +3,7 @@
 // the same filters (repository glob, severities, fixed-only), which live in the URL.
 import { api, type Filters, type ImageSummary, type OverviewResponse } from '../api.js';
 import { trendChart } from '../chart.js';
-import { fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
+import { displayRef, fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
 import type { PageContext } from '../main.js';
 import { badge, countChips, countKey, errorBox, link, loading, pagedTable, section, SEVERITIES } from '../ui.js';
 
@@ -87,8 +87,8 @@ export function overviewPage(ctx: PageContext): () => void {
       h(
         'tr',
         { 'data-digest': i.manifestDigest },
-        h('td', null, link(`/images/${i.manifestDigest}`, i.imageRef), h('div', { class: 'sub' }, shortDigest(i.manifestDigest))),
-        h('td', null, platformText(i)),
+        h('td', { title: i.imageRef }, link(`/images/${i.manifestDigest}`, displayRef(i.imageRef)), h('div', { class: 'sub' }, shortDigest(i.manifestDigest))),
+        h('td', { class: 'platform' }, platformText(i)),
         h('td', null, countChips(i.counts, 'image-counts')),
         h('td', { class: 'num' }, fmtInt(i.packages)),
         h('td', null, fmtTime(i.updatedAt)),

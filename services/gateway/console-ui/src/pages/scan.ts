@@ -1,7 +1,7 @@
 // Scan form: scan a reference now and watch its stages complete (scan events on the live stream,
 // with a poll of the scan record as a fallback), then open the image. Below, the recent scans.
 import { api, type ScanInfo } from '../api.js';
-import { fmtTime, h, replace, shortDigest } from '../dom.js';
+import { displayRef, fmtTime, h, replace, shortDigest } from '../dom.js';
 import type { PageContext } from '../main.js';
 import { countChips, errorBox, link, pagedTable, section } from '../ui.js';
 
