@@ -2,7 +2,6 @@
 // services/gateway/src/console/api.ts), and the live event stream.
 import type {
   ApiError,
-  ConsoleEvent,
   FindingsEvent,
   FindingsResponse,
   ImageDetail,
@@ -124,14 +123,13 @@ export interface LiveListener {
 export function liveEvents(onState: (state: LiveState) => void) {
   const listeners = new Set<LiveListener>();
   let source: EventSource | undefined;
-  type DataOf<E extends ConsoleEvent['event']> = Extract<ConsoleEvent, { event: E }>['data'];
-  function parse<E extends ConsoleEvent['event']>(e: MessageEvent<string>): DataOf<E> | undefined {
+  const parse = (e: Event): unknown => {
     try {
-      return JSON.parse(e.data) as DataOf<E>;
+      return JSON.parse((e as MessageEvent<string>).data) as unknown;
     } catch {
       return undefined;
     }
-  }
+  };
   const open = () => {
     source?.close();
     onState('connecting');
@@ -141,11 +139,11 @@ export function liveEvents(onState: (state: LiveState) => void) {
     es.addEventListener('hello', () => onState('live'));
     es.addEventListener('error', () => onState(es.readyState === EventSource.CLOSED ? 'down' : 'connecting'));
     es.addEventListener('findings', (e) => {
-      const data = parse<'findings'>(e as MessageEvent<string>);
+      const data = parse(e) as FindingsEvent | undefined;
       if (data) for (const l of listeners) l.findings?.(data);
     });
     es.addEventListener('scan', (e) => {
-      const data = parse<'scan'>(e as MessageEvent<string>);
+      const data = parse(e) as ScanEvent | undefined;
       if (data) for (const l of listeners) l.scan?.(data);
     });
     es.addEventListener('overflow', () => open());

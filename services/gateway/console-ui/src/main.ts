@@ -62,7 +62,11 @@ live.listen({
       { 'data-kind': e.kind, 'data-digest': e.manifestDigest },
       h('span', { class: `kind kind-${e.kind.toLowerCase()}` }, e.kind),
       ' ',
-      h('a', { href: `/images/${e.manifestDigest}`, 'data-link': true, title: e.manifestDigest }, e.imageRef ? displayRef(e.imageRef) : shortDigest(e.manifestDigest)),
+      h(
+        'a',
+        { href: `/images/${e.manifestDigest}`, 'data-link': true, title: e.manifestDigest },
+        e.imageRef ? displayRef(e.imageRef) : shortDigest(e.manifestDigest),
+      ),
       ' ',
       h('span', { class: 'what' }, what),
     );

@@ -90,7 +90,7 @@ export function scanPage(ctx: PageContext): () => void {
         h(
           'td',
           null,
-          s.manifestDigest ? link(`/images/${s.manifestDigest}`, s.imageRef) : s.imageRef,
+          s.manifestDigest ? link(`/images/${s.manifestDigest}`, displayRef(s.imageRef)) : displayRef(s.imageRef),
           s.manifestDigest ? h('div', { class: 'sub' }, shortDigest(s.manifestDigest)) : null,
         ),
         h('td', null, h('span', { class: `status status-${s.status.toLowerCase()}` }, s.status)),
