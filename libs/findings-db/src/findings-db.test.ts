@@ -410,7 +410,7 @@ test('migration 2 moves the postings of a version-1 database into chunks, unchan
     const rows = 'select inventory_digest, package_id, path, layer_digest, layer_diff_id, layer_created_by from strata.inventory_packages order by 1, 2';
     const before = (await pool.query(rows)).rows;
     assert.equal(before.length, 3);
-    assert.deepEqual((await migrate(pool)).applied, [2]);
+    assert.deepEqual((await migrate(pool, migrations.slice(0, 2))).applied, [2]);
     assert.deepEqual((await pool.query(rows)).rows, before);
   } finally {
     await pool.end();
