@@ -365,8 +365,45 @@ ${trigger('findings_change_items_net_insert', 'findings_change_items', 'insert',
 ${netOfItems('strata.findings_change_items')}
 `;
 
+// Re-match work, partitioned across matcher replicas: an advisory update is planned once (the
+// affected images, in batches), and every replica claims batches (FOR UPDATE SKIP LOCKED) under a
+// lease. A batch's new states and its DELTA events are committed together; the events are sent
+// after the commit and the batch is marked done after the send (docs/findings-db.md).
+const rematchWork = `
+create table strata.rematch_updates (
+  update_id bigint generated always as identity primary key,
+  advisory_db_version text not null,
+  previous_version text not null,
+  match_version text not null,
+  pairs jsonb not null,
+  images integer not null default 0,
+  batches integer not null default 0,
+  planned_at timestamptz not null default now(),
+  done_at timestamptz,
+  unique (advisory_db_version, previous_version)
+);
+
+create table strata.rematch_batches (
+  update_id bigint not null references strata.rematch_updates on delete cascade,
+  batch_no integer not null,
+  manifest_digests text[] not null,
+  status text not null default 'pending' check (status in ('pending', 'publishing', 'done')),
+  lease_owner text,
+  lease_until timestamptz not null default '-infinity',
+  attempts integer not null default 0,
+  event_keys text[],
+  event_values bytea[],
+  deltas integer,
+  done_by text,
+  done_at timestamptz,
+  primary key (update_id, batch_no)
+);
+create index rematch_batches_open on strata.rematch_batches (update_id, batch_no) where status <> 'done';
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initial },
   { version: 2, name: 'postings in shared per-layer chunks', sql: chunkedPostings },
   { version: 3, name: 'console summaries: per-image counts and per-change net findings', sql: consoleSummaries },
+  { version: 4, name: 're-match work partitioned across matcher replicas', sql: rematchWork },
 ];
