@@ -235,6 +235,12 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   await open('/');
   await page.waitForSelector('[data-test="login-form"]');
   await shot('login');
+  // A wrong token is refused with the server's message (its 401 is the one HTTP error expected here).
+  await page.fill('[data-test="login-token"]', `${TOKEN}-wrong`);
+  await page.click('[data-test="login-submit"]');
+  await page.waitForSelector('[data-test="login-form"] [data-test="error"]');
+  assert.equal(problems.filter((p) => !/401/.test(p)).length, 0, problems.join('\n'));
+  problems.length = 0;
   await page.fill('[data-test="login-token"]', TOKEN);
   await page.click('[data-test="login-submit"]');
   await page.waitForSelector('[data-test="total-platforms"]');
@@ -263,6 +269,21 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   const topVuln = await ((await fixable.count()) > 0 ? fixable : topRows).first().getAttribute('data-id');
   assert.ok(topVuln, 'the overview names the most widespread vulnerabilities');
   await shot('overview');
+
+  // Severity and fixed-only: the high findings that have a fix, as the reports count them.
+  const highFixed = [...reports.values()].reduce(
+    (n, { json }) => n + (json.Results ?? []).flatMap((r) => r.Vulnerabilities ?? []).filter((v) => v.Severity === 'HIGH' && v.FixedVersion).length,
+    0,
+  );
+  await page.check('[data-test="filter-high"]');
+  await page.check('[data-test="filter-fixed"]');
+  await page.click('[data-test="filter-apply"]');
+  await page.waitForURL(/fixedOnly=1/);
+  await page.waitForSelector('.page[data-loaded] [data-test="findings-high"]');
+  assert.equal(await intOf(page, '[data-test="findings-high"]'), highFixed, 'overview: high findings with a fix');
+  for (const other of ['critical', 'medium', 'low', 'unknown']) assert.equal(await intOf(page, `[data-test="findings-${other}"]`), 0, `filtered out: ${other}`);
+  await page.click('[data-test="filters"] a[href="/"]');
+  await page.waitForSelector('.page[data-loaded] [data-test="findings-low"]');
 
   // The filters: a repository glob narrows the list to that repository's platforms.
   await page.fill('[data-test="filter-repo"]', `${host}/strata/debian-multi`);
@@ -310,6 +331,10 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   await page.waitForSelector('[data-test="findings"][aria-busy="false"]');
   await page.waitForSelector('[data-test="packages"][aria-busy="false"]');
   await shot('image');
+  // Packages by layer, through every page of the list: as many as the image's package count.
+  const packageRows = await allRows(page, 'packages', (rows) => rows.map((row) => `${row.getAttribute('data-layer')}|${row.getAttribute('data-package')}`));
+  assert.ok(packageRows.length > 30, `more than one page of packages (${packageRows.length})`);
+  assert.equal(packageRows.length, await intOf(page, 'dd[data-test="image-packages"]'));
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test="reports"] a[data-format="json"]')]);
   const downloaded = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, unknown>;
   const grpcJson = await client.client.getReport({ selector: { case: 'manifestDigest', value: worst![0] }, format: ReportFormat.JSON });
@@ -347,10 +372,25 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   const repo = uniqueName('console').toLowerCase();
   const probeLayer = await tarLayer({ [`opt/app/node_modules/${PROBE}/package.json`]: JSON.stringify({ name: PROBE, version: '1.4.0' }) }, `COPY ${PROBE}`);
   const pushed = await pushImage(host, `${repo}/app`, 'v1', [await uniqueLayer(`${repo}-base`), probeLayer]);
+  // A second tab keeps the overview open: the new image must appear there without a reload.
+  const overview = await context.newPage();
+  const overviewProblems = watchProblems(overview);
+  await overview.goto('/');
+  await overview.waitForSelector('.page[data-loaded] [data-test="total-platforms"]');
+  await overview.waitForFunction(() => document.querySelector('[data-test="live-state"]')?.getAttribute('data-state') === 'live');
+  const platformsBefore = await intOf(overview, '[data-test="total-platforms"]');
+  await overview.evaluate(() => Object.assign(window, { __notReloaded: true }));
+
   await page.click('[data-test="nav-scan"]');
   await page.fill('[data-test="scan-ref"]', pushed.ref);
   await page.click('[data-test="scan-submit"]');
   await page.waitForSelector('[data-test="scan-progress"][data-status="COMPLETED"]', { timeout: 300_000 });
+  await overview.waitForFunction((n) => document.querySelector('[data-test="total-platforms"]')?.textContent === String(n), platformsBefore + 1);
+  await overview.waitForSelector(`[data-test="images"] tr[data-digest="${pushed.manifestDigest}"]`);
+  await overview.waitForSelector(`[data-test="live-feed"] li[data-kind="FULL"][data-digest="${pushed.manifestDigest}"]`);
+  assert.equal(await overview.evaluate(() => window.__notReloaded), true, 'the overview was not reloaded');
+  await overview.close();
+  assert.deepEqual(overviewProblems, []);
   const stages = await page.locator('[data-test="scan-progress"] [data-stage]').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
   assert.ok(stages.length >= 4 && stages.every((s) => s === 'done'), `stages: ${stages}`);
   await shot('scan');

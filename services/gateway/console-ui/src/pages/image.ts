@@ -108,7 +108,7 @@ export function imagePage(ctx: PageContext): () => void {
         h('dt', null, 'platform'),
         h('dd', null, i.platform ? [i.platform.os, i.platform.architecture, i.platform.variant].filter(Boolean).join('/') : '—'),
         h('dt', null, 'packages'),
-        h('dd', null, fmtInt(i.packages)),
+        h('dd', { 'data-test': 'image-packages' }, fmtInt(i.packages)),
         h('dt', null, 'findings'),
         h('dd', null, countChips(i.counts, 'image-counts')),
         h('dt', null, 'advisory DB'),
