@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ReportFormat, ScanService, ScanStatus, connect, type Report } from '@strata/contracts';
+import { describeError } from '@strata/errors';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { startWatcher, watcherSettings } from '@strata/watcher-service';
 import { infra, pushImage, repoRoot, skipUnless, skipUnlessImages, tarLayer, uniqueLayer, uniqueName } from '@strata/testing';
@@ -144,11 +145,18 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     removeDirs();
     throw error;
   }
-  // (the folders go after the services that read them)
+  // Cleanups run last-registered first: the browser, the watcher and the client before the services,
+  // the services before the folders they read.
+  const cleanups: Array<() => unknown> = [];
+  const defer = (cleanup: () => unknown) => cleanups.push(cleanup);
   t.after(async () => {
-    await d.teardown();
-    removeDirs();
+    for (const cleanup of cleanups.reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((error: unknown) => t.diagnostic(`cleanup: ${describeError(error)}`));
   });
+  defer(removeDirs);
+  defer(() => d.teardown());
   assert.ok(d.env.STRATA_PG_URL, 'the console reads the findings DB: PostgreSQL is required');
   await d.startAll();
 
@@ -175,7 +183,7 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     'the console to answer',
   );
   const client = connect(ScanService, `127.0.0.1:${grpcPort}`, { token: TOKEN });
-  t.after(() => client.close());
+  defer(() => client.close());
 
   // The fixture images, scanned the way a watched registry is: every platform of the index.
   const host = infra.registry('anonymous')!.host;
@@ -196,7 +204,7 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
       logger: d.logger.child({ svc: 'watcher' }),
     },
   );
-  t.after(() => watcher.stop());
+  defer(() => watcher.stop());
   await waitUntil(() => (passes > 0 ? true : undefined), 120_000, 'a watcher pass');
   assert.ok(requested.length >= 5, `the watcher requested ${requested.length} scans`);
   const digests = new Set<string>();
@@ -219,16 +227,23 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
 
   // --- the browser ---------------------------------------------------------------------------
   const browser: Browser = await chromium.launch({ executablePath: process.env.STRATA_TEST_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  defer(() => browser.close());
   const context = await browser.newContext({ baseURL: base, viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
   const problems = watchProblems(page);
   mkdirSync(shots, { recursive: true });
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  /** Browser-side load times (navigation to the page's data shown), printed at the end; no threshold. */
+  const loadTimes: Array<{ path: string; ms: number }> = [];
   const open = async (path: string) => {
+    const started = performance.now();
     const res = await page.goto(path);
     assert.equal(res?.status(), 200, `GET ${path}`);
     assert.equal(res?.headers()['content-type']?.split(';')[0], 'text/html');
+    if (path !== '/') {
+      await page.waitForSelector('.page[data-loaded]');
+      loadTimes.push({ path, ms: Math.round(performance.now() - started) });
+    }
   };
 
   // Login: the console asks for the token first.
@@ -341,6 +356,21 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   const { CreatedAt: _a, ...fromConsole } = downloaded;
   const { CreatedAt: _b, ...fromGrpc } = JSON.parse(Buffer.from(grpcJson.content).toString('utf8')) as Record<string, unknown>;
   assert.deepEqual(fromConsole, fromGrpc, 'the downloaded JSON report is GetReport’s');
+  // Every format the page links to downloads as an attachment; the table is GetReport's byte for byte.
+  const links = await page
+    .locator('[data-test="reports"] a[data-format]')
+    .evaluateAll((els) => els.map((e) => [e.getAttribute('data-format'), e.getAttribute('href')]));
+  assert.deepEqual(links.map(([f]) => f).sort(), ['cyclonedx', 'json', 'sarif', 'spdx', 'table']);
+  for (const [format, href] of links) {
+    const res = await page.request.get(href!);
+    assert.equal(res.status(), 200, `${format} report`);
+    assert.match(res.headers()['content-disposition'] ?? '', /^attachment/, `${format} report`);
+    assert.ok((await res.body()).length > 0, `${format} report`);
+    if (format === 'table') {
+      const grpcTable = await client.client.getReport({ selector: { case: 'manifestDigest', value: worst![0] }, format: ReportFormat.TABLE });
+      assert.equal(await res.text(), Buffer.from(grpcTable.content).toString('utf8'), 'the table report is GetReport’s');
+    }
+  }
 
   // Vulnerability page of the most widespread one, against ListAffectedImages.
   const affected = await client.client.listAffectedImages({ query: { case: 'advisoryId', value: topVuln } });
@@ -430,4 +460,5 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   await shot('image-live');
 
   assert.deepEqual(problems, [], 'the browser saw no errors');
+  for (const { path, ms } of loadTimes) t.diagnostic(`page load ${ms} ms (navigation to data shown): ${path.length > 60 ? `${path.slice(0, 60)}…` : path}`);
 });
