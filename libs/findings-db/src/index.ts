@@ -15,3 +15,7 @@ export { migrate, MIGRATION_LOCK_KEY, FindingsDbMigrationError } from './migrate
 export type { MigrationResult } from './migrate.js';
 export { migrations } from './migrations.js';
 export type { Migration } from './migrations.js';
+export { pgScanRecords } from './scans.js';
+export { touchImageBlobs, adoptBlobs, sweepStaleBatch, blobRefCounts } from './blob-refs.js';
+export type { BlobKind, BlobReference, SweepBatchOptions } from './blob-refs.js';
+export { claimPushKey, pushKeySeen, forgetPushKey, prunePushKeys } from './push-dedup.js';
