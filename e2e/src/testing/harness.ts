@@ -166,6 +166,8 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
     STRATA_DB: advisoryDb,
     STRATA_CACHE_DIR: cacheDir,
     METRICS_PORT: '0',
+    // gateways of parallel suites must not share the console's default port
+    GATEWAY_CONSOLE_PORT: '0',
     ...extraEnv,
   };
   const logger = createLogger({ service: `test-${name}`, level: env.STRATA_LOG_LEVEL! });

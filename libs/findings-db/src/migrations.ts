@@ -298,6 +298,109 @@ join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id
 join strata.paths pa on pa.path_id = cp.path_id;
 `;
 
+// Summaries the console reads (docs/console.md), kept by statement-level triggers so no writer
+// changes and no page aggregates every finding: per image, its findings by severity (all, and those
+// with a fixed version); per findings change, what it added minus what it resolved (the trend adds
+// these up). Both are written per image or per change only (never a shared counter row), so
+// concurrent writers of different images never wait on each other.
+const SEVERITY_COLUMNS: readonly (readonly [string, string])[] = [
+  ['critical', 'CRITICAL'],
+  ['high', 'HIGH'],
+  ['medium', 'MEDIUM'],
+  ['low', 'LOW'],
+  ['unknown', 'UNKNOWN'],
+];
+const countColumns = [...SEVERITY_COLUMNS.map(([c]) => c), ...SEVERITY_COLUMNS.map(([c]) => `fixable_${c}`)];
+/** The ten sums (by severity, then by severity with a fixed version) of `value` over the rows of f. */
+const severitySums = (value: string): string =>
+  [
+    ...SEVERITY_COLUMNS.map(([c, s]) => `coalesce(sum(${value}) filter (where f.severity = '${s}'), 0)::integer as ${c}`),
+    ...SEVERITY_COLUMNS.map(([c, s]) => `coalesce(sum(${value}) filter (where f.severity = '${s}' and f.fixed_version <> ''), 0)::integer as fixable_${c}`),
+  ].join(',\n      ');
+/** Adds (sign 1) or takes away (-1) the findings rows of `source` from their images' counts. */
+const applyCounts = (source: string, sign: 1 | -1): string => `
+  update strata.image_counts c set ${countColumns.map((c) => `${c} = c.${c} + (${sign}) * d.${c}`).join(', ')}
+  from (select f.manifest_digest, ${severitySums('1')} from ${source} f group by f.manifest_digest) d
+  where c.manifest_digest = d.manifest_digest;`;
+/** Files the net findings (added − resolved) of the findings_change_items rows of `source`, per change. */
+const netOfItems = (source: string): string => `
+  insert into strata.findings_change_net (change_id, manifest_digest, recorded_at, ${countColumns.join(', ')})
+  select c.change_id, c.manifest_digest, c.recorded_at, ${countColumns.map((x) => `sum(d.${x})`).join(', ')}
+  from (select f.change_id, ${severitySums("case when f.change = 'added' then 1 else -1 end")} from ${source} f group by f.change_id) d
+  join strata.findings_changes c on c.change_id = d.change_id
+  group by c.change_id, c.manifest_digest, c.recorded_at
+  on conflict (change_id) do update set ${countColumns.map((x) => `${x} = strata.findings_change_net.${x} + excluded.${x}`).join(', ')};`;
+const trigger = (name: string, table: string, event: string, referencing: string, body: string): string => `
+create function strata.${name}() returns trigger language plpgsql as $fn$
+begin
+${body}
+  return null;
+end
+$fn$;
+create trigger ${name} after ${event} on strata.${table} referencing ${referencing} for each statement execute function strata.${name}();`;
+
+const consoleSummaries = `
+create table strata.image_counts (
+  manifest_digest text primary key references strata.image_manifests on delete cascade,
+  ${countColumns.map((c) => `${c} integer not null default 0`).join(',\n  ')}
+);
+create index image_manifests_listing on strata.image_manifests (repository, image_ref, manifest_digest);
+create index image_counts_risk on strata.image_counts (critical desc, high desc, medium desc, low desc, unknown desc, manifest_digest desc);
+${trigger('image_findings_counts_insert', 'image_findings', 'insert', 'new table as added', applyCounts('added', 1))}
+${trigger('image_findings_counts_delete', 'image_findings', 'delete', 'old table as removed', applyCounts('removed', -1))}
+${trigger('image_findings_counts_update', 'image_findings', 'update', 'old table as removed new table as added', applyCounts('removed', -1) + applyCounts('added', 1))}
+-- every image has its row (zeros until findings arrive)
+${trigger('image_manifests_counts_insert', 'image_manifests', 'insert', 'new table as added', '  insert into strata.image_counts (manifest_digest) select manifest_digest from added order by 1 on conflict do nothing;')}
+insert into strata.image_counts (manifest_digest) select manifest_digest from strata.image_manifests;
+${applyCounts('strata.image_findings', 1)}
+
+create table strata.findings_change_net (
+  change_id bigint primary key references strata.findings_changes on delete cascade,
+  manifest_digest text not null,
+  recorded_at timestamptz not null,
+  ${countColumns.map((c) => `${c} integer not null`).join(',\n  ')}
+);
+create index findings_change_net_time on strata.findings_change_net (recorded_at);
+${trigger('findings_change_items_net_insert', 'findings_change_items', 'insert', 'new table as added', netOfItems('added'))}
+${netOfItems('strata.findings_change_items')}
+`;
+
+// Re-match work, partitioned across matcher replicas: an advisory update is planned once (the
+// affected images, in batches), and every replica claims batches (FOR UPDATE SKIP LOCKED) under a
+// lease. A batch's new states and its DELTA events are committed together; the events are sent
+// after the commit and the batch is marked done after the send (docs/findings-db.md).
+const rematchWork = `
+create table strata.rematch_updates (
+  update_id bigint generated always as identity primary key,
+  advisory_db_version text not null,
+  previous_version text not null,
+  match_version text not null,
+  pairs jsonb not null,
+  images integer not null default 0,
+  batches integer not null default 0,
+  planned_at timestamptz not null default now(),
+  done_at timestamptz,
+  unique (advisory_db_version, previous_version)
+);
+
+create table strata.rematch_batches (
+  update_id bigint not null references strata.rematch_updates on delete cascade,
+  batch_no integer not null,
+  manifest_digests text[] not null,
+  status text not null default 'pending' check (status in ('pending', 'publishing', 'done')),
+  lease_owner text,
+  lease_until timestamptz not null default '-infinity',
+  attempts integer not null default 0,
+  event_keys text[],
+  event_values bytea[],
+  deltas integer,
+  done_by text,
+  done_at timestamptz,
+  primary key (update_id, batch_no)
+);
+create index rematch_batches_open on strata.rematch_batches (update_id, batch_no) where status <> 'done';
+`;
+
 // Issue 17, the rest of the state: scan records written by every stage (a revision to write
 // conditionally on), blob housekeeping (which image references which layer blob and layer result,
 // and when it was last referenced) and the watcher's push dedup keys.
@@ -332,5 +435,7 @@ create index push_dedup_seen on strata.push_dedup (seen_at);
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initial },
   { version: 2, name: 'postings in shared per-layer chunks', sql: chunkedPostings },
-  { version: 3, name: 'scan revisions, blob references, push dedup', sql: housekeeping },
+  { version: 3, name: 'console summaries: per-image counts and per-change net findings', sql: consoleSummaries },
+  { version: 4, name: 're-match work partitioned across matcher replicas', sql: rematchWork },
+  { version: 5, name: 'scan revisions, blob references, push dedup', sql: housekeeping },
 ];

@@ -64,7 +64,10 @@ export type TestPoint =
   /** the merger has published image.inventory (the scan record was written before) */
   | 'merger.inventory-published'
   /** the matcher has published a FULL findings event and not yet marked it published */
-  | 'matcher.findings-published';
+  | 'matcher.findings-published'
+  /** a matcher has claimed a re-match batch (findings DB) and not yet read anything for it; the id is "<update>/<batch>" */
+  | 'matcher.rematch-batch-claimed';
+/** `scanId`: the scan at that point (the re-match batch for matcher.rematch-batch-claimed) */
 export type TestPointHook = (point: TestPoint, scanId: string) => Promise<void>;
 
 export interface StageContext {

@@ -44,6 +44,8 @@ export interface EventHub {
   onScan(scanId: string, listener: ScanEventListener): () => void;
   /** Listener for every findings event. */
   onFindings(listener: FindingsListener): () => void;
+  /** Listener for the events of every scan (findings carrying a scan id, scan.completed, scan.failed). */
+  onAnyScan(listener: ScanEventListener): () => void;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
   const logger = options.logger.child({ component: 'event-hub', group });
   const scanListeners = new Map<string, Set<ScanEventListener>>();
   const findingsListeners = new Set<FindingsListener>();
+  const anyScanListeners = new Set<ScanEventListener>();
   let subscription: Subscription | undefined;
   let cutoff = 0;
   const physical = options.topic ?? ((logical: EventTopic) => logical);
@@ -70,7 +73,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
   const topics = [findingsTopic, completedTopic, failedTopic];
 
   const dispatchScan = (scanId: string, payload: Parameters<ScanEventListener>[0]) => {
-    for (const listener of [...(scanListeners.get(scanId) ?? [])]) {
+    for (const listener of [...(scanListeners.get(scanId) ?? []), ...anyScanListeners]) {
       try {
         listener(payload);
       } catch (error) {
@@ -144,6 +147,10 @@ export function createEventHub(options: EventHubOptions): EventHub {
     onFindings(listener) {
       findingsListeners.add(listener);
       return () => findingsListeners.delete(listener);
+    },
+    onAnyScan(listener) {
+      anyScanListeners.add(listener);
+      return () => anyScanListeners.delete(listener);
     },
     async stop() {
       const current = subscription;

@@ -20,7 +20,7 @@ import type { Registry } from 'prom-client';
 import { createEventHub, type EventHub } from './events.js';
 import { gatewayMetrics } from './metrics.js';
 import type { ReportRenderer } from './reports.js';
-import { createScanService, type ScanServiceOptions } from './service.js';
+import { createScanService, type ScanServiceImpl, type ScanServiceOptions } from './service.js';
 
 export interface GatewayTls {
   /** PEM certificate chain. */
@@ -65,6 +65,8 @@ export interface Gateway {
   readonly port: number;
   readonly health: HealthStatusMap;
   readonly events: EventHub;
+  /** ScanImage / GetReport for in-process callers (the web console). */
+  readonly scans: ScanServiceImpl['direct'];
   /**
    * Graceful stop: health goes NOT_SERVING, new calls are refused, watch streams end, waiting
    * ScanImage calls return UNAVAILABLE (their scans keep running), then the event subscription
@@ -144,6 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     health,
     events,
+    scans: scanService.direct,
     close(graceMs = 10_000) {
       closed ??= (async () => {
         health.setAll(ServingStatus.NOT_SERVING);

@@ -2,7 +2,7 @@
 // Settings come from the environment (see gatewaySettings and @strata/service-runtime's); /metrics
 // and /healthz are served by the runtime; SIGTERM stops it gracefully.
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dlqTopic } from '@strata/bus';
 import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { Logger } from '@strata/log';
@@ -15,6 +15,7 @@ import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { renderStoredReport } from './render.js';
+import { startConsole, type ConsoleServer } from './console/server.js';
 
 export const gatewaySettings = {
   GATEWAY_HOST: setting.string({ description: 'address the gRPC server listens on', default: '0.0.0.0' }),
@@ -36,6 +37,12 @@ export const gatewaySettings = {
     default: 1_000,
     min: 0,
   }),
+  GATEWAY_CONSOLE_ENABLED: setting.boolean({ description: 'serve the web console (docs/console.md) on its own HTTP port', default: true }),
+  GATEWAY_CONSOLE_HOST: setting.optionalString({
+    description: 'address the console listens on (default: GATEWAY_HOST with a token, else 127.0.0.1; without a token only loopback is allowed)',
+  }),
+  GATEWAY_CONSOLE_PORT: setting.integer({ description: 'HTTP port of the web console (0: any free port)', default: 8080, min: 0, max: 65_535 }),
+  GATEWAY_CONSOLE_DIR: setting.optionalString({ description: "directory of the console UI bundle (default: the gateway's console-ui/dist)" }),
   STRATA_DB: setting.optionalString({
     description: "OSV advisory folder (the matcher's): ListAffectedImages by advisory needs it; without it only package queries are answered",
   }),
@@ -47,7 +54,12 @@ export type GatewayConfig = ConfigOf<typeof gatewaySettings> & RuntimeConfig;
 
 export interface GatewayService extends RunningService {
   readonly gateway: Gateway;
+  /** the web console, unless GATEWAY_CONSOLE_ENABLED=false */
+  readonly console?: ConsoleServer;
 }
+
+/** The console UI bundle next to the gateway (src/ and dist/ are both one level below the package). */
+export const defaultConsoleDir = (): string => fileURLToPath(new URL('../console-ui/dist', import.meta.url));
 
 function tlsFiles(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
   const { GATEWAY_TLS_CERT: cert, GATEWAY_TLS_KEY: key } = config;
@@ -70,8 +82,12 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
   });
-  let gateway: Gateway;
+  let gateway: Gateway | undefined;
+  let consoleServer: ConsoleServer | undefined;
   let db: FindingsDb | undefined;
+  const indexSource = config.STRATA_DB
+    ? advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config))
+    : undefined;
   try {
     if (config.STRATA_PG_URL)
       db = await openFindingsDb({ url: config.STRATA_PG_URL, logger: runtime.logger, maxConnections: 8, applicationName: 'strata-gateway' });
@@ -93,32 +109,49 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
         logger: runtime.logger,
         syncEveryMs: config.GATEWAY_INDEX_SYNC_MS,
         ...(db ? { db } : {}),
-        ...(config.STRATA_DB
-          ? { indexSource: advisoryIndexSource(config.STRATA_DB, config.STRATA_CACHE_DIR, config.STRATA_DB_RECHECK_MS, advisoryLimitsOf(config)) }
-          : {}),
+        ...(indexSource ? { indexSource } : {}),
       }),
       topic: (logical) => runtime.topic(logical),
       eventGroup: runtime.group(uniqueGatewayGroup()),
       eventDeadLetterTopic: dlqTopic(runtime.group('strata-gateway')),
       publishWaitMs: config.GATEWAY_PUBLISH_WAIT_MS,
     });
+    if (config.GATEWAY_CONSOLE_ENABLED)
+      consoleServer = await startConsole({
+        logger: runtime.logger,
+        host: config.GATEWAY_CONSOLE_HOST ?? (config.GATEWAY_TOKEN ? config.GATEWAY_HOST : '127.0.0.1'),
+        port: config.GATEWAY_CONSOLE_PORT,
+        ...(config.GATEWAY_TOKEN ? { token: config.GATEWAY_TOKEN } : {}),
+        ...(tls ? { tls } : {}),
+        staticDir: config.GATEWAY_CONSOLE_DIR ?? defaultConsoleDir(),
+        ...(db ? { db } : {}),
+        store: runtime.store,
+        hub: gateway.events,
+        scans: gateway.scans,
+        ...(indexSource ? { indexSource } : {}),
+      });
   } catch (error) {
+    await gateway?.close(0);
     await db?.close();
     await runtime.abort();
     throw error;
   }
   const grace = config.GATEWAY_SHUTDOWN_GRACE_MS;
+  const started = gateway;
   return {
     name: 'gateway',
     runtime,
-    gateway,
+    gateway: started,
+    ...(consoleServer ? { console: consoleServer } : {}),
     stop: async () => {
-      await gateway.close(grace);
+      await consoleServer?.close();
+      await started.close(grace);
       await runtime.close();
       await db?.close();
     },
     abort: async () => {
-      await gateway.close(0);
+      await consoleServer?.close();
+      await started.close(0);
       await runtime.abort();
       await db?.close();
     },

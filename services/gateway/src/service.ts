@@ -16,7 +16,9 @@ import {
   Topics,
   encodeKeyedEvent,
   type EventTopic,
+  type GetReportRequest,
   type ReportSchema,
+  type ScanImageRequest,
   type ScanError,
   type ScanImageResponseSchema,
   type ScanServiceHandlers,
@@ -82,6 +84,14 @@ export interface ScanServiceOptions {
 
 export interface ScanServiceImpl {
   handlers: ScanServiceHandlers;
+  /**
+   * ScanImage (without wait) and GetReport for in-process callers (the web console): the same code
+   * as the gRPC handlers. Failures are RpcError, carrying the gRPC status code.
+   */
+  direct: {
+    submitScan(request: ScanImageRequest): Promise<{ scanId: string }>;
+    getReport(request: GetReportRequest): Promise<MessageInitShape<typeof ReportSchema>>;
+  };
   /** Ends every WatchFindings stream and every waiting ScanImage (UNAVAILABLE, naming the scan). */
   close(): void;
 }
@@ -101,7 +111,7 @@ type WatchFindingsCall = Parameters<ScanServiceHandlers['watchFindings']>[0];
 type ListAffectedImagesCall = Parameters<ScanServiceHandlers['listAffectedImages']>[0];
 type Served<T> = { ok: true; value: T; code: grpc.status } | { ok: false; code: grpc.status; status: Partial<grpc.StatusObject> & { code: grpc.status } };
 
-class RpcError extends Error {
+export class RpcError extends Error {
   /** `scanId`: the accepted scan this error concerns, sent back in the trailers too. */
   constructor(
     readonly code: grpc.status,
@@ -552,6 +562,14 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
 
   return {
     handlers,
+    direct: {
+      async submitScan(request) {
+        if (request.wait) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'submitScan does not wait');
+        const shim = { request, sendMetadata: () => undefined } as unknown as ScanImageCall;
+        return { scanId: (await scanImage(shim)).scanId ?? '' };
+      },
+      getReport: (request) => getReport({ request } as unknown as GetReportCall),
+    },
     close() {
       closing.abort();
       for (const end of [...openStreams]) end();

@@ -15,7 +15,9 @@ import { matchImage, type ScanResult } from '@strata/pipeline';
 import { describeError } from '@strata/errors';
 import { blobStoreCatalog, findingsDbCatalog, rebuildReverseIndex, type FindingsCatalog } from './catalog.js';
 import { findingsMarkerKey, readImageRecord, reportKey, resultKey, type ScanRecord } from '@strata/scan-records';
-import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
+import { handleAdvisoriesUpdated, publishAdvisoryUpdate, type RematchState } from './rematch.js';
+import { DbRematcher } from './rematch-db.js';
+import { protoCounts } from './summary.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
 import { advisoryLimitsOf, blobRef, now, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
@@ -225,7 +227,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
       db = await openFindingsDb({
         url: config.STRATA_PG_URL,
         logger: log,
-        maxConnections: config.STRATA_REMATCH_CONCURRENCY + 4,
+        maxConnections: config.STRATA_REMATCH_WORKERS * 2 + 4,
         applicationName: 'strata-matcher',
       });
       log.info({ schemaVersion: db.migration.version }, 'findings DB open');
@@ -241,7 +243,20 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
       topic: Topics.imageInventory,
       handler: (event, message) => handleImageInventory(ctx, indexSource, catalog, event, message),
     });
-    const rematch: RematchState = { catalog, freshIndex: () => indexSource(true), concurrency: config.STRATA_REMATCH_CONCURRENCY };
+    const freshIndex = () => indexSource(true);
+    // With the findings DB, every replica works on the planned re-match batches.
+    const rematcher = db
+      ? new DbRematcher(ctx, {
+          db,
+          freshIndex,
+          batchImages: config.STRATA_REMATCH_BATCH_IMAGES,
+          leaseMs: config.STRATA_REMATCH_LEASE_MS,
+          pollMs: config.STRATA_REMATCH_POLL_MS,
+          workers: config.STRATA_REMATCH_WORKERS,
+        })
+      : undefined;
+    rematcher?.start();
+    const rematch: RematchState = { catalog, freshIndex, concurrency: config.STRATA_REMATCH_CONCURRENCY, ...(rematcher ? { rematcher } : {}) };
     await ctx.runtime.consume({
       group: 'strata-matcher-rematch',
       topic: Topics.advisoriesUpdated,
@@ -264,6 +279,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
     return async () => {
       clearInterval(timer);
       await checking;
+      await rematcher?.stop();
       await db?.close();
     };
   });
