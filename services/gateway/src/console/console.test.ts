@@ -562,6 +562,8 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       { stage: 'RESOLVE', state: 'pending' },
     ]);
     assert.equal((await call('/api/v1/scans/no-such-scan')).status, 404);
+    const list = await call<{ items: { scanId: string }[] }>('/api/v1/scans');
+    assert.ok(list.json.items.some((i) => i.scanId === accepted.json.scanId));
   });
 
   test('live events: a findings delta published on the findings topic arrives on the event stream (repo filter applied)', async () => {

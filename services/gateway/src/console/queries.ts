@@ -363,7 +363,7 @@ export class ConsoleQueries {
       diff_id: string;
       created_by: string;
     }>(
-      `select m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
+      `select distinct m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
        from strata.image_manifests m
        join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
        join strata.chunks ch on ch.chunk_id = ic.chunk_id
@@ -373,7 +373,7 @@ export class ConsoleQueries {
        join strata.paths pa on pa.path_id = cp.path_id
        join unnest($2::text[], $3::text[], $4::text[]) as w(e, n, v) on p.ecosystem = w.e and p.name = w.n and p.installed_version = w.v
        where m.manifest_digest = any($1::text[])
-       order by pa.path, l.diff_id`,
+       order by m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.diff_id`,
       [manifestDigests, packages.map((x) => x.ecosystem), packages.map((x) => x.name), packages.map((x) => x.installedVersion)],
     );
     for (const r of rows) {

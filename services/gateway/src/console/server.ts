@@ -158,6 +158,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return pick ? scanInfoOf(pick) : undefined;
   };
   const live = createLiveFeed({ hub: options.hub, logger, scanInfo });
+  /** ids of the last 50 scans submitted through this console (the scan list while records are not in the DB) */
+  const submitted: string[] = [];
 
   // severity sources from the stored scan results (a few recent ones kept)
   const sourcesCache = new Map<string, Promise<SeveritySources | undefined>>();
@@ -462,14 +464,23 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
             }),
           );
           live.track(scanId);
+          submitted.push(scanId);
+          if (submitted.length > 50) submitted.shift();
           const body: ScanAccepted = { scanId, status: 'QUEUED' };
           sendJson(res, 202, body, { location: `/api/v1/scans/${scanId}` });
           return;
         }
         get();
         if (id === undefined) {
-          const page = await needDb().scans(limitOf(query), param(query, 'cursor'));
-          const body: ScansResponse = { items: page.items.map((s) => scanInfoOf(s.record)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+          const cursor = param(query, 'cursor');
+          const page = await needDb().scans(limitOf(query), cursor);
+          let items = page.items.map((s) => scanInfoOf(s.record));
+          // Scan records not (yet) in the findings DB: the scans submitted through this console, newest first.
+          if (items.length === 0 && cursor === undefined)
+            items = (await Promise.all([...submitted].reverse().map((scanId) => scanInfo(scanId).catch(() => undefined)))).filter(
+              (i): i is ScanInfo => i !== undefined,
+            );
+          const body: ScansResponse = { items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
           sendJson(res, 200, body);
           return;
         }
