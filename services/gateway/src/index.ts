@@ -10,3 +10,5 @@ export { affectedImagesQuery } from './affected.js';
 export type { AffectedImagesQuery, AffectedImagesOptions } from './affected.js';
 export { renderStoredReport, scanFilter } from './render.js';
 export type { ReportRenderer, RenderRequest } from './reports.js';
+export { startConsole, ConsoleConfigError } from './console/server.js';
+export type { ConsoleOptions, ConsoleServer } from './console/server.js';

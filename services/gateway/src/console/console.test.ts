@@ -444,6 +444,26 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       assert.deepEqual([...seen].sort(), images.map((i) => i.manifestDigest).sort(), sort);
       assert.equal(new Set(seen).size, images.length);
     }
+    // risk order under filters: pages of 2 in order of the filtered counts, each image once
+    const risky: ImagesResponse['items'] = [];
+    let next: string | undefined;
+    do {
+      const page = await call<ImagesResponse>(`/api/v1/images?severity=high,low&fixedOnly=1&sort=risk&limit=2${next ? `&cursor=${next}` : ''}`);
+      assert.equal(page.status, 200, page.text);
+      risky.push(...page.json.items);
+      next = page.json.nextCursor;
+    } while (next);
+    const [withFixable] = await sql<{ n: string }>(
+      `select count(distinct manifest_digest) as n from strata.findings_current where severity in ('HIGH', 'LOW') and fixed_version <> ''`,
+    );
+    assert.equal(new Set(risky.map((i) => i.manifestDigest)).size, Number(withFixable!.n));
+    assert.equal(risky.length, Number(withFixable!.n));
+    const order = risky.map((i) => [i.counts.high, i.counts.low]);
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => b[0]! - a[0]! || b[1]! - a[1]!),
+    );
+    assert.ok(risky.every((i) => i.counts.critical === 0 && i.counts.medium === 0));
     const critical = await call<ImagesResponse>('/api/v1/images?severity=critical&limit=200');
     const [n] = await sql<{ n: string }>(`select count(*) as n from strata.images where critical > 0`);
     assert.equal(critical.json.items.length, Number(n!.n));

@@ -222,8 +222,12 @@ export class ConsoleQueries {
     } else {
       const exprs = SEVERITIES.map((s) => countExpr(f, s));
       const cursor = decodeCursor(rawCursor, 'nnnnns');
-      if (cursor) where.push(`(${exprs.join(', ')}, c.manifest_digest) < (${cursor.map((v, i) => `${p.add(v)}${i < 5 ? '::integer' : ''}`).join(', ')})`);
-      order = [...exprs.map((e) => `${e} desc`), 'c.manifest_digest desc'].join(', ');
+      if (cursor)
+        where.push(
+          `(${exprs.map((e) => (e === '0' ? '0::integer' : e)).join(', ')}, c.manifest_digest) < (${cursor.map((v, i) => `${p.add(v)}${i < 5 ? '::integer' : ''}`).join(', ')})`,
+        );
+      // (a severity the filters leave out is the constant 0: no ORDER BY term, which would read as a position)
+      order = [...exprs.filter((e) => e !== '0').map((e) => `${e} desc`), 'c.manifest_digest desc'].join(', ');
       key = (r) => [num(r.critical), num(r.high), num(r.medium), num(r.low), num(r.unknown), r.manifest_digest];
     }
     const { rows } = await this.pool.query<ImageListRow>(
