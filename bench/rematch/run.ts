@@ -44,7 +44,13 @@ import { createTestDatabase } from '@strata/findings-db/testing';
 import { affectedImagesQuery } from '@strata/gateway';
 
 const { values: args } = parseArgs({
-  options: { images: { type: 'string', default: '10000' }, touch: { type: 'string', default: '0.01' }, pg: { type: 'boolean', default: false } },
+  options: {
+    images: { type: 'string', default: '10000' },
+    touch: { type: 'string', default: '0.01' },
+    pg: { type: 'boolean', default: false },
+    // with --pg: re-match batches the matcher works on at once (STRATA_REMATCH_WORKERS)
+    workers: { type: 'string', default: '2' },
+  },
 });
 const usePg = args.pg === true;
 if (usePg && !infra.postgres()) {
@@ -65,11 +71,15 @@ const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-// Deterministic pseudo-random numbers, so runs compare.
-let seed = 42;
-const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
-const sample = <T>(xs: readonly T[], n: number): T[] => {
+// Deterministic pseudo-random numbers, so runs compare: one sequence per image (an image is made
+// again from its number whenever it is needed, so 100k images are never all in memory).
+type Random = () => number;
+const randomFrom = (start: number): Random => {
+  let seed = start;
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+};
+const pick = <T>(random: Random, xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+const sample = <T>(random: Random, xs: readonly T[], n: number): T[] => {
   const copy = [...xs];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -115,34 +125,35 @@ const npmPool: Array<[string, string[]]> = Array.from({ length: 5_000 }, (_, i) 
 ]);
 
 // --- images ---------------------------------------------------------------------------------------
-let layerCounter = 0;
-const newLayer = (label: string): LayerRef => {
-  const n = (layerCounter++).toString(16).padStart(64, '0');
+const newLayer = (number: number, label: string): LayerRef => {
+  const n = number.toString(16).padStart(64, '0');
   return { digest: `sha256:${n}`, diffId: `sha256:${n.replace(/^0/, 'd')}`, createdBy: label };
 };
-const debianBaseLayer = newLayer('debian base');
-const alpineBaseLayer = newLayer('alpine base');
+const debianBaseLayer = newLayer(0, 'debian base');
+const alpineBaseLayer = newLayer(1, 'alpine base');
 const placed = (pkgs: Package[], layer: LayerRef, setPath: string): InventoryPackage[] => pkgs.map((p) => ({ ...p, layer, setPath }));
 
 function makeImage(i: number): ImageInventory {
+  const random = randomFrom(1_000_003 * (i + 1));
+  random();
   const kind = i % 10 < 4 ? 'debian' : i % 10 < 7 ? 'alpine' : 'npm';
   const onDebian = kind === 'debian' || (kind === 'npm' && i % 2 === 0);
-  const extraLayer = newLayer(`RUN install ${i}`);
+  const extraLayer = newLayer(2 + 2 * i, `RUN install ${i}`);
   const os = onDebian ? debianOs : alpineOs;
   const osPackages = onDebian
     ? [
         ...placed(debianBase, debianBaseLayer, 'var/lib/dpkg/status'),
-        ...placed(sample(debianExtra, Math.floor(random() * 60)), extraLayer, 'var/lib/dpkg/status'),
+        ...placed(sample(random, debianExtra, Math.floor(random() * 60)), extraLayer, 'var/lib/dpkg/status'),
       ]
     : [
         ...placed(alpineBase, alpineBaseLayer, 'lib/apk/db/installed'),
-        ...placed(sample(alpineExtra, Math.floor(random() * 40)), extraLayer, 'lib/apk/db/installed'),
+        ...placed(sample(random, alpineExtra, Math.floor(random() * 40)), extraLayer, 'lib/apk/db/installed'),
       ];
   const applications: InventorySet[] = [];
   if (kind === 'npm') {
-    const appLayer = newLayer(`COPY app ${i}`);
-    const packages = sample(npmPool, 200 + Math.floor(random() * 400)).map(([name, versions]): InventoryPackage => {
-      const version = pick(versions);
+    const appLayer = newLayer(3 + 2 * i, `COPY app ${i}`);
+    const packages = sample(random, npmPool, 200 + Math.floor(random() * 400)).map(([name, versions]): InventoryPackage => {
+      const version = pick(random, versions);
       const path = `app/node_modules/${name}/package.json`;
       return { type: 'npm', name, version, purl: `pkg:npm/${name}@${version}`, layer: appLayer, setPath: path, filePath: path };
     });
@@ -162,10 +173,10 @@ const notePair = (ecosystem: string, osvEcosystem: string, name: string, version
 };
 
 let t = performance.now();
-const inventories: ImageInventory[] = [];
+let packageCount = 0;
 for (let i = 0; i < IMAGES; i++) {
   const inventory = makeImage(i);
-  inventories.push(inventory);
+  packageCount += inventory.osPackages.length + inventory.applications.reduce((m, s) => m + s.packages.length, 0);
   for (const p of inventory.osPackages) {
     if (p.type === 'dpkg') notePair('debian:12', 'Debian:12', p.srcName || p.name, p.srcVersion || p.version);
     else notePair('alpine:3.20', 'Alpine:v3.20', p.srcName || p.name, p.srcVersion || p.version);
@@ -174,7 +185,6 @@ for (let i = 0; i < IMAGES; i++) {
 }
 const generateMs = performance.now() - t;
 const allPairs = [...pairs.values()];
-const packageCount = inventories.reduce((n, inv) => n + inv.osPackages.length + inv.applications.reduce((m, s) => m + s.packages.length, 0), 0);
 
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-rematch-'));
 const dbDir = join(work, 'db');
@@ -197,7 +207,7 @@ const writeRecord = (dir: string, id: string, pair: Pair) => {
     }),
   );
 };
-const shuffled = sample(allPairs, allPairs.length);
+const shuffled = sample(randomFrom(42), allPairs, allPairs.length);
 const before = shuffled.slice(0, Math.round(allPairs.length * 0.02));
 const touched = shuffled.slice(before.length, before.length + Math.max(1, Math.round(allPairs.length * TOUCH)));
 before.forEach((pair, i) => writeRecord(dbDir, `BENCH-OLD-${i}`, pair));
@@ -209,21 +219,39 @@ const store = await createFsBlobStore({ root: storeDir });
 const oldIndex = (await openAdvisoryIndex({ dbDir, cacheDir: join(work, 'cache') })).index;
 t = performance.now();
 let matchOnlyMs = 0;
+// With --pg the DB is filled in batches through the batched writes (putInventories, putImages,
+// setFindingsMany: the same rows as the services' one-image calls, tested in libs/findings-db), and
+// the inventories are not written to the store (nothing reads them: the postings are in the DB).
+const FILL_BATCH = 500;
+let fill: { digest: string; imageRef: string; inventory: ImageInventory; findings: ReturnType<typeof summarizeFindings> }[] = [];
+const flush = async () => {
+  if (!findingsDb || fill.length === 0) return;
+  const stored = await findingsDb.putInventories(fill.map((f) => f.inventory));
+  await findingsDb.putImages(
+    fill.map((f, j) => ({
+      manifestDigest: f.digest,
+      imageRef: f.imageRef,
+      inventoryDigest: (stored[j] as { inventoryDigest: string }).inventoryDigest,
+      inventoryKey: `inventories/${f.digest}/bench.json`,
+    })),
+  );
+  await findingsDb.setFindingsMany(fill.map((f) => ({ manifestDigest: f.digest, kind: 'FULL', advisoryDbVersion: oldIndex.version, findings: f.findings })));
+  fill = [];
+};
 for (let i = 0; i < IMAGES; i++) {
-  const inventory = inventories[i] as ImageInventory;
+  const inventory = makeImage(i);
   const digest = imageDigest(i);
   const inventoryKey = `inventories/${digest}/bench.json`;
   const m0 = performance.now();
   const findings = summarizeFindings(matchInventory(inventory, oldIndex).findings, inventory.os);
   matchOnlyMs += performance.now() - m0;
-  await putJson(store, inventoryKey, inventory);
   if (findingsDb) {
-    const imageRef = `registry.bench/app-${i}@${digest}`;
-    const { inventoryDigest } = await findingsDb.putInventory(inventory);
-    await findingsDb.putImage({ manifestDigest: digest, imageRef, inventoryDigest, inventoryKey });
-    await findingsDb.setFindings(digest, { kind: 'FULL', advisoryDbVersion: oldIndex.version, findings });
+    fill.push({ digest, imageRef: `registry.bench/app-${i}@${digest}`, inventory, findings });
+    if (fill.length === FILL_BATCH) await flush();
+    if ((i + 1) % 10_000 === 0) console.error(`filled ${i + 1} images in ${secs(performance.now() - t)}`);
     continue;
   }
+  await putJson(store, inventoryKey, inventory);
   const entry: CatalogEntry = {
     schemaVersion: 1,
     manifestDigest: digest,
@@ -235,16 +263,18 @@ for (let i = 0; i < IMAGES; i++) {
   };
   await putJson(store, catalogKey(digest), entry);
 }
+await flush();
 const catalogMs = performance.now() - t;
 // statistics for the planner, as autovacuum gathers them after a bulk load
 if (findingsDb) await findingsDb.pool.query('analyze');
 
 // --- reverse index memory --------------------------------------------------------------------------
+// (skipped with --pg: nothing holds it then, and 100k inventories' worth would not fit)
 gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
 t = performance.now();
 const reverse = new ReverseIndex();
-inventories.forEach((inventory, i) => reverse.put({ manifestDigest: imageDigest(i), imageRef: `app-${i}` }, inventory));
+if (!usePg) for (let i = 0; i < IMAGES; i++) reverse.put({ manifestDigest: imageDigest(i), imageRef: `app-${i}` }, makeImage(i));
 const indexBuildMs = performance.now() - t;
 gc?.();
 const indexHeap = process.memoryUsage().heapUsed - heapBefore;
@@ -252,15 +282,16 @@ const stats = reverse.stats();
 
 // Which images must get a delta: those holding a touched (ecosystem, name).
 const touchedKeys = new Set(touched.map((p) => `${p.ecosystem}\u0000${p.name}`));
-const expectedImages = inventories
-  .map((inv, i) => ({ inv, i }))
-  .filter(({ inv }) => {
-    const osKey = inv.os?.family === 'debian' ? 'debian:12' : 'alpine:3.20';
-    return (
-      inv.osPackages.some((p) => touchedKeys.has(`${osKey}\u0000${p.srcName || p.name}`)) ||
-      inv.applications.some((s) => s.packages.some((p) => touchedKeys.has(`npm\u0000${p.name}`)))
-    );
-  });
+const expectedImages: number[] = [];
+for (let i = 0; i < IMAGES; i++) {
+  const inv = makeImage(i);
+  const osKey = inv.os?.family === 'debian' ? 'debian:12' : 'alpine:3.20';
+  if (
+    inv.osPackages.some((p) => touchedKeys.has(`${osKey}\u0000${p.srcName || p.name}`)) ||
+    inv.applications.some((s) => s.packages.some((p) => touchedKeys.has(`npm\u0000${p.name}`)))
+  )
+    expectedImages.push(i);
+}
 const expectedDeltas = expectedImages.length;
 const deltaDigests = new Set<string>();
 
@@ -279,7 +310,7 @@ const env = {
   STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn',
   STRATA_BUS_LOG_LEVEL: 'fatal',
   METRICS_PORT: '0',
-  ...(testDb ? { STRATA_PG_URL: testDb.url } : {}),
+  ...(testDb ? { STRATA_PG_URL: testDb.url, STRATA_REMATCH_WORKERS: args.workers ?? '2' } : {}),
 };
 t = performance.now();
 const matcher = await startMatcher(loadServiceConfig(matcherSettings, env), { processMetrics: false, logger });
@@ -387,9 +418,10 @@ console.log(`images: ${IMAGES} (${packageCount} packages; ${allPairs.length} dis
 console.log(
   `${usePg ? 'findings DB filled (postings, images, FULL states)' : 'catalog written (inventories + findings states)'} in ${secs(catalogMs)}; of which matching every image: ${secs(matchOnlyMs)}`,
 );
-console.log(
-  `reverse index: ${stats.units} distinct packages, ${stats.keys} keys, ${stats.postings} postings; heap ${gc ? mb(indexHeap) : '(run with --expose-gc)'}; built in ${secs(indexBuildMs)}`,
-);
+if (!usePg)
+  console.log(
+    `reverse index: ${stats.units} distinct packages, ${stats.keys} keys, ${stats.postings} postings; heap ${gc ? mb(indexHeap) : '(run with --expose-gc)'}; built in ${secs(indexBuildMs)}`,
+  );
 console.log(
   usePg
     ? `matcher start (open the advisory DB and the findings DB, join the groups; nothing to rebuild): ${secs(startMs)}`
@@ -409,8 +441,9 @@ if (affectedLine) console.log(affectedLine);
 if (sizeLine) console.log(sizeLine);
 console.log(`baseline 2: matching every inventory again (no I/O, one process) = ${secs(matchOnlyMs)} (ratio ${(matchOnlyMs / toLast).toFixed(1)}x)`);
 if (deltas !== expectedDeltas) {
-  const missing = expectedImages.filter(({ i }) => !deltaDigests.has(imageDigest(i)));
-  for (const { inv, i } of missing.slice(0, 5)) {
+  const missing = expectedImages.filter((i) => !deltaDigests.has(imageDigest(i)));
+  for (const i of missing.slice(0, 5)) {
+    const inv = makeImage(i);
     const osKey = inv.os?.family === 'debian' ? 'debian:12' : 'alpine:3.20';
     const held = [
       ...inv.osPackages.map((p) => `${osKey}\u0000${p.srcName || p.name}\u0000${p.srcVersion || p.version}`),

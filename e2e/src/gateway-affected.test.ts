@@ -20,6 +20,7 @@ import { gatewaySettings, startGatewayService } from '@strata/gateway';
 import { startWatcher, watcherSettings } from '@strata/watcher-service';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { infra, pushImage, repoRoot, skipUnless, tarLayer, uniqueLayer, uniqueName, type PushedImage } from '@strata/testing';
+import type { TestPointHook } from '@strata/stage-runtime';
 import { advisoryDb, createDeployment, waitUntil } from './testing/harness.js';
 
 const skip = skipUnless('kafka', 'minio', 'registry');
@@ -217,27 +218,95 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
 
   // 3. New matchers (the old one stopped; two replicas) know the images only from the catalog or the findings DB.
   await firstMatcher!.stop();
-  await Promise.all([d.start('matcher'), d.start('matcher')]);
+  const pgUrl = d.env.STRATA_PG_URL;
+  // With the findings DB the re-match is split in batches (one image each here) that the replicas
+  // claim: each replica holds its first claim until the other has claimed one too, so both work.
+  const split = { STRATA_REMATCH_BATCH_IMAGES: '1', STRATA_REMATCH_LEASE_MS: '4000', STRATA_REMATCH_POLL_MS: '200' };
+  const claimed = { a: [] as string[], b: [] as string[] };
+  let other: () => boolean = () => claimed.a.length > 0 && claimed.b.length > 0;
+  const holdUntilBoth =
+    (name: 'a' | 'b'): TestPointHook =>
+    async (point, batch) => {
+      if (point !== 'matcher.rematch-batch-claimed') return;
+      claimed[name].push(batch);
+      await waitUntil(() => (other() ? true : undefined), 30_000, 'the other replica to claim a batch').catch(() => undefined);
+    };
+  const [, replicaB] = await Promise.all([d.start('matcher', split, holdUntilBoth('a')), d.start('matcher', split, holdUntilBoth('b'))]);
   drop('STRATA-PROBE-0002.json', probeRecord('STRATA-PROBE-0002'));
   const afterRestart = await threeDeltas('STRATA-PROBE-0002', 'added', '3 DELTA events after the restart');
   assert.deepEqual(afterRestart.map((e) => e.manifestDigest).sort(), holders);
+  const db = pgUrl ? new pg.Client({ connectionString: pgUrl }) : undefined;
+  await db?.connect();
+  // ended before the deployment's teardown drops the database
+  db?.on('error', () => undefined);
+  /** Who did the batches of the update to `dbVersion`: [done_by, attempts, batch no] per batch. */
+  const batchesOf = async (dbVersion: string | undefined) =>
+    (
+      await db!.query<{ done_by: string; attempts: number; batch_no: number; images: string[] }>(
+        `select b.done_by, b.attempts, b.batch_no, b.manifest_digests as images from strata.rematch_batches b join strata.rematch_updates u using (update_id)
+         where u.advisory_db_version = $1 and b.status = 'done' order by b.batch_no`,
+        [dbVersion],
+      )
+    ).rows;
+  if (db) {
+    const batches = await waitUntil(
+      async () => {
+        const done = await batchesOf(afterRestart[0]?.advisoryDbVersion);
+        return done.length === 3 ? done : undefined;
+      },
+      30_000,
+      'every batch of the update to be marked done',
+    );
+    assert.deepEqual(batches.flatMap((b) => b.images).sort(), holders, 'one batch per holder');
+    assert.equal(new Set(batches.map((b) => b.done_by)).size, 2, `both replicas did part of the re-match: ${JSON.stringify(batches)}`);
+    assert.ok(claimed.a.length > 0 && claimed.b.length > 0);
+  }
 
-  // Nothing else: one FULL event per image, 9 deltas, no other work.
+  // 4. With the findings DB: a replica killed (SIGKILL) right after claiming a batch; the other
+  // finishes that batch when the lease runs out, and each holder still gets exactly one delta.
+  if (db) {
+    await replicaB!.stop();
+    const killed = d.spawn('matcher', split, { crashPoint: 'matcher.rematch-batch-claimed' });
+    await killed.waitForLog((l) => l.msg === 'findings DB open');
+    let crashedBatch: string | undefined;
+    const crashed = killed.waitForLog((l) => l.msg === 'test crash point reached').then((l) => (crashedBatch = l.scanId as string));
+    // replica A holds its claims until the other process has died holding one
+    other = () => crashedBatch !== undefined;
+    drop('STRATA-PROBE-0003.json', probeRecord('STRATA-PROBE-0003'));
+    await crashed;
+    const afterKill = await threeDeltas('STRATA-PROBE-0003', 'added', '3 DELTA events with a replica killed mid-re-match');
+    assert.deepEqual(afterKill.map((e) => e.manifestDigest).sort(), holders);
+    assert.equal(await killed.exited, 'SIGKILL');
+    const [updateId, batchNo] = (crashedBatch ?? '').split('/');
+    // marked done just after its events went out
+    const batches = await waitUntil(
+      async () => {
+        const done = await batchesOf(afterKill[0]?.advisoryDbVersion);
+        return done.length === 3 ? done : undefined;
+      },
+      30_000,
+      'every batch of the update to be marked done',
+    );
+    const taken = batches.find((b) => String(b.batch_no) === batchNo);
+    assert.ok(updateId && taken, `the killed replica's batch ${updateId}/${batchNo} is done`);
+    assert.ok(taken.attempts >= 2, 'claimed again after the killed claim');
+    assert.equal(new Set(batches.map((b) => b.done_by)).size, 1, 'the survivor did every batch');
+  }
+
+  // Nothing else: one FULL event per image, 9 deltas (12 with the kill), no other work.
   await new Promise((r) => setTimeout(r, 1_500));
   const deltas = subscriber.findings.filter((e) => e.kind === FindingsKind.DELTA);
   assert.equal(
     deltas.length,
-    9,
+    db ? 12 : 9,
     deltas.map((e) => `${e.manifestDigest} +${e.added.map((f) => f.vulnerabilityId)} -${e.resolved.map((f) => f.vulnerabilityId)}`).join('\n'),
   );
   assert.equal(subscriber.findings.filter((e) => e.kind === FindingsKind.FULL).length, 20);
   assert.equal(work(), workAfterScans);
 
   // The findings DB says what the events said: 20 images, the probe in exactly the 3 holders.
-  if (d.env.STRATA_PG_URL) {
-    const db = new pg.Client({ connectionString: d.env.STRATA_PG_URL });
-    await db.connect();
-    try {
+  if (db) {
+    {
       const images = await db.query<{ n: number }>('select count(*)::int as n from strata.images');
       assert.equal(images.rows[0]?.n, 20);
       const current = await db.query<{ manifest_digest: string; severity: string; installed_version: string }>(
@@ -252,11 +321,10 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
         "select change, count(*)::int as n from strata.findings_history where vulnerability_id like 'STRATA-PROBE-%' group by 1 order by 1",
       );
       assert.deepEqual(history.rows, [
-        { change: 'added', n: 6 },
+        { change: 'added', n: 9 },
         { change: 'resolved', n: 3 },
       ]);
-    } finally {
-      await db.end();
     }
+    await db.end();
   }
 });

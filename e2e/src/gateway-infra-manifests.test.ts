@@ -248,3 +248,37 @@ test('infra/compose.yaml: the Strata services run existing bundles with settings
   for (const name of ['kafka', 'minio', 'postgres', 'auth-init', 'registry-anonymous', 'registry-basic', 'registry-token'])
     assert.ok(compose.services[name], name);
 });
+
+test('the web console: its port and token auth in infra/k8s and infra/compose.yaml, its bundle in the image', () => {
+  const objects = load().map((l) => l.object);
+  const gateway = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'strata-gateway')!;
+  const container = podSpec(gateway)!.containers[0]!;
+  const env = Object.fromEntries(((container.env ?? []) as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+  const port = Number(env.GATEWAY_CONSOLE_PORT);
+  assert.ok(port > 0, 'the gateway Deployment sets GATEWAY_CONSOLE_PORT');
+  assert.ok(
+    container.ports?.some((p) => p.name === 'console' && p.containerPort === port),
+    'the container exposes the console port as "console"',
+  );
+  const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'strata-gateway')!;
+  assert.ok((service.spec as { ports: { name: string; targetPort: string }[] }).ports.some((p) => p.name === 'console' && p.targetPort === 'console'));
+  // The console listens beyond loopback there, which the gateway allows only with a token: the
+  // gateway's Secret carries GATEWAY_TOKEN and the container reads that Secret.
+  assert.equal(env.GATEWAY_CONSOLE_HOST, '0.0.0.0');
+  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'strata-gateway')!;
+  assert.ok((secret.stringData as Record<string, string>).GATEWAY_TOKEN);
+  assert.ok(container.envFrom?.some((f) => f.secretRef?.name === 'strata-gateway'));
+
+  const compose = parse(readFileSync(join(repoRoot, 'infra/compose.yaml'), 'utf8'), { merge: true, uniqueKeys: true }) as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+  const composeEnv = compose.services.gateway!.environment!;
+  assert.ok(Number(composeEnv.GATEWAY_CONSOLE_PORT) > 0, 'compose: the gateway sets GATEWAY_CONSOLE_PORT');
+  assert.equal(composeEnv.GATEWAY_CONSOLE_HOST, '127.0.0.1', 'compose: without a token the console stays on loopback');
+  assert.match(composeEnv.GATEWAY_TOKEN ?? '', /STRATA_GATEWAY_TOKEN/);
+
+  // The image builds the UI bundle and ships it where GATEWAY_CONSOLE_DIR's default points.
+  const dockerfile = readFileSync(join(repoRoot, 'infra/k8s/Dockerfile'), 'utf8');
+  assert.match(dockerfile, /node services\/gateway\/console-ui\/build\.mjs/);
+  assert.match(dockerfile, /COPY --from=build \/src\/services\/gateway\/console-ui\/dist services\/gateway\/console-ui\/dist/);
+});

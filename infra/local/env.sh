@@ -38,3 +38,7 @@ if [ -x "$TRIVY_BIN" ] && [ -s "$TRIVY_JAVA_DB/trivy-java.db" ]; then
   printf 'export STRATA_TEST_TRIVY=%q\n' "$TRIVY_BIN"
   printf 'export STRATA_TEST_TRIVY_JAVA_DB=%q\n' "$TRIVY_JAVA_DB"
 fi
+# Debian's Chromium (install.sh), the browser the console tests drive through playwright-core
+if command -v chromium >/dev/null 2>&1; then
+  printf 'export STRATA_TEST_CHROMIUM=%q\n' "$(command -v chromium)"
+fi

@@ -5,6 +5,8 @@
 #          ruby php-cli php-composer-semver (version oracles)
 #          postgresql (the server infra/local runs as a non-root user) and acl (setfacl, to let that
 #          user reach its data dir in the cache when the cache is under /root)
+#          chromium (Debian's; the console's browser tests drive it with playwright-core, which
+#          downloads no browser of its own)
 #          (+ java/maven if absent); python test oracles via pip (libs/*/test-requirements.txt)
 #   Kafka: broker jars from Maven Central (infra/local/kafka/pom.xml) -> $CACHE/kafka/libs
 #   MinIO: `go install` of a pinned release -> $CACHE/bin/minio (runs in the background while
@@ -66,6 +68,9 @@ apt_wanted=(docker-registry skopeo umoci debootstrap rpm apache2-utils zstd jq o
 apt_wanted+=(composer)
 # PostgreSQL, the distributed shape's system of record (start.sh runs its own cluster in the cache)
 apt_wanted+=(postgresql acl)
+# Debian's Chromium, the browser the console's tests drive (e2e/src/console.test.ts, playwright-core
+# with executablePath /usr/bin/chromium): nothing is downloaded from outside the package registries
+apt_wanted+=(chromium)
 command -v java >/dev/null || apt_wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_wanted+=(maven)
 apt_missing=()

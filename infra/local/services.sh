@@ -14,8 +14,9 @@
 #   STRATA_WATCH_REGISTRIES  registries the watcher crawls (JSON); unset: no watcher, e.g.
 #                        '[{"host":"127.0.0.1:15000","include":["strata/**"]}]'
 #   STRATA_WATCH_INTERVAL_MS  pause between the watcher's passes  (default 300000)
-#   STRATA_PG_URL        findings DB of the matcher and gateway (default: infra/local's PostgreSQL
-#                        when it is up; set it empty to keep the findings state in the blob store)
+#   STRATA_PG_URL        findings DB of every service: scan records, findings state, blob references,
+#                        push dedup (default: infra/local's PostgreSQL when it is up; set it empty
+#                        to keep all of it in the blob store, with no sweeper)
 # Metrics/health: fetcher :19110, merger :19111, matcher :19112, gateway :19113, watcher :19114, analyzer i :1912i
 # (/metrics, /healthz). gRPC: the gateway on 127.0.0.1:${STRATA_GATEWAY_PORT:-50051}.
 # Logs: $STRATA_INFRA_CACHE/logs/strata-<name>.log; pids: $STRATA_INFRA_CACHE/run/strata-<name>.pid

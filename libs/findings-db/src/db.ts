@@ -198,6 +198,177 @@ async function upsertIds(client: pg.PoolClient, insert: string, values: unknown[
   return new Map(rows.map((r) => [r.key, r.id]));
 }
 
+export interface StoredState {
+  image: ImageRow;
+  version?: string;
+  findings: FindingSummary[];
+}
+
+/** The image rows and findings of `digests` (locked for update, in digest order, when `lock`). */
+export async function readStates(client: pg.Pool | pg.PoolClient, digests: readonly string[], lock: boolean): Promise<Map<string, StoredState>> {
+  const out = new Map<string, StoredState>();
+  if (digests.length === 0) return out;
+  const sorted = [...new Set(digests)].sort();
+  const images = await client.query<ImageDbRow>(
+    `select ${IMAGE_COLUMNS} from strata.image_manifests m where m.manifest_digest = any($1::text[]) order by m.manifest_digest${lock ? ' for update' : ''}`,
+    [sorted],
+  );
+  for (const row of images.rows)
+    out.set(row.manifest_digest, { image: imageOf(row), ...(row.advisory_db_version ? { version: row.advisory_db_version } : {}), findings: [] });
+  const matched = images.rows.filter((r) => r.advisory_db_version).map((r) => r.manifest_digest);
+  if (matched.length === 0) return out;
+  const { rows } = await client.query<FindingDbRow & { manifest_digest: string }>(
+    `select manifest_digest, ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity from strata.image_findings
+     where manifest_digest = any($1::text[]) order by manifest_digest, ecosystem, package_name, installed_version, vulnerability_id`,
+    [matched],
+  );
+  for (const r of rows) out.get(r.manifest_digest)?.findings.push(summaryOf(r));
+  return out;
+}
+
+export interface StateWrite {
+  manifestDigest: string;
+  input: SetFindingsInput;
+  stored: StoredState;
+}
+
+/**
+ * Writes new findings states over the stored ones (rows locked by the caller): only the findings
+ * that changed, one history change per state whose content changed (or that is the image's
+ * first), the change items, and the versions — one statement each for every image together.
+ */
+export async function writeStates(client: pg.PoolClient, writes: readonly StateWrite[]): Promise<Map<string, SetFindingsResult>> {
+  const results = new Map<string, SetFindingsResult>();
+  if (writes.length === 0) return results;
+  for (const { manifestDigest, input } of writes)
+    for (const f of input.findings)
+      if (!SEVERITIES.has(f.severity)) throw new FindingsDbError(`finding ${f.vulnerabilityId} of ${manifestDigest} has an unknown severity "${f.severity}"`);
+  const resolved: [string, FindingSummary][] = [];
+  const added: [string, FindingSummary][] = [];
+  const changes: { manifestDigest: string; input: SetFindingsInput; previous?: string; counts: SeverityCounts; delta: FindingsDelta }[] = [];
+  for (const { manifestDigest, input, stored } of writes) {
+    const delta = diffSummaries(stored.findings, input.findings.map(clean));
+    const counts = severityCounts(input.findings);
+    for (const f of delta.resolved) resolved.push([manifestDigest, f]);
+    for (const f of delta.added) added.push([manifestDigest, f]);
+    if (delta.added.length > 0 || delta.resolved.length > 0 || stored.version === undefined)
+      changes.push({ manifestDigest, input, ...(stored.version ? { previous: stored.version } : {}), counts, delta });
+    results.set(manifestDigest, { written: true, delta, ...(stored.version ? { previousVersion: stored.version } : {}), counts });
+  }
+  if (resolved.length > 0) {
+    const [e, n, v, id] = findingColumns(resolved.map(([, f]) => f));
+    await client.query(
+      `delete from strata.image_findings f using unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as r(d, e, n, v, id)
+       where f.manifest_digest = r.d and f.ecosystem = r.e and f.package_name = r.n and f.installed_version = r.v and f.vulnerability_id = r.id`,
+      [resolved.map(([d]) => d), e, n, v, id],
+    );
+  }
+  if (added.length > 0)
+    await client.query(
+      `insert into strata.image_findings (manifest_digest, ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+      [added.map(([d]) => d), ...findingColumns(added.map(([, f]) => f))],
+    );
+  if (changes.length > 0) {
+    const inserted = await client.query<{ change_id: string; manifest_digest: string }>(
+      `insert into strata.findings_changes
+         (manifest_digest, kind, advisory_db_version, previous_advisory_db_version, critical, high, medium, low, unknown)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::integer[], $8::integer[], $9::integer[])
+       returning change_id, manifest_digest`,
+      [
+        changes.map((c) => c.manifestDigest),
+        changes.map((c) => c.input.kind),
+        changes.map((c) => c.input.advisoryDbVersion),
+        changes.map((c) => c.previous ?? null),
+        changes.map((c) => c.counts.critical),
+        changes.map((c) => c.counts.high),
+        changes.map((c) => c.counts.medium),
+        changes.map((c) => c.counts.low),
+        changes.map((c) => c.counts.unknown),
+      ],
+    );
+    const changeIds = new Map(inserted.rows.map((r) => [r.manifest_digest, r.change_id]));
+    const items = changes.flatMap((c) => [
+      ...c.delta.added.map((f) => [changeIds.get(c.manifestDigest) as string, 'added', f] as const),
+      ...c.delta.resolved.map((f) => [changeIds.get(c.manifestDigest) as string, 'resolved', f] as const),
+    ]);
+    if (items.length > 0)
+      await client.query(
+        `insert into strata.findings_change_items
+           (change_id, change, ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity)
+         select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+        [items.map(([id]) => id), items.map(([, c]) => c), ...findingColumns(items.map(([, , f]) => f))],
+      );
+  }
+  await client.query(
+    `update strata.image_manifests m set advisory_db_version = w.v, updated_at = now()
+     from unnest($1::text[], $2::text[]) as w(d, v) where m.manifest_digest = w.d`,
+    [writes.map((w) => w.manifestDigest), writes.map((w) => w.input.advisoryDbVersion)],
+  );
+  return results;
+}
+
+/** A layer's postings in an inventory: stored once as a chunk for every inventory holding the same. */
+interface ChunkPlan {
+  /** sha256 of the layer and its sorted (package, path) rows */
+  digest: string;
+  layerKey: string;
+  layer: [string, string, string];
+  /** [unit id, path], sorted */
+  rows: [string, string][];
+}
+
+/** What putInventories writes for one inventory, computed without the DB. */
+interface InventoryPlan {
+  digest: string;
+  osFamily: string;
+  osName: string;
+  postings: number;
+  /** unit id -> one posting of the unit */
+  units: Map<string, PackagePosting>;
+  paths: Set<string>;
+  chunks: ChunkPlan[];
+}
+
+function planInventory(inventory: ImageInventory): InventoryPlan {
+  const postings = packagePostings(inventory);
+  const units = new Map<string, PackagePosting>();
+  const byLayer = new Map<string, Set<string>>();
+  const paths = new Set<string>();
+  // chunks: the postings of one layer
+  const layerKey = (l: LayerRef) => JSON.stringify([text(l.digest), text(l.diffId), text(l.createdBy ?? '')]);
+  for (const p of postings) {
+    const id = unitId(p.unitKey);
+    if (!units.has(id)) units.set(id, p);
+    const path = text(p.path);
+    paths.add(path);
+    const key = layerKey(p.layer);
+    let rows = byLayer.get(key);
+    if (!rows) byLayer.set(key, (rows = new Set()));
+    rows.add(JSON.stringify([id, path]));
+  }
+  const chunks = [...byLayer.keys()].sort().map((key): ChunkPlan => {
+    const rows = [...(byLayer.get(key) as Set<string>)].sort();
+    const hash = createHash('sha256').update(key);
+    for (const row of rows) hash.update('\n').update(row);
+    return {
+      digest: `sha256:${hash.digest('hex')}`,
+      layerKey: key,
+      layer: JSON.parse(key) as [string, string, string],
+      rows: rows.map((r) => JSON.parse(r) as [string, string]),
+    };
+  });
+  return {
+    digest: inventoryDigest(postings),
+    osFamily: inventory.os?.family ?? '',
+    osName: inventory.os?.name ?? '',
+    postings: postings.length,
+    units,
+    paths,
+    chunks,
+  };
+}
+
 export class FindingsDb {
   constructor(
     readonly pool: pg.Pool,
@@ -232,21 +403,46 @@ export class FindingsDb {
    * layer) is stored once, however many inventories hold it.
    */
   async putInventory(inventory: ImageInventory): Promise<{ inventoryDigest: string; created: boolean; postings: number }> {
-    const postings = packagePostings(inventory);
-    const digest = inventoryDigest(postings);
+    return (await this.putInventories([inventory]))[0] as { inventoryDigest: string; created: boolean; postings: number };
+  }
+
+  /**
+   * putInventory for many inventories in one transaction and one statement per table: the same
+   * rows as one call each (tested), for bulk loads. Answers in the order given.
+   */
+  async putInventories(inventories: readonly ImageInventory[]): Promise<{ inventoryDigest: string; created: boolean; postings: number }[]> {
+    const plans = inventories.map(planInventory);
+    const distinct = new Map<string, InventoryPlan>();
+    for (const plan of plans) if (!distinct.has(plan.digest)) distinct.set(plan.digest, plan);
+    const order = [...distinct.keys()].sort();
     const created = await this.transaction(async (client) => {
       // Concurrent writers of the same inventory wait here for the first one's commit, then skip.
-      const inserted = await client.query(
-        `insert into strata.inventories (inventory_digest, os_family, os_name, package_count) values ($1, $2, $3, $4)
-         on conflict (inventory_digest) do nothing`,
-        [digest, inventory.os?.family ?? '', inventory.os?.name ?? '', postings.length],
+      const inserted = await client.query<{ inventory_digest: string }>(
+        `insert into strata.inventories (inventory_digest, os_family, os_name, package_count)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::integer[]) order by 1
+         on conflict (inventory_digest) do nothing returning inventory_digest`,
+        [
+          order,
+          order.map((d) => distinct.get(d)?.osFamily ?? ''),
+          order.map((d) => distinct.get(d)?.osName ?? ''),
+          order.map((d) => distinct.get(d)?.postings ?? 0),
+        ],
       );
-      if (inserted.rowCount === 0) return false;
+      const fresh = new Set(inserted.rows.map((r) => r.inventory_digest));
+      if (fresh.size === 0) return fresh;
+      const writing = order.filter((d) => fresh.has(d)).map((d) => distinct.get(d) as InventoryPlan);
       // Every upsert in one sorted order, so writers sharing rows never deadlock.
       const units = new Map<string, PackagePosting>();
-      for (const p of postings) {
-        const id = unitId(p.unitKey);
-        if (!units.has(id)) units.set(id, p);
+      const paths = new Set<string>();
+      const layers = new Map<string, [string, string, string]>();
+      const chunks = new Map<string, ChunkPlan>();
+      for (const plan of writing) {
+        for (const [id, p] of plan.units) if (!units.has(id)) units.set(id, p);
+        for (const path of plan.paths) paths.add(path);
+        for (const chunk of plan.chunks) {
+          if (!layers.has(chunk.layerKey)) layers.set(chunk.layerKey, chunk.layer);
+          if (!chunks.has(chunk.digest)) chunks.set(chunk.digest, chunk);
+        }
       }
       const keys = [...units.keys()].sort();
       const list = keys.map((k) => units.get(k) as PackagePosting);
@@ -274,24 +470,14 @@ export class FindingsDb {
          on conflict do nothing`,
         [lookups.map((l) => l[0]), lookups.map((l) => l[1]), lookups.map((l) => l[2])],
       );
-      const paths = [...new Set(postings.map((p) => text(p.path)))].sort();
       const pathIds = await upsertIds(
         client,
         'insert into strata.paths (path) select * from unnest($1::text[]) order by 1 on conflict (path) do nothing',
-        [paths],
+        [[...paths].sort()],
         'select path as key, path_id as id from strata.paths where path = any($1::text[])',
       );
-      // chunks: the postings of one layer
-      const layerKey = (l: LayerRef) => JSON.stringify([text(l.digest), text(l.diffId), text(l.createdBy ?? '')]);
-      const byLayer = new Map<string, { layer: LayerRef; rows: Set<string> }>();
-      for (const p of postings) {
-        const key = layerKey(p.layer);
-        let chunk = byLayer.get(key);
-        if (!chunk) byLayer.set(key, (chunk = { layer: p.layer, rows: new Set() }));
-        chunk.rows.add(JSON.stringify([unitId(p.unitKey), text(p.path)]));
-      }
-      const layerKeys = [...byLayer.keys()].sort();
-      const layerParts = layerKeys.map((k) => JSON.parse(k) as [string, string, string]);
+      const layerKeys = [...layers.keys()].sort();
+      const layerParts = layerKeys.map((k) => layers.get(k) as [string, string, string]);
       await client.query(
         `insert into strata.layers (digest, diff_id, created_by) select * from unnest($1::text[], $2::text[], $3::text[]) order by 1, 2, 3
          on conflict do nothing`,
@@ -303,22 +489,16 @@ export class FindingsDb {
         [layerParts.map((l) => l[0]), layerParts.map((l) => l[1]), layerParts.map((l) => l[2])],
       );
       const layerIds = new Map(layerRows.rows.map((r) => [JSON.stringify([r.digest, r.diff_id, r.created_by]), r.layer_id]));
-      const chunks = layerKeys.map((key) => {
-        const rows = [...(byLayer.get(key) as { rows: Set<string> }).rows].sort();
-        const hash = createHash('sha256').update(key);
-        for (const row of rows) hash.update('\n').update(row);
-        return { digest: `sha256:${hash.digest('hex')}`, layerId: layerIds.get(key) as string, rows: rows.map((r) => JSON.parse(r) as [string, string]) };
-      });
-      chunks.sort((a, b) => (a.digest < b.digest ? -1 : 1));
+      const chunkList = [...chunks.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
       // Only the chunks this call created get their rows; a chunk another writer created has them (same transaction).
-      const fresh = await client.query<{ chunk_id: string; chunk_digest: string }>(
+      const made = await client.query<{ chunk_id: string; chunk_digest: string }>(
         `insert into strata.chunks (chunk_digest, layer_id, package_count) select * from unnest($1::text[], $2::bigint[], $3::integer[]) order by 1
          on conflict (chunk_digest) do nothing returning chunk_id, chunk_digest`,
-        [chunks.map((c) => c.digest), chunks.map((c) => c.layerId), chunks.map((c) => c.rows.length)],
+        [chunkList.map((c) => c.digest), chunkList.map((c) => layerIds.get(c.layerKey) as string), chunkList.map((c) => c.rows.length)],
       );
-      const freshIds = new Map(fresh.rows.map((r) => [r.chunk_digest, r.chunk_id]));
-      const rows = chunks.flatMap((c) => {
-        const id = freshIds.get(c.digest);
+      const madeIds = new Map(made.rows.map((r) => [r.chunk_digest, r.chunk_id]));
+      const rows = chunkList.flatMap((c) => {
+        const id = madeIds.get(c.digest);
         return id === undefined ? [] : c.rows.map(([unit, path]) => [id, packageIds.get(unit) as string, pathIds.get(path) as string] as const);
       });
       if (rows.length > 0)
@@ -327,24 +507,40 @@ export class FindingsDb {
           rows.map((r) => r[1]),
           rows.map((r) => r[2]),
         ]);
+      const links = writing.flatMap((plan) => plan.chunks.map((c) => [plan.digest, c.digest] as const));
       await client.query(
         `insert into strata.inventory_chunks (inventory_digest, chunk_id)
-         select $1::text, c.chunk_id from strata.chunks c where c.chunk_digest = any($2::text[])`,
-        [digest, chunks.map((c) => c.digest)],
+         select w.inventory_digest, c.chunk_id from unnest($1::text[], $2::text[]) as w(inventory_digest, chunk_digest)
+         join strata.chunks c on c.chunk_digest = w.chunk_digest`,
+        [links.map((l) => l[0]), links.map((l) => l[1])],
       );
-      return true;
+      return fresh;
     });
-    return { inventoryDigest: digest, created, postings: postings.length };
+    // An inventory given twice is created by its first mention only.
+    const answered = new Set<string>();
+    return plans.map((plan) => {
+      const first = created.has(plan.digest) && !answered.has(plan.digest);
+      answered.add(plan.digest);
+      return { inventoryDigest: plan.digest, created: first, postings: plan.postings };
+    });
   }
 
   /** Files an image (platform manifest) and the reference it was scanned by; the findings state is kept. */
   async putImage(image: ImageInput): Promise<void> {
-    const repository = repositoryOf(image.imageRef);
+    await this.putImages([image]);
+  }
+
+  /** putImage for many images, one statement per table (an image given twice: the last one counts). */
+  async putImages(images: readonly ImageInput[]): Promise<void> {
+    const byDigest = new Map<string, ImageInput>();
+    for (const image of images) byDigest.set(image.manifestDigest, image);
+    const list = [...byDigest.keys()].sort().map((d) => byDigest.get(d) as ImageInput);
+    const repositories = list.map((i) => repositoryOf(i.imageRef));
     await this.transaction(async (client) => {
       await client.query(
         `insert into strata.image_manifests
            (manifest_digest, image_ref, repository, index_digest, os, architecture, variant, inventory_digest, inventory_key)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
          on conflict (manifest_digest) do update set
            image_ref = excluded.image_ref,
            repository = excluded.repository,
@@ -356,21 +552,22 @@ export class FindingsDb {
            inventory_key = case when excluded.inventory_key <> '' then excluded.inventory_key else strata.image_manifests.inventory_key end,
            updated_at = now()`,
         [
-          image.manifestDigest,
-          image.imageRef,
-          repository,
-          image.indexDigest ?? null,
-          image.platform?.os ?? '',
-          image.platform?.architecture ?? '',
-          image.platform?.variant ?? '',
-          image.inventoryDigest ?? null,
-          image.inventoryKey ?? '',
+          list.map((i) => i.manifestDigest),
+          list.map((i) => i.imageRef),
+          repositories,
+          list.map((i) => i.indexDigest ?? null),
+          list.map((i) => i.platform?.os ?? ''),
+          list.map((i) => i.platform?.architecture ?? ''),
+          list.map((i) => i.platform?.variant ?? ''),
+          list.map((i) => i.inventoryDigest ?? null),
+          list.map((i) => i.inventoryKey ?? ''),
         ],
       );
       await client.query(
-        `insert into strata.image_refs (image_ref, manifest_digest, repository) values ($1, $2, $3)
+        `insert into strata.image_refs (image_ref, manifest_digest, repository)
+         select * from unnest($1::text[], $2::text[], $3::text[])
          on conflict (image_ref, manifest_digest) do update set last_seen_at = now()`,
-        [image.imageRef, image.manifestDigest, repository],
+        [list.map((i) => i.imageRef), list.map((i) => i.manifestDigest), repositories],
       );
     });
   }
@@ -382,18 +579,15 @@ export class FindingsDb {
 
   /** The image's findings state, sorted; undefined when it was never matched (or is not filed). */
   async findingsState(manifestDigest: string): Promise<FindingsState | undefined> {
-    const image = await this.pool.query<{ advisory_db_version: string | null }>(
-      'select advisory_db_version from strata.image_manifests where manifest_digest = $1',
-      [manifestDigest],
-    );
-    const version = image.rows[0]?.advisory_db_version;
-    if (!version) return undefined;
-    const { rows } = await this.pool.query<FindingDbRow>(
-      `select ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity from strata.image_findings
-       where manifest_digest = $1 order by ecosystem, package_name, installed_version, vulnerability_id`,
-      [manifestDigest],
-    );
-    return { advisoryDbVersion: version, findings: rows.map(summaryOf) };
+    return (await this.findingsStates([manifestDigest])).get(manifestDigest);
+  }
+
+  /** The findings states of many images in two queries (images never matched or not filed are absent). */
+  async findingsStates(manifestDigests: readonly string[]): Promise<Map<string, FindingsState>> {
+    const stored = await readStates(this.pool, manifestDigests, false);
+    const out = new Map<string, FindingsState>();
+    for (const [digest, s] of stored) if (s.version !== undefined) out.set(digest, { advisoryDbVersion: s.version, findings: s.findings });
+    return out;
   }
 
   /**
@@ -402,69 +596,40 @@ export class FindingsDb {
    * did not change only moves to the new version (no history row).
    */
   async setFindings(manifestDigest: string, input: SetFindingsInput): Promise<SetFindingsResult> {
-    for (const f of input.findings)
-      if (!SEVERITIES.has(f.severity)) throw new FindingsDbError(`finding ${f.vulnerabilityId} of ${manifestDigest} has an unknown severity "${f.severity}"`);
-    const counts = severityCounts(input.findings);
+    return (await this.setFindingsMany([{ manifestDigest, ...input }]))[0] as SetFindingsResult;
+  }
+
+  /**
+   * setFindings for many images in one transaction: their rows are locked (in digest order) and
+   * read in one query, and the changed findings, the history and the versions are written in one
+   * statement each. Each input's expectedVersion is checked on its own (written: false when it
+   * does not hold). Answers in the order given; one digest may appear once.
+   */
+  async setFindingsMany(inputs: readonly (SetFindingsInput & { manifestDigest: string })[]): Promise<SetFindingsResult[]> {
+    if (new Set(inputs.map((i) => i.manifestDigest)).size !== inputs.length) throw new FindingsDbError('setFindingsMany: an image is given twice');
     return this.transaction(async (client) => {
-      const locked = await client.query<{ advisory_db_version: string | null }>(
-        'select advisory_db_version from strata.image_manifests where manifest_digest = $1 for update',
-        [manifestDigest],
+      const stored = await readStates(
+        client,
+        inputs.map((i) => i.manifestDigest),
+        true,
       );
-      const row = locked.rows[0];
-      if (!row) throw new FindingsDbError(`image ${manifestDigest} is not in the findings DB: file it (putImage) before its findings`);
-      const previousVersion = row.advisory_db_version ?? undefined;
-      if (input.expectedVersion !== undefined && (previousVersion ?? null) !== input.expectedVersion)
-        return { written: false, delta: { added: [], resolved: [] }, ...(previousVersion ? { previousVersion } : {}), counts };
-      const stored = await client.query<FindingDbRow>(
-        'select ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity from strata.image_findings where manifest_digest = $1',
-        [manifestDigest],
-      );
-      const delta = diffSummaries(stored.rows.map(summaryOf), input.findings.map(clean));
-      if (delta.resolved.length > 0) {
-        const [e, n, v, id] = findingColumns(delta.resolved);
-        await client.query(
-          `delete from strata.image_findings f using unnest($2::text[], $3::text[], $4::text[], $5::text[]) as r(e, n, v, id)
-           where f.manifest_digest = $1 and f.ecosystem = r.e and f.package_name = r.n and f.installed_version = r.v and f.vulnerability_id = r.id`,
-          [manifestDigest, e, n, v, id],
-        );
-      }
-      if (delta.added.length > 0)
-        await client.query(
-          `insert into strata.image_findings (manifest_digest, ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity)
-           select $1::text, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-          [manifestDigest, ...findingColumns(delta.added)],
-        );
-      if (delta.added.length > 0 || delta.resolved.length > 0 || previousVersion === undefined) {
-        const change = await client.query<{ change_id: string }>(
-          `insert into strata.findings_changes
-             (manifest_digest, kind, advisory_db_version, previous_advisory_db_version, critical, high, medium, low, unknown)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning change_id`,
-          [
-            manifestDigest,
-            input.kind,
-            input.advisoryDbVersion,
-            previousVersion ?? null,
-            counts.critical,
-            counts.high,
-            counts.medium,
-            counts.low,
-            counts.unknown,
-          ],
-        );
-        const items = [...delta.added.map((f) => ['added', f] as const), ...delta.resolved.map((f) => ['resolved', f] as const)];
-        if (items.length > 0)
-          await client.query(
-            `insert into strata.findings_change_items
-               (change_id, change, ecosystem, package_name, installed_version, vulnerability_id, fixed_version, severity)
-             select $1::bigint, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-            [change.rows[0]?.change_id, items.map(([c]) => c), ...findingColumns(items.map(([, f]) => f))],
-          );
-      }
-      await client.query('update strata.image_manifests set advisory_db_version = $2, updated_at = now() where manifest_digest = $1', [
-        manifestDigest,
-        input.advisoryDbVersion,
-      ]);
-      return { written: true, delta, ...(previousVersion ? { previousVersion } : {}), counts };
+      const writes: StateWrite[] = [];
+      const results = inputs.map((input): SetFindingsResult | StateWrite => {
+        const row = stored.get(input.manifestDigest);
+        if (!row) throw new FindingsDbError(`image ${input.manifestDigest} is not in the findings DB: file it (putImage) before its findings`);
+        if (input.expectedVersion !== undefined && (row.version ?? null) !== input.expectedVersion)
+          return {
+            written: false,
+            delta: { added: [], resolved: [] },
+            ...(row.version ? { previousVersion: row.version } : {}),
+            counts: severityCounts(input.findings),
+          };
+        const write: StateWrite = { manifestDigest: input.manifestDigest, input, stored: row };
+        writes.push(write);
+        return write;
+      });
+      const written = await writeStates(client, writes);
+      return results.map((r) => ('stored' in r ? (written.get(r.manifestDigest) as SetFindingsResult) : r));
     });
   }
 
@@ -512,31 +677,17 @@ export class FindingsDb {
 
   /**
    * Every image holding a package filed under any of `pairs` ([ecosystem key, name], as the
-   * advisory index and a DatabaseDiff name packages), with where it holds it: what a re-match or
+   * advisory index and a DatabaseDiff name packages), with where it holds it: what
    * ListAffectedImages starts from. Sorted by manifest digest.
    */
   async holdings(pairs: readonly (readonly [string, string])[]): Promise<HoldingRow[]> {
     if (pairs.length === 0) return [];
-    const { rows } = await this.pool.query<
-      ImageDbRow & {
-        unit_key: string;
-        ecosystem: string;
-        name: string;
-        installed_version: string;
-        package: InventoryPackage;
-        pkg_os: OsInfo | null;
-        path: string;
-        layer_digest: string;
-        layer_diff_id: string;
-        layer_created_by: string;
-      }
-    >({
+    const { rows } = await this.pool.query<HoldingDbRow>({
       // A named statement: each connection plans this 8-way join once (planning costs ~10x its execution).
       name: 'strata-holdings',
       text: `with wanted as (select distinct * from unnest($1::text[], $2::text[]) as w(ecosystem, name)),
        found as (select distinct l.package_id from wanted w join strata.package_lookups l on l.ecosystem = w.ecosystem and l.name = w.name)
-       select ${IMAGE_COLUMNS}, p.unit_key, p.ecosystem, p.name, p.installed_version, p.package, p.os as pkg_os,
-              pa.path, l.digest as layer_digest, l.diff_id as layer_diff_id, l.created_by as layer_created_by
+       select ${HOLDING_COLUMNS}
        from found
        join strata.packages p on p.package_id = found.package_id
        join strata.chunk_packages cp on cp.package_id = p.package_id
@@ -548,18 +699,63 @@ export class FindingsDb {
        order by m.manifest_digest, p.unit_key, pa.path, l.diff_id`,
       values: [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
     });
-    return rows.map((r) => ({
-      image: imageOf(r),
-      pkg: r.package,
-      ...(r.pkg_os ? { os: r.pkg_os } : {}),
-      unitKey: r.unit_key,
-      ecosystem: r.ecosystem,
-      name: r.name,
-      installedVersion: r.installed_version,
-      path: r.path,
-      layer: { digest: r.layer_digest, diffId: r.layer_diff_id, ...(r.layer_created_by ? { createdBy: r.layer_created_by } : {}) },
-    }));
+    return rows.map(holdingOf);
   }
+
+  /**
+   * What `images` hold of the packages filed under `pairs` (every package they hold when `pairs`
+   * is undefined): a re-match batch's holdings. Walks from the images (their inventories' chunks)
+   * to the packages, so a package shared by many more images costs only these images' rows.
+   */
+  async holdingsOf(images: readonly string[], pairs: readonly (readonly [string, string])[] | undefined): Promise<HoldingRow[]> {
+    if (images.length === 0 || pairs?.length === 0) return [];
+    const { rows } = await this.pool.query<HoldingDbRow>({
+      name: pairs ? 'strata-holdings-of-pairs' : 'strata-holdings-of-all',
+      text: `with m as materialized (select * from strata.image_manifests where manifest_digest = any($1::text[]))
+       ${pairs ? ', found as materialized (select distinct l.package_id from unnest($2::text[], $3::text[]) as w(ecosystem, name) join strata.package_lookups l on l.ecosystem = w.ecosystem and l.name = w.name)' : ''}
+       select ${HOLDING_COLUMNS}
+       from m
+       join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
+       join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id${pairs ? ' and cp.package_id in (select package_id from found)' : ''}
+       join strata.packages p on p.package_id = cp.package_id
+       join strata.paths pa on pa.path_id = cp.path_id
+       join strata.chunks c on c.chunk_id = cp.chunk_id
+       join strata.layers l on l.layer_id = c.layer_id
+       order by m.manifest_digest, p.unit_key, pa.path, l.diff_id`,
+      values: pairs ? [images, pairs.map((p) => p[0]), pairs.map((p) => p[1])] : [images],
+    });
+    return rows.map(holdingOf);
+  }
+}
+
+type HoldingDbRow = ImageDbRow & {
+  unit_key: string;
+  ecosystem: string;
+  name: string;
+  installed_version: string;
+  package: InventoryPackage;
+  pkg_os: OsInfo | null;
+  path: string;
+  layer_digest: string;
+  layer_diff_id: string;
+  layer_created_by: string;
+};
+
+const HOLDING_COLUMNS = `${IMAGE_COLUMNS}, p.unit_key, p.ecosystem, p.name, p.installed_version, p.package, p.os as pkg_os,
+       pa.path, l.digest as layer_digest, l.diff_id as layer_diff_id, l.created_by as layer_created_by`;
+
+function holdingOf(r: HoldingDbRow): HoldingRow {
+  return {
+    image: imageOf(r),
+    pkg: r.package,
+    ...(r.pkg_os ? { os: r.pkg_os } : {}),
+    unitKey: r.unit_key,
+    ecosystem: r.ecosystem,
+    name: r.name,
+    installedVersion: r.installed_version,
+    path: r.path,
+    layer: { digest: r.layer_digest, diffId: r.layer_diff_id, ...(r.layer_created_by ? { createdBy: r.layer_created_by } : {}) },
+  };
 }
 
 /**

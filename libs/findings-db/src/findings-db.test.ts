@@ -457,7 +457,7 @@ test('migration 3 (console summaries): back-filled from a version-2 database, th
       await old.setFindings(image.digest, { kind: 'FULL', advisoryDbVersion: 'v1', findings: stateOf(n, 0) });
       await old.setFindings(image.digest, { kind: 'DELTA', advisoryDbVersion: 'v2', findings: stateOf(n, 1) });
     }
-    assert.deepEqual((await migrate(pool)).applied, [3]);
+    assert.deepEqual((await migrate(pool, migrations.slice(0, 3))).applied, [3]);
     await check();
     const now = new Db(pool, await migrate(pool));
     for (const [n, image] of images.entries()) await now.setFindings(image.digest, { kind: 'DELTA', advisoryDbVersion: 'v3', findings: stateOf(n, 2) });

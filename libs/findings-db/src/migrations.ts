@@ -365,8 +365,77 @@ ${trigger('findings_change_items_net_insert', 'findings_change_items', 'insert',
 ${netOfItems('strata.findings_change_items')}
 `;
 
+// Re-match work, partitioned across matcher replicas: an advisory update is planned once (the
+// affected images, in batches), and every replica claims batches (FOR UPDATE SKIP LOCKED) under a
+// lease. A batch's new states and its DELTA events are committed together; the events are sent
+// after the commit and the batch is marked done after the send (docs/findings-db.md).
+const rematchWork = `
+create table strata.rematch_updates (
+  update_id bigint generated always as identity primary key,
+  advisory_db_version text not null,
+  previous_version text not null,
+  match_version text not null,
+  pairs jsonb not null,
+  images integer not null default 0,
+  batches integer not null default 0,
+  planned_at timestamptz not null default now(),
+  done_at timestamptz,
+  unique (advisory_db_version, previous_version)
+);
+
+create table strata.rematch_batches (
+  update_id bigint not null references strata.rematch_updates on delete cascade,
+  batch_no integer not null,
+  manifest_digests text[] not null,
+  status text not null default 'pending' check (status in ('pending', 'publishing', 'done')),
+  lease_owner text,
+  lease_until timestamptz not null default '-infinity',
+  attempts integer not null default 0,
+  event_keys text[],
+  event_values bytea[],
+  deltas integer,
+  done_by text,
+  done_at timestamptz,
+  primary key (update_id, batch_no)
+);
+create index rematch_batches_open on strata.rematch_batches (update_id, batch_no) where status <> 'done';
+`;
+
+// Issue 17, the rest of the state: scan records written by every stage (a revision to write
+// conditionally on), blob housekeeping (which image references which layer blob and layer result,
+// and when it was last referenced) and the watcher's push dedup keys.
+const housekeeping = `
+alter table strata.scans add column revision bigint not null default 0;
+create index scans_open on strata.scans (manifest_digest) where status in ('QUEUED', 'RUNNING');
+
+-- A layer blob or layer result in the blob store, and the last time a scan relied on it.
+create table strata.blob_refs (
+  blob_key text primary key,
+  kind text not null check (kind in ('blob', 'layer-result')),
+  last_referenced_at timestamptz not null
+);
+create index blob_refs_last on strata.blob_refs (last_referenced_at);
+
+-- Which image (platform manifest) references which blob-store key.
+create table strata.image_blobs (
+  manifest_digest text not null,
+  blob_key text not null,
+  primary key (manifest_digest, blob_key)
+);
+create index image_blobs_key on strata.image_blobs (blob_key);
+
+-- Push notifications already requested (event ids, repository@digest), for the dedup window.
+create table strata.push_dedup (
+  dedup_key text primary key,
+  seen_at timestamptz not null
+);
+create index push_dedup_seen on strata.push_dedup (seen_at);
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initial },
   { version: 2, name: 'postings in shared per-layer chunks', sql: chunkedPostings },
   { version: 3, name: 'console summaries: per-image counts and per-change net findings', sql: consoleSummaries },
+  { version: 4, name: 're-match work partitioned across matcher replicas', sql: rematchWork },
+  { version: 5, name: 'scan revisions, blob references, push dedup', sql: housekeeping },
 ];

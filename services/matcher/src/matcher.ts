@@ -14,8 +14,10 @@ import { severityCounts, type ImageInventory, type SeverityCounts } from '@strat
 import { matchImage, type ScanResult } from '@strata/pipeline';
 import { describeError } from '@strata/errors';
 import { blobStoreCatalog, findingsDbCatalog, rebuildReverseIndex, type FindingsCatalog } from './catalog.js';
-import { advanceScanRecord, findingsMarkerKey, readImageRecord, readScanRecord, reportKey, resultKey, type ScanRecord } from '@strata/scan-records';
-import { handleAdvisoriesUpdated, protoCounts, publishAdvisoryUpdate, type RematchState } from './rematch.js';
+import { findingsMarkerKey, readImageRecord, reportKey, resultKey, type ScanRecord } from '@strata/scan-records';
+import { handleAdvisoriesUpdated, publishAdvisoryUpdate, type RematchState } from './rematch.js';
+import { DbRematcher } from './rematch-db.js';
+import { protoCounts } from './summary.js';
 import { renderJsonReport } from './report.js';
 import type { MatcherConfig } from './settings.js';
 import { advisoryLimitsOf, blobRef, now, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
@@ -111,7 +113,7 @@ async function handleImageInventory(
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'match', scanId: event.scanId, manifestDigest: event.manifestDigest };
   return runStage(ctx, message, event, 'MATCH', async (scan) => {
-    const record = await readScanRecord(store, scan.scanId);
+    const record = await ctx.records.read(scan.scanId);
     if (record?.status === 'FAILED') {
       ctx.observe({ ...seen, outcome: 'skipped' });
       return 'skipped';
@@ -189,7 +191,7 @@ async function handleImageInventory(
         traceId: scan.traceId,
       }),
     }));
-    const { record: done } = await advanceScanRecord(store, scan, {
+    const { record: done } = await ctx.records.advance(scan, {
       status: 'COMPLETED',
       stage: 'MATCH',
       manifestDigest: event.manifestDigest,
@@ -225,7 +227,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
       db = await openFindingsDb({
         url: config.STRATA_PG_URL,
         logger: log,
-        maxConnections: config.STRATA_REMATCH_CONCURRENCY + 4,
+        maxConnections: config.STRATA_REMATCH_WORKERS * 2 + 4,
         applicationName: 'strata-matcher',
       });
       log.info({ schemaVersion: db.migration.version }, 'findings DB open');
@@ -241,7 +243,20 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
       topic: Topics.imageInventory,
       handler: (event, message) => handleImageInventory(ctx, indexSource, catalog, event, message),
     });
-    const rematch: RematchState = { catalog, freshIndex: () => indexSource(true), concurrency: config.STRATA_REMATCH_CONCURRENCY };
+    const freshIndex = () => indexSource(true);
+    // With the findings DB, every replica works on the planned re-match batches.
+    const rematcher = db
+      ? new DbRematcher(ctx, {
+          db,
+          freshIndex,
+          batchImages: config.STRATA_REMATCH_BATCH_IMAGES,
+          leaseMs: config.STRATA_REMATCH_LEASE_MS,
+          pollMs: config.STRATA_REMATCH_POLL_MS,
+          workers: config.STRATA_REMATCH_WORKERS,
+        })
+      : undefined;
+    rematcher?.start();
+    const rematch: RematchState = { catalog, freshIndex, concurrency: config.STRATA_REMATCH_CONCURRENCY, ...(rematcher ? { rematcher } : {}) };
     await ctx.runtime.consume({
       group: 'strata-matcher-rematch',
       topic: Topics.advisoriesUpdated,
@@ -264,6 +279,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
     return async () => {
       clearInterval(timer);
       await checking;
+      await rematcher?.stop();
       await db?.close();
     };
   });

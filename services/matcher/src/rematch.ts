@@ -13,12 +13,14 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { diffDatabases, ownEntry, type AdvisoryIndex, type ManifestRecord, type OpenIndexResult } from '@strata/advisories';
 import { getJson, putJson } from '@strata/blobstore';
-import { AdvisoryIdListsSchema, FindingsKind, Severity, Topics, type EventOf, type FindingSummary as ProtoFindingSummary } from '@strata/contracts';
+import { AdvisoryIdListsSchema, FindingsKind, Topics, type EventOf } from '@strata/contracts';
 import { diffSummaries, replaceFindings, type FindingsDelta, type FindingSummary } from '@strata/reverse-index';
 import type { HandlerOutcome } from '@strata/service-runtime';
-import { forEachLimited, severityCounts, type SeverityCounts } from '@strata/model';
+import { forEachLimited, severityCounts } from '@strata/model';
 import type { FindingsCatalog, ImageState } from './catalog.js';
 import { blobRef, now, type StageContext } from '@strata/stage-runtime';
+import type { DbRematcher } from './rematch-db.js';
+import { protoCounts, protoSummary } from './summary.js';
 
 /** `advisories/<db version>.json`: the record manifest of a published DB version. */
 export interface AdvisoryVersionDoc {
@@ -37,17 +39,6 @@ const PUBLISH_BATCH = 500;
 
 /** Updates listing more ids than this store them in the blob store (AdvisoryIdLists) and refer to them. */
 export const INLINE_ID_LIMIT = 1_000;
-
-export const protoCounts = (c: SeverityCounts) => ({ unknown: c.unknown, low: c.low, medium: c.medium, high: c.high, critical: c.critical });
-
-const protoSummary = (s: FindingSummary): Omit<ProtoFindingSummary, '$typeName' | '$unknown'> => ({
-  vulnerabilityId: s.vulnerabilityId,
-  packageName: s.packageName,
-  installedVersion: s.installedVersion,
-  fixedVersion: s.fixedVersion,
-  severity: Severity[s.severity satisfies keyof typeof Severity],
-  ecosystem: s.ecosystem,
-});
 
 /**
  * Publishes strata.advisories.updated.v1 when `index` is a DB version not published yet. Returns
@@ -117,6 +108,8 @@ async function changedIds(ctx: StageContext, event: EventOf<typeof Topics.adviso
 
 export interface RematchState {
   catalog: FindingsCatalog;
+  /** with the findings DB: the update is planned there and re-matched in batches by every replica */
+  rematcher?: DbRematcher;
   /** the advisory index, reopened now (not from a cached handle) */
   freshIndex: () => Promise<OpenIndexResult>;
   concurrency: number;
@@ -156,6 +149,19 @@ export async function handleAdvisoriesUpdated(
     log.info({ openVersion: dbVersion }, 'the advisory folder changed again since this update: matching with the newer DB');
   }
   const started = performance.now();
+  if (state.rematcher) {
+    const plan = await state.rematcher.plan({
+      advisoryDbVersion: event.dbVersion,
+      previousVersion: event.previousVersion,
+      matchVersion: dbVersion,
+      pairs: [...pairs.values()],
+    });
+    log.info(
+      { records: ids.length, packages: pairs.size, ...plan, ms: Math.round(performance.now() - started) },
+      plan.created ? 'advisory update planned for re-match' : 'advisory update was planned before',
+    );
+    return 'ok';
+  }
   const affected = await state.catalog.affected([...pairs.values()], index);
   // Deltas are computed first (catalog reads in parallel) and published in batches; the images'
   // new states are written after every event went out, and the update is committed after that:
