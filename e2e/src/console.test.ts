@@ -278,6 +278,10 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     'overview: one row per platform manifest with its counts',
   );
   await page.waitForSelector('[data-test="trend-chart"] canvas');
+  // The trend's newest day: the open findings now, which are the reports' counts.
+  const chart = page.locator('[data-test="trend-chart"]');
+  assert.equal(Number(await chart.getAttribute('data-points')), 30);
+  for (const [name, n] of Object.entries(totals)) assert.equal(Number(await chart.getAttribute(`data-last-${name}`)), n, `trend today: ${name}`);
   // The most widespread vulnerability that has a fix (the first of the list when none has).
   const topRows = page.locator('[data-test="top-vulnerabilities"] tbody tr');
   const fixable = topRows.filter({ has: page.locator('.tag') });

@@ -6,7 +6,7 @@ export type { GatewayConfig, GatewayService } from './main.js';
 export { createEventHub, uniqueGatewayGroup } from './events.js';
 export type { EventHub, EventHubOptions, ScanEvent } from './events.js';
 export { findingsFilter } from './filters.js';
-export { affectedImagesQuery } from './affected.js';
+export { affectedImagesQuery, AFFECTED_PAGE_SIZE, AFFECTED_PAGE_MAX } from './affected.js';
 export type { AffectedImagesQuery, AffectedImagesOptions } from './affected.js';
 export { renderStoredReport, scanFilter } from './render.js';
 export type { ReportRenderer, RenderRequest } from './reports.js';
