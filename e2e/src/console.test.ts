@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ReportFormat, ScanService, ScanStatus, connect, type Report } from '@strata/contracts';
+import { describeError } from '@strata/errors';
 import { loadServiceConfig } from '@strata/service-runtime';
 import { startWatcher, watcherSettings } from '@strata/watcher-service';
 import { infra, pushImage, repoRoot, skipUnless, skipUnlessImages, tarLayer, uniqueLayer, uniqueName } from '@strata/testing';
@@ -144,11 +145,18 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     removeDirs();
     throw error;
   }
-  // (the folders go after the services that read them)
+  // Cleanups run last-registered first: the browser, the watcher and the client before the services,
+  // the services before the folders they read.
+  const cleanups: Array<() => unknown> = [];
+  const defer = (cleanup: () => unknown) => cleanups.push(cleanup);
   t.after(async () => {
-    await d.teardown();
-    removeDirs();
+    for (const cleanup of cleanups.reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((error: unknown) => t.diagnostic(`cleanup: ${describeError(error)}`));
   });
+  defer(removeDirs);
+  defer(() => d.teardown());
   assert.ok(d.env.STRATA_PG_URL, 'the console reads the findings DB: PostgreSQL is required');
   await d.startAll();
 
@@ -175,7 +183,7 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     'the console to answer',
   );
   const client = connect(ScanService, `127.0.0.1:${grpcPort}`, { token: TOKEN });
-  t.after(() => client.close());
+  defer(() => client.close());
 
   // The fixture images, scanned the way a watched registry is: every platform of the index.
   const host = infra.registry('anonymous')!.host;
@@ -196,7 +204,7 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
       logger: d.logger.child({ svc: 'watcher' }),
     },
   );
-  t.after(() => watcher.stop());
+  defer(() => watcher.stop());
   await waitUntil(() => (passes > 0 ? true : undefined), 120_000, 'a watcher pass');
   assert.ok(requested.length >= 5, `the watcher requested ${requested.length} scans`);
   const digests = new Set<string>();
@@ -219,22 +227,35 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
 
   // --- the browser ---------------------------------------------------------------------------
   const browser: Browser = await chromium.launch({ executablePath: process.env.STRATA_TEST_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  defer(() => browser.close());
   const context = await browser.newContext({ baseURL: base, viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
   const problems = watchProblems(page);
   mkdirSync(shots, { recursive: true });
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  /** Browser-side load times (navigation to the page's data shown), printed at the end; no threshold. */
+  const loadTimes: Array<{ path: string; ms: number }> = [];
   const open = async (path: string) => {
+    const started = performance.now();
     const res = await page.goto(path);
     assert.equal(res?.status(), 200, `GET ${path}`);
     assert.equal(res?.headers()['content-type']?.split(';')[0], 'text/html');
+    if (path !== '/') {
+      await page.waitForSelector('.page[data-loaded]');
+      loadTimes.push({ path, ms: Math.round(performance.now() - started) });
+    }
   };
 
   // Login: the console asks for the token first.
   await open('/');
   await page.waitForSelector('[data-test="login-form"]');
   await shot('login');
+  // A wrong token is refused with the server's message (its 401 is the one HTTP error expected here).
+  await page.fill('[data-test="login-token"]', `${TOKEN}-wrong`);
+  await page.click('[data-test="login-submit"]');
+  await page.waitForSelector('[data-test="login-form"] [data-test="error"]');
+  assert.equal(problems.filter((p) => !/401/.test(p)).length, 0, problems.join('\n'));
+  problems.length = 0;
   await page.fill('[data-test="login-token"]', TOKEN);
   await page.click('[data-test="login-submit"]');
   await page.waitForSelector('[data-test="total-platforms"]');
@@ -257,12 +278,31 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     'overview: one row per platform manifest with its counts',
   );
   await page.waitForSelector('[data-test="trend-chart"] canvas');
+  // The trend's newest day: the open findings now, which are the reports' counts.
+  const chart = page.locator('[data-test="trend-chart"]');
+  assert.equal(Number(await chart.getAttribute('data-points')), 30);
+  for (const [name, n] of Object.entries(totals)) assert.equal(Number(await chart.getAttribute(`data-last-${name}`)), n, `trend today: ${name}`);
   // The most widespread vulnerability that has a fix (the first of the list when none has).
   const topRows = page.locator('[data-test="top-vulnerabilities"] tbody tr');
   const fixable = topRows.filter({ has: page.locator('.tag') });
   const topVuln = await ((await fixable.count()) > 0 ? fixable : topRows).first().getAttribute('data-id');
   assert.ok(topVuln, 'the overview names the most widespread vulnerabilities');
   await shot('overview');
+
+  // Severity and fixed-only: the high findings that have a fix, as the reports count them.
+  const highFixed = [...reports.values()].reduce(
+    (n, { json }) => n + (json.Results ?? []).flatMap((r) => r.Vulnerabilities ?? []).filter((v) => v.Severity === 'HIGH' && v.FixedVersion).length,
+    0,
+  );
+  await page.check('[data-test="filter-high"]');
+  await page.check('[data-test="filter-fixed"]');
+  await page.click('[data-test="filter-apply"]');
+  await page.waitForURL(/fixedOnly=1/);
+  await page.waitForSelector('.page[data-loaded] [data-test="findings-high"]');
+  assert.equal(await intOf(page, '[data-test="findings-high"]'), highFixed, 'overview: high findings with a fix');
+  for (const other of ['critical', 'medium', 'low', 'unknown']) assert.equal(await intOf(page, `[data-test="findings-${other}"]`), 0, `filtered out: ${other}`);
+  await page.click('[data-test="filters"] a[href="/"]');
+  await page.waitForSelector('.page[data-loaded] [data-test="findings-low"]');
 
   // The filters: a repository glob narrows the list to that repository's platforms.
   await page.fill('[data-test="filter-repo"]', `${host}/strata/debian-multi`);
@@ -310,12 +350,31 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   await page.waitForSelector('[data-test="findings"][aria-busy="false"]');
   await page.waitForSelector('[data-test="packages"][aria-busy="false"]');
   await shot('image');
+  // Packages by layer, through every page of the list: as many as the image's package count.
+  const packageRows = await allRows(page, 'packages', (rows) => rows.map((row) => `${row.getAttribute('data-layer')}|${row.getAttribute('data-package')}`));
+  assert.ok(packageRows.length > 30, `more than one page of packages (${packageRows.length})`);
+  assert.equal(packageRows.length, await intOf(page, 'dd[data-test="image-packages"]'));
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test="reports"] a[data-format="json"]')]);
   const downloaded = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, unknown>;
   const grpcJson = await client.client.getReport({ selector: { case: 'manifestDigest', value: worst![0] }, format: ReportFormat.JSON });
   const { CreatedAt: _a, ...fromConsole } = downloaded;
   const { CreatedAt: _b, ...fromGrpc } = JSON.parse(Buffer.from(grpcJson.content).toString('utf8')) as Record<string, unknown>;
   assert.deepEqual(fromConsole, fromGrpc, 'the downloaded JSON report is GetReport’s');
+  // Every format the page links to downloads as an attachment; the table is GetReport's byte for byte.
+  const links = await page
+    .locator('[data-test="reports"] a[data-format]')
+    .evaluateAll((els) => els.map((e) => [e.getAttribute('data-format'), e.getAttribute('href')]));
+  assert.deepEqual(links.map(([f]) => f).sort(), ['cyclonedx', 'json', 'sarif', 'spdx', 'table']);
+  for (const [format, href] of links) {
+    const res = await page.request.get(href!);
+    assert.equal(res.status(), 200, `${format} report`);
+    assert.match(res.headers()['content-disposition'] ?? '', /^attachment/, `${format} report`);
+    assert.ok((await res.body()).length > 0, `${format} report`);
+    if (format === 'table') {
+      const grpcTable = await client.client.getReport({ selector: { case: 'manifestDigest', value: worst![0] }, format: ReportFormat.TABLE });
+      assert.equal(await res.text(), Buffer.from(grpcTable.content).toString('utf8'), 'the table report is GetReport’s');
+    }
+  }
 
   // Vulnerability page of the most widespread one, against ListAffectedImages.
   const affected = await client.client.listAffectedImages({ query: { case: 'advisoryId', value: topVuln } });
@@ -347,10 +406,25 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   const repo = uniqueName('console').toLowerCase();
   const probeLayer = await tarLayer({ [`opt/app/node_modules/${PROBE}/package.json`]: JSON.stringify({ name: PROBE, version: '1.4.0' }) }, `COPY ${PROBE}`);
   const pushed = await pushImage(host, `${repo}/app`, 'v1', [await uniqueLayer(`${repo}-base`), probeLayer]);
+  // A second tab keeps the overview open: the new image must appear there without a reload.
+  const overview = await context.newPage();
+  const overviewProblems = watchProblems(overview);
+  await overview.goto('/');
+  await overview.waitForSelector('.page[data-loaded] [data-test="total-platforms"]');
+  await overview.waitForFunction(() => document.querySelector('[data-test="live-state"]')?.getAttribute('data-state') === 'live');
+  const platformsBefore = await intOf(overview, '[data-test="total-platforms"]');
+  await overview.evaluate(() => Object.assign(window, { __notReloaded: true }));
+
   await page.click('[data-test="nav-scan"]');
   await page.fill('[data-test="scan-ref"]', pushed.ref);
   await page.click('[data-test="scan-submit"]');
   await page.waitForSelector('[data-test="scan-progress"][data-status="COMPLETED"]', { timeout: 300_000 });
+  await overview.waitForFunction((n) => document.querySelector('[data-test="total-platforms"]')?.textContent === String(n), platformsBefore + 1);
+  await overview.waitForSelector(`[data-test="images"] tr[data-digest="${pushed.manifestDigest}"]`);
+  await overview.waitForSelector(`[data-test="live-feed"] li[data-kind="FULL"][data-digest="${pushed.manifestDigest}"]`);
+  assert.equal(await overview.evaluate(() => window.__notReloaded), true, 'the overview was not reloaded');
+  await overview.close();
+  assert.deepEqual(overviewProblems, []);
   const stages = await page.locator('[data-test="scan-progress"] [data-stage]').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
   assert.ok(stages.length >= 4 && stages.every((s) => s === 'done'), `stages: ${stages}`);
   await shot('scan');
@@ -390,4 +464,5 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   await shot('image-live');
 
   assert.deepEqual(problems, [], 'the browser saw no errors');
+  for (const { path, ms } of loadTimes) t.diagnostic(`page load ${ms} ms (navigation to data shown): ${path.length > 60 ? `${path.slice(0, 60)}…` : path}`);
 });

@@ -307,8 +307,8 @@ test('faults: batches of scans survive SIGKILL of every stage, gateway SIGKILL/S
     await waitUntil(
       async () => {
         open = [];
-        for await (const key of d.store.list('scans/')) {
-          const record = await d.scanRecord(key.slice('scans/'.length, -'.json'.length));
+        for (const scanId of await d.scanIds()) {
+          const record = await d.scanRecord(scanId);
           if (record && record.status !== 'COMPLETED' && record.status !== 'FAILED')
             open.push(`${record.scanId} of ${record.imageRef}: ${record.status}/${record.stage}`);
         }

@@ -234,4 +234,29 @@ test('scans on push: a docker-registry notification becomes a COMPLETED scan wit
       assert.deepEqual(record.platform, [amd, arm].find((p) => p.manifestDigest === record.manifestDigest)!.platform);
     }
   });
+
+  await t.test(
+    'with the findings DB, duplicates and replays stay idempotent across a watcher restart',
+    { skip: d.env.STRATA_PG_URL ? false : 'no findings DB' },
+    async () => {
+      await watcher.stop();
+      const after: StageEvent[] = [];
+      const again: RunningWatcher = await startWatcher(loadServiceConfig(watcherSettings, env), {
+        observe: (e) => after.push(e),
+        processMetrics: false,
+        logger: createLogger({ service: 'strata-watcher', level: 'warn', destination: sink }),
+      });
+      cleanup.push(() => again.stop());
+      for (let i = 0; i < 2; i++) {
+        const res = await post(replay);
+        assert.equal(res.status, 202);
+        assert.deepEqual(await res.json(), { requested: 0, duplicates: 1, ignored: 0 }, 'the replay after the restart');
+      }
+      const dedupRows = await d.findingsDb!.pool.query<{ n: string }>('select count(*) as n from strata.push_dedup where dedup_key like $1', [
+        `%${repository}@%`,
+      ]);
+      assert.ok(Number(dedupRows.rows[0]!.n) >= 1, 'the keys are in strata.push_dedup');
+      assert.equal(after.filter((e) => e.outcome === 'requested').length, 0, 'nothing requested again');
+    },
+  );
 });

@@ -21,10 +21,11 @@ import { fetcherSettings, startFetcher } from '@strata/fetcher-service';
 import { matcherSettings, startMatcher } from '@strata/matcher-service';
 import { mergerSettings, startMerger } from '@strata/merger-service';
 import { scanImage, type ScanResult } from '@strata/pipeline';
-import { readScanRecord, type ScanRecord } from '@strata/scan-records';
+import { blobScanRecords, type ScanRecord } from '@strata/scan-records';
 import type { StageEvent, TestPoint, TestPointHook } from '@strata/stage-runtime';
 import { describeError } from '@strata/errors';
 import { createTestDatabase } from '@strata/findings-db/testing';
+import { openFindingsDb, pgScanRecords, type FindingsDb } from '@strata/findings-db';
 
 export const advisoryDb = join(repoRoot, 'fixtures/advisories');
 
@@ -73,7 +74,12 @@ export interface Deployment {
   submit(imageRef: string, init?: { scanId?: string; credentialsRef?: string; traceId?: string }): Promise<string>;
   publishRaw(logical: EventTopic, key: string, value: Uint8Array): Promise<void>;
   subscriber(): Promise<OutsideSubscriber>;
+  /** where the services keep scan records: the findings DB when the deployment has one (env.STRATA_PG_URL), else the store's scans/ */
   scanRecord(scanId: string): Promise<ScanRecord | undefined>;
+  /** every scan id recorded */
+  scanIds(): Promise<string[]>;
+  /** the findings DB of this deployment (when env.STRATA_PG_URL is set) */
+  readonly findingsDb: FindingsDb | undefined;
   waitForRecord(scanId: string, done: (r: ScanRecord) => boolean, timeoutMs?: number): Promise<ScanRecord>;
   /** stops services, deletes topics and the bucket */
   teardown(): Promise<void>;
@@ -181,6 +187,9 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
   // database of this deployment's own (dropped at teardown).
   const findingsDb = infra.postgres() && extraEnv.STRATA_PG_URL === undefined ? await createTestDatabase() : undefined;
   if (findingsDb) env.STRATA_PG_URL = findingsDb.url;
+  // The services keep their scan records where STRATA_PG_URL says: the tests read them from there.
+  const recordsDb = env.STRATA_PG_URL ? await openFindingsDb({ url: env.STRATA_PG_URL, maxConnections: 3, applicationName: 'strata-test' }) : undefined;
+  const records = recordsDb ? pgScanRecords(recordsDb) : blobScanRecords(store);
   const events: StageEvent[] = [];
   const running = new Set<RunningService>();
   const children = new Set<ChildProcess>();
@@ -345,11 +354,18 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
       await producer.send({ topic: topic(logical), acks: -1, messages: [{ key, value: Buffer.from(value) }] });
     },
     subscriber,
-    scanRecord: (scanId) => readScanRecord(store, scanId),
+    findingsDb: recordsDb,
+    scanRecord: (scanId) => records.read(scanId),
+    async scanIds() {
+      if (recordsDb) return (await recordsDb.pool.query<{ scan_id: string }>('select scan_id from strata.scans order by 1')).rows.map((r) => r.scan_id);
+      const ids: string[] = [];
+      for await (const key of store.list('scans/')) if (key.endsWith('.json')) ids.push(key.slice('scans/'.length, -'.json'.length));
+      return ids;
+    },
     waitForRecord: (scanId, done, timeoutMs = 180_000) =>
       waitUntil(
         async () => {
-          const r = await readScanRecord(store, scanId);
+          const r = await records.read(scanId);
           return r && done(r) ? r : undefined;
         },
         timeoutMs,
@@ -374,6 +390,7 @@ export async function createDeployment(name: string, extraEnv: Record<string, st
       }
       await removeBucket(bucket).catch((error: unknown) => logger.warn({ err: describeError(error), bucket }, 'could not remove the test bucket'));
       await store.close();
+      await recordsDb?.close().catch(() => undefined);
       await findingsDb?.drop().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'could not drop the test database'));
       rmSync(cacheDir, { recursive: true, force: true });
     },

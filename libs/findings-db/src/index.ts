@@ -10,6 +10,8 @@ export type {
   SetFindingsInput,
   SetFindingsResult,
   HoldingRow,
+  PackageUnit,
+  PackageHoldingRow,
 } from './db.js';
 export { migrate, MIGRATION_LOCK_KEY, FindingsDbMigrationError } from './migrate.js';
 export type { MigrationResult } from './migrate.js';
@@ -17,3 +19,7 @@ export { migrations } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { RematchWork } from './rematch-work.js';
 export type { RematchPlanInput, RematchPlan, RematchUpdate, RematchEvent, RematchClaim, RematchCommit, RematchBatchState } from './rematch-work.js';
+export { pgScanRecords } from './scans.js';
+export { touchImageBlobs, adoptBlobs, sweepStaleBatch, blobRefCounts } from './blob-refs.js';
+export type { BlobKind, BlobReference, SweepBatchOptions } from './blob-refs.js';
+export { claimPushKey, pushKeySeen, forgetPushKey, prunePushKeys } from './push-dedup.js';

@@ -401,9 +401,41 @@ create table strata.rematch_batches (
 create index rematch_batches_open on strata.rematch_batches (update_id, batch_no) where status <> 'done';
 `;
 
+// Issue 17, the rest of the state: scan records written by every stage (a revision to write
+// conditionally on), blob housekeeping (which image references which layer blob and layer result,
+// and when it was last referenced) and the watcher's push dedup keys.
+const housekeeping = `
+alter table strata.scans add column revision bigint not null default 0;
+create index scans_open on strata.scans (manifest_digest) where status in ('QUEUED', 'RUNNING');
+
+-- A layer blob or layer result in the blob store, and the last time a scan relied on it.
+create table strata.blob_refs (
+  blob_key text primary key,
+  kind text not null check (kind in ('blob', 'layer-result')),
+  last_referenced_at timestamptz not null
+);
+create index blob_refs_last on strata.blob_refs (last_referenced_at);
+
+-- Which image (platform manifest) references which blob-store key.
+create table strata.image_blobs (
+  manifest_digest text not null,
+  blob_key text not null,
+  primary key (manifest_digest, blob_key)
+);
+create index image_blobs_key on strata.image_blobs (blob_key);
+
+-- Push notifications already requested (event ids, repository@digest), for the dedup window.
+create table strata.push_dedup (
+  dedup_key text primary key,
+  seen_at timestamptz not null
+);
+create index push_dedup_seen on strata.push_dedup (seen_at);
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initial },
   { version: 2, name: 'postings in shared per-layer chunks', sql: chunkedPostings },
   { version: 3, name: 'console summaries: per-image counts and per-change net findings', sql: consoleSummaries },
   { version: 4, name: 're-match work partitioned across matcher replicas', sql: rematchWork },
+  { version: 5, name: 'scan revisions, blob references, push dedup', sql: housekeeping },
 ];

@@ -15,13 +15,27 @@ export {
   readImageRecord,
   writeImageRecord,
   advanceScanRecord,
+  advanceWith,
+  nextRecord,
+  blobScanRecords,
   advancesRecord,
   isTerminal,
   stageRank,
   statusRank,
   ScanRecordContentionError,
 } from './records.js';
-export type { ScanRecord, ImageRecord, ScanError, ScanStatusName, StageName, FailureCodeName, ScanOptionsRecord, AdvanceOptions } from './records.js';
+export type {
+  ScanRecordStore,
+  ScanRecordUpdate,
+  ScanRecord,
+  ImageRecord,
+  ScanError,
+  ScanStatusName,
+  StageName,
+  FailureCodeName,
+  ScanOptionsRecord,
+  AdvanceOptions,
+} from './records.js';
 export { optionsRecord, protoOptions } from './options.js';
 export { catalogPrefix, catalogKey, readCatalogEntry, writeCatalogEntry, indexedImage, syncReverseIndex } from './catalog.js';
 export type { CatalogEntry, SyncResult } from './catalog.js';

@@ -8,9 +8,11 @@ import test, { describe } from 'node:test';
 import { Client } from 'minio';
 import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/blobstore';
 import { infra, skipUnless, uniqueName } from '@strata/testing';
+import { scanRecordStoreContract } from './testing.js';
 import {
   advanceScanRecord,
   advancesRecord,
+  blobScanRecords,
   inventoryKey,
   readScanRecord,
   reportKey,
@@ -68,69 +70,7 @@ for (const [name, makeStore, skip] of [
   ['s3 (MinIO)', s3Store, skipUnless('minio')],
 ] as const) {
   describe(`scan records on ${name}`, { skip }, () => {
-    test('a scan record advances by status then stage, and the first terminal status wins', async (t) => {
-      const store = await makeStore(t);
-      const scan = { scanId: 'scan-1', imageRef: 'r/a:1', traceId: 't-1' };
-
-      assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED', stage: 'SUBMIT' })).written, true);
-      assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, true);
-      assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'FETCH', manifestDigest: 'sha256:m' })).written, true);
-      // a redelivered request would put it back to RESOLVE: dropped
-      assert.equal((await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE' })).written, false);
-      assert.equal((await advanceScanRecord(store, scan, { status: 'QUEUED' })).written, false);
-      const failed = await advanceScanRecord(store, scan, {
-        status: 'FAILED',
-        stage: 'ANALYZE',
-        error: { stage: 'ANALYZE', code: 'INTERNAL', reason: 'bad layer' },
-      });
-      assert.equal(failed.written, true);
-      // a later completion (or a second failure) does not overwrite the first terminal status
-      assert.equal((await advanceScanRecord(store, scan, { status: 'COMPLETED', stage: 'MATCH' })).written, false);
-      assert.equal(
-        (await advanceScanRecord(store, scan, { status: 'FAILED', stage: 'MERGE', error: { stage: 'MERGE', code: 'INTERNAL', reason: 'other' } })).written,
-        false,
-      );
-
-      const record = await readScanRecord(store, 'scan-1');
-      assert.equal(record?.status, 'FAILED');
-      assert.equal(record?.error?.reason, 'bad layer');
-      assert.equal(record?.manifestDigest, 'sha256:m', 'fields of earlier writes are kept');
-      assert.equal(record?.traceId, 't-1');
-      assert.ok(record?.createdAt && record.updatedAt >= record.createdAt);
-    });
-
-    test('a writer that read before the scan completed cannot write RUNNING over COMPLETED', async (t) => {
-      const store = await makeStore(t);
-      const scan = { scanId: 'late-writer', imageRef: 'r/a:1' };
-      await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'FETCH' });
-      // The merger's old race: it reads RUNNING/FETCH, the matcher completes, then the merger writes.
-      let completedMeanwhile: { written: boolean } | undefined;
-      let reads = 0;
-      const late = await advanceScanRecord(
-        store,
-        scan,
-        { status: 'RUNNING', stage: 'MATCH' },
-        {
-          beforeWrite: async (current) => {
-            reads++;
-            if (current?.status === 'RUNNING' && !completedMeanwhile) {
-              completedMeanwhile = await advanceScanRecord(store, scan, {
-                status: 'COMPLETED',
-                stage: 'MATCH',
-                counts: { unknown: 0, low: 1, medium: 0, high: 0, critical: 0 },
-              });
-            }
-          },
-        },
-      );
-      assert.equal(completedMeanwhile?.written, true);
-      assert.equal(reads, 1, 'the losing write read again and found nothing to advance');
-      assert.equal(late.written, false);
-      assert.equal(late.record.status, 'COMPLETED', 'the late writer is told what stands');
-      const record = await readScanRecord(store, scan.scanId);
-      assert.equal(record?.status, 'COMPLETED');
-      assert.deepEqual(record?.counts, { unknown: 0, low: 1, medium: 0, high: 0, critical: 0 });
-    });
+    scanRecordStoreContract(async (t) => blobScanRecords(await makeStore(t)));
 
     test('many concurrent writers: the history is one chain of forward moves and exactly one terminal write lands', async (t) => {
       const base = await makeStore(t);

@@ -130,6 +130,68 @@ export interface AdvanceOptions {
   beforeWrite?: (current: ScanRecord | undefined) => Promise<void>;
 }
 
+/** Where scan records are kept: the blob store (`scans/<id>.json`) or the findings DB (`strata.scans`). */
+export interface ScanRecordStore {
+  /** for messages: the bucket/folder, or the database */
+  readonly location: string;
+  read(scanId: string): Promise<ScanRecord | undefined>;
+  /**
+   * Moves a record forward (see advanceScanRecord): conditional on the version that was read, a
+   * lost race reads again. Returns the record as it now stands.
+   */
+  advance(
+    scan: { scanId: string; imageRef: string; traceId?: string },
+    update: ScanRecordUpdate,
+    options?: AdvanceOptions,
+  ): Promise<{ record: ScanRecord; written: boolean }>;
+}
+
+export type ScanRecordUpdate = Partial<Omit<ScanRecord, 'scanId' | 'updatedAt'>> & { status: ScanStatusName };
+
+/** The record an update makes of `current` (the caller checked advancesRecord first): fields of earlier writes are kept. */
+export function nextRecord(
+  current: ScanRecord | undefined,
+  scan: { scanId: string; imageRef: string; traceId?: string },
+  update: ScanRecordUpdate,
+): ScanRecord {
+  const now = new Date().toISOString();
+  return {
+    ...current,
+    ...update,
+    scanId: scan.scanId,
+    imageRef: current?.imageRef ?? scan.imageRef,
+    ...(scan.traceId ? { traceId: scan.traceId } : {}),
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Runs the compare-and-swap loop every record store shares: read, check the transition, write
+ * conditionally on the version read; a lost race reads again (bounded: each landed write moves
+ * the record up a rank). `write` returns false when the version changed since `read`.
+ */
+export async function advanceWith<V>(
+  scan: { scanId: string; imageRef: string; traceId?: string },
+  update: ScanRecordUpdate,
+  options: AdvanceOptions,
+  location: string,
+  read: () => Promise<{ record: ScanRecord; version: V } | undefined>,
+  write: (record: ScanRecord, version: V | undefined) => Promise<boolean>,
+): Promise<{ record: ScanRecord; written: boolean }> {
+  for (let lost = 0; lost < MAX_LOST_RACES; lost++) {
+    const stored = await read();
+    const current = stored?.record;
+    if (!advancesRecord(current, update)) return { record: current!, written: false };
+    await options.beforeWrite?.(current);
+    const record = nextRecord(current, scan, update);
+    if (await write(record, stored?.version)) return { record, written: true };
+    // Someone else wrote it since we read it: a few ms of jitter, so racing writers spread out.
+    await new Promise((r) => setTimeout(r, Math.random() * 5 * (lost + 1)));
+  }
+  throw new ScanRecordContentionError(scan.scanId, location);
+}
+
 /**
  * Moves a scan record forward: a write that would not advance it (by status, then by stage) is
  * dropped, so a redelivered or late event never turns COMPLETED back into RUNNING, and the first
@@ -140,30 +202,30 @@ export interface AdvanceOptions {
 export async function advanceScanRecord(
   store: BlobStore,
   scan: { scanId: string; imageRef: string; traceId?: string },
-  update: Partial<Omit<ScanRecord, 'scanId' | 'updatedAt'>> & { status: ScanStatusName },
+  update: ScanRecordUpdate,
   options: AdvanceOptions = {},
 ): Promise<{ record: ScanRecord; written: boolean }> {
   const key = scanRecordKey(scan.scanId);
-  for (let lost = 0; lost < MAX_LOST_RACES; lost++) {
-    const stored = await store.getObjectVersioned(key);
-    const current = stored ? parseRecord(stored.body, key, store.location) : undefined;
-    if (!advancesRecord(current, update)) return { record: current!, written: false };
-    await options.beforeWrite?.(current);
-    const now = new Date().toISOString();
-    const record: ScanRecord = {
-      ...current,
-      ...update,
-      scanId: scan.scanId,
-      imageRef: current?.imageRef ?? scan.imageRef,
-      ...(scan.traceId ? { traceId: scan.traceId } : {}),
-      createdAt: current?.createdAt ?? now,
-      updatedAt: now,
-    };
-    if ((await store.putObjectIfMatch(key, JSON.stringify(record), stored?.version ?? null)) !== undefined) return { record, written: true };
-    // Someone else wrote it since we read it: a few ms of jitter, so racing writers spread out.
-    await new Promise((r) => setTimeout(r, Math.random() * 5 * (lost + 1)));
-  }
-  throw new ScanRecordContentionError(scan.scanId, store.location);
+  return advanceWith<string>(
+    scan,
+    update,
+    options,
+    store.location,
+    async () => {
+      const stored = await store.getObjectVersioned(key);
+      return stored ? { record: parseRecord(stored.body, key, store.location), version: stored.version } : undefined;
+    },
+    async (record, version) => (await store.putObjectIfMatch(key, JSON.stringify(record), version ?? null)) !== undefined,
+  );
+}
+
+/** Scan records in the blob store (`scans/<id>.json`): the store of a deployment without the findings DB. */
+export function blobScanRecords(store: BlobStore): ScanRecordStore {
+  return {
+    location: store.location,
+    read: (scanId) => readScanRecord(store, scanId),
+    advance: (scan, update, options) => advanceScanRecord(store, scan, update, options),
+  };
 }
 
 function parseRecord(body: Uint8Array, key: string, location: string): ScanRecord {

@@ -1,5 +1,7 @@
 // Starting a stage service: its runtime (bus, store, metrics endpoint), then its consumers.
+import { openFindingsDb, pgScanRecords, type FindingsDb } from '@strata/findings-db';
 import type { Logger } from '@strata/log';
+import { blobScanRecords } from '@strata/scan-records';
 import { createRuntime, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
 import type { StageContext, StageObserver, TestPointHook } from './stage.js';
 
@@ -15,7 +17,7 @@ export interface StartOptions {
 
 export async function startStageService(
   service: string,
-  config: RuntimeConfig,
+  config: RuntimeConfig & { STRATA_PG_URL?: string | undefined },
   options: StartOptions,
   wire: (ctx: StageContext) => Promise<(() => Promise<void>) | void>,
 ): Promise<RunningService> {
@@ -23,16 +25,35 @@ export async function startStageService(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
   });
-  const ctx: StageContext = { runtime, service, observe: options.observe ?? (() => undefined), ...(options.testPoint ? { testPoint: options.testPoint } : {}) };
+  // With STRATA_PG_URL the scan records (and what else the service keeps there) are in the findings DB.
+  let findingsDb: FindingsDb | undefined;
+  if (config.STRATA_PG_URL) {
+    try {
+      findingsDb = await openFindingsDb({ url: config.STRATA_PG_URL, logger: runtime.logger, maxConnections: 4, applicationName: `strata-${service}` });
+    } catch (error) {
+      await runtime.abort();
+      throw error;
+    }
+  }
+  const ctx: StageContext = {
+    runtime,
+    service,
+    records: findingsDb ? pgScanRecords(findingsDb) : blobScanRecords(runtime.store),
+    ...(findingsDb ? { findingsDb } : {}),
+    observe: options.observe ?? (() => undefined),
+    ...(options.testPoint ? { testPoint: options.testPoint } : {}),
+  };
   let release: (() => Promise<void>) | void;
   try {
     release = await wire(ctx);
   } catch (error) {
     await runtime.abort();
+    await findingsDb?.close();
     throw error;
   }
   const after = async () => {
     if (release) await release();
+    await findingsDb?.close();
   };
   return {
     name: service,

@@ -51,13 +51,14 @@ export const advisoryIndexSettings = {
 } satisfies Record<string, Setting<unknown>>;
 
 /**
- * STRATA_PG_URL: the findings DB (PostgreSQL) the matcher writes and the gateway queries; unset, both
- * use the blob-store catalog. `use` says what this service does with it.
+ * STRATA_PG_URL: the findings DB (PostgreSQL): every service keeps the scan records there; the
+ * matcher writes the findings state and the gateway queries it. Unset, all of it stays in the
+ * blob store. `use` says what this service does with it.
  */
 export const findingsDbSettings = (use: string) =>
   ({
     STRATA_PG_URL: setting.optionalString({
-      description: `findings DB (PostgreSQL, postgres://user:password@host:port/db): ${use}; unset = the blob-store catalog`,
+      description: `findings DB (PostgreSQL, postgres://user:password@host:port/db): ${use}; unset = the blob store`,
       secret: true,
     }),
   }) satisfies Record<string, Setting<unknown>>;

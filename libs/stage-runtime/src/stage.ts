@@ -7,7 +7,8 @@ import { forScan, type Logger } from '@strata/log';
 import type { HandlerOutcome, Runtime } from '@strata/service-runtime';
 import { describeError } from '@strata/errors';
 import { layerResultKey } from '@strata/pipeline';
-import { advanceScanRecord, readScanRecord, type FailureCodeName, type ScanError, type StageName } from '@strata/scan-records';
+import type { FindingsDb } from '@strata/findings-db';
+import type { FailureCodeName, ScanError, ScanRecordStore, StageName } from '@strata/scan-records';
 import { classifyError } from './failures.js';
 
 /**
@@ -72,6 +73,10 @@ export type TestPointHook = (point: TestPoint, scanId: string) => Promise<void>;
 export interface StageContext {
   runtime: Runtime;
   service: string;
+  /** where scan records are kept: the findings DB with STRATA_PG_URL, else the blob store */
+  records: ScanRecordStore;
+  /** the findings DB, when the service has STRATA_PG_URL */
+  findingsDb?: FindingsDb;
   observe: StageObserver;
   testPoint?: TestPointHook;
 }
@@ -95,7 +100,7 @@ export function scanOf(event: { scanId: string; imageRef: string; traceId: strin
 
 /** Whether the scan already FAILED, so work on its event is skipped (observed as `skipped`). */
 export async function scanAlreadyFailed(ctx: StageContext, seen: Omit<StageEvent, 'outcome'>): Promise<boolean> {
-  const record = await readScanRecord(ctx.runtime.store, seen.scanId);
+  const record = await ctx.records.read(seen.scanId);
   if (record?.status !== 'FAILED') return false;
   ctx.observe({ ...seen, outcome: 'skipped' });
   return true;
@@ -133,7 +138,7 @@ export async function failScan(ctx: StageContext, scan: ScanIdentity, error: Sca
   ctx.runtime.metrics.failures.inc({ stage: error.stage, code: error.code });
   log.warn({ stage: error.stage, code: error.code, reason: error.reason, layerDigest: error.layerDigest }, 'scan failed');
   try {
-    await advanceScanRecord(ctx.runtime.store, scan, {
+    await ctx.records.advance(scan, {
       status: 'FAILED',
       stage: error.stage,
       error,

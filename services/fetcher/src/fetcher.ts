@@ -19,18 +19,18 @@ import {
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { cacheKeyFor, layerResultKey } from '@strata/pipeline';
 import {
-  advanceScanRecord,
   imageRecordKey,
   isTerminal,
   isValidScanId,
   SCAN_ID_RULE,
   optionsRecord,
   readImageRecord,
-  readScanRecord,
   writeImageRecord,
   type ImageRecord,
 } from '@strata/scan-records';
 import type { FetcherConfig } from './settings.js';
+import { startSweeper } from './sweeper.js';
+import { touchImageBlobs } from '@strata/findings-db';
 import { blobRef, now, publishLayerAnalyzed, runLayerStage, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
 import type { StageContext, StartOptions } from '@strata/stage-runtime';
 
@@ -79,14 +79,14 @@ async function handleScanRequested(
     throw new NonRetriableError(`scan.requested for ${event.imageRef}: scan_id ${JSON.stringify(event.scanId)} is not ${SCAN_ID_RULE}`);
   const { store } = ctx.runtime;
   return runStage(ctx, message, event, 'RESOLVE', async (scan) => {
-    const current = await readScanRecord(store, scan.scanId);
+    const current = await ctx.records.read(scan.scanId);
     if (current && isTerminal(current.status)) {
       // A redelivered request of a finished scan: its results are stored, nothing to redo.
       ctx.observe({ service: ctx.service, stage: 'resolve', scanId: scan.scanId, outcome: 'skipped' });
       return 'skipped';
     }
     const log = scanLogger(ctx, scan);
-    await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'RESOLVE', options: optionsRecord(event.options) });
+    await ctx.records.advance(scan, { status: 'RUNNING', stage: 'RESOLVE', options: optionsRecord(event.options) });
     const ref = registryReference(event.imageRef);
     const openOptions: OpenOptions = await registryAccess(config, ref.registry, event.credentialsRef);
     const platform = platformOf(event.platform);
@@ -99,6 +99,17 @@ async function handleScanRequested(
 
     const setVersion = analyzerSetVersion();
     const layers = metadata.layers.map((layer) => ({ ...layer, cacheKey: cacheKeyFor(layer.diffId, setVersion) }));
+    // Blob housekeeping: the image references these keys now, before anything checks or uses them
+    // (waits while a sweep is deleting one of them; then that one is found missing and redone).
+    if (ctx.findingsDb)
+      await touchImageBlobs(
+        ctx.findingsDb,
+        metadata.manifestDigest,
+        layers.flatMap((l) => [
+          { key: l.digest, kind: 'blob' as const },
+          { key: layerResultKey(l.cacheKey), kind: 'layer-result' as const },
+        ]),
+      );
     const existing = await readImageRecord(store, metadata.manifestDigest);
     if (!existing || existing.analyzerSetVersion !== setVersion) {
       const record: ImageRecord = {
@@ -112,7 +123,7 @@ async function handleScanRequested(
       await writeImageRecord(store, record);
     }
     const cached = await Promise.all(layers.map((l) => store.exists(layerResultKey(l.cacheKey))));
-    await advanceScanRecord(store, scan, {
+    await ctx.records.advance(scan, {
       status: 'RUNNING',
       stage: 'FETCH',
       manifestDigest: metadata.manifestDigest,
@@ -252,5 +263,12 @@ export function startFetcher(config: FetcherConfig, options: StartOptions = {}):
       topic: Topics.layerFetchRequested,
       handler: (event, message) => handleLayerFetchRequested(ctx, config, event, message),
     });
+    if (ctx.findingsDb && config.STRATA_SWEEP_INTERVAL_MS > 0)
+      return startSweeper(ctx.runtime, ctx.findingsDb, config.STRATA_SWEEP_INTERVAL_MS, {
+        graceMs: config.STRATA_SWEEP_GRACE_MS,
+        openScanMaxAgeMs: config.STRATA_SWEEP_OPEN_SCAN_MS,
+        batch: config.STRATA_SWEEP_BATCH,
+      });
+    if (config.STRATA_SWEEP_INTERVAL_MS > 0) ctx.runtime.logger.info('no sweeper: blob housekeeping needs the findings DB (STRATA_PG_URL)');
   });
 }

@@ -2,3 +2,5 @@
 export { startFetcher } from './fetcher.js';
 export { fetcherSettings } from './settings.js';
 export type { FetcherConfig } from './settings.js';
+export { sweepOnce, startSweeper } from './sweeper.js';
+export type { SweepOptions, SweepReport, SweepRuntime } from './sweeper.js';

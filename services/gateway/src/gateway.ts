@@ -15,6 +15,7 @@ import {
   type HealthStatusMap,
 } from '@strata/contracts';
 import type { Logger } from '@strata/log';
+import type { ScanRecordStore } from '@strata/scan-records';
 import type { Registry } from 'prom-client';
 import { createEventHub, type EventHub } from './events.js';
 import { gatewayMetrics } from './metrics.js';
@@ -31,6 +32,8 @@ export interface GatewayTls {
 export interface GatewayOptions {
   bus: EventBus;
   store: BlobStore;
+  /** where scan records are read and written (the findings DB with STRATA_PG_URL); default the blob store's `scans/` */
+  records?: ScanRecordStore;
   logger: Logger;
   /** Default 0.0.0.0. */
   host?: string;
@@ -102,6 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const scanService = createScanService({
     bus: options.bus,
     store: options.store,
+    ...(options.records ? { records: options.records } : {}),
     hub: events,
     logger,
     ...(metrics ? { metrics } : {}),

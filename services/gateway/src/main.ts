@@ -9,7 +9,7 @@ import type { Logger } from '@strata/log';
 import { advisoryIndexSource } from '@strata/advisories';
 import { createRuntime, runServiceMain, type RunningService, type RuntimeConfig } from '@strata/service-runtime';
 import { advisoryIndexSettings, advisoryLimitsOf, findingsDbSettings } from '@strata/stage-runtime';
-import { openFindingsDb, type FindingsDb } from '@strata/findings-db';
+import { openFindingsDb, pgScanRecords, type FindingsDb } from '@strata/findings-db';
 import { affectedImagesQuery } from './affected.js';
 import { describeError } from '@strata/errors';
 import { uniqueGatewayGroup } from './events.js';
@@ -94,6 +94,7 @@ export async function startGatewayService(config: GatewayConfig, options: { logg
     gateway = await startGateway({
       bus: runtime.bus,
       store: runtime.store,
+      ...(db ? { records: pgScanRecords(db) } : {}),
       logger: runtime.logger,
       host: config.GATEWAY_HOST,
       port: config.GATEWAY_PORT,

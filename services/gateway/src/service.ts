@@ -41,22 +41,31 @@ import {
   type StoredReport,
 } from './reports.js';
 import {
-  advanceScanRecord,
+  blobScanRecords,
   isValidScanId,
   optionsRecord,
-  readScanRecord,
   reportKey,
   resultKey,
   type ScanOptionsRecord,
   type ScanRecord,
+  type ScanRecordStore,
 } from '@strata/scan-records';
-import { NoAdvisoryDbError, type AffectedImagesQuery, type AffectedImagesResponse } from './affected.js';
+import {
+  AFFECTED_PAGE_MAX,
+  AFFECTED_PAGE_SIZE,
+  NoAdvisoryDbError,
+  type AffectedImagesPage,
+  type AffectedImagesQuery,
+  type AffectedImagesResponse,
+} from './affected.js';
 import { describeError } from '@strata/errors';
 import { toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
 
 export interface ScanServiceOptions {
   bus: EventBus;
   store: BlobStore;
+  /** where scan records are read and written; default the blob store's `scans/` */
+  records?: ScanRecordStore;
   hub: EventHub;
   logger: Logger;
   metrics?: GatewayMetrics;
@@ -71,7 +80,7 @@ export interface ScanServiceOptions {
   /** Largest number of bytes queued for one slow WatchFindings client before it is dropped. Default 8 MiB. */
   watchBufferBytes?: number;
   /** Answers ListAffectedImages (reverse index + advisory DB); without it the call is UNIMPLEMENTED. */
-  affectedImages?: (query: AffectedImagesQuery) => Promise<AffectedImagesResponse>;
+  affectedImages?: (query: AffectedImagesQuery, page?: AffectedImagesPage) => Promise<AffectedImagesResponse>;
   /**
    * How long ScanImage keeps retrying to publish a scan request while Kafka is unreachable before
    * it fails the scan (no new attempt starts after this; one already started may run on for the
@@ -144,6 +153,7 @@ function recordResultKey(record: ScanRecord, report: StoredReport): string {
 /** Waits for a scan's outcome from its events, re-reading its record as a fallback. */
 function awaitOutcome(options: ScanServiceOptions, scanId: string, signal: AbortSignal): Promise<Outcome> {
   const { store, hub } = options;
+  const records = options.records ?? blobScanRecords(store);
   const logger = forScan(options.logger, scanId);
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   return new Promise<Outcome>((resolve, reject) => {
@@ -189,7 +199,7 @@ function awaitOutcome(options: ScanServiceOptions, scanId: string, signal: Abort
     });
     const poll = async () => {
       try {
-        const record = await readScanRecord(store, scanId);
+        const record = await records.read(scanId);
         if (settled) return;
         if (record?.status === 'FAILED') {
           settle(() => resolve({ status: ScanStatus.FAILED, error: toScanError(record), manifestDigest: record.manifestDigest ?? '' }));
@@ -221,6 +231,7 @@ function deadlineMs(deadline: grpc.Deadline): number {
 
 export function createScanService(options: ScanServiceOptions): ScanServiceImpl {
   const { bus, store, hub, metrics } = options;
+  const records = options.records ?? blobScanRecords(store);
   const maxWaitMs = options.maxWaitMs ?? 15 * 60_000;
   const watchBufferBytes = options.watchBufferBytes ?? 8 * 1024 * 1024;
   const publishWaitMs = options.publishWaitMs ?? 30_000;
@@ -400,18 +411,21 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
           : `could not publish the scan request within ${Math.round(publishWaitMs / 1000)} s`;
         const reason = `${why}: ${describeError(error)}`;
         logger.error({ imageRef, err: describeError(error) }, 'scan failed: its request could not be published');
-        await advanceScanRecord(
-          store,
-          { scanId, imageRef, traceId: scanId },
-          { status: 'FAILED', stage: 'SUBMIT', error: { stage: 'SUBMIT', code: 'UNAVAILABLE', reason }, options: scanOptions },
-        ).catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
+        await records
+          .advance(
+            { scanId, imageRef, traceId: scanId },
+            { status: 'FAILED', stage: 'SUBMIT', error: { stage: 'SUBMIT', code: 'UNAVAILABLE', reason }, options: scanOptions },
+          )
+          .catch((e: unknown) => logger.warn({ err: e }, 'could not record the failed submit'));
         throw new RpcError(grpc.status.UNAVAILABLE, `scan ${scanId} of ${imageRef} failed: ${reason}`, scanId);
       }
       // Recorded only once published: a gateway that dies in between leaves no record that nothing
       // would ever finish (the fetcher creates the record from the request, with its options, too).
-      await advanceScanRecord(store, { scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions }).catch(
-        (error: unknown) => logger.warn({ err: describeError(error) }, `could not record the queued scan in ${store.location}; the pipeline records it`),
-      );
+      await records
+        .advance({ scanId, imageRef, traceId: scanId }, { status: 'QUEUED', stage: 'SUBMIT', options: scanOptions })
+        .catch((error: unknown) =>
+          logger.warn({ err: describeError(error) }, `could not record the queued scan in ${records.location}; the pipeline records it`),
+        );
       // The scan is accepted: tell the client its id now, so a dropped connection still leaves it
       // with the id to ask GetReport for.
       call.sendMetadata(scanIdMetadata(scanId));
@@ -447,8 +461,8 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     if (selector.case === 'scanId') {
       const scanId = selector.value;
       if (!isValidScanId(scanId)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `invalid scan id ${JSON.stringify(scanId)}`);
-      const record = await readScanRecord(store, scanId);
-      if (!record) throw new RpcError(grpc.status.NOT_FOUND, `no scan ${scanId} in ${store.location}`);
+      const record = await records.read(scanId);
+      if (!record) throw new RpcError(grpc.status.NOT_FOUND, `no scan ${scanId} in ${records.location}`);
       const reply = {
         ...base,
         scanId,
@@ -537,8 +551,12 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '')
       query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
     else throw new RpcError(grpc.status.INVALID_ARGUMENT, 'give an advisory_id, or a package with its ecosystem (e.g. "debian:12", "npm") and name');
+    const { pageSize, pageToken } = call.request;
+    if (pageSize < 0 || pageSize > AFFECTED_PAGE_MAX)
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, `page_size must be 0 (the default, ${AFFECTED_PAGE_SIZE}) to ${AFFECTED_PAGE_MAX}`);
+    if (pageToken.length > 256) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'page_token is longer than any the server gives');
     try {
-      return create(ListAffectedImagesResponseSchema, await affectedImages(query));
+      return create(ListAffectedImagesResponseSchema, await affectedImages(query, { pageSize, pageToken }));
     } catch (error) {
       if (error instanceof NoAdvisoryDbError) throw new RpcError(grpc.status.FAILED_PRECONDITION, error.message);
       options.logger.error({ err: describeError(error) }, 'ListAffectedImages failed');

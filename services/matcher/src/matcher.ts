@@ -14,7 +14,7 @@ import { severityCounts, type ImageInventory, type SeverityCounts } from '@strat
 import { matchImage, type ScanResult } from '@strata/pipeline';
 import { describeError } from '@strata/errors';
 import { blobStoreCatalog, findingsDbCatalog, rebuildReverseIndex, type FindingsCatalog } from './catalog.js';
-import { advanceScanRecord, findingsMarkerKey, readImageRecord, readScanRecord, reportKey, resultKey, type ScanRecord } from '@strata/scan-records';
+import { findingsMarkerKey, readImageRecord, reportKey, resultKey, type ScanRecord } from '@strata/scan-records';
 import { handleAdvisoriesUpdated, publishAdvisoryUpdate, type RematchState } from './rematch.js';
 import { DbRematcher } from './rematch-db.js';
 import { protoCounts } from './summary.js';
@@ -113,7 +113,7 @@ async function handleImageInventory(
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'match', scanId: event.scanId, manifestDigest: event.manifestDigest };
   return runStage(ctx, message, event, 'MATCH', async (scan) => {
-    const record = await readScanRecord(store, scan.scanId);
+    const record = await ctx.records.read(scan.scanId);
     if (record?.status === 'FAILED') {
       ctx.observe({ ...seen, outcome: 'skipped' });
       return 'skipped';
@@ -191,7 +191,7 @@ async function handleImageInventory(
         traceId: scan.traceId,
       }),
     }));
-    const { record: done } = await advanceScanRecord(store, scan, {
+    const { record: done } = await ctx.records.advance(scan, {
       status: 'COMPLETED',
       stage: 'MATCH',
       manifestDigest: event.manifestDigest,

@@ -10,7 +10,7 @@ import { mergeLayers } from '@strata/inventory';
 import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey, readLinkedDatabases, removeStaleLayerTempDirs } from '@strata/pipeline';
-import { advanceScanRecord, inventoryKey, isTerminal, protoOptions, readImageRecord, readScanRecord, stageRank, type ScanRecord } from '@strata/scan-records';
+import { inventoryKey, isTerminal, protoOptions, readImageRecord, stageRank, type ScanRecord } from '@strata/scan-records';
 import { blobRef, serviceTmpRoot, now, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
 import type { StageContext, StartOptions } from '@strata/stage-runtime';
 import type { MergerConfig } from './settings.js';
@@ -24,7 +24,7 @@ async function handleLayerAnalyzed(
   const { store } = ctx.runtime;
   const seen = { service: ctx.service, stage: 'merge', scanId: event.scanId, manifestDigest: event.manifestDigest, diffId: event.diffId };
   return runStage(ctx, message, event, 'MERGE', async (scan) => {
-    const record = await readScanRecord(store, scan.scanId);
+    const record = await ctx.records.read(scan.scanId);
     if (record && (isTerminal(record.status) || stageRank(record.stage) >= stageRank('MATCH')) && !isMergingEvent(record, event.diffId)) {
       // Already handed to the matcher (or finished, or failed): a later layer event.
       ctx.observe({ ...seen, outcome: 'skipped' });
@@ -69,7 +69,7 @@ async function handleLayerAnalyzed(
     const packages = inventory.osPackages.length + inventory.applications.reduce((n, s) => n + s.packages.length, 0);
     // Recorded before the publish: once image.inventory is out the matcher may complete the scan at
     // any moment, and no write of the merger's may come after that.
-    const { record: standing } = await advanceScanRecord(store, scan, { status: 'RUNNING', stage: 'MATCH', mergedFrom: event.diffId });
+    const { record: standing } = await ctx.records.advance(scan, { status: 'RUNNING', stage: 'MATCH', mergedFrom: event.diffId });
     if (!isMergingEvent(standing, event.diffId)) {
       // Another event of this scan merged it meanwhile, or the scan ended.
       ctx.observe({ ...seen, outcome: 'skipped' });

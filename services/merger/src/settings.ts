@@ -1,8 +1,8 @@
 // Environment settings of strata-merger, on top of @strata/service-runtime's: the cache folder (temp files).
 import type { ConfigOf, Setting } from '@strata/config';
-import { serviceCacheDirSettings } from '@strata/stage-runtime';
+import { findingsDbSettings, serviceCacheDirSettings } from '@strata/stage-runtime';
 import type { RuntimeConfig } from '@strata/service-runtime';
 
-export const mergerSettings = { ...serviceCacheDirSettings } satisfies Record<string, Setting<unknown>>;
+export const mergerSettings = { ...serviceCacheDirSettings, ...findingsDbSettings('scan records') } satisfies Record<string, Setting<unknown>>;
 
 export type MergerConfig = ConfigOf<typeof mergerSettings> & RuntimeConfig;

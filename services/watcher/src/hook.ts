@@ -141,6 +141,30 @@ export function parseHarborWebhook(body: string): ParsedHook {
 }
 
 /**
+ * What the watcher remembers of the scans it requested (event ids, host/repository@digest) for
+ * the dedup window: in memory, or in the findings DB (kept across restarts).
+ */
+export interface PushDedup {
+  /** true when the key was not claimed within the window (now it is): request the scan; false: a duplicate */
+  claim(key: string): Promise<boolean>;
+  /** releases a claim whose request was not published */
+  forget(key: string): Promise<void>;
+}
+
+/** The in-memory dedup (no findings DB): forgotten when the watcher restarts. */
+export function memoryDedup(windowMs: number): PushDedup {
+  const window = createDedupWindow(windowMs);
+  return {
+    claim: async (key) => {
+      if (window.seen(key)) return false;
+      window.record(key);
+      return true;
+    },
+    forget: async (key) => window.forget(key),
+  };
+}
+
+/**
  * Remembers keys for `windowMs`: `seen(key)` is true when the key was recorded within the window.
  * Bounded: at most `max` keys, the oldest dropped first.
  */

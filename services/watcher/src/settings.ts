@@ -1,7 +1,7 @@
 // Environment settings of the watcher service, on top of @strata/service-runtime's.
 import { setting, type ConfigOf, type Setting } from '@strata/config';
 import type { RuntimeConfig } from '@strata/service-runtime';
-import { registryCredentialsSetting } from '@strata/stage-runtime';
+import { findingsDbSettings, registryCredentialsSetting } from '@strata/stage-runtime';
 
 export interface WatchedRegistry {
   /** host[:port], as in image references */
@@ -88,6 +88,7 @@ const watchRegistries: Setting<WatchedRegistry[]> = {
 };
 
 export const watcherSettings = {
+  ...findingsDbSettings('scan records, and the push dedup keys (kept across restarts)'),
   STRATA_WATCH_REGISTRIES: watchRegistries,
   STRATA_REGISTRY_CREDENTIALS: registryCredentialsSetting,
   DOCKER_CONFIG: setting.optionalString({ description: "folder of Docker's config.json, for registries without credentialsRef (default ~/.docker)" }),

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { SettingsError } from '@strata/config';
 import { ScanTrigger, Topics } from '@strata/contracts';
+import { claimPushKey, forgetPushKey, prunePushKeys } from '@strata/findings-db';
 import { isIndexType, resolveCredentials, type Credentials } from '@strata/oci';
 import {
   createRateLimiter,
@@ -25,13 +26,12 @@ import {
   type ScanTarget,
   type WatchCursor,
 } from '@strata/registry-crawl';
-import { advanceScanRecord } from '@strata/scan-records';
 import { startStageService, type StageContext, type StartOptions } from '@strata/stage-runtime';
 import { listen, type RunningService } from '@strata/service-runtime';
 import { Counter } from 'prom-client';
 import { describeError } from '@strata/errors';
 import { watcherConfigProblems, type WatchedRegistry, type WatcherConfig } from './settings.js';
-import { createDedupWindow, HookPayloadError, parseDistributionEnvelope, parseHarborWebhook, type ParsedHook, type PushedManifest } from './hook.js';
+import { HookPayloadError, memoryDedup, type PushDedup, parseDistributionEnvelope, parseHarborWebhook, type ParsedHook, type PushedManifest } from './hook.js';
 
 export interface RegistryPassReport {
   registry: string;
@@ -173,7 +173,17 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
     const metrics = watcherMetrics(ctx);
     const log = ctx.runtime.logger;
     // host/repository@digest (and event ids) requested lately, by a push or a pass: requested once.
-    const dedup = createDedupWindow(config.STRATA_WATCHER_HOOK_DEDUP_MS);
+    // In the findings DB when the watcher has one, so duplicates and replays stay idempotent across restarts.
+    const db = ctx.findingsDb;
+    const windowMs = config.STRATA_WATCHER_HOOK_DEDUP_MS;
+    const dedup: PushDedup = db ? { claim: (key) => claimPushKey(db, key, windowMs), forget: (key) => forgetPushKey(db, key) } : memoryDedup(windowMs);
+    if (db) {
+      const prune = () => prunePushKeys(db, windowMs).catch((error: unknown) => log.warn({ err: describeError(error) }, 'could not prune the push dedup keys'));
+      await prune();
+      const pruning = setInterval(prune, Math.min(Math.max(windowMs, 1_000), 600_000));
+      pruning.unref();
+      stopping.signal.addEventListener('abort', () => clearInterval(pruning));
+    }
     for (const registry of config.STRATA_WATCH_REGISTRIES) {
       const limiter = createRateLimiter({ perSecond: registry.requestsPerSecond });
       limiters.set(registry.host, {
@@ -191,7 +201,7 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
       const scanId = randomUUID();
       const imageRef = target.tag !== '' ? targetReference(registry.host, target) : `${registry.host}/${target.repository}@${target.digest}`;
       const scan = { scanId, imageRef, traceId: scanId };
-      await advanceScanRecord(ctx.runtime.store, scan, { status: 'QUEUED', stage: 'SUBMIT' });
+      await ctx.records.advance(scan, { status: 'QUEUED', stage: 'SUBMIT' });
       await ctx.runtime.publish(Topics.scanRequested, {
         scanId,
         imageRef,
@@ -282,15 +292,14 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
             log.warn({ registry: registry.host, repository: found.repository, digest: found.digest, skipped: step.skipped }, 'index entries not scanned');
           for (const target of step.targets) {
             const key = `${registry.host}/${target.repository}@${target.manifestDigest ?? target.digest}`;
-            if (dedup.seen(key)) {
+            if (!(await dedup.claim(key))) {
               log.info({ registry: registry.host, repository: target.repository, digest: target.digest }, 'already requested by a push notification');
               continue;
             }
-            dedup.record(key);
             try {
               await publish(registry, target, pass);
             } catch (error) {
-              dedup.forget(key); // not requested: the next pass (or a push) tries again
+              await dedup.forget(key).catch(() => undefined); // not requested: the next pass (or a push) tries again
               throw error;
             }
             report.requested++;
@@ -378,18 +387,17 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         }
         const key = `${registry.host}/${push.repository}@${push.digest}`;
         const eventKey = push.eventId !== undefined ? `event:${registry.host}:${push.eventId}` : undefined;
-        if ((eventKey !== undefined && dedup.seen(eventKey)) || dedup.seen(key)) {
+        // Claimed before publishing, so a replay arriving meanwhile is a duplicate; released if publishing fails.
+        const eventNew = eventKey === undefined || (await dedup.claim(eventKey));
+        if (!eventNew || !(await dedup.claim(key))) {
           report.duplicates++;
           log.info({ source, repository: push.repository, digest: push.digest, eventId: push.eventId }, 'push already requested: not requested again');
           continue;
         }
-        // Recorded before publishing, so a replay arriving meanwhile is a duplicate; forgotten if publishing fails.
-        const recorded = [key, ...(eventKey !== undefined ? [eventKey] : [])];
-        for (const k of recorded) dedup.record(k);
         try {
           report.requested += await requestPush(registry, push, source);
         } catch (error) {
-          for (const k of recorded) dedup.forget(k);
+          for (const k of [key, ...(eventKey !== undefined ? [eventKey] : [])]) await dedup.forget(k).catch(() => undefined);
           throw error;
         }
       }
@@ -410,12 +418,11 @@ export function startWatcher(config: WatcherConfig, options: StartOptions = {}):
         if (step.kind !== 'targets') continue;
         for (const target of step.targets) {
           const platformKey = `${registry.host}/${push.repository}@${target.manifestDigest ?? target.digest}`;
-          if (target.manifestDigest !== undefined && dedup.seen(platformKey)) continue;
-          if (target.manifestDigest !== undefined) dedup.record(platformKey);
+          if (target.manifestDigest !== undefined && !(await dedup.claim(platformKey))) continue;
           try {
             await publish(registry, target, 'push');
           } catch (error) {
-            dedup.forget(platformKey);
+            if (target.manifestDigest !== undefined) await dedup.forget(platformKey).catch(() => undefined);
             throw error;
           }
           requested++;

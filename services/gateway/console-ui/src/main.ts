@@ -100,6 +100,14 @@ function render(): void {
     });
     return;
   }
+  if (!status.database.available)
+    main.prepend(
+      h(
+        'div',
+        { class: 'error', role: 'alert', 'data-test': 'no-database' },
+        status.database.message ?? 'The gateway has no findings database (STRATA_PG_URL): the pages have no data.',
+      ),
+    );
   for (const route of routes) {
     const m = route.pattern.exec(pathname);
     if (!m) continue;

@@ -3,7 +3,7 @@
 // source and the layer of the package, and the report in every format. `?layer=<diffID>` narrows
 // packages and findings to one layer (the vulnerability page links here that way).
 import { api, type FindingRow, type ImageDetail, type PackageRow, type SeverityCounts } from '../api.js';
-import { fmtBytes, fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
+import { displayRef, fmtBytes, fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
 import type { PageContext } from '../main.js';
 import { badge, countChips, countKey, errorBox, link, loading, pagedTable, section, SEVERITIES } from '../ui.js';
 
@@ -32,17 +32,26 @@ export function imagePage(ctx: PageContext): () => void {
     return `#${index} ${l ? shortDigest(l.digest) : shortDigest(diffId)}`;
   };
 
+  /** The image's detail being read: the tables' rows name layers from it, so they wait for it (the requests run side by side). */
+  let pendingDetail: Promise<unknown> = Promise.resolve();
+  const afterDetail = async <T>(rows: Promise<T>): Promise<T> => {
+    await pendingDetail.catch(() => undefined);
+    return rows;
+  };
+
   const findings = pagedTable<FindingRow>({
     test: 'findings',
     head: ['vulnerability', 'package', 'installed', 'fixed in', 'severity', 'source', 'layer'],
     load: (cursor) =>
-      api.findings(digest, {
-        ...(layer ? { layer } : {}),
-        ...(severity ? { severity } : {}),
-        ...(fixedOnly ? { fixedOnly } : {}),
-        ...(cursor ? { cursor } : {}),
-        limit: 50,
-      }),
+      afterDetail(
+        api.findings(digest, {
+          ...(layer ? { layer } : {}),
+          ...(severity ? { severity } : {}),
+          ...(fixedOnly ? { fixedOnly } : {}),
+          ...(cursor ? { cursor } : {}),
+          limit: 50,
+        }),
+      ),
     empty: 'No findings.',
     row: (f) =>
       h(
@@ -65,7 +74,7 @@ export function imagePage(ctx: PageContext): () => void {
   const packages = pagedTable<PackageRow>({
     test: 'packages',
     head: ['layer', 'package', 'version', 'ecosystem', 'path'],
-    load: (cursor) => api.packages(digest, { ...(layer ? { layer } : {}), ...(cursor ? { cursor } : {}), limit: 30 }),
+    load: (cursor) => afterDetail(api.packages(digest, { ...(layer ? { layer } : {}), ...(cursor ? { cursor } : {}), limit: 30 })),
     empty: 'No packages.',
     row: (p) =>
       h(
@@ -96,7 +105,7 @@ export function imagePage(ctx: PageContext): () => void {
     const i = d.image;
     replace(
       head,
-      h('h1', { 'data-test': 'image-ref' }, i.imageRef),
+      h('h1', { 'data-test': 'image-ref', title: i.imageRef }, displayRef(i.imageRef)),
       h(
         'dl',
         { class: 'facts' },
@@ -108,7 +117,7 @@ export function imagePage(ctx: PageContext): () => void {
         h('dt', null, 'platform'),
         h('dd', null, i.platform ? [i.platform.os, i.platform.architecture, i.platform.variant].filter(Boolean).join('/') : '—'),
         h('dt', null, 'packages'),
-        h('dd', null, fmtInt(i.packages)),
+        h('dd', { 'data-test': 'image-packages' }, fmtInt(i.packages)),
         h('dt', null, 'findings'),
         h('dd', null, countChips(i.counts, 'image-counts')),
         h('dt', null, 'advisory DB'),
@@ -207,13 +216,17 @@ export function imagePage(ctx: PageContext): () => void {
   let expected: { counts: SeverityCounts; tries: number } | undefined;
   let again: ReturnType<typeof setTimeout> | undefined;
   const load = async (first: boolean) => {
+    // (detail is set before the tables' wait ends, so their rows can name layers)
+    const reading = api.image(digest).then((d) => (detail = d));
+    pendingDetail = reading;
+    const tables = Promise.all(first ? [findings.reload(), packages.reload()] : [findings.refresh(), packages.refresh()]);
     try {
-      showDetail(await api.image(digest));
+      showDetail(await reading);
     } catch (error) {
       replace(head, h('h1', null, shortDigest(digest)), errorBox(error));
       replace(layersBox);
     }
-    await Promise.all(first ? [findings.reload(), packages.reload()] : [findings.refresh(), packages.refresh()]);
+    await tables;
     ctx.root.dataset.loaded = String(Date.now());
     if (expected && detail && SEVERITIES.some((s) => detail!.image.counts[countKey(s)] !== expected!.counts[countKey(s)]) && expected.tries++ < 10)
       again = setTimeout(() => void load(false), 500);
