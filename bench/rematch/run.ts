@@ -41,7 +41,7 @@ import { fixturesCacheDir, infra, repoRoot, sharedDataDir } from '@strata/testin
 import { describeError } from '@strata/errors';
 import { openFindingsDb } from '@strata/findings-db';
 import { createTestDatabase } from '@strata/findings-db/testing';
-import { affectedImagesQuery } from '@strata/gateway';
+import { AFFECTED_PAGE_SIZE, affectedImagesQuery } from '@strata/gateway';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,6 +50,11 @@ const { values: args } = parseArgs({
     pg: { type: 'boolean', default: false },
     // with --pg: re-match batches the matcher works on at once (STRATA_REMATCH_WORKERS)
     workers: { type: 'string', default: '2' },
+    // with --pg: keep the database at the end (its URL is printed), or reuse one a run with the
+    // same --images kept (nothing is filled; --round picks other packages to touch than before)
+    keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
+    round: { type: 'string', default: '0' },
   },
 });
 const usePg = args.pg === true;
@@ -57,7 +62,9 @@ if (usePg && !infra.postgres()) {
   console.error('--pg needs PostgreSQL (STRATA_TEST_PG_URL from infra/local/env.sh)');
   process.exit(1);
 }
-const testDb = usePg ? await createTestDatabase() : undefined;
+const reuse = args.reuse;
+const ROUND = Number(args.round);
+const testDb = usePg ? (reuse ? { url: reuse, drop: async () => undefined } : await createTestDatabase()) : undefined;
 const findingsDb = testDb ? await openFindingsDb({ url: testDb.url, maxConnections: 4 }) : undefined;
 const IMAGES = Number(args.images);
 const TOUCH = Number(args.touch);
@@ -209,7 +216,9 @@ const writeRecord = (dir: string, id: string, pair: Pair) => {
 };
 const shuffled = sample(randomFrom(42), allPairs, allPairs.length);
 const before = shuffled.slice(0, Math.round(allPairs.length * 0.02));
-const touched = shuffled.slice(before.length, before.length + Math.max(1, Math.round(allPairs.length * TOUCH)));
+const touchCount = Math.max(1, Math.round(allPairs.length * TOUCH));
+const touched = shuffled.slice(before.length + ROUND * touchCount, before.length + (ROUND + 1) * touchCount);
+const newId = (i: number) => `BENCH-R${ROUND}-${i}`;
 before.forEach((pair, i) => writeRecord(dbDir, `BENCH-OLD-${i}`, pair));
 
 // --- catalog: inventories and findings states as the matcher would have left them ----------------
@@ -224,21 +233,29 @@ let matchOnlyMs = 0;
 // the inventories are not written to the store (nothing reads them: the postings are in the DB).
 const FILL_BATCH = 500;
 let fill: { digest: string; imageRef: string; inventory: ImageInventory; findings: ReturnType<typeof summarizeFindings> }[] = [];
-const flush = async () => {
-  if (!findingsDb || fill.length === 0) return;
-  const stored = await findingsDb.putInventories(fill.map((f) => f.inventory));
+// two batches in flight: the next one is made and matched here while the DB writes the last
+const flushing = new Set<Promise<void>>();
+const write = async (batch: typeof fill) => {
+  if (!findingsDb) return;
+  const stored = await findingsDb.putInventories(batch.map((f) => f.inventory));
   await findingsDb.putImages(
-    fill.map((f, j) => ({
+    batch.map((f, j) => ({
       manifestDigest: f.digest,
       imageRef: f.imageRef,
       inventoryDigest: (stored[j] as { inventoryDigest: string }).inventoryDigest,
       inventoryKey: `inventories/${f.digest}/bench.json`,
     })),
   );
-  await findingsDb.setFindingsMany(fill.map((f) => ({ manifestDigest: f.digest, kind: 'FULL', advisoryDbVersion: oldIndex.version, findings: f.findings })));
-  fill = [];
+  await findingsDb.setFindingsMany(batch.map((f) => ({ manifestDigest: f.digest, kind: 'FULL', advisoryDbVersion: oldIndex.version, findings: f.findings })));
 };
-for (let i = 0; i < IMAGES; i++) {
+const flush = async () => {
+  if (fill.length === 0) return;
+  const pending = write(fill).finally(() => flushing.delete(pending));
+  flushing.add(pending);
+  fill = [];
+  if (flushing.size >= 2) await Promise.race(flushing);
+};
+for (let i = 0; i < (reuse ? 0 : IMAGES); i++) {
   const inventory = makeImage(i);
   const digest = imageDigest(i);
   const inventoryKey = `inventories/${digest}/bench.json`;
@@ -264,6 +281,7 @@ for (let i = 0; i < IMAGES; i++) {
   await putJson(store, catalogKey(digest), entry);
 }
 await flush();
+await Promise.all(flushing);
 const catalogMs = performance.now() - t;
 // statistics for the planner, as autovacuum gathers them after a bulk load
 if (findingsDb) await findingsDb.pool.query('analyze');
@@ -349,7 +367,7 @@ await joined;
 // The update arrives whole, as a new dump does: written aside, then renamed into the folder.
 const staging = join(work, 'update');
 mkdirSync(staging);
-touched.forEach((pair, i) => writeRecord(staging, `BENCH-NEW-${i}`, pair));
+touched.forEach((pair, i) => writeRecord(staging, newId(i), pair));
 const droppedAt = performance.now();
 renameSync(staging, join(dbDir, 'update'));
 const deadline = Date.now() + 120_000;
@@ -386,17 +404,20 @@ let sizeLine: string | undefined;
 if (findingsDb && testDb) {
   const newIndex = await openAdvisoryIndex({ dbDir, cacheDir: join(work, 'cache') });
   const query = affectedImagesQuery({ store, logger, db: findingsDb, indexSource: async () => newIndex });
-  const ids = [...before.map((_, i) => `BENCH-OLD-${i}`), ...touched.map((_, i) => `BENCH-NEW-${i}`)];
+  const ids = [...before.map((_, i) => `BENCH-OLD-${i}`), ...touched.map((_, i) => newId(i))];
   const times: number[] = [];
   let answered = 0;
+  let paged = 0;
   for (let q = 0; q < 1_000; q++) {
     const s = performance.now();
-    answered += (await query({ advisoryId: ids[q % ids.length] as string })).images?.length ?? 0;
+    const answer = await query({ advisoryId: ids[q % ids.length] as string });
+    answered += answer.images?.length ?? 0;
+    if (answer.nextPageToken) paged++;
     times.push(performance.now() - s);
   }
   times.sort((a, b) => a - b);
   const at = (p: number) => (times[Math.min(times.length - 1, Math.floor(p * times.length))] as number).toFixed(1);
-  affectedLine = `ListAffectedImages (findings DB, 1,000 advisory queries, ${answered} images in the answers): p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`;
+  affectedLine = `ListAffectedImages (findings DB, 1,000 advisory queries, pages of up to ${AFFECTED_PAGE_SIZE} images: ${answered} images in the answers, ${paged} answers with a next page): p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`;
   const size = await findingsDb.pool.query<{ db: string; postings: string }>(
     `select pg_database_size(current_database())::text as db,
             (select sum(pg_total_relation_size(('strata.' || t)::regclass)) from unnest(array['chunk_packages', 'chunks', 'inventory_chunks', 'layers', 'paths']) t)::text as postings`,
@@ -404,7 +425,8 @@ if (findingsDb && testDb) {
   const dbBytes = Number(size.rows[0]?.db);
   sizeLine = `PostgreSQL size: ${mb(dbBytes)} in all (postings ${mb(Number(size.rows[0]?.postings))}) = ${(dbBytes / IMAGES / 1024).toFixed(1)} KiB per image`;
   await findingsDb.close();
-  await testDb.drop();
+  if (args.keep || reuse) console.log(`findings DB kept: --reuse ${testDb.url}`);
+  else await testDb.drop();
 }
 rmSync(work, { recursive: true, force: true });
 
@@ -416,7 +438,9 @@ console.log(
 );
 console.log(`images: ${IMAGES} (${packageCount} packages; ${allPairs.length} distinct (ecosystem, name); generated in ${secs(generateMs)})`);
 console.log(
-  `${usePg ? 'findings DB filled (postings, images, FULL states)' : 'catalog written (inventories + findings states)'} in ${secs(catalogMs)}; of which matching every image: ${secs(matchOnlyMs)}`,
+  reuse
+    ? `findings DB reused (filled by an earlier run; round ${ROUND} of touched packages)`
+    : `${usePg ? 'findings DB filled (postings, images, FULL states; batches of 500 images)' : 'catalog written (inventories + findings states)'} in ${secs(catalogMs)}; of which matching every image: ${secs(matchOnlyMs)}`,
 );
 if (!usePg)
   console.log(
@@ -439,7 +463,8 @@ if (warmScanMs !== undefined) {
 }
 if (affectedLine) console.log(affectedLine);
 if (sizeLine) console.log(sizeLine);
-console.log(`baseline 2: matching every inventory again (no I/O, one process) = ${secs(matchOnlyMs)} (ratio ${(matchOnlyMs / toLast).toFixed(1)}x)`);
+if (!reuse)
+  console.log(`baseline 2: matching every inventory again (no I/O, one process) = ${secs(matchOnlyMs)} (ratio ${(matchOnlyMs / toLast).toFixed(1)}x)`);
 if (deltas !== expectedDeltas) {
   const missing = expectedImages.filter((i) => !deltaDigests.has(imageDigest(i)));
   for (const i of missing.slice(0, 5)) {

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { FindingsKind, ScanService, Severity, connect, type FindingsPublished } from '@strata/contracts';
+import * as grpc from '@grpc/grpc-js';
+import { FindingsKind, ScanService, Severity, connect, isServiceError, type FindingsPublished } from '@strata/contracts';
 import { gatewaySettings, startGatewayService } from '@strata/gateway';
 import { startWatcher, watcherSettings } from '@strata/watcher-service';
 import { loadServiceConfig } from '@strata/service-runtime';
@@ -125,6 +126,27 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   );
   const shared = await client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: 'left-pad' } } });
   assert.equal(shared.images.length, 20);
+  assert.equal(shared.nextPageToken, '');
+  // page by page: the same images in the same order, 7 at a time
+  const paged: string[] = [];
+  const sizes: number[] = [];
+  let pageToken = '';
+  do {
+    const page = await client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: 'left-pad' } }, pageSize: 7, pageToken });
+    paged.push(...page.images.map((i) => i.manifestDigest));
+    sizes.push(page.images.length);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '');
+  assert.deepEqual(sizes, [7, 7, 6]);
+  assert.deepEqual(
+    paged,
+    shared.images.map((i) => i.manifestDigest),
+  );
+  assert.deepEqual([...paged].sort(), paged, 'sorted by manifest digest');
+  await assert.rejects(
+    client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: 'left-pad' } }, pageSize: 10_001 }),
+    (error: unknown) => isServiceError(error) && error.code === grpc.status.INVALID_ARGUMENT,
+  );
 
   // 1. A new record for the probe package.
   drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001'));

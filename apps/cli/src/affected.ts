@@ -22,9 +22,19 @@ export async function listAffected(address: GatewayAddress, query: AffectedQuery
   try {
     const request =
       'advisoryId' in query ? { query: { case: 'advisoryId' as const, value: query.advisoryId } } : { query: { case: 'package' as const, value: query } };
-    return await connection.client.listAffectedImages(request, { timeoutMs: 120_000 }).catch((error: unknown) => {
-      throw describeRpc(error, address.server);
-    });
+    // every page, as one answer
+    let answer: ListAffectedImagesResponse | undefined;
+    let pageToken = '';
+    do {
+      const page = await connection.client.listAffectedImages({ ...request, pageToken }, { timeoutMs: 120_000 }).catch((error: unknown) => {
+        throw describeRpc(error, address.server);
+      });
+      if (answer) answer.images.push(...page.images);
+      else answer = page;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    answer.nextPageToken = '';
+    return answer;
   } finally {
     connection.close();
   }

@@ -75,6 +75,10 @@ async function dump(target: FindingsDb): Promise<Record<string, unknown[]>> {
       'select manifest_digest, image_ref, repository, index_digest, os, architecture, variant, inventory_digest, inventory_key, advisory_db_version from strata.image_manifests order by 1',
     ),
     refs: await q('select image_ref, manifest_digest, repository from strata.image_refs order by 1, 2'),
+    counts: await q('select * from strata.image_counts order by 1'),
+    net: await q(
+      'select c.manifest_digest, c.advisory_db_version, n.critical, n.high, n.medium, n.low, n.unknown, n.fixable_critical, n.fixable_high from strata.findings_change_net n join strata.findings_changes c using (change_id) order by 1, 2',
+    ),
     findings: await q('select * from strata.image_findings order by 1, 2, 3, 4, 5'),
     changes: await q(
       'select manifest_digest, kind, advisory_db_version, previous_advisory_db_version, critical, high, medium, low, unknown from strata.findings_changes order by 1, 3',

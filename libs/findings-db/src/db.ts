@@ -76,6 +76,25 @@ export interface SetFindingsResult {
   counts: SeverityCounts;
 }
 
+/** A package as every inventory holding it shares it (one row of strata.packages). */
+export interface PackageUnit {
+  packageId: string;
+  unitKey: string;
+  ecosystem: string;
+  name: string;
+  installedVersion: string;
+  pkg: InventoryPackage;
+  os?: OsInfo;
+}
+
+/** Where an image holds a package (holdingsOfPackages). */
+export interface PackageHoldingRow {
+  image: ImageRow;
+  unitKey: string;
+  path: string;
+  layer: LayerRef;
+}
+
 /** One image holding one package (the answer of holdings()). */
 export interface HoldingRow {
   image: ImageRow;
@@ -700,6 +719,84 @@ export class FindingsDb {
       values: [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
     });
     return rows.map(holdingOf);
+  }
+
+  /** The distinct packages filed under any of `pairs` (each once, whatever number of images hold it). */
+  async packagesFiledUnder(pairs: readonly (readonly [string, string])[]): Promise<PackageUnit[]> {
+    if (pairs.length === 0) return [];
+    const { rows } = await this.pool.query<{
+      package_id: string;
+      unit_key: string;
+      ecosystem: string;
+      name: string;
+      installed_version: string;
+      package: InventoryPackage;
+      os: OsInfo | null;
+    }>(
+      `select distinct p.package_id, p.unit_key, p.ecosystem, p.name, p.installed_version, p.package, p.os
+       from unnest($1::text[], $2::text[]) as w(ecosystem, name)
+       join strata.package_lookups l on l.ecosystem = w.ecosystem and l.name = w.name
+       join strata.packages p on p.package_id = l.package_id
+       order by p.unit_key`,
+      [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+    );
+    return rows.map((r) => ({
+      packageId: r.package_id,
+      unitKey: r.unit_key,
+      ecosystem: r.ecosystem,
+      name: r.name,
+      installedVersion: r.installed_version,
+      pkg: r.package,
+      ...(r.os ? { os: r.os } : {}),
+    }));
+  }
+
+  /**
+   * The images holding any of `packageIds`, by manifest digest, after `after` (exclusive), at most
+   * `limit` (all when undefined): a page of ListAffectedImages.
+   */
+  async imagesHolding(packageIds: readonly string[], after: string | undefined, limit: number | undefined): Promise<string[]> {
+    if (packageIds.length === 0) return [];
+    const { rows } = await this.pool.query<{ manifest_digest: string }>(
+      `select distinct m.manifest_digest
+       from strata.chunk_packages cp
+       join strata.inventory_chunks ic on ic.chunk_id = cp.chunk_id
+       join strata.image_manifests m on m.inventory_digest = ic.inventory_digest
+       where cp.package_id = any($1::bigint[]) and m.manifest_digest > $2
+       order by 1 ${limit !== undefined ? 'limit $3' : ''}`,
+      limit !== undefined ? [packageIds, after ?? '', limit] : [packageIds, after ?? ''],
+    );
+    return rows.map((r) => r.manifest_digest);
+  }
+
+  /**
+   * Where `images` hold `packageIds` (path, layer), without the packages' documents: sorted by
+   * image, package, path and layer.
+   */
+  async holdingsOfPackages(images: readonly string[], packageIds: readonly string[]): Promise<PackageHoldingRow[]> {
+    if (images.length === 0 || packageIds.length === 0) return [];
+    const { rows } = await this.pool.query<
+      ImageDbRow & { unit_key: string; path: string; layer_digest: string; layer_diff_id: string; layer_created_by: string }
+    >({
+      name: 'strata-holdings-of-packages',
+      text: `with m as materialized (select * from strata.image_manifests where manifest_digest = any($1::text[]))
+       select ${IMAGE_COLUMNS}, p.unit_key, pa.path, l.digest as layer_digest, l.diff_id as layer_diff_id, l.created_by as layer_created_by
+       from m
+       join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
+       join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id and cp.package_id = any($2::bigint[])
+       join strata.packages p on p.package_id = cp.package_id
+       join strata.paths pa on pa.path_id = cp.path_id
+       join strata.chunks c on c.chunk_id = cp.chunk_id
+       join strata.layers l on l.layer_id = c.layer_id
+       order by m.manifest_digest, p.unit_key, pa.path, l.diff_id`,
+      values: [images, packageIds],
+    });
+    return rows.map((r) => ({
+      image: imageOf(r),
+      unitKey: r.unit_key,
+      path: r.path,
+      layer: { digest: r.layer_digest, diffId: r.layer_diff_id, ...(r.layer_created_by ? { createdBy: r.layer_created_by } : {}) },
+    }));
   }
 
   /**

@@ -10,6 +10,8 @@ export type {
   SetFindingsInput,
   SetFindingsResult,
   HoldingRow,
+  PackageUnit,
+  PackageHoldingRow,
 } from './db.js';
 export { migrate, MIGRATION_LOCK_KEY, FindingsDbMigrationError } from './migrate.js';
 export type { MigrationResult } from './migrate.js';

@@ -214,6 +214,19 @@ export interface UnitHolding extends PackageHolding {
   os?: OsInfo;
 }
 
+/** The current findings of each package (keyed by its unitKey), each matched once: for holdings answered page by page. */
+export function matchPackages(
+  units: readonly { unitKey: string; pkg: InventoryPackage; os?: OsInfo }[],
+  index: AdvisoryIndex,
+  onlyRecords?: ReadonlySet<string>,
+): Map<string, FindingSummary[]> {
+  return matchUnits(
+    units.map((u) => [u.unitKey, u] as const),
+    index,
+    onlyRecords,
+  );
+}
+
 /**
  * ReverseIndex.rematch over holdings from elsewhere (the findings DB): each distinct unit is
  * matched once, and every image gets the current findings of the packages it holds.

@@ -8,20 +8,18 @@ import type { BlobStore } from '@strata/blobstore';
 import { Severity, type AffectedImageSchema, type AffectedPackageSchema, type ListAffectedImagesResponseSchema } from '@strata/contracts';
 import type { Logger } from '@strata/log';
 import type { FindingsDb } from '@strata/findings-db';
-import {
-  advisoryPackages,
-  imagesAffectedBy,
-  packageKey,
-  rematchHoldings,
-  ReverseIndex,
-  withFindings,
-  type AffectedImage,
-  type FindingSummary,
-  type PackageHolding,
-} from '@strata/reverse-index';
+import { advisoryPackages, imagesAffectedBy, matchPackages, packageKey, ReverseIndex, type AffectedImage, type FindingSummary } from '@strata/reverse-index';
 import { syncReverseIndex } from '@strata/scan-records';
 
 export type AffectedImagesQuery = { advisoryId: string } | { ecosystem: string; name: string };
+/** A page of the answer: at most `pageSize` images after `pageToken` (the last digest of the page before). */
+export interface AffectedImagesPage {
+  pageSize?: number;
+  pageToken?: string;
+}
+/** Images per answer when the request names no page size, and the most it may name. */
+export const AFFECTED_PAGE_SIZE = 1_000;
+export const AFFECTED_PAGE_MAX = 10_000;
 export type AffectedImagesResponse = MessageInitShape<typeof ListAffectedImagesResponseSchema>;
 
 export class NoAdvisoryDbError extends Error {
@@ -77,7 +75,69 @@ function affectedImage(a: AffectedImage, withFindingsOnly: boolean): MessageInit
   };
 }
 
-export function affectedImagesQuery(options: AffectedImagesOptions): (query: AffectedImagesQuery) => Promise<AffectedImagesResponse> {
+/** The page of `sorted` (by manifest digest) after `page.pageToken`, and the token of the next. */
+function pageOf<T extends { image: { manifestDigest: string } }>(sorted: readonly T[], page: Required<AffectedImagesPage>): { items: T[]; next: string } {
+  const from = page.pageToken === '' ? 0 : sorted.findIndex((a) => a.image.manifestDigest > page.pageToken);
+  const items = from < 0 ? [] : sorted.slice(from, from + page.pageSize);
+  const more = from >= 0 && from + page.pageSize < sorted.length;
+  return { items, next: more ? (items.at(-1)?.image.manifestDigest ?? '') : '' };
+}
+
+/**
+ * A page of the images holding any package filed under `pairs`, from the findings DB: the
+ * distinct packages are read and matched once (only against `recordIds` for an advisory query,
+ * whose images must have a finding), then only the page's images and their holdings are read.
+ */
+async function pageFromDb(
+  db: FindingsDb,
+  pairs: readonly (readonly [string, string])[],
+  index: OpenIndexResult['index'] | undefined,
+  recordIds: ReadonlySet<string> | undefined,
+  page: Required<AffectedImagesPage>,
+): Promise<{ items: AffectedImage[]; next: string }> {
+  const units = await db.packagesFiledUnder(pairs);
+  const findingsOf = index ? matchPackages(units, index, recordIds) : new Map<string, FindingSummary[]>();
+  const wanted = recordIds ? units.filter((u) => (findingsOf.get(u.unitKey)?.length ?? 0) > 0) : units;
+  const digests = await db.imagesHolding(
+    wanted.map((u) => u.packageId),
+    page.pageToken || undefined,
+    page.pageSize + 1,
+  );
+  const pageDigests = digests.slice(0, page.pageSize);
+  const unitOf = new Map(wanted.map((u) => [u.unitKey, u]));
+  const byImage = new Map<string, AffectedImage & { units: Set<string> }>();
+  for (const h of await db.holdingsOfPackages(
+    pageDigests,
+    wanted.map((u) => u.packageId),
+  )) {
+    const unit = unitOf.get(h.unitKey);
+    if (!unit) continue;
+    let entry = byImage.get(h.image.manifestDigest);
+    if (!entry) byImage.set(h.image.manifestDigest, (entry = { image: h.image, packages: new Set(), findings: [], holdings: [], units: new Set() }));
+    // with an advisory DB: one holding per package and image, and each package's findings once (as
+    // rematchHoldings gives them); without: every holding
+    if (index && entry.units.has(h.unitKey)) continue;
+    entry.units.add(h.unitKey);
+    entry.holdings.push({
+      image: entry.image,
+      ecosystem: unit.ecosystem,
+      name: unit.name,
+      installedVersion: unit.installedVersion,
+      path: h.path,
+      layer: h.layer,
+    });
+    const key = packageKey(unit.ecosystem, unit.name, unit.installedVersion);
+    if (entry.packages.has(key)) continue;
+    entry.packages.add(key);
+    entry.findings.push(...(findingsOf.get(h.unitKey) ?? []));
+  }
+  const items = pageDigests.flatMap((d) => byImage.get(d) ?? []).map(({ units: _units, ...a }) => a);
+  return { items, next: digests.length > page.pageSize ? (pageDigests.at(-1) ?? '') : '' };
+}
+
+export function affectedImagesQuery(
+  options: AffectedImagesOptions,
+): (query: AffectedImagesQuery, page?: AffectedImagesPage) => Promise<AffectedImagesResponse> {
   const reverse = new ReverseIndex();
   const syncEveryMs = options.syncEveryMs ?? 1_000;
   let syncedAt = -Infinity;
@@ -91,33 +151,37 @@ export function affectedImagesQuery(options: AffectedImagesOptions): (query: Aff
     await syncing;
   };
   const { db } = options;
-  return async (query) => {
+  return async (query, pageRequest = {}) => {
+    const page = {
+      pageSize: Math.min(Math.max(1, pageRequest.pageSize || AFFECTED_PAGE_SIZE), AFFECTED_PAGE_MAX),
+      pageToken: pageRequest.pageToken ?? '',
+    };
     if (!db) await sync();
     const opened = options.indexSource ? await options.indexSource() : undefined;
+    const sorted = (found: Iterable<AffectedImage>) => [...found].sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));
     if ('advisoryId' in query) {
       if (!opened) throw new NoAdvisoryDbError();
       const id = query.advisoryId.trim();
-      let images: AffectedImage[];
+      let answer: { items: AffectedImage[]; next: string };
       if (db) {
         const { recordIds, pairs } = advisoryPackages(opened.index, id);
-        images = pairs.length === 0 ? [] : withFindings(rematchHoldings(await db.holdings(pairs), opened.index, new Set(recordIds)));
-      } else images = imagesAffectedBy(reverse, opened.index, id).images;
-      return { images: images.map((a) => affectedImage(a, true)), advisoryDbVersion: opened.index.version };
+        answer = pairs.length === 0 ? { items: [], next: '' } : await pageFromDb(db, pairs, opened.index, new Set(recordIds), page);
+      } else answer = pageOf(imagesAffectedBy(reverse, opened.index, id).images, page);
+      return { images: answer.items.map((a) => affectedImage(a, true)), advisoryDbVersion: opened.index.version, nextPageToken: answer.next };
     }
     const name = normalizeName(query.ecosystem, query.name);
-    if (opened) {
-      const found = db ? rematchHoldings(await db.holdings([[query.ecosystem, name]]), opened.index) : reverse.rematch([[query.ecosystem, name]], opened.index);
-      const images = [...found.values()].sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));
-      return { images: images.map((a) => affectedImage(a, false)), advisoryDbVersion: opened.index.version };
+    let answer: { items: AffectedImage[]; next: string };
+    if (db) answer = await pageFromDb(db, [[query.ecosystem, name]], opened?.index, undefined, page);
+    else if (opened) answer = pageOf(sorted(reverse.rematch([[query.ecosystem, name]], opened.index).values()), page);
+    else {
+      const byImage = new Map<string, AffectedImage>();
+      for (const h of reverse.holdings(query.ecosystem, name)) {
+        const entry = byImage.get(h.image.manifestDigest);
+        if (entry) entry.holdings.push(h);
+        else byImage.set(h.image.manifestDigest, { image: h.image, packages: new Set(), findings: [], holdings: [h] });
+      }
+      answer = pageOf(sorted(byImage.values()), page);
     }
-    const held: PackageHolding[] = db ? await db.holdings([[query.ecosystem, name]]) : reverse.holdings(query.ecosystem, name);
-    const byImage = new Map<string, AffectedImage>();
-    for (const h of held) {
-      const entry = byImage.get(h.image.manifestDigest);
-      if (entry) entry.holdings.push(h);
-      else byImage.set(h.image.manifestDigest, { image: h.image, packages: new Set(), findings: [], holdings: [h] });
-    }
-    const images = [...byImage.values()].sort((a, b) => (a.image.manifestDigest < b.image.manifestDigest ? -1 : 1));
-    return { images: images.map((a) => affectedImage(a, false)), advisoryDbVersion: '' };
+    return { images: answer.items.map((a) => affectedImage(a, false)), advisoryDbVersion: opened?.index.version ?? '', nextPageToken: answer.next };
   };
 }

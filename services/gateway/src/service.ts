@@ -50,7 +50,14 @@ import {
   type ScanRecord,
   type ScanRecordStore,
 } from '@strata/scan-records';
-import { NoAdvisoryDbError, type AffectedImagesQuery, type AffectedImagesResponse } from './affected.js';
+import {
+  AFFECTED_PAGE_MAX,
+  AFFECTED_PAGE_SIZE,
+  NoAdvisoryDbError,
+  type AffectedImagesPage,
+  type AffectedImagesQuery,
+  type AffectedImagesResponse,
+} from './affected.js';
 import { describeError } from '@strata/errors';
 import { toScanError, toScanStatus, toSeverityCounts } from './scan-record.js';
 
@@ -73,7 +80,7 @@ export interface ScanServiceOptions {
   /** Largest number of bytes queued for one slow WatchFindings client before it is dropped. Default 8 MiB. */
   watchBufferBytes?: number;
   /** Answers ListAffectedImages (reverse index + advisory DB); without it the call is UNIMPLEMENTED. */
-  affectedImages?: (query: AffectedImagesQuery) => Promise<AffectedImagesResponse>;
+  affectedImages?: (query: AffectedImagesQuery, page?: AffectedImagesPage) => Promise<AffectedImagesResponse>;
   /**
    * How long ScanImage keeps retrying to publish a scan request while Kafka is unreachable before
    * it fails the scan (no new attempt starts after this; one already started may run on for the
@@ -544,8 +551,12 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
     else if (q.case === 'package' && q.value.ecosystem !== '' && q.value.name !== '')
       query = { ecosystem: q.value.ecosystem.toLowerCase(), name: q.value.name };
     else throw new RpcError(grpc.status.INVALID_ARGUMENT, 'give an advisory_id, or a package with its ecosystem (e.g. "debian:12", "npm") and name');
+    const { pageSize, pageToken } = call.request;
+    if (pageSize < 0 || pageSize > AFFECTED_PAGE_MAX)
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, `page_size must be 0 (the default, ${AFFECTED_PAGE_SIZE}) to ${AFFECTED_PAGE_MAX}`);
+    if (pageToken.length > 256) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'page_token is longer than any the server gives');
     try {
-      return create(ListAffectedImagesResponseSchema, await affectedImages(query));
+      return create(ListAffectedImagesResponseSchema, await affectedImages(query, { pageSize, pageToken }));
     } catch (error) {
       if (error instanceof NoAdvisoryDbError) throw new RpcError(grpc.status.FAILED_PRECONDITION, error.message);
       options.logger.error({ err: describeError(error) }, 'ListAffectedImages failed');

@@ -133,9 +133,10 @@ export class ConsoleQueries {
     const repos = this.pool.query<Record<string, string>>(
       `select m.repository, count(*) as platforms, ${SEVERITIES.map((s) => `sum(${countExpr(f, s)}) as ${COLUMN[s]}`).join(', ')}
        from strata.image_manifests m join strata.image_counts c on c.manifest_digest = m.manifest_digest
-       ${whereSql(imageWhere(f, rp, { requireFindings: true }))}
+       ${whereSql(imageWhere(f, rp, { requireFindings: false }))}
        group by m.repository
-       order by ${SEVERITIES.map((s) => `sum(${countExpr(f, s)}) desc`).join(', ')}, m.repository
+       having sum(${selectedTotal(f)}) > 0
+       order by ${SEVERITIES.map((s) => `sum(${countExpr(f, s)}) desc`).join(', ')}, m.repository collate "C"
        limit 10`,
       rp.values,
     );
@@ -149,7 +150,7 @@ export class ConsoleQueries {
        from strata.image_findings f ${join}
        ${whereSql(vulnWhere)}
        group by f.vulnerability_id
-       order by platforms desc, findings desc, f.vulnerability_id
+       order by platforms desc, findings desc, f.vulnerability_id collate "C"
        limit 10`,
       vp.values,
     );
@@ -222,8 +223,12 @@ export class ConsoleQueries {
     } else {
       const exprs = SEVERITIES.map((s) => countExpr(f, s));
       const cursor = decodeCursor(rawCursor, 'nnnnns');
-      if (cursor) where.push(`(${exprs.join(', ')}, c.manifest_digest) < (${cursor.map((v, i) => `${p.add(v)}${i < 5 ? '::integer' : ''}`).join(', ')})`);
-      order = [...exprs.map((e) => `${e} desc`), 'c.manifest_digest desc'].join(', ');
+      if (cursor)
+        where.push(
+          `(${exprs.map((e) => (e === '0' ? '0::integer' : e)).join(', ')}, c.manifest_digest) < (${cursor.map((v, i) => `${p.add(v)}${i < 5 ? '::integer' : ''}`).join(', ')})`,
+        );
+      // (a severity the filters leave out is the constant 0: no ORDER BY term, which would read as a position)
+      order = [...exprs.filter((e) => e !== '0').map((e) => `${e} desc`), 'c.manifest_digest desc'].join(', ');
       key = (r) => [num(r.critical), num(r.high), num(r.medium), num(r.low), num(r.unknown), r.manifest_digest];
     }
     const { rows } = await this.pool.query<ImageListRow>(
@@ -264,8 +269,10 @@ export class ConsoleQueries {
 
   /** The layers an inventory's postings came from, with packages and findings per layer (by diffID). */
   async layerStats(manifestDigest: string): Promise<Map<string, { digest: string; createdBy: string; packages: number; findings: number }>> {
-    const { rows } = await this.pool.query<{ digest: string; diff_id: string; created_by: string; packages: string; findings: string }>(
-      `with postings as (
+    const { rows } = await this.pool.query<{ digest: string; diff_id: string; created_by: string; packages: string; findings: string }>({
+      // named: each connection plans this join once (planning costs more than running it)
+      name: 'console-layer-stats',
+      text: `with postings as (
          select l.digest, l.diff_id, l.created_by, p.ecosystem, p.name, p.installed_version
          from strata.image_manifests m
          join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
@@ -279,8 +286,8 @@ export class ConsoleQueries {
               (select count(*) from strata.image_findings f where f.manifest_digest = $1
                  and (f.ecosystem, f.package_name, f.installed_version) in (select x.ecosystem, x.name, x.installed_version from postings x where x.diff_id = po.diff_id)) as findings
        from postings po group by po.digest, po.diff_id, po.created_by`,
-      [manifestDigest],
-    );
+      values: [manifestDigest],
+    });
     return new Map(rows.map((r) => [r.diff_id, { digest: r.digest, createdBy: r.created_by, packages: num(r.packages), findings: num(r.findings) }]));
   }
 
@@ -362,8 +369,9 @@ export class ConsoleQueries {
       digest: string;
       diff_id: string;
       created_by: string;
-    }>(
-      `select distinct m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
+    }>({
+      name: 'console-locations',
+      text: `select distinct m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
        from strata.image_manifests m
        join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
        join strata.chunks ch on ch.chunk_id = ic.chunk_id
@@ -374,8 +382,8 @@ export class ConsoleQueries {
        join unnest($2::text[], $3::text[], $4::text[]) as w(e, n, v) on p.ecosystem = w.e and p.name = w.n and p.installed_version = w.v
        where m.manifest_digest = any($1::text[])
        order by m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.diff_id`,
-      [manifestDigests, packages.map((x) => x.ecosystem), packages.map((x) => x.name), packages.map((x) => x.installedVersion)],
-    );
+      values: [manifestDigests, packages.map((x) => x.ecosystem), packages.map((x) => x.name), packages.map((x) => x.installedVersion)],
+    });
     for (const r of rows) {
       const key = locationKey(r.manifest_digest, r.ecosystem, r.name, r.installed_version);
       const list = out.get(key) ?? [];

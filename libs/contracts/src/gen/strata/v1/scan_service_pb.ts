@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file strata/v1/scan_service.proto.
  */
 export const file_strata_v1_scan_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxzdHJhdGEvdjEvc2Nhbl9zZXJ2aWNlLnByb3RvEglzdHJhdGEudjEiZgoJU2NhbkVycm9yEiMKBXN0YWdlGAEgASgOMhQuc3RyYXRhLnYxLlNjYW5TdGFnZRIkCgRjb2RlGAIgASgOMhYuc3RyYXRhLnYxLkZhaWx1cmVDb2RlEg4KBnJlYXNvbhgDIAEoCSKcAQoQU2NhbkltYWdlUmVxdWVzdBIRCglpbWFnZV9yZWYYASABKAkSJQoIcGxhdGZvcm0YAiABKAsyEy5zdHJhdGEudjEuUGxhdGZvcm0SDAoEd2FpdBgDIAEoCBInCgdvcHRpb25zGAQgASgLMhYuc3RyYXRhLnYxLlNjYW5PcHRpb25zEhcKD2NyZWRlbnRpYWxzX3JlZhgFIAEoCSLhAQoRU2NhbkltYWdlUmVzcG9uc2USDwoHc2Nhbl9pZBgBIAEoCRIlCgZzdGF0dXMYAiABKA4yFS5zdHJhdGEudjEuU2NhblN0YXR1cxIOCgZyZXBvcnQYAyABKAwSKQoGY291bnRzGAQgASgLMhkuc3RyYXRhLnYxLlNldmVyaXR5Q291bnRzEhcKD21hbmlmZXN0X2RpZ2VzdBgFIAEoCRIbChNhZHZpc29yeV9kYl92ZXJzaW9uGAYgASgJEiMKBWVycm9yGAcgASgLMhQuc3RyYXRhLnYxLlNjYW5FcnJvciJ1ChBHZXRSZXBvcnRSZXF1ZXN0EhEKB3NjYW5faWQYASABKAlIABIZCg9tYW5pZmVzdF9kaWdlc3QYAiABKAlIABInCgZmb3JtYXQYAyABKA4yFy5zdHJhdGEudjEuUmVwb3J0Rm9ybWF0QgoKCHNlbGVjdG9yIpMCCgZSZXBvcnQSDwoHc2Nhbl9pZBgBIAEoCRIlCgZzdGF0dXMYAiABKA4yFS5zdHJhdGEudjEuU2NhblN0YXR1cxIjCgVlcnJvchgDIAEoCzIULnN0cmF0YS52MS5TY2FuRXJyb3ISDwoHY29udGVudBgEIAEoDBInCgZmb3JtYXQYBSABKA4yFy5zdHJhdGEudjEuUmVwb3J0Rm9ybWF0EhEKCWltYWdlX3JlZhgGIAEoCRIXCg9tYW5pZmVzdF9kaWdlc3QYByABKAkSGwoTYWR2aXNvcnlfZGJfdmVyc2lvbhgIIAEoCRIpCgZjb3VudHMYCSABKAsyGS5zdHJhdGEudjEuU2V2ZXJpdHlDb3VudHMioAEKFFdhdGNoRmluZGluZ3NSZXF1ZXN0EhsKE3JlcG9zaXRvcnlfcHJlZml4ZXMYASADKAkSGAoQbWFuaWZlc3RfZGlnZXN0cxgCIAMoCRIpCgxtaW5fc2V2ZXJpdHkYAyABKA4yEy5zdHJhdGEudjEuU2V2ZXJpdHkSJgoFa2luZHMYBCADKA4yFy5zdHJhdGEudjEuRmluZGluZ3NLaW5kIi8KDFBhY2thZ2VRdWVyeRIRCgllY29zeXN0ZW0YASABKAkSDAoEbmFtZRgCIAEoCSJnChlMaXN0QWZmZWN0ZWRJbWFnZXNSZXF1ZXN0EhUKC2Fkdmlzb3J5X2lkGAEgASgJSAASKgoHcGFja2FnZRgCIAEoCzIXLnN0cmF0YS52MS5QYWNrYWdlUXVlcnlIAEIHCgVxdWVyeSI/CghMYXllclJlZhIOCgZkaWdlc3QYASABKAkSDwoHZGlmZl9pZBgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJItkBCg9BZmZlY3RlZFBhY2thZ2USEQoJZWNvc3lzdGVtGAEgASgJEgwKBG5hbWUYAiABKAkSGQoRaW5zdGFsbGVkX3ZlcnNpb24YAyABKAkSFQoNZml4ZWRfdmVyc2lvbhgEIAEoCRIMCgRwYXRoGAUgASgJEiMKBmxheWVycxgGIAMoCzITLnN0cmF0YS52MS5MYXllclJlZhIZChF2dWxuZXJhYmlsaXR5X2lkcxgHIAMoCRIlCghzZXZlcml0eRgIIAEoDjITLnN0cmF0YS52MS5TZXZlcml0eSK8AQoNQWZmZWN0ZWRJbWFnZRIRCglpbWFnZV9yZWYYASABKAkSFwoPbWFuaWZlc3RfZGlnZXN0GAIgASgJEhkKDGluZGV4X2RpZ2VzdBgDIAEoCUgAiAEBEiUKCHBsYXRmb3JtGAQgASgLMhMuc3RyYXRhLnYxLlBsYXRmb3JtEiwKCHBhY2thZ2VzGAUgAygLMhouc3RyYXRhLnYxLkFmZmVjdGVkUGFja2FnZUIPCg1faW5kZXhfZGlnZXN0ImMKGkxpc3RBZmZlY3RlZEltYWdlc1Jlc3BvbnNlEigKBmltYWdlcxgBIAMoCzIYLnN0cmF0YS52MS5BZmZlY3RlZEltYWdlEhsKE2Fkdmlzb3J5X2RiX3ZlcnNpb24YAiABKAkqjQEKClNjYW5TdGF0dXMSGwoXU0NBTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJTQ0FOX1NUQVRVU19RVUVVRUQQARIXChNTQ0FOX1NUQVRVU19SVU5OSU5HEAISGQoVU0NBTl9TVEFUVVNfQ09NUExFVEVEEAMSFgoSU0NBTl9TVEFUVVNfRkFJTEVEEAQqrAEKDFJlcG9ydEZvcm1hdBIdChlSRVBPUlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASFgoSUkVQT1JUX0ZPUk1BVF9KU09OEAESFwoTUkVQT1JUX0ZPUk1BVF9UQUJMRRACEhcKE1JFUE9SVF9GT1JNQVRfU0FSSUYQAxIbChdSRVBPUlRfRk9STUFUX0NZQ0xPTkVEWBAEEhYKElJFUE9SVF9GT1JNQVRfU1BEWBAFMscCCgtTY2FuU2VydmljZRJGCglTY2FuSW1hZ2USGy5zdHJhdGEudjEuU2NhbkltYWdlUmVxdWVzdBocLnN0cmF0YS52MS5TY2FuSW1hZ2VSZXNwb25zZRI7CglHZXRSZXBvcnQSGy5zdHJhdGEudjEuR2V0UmVwb3J0UmVxdWVzdBoRLnN0cmF0YS52MS5SZXBvcnQSUAoNV2F0Y2hGaW5kaW5ncxIfLnN0cmF0YS52MS5XYXRjaEZpbmRpbmdzUmVxdWVzdBocLnN0cmF0YS52MS5GaW5kaW5nc1B1Ymxpc2hlZDABEmEKEkxpc3RBZmZlY3RlZEltYWdlcxIkLnN0cmF0YS52MS5MaXN0QWZmZWN0ZWRJbWFnZXNSZXF1ZXN0GiUuc3RyYXRhLnYxLkxpc3RBZmZlY3RlZEltYWdlc1Jlc3BvbnNlYgZwcm90bzM", [file_strata_v1_events]);
+  fileDesc("ChxzdHJhdGEvdjEvc2Nhbl9zZXJ2aWNlLnByb3RvEglzdHJhdGEudjEiZgoJU2NhbkVycm9yEiMKBXN0YWdlGAEgASgOMhQuc3RyYXRhLnYxLlNjYW5TdGFnZRIkCgRjb2RlGAIgASgOMhYuc3RyYXRhLnYxLkZhaWx1cmVDb2RlEg4KBnJlYXNvbhgDIAEoCSKcAQoQU2NhbkltYWdlUmVxdWVzdBIRCglpbWFnZV9yZWYYASABKAkSJQoIcGxhdGZvcm0YAiABKAsyEy5zdHJhdGEudjEuUGxhdGZvcm0SDAoEd2FpdBgDIAEoCBInCgdvcHRpb25zGAQgASgLMhYuc3RyYXRhLnYxLlNjYW5PcHRpb25zEhcKD2NyZWRlbnRpYWxzX3JlZhgFIAEoCSLhAQoRU2NhbkltYWdlUmVzcG9uc2USDwoHc2Nhbl9pZBgBIAEoCRIlCgZzdGF0dXMYAiABKA4yFS5zdHJhdGEudjEuU2NhblN0YXR1cxIOCgZyZXBvcnQYAyABKAwSKQoGY291bnRzGAQgASgLMhkuc3RyYXRhLnYxLlNldmVyaXR5Q291bnRzEhcKD21hbmlmZXN0X2RpZ2VzdBgFIAEoCRIbChNhZHZpc29yeV9kYl92ZXJzaW9uGAYgASgJEiMKBWVycm9yGAcgASgLMhQuc3RyYXRhLnYxLlNjYW5FcnJvciJ1ChBHZXRSZXBvcnRSZXF1ZXN0EhEKB3NjYW5faWQYASABKAlIABIZCg9tYW5pZmVzdF9kaWdlc3QYAiABKAlIABInCgZmb3JtYXQYAyABKA4yFy5zdHJhdGEudjEuUmVwb3J0Rm9ybWF0QgoKCHNlbGVjdG9yIpMCCgZSZXBvcnQSDwoHc2Nhbl9pZBgBIAEoCRIlCgZzdGF0dXMYAiABKA4yFS5zdHJhdGEudjEuU2NhblN0YXR1cxIjCgVlcnJvchgDIAEoCzIULnN0cmF0YS52MS5TY2FuRXJyb3ISDwoHY29udGVudBgEIAEoDBInCgZmb3JtYXQYBSABKA4yFy5zdHJhdGEudjEuUmVwb3J0Rm9ybWF0EhEKCWltYWdlX3JlZhgGIAEoCRIXCg9tYW5pZmVzdF9kaWdlc3QYByABKAkSGwoTYWR2aXNvcnlfZGJfdmVyc2lvbhgIIAEoCRIpCgZjb3VudHMYCSABKAsyGS5zdHJhdGEudjEuU2V2ZXJpdHlDb3VudHMioAEKFFdhdGNoRmluZGluZ3NSZXF1ZXN0EhsKE3JlcG9zaXRvcnlfcHJlZml4ZXMYASADKAkSGAoQbWFuaWZlc3RfZGlnZXN0cxgCIAMoCRIpCgxtaW5fc2V2ZXJpdHkYAyABKA4yEy5zdHJhdGEudjEuU2V2ZXJpdHkSJgoFa2luZHMYBCADKA4yFy5zdHJhdGEudjEuRmluZGluZ3NLaW5kIi8KDFBhY2thZ2VRdWVyeRIRCgllY29zeXN0ZW0YASABKAkSDAoEbmFtZRgCIAEoCSKOAQoZTGlzdEFmZmVjdGVkSW1hZ2VzUmVxdWVzdBIVCgthZHZpc29yeV9pZBgBIAEoCUgAEioKB3BhY2thZ2UYAiABKAsyFy5zdHJhdGEudjEuUGFja2FnZVF1ZXJ5SAASEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAlCBwoFcXVlcnkiPwoITGF5ZXJSZWYSDgoGZGlnZXN0GAEgASgJEg8KB2RpZmZfaWQYAiABKAkSEgoKY3JlYXRlZF9ieRgDIAEoCSLZAQoPQWZmZWN0ZWRQYWNrYWdlEhEKCWVjb3N5c3RlbRgBIAEoCRIMCgRuYW1lGAIgASgJEhkKEWluc3RhbGxlZF92ZXJzaW9uGAMgASgJEhUKDWZpeGVkX3ZlcnNpb24YBCABKAkSDAoEcGF0aBgFIAEoCRIjCgZsYXllcnMYBiADKAsyEy5zdHJhdGEudjEuTGF5ZXJSZWYSGQoRdnVsbmVyYWJpbGl0eV9pZHMYByADKAkSJQoIc2V2ZXJpdHkYCCABKA4yEy5zdHJhdGEudjEuU2V2ZXJpdHkivAEKDUFmZmVjdGVkSW1hZ2USEQoJaW1hZ2VfcmVmGAEgASgJEhcKD21hbmlmZXN0X2RpZ2VzdBgCIAEoCRIZCgxpbmRleF9kaWdlc3QYAyABKAlIAIgBARIlCghwbGF0Zm9ybRgEIAEoCzITLnN0cmF0YS52MS5QbGF0Zm9ybRIsCghwYWNrYWdlcxgFIAMoCzIaLnN0cmF0YS52MS5BZmZlY3RlZFBhY2thZ2VCDwoNX2luZGV4X2RpZ2VzdCJ8ChpMaXN0QWZmZWN0ZWRJbWFnZXNSZXNwb25zZRIoCgZpbWFnZXMYASADKAsyGC5zdHJhdGEudjEuQWZmZWN0ZWRJbWFnZRIbChNhZHZpc29yeV9kYl92ZXJzaW9uGAIgASgJEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSqNAQoKU2NhblN0YXR1cxIbChdTQ0FOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElNDQU5fU1RBVFVTX1FVRVVFRBABEhcKE1NDQU5fU1RBVFVTX1JVTk5JTkcQAhIZChVTQ0FOX1NUQVRVU19DT01QTEVURUQQAxIWChJTQ0FOX1NUQVRVU19GQUlMRUQQBCqsAQoMUmVwb3J0Rm9ybWF0Eh0KGVJFUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIWChJSRVBPUlRfRk9STUFUX0pTT04QARIXChNSRVBPUlRfRk9STUFUX1RBQkxFEAISFwoTUkVQT1JUX0ZPUk1BVF9TQVJJRhADEhsKF1JFUE9SVF9GT1JNQVRfQ1lDTE9ORURYEAQSFgoSUkVQT1JUX0ZPUk1BVF9TUERYEAUyxwIKC1NjYW5TZXJ2aWNlEkYKCVNjYW5JbWFnZRIbLnN0cmF0YS52MS5TY2FuSW1hZ2VSZXF1ZXN0Ghwuc3RyYXRhLnYxLlNjYW5JbWFnZVJlc3BvbnNlEjsKCUdldFJlcG9ydBIbLnN0cmF0YS52MS5HZXRSZXBvcnRSZXF1ZXN0GhEuc3RyYXRhLnYxLlJlcG9ydBJQCg1XYXRjaEZpbmRpbmdzEh8uc3RyYXRhLnYxLldhdGNoRmluZGluZ3NSZXF1ZXN0Ghwuc3RyYXRhLnYxLkZpbmRpbmdzUHVibGlzaGVkMAESYQoSTGlzdEFmZmVjdGVkSW1hZ2VzEiQuc3RyYXRhLnYxLkxpc3RBZmZlY3RlZEltYWdlc1JlcXVlc3QaJS5zdHJhdGEudjEuTGlzdEFmZmVjdGVkSW1hZ2VzUmVzcG9uc2ViBnByb3RvMw", [file_strata_v1_events]);
 
 /**
  * Why a scan failed (mirrors ScanFailed).
@@ -572,6 +572,20 @@ export type ListAffectedImagesRequest = Message<"strata.v1.ListAffectedImagesReq
     value: PackageQuery;
     case: "package";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * Images per answer: 0 = the server's default (1000); at most 10000.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous answer, for the images after it (same query).
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
 };
 
 /**
@@ -591,6 +605,20 @@ export type ListAffectedImagesRequestJson = {
    * @generated from field: strata.v1.PackageQuery package = 2;
    */
   package?: PackageQueryJson;
+
+  /**
+   * Images per answer: 0 = the server's default (1000); at most 10000.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize?: number;
+
+  /**
+   * next_page_token of the previous answer, for the images after it (same query).
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken?: string;
 };
 
 /**
@@ -836,6 +864,8 @@ export const AffectedImageSchema: GenMessage<AffectedImage, {jsonType: AffectedI
  */
 export type ListAffectedImagesResponse = Message<"strata.v1.ListAffectedImagesResponse"> & {
   /**
+   * Sorted by manifest digest.
+   *
    * @generated from field: repeated strata.v1.AffectedImage images = 1;
    */
   images: AffectedImage[];
@@ -846,6 +876,13 @@ export type ListAffectedImagesResponse = Message<"strata.v1.ListAffectedImagesRe
    * @generated from field: string advisory_db_version = 2;
    */
   advisoryDbVersion: string;
+
+  /**
+   * Set when more images follow: pass it as page_token to get them.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -853,6 +890,8 @@ export type ListAffectedImagesResponse = Message<"strata.v1.ListAffectedImagesRe
  */
 export type ListAffectedImagesResponseJson = {
   /**
+   * Sorted by manifest digest.
+   *
    * @generated from field: repeated strata.v1.AffectedImage images = 1;
    */
   images?: AffectedImageJson[];
@@ -863,6 +902,13 @@ export type ListAffectedImagesResponseJson = {
    * @generated from field: string advisory_db_version = 2;
    */
   advisoryDbVersion?: string;
+
+  /**
+   * Set when more images follow: pass it as page_token to get them.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken?: string;
 };
 
 /**
