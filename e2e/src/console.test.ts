@@ -469,6 +469,16 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   assert.deepEqual((await probeRow.allTextContents()).slice(1, 5), [`${PROBE}npm`, '1.4.0', '2.0.0', 'CRITICAL']);
   await shot('image-live');
 
+  // From the finding to its vulnerability page: the one image, and the fix, as ListAffectedImages says.
+  await page.click(`[data-test="findings"] tr[data-id="${PROBE_ID}"] a[href^="/vulnerabilities/"]`);
+  await page.waitForURL(new RegExp(`/vulnerabilities/${PROBE_ID}$`));
+  await page.waitForSelector('.page[data-loaded] [data-test="affected"][aria-busy="false"]');
+  assert.equal(await intOf(page, '[data-test="vuln-platforms"]'), probeAffected.images.length);
+  assert.equal(await textOf(page, '[data-test="vuln-fixed"]'), probeAffected.images[0]!.packages[0]!.fixedVersion);
+  assert.deepEqual(await page.locator('[data-test="affected"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-digest'))), [
+    pushed.manifestDigest,
+  ]);
+
   assert.deepEqual(problems, [], 'the browser saw no errors');
   for (const { path, ms } of loadTimes) t.diagnostic(`page load ${ms} ms (navigation to data shown): ${path.length > 60 ? `${path.slice(0, 60)}…` : path}`);
 });
