@@ -10,7 +10,8 @@
 #   STRATA_REGISTRY_CREDENTIALS  named registry credentials (JSON) for the fetcher
 #   STRATA_LOG_LEVEL     pino level                             (default info)
 #   STRATA_GATEWAY_PORT  gRPC port of the gateway               (default 50051)
-#   GATEWAY_TOKEN        bearer token the gateway requires      (default none)
+#   GATEWAY_TOKEN        bearer token the gateway requires      (default none); also the web console's login
+#   STRATA_CONSOLE_PORT  the gateway's web console (HTTP)       (default 18080; docs/console.md)
 #   STRATA_WATCH_REGISTRIES  registries the watcher crawls (JSON); unset: no watcher, e.g.
 #                        '[{"host":"127.0.0.1:15000","include":["strata/**"]}]'
 #   STRATA_WATCH_INTERVAL_MS  pause between the watcher's passes  (default 300000)
@@ -18,7 +19,8 @@
 #                        push dedup (default: infra/local's PostgreSQL when it is up; set it empty
 #                        to keep all of it in the blob store, with no sweeper)
 # Metrics/health: fetcher :19110, merger :19111, matcher :19112, gateway :19113, watcher :19114, analyzer i :1912i
-# (/metrics, /healthz). gRPC: the gateway on 127.0.0.1:${STRATA_GATEWAY_PORT:-50051}.
+# (/metrics, /healthz). gRPC: the gateway on 127.0.0.1:${STRATA_GATEWAY_PORT:-50051}; its web console on
+# http://127.0.0.1:${STRATA_CONSOLE_PORT:-18080} (the UI bundle is built when missing or older than its sources).
 # Logs: $STRATA_INFRA_CACHE/logs/strata-<name>.log; pids: $STRATA_INFRA_CACHE/run/strata-<name>.pid
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -69,6 +71,14 @@ build_if_needed() {
     log "strata-$svc: bundling $out"
     (cd "$ROOT/services/$svc" && node ../../tools/bundle.mjs src/main.ts dist/main.mjs)
   fi
+  # The gateway serves the console's static files (services/gateway/console-ui/dist).
+  if [ "$svc" = gateway ]; then
+    local ui="$ROOT/services/gateway/console-ui"
+    if [ ! -f "$ui/dist/index.html" ] || [ -n "$(find "$ui/src" "$ROOT/services/gateway/src/console/api.ts" -newer "$ui/dist/index.html" -print -quit 2>/dev/null)" ]; then
+      log "strata-gateway: building the console UI into $ui/dist"
+      node "$ui/build.mjs" >/dev/null
+    fi
+  fi
 }
 
 service_healthy() { curl -fsS -m 3 -o /dev/null "http://$HOST:$1/healthz" 2>/dev/null; }
@@ -115,6 +125,8 @@ start_one() {
     GATEWAY_HOST="$HOST" \
     GATEWAY_PORT="${STRATA_GATEWAY_PORT:-50051}" \
     GATEWAY_TOKEN="${GATEWAY_TOKEN:-}" \
+    GATEWAY_CONSOLE_HOST="$HOST" \
+    GATEWAY_CONSOLE_PORT="${STRATA_CONSOLE_PORT:-18080}" \
     STRATA_PG_URL="${STRATA_PG_URL:-}" \
     node "$(bundle "$kind")"
   wait_healthy "strata-$name" "http://$HOST:$port/healthz" 90 "$(cat "$(pid_file "strata-$name")")" "$LOG_DIR/strata-$name.log" service_healthy "$port"
@@ -135,6 +147,7 @@ case "$cmd" in
     [ -n "${STRATA_WATCH_REGISTRIES:-}" ] && build_if_needed watcher
     mapfile -t wanted < <(instances)
     for name in "${wanted[@]}"; do start_one "$name"; done
+    log "web console: http://$HOST:${STRATA_CONSOLE_PORT:-18080}/${GATEWAY_TOKEN:+ (log in with GATEWAY_TOKEN)}"
     ;;
   stop)
     mapfile -t running < <(known_instances)

@@ -9,6 +9,11 @@ export interface AnalyzerLimits {
   maxBinarySize: number;
   /** ELF files up to this size are held in memory; bigger ones are spooled to a temp file */
   maxInMemoryBinary: number;
+  /**
+   * Java archives (outer or nested) up to this size are read into memory and opened there; bigger
+   * ones are spooled to a temp file (one in-memory copy per nesting level at most)
+   */
+  maxInMemoryArchive: number;
   /** largest Java archive (outer or nested) spooled to a temp file */
   maxArchiveSize: number;
   /** total uncompressed bytes read out of one top-level archive, nested ones included */
@@ -27,6 +32,7 @@ export const DEFAULT_ANALYZER_LIMITS: AnalyzerLimits = {
   maxBufferedFile: 256 * 1024 * 1024,
   maxBinarySize: 1024 * 1024 * 1024,
   maxInMemoryBinary: 8 * 1024 * 1024,
+  maxInMemoryArchive: 8 * 1024 * 1024,
   maxArchiveSize: 512 * 1024 * 1024,
   maxArchiveUncompressed: 1024 * 1024 * 1024,
   maxArchiveEntries: 200_000,

@@ -10,3 +10,5 @@ export { affectedImagesQuery, AFFECTED_PAGE_SIZE, AFFECTED_PAGE_MAX } from './af
 export type { AffectedImagesQuery, AffectedImagesOptions } from './affected.js';
 export { renderStoredReport, scanFilter } from './render.js';
 export type { ReportRenderer, RenderRequest } from './reports.js';
+export { startConsole, ConsoleConfigError } from './console/server.js';
+export type { ConsoleOptions, ConsoleServer } from './console/server.js';

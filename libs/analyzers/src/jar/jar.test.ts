@@ -72,20 +72,23 @@ test('jar: pom.properties, manifest fallbacks and nested archives (war > jar > j
     const war = join(dir, 'app.war');
     run('jar', ['--create', '--file', war, '-C', warDir, '.']);
 
-    const { packages, warnings } = await analyze(war, 'opt/app/app.war', dir);
-    assert.deepEqual(warnings, []);
-    assert.deepEqual(
-      gavs(packages),
-      [
-        'com.example.web:app:5.0.0-SNAPSHOT opt/app/app.war',
-        'com.example:fat:0.1.0 opt/app/app.war!/WEB-INF/lib/fat.jar',
-        'com.example:lib-a:1.4.2 opt/app/app.war!/WEB-INF/lib/fat.jar!/BOOT-INF/lib/lib-a-1.4.2.jar',
-        'org.example:manifest-lib:2.0.1 opt/app/app.war!/WEB-INF/lib/manifest-lib.jar',
-        'org.osgi.example:bundle:3.1.0 opt/app/app.war!/WEB-INF/lib/bundle.jar',
-      ].sort(),
-    );
-    const libAPkg = packages.find((p) => p.name === 'com.example:lib-a');
-    assert.equal(libAPkg?.purl, 'pkg:maven/com.example/lib-a@1.4.2');
+    // read in memory (the default for archives this small), and spooled to temp files
+    for (const limits of [{}, { maxInMemoryArchive: 0 }]) {
+      const { packages, warnings } = await analyze(war, 'opt/app/app.war', dir, limits);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(
+        gavs(packages),
+        [
+          'com.example.web:app:5.0.0-SNAPSHOT opt/app/app.war',
+          'com.example:fat:0.1.0 opt/app/app.war!/WEB-INF/lib/fat.jar',
+          'com.example:lib-a:1.4.2 opt/app/app.war!/WEB-INF/lib/fat.jar!/BOOT-INF/lib/lib-a-1.4.2.jar',
+          'org.example:manifest-lib:2.0.1 opt/app/app.war!/WEB-INF/lib/manifest-lib.jar',
+          'org.osgi.example:bundle:3.1.0 opt/app/app.war!/WEB-INF/lib/bundle.jar',
+        ].sort(),
+      );
+      const libAPkg = packages.find((p) => p.name === 'com.example:lib-a');
+      assert.equal(libAPkg?.purl, 'pkg:maven/com.example/lib-a@1.4.2');
+    }
   });
 });
 
@@ -123,12 +126,15 @@ test("jar: a zip bomb nested in a jar gives a warning; the jar's own packages st
     // the same bomb, with its headers claiming it is small
     const liar = join(work, 'liar.jar');
     writeFileSync(liar, lieAboutSize(readFileSync(outer), 'lib/bomb.jar', 1000));
-    const lied = await analyze(liar, 'app/liar.jar', work, limits);
-    assert.deepEqual(gavs(lied.packages), ['com.example:victim:1.0.0 app/liar.jar']);
-    assert.ok(
-      lied.warnings.some((w) => w.startsWith('app/liar.jar: app/liar.jar!/lib/bomb.jar')),
-      lied.warnings.join('\n'),
-    );
+    // the lie caught whether the nested archive is read into memory or spooled
+    for (const inMemory of [limits, { ...limits, maxInMemoryArchive: 0 }]) {
+      const lied = await analyze(liar, 'app/liar.jar', work, inMemory);
+      assert.deepEqual(gavs(lied.packages), ['com.example:victim:1.0.0 app/liar.jar']);
+      assert.ok(
+        lied.warnings.some((w) => w.startsWith('app/liar.jar: app/liar.jar!/lib/bomb.jar')),
+        lied.warnings.join('\n'),
+      );
+    }
   });
 });
 

@@ -5,11 +5,18 @@ import type { Package } from '@strata/model';
 import { describeError } from '@strata/errors';
 import { purl } from '../purl.js';
 import { headerField } from '../util/lines.js';
-import { readBounded, SizeLimitError, spoolToFile } from '../util/stream.js';
+import { contentBuffer, readBounded, SizeLimitError, spoolToFile } from '../util/stream.js';
 import { tempPath } from '../util/tempfile.js';
 import type { Analyzer, AnalyzerContext, AnalyzerLimits, AnalyzerOutput, AnalyzerWarningOut } from '../types.js';
 
 const ARCHIVE = /\.(?:jar|war|ear|par)$/i;
+
+// Archives up to limits.maxInMemoryArchive are read into memory and opened there: the zip reader
+// reads each entry's header on its own, and from a file every such read is a round trip through
+// the thread pool (a jar of 2,000 classes costs 4,000 of them, waited for one after another).
+
+/** An archive to open: its bytes in memory, or the temp file they were spooled to. */
+type ArchiveSource = { buffer: Buffer } | { file: string };
 const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
 const MANIFEST = 'META-INF/MANIFEST.MF';
 
@@ -210,7 +217,7 @@ export function mavenPackage(gav: Gav, filePath: string): Package {
  * `display` is the archive's path as reported ("app.war!/WEB-INF/lib/x.jar" for nested ones).
  */
 async function analyzeArchive(
-  file: string,
+  source: ArchiveSource,
   display: string,
   depth: number,
   budget: Budget,
@@ -219,7 +226,8 @@ async function analyzeArchive(
   topPath: string,
 ): Promise<Package[]> {
   // Names are decoded and checked here, per entry: yauzl's own check fails the whole archive on one bad name.
-  const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: false });
+  const zipOptions = { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: false };
+  const zip = 'buffer' in source ? await yauzl.fromBufferPromise(source.buffer, zipOptions) : await yauzl.openPromise(source.file, zipOptions);
   const poms: Gav[] = [];
   let manifest: Map<string, string> | undefined;
   const nested: Package[] = [];
@@ -270,10 +278,17 @@ async function analyzeArchive(
           continue;
         }
         charge(budget, entry.uncompressedSize, where);
-        const tmp = tempPath(ctx.tmpDir, 'nested.jar');
+        const tmp = entry.uncompressedSize <= budget.limits.maxInMemoryArchive ? undefined : tempPath(ctx.tmpDir, 'nested.jar');
         try {
-          await spoolToFile(await zip.openReadStreamPromise(entry), tmp, budget.limits.maxArchiveSize, where);
-          for (const set of await analyzeArchive(tmp, where, depth + 1, budget, ctx, warnings, topPath)) nested.push(set);
+          let inner: ArchiveSource;
+          if (tmp === undefined) {
+            // validateEntrySizes makes the stream fail unless it yields exactly uncompressedSize bytes
+            inner = { buffer: await readBounded(await zip.openReadStreamPromise(entry), budget.limits.maxInMemoryArchive, where) };
+          } else {
+            await spoolToFile(await zip.openReadStreamPromise(entry), tmp, budget.limits.maxArchiveSize, where);
+            inner = { file: tmp };
+          }
+          for (const set of await analyzeArchive(inner, where, depth + 1, budget, ctx, warnings, topPath)) nested.push(set);
         } catch (err) {
           if (err instanceof ArchiveLimitError) throw err;
           if (err instanceof SizeLimitError) {
@@ -283,7 +298,7 @@ async function analyzeArchive(
           }
           warnings.push({ path: topPath, message: `${where}: nested archive not readable: ${describeError(err)}` });
         } finally {
-          await rm(tmp, { force: true });
+          if (tmp !== undefined) await rm(tmp, { force: true });
         }
       }
     }
@@ -321,15 +336,21 @@ export const jarAnalyzer: Analyzer = {
   maxSize: (limits) => limits.maxArchiveSize,
   produces: { kind: 'application', type: 'jar' },
   async analyze(file, ctx): Promise<AnalyzerOutput> {
-    const tmp = tempPath(ctx.tmpDir, 'archive.jar');
     const warnings: AnalyzerWarningOut[] = [];
     const budget: Budget = { entries: 0, bytes: 0, limits: ctx.limits, exhausted: false };
     let packages: Package[] = [];
-    try {
-      await spoolToFile(file.content, tmp, ctx.limits.maxArchiveSize, file.path);
-      packages = await analyzeArchive(tmp, file.path, 0, budget, ctx, warnings, file.path);
-    } finally {
-      await rm(tmp, { force: true });
+    if (file.size <= ctx.limits.maxInMemoryArchive) {
+      // the tar header's size; readBounded refuses more, and the zip reader checks the bytes it has
+      const buffer = await contentBuffer(file.content, ctx.limits.maxInMemoryArchive, file.path);
+      packages = await analyzeArchive({ buffer }, file.path, 0, budget, ctx, warnings, file.path);
+    } else {
+      const tmp = tempPath(ctx.tmpDir, 'archive.jar');
+      try {
+        await spoolToFile(file.content, tmp, ctx.limits.maxArchiveSize, file.path);
+        packages = await analyzeArchive({ file: tmp }, file.path, 0, budget, ctx, warnings, file.path);
+      } finally {
+        await rm(tmp, { force: true });
+      }
     }
     return { applications: [{ path: file.path, analyzer: 'jar', type: 'jar', packages: dedupe(packages) }], warnings };
   },

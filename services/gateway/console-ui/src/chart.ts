@@ -10,7 +10,14 @@ const COLORS: Record<string, string> = { CRITICAL: '#b91c1c', HIGH: '#ea580c', M
 
 /** A chart element for the points; call the returned destroy when the page is left. */
 export function trendChart(points: TrendPoint[]): { el: HTMLElement; destroy(): void } {
-  const el = h('div', { class: 'chart', 'data-test': 'trend-chart', 'data-points': points.length });
+  const last = points.at(-1)?.open;
+  // (the newest point's values are on the element too: the canvas itself has no text to read)
+  const el = h('div', {
+    class: 'chart',
+    'data-test': 'trend-chart',
+    'data-points': points.length,
+    ...(last ? Object.fromEntries(SEVERITIES.map((s) => [`data-last-${s.toLowerCase()}`, last[countKey(s)]])) : {}),
+  });
   const xs = points.map((p) => Date.parse(`${p.day}T00:00:00Z`) / 1000);
   const data: uPlot.AlignedData = [xs, ...SEVERITIES.map((s) => points.map((p) => p.open[countKey(s)]))];
   const width = () => Math.max(320, Math.min(el.parentElement?.clientWidth ?? 800, 1400) - 8);

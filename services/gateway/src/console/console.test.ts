@@ -355,11 +355,36 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     assert.equal((await call('/assets/missing.js', { auth: false })).status, 404);
   });
 
-  test('overview equals SQL over strata.images / strata.findings_current, with filters', async () => {
-    for (const query of ['', '?repo=127.0.0.1:15000/team-a/*', '?severity=critical,high', '?fixedOnly=1', '?repo=*team-b*&severity=low&fixedOnly=1']) {
+  test('overview equals SQL over strata.images / strata.findings_current, with filters (in-memory summary and SQL path alike)', async (t) => {
+    await server.ready;
+    const sqlOnly = await startConsole({
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      staticDir,
+      db,
+      store,
+      hub: gateway.events,
+      scans: gateway.scans,
+      summary: false,
+    });
+    t.after(() => sqlOnly.close());
+    for (const query of [
+      '',
+      '?repo=127.0.0.1:15000/team-a/*',
+      '?severity=critical,high',
+      '?fixedOnly=1',
+      '?repo=*team-b*&severity=low&fixedOnly=1',
+      '?repo=nothing*',
+    ]) {
       const answer = await call<OverviewResponse>(`/api/v1/overview${query}`);
       assert.equal(answer.status, 200, answer.text);
       const o = answer.json;
+      const fromSql = (await fetch(`${sqlOnly.url}/api/v1/overview${query}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) =>
+        r.json(),
+      )) as OverviewResponse;
+      assert.deepEqual({ ...o, asOf: '' }, { ...fromSql, asOf: '' }, query);
       const params = new URLSearchParams(query);
       const like = (params.get('repo') ?? '*').replaceAll('*', '%');
       const severities = (params.get('severity') ?? '')
@@ -444,6 +469,26 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       assert.deepEqual([...seen].sort(), images.map((i) => i.manifestDigest).sort(), sort);
       assert.equal(new Set(seen).size, images.length);
     }
+    // risk order under filters: pages of 2 in order of the filtered counts, each image once
+    const risky: ImagesResponse['items'] = [];
+    let next: string | undefined;
+    do {
+      const page = await call<ImagesResponse>(`/api/v1/images?severity=high,low&fixedOnly=1&sort=risk&limit=2${next ? `&cursor=${next}` : ''}`);
+      assert.equal(page.status, 200, page.text);
+      risky.push(...page.json.items);
+      next = page.json.nextCursor;
+    } while (next);
+    const [withFixable] = await sql<{ n: string }>(
+      `select count(distinct manifest_digest) as n from strata.findings_current where severity in ('HIGH', 'LOW') and fixed_version <> ''`,
+    );
+    assert.equal(new Set(risky.map((i) => i.manifestDigest)).size, Number(withFixable!.n));
+    assert.equal(risky.length, Number(withFixable!.n));
+    const order = risky.map((i) => [i.counts.high, i.counts.low]);
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => b[0]! - a[0]! || b[1]! - a[1]!),
+    );
+    assert.ok(risky.every((i) => i.counts.critical === 0 && i.counts.medium === 0));
     const critical = await call<ImagesResponse>('/api/v1/images?severity=critical&limit=200');
     const [n] = await sql<{ n: string }>(`select count(*) as n from strata.images where critical > 0`);
     assert.equal(critical.json.items.length, Number(n!.n));
@@ -541,6 +586,30 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       expected.map((e) => [e.manifest_digest, e.package_name, e.fixed_version]),
     );
     assert.equal(total, new Set(expected.map((e) => e.manifest_digest)).size);
+    // the totals from the in-memory summary equal the SQL path's
+    const sqlOnly = await startConsole({
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      staticDir,
+      db,
+      store,
+      hub: gateway.events,
+      scans: gateway.scans,
+      summary: false,
+    });
+    try {
+      for (const vuln of ['CVE-2024-1001', 'CVE-2024-1003']) {
+        const a = await call<VulnerabilityResponse>(`/api/v1/vulnerabilities/${vuln}`);
+        const b = (await fetch(`${sqlOnly.url}/api/v1/vulnerabilities/${vuln}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) =>
+          r.json(),
+        )) as VulnerabilityResponse;
+        assert.deepEqual(a.json, b, vuln);
+      }
+    } finally {
+      await sqlOnly.close();
+    }
     const none = await call<VulnerabilityResponse>('/api/v1/vulnerabilities/CVE-1999-0001');
     assert.deepEqual([none.status, none.json.items.length, none.json.totalPlatforms], [200, 0, 0]);
   });
@@ -626,6 +695,35 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       ['DELTA', '127.0.0.1:15000/team-b/db', 'HIGH', '3.0.15-1'],
     );
     assert.ok(!events.some((e) => e.repository.includes('team-a')), 'the repo filter let another repository through');
+  });
+
+  test('the in-memory overview follows new findings states (a new image in a new repository)', async () => {
+    const f = images[2]!;
+    const digest = hex(777, 'b');
+    await db.putImage({
+      manifestDigest: digest,
+      imageRef: `127.0.0.1:15000/team-c/new:${runId}`,
+      platform: f.platform,
+      inventoryDigest: (await db.putInventory(f.inventory)).inventoryDigest,
+    });
+    await db.setFindings(digest, {
+      kind: 'FULL',
+      advisoryDbVersion: 'db-2',
+      findings: [
+        { vulnerabilityId: 'CVE-2025-4242', ecosystem: 'debian:12', packageName: 'libc6', installedVersion: '2.36-9', fixedVersion: '', severity: 'CRITICAL' },
+      ],
+    });
+    const until = Date.now() + 20_000;
+    let o: OverviewResponse | undefined;
+    while (Date.now() < until) {
+      o = (await call<OverviewResponse>('/api/v1/overview?repo=*team-c*')).json;
+      if (o.platforms === 1) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual(
+      [o?.platforms, o?.findings.critical, o?.topVulnerabilities.map((v) => v.vulnerabilityId), o?.topRepositories.map((r) => r.repository)],
+      [1, 1, ['CVE-2025-4242'], ['127.0.0.1:15000/team-c/new']],
+    );
   });
 });
 

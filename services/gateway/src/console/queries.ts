@@ -133,9 +133,10 @@ export class ConsoleQueries {
     const repos = this.pool.query<Record<string, string>>(
       `select m.repository, count(*) as platforms, ${SEVERITIES.map((s) => `sum(${countExpr(f, s)}) as ${COLUMN[s]}`).join(', ')}
        from strata.image_manifests m join strata.image_counts c on c.manifest_digest = m.manifest_digest
-       ${whereSql(imageWhere(f, rp, { requireFindings: true }))}
+       ${whereSql(imageWhere(f, rp, { requireFindings: false }))}
        group by m.repository
-       order by ${SEVERITIES.map((s) => `sum(${countExpr(f, s)}) desc`).join(', ')}, m.repository
+       having sum(${selectedTotal(f)}) > 0
+       order by ${SEVERITIES.map((s) => `sum(${countExpr(f, s)}) desc`).join(', ')}, m.repository collate "C"
        limit 10`,
       rp.values,
     );
@@ -149,7 +150,7 @@ export class ConsoleQueries {
        from strata.image_findings f ${join}
        ${whereSql(vulnWhere)}
        group by f.vulnerability_id
-       order by platforms desc, findings desc, f.vulnerability_id
+       order by platforms desc, findings desc, f.vulnerability_id collate "C"
        limit 10`,
       vp.values,
     );
@@ -181,31 +182,37 @@ export class ConsoleQueries {
     const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const first = new Date(today.getTime() - (days - 1) * 86_400_000);
     const p = new Params();
-    const firstParam = p.add(first.toISOString().slice(0, 10));
     const where: string[] = [];
     if (f.repo) where.push(`m.repository like ${p.add(globToLike(f.repo))} escape '\\'`);
-    const { rows } = await this.pool.query<Record<string, string> & { day: string }>(
-      `select to_char(greatest((n.recorded_at at time zone 'UTC')::date, ${firstParam}::date), 'YYYY-MM-DD') as day,
+    // date_bin on the timestamp: a per-row text or time-zone conversion costs 3x the whole sum
+    const { rows } = await this.pool.query<Record<string, string> & { day: Date }>(
+      `select date_bin('1 day', n.recorded_at, timestamptz '2000-01-01 00:00:00+00') as day,
               ${SEVERITIES.map((s) => `sum(${countExpr(f, s, 'n')}) as ${COLUMN[s]}`).join(', ')}
        from strata.findings_change_net n
        ${f.repo ? 'join strata.image_manifests m on m.manifest_digest = n.manifest_digest' : ''}
        ${whereSql(where)}
-       group by 1 order by 1`,
+       group by 1`,
       p.values,
     );
-    const net = new Map(rows.map((r) => [r.day, r]));
+    // days before the first point add up into it; days after today (clock skew) into today
+    const firstDay = first.toISOString().slice(0, 10);
+    const lastDay = today.toISOString().slice(0, 10);
+    const net = new Map<string, SeverityCounts>();
+    for (const r of rows) {
+      const raw = new Date(r.day).toISOString().slice(0, 10);
+      const day = raw < firstDay ? firstDay : raw > lastDay ? lastDay : raw;
+      const into = net.get(day) ?? zero();
+      for (const k of COUNT_KEYS) into[k] += num(r[k]);
+      net.set(day, into);
+    }
     const open = zero();
     const points: TrendPoint[] = [];
     for (let d = first.getTime(); d <= today.getTime(); d += 86_400_000) {
       const day = new Date(d).toISOString().slice(0, 10);
       const change = net.get(day);
-      if (change) for (const k of COUNT_KEYS) open[k] += num(change[k]);
+      if (change) for (const k of COUNT_KEYS) open[k] += change[k];
       points.push({ day, open: { ...open } });
     }
-    // changes recorded after today's end (clock skew) count into today
-    const later = rows.filter((r) => r.day > (points.at(-1)?.day ?? ''));
-    const last = points.at(-1);
-    if (last) for (const r of later) for (const k of COUNT_KEYS) last.open[k] += num(r[k]);
     return points;
   }
 
@@ -222,8 +229,12 @@ export class ConsoleQueries {
     } else {
       const exprs = SEVERITIES.map((s) => countExpr(f, s));
       const cursor = decodeCursor(rawCursor, 'nnnnns');
-      if (cursor) where.push(`(${exprs.join(', ')}, c.manifest_digest) < (${cursor.map((v, i) => `${p.add(v)}${i < 5 ? '::integer' : ''}`).join(', ')})`);
-      order = [...exprs.map((e) => `${e} desc`), 'c.manifest_digest desc'].join(', ');
+      if (cursor)
+        where.push(
+          `(${exprs.map((e) => (e === '0' ? '0::integer' : e)).join(', ')}, c.manifest_digest) < (${cursor.map((v, i) => `${p.add(v)}${i < 5 ? '::integer' : ''}`).join(', ')})`,
+        );
+      // (a severity the filters leave out is the constant 0: no ORDER BY term, which would read as a position)
+      order = [...exprs.filter((e) => e !== '0').map((e) => `${e} desc`), 'c.manifest_digest desc'].join(', ');
       key = (r) => [num(r.critical), num(r.high), num(r.medium), num(r.low), num(r.unknown), r.manifest_digest];
     }
     const { rows } = await this.pool.query<ImageListRow>(
@@ -264,8 +275,10 @@ export class ConsoleQueries {
 
   /** The layers an inventory's postings came from, with packages and findings per layer (by diffID). */
   async layerStats(manifestDigest: string): Promise<Map<string, { digest: string; createdBy: string; packages: number; findings: number }>> {
-    const { rows } = await this.pool.query<{ digest: string; diff_id: string; created_by: string; packages: string; findings: string }>(
-      `with postings as (
+    const { rows } = await this.pool.query<{ digest: string; diff_id: string; created_by: string; packages: string; findings: string }>({
+      // named: each connection plans this join once (planning costs more than running it)
+      name: 'console-layer-stats',
+      text: `with postings as (
          select l.digest, l.diff_id, l.created_by, p.ecosystem, p.name, p.installed_version
          from strata.image_manifests m
          join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
@@ -279,8 +292,8 @@ export class ConsoleQueries {
               (select count(*) from strata.image_findings f where f.manifest_digest = $1
                  and (f.ecosystem, f.package_name, f.installed_version) in (select x.ecosystem, x.name, x.installed_version from postings x where x.diff_id = po.diff_id)) as findings
        from postings po group by po.digest, po.diff_id, po.created_by`,
-      [manifestDigest],
-    );
+      values: [manifestDigest],
+    });
     return new Map(rows.map((r) => [r.diff_id, { digest: r.digest, createdBy: r.created_by, packages: num(r.packages), findings: num(r.findings) }]));
   }
 
@@ -362,8 +375,9 @@ export class ConsoleQueries {
       digest: string;
       diff_id: string;
       created_by: string;
-    }>(
-      `select distinct m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
+    }>({
+      name: 'console-locations',
+      text: `select distinct m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
        from strata.image_manifests m
        join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
        join strata.chunks ch on ch.chunk_id = ic.chunk_id
@@ -374,8 +388,8 @@ export class ConsoleQueries {
        join unnest($2::text[], $3::text[], $4::text[]) as w(e, n, v) on p.ecosystem = w.e and p.name = w.n and p.installed_version = w.v
        where m.manifest_digest = any($1::text[])
        order by m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.diff_id`,
-      [manifestDigests, packages.map((x) => x.ecosystem), packages.map((x) => x.name), packages.map((x) => x.installedVersion)],
-    );
+      values: [manifestDigests, packages.map((x) => x.ecosystem), packages.map((x) => x.name), packages.map((x) => x.installedVersion)],
+    });
     for (const r of rows) {
       const key = locationKey(r.manifest_digest, r.ecosystem, r.name, r.installed_version);
       const list = out.get(key) ?? [];
@@ -444,6 +458,8 @@ export class ConsoleQueries {
     ids: readonly string[],
     limit: number,
     rawCursor: string | undefined,
+    /** the totals when known already (the in-memory summary): no aggregate over the id's findings */
+    known?: { totalPlatforms: number; fixedVersions: string[]; severity?: Severity },
   ): Promise<
     Page<Omit<AffectedImageRow, 'packages'> & { packages: Omit<AffectedPackageRow, 'locations'>[] }> & {
       totalPlatforms: number;
@@ -452,12 +468,18 @@ export class ConsoleQueries {
     }
   > {
     const cursor = decodeCursor(rawCursor, 's');
-    const totals = this.pool.query<{ platforms: string; worst: number | null; fixed: string[] | null }>(
-      `select count(distinct manifest_digest) as platforms, min(${severityRank('f')}) as worst,
+    const totals = known
+      ? Promise.resolve({
+          rows: [
+            { platforms: String(known.totalPlatforms), worst: known.severity ? SEVERITIES.indexOf(known.severity) + 1 : null, fixed: known.fixedVersions },
+          ],
+        })
+      : this.pool.query<{ platforms: string; worst: number | null; fixed: string[] | null }>(
+          `select count(distinct manifest_digest) as platforms, min(${severityRank('f')}) as worst,
               array_agg(distinct fixed_version) filter (where fixed_version <> '') as fixed
        from strata.image_findings f where f.vulnerability_id = any($1::text[])`,
-      [ids],
-    );
+          [ids],
+        );
     const pageRows = this.pool.query<{ manifest_digest: string }>(
       `select distinct manifest_digest from strata.image_findings
        where vulnerability_id = any($1::text[]) ${cursor ? 'and manifest_digest > $3' : ''}

@@ -38,6 +38,7 @@ import { filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, 
 import { createLiveFeed, type LiveFeed } from './live.js';
 import { ConsoleQueries, locationKey, type ScanInfoSource } from './queries.js';
 import { staticFiles } from './static.js';
+import { FindingsSummary } from './summary.js';
 
 export interface ConsoleOptions {
   logger: Logger;
@@ -57,6 +58,10 @@ export interface ConsoleOptions {
   scans: ScanServiceImpl['direct'];
   /** The advisory DB (aliases of an advisory id, its summary). */
   indexSource?: () => Promise<OpenIndexResult>;
+  /** Answer the overview from the in-memory summary (summary.ts) once loaded. Default true. */
+  summary?: boolean;
+  /** How often the summary looks for changed images. Default 2000 ms. */
+  summaryRefreshMs?: number;
   /** The most URL bytes a request may have. Default 8 KiB. */
   maxUrlBytes?: number;
 }
@@ -66,6 +71,8 @@ export interface ConsoleServer {
   /** http(s)://host:port */
   readonly url: string;
   readonly live: LiveFeed;
+  /** Resolves once the overview summary is in memory (at once without one; rejects when it could not load). */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,6 +154,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const auth = consoleAuth(options.token);
   const secure = Boolean(options.tls);
   const queries = db ? new ConsoleQueries(db.pool) : undefined;
+  const summary =
+    db && options.summary !== false
+      ? new FindingsSummary({ pool: db.pool, logger, ...(options.summaryRefreshMs !== undefined ? { refreshMs: options.summaryRefreshMs } : {}) })
+      : undefined;
   const files = staticFiles(options.staticDir);
   const maxUrl = options.maxUrlBytes ?? 8 * 1024;
 
@@ -196,8 +207,20 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return digest;
   };
 
+  // One image page asks for its layers from three calls at once: they share one read (kept 10 s).
+  const layerCache = new Map<string, { at: number; layers: Promise<LayerInfo[]> }>();
+  const layersOf = (manifestDigest: string): Promise<LayerInfo[]> => {
+    const hit = layerCache.get(manifestDigest);
+    if (hit && Date.now() - hit.at < 10_000) return hit.layers;
+    const layers = readLayers(manifestDigest);
+    layerCache.set(manifestDigest, { at: Date.now(), layers });
+    layers.catch(() => layerCache.delete(manifestDigest));
+    while (layerCache.size > 256) layerCache.delete(layerCache.keys().next().value as string);
+    return layers;
+  };
+
   /** The layers of an image, bottom to top: the image record's (with sizes) merged with the DB's per-layer counts. */
-  async function layersOf(manifestDigest: string): Promise<LayerInfo[]> {
+  async function readLayers(manifestDigest: string): Promise<LayerInfo[]> {
     const [record, stats] = await Promise.all([
       readImageRecord(store, manifestDigest).catch((error: unknown) => {
         logger.warn({ err: describeError(error), manifestDigest }, 'console: could not read the image record');
@@ -301,7 +324,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         get();
         if (id !== undefined) break;
         const filters = filtersOf(query);
-        const body: OverviewResponse = { filters, ...(await needDb().overview(filters)), asOf: new Date().toISOString() };
+        const q = needDb();
+        let overview;
+        if (summary?.ready) {
+          await summary.fresh();
+          overview = summary.overview(filters);
+        } else overview = await q.overview(filters);
+        const body: OverviewResponse = { filters, ...overview, asOf: new Date().toISOString() };
         sendJson(res, 200, body);
         return;
       }
@@ -426,7 +455,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           }
         }
         const idList = [...ids].sort();
-        const page = await q.vulnerability(idList, limitOf(query), param(query, 'cursor'));
+        let known;
+        if (summary?.ready) {
+          await summary.fresh();
+          known = summary.vulnerability(idList);
+        }
+        const page = await q.vulnerability(idList, limitOf(query), param(query, 'cursor'), known);
         const where = await q.locations(
           page.items.map((i) => i.manifestDigest),
           page.items.flatMap((i) => i.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, installedVersion: p.installedVersion }))),
@@ -564,11 +598,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const url = `${secure ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   logger.info({ address: `${host}:${port}`, auth: auth.required, tls: secure, db: Boolean(queries), staticDir: options.staticDir }, 'console listening');
 
+  const ready = summary ? summary.load() : Promise.resolve();
+  ready.catch((error: unknown) => logger.error({ err: describeError(error) }, 'console: could not load the findings summary; the overview reads PostgreSQL'));
   let closed: Promise<void> | undefined;
   return {
     port,
     url,
     live,
+    ready,
     close() {
       closed ??= new Promise<void>((resolve) => {
         live.close();

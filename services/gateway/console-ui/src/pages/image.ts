@@ -3,7 +3,7 @@
 // source and the layer of the package, and the report in every format. `?layer=<diffID>` narrows
 // packages and findings to one layer (the vulnerability page links here that way).
 import { api, type FindingRow, type ImageDetail, type PackageRow, type SeverityCounts } from '../api.js';
-import { fmtBytes, fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
+import { displayRef, fmtBytes, fmtInt, fmtTime, h, replace, shortDigest } from '../dom.js';
 import type { PageContext } from '../main.js';
 import { badge, countChips, countKey, errorBox, link, loading, pagedTable, section, SEVERITIES } from '../ui.js';
 
@@ -105,7 +105,7 @@ export function imagePage(ctx: PageContext): () => void {
     const i = d.image;
     replace(
       head,
-      h('h1', { 'data-test': 'image-ref' }, i.imageRef),
+      h('h1', { 'data-test': 'image-ref', title: i.imageRef }, displayRef(i.imageRef)),
       h(
         'dl',
         { class: 'facts' },

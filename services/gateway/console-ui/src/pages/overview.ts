@@ -198,19 +198,28 @@ export function overviewPage(ctx: PageContext): () => void {
   );
   void loadAll(true);
 
-  // Live: a new scan or a delta changes the numbers; reload (at most every 1.5 s).
+  // Live: a new scan or a delta changes the numbers; reload (at most every 1.5 s), and once more
+  // when the events have settled for 4 s (the server's overview may look for changes only every
+  // few seconds, so the first reload can come too early).
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let settle: ReturnType<typeof setTimeout> | undefined;
   const stop = ctx.live.listen({
     findings: () => {
       timer ??= setTimeout(() => {
         timer = undefined;
         void loadAll(false);
       }, 1_500);
+      if (settle) clearTimeout(settle);
+      settle = setTimeout(() => {
+        settle = undefined;
+        void loadAll(false);
+      }, 4_000);
     },
   });
   return () => {
     stop();
     if (timer) clearTimeout(timer);
+    if (settle) clearTimeout(settle);
     chart?.destroy();
   };
 }
