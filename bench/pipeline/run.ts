@@ -311,6 +311,8 @@ interface AnalyzeRun {
   perAnalyzer: number[];
   partitionsOf: string[][];
   layersPerPartition: Record<number, number>;
+  /** seconds from the first layer.fetched to each replica's last layer.analyzed */
+  lastResultOf: number[];
   cpuWindow: CpuUse;
   cpuEndToEnd: CpuUse;
   loadBefore: string;
@@ -383,6 +385,8 @@ async function runAnalyzeStage(refs: string[], bucket: string, layerCount: numbe
     for (const s of services) pids[s.name] = s.child.pid!;
     pids['bench (this process)'] = process.pid;
     const fetchedAt: number[] = [];
+    const partitionOf = new Map<string, number>(); // diffID → layer.fetched partition
+    const doneAt = new Map<string, number>(); // diffID → its layer.analyzed timestamp
     const analyzedAt: number[] = [];
     const layersPerPartition: Record<number, number> = {};
     const completed = new Map<string, boolean>();
@@ -395,9 +399,12 @@ async function runAnalyzeStage(refs: string[], bucket: string, layerCount: numbe
           firstTaskSample ??= sampleCpu(pids);
           fetchedAt.push(m.timestamp);
           layersPerPartition[m.partition] = (layersPerPartition[m.partition] ?? 0) + 1;
+          partitionOf.set(decodeEvent(Topics.layerFetched, m.value).diffId, m.partition);
         } else if (topic.endsWith(Topics.layerAnalyzed)) {
-          if (decodeEvent(Topics.layerAnalyzed, m.value).fromCache) return;
+          const event = decodeEvent(Topics.layerAnalyzed, m.value);
+          if (event.fromCache) return;
           analyzedAt.push(m.timestamp);
+          doneAt.set(event.diffId, m.timestamp);
           if (analyzedAt.length === layerCount) lastResultSample = sampleCpu(pids);
         } else if (topic.endsWith(Topics.scanCompleted)) completed.set(decodeEvent(Topics.scanCompleted, m.value).scanId, true);
         else completed.set(decodeEvent(Topics.scanFailed, m.value).scanId, false);
@@ -416,6 +423,13 @@ async function runAnalyzeStage(refs: string[], bucket: string, layerCount: numbe
       throw new Error(`only ${analyzedAt.length} of ${layerCount} layers were analyzed (failed scans: ${[...completed.values()].filter((ok) => !ok).length})`);
 
     const perAnalyzer = await Promise.all(analyzerUrls.map((u) => metric(u, 'strata_layers_analyzed_total')));
+    // when each replica published its last result, from the partitions it held
+    const firstTask = Math.min(...fetchedAt);
+    const lastResultOf = assignment.map((held) => {
+      const partitions = new Set(held.map((p) => Number(p.slice(fetchedTopic.length + 1))));
+      const mine = [...doneAt].filter(([diffId]) => partitions.has(partitionOf.get(diffId) ?? -1)).map(([, at]) => at);
+      return mine.length ? (Math.max(...mine) - firstTask) / 1000 : 0;
+    });
     const rssMB: Record<string, number> = {};
     for (const [i, s] of services.entries()) rssMB[s.name] = (await metric(urls[i]!, 'strata_process_max_rss_bytes')) / MB;
     return {
@@ -426,6 +440,7 @@ async function runAnalyzeStage(refs: string[], bucket: string, layerCount: numbe
       failed: [...completed.values()].filter((ok) => !ok).length,
       perAnalyzer,
       partitionsOf: assignment.map((ps) => ps.map((p) => p.slice(fetchedTopic.length + 1))),
+      lastResultOf,
       layersPerPartition,
       cpuWindow: cpuUse(firstTaskSample, lastResultSample),
       cpuEndToEnd: cpuUse(start, end),
@@ -531,7 +546,7 @@ async function analyzerBench(): Promise<void> {
           const fair = total / r.perAnalyzer.length;
           console.log(
             `  analyzer-${i + 1}: ${count} layers (${((count / total) * 100).toFixed(0)}% of ${total}; ${(((count - fair) / fair) * 100).toFixed(0)}% from an even share), ` +
-              `partitions ${r.partitionsOf[i]!.join(',')}`,
+              `partitions ${r.partitionsOf[i]!.join(',')}, last result at ${r.lastResultOf[i]!.toFixed(1)} s`,
           );
         }
         console.log('  CPU in the analyze window:');

@@ -5,8 +5,9 @@
 // (GetReport per image, ListAffectedImages per vulnerability). It follows a finding from the
 // vulnerability page to its image and layer, scans an image through the scan form while the stages
 // complete, and sees the findings delta of an advisory update arrive on the open image page without
-// a reload. A page load that fails, an HTTP error, a failed request or anything the browser logs as
-// an error fails the test. Screenshots of each page go to docs/console/.
+// a reload (a layer's created_by there is markup, which must show as text and never run). A page
+// load that fails, an HTTP error, a failed request or anything the browser logs as an error fails
+// the test. Screenshots of each page go to docs/console/; browser-side load times are printed.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -404,7 +405,9 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
 
   // The scan form: an image with the probe package, scanned now; every stage ends done.
   const repo = uniqueName('console').toLowerCase();
-  const probeLayer = await tarLayer({ [`opt/app/node_modules/${PROBE}/package.json`]: JSON.stringify({ name: PROBE, version: '1.4.0' }) }, `COPY ${PROBE}`);
+  // Its layer's created_by is markup, as an image's history may carry anything: shown as text, never run.
+  const hostileCreatedBy = `COPY ${PROBE} <img src=x onerror="window.__injected=1"><script>window.__injected=2</script>`;
+  const probeLayer = await tarLayer({ [`opt/app/node_modules/${PROBE}/package.json`]: JSON.stringify({ name: PROBE, version: '1.4.0' }) }, hostileCreatedBy);
   const pushed = await pushImage(host, `${repo}/app`, 'v1', [await uniqueLayer(`${repo}-base`), probeLayer]);
   // A second tab keeps the overview open: the new image must appear there without a reload.
   const overview = await context.newPage();
@@ -435,6 +438,9 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   await page.waitForSelector('.page[data-loaded] [data-test="findings"][aria-busy="false"]');
   assert.equal(await page.locator(`[data-test="findings"] tr[data-id="${PROBE_ID}"]`).count(), 0);
   const before = await chips(page, 'dd [data-test="image-counts"]');
+  assert.ok((await page.locator('[data-test="layers"] .created-by').allTextContents()).includes(hostileCreatedBy), 'created_by shown as text');
+  assert.equal(await page.locator('[data-test="layers"] img, [data-test="layers"] script').count(), 0);
+  assert.equal(await page.evaluate(() => window.__injected), undefined, 'nothing from created_by ran');
   await page.evaluate(() => Object.assign(window, { __notReloaded: true }));
   const staging = `${dbDir}.staging`;
   writeFileSync(staging, probeRecord());
@@ -462,6 +468,27 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   const probeRow = page.locator(`[data-test="findings"] tr[data-id="${PROBE_ID}"] td`);
   assert.deepEqual((await probeRow.allTextContents()).slice(1, 5), [`${PROBE}npm`, '1.4.0', '2.0.0', 'CRITICAL']);
   await shot('image-live');
+
+  // From the finding to its vulnerability page: the one image, and the fix, as ListAffectedImages says.
+  await page.click(`[data-test="findings"] tr[data-id="${PROBE_ID}"] a[href^="/vulnerabilities/"]`);
+  await page.waitForURL(new RegExp(`/vulnerabilities/${PROBE_ID}$`));
+  await page.waitForSelector('.page[data-loaded] [data-test="affected"][aria-busy="false"]');
+  // (the gateway's in-memory overview looks for changes at most every 2 s: its totals may lag the
+  // rows for that long, so the page is opened again until they agree)
+  await waitUntil(
+    async () => {
+      if ((await intOf(page, '[data-test="vuln-platforms"]')) === probeAffected.images.length) return true;
+      await new Promise((r) => setTimeout(r, 1_000));
+      await open(`/vulnerabilities/${PROBE_ID}`);
+      return undefined;
+    },
+    20_000,
+    `the vulnerability page to count ${probeAffected.images.length} platform(s)`,
+  );
+  assert.equal(await textOf(page, '[data-test="vuln-fixed"]'), probeAffected.images[0]!.packages[0]!.fixedVersion);
+  assert.deepEqual(await page.locator('[data-test="affected"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-digest'))), [
+    pushed.manifestDigest,
+  ]);
 
   assert.deepEqual(problems, [], 'the browser saw no errors');
   for (const { path, ms } of loadTimes) t.diagnostic(`page load ${ms} ms (navigation to data shown): ${path.length > 60 ? `${path.slice(0, 60)}…` : path}`);

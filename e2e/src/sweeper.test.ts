@@ -101,18 +101,37 @@ test('blob housekeeping: sweeps during scans delete only what no scan referenced
       assert.ok(swept.has(key), `the leftover ${key} was swept`);
       assert.equal(await d.store.exists(key), false, `the leftover ${key} is gone`);
     }
-    let checked = 0;
-    for (const image of images) checked += await assertReferencedWhole(d, (await readImageRecord(d.store, image.manifestDigest))!);
-    const imageKeys = new Set(
-      (await Promise.all(images.map((i) => readImageRecord(d.store, i.manifestDigest)))).flatMap((r) =>
-        r!.layers.flatMap((l) => [l.digest, layerResultKey(l.cacheKey)]),
-      ),
-    );
+    const imageRecords = await Promise.all(images.map(async (i) => (await readImageRecord(d.store, i.manifestDigest))!));
+    const imageKeys = new Set(imageRecords.flatMap((r) => r.layers.flatMap((l) => [l.digest, layerResultKey(l.cacheKey)])));
     const sweptImageKeys = [...swept].filter((k) => imageKeys.has(k)).length;
-    t.diagnostic(
-      `${ids.length} scans, ${sweeps} sweeps, ${swept.size} keys swept (${sweptImageKeys} of the images' between their scans); ${checked} referenced keys checked whole`,
+    assert.ok(sweptImageKeys > 0, 'keys of the images went stale between their scans and were swept while other scans ran');
+
+    // Every image scanned once more, then a sweep whose grace period reaches back to that round:
+    // every key the round referenced is kept, present and whole.
+    const roundStart = Date.now();
+    const last = await Promise.all(images.map((image) => d.submit(image.ref)));
+    for (const id of last) assert.equal((await d.waitForRecord(id, (r) => r.status === 'COMPLETED' || r.status === 'FAILED', 240_000)).status, 'COMPLETED');
+    const final = await sweepOnce(fetcher.runtime, db, { graceMs: Date.now() - roundStart + 1_000, openScanMaxAgeMs: 600_000, batch: 7 });
+    assert.deepEqual(
+      final.keys.filter((k) => imageKeys.has(k)),
+      [],
+      'nothing the last round referenced was swept',
     );
-    assert.ok(checked > 0, 'the keys of the last scans are still referenced and were checked');
+    let checked = 0;
+    for (const record of imageRecords) {
+      const n = await assertReferencedWhole(d, record);
+      assert.equal(n, record.layers.length * 2, `every layer blob and result of ${record.manifestDigest} is referenced, present and whole`);
+      checked += n;
+    }
+    // With the findings DB the scan records are its rows: none in the blob store.
+    const inStore: string[] = [];
+    for await (const key of d.store.list('scans/')) inStore.push(key);
+    assert.deepEqual(inStore, [], 'no scans/ documents in the blob store');
+    const recorded = new Set(await d.scanIds());
+    for (const id of [...ids, ...last]) assert.ok(recorded.has(id), `scan ${id} is a row of strata.scans`);
+    t.diagnostic(
+      `${ids.length} scans, ${sweeps} sweeps, ${swept.size} keys swept (${sweptImageKeys} of the images' between their scans); after a last round, ${checked} referenced keys checked whole`,
+    );
   });
 
   await t.test('a scan that starts while a sweep holds its stale keys waits, then fetches and analyzes again', async () => {

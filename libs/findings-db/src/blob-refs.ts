@@ -25,10 +25,13 @@ export async function touchImageBlobs(db: FindingsDb, manifestDigest: string, re
   const keys = [...unique.keys()].sort();
   if (keys.length === 0) return;
   await db.transaction(async (client) => {
-    // Sorted, so concurrent touches of shared keys lock them in one order (no deadlock).
+    // In one order (blobs first, then results, each by key), so concurrent touches of shared keys
+    // never deadlock. Blobs first: a sweep racing this touch can then take a layer's result but not
+    // leave its result without the blob (the sweep skips the blob row this touch holds), so the
+    // scan analyzes the layer again from the blob rather than trusting a result whose blob is gone.
     await client.query(
       `insert into strata.blob_refs (blob_key, kind, last_referenced_at)
-       select k, t, now() from unnest($1::text[], $2::text[]) as w(k, t) order by 1
+       select k, t, now() from unnest($1::text[], $2::text[]) as w(k, t) order by t = 'layer-result', k
        on conflict (blob_key) do update set last_referenced_at = now()`,
       [keys, keys.map((k) => unique.get(k))],
     );

@@ -107,6 +107,7 @@ export async function sweepOnce(runtime: SweepRuntime, db: FindingsDb, options: 
         await forEachLimited([...refs], 8, (ref) => store.delete(ref.key));
       },
     });
+    if (removed.length > 0) runtime.logger.debug({ component: 'sweeper', keys: removed.map((r) => r.key) }, 'swept');
     for (const ref of removed) {
       deleted[ref.kind]++;
       keys.push(ref.key);

@@ -586,6 +586,30 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       expected.map((e) => [e.manifest_digest, e.package_name, e.fixed_version]),
     );
     assert.equal(total, new Set(expected.map((e) => e.manifest_digest)).size);
+    // the totals from the in-memory summary equal the SQL path's
+    const sqlOnly = await startConsole({
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      staticDir,
+      db,
+      store,
+      hub: gateway.events,
+      scans: gateway.scans,
+      summary: false,
+    });
+    try {
+      for (const vuln of ['CVE-2024-1001', 'CVE-2024-1003']) {
+        const a = await call<VulnerabilityResponse>(`/api/v1/vulnerabilities/${vuln}`);
+        const b = (await fetch(`${sqlOnly.url}/api/v1/vulnerabilities/${vuln}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) =>
+          r.json(),
+        )) as VulnerabilityResponse;
+        assert.deepEqual(a.json, b, vuln);
+      }
+    } finally {
+      await sqlOnly.close();
+    }
     const none = await call<VulnerabilityResponse>('/api/v1/vulnerabilities/CVE-1999-0001');
     assert.deepEqual([none.status, none.json.items.length, none.json.totalPlatforms], [200, 0, 0]);
   });

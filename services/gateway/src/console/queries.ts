@@ -182,31 +182,37 @@ export class ConsoleQueries {
     const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const first = new Date(today.getTime() - (days - 1) * 86_400_000);
     const p = new Params();
-    const firstParam = p.add(first.toISOString().slice(0, 10));
     const where: string[] = [];
     if (f.repo) where.push(`m.repository like ${p.add(globToLike(f.repo))} escape '\\'`);
-    const { rows } = await this.pool.query<Record<string, string> & { day: string }>(
-      `select to_char(greatest((n.recorded_at at time zone 'UTC')::date, ${firstParam}::date), 'YYYY-MM-DD') as day,
+    // date_bin on the timestamp: a per-row text or time-zone conversion costs 3x the whole sum
+    const { rows } = await this.pool.query<Record<string, string> & { day: Date }>(
+      `select date_bin('1 day', n.recorded_at, timestamptz '2000-01-01 00:00:00+00') as day,
               ${SEVERITIES.map((s) => `sum(${countExpr(f, s, 'n')}) as ${COLUMN[s]}`).join(', ')}
        from strata.findings_change_net n
        ${f.repo ? 'join strata.image_manifests m on m.manifest_digest = n.manifest_digest' : ''}
        ${whereSql(where)}
-       group by 1 order by 1`,
+       group by 1`,
       p.values,
     );
-    const net = new Map(rows.map((r) => [r.day, r]));
+    // days before the first point add up into it; days after today (clock skew) into today
+    const firstDay = first.toISOString().slice(0, 10);
+    const lastDay = today.toISOString().slice(0, 10);
+    const net = new Map<string, SeverityCounts>();
+    for (const r of rows) {
+      const raw = new Date(r.day).toISOString().slice(0, 10);
+      const day = raw < firstDay ? firstDay : raw > lastDay ? lastDay : raw;
+      const into = net.get(day) ?? zero();
+      for (const k of COUNT_KEYS) into[k] += num(r[k]);
+      net.set(day, into);
+    }
     const open = zero();
     const points: TrendPoint[] = [];
     for (let d = first.getTime(); d <= today.getTime(); d += 86_400_000) {
       const day = new Date(d).toISOString().slice(0, 10);
       const change = net.get(day);
-      if (change) for (const k of COUNT_KEYS) open[k] += num(change[k]);
+      if (change) for (const k of COUNT_KEYS) open[k] += change[k];
       points.push({ day, open: { ...open } });
     }
-    // changes recorded after today's end (clock skew) count into today
-    const later = rows.filter((r) => r.day > (points.at(-1)?.day ?? ''));
-    const last = points.at(-1);
-    if (last) for (const r of later) for (const k of COUNT_KEYS) last.open[k] += num(r[k]);
     return points;
   }
 
@@ -452,6 +458,8 @@ export class ConsoleQueries {
     ids: readonly string[],
     limit: number,
     rawCursor: string | undefined,
+    /** the totals when known already (the in-memory summary): no aggregate over the id's findings */
+    known?: { totalPlatforms: number; fixedVersions: string[]; severity?: Severity },
   ): Promise<
     Page<Omit<AffectedImageRow, 'packages'> & { packages: Omit<AffectedPackageRow, 'locations'>[] }> & {
       totalPlatforms: number;
@@ -460,12 +468,18 @@ export class ConsoleQueries {
     }
   > {
     const cursor = decodeCursor(rawCursor, 's');
-    const totals = this.pool.query<{ platforms: string; worst: number | null; fixed: string[] | null }>(
-      `select count(distinct manifest_digest) as platforms, min(${severityRank('f')}) as worst,
+    const totals = known
+      ? Promise.resolve({
+          rows: [
+            { platforms: String(known.totalPlatforms), worst: known.severity ? SEVERITIES.indexOf(known.severity) + 1 : null, fixed: known.fixedVersions },
+          ],
+        })
+      : this.pool.query<{ platforms: string; worst: number | null; fixed: string[] | null }>(
+          `select count(distinct manifest_digest) as platforms, min(${severityRank('f')}) as worst,
               array_agg(distinct fixed_version) filter (where fixed_version <> '') as fixed
        from strata.image_findings f where f.vulnerability_id = any($1::text[])`,
-      [ids],
-    );
+          [ids],
+        );
     const pageRows = this.pool.query<{ manifest_digest: string }>(
       `select distinct manifest_digest from strata.image_findings
        where vulnerability_id = any($1::text[]) ${cursor ? 'and manifest_digest > $3' : ''}

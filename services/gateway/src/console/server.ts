@@ -455,7 +455,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           }
         }
         const idList = [...ids].sort();
-        const page = await q.vulnerability(idList, limitOf(query), param(query, 'cursor'));
+        let known;
+        if (summary?.ready) {
+          await summary.fresh();
+          known = summary.vulnerability(idList);
+        }
+        const page = await q.vulnerability(idList, limitOf(query), param(query, 'cursor'), known);
         const where = await q.locations(
           page.items.map((i) => i.manifestDigest),
           page.items.flatMap((i) => i.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, installedVersion: p.installedVersion }))),

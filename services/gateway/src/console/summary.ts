@@ -20,6 +20,8 @@ interface Image {
   group: number;
   /** vulnerability << 4 | severity rank (0 critical … 4 unknown) << 1 | fixable */
   findings: Uint32Array;
+  /** the fixed version of each finding (interned; 0 = none) */
+  fixed: Uint32Array;
 }
 
 export interface SummaryOptions {
@@ -37,8 +39,8 @@ const LOOK_BACK_MS = 30_000;
 
 export class FindingsSummary {
   private images = new Map<string, Image>();
-  private strings = new Map<string, number>();
-  private names: string[] = [];
+  private strings = new Map<string, number>([['', 0]]);
+  private names: string[] = [''];
   private globCache = new Map<string, { version: number; match: Set<string> }>();
   private version = 0;
   private loaded: Promise<void> | undefined;
@@ -76,7 +78,7 @@ export class FindingsSummary {
   private async readImages(digests: readonly string[] | undefined, after: string | undefined, into: Map<string, Image>): Promise<string | undefined> {
     const { rows } = await this.options.pool.query<{ manifest_digest: string; repository: string; grp: string; findings: string | null }>(
       `select m.manifest_digest, m.repository, coalesce(m.index_digest, m.manifest_digest) as grp,
-              (select string_agg(f.vulnerability_id || chr(1) || f.severity || chr(1) || (f.fixed_version <> '')::int, chr(2))
+              (select string_agg(f.vulnerability_id || chr(1) || f.severity || chr(1) || f.fixed_version, chr(2))
                  from strata.image_findings f where f.manifest_digest = m.manifest_digest) as findings
        from strata.image_manifests m
        where ${digests ? 'm.manifest_digest = any($1::text[])' : after === undefined ? 'true' : 'm.manifest_digest > $1'}
@@ -86,12 +88,14 @@ export class FindingsSummary {
     for (const r of rows) {
       const parts = r.findings ? r.findings.split('\u0002') : [];
       const findings = new Uint32Array(parts.length);
+      const fixed = new Uint32Array(parts.length);
       parts.forEach((part, i) => {
-        const [id, severity, fixable] = part.split('\u0001');
+        const [id, severity, fixedVersion] = part.split('\u0001');
         const rank = Math.max(0, SEVERITIES.indexOf(severity as Severity));
-        findings[i] = (this.intern(id ?? '') << 4) | (rank << 1) | (fixable === '1' ? 1 : 0);
+        findings[i] = (this.intern(id ?? '') << 4) | (rank << 1) | (fixedVersion ? 1 : 0);
+        fixed[i] = this.intern(fixedVersion ?? '');
       });
-      into.set(r.manifest_digest, { repository: this.intern(r.repository), group: this.intern(r.grp), findings });
+      into.set(r.manifest_digest, { repository: this.intern(r.repository), group: this.intern(r.grp), findings, fixed });
     }
     return rows.at(-1)?.manifest_digest;
   }
@@ -162,75 +166,139 @@ export class FindingsSummary {
   /** The overview under `f`, as ConsoleQueries.overview answers it from SQL. */
   overview(f: AppliedFilters): Overview {
     const repos = this.matching(f.repo);
-    const wanted = [true, true, true, true, true];
-    if (f.severities.length > 0) for (let r = 0; r < 5; r++) wanted[r] = f.severities.includes(SEVERITIES[r] as Severity);
+    const wanted = [0, 1, 2, 3, 4].map((r) => f.severities.length === 0 || f.severities.includes(SEVERITIES[r] as Severity));
+    const size = this.names.length;
+    // per interned id: repositories' counts and platforms, vulnerabilities' platforms/findings/worst/fixable
+    const repoCounts = new Int32Array(size * 5);
+    const repoPlatforms = new Int32Array(size);
+    const repoList: number[] = [];
+    const vulnPlatforms = new Int32Array(size);
+    const vulnFindings = new Int32Array(size);
+    const vulnWorst = new Uint8Array(size).fill(9);
+    const vulnFixable = new Uint8Array(size);
+    const vulnLast = new Int32Array(size);
+    const vulnList: number[] = [];
     const findings = [0, 0, 0, 0, 0];
     const worst = [0, 0, 0, 0, 0];
-    const groups = new Set<number>();
-    const repoStats = new Map<number, { platforms: number; counts: number[] }>();
-    const vulnPlatforms = new Map<number, { platforms: number; findings: number; worst: number; fixable: boolean; lastImage: number }>();
+    const groupSeen = new Uint8Array(size);
+    const repoTotal = new Int32Array(size);
+    let groups = 0;
     let platforms = 0;
-    let imageNo = 0;
     for (const image of this.images.values()) {
       if (repos && !repos.has(this.names[image.repository] as string)) continue;
-      imageNo++;
       platforms++;
-      groups.add(image.group);
-      let stats = repoStats.get(image.repository);
-      if (!stats) repoStats.set(image.repository, (stats = { platforms: 0, counts: [0, 0, 0, 0, 0] }));
-      stats.platforms++;
+      if (groupSeen[image.group] === 0) {
+        groupSeen[image.group] = 1;
+        groups++;
+      }
+      const repo = image.repository;
+      if (repoPlatforms[repo] === 0) repoList.push(repo);
+      repoPlatforms[repo] = (repoPlatforms[repo] as number) + 1;
       let imageWorst = 5;
       for (const packed of image.findings) {
         const rank = (packed >> 1) & 7;
         if (!wanted[rank] || (f.fixedOnly && (packed & 1) === 0)) continue;
-        findings[rank] = (findings[rank] ?? 0) + 1;
-        (stats.counts[rank] as number)++;
+        findings[rank] = (findings[rank] as number) + 1;
+        repoCounts[repo * 5 + rank] = (repoCounts[repo * 5 + rank] as number) + 1;
+        repoTotal[repo] = (repoTotal[repo] as number) + 1;
         if (rank < imageWorst) imageWorst = rank;
         const vuln = packed >>> 4;
-        let v = vulnPlatforms.get(vuln);
-        if (!v) vulnPlatforms.set(vuln, (v = { platforms: 0, findings: 0, worst: rank, fixable: false, lastImage: 0 }));
-        v.findings++;
-        if (rank < v.worst) v.worst = rank;
-        if (packed & 1) v.fixable = true;
-        if (v.lastImage !== imageNo) {
-          v.lastImage = imageNo;
-          v.platforms++;
+        if (vulnFindings[vuln] === 0) vulnList.push(vuln);
+        vulnFindings[vuln] = (vulnFindings[vuln] as number) + 1;
+        if (rank < (vulnWorst[vuln] as number)) vulnWorst[vuln] = rank;
+        if (packed & 1) vulnFixable[vuln] = 1;
+        if (vulnLast[vuln] !== platforms) {
+          vulnLast[vuln] = platforms;
+          vulnPlatforms[vuln] = (vulnPlatforms[vuln] as number) + 1;
         }
       }
-      if (imageWorst < 5) worst[imageWorst] = (worst[imageWorst] ?? 0) + 1;
+      if (imageWorst < 5) worst[imageWorst] = (worst[imageWorst] as number) + 1;
     }
-    const counts = (xs: number[]): SeverityCounts => Object.fromEntries(KEYS.map((k, i) => [k, xs[i] ?? 0])) as unknown as SeverityCounts;
     const byName = (a: number, b: number) => {
       const x = this.names[a] as string;
       const y = this.names[b] as string;
       return x < y ? -1 : x > y ? 1 : 0;
     };
-    const topVulnerabilities: VulnerabilitySummary[] = [...vulnPlatforms.entries()]
-      .sort(([a, x], [b, y]) => y.platforms - x.platforms || y.findings - x.findings || byName(a, b))
-      .slice(0, 10)
-      .map(([id, v]) => ({
-        vulnerabilityId: this.names[id] as string,
-        severity: SEVERITIES[v.worst] as Severity,
-        platforms: v.platforms,
-        findings: v.findings,
-        fixable: v.fixable,
-      }));
-    const topRepositories: RepositorySummary[] = [...repoStats.entries()]
-      .filter(([, s]) => s.counts.some((n) => n > 0))
-      .sort(([a, x], [b, y]) => {
-        for (let r = 0; r < 5; r++) if ((y.counts[r] as number) !== (x.counts[r] as number)) return (y.counts[r] as number) - (x.counts[r] as number);
-        return byName(a, b);
-      })
-      .slice(0, 10)
-      .map(([repo, s]) => ({ repository: this.names[repo] as string, platforms: s.platforms, counts: counts(s.counts) }));
+    const topVulns = topK(
+      vulnList,
+      10,
+      (a, b) => (vulnPlatforms[b] as number) - (vulnPlatforms[a] as number) || (vulnFindings[b] as number) - (vulnFindings[a] as number) || byName(a, b),
+    );
+    const repoOrder = (a: number, b: number) => {
+      for (let r = 0; r < 5; r++) {
+        const d = (repoCounts[b * 5 + r] as number) - (repoCounts[a * 5 + r] as number);
+        if (d !== 0) return d;
+      }
+      return byName(a, b);
+    };
+    const withFindings = repoList.filter((r) => (repoTotal[r] as number) > 0);
+    const counts = (xs: ArrayLike<number>): SeverityCounts => Object.fromEntries(KEYS.map((k, i) => [k, xs[i] ?? 0])) as unknown as SeverityCounts;
     return {
-      images: groups.size,
+      images: groups,
       platforms,
-      repositories: repoStats.size,
+      repositories: repoList.length,
       findings: counts(findings),
       platformsByWorstSeverity: counts(worst),
-      topVulnerabilities,
-      topRepositories,
+      topVulnerabilities: topVulns.map(
+        (v): VulnerabilitySummary => ({
+          vulnerabilityId: this.names[v] as string,
+          severity: SEVERITIES[vulnWorst[v] as number] as Severity,
+          platforms: vulnPlatforms[v] as number,
+          findings: vulnFindings[v] as number,
+          fixable: vulnFixable[v] === 1,
+        }),
+      ),
+      topRepositories: topK(withFindings, 10, repoOrder).map(
+        (r): RepositorySummary => ({
+          repository: this.names[r] as string,
+          platforms: repoPlatforms[r] as number,
+          counts: counts(repoCounts.subarray(r * 5, r * 5 + 5)),
+        }),
+      ),
     };
   }
+
+  /** Platforms holding any of `ids`, the worst severity and every fixed version (the vulnerability page's totals). */
+  vulnerability(ids: readonly string[]): { totalPlatforms: number; severity?: Severity; fixedVersions: string[] } {
+    const wanted = new Set(ids.map((id) => this.strings.get(id)).filter((n): n is number => n !== undefined));
+    let platforms = 0;
+    let worst = 9;
+    const fixed = new Set<number>();
+    if (wanted.size > 0)
+      for (const image of this.images.values()) {
+        let holds = false;
+        const list = image.findings;
+        for (let i = 0; i < list.length; i++) {
+          const packed = list[i] as number;
+          if (!wanted.has(packed >>> 4)) continue;
+          holds = true;
+          const rank = (packed >> 1) & 7;
+          if (rank < worst) worst = rank;
+          const v = image.fixed[i] as number;
+          if (v !== 0) fixed.add(v);
+        }
+        if (holds) platforms++;
+      }
+    return {
+      totalPlatforms: platforms,
+      ...(worst < 5 ? { severity: SEVERITIES[worst] as Severity } : {}),
+      fixedVersions: [...fixed].map((v) => this.names[v] as string).sort(),
+    };
+  }
+}
+
+/** The first k of `items` under `order`, without sorting them all. */
+function topK(items: readonly number[], k: number, order: (a: number, b: number) => number): number[] {
+  const top: number[] = [];
+  for (const item of items) {
+    if (top.length === k && order(item, top[k - 1] as number) >= 0) continue;
+    let i = top.length === k ? k - 1 : top.length;
+    if (top.length < k) top.push(item);
+    while (i > 0 && order(item, top[i - 1] as number) < 0) {
+      top[i] = top[i - 1] as number;
+      i--;
+    }
+    top[i] = item;
+  }
+  return top;
 }
