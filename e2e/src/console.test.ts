@@ -469,6 +469,27 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   assert.deepEqual((await probeRow.allTextContents()).slice(1, 5), [`${PROBE}npm`, '1.4.0', '2.0.0', 'CRITICAL']);
   await shot('image-live');
 
+  // From the finding to its vulnerability page: the one image, and the fix, as ListAffectedImages says.
+  await page.click(`[data-test="findings"] tr[data-id="${PROBE_ID}"] a[href^="/vulnerabilities/"]`);
+  await page.waitForURL(new RegExp(`/vulnerabilities/${PROBE_ID}$`));
+  await page.waitForSelector('.page[data-loaded] [data-test="affected"][aria-busy="false"]');
+  // (the gateway's in-memory overview looks for changes at most every 2 s: its totals may lag the
+  // rows for that long, so the page is opened again until they agree)
+  await waitUntil(
+    async () => {
+      if ((await intOf(page, '[data-test="vuln-platforms"]')) === probeAffected.images.length) return true;
+      await new Promise((r) => setTimeout(r, 1_000));
+      await open(`/vulnerabilities/${PROBE_ID}`);
+      return undefined;
+    },
+    20_000,
+    `the vulnerability page to count ${probeAffected.images.length} platform(s)`,
+  );
+  assert.equal(await textOf(page, '[data-test="vuln-fixed"]'), probeAffected.images[0]!.packages[0]!.fixedVersion);
+  assert.deepEqual(await page.locator('[data-test="affected"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-digest'))), [
+    pushed.manifestDigest,
+  ]);
+
   assert.deepEqual(problems, [], 'the browser saw no errors');
   for (const { path, ms } of loadTimes) t.diagnostic(`page load ${ms} ms (navigation to data shown): ${path.length > 60 ? `${path.slice(0, 60)}…` : path}`);
 });

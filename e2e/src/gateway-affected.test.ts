@@ -141,12 +141,18 @@ test('an advisory update re-matches only the 3 of 20 images holding the package;
   assert.deepEqual(
     paged,
     shared.images.map((i) => i.manifestDigest),
+    'the pages in the order of the whole answer',
   );
-  assert.deepEqual([...paged].sort(), paged, 'sorted by manifest digest');
+  assert.equal(new Set(paged).size, 20);
   await assert.rejects(
     client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: 'left-pad' } }, pageSize: 10_001 }),
     (error: unknown) => isServiceError(error) && error.code === grpc.status.INVALID_ARGUMENT,
   );
+  if (d.env.STRATA_PG_URL)
+    await assert.rejects(
+      client.client.listAffectedImages({ query: { case: 'package', value: { ecosystem: 'npm', name: 'left-pad' } }, pageToken: 'not-a-token' }),
+      (error: unknown) => isServiceError(error) && error.code === grpc.status.INVALID_ARGUMENT,
+    );
 
   // 1. A new record for the probe package.
   drop('STRATA-PROBE-0001.json', probeRecord('STRATA-PROBE-0001'));

@@ -247,6 +247,40 @@ test('re-match work: planned once; claimers never share a batch; a lease that ru
   const all = await work.holdingsOf([list[0]!.digest], undefined);
   assert.ok(all.length > 10 && all.every((h) => h.image.manifestDigest === list[0]!.digest));
 
+  // ListAffectedImages pages: every holder once, in pages of 3 (images sharing an inventory too)
+  for (const pair of [
+    ['npm', 'lodash'],
+    ['pypi', 'urllib3'],
+  ] as [string, string][]) {
+    const ids = (await work.packagesFiledUnder([pair])).map((u) => u.packageId);
+    const holders = [...new Set((await work.holdings([pair])).map((h) => h.image.manifestDigest))].sort();
+    const seen: string[] = [];
+    let after = '';
+    do {
+      const page = await work.imagesHolding(ids, after, 3);
+      assert.ok(page.digests.length <= 3 && (page.next === '' || page.digests.length === 3));
+      seen.push(...page.digests);
+      after = page.next;
+    } while (after !== '');
+    assert.deepEqual([...seen].sort(), holders, pair.join(' '));
+    assert.equal(new Set(seen).size, seen.length);
+  }
+  await assert.rejects(work.imagesHolding(['1'], 'no-token', 3));
+  // the plan's stored postings give a batch the same holdings
+  assert.deepEqual(
+    (
+      await queue.holdings(
+        plan.updateId,
+        list.map((i) => i.digest),
+      )
+    ).map(key),
+    (
+      await work.holdingsOf(
+        list.map((i) => i.digest),
+        [['npm', 'lodash']],
+      )
+    ).map(key),
+  );
   // 12 claimers at once take 6 batches: each batch once
   const claims = (await Promise.all(Array.from({ length: 12 }, (_, i) => queue.claim(`owner-${i % 3}`, 60_000)))).filter((c) => c !== undefined);
   assert.equal(claims.length, 6);
@@ -295,6 +329,8 @@ test('re-match work: planned once; claimers never share a batch; a lease that ru
     plannedAt: undefined,
   });
   assert.equal(await queue.open(), false);
+  const left = await work.pool.query<{ n: number }>('select count(*)::int as n from strata.rematch_postings');
+  assert.equal(left.rows[0]!.n, 0, 'the postings of a finished update are deleted');
   const states = await work.findingsStates(again!.images);
   assert.ok([...states.values()].every((s) => s.advisoryDbVersion === 'v2' && s.findings.length === 1));
   const doneBy = await work.pool.query<{ done_by: string; n: number }>('select done_by, count(*)::int as n from strata.rematch_batches group by 1 order by 1');

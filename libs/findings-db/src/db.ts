@@ -752,21 +752,35 @@ export class FindingsDb {
   }
 
   /**
-   * The images holding any of `packageIds`, by manifest digest, after `after` (exclusive), at most
-   * `limit` (all when undefined): a page of ListAffectedImages.
+   * A page of the images holding any of `packageIds`, ordered by (inventory digest, manifest
+   * digest), after the position `after` (a token this gave), at most `limit`; `next` is the token
+   * of the page after, '' at the end. Each chunk holding the packages walks its inventories in
+   * order and stops at the page's end, so a package held by most images costs one page of rows.
    */
-  async imagesHolding(packageIds: readonly string[], after: string | undefined, limit: number | undefined): Promise<string[]> {
-    if (packageIds.length === 0) return [];
-    const { rows } = await this.pool.query<{ manifest_digest: string }>(
-      `select distinct m.manifest_digest
-       from strata.chunk_packages cp
-       join strata.inventory_chunks ic on ic.chunk_id = cp.chunk_id
-       join strata.image_manifests m on m.inventory_digest = ic.inventory_digest
-       where cp.package_id = any($1::bigint[]) and m.manifest_digest > $2
-       order by 1 ${limit !== undefined ? 'limit $3' : ''}`,
-      limit !== undefined ? [packageIds, after ?? '', limit] : [packageIds, after ?? ''],
-    );
-    return rows.map((r) => r.manifest_digest);
+  async imagesHolding(packageIds: readonly string[], after: string, limit: number): Promise<{ digests: string[]; next: string }> {
+    if (packageIds.length === 0) return { digests: [], next: '' };
+    const [fromInventory, fromImage] = after === '' ? ['', ''] : after.split(' ');
+    if (fromInventory === undefined || fromImage === undefined || (after !== '' && after.split(' ').length !== 2))
+      throw new FindingsDbError('not a page token this server gave');
+    const { rows } = await this.pool.query<{ inventory_digest: string; manifest_digest: string }>({
+      name: 'strata-images-holding',
+      text: `select x.inventory_digest, x.manifest_digest
+       from (select distinct chunk_id from strata.chunk_packages where package_id = any($1::bigint[])) c
+       cross join lateral (
+         select ic.inventory_digest, m.manifest_digest
+         from strata.inventory_chunks ic
+         join strata.image_manifests m on m.inventory_digest = ic.inventory_digest
+         where ic.chunk_id = c.chunk_id and ic.inventory_digest >= $2 and (ic.inventory_digest, m.manifest_digest) > ($2, $3)
+         order by ic.inventory_digest, m.manifest_digest
+         limit $4) x
+       group by 1, 2
+       order by 1, 2
+       limit $4`,
+      values: [packageIds, fromInventory, fromImage, limit + 1],
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { digests: page.map((r) => r.manifest_digest), next: rows.length > limit && last ? `${last.inventory_digest} ${last.manifest_digest}` : '' };
   }
 
   /**
@@ -825,7 +839,7 @@ export class FindingsDb {
   }
 }
 
-type HoldingDbRow = ImageDbRow & {
+export type HoldingDbRow = ImageDbRow & {
   unit_key: string;
   ecosystem: string;
   name: string;
@@ -838,10 +852,10 @@ type HoldingDbRow = ImageDbRow & {
   layer_created_by: string;
 };
 
-const HOLDING_COLUMNS = `${IMAGE_COLUMNS}, p.unit_key, p.ecosystem, p.name, p.installed_version, p.package, p.os as pkg_os,
+export const HOLDING_COLUMNS = `${IMAGE_COLUMNS}, p.unit_key, p.ecosystem, p.name, p.installed_version, p.package, p.os as pkg_os,
        pa.path, l.digest as layer_digest, l.diff_id as layer_diff_id, l.created_by as layer_created_by`;
 
-function holdingOf(r: HoldingDbRow): HoldingRow {
+export function holdingOf(r: HoldingDbRow): HoldingRow {
   return {
     image: imageOf(r),
     pkg: r.package,

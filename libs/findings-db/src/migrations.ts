@@ -432,10 +432,28 @@ create table strata.push_dedup (
 create index push_dedup_seen on strata.push_dedup (seen_at);
 `;
 
+// The postings a planned update touches (chunk, package, path), read once at the plan: a batch
+// then reads its images' holdings from here instead of walking every posting of each changed
+// package again (which at 100k images cost ~0.5 s per batch). Deleted when the update is done.
+// And the index that lets a ListAffectedImages page walk a chunk's inventories in order.
+const rematchPostings = `
+create table strata.rematch_postings (
+  update_id bigint not null references strata.rematch_updates on delete cascade,
+  chunk_id bigint not null,
+  package_id bigint not null,
+  path_id bigint not null
+);
+create index rematch_postings_chunk on strata.rematch_postings (update_id, chunk_id);
+
+-- ListAffectedImages pages: a chunk's inventories in order, so a page stops after its last image
+create index inventory_chunks_chunk_inventory on strata.inventory_chunks (chunk_id, inventory_digest);
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initial },
   { version: 2, name: 'postings in shared per-layer chunks', sql: chunkedPostings },
   { version: 3, name: 'console summaries: per-image counts and per-change net findings', sql: consoleSummaries },
   { version: 4, name: 're-match work partitioned across matcher replicas', sql: rematchWork },
   { version: 5, name: 'scan revisions, blob references, push dedup', sql: housekeeping },
+  { version: 6, name: 're-match postings of a planned update; inventories of a chunk in order', sql: rematchPostings },
 ];

@@ -9,7 +9,18 @@
 // again only as the identical bytes stored with the state (a replica that died between the send
 // and the mark).
 import type pg from 'pg';
-import { FindingsDbError, readStates, writeStates, type FindingsDb, type ImageRow, type SetFindingsInput } from './db.js';
+import {
+  FindingsDbError,
+  HOLDING_COLUMNS,
+  holdingOf,
+  readStates,
+  writeStates,
+  type FindingsDb,
+  type HoldingDbRow,
+  type HoldingRow,
+  type ImageRow,
+  type SetFindingsInput,
+} from './db.js';
 import type { FindingsState } from './db.js';
 
 export interface RematchPlanInput {
@@ -100,21 +111,29 @@ export class RematchWork {
         const row = rows[0] as { update_id: string; images: number; batches: number };
         return { updateId: row.update_id, created: false, images: row.images, batches: row.batches };
       }
+      // the postings of the changed packages, once: the batches read their images' holdings from them
+      await client.query(
+        `insert into strata.rematch_postings (update_id, chunk_id, package_id, path_id)
+         select $1, cp.chunk_id, cp.package_id, cp.path_id
+         from (select distinct l.package_id from unnest($2::text[], $3::text[]) as w(ecosystem, name)
+               join strata.package_lookups l on l.ecosystem = w.ecosystem and l.name = w.name) found
+         join strata.chunk_packages cp on cp.package_id = found.package_id`,
+        [updateId, input.pairs.map((p) => p[0]), input.pairs.map((p) => p[1])],
+      );
       const batches = await client.query<{ images: number }>(
-        `with wanted as (select distinct * from unnest($2::text[], $3::text[]) as w(ecosystem, name)),
-         found as (select distinct l.package_id from wanted w join strata.package_lookups l on l.ecosystem = w.ecosystem and l.name = w.name),
-         affected as (
-           select distinct m.manifest_digest from found
-           join strata.chunk_packages cp on cp.package_id = found.package_id
-           join strata.inventory_chunks ic on ic.chunk_id = cp.chunk_id
+        `with affected as (
+           select distinct m.manifest_digest
+           from (select distinct chunk_id from strata.rematch_postings where update_id = $1) rp
+           join strata.inventory_chunks ic on ic.chunk_id = rp.chunk_id
            join strata.image_manifests m on m.inventory_digest = ic.inventory_digest),
-         numbered as (select manifest_digest, (row_number() over (order by manifest_digest) - 1) / $4 as batch_no from affected)
+         numbered as (select manifest_digest, (row_number() over (order by manifest_digest) - 1) / $2 as batch_no from affected)
          insert into strata.rematch_batches (update_id, batch_no, manifest_digests)
          select $1, batch_no, array_agg(manifest_digest order by manifest_digest) from numbered group by batch_no
          returning cardinality(manifest_digests) as images`,
-        [updateId, input.pairs.map((p) => p[0]), input.pairs.map((p) => p[1]), input.batchImages],
+        [updateId, input.batchImages],
       );
       const images = batches.rows.reduce((n, r) => n + r.images, 0);
+      if ((batches.rowCount ?? 0) === 0) await client.query('delete from strata.rematch_postings where update_id = $1', [updateId]);
       await client.query('update strata.rematch_updates set images = $2, batches = $3, done_at = case when $3 = 0 then now() end where update_id = $1', [
         updateId,
         images,
@@ -144,6 +163,29 @@ export class RematchWork {
       images: row.images,
       batches: row.batches,
     };
+  }
+
+  /**
+   * What `images` hold of the packages the update changed (as holdingsOf with its pairs), from
+   * the postings stored at the plan: a few index lookups per image.
+   */
+  async holdings(updateId: string, images: readonly string[]): Promise<HoldingRow[]> {
+    if (images.length === 0) return [];
+    const { rows } = await this.db.pool.query<HoldingDbRow>({
+      name: 'strata-rematch-holdings',
+      text: `with m as materialized (select * from strata.image_manifests where manifest_digest = any($2::text[]))
+       select ${HOLDING_COLUMNS}
+       from m
+       join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
+       join strata.rematch_postings cp on cp.update_id = $1 and cp.chunk_id = ic.chunk_id
+       join strata.packages p on p.package_id = cp.package_id
+       join strata.paths pa on pa.path_id = cp.path_id
+       join strata.chunks c on c.chunk_id = cp.chunk_id
+       join strata.layers l on l.layer_id = c.layer_id
+       order by m.manifest_digest, p.unit_key, pa.path, l.diff_id`,
+      values: [updateId, images],
+    });
+    return rows.map(holdingOf);
   }
 
   /** Claims the next open batch whose lease ran out (oldest update first) for `leaseMs`; undefined when none. */
@@ -273,5 +315,6 @@ async function finishUpdate(
     [updateId],
   );
   const row = rows[0];
+  if (row) await client.query('delete from strata.rematch_postings where update_id = $1', [updateId]);
   return row ? { finished: { images: row.images, batches: row.batches, deltas: row.deltas, plannedAt: row.planned_at } } : {};
 }

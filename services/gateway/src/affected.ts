@@ -12,7 +12,11 @@ import { advisoryPackages, imagesAffectedBy, matchPackages, packageKey, ReverseI
 import { syncReverseIndex } from '@strata/scan-records';
 
 export type AffectedImagesQuery = { advisoryId: string } | { ecosystem: string; name: string };
-/** A page of the answer: at most `pageSize` images after `pageToken` (the last digest of the page before). */
+/**
+ * A page of the answer: at most `pageSize` images after `pageToken` (the next_page_token of the page
+ * before: the position of its last image in the answer's order — by manifest digest from the
+ * catalog, by inventory then manifest digest from the findings DB).
+ */
 export interface AffectedImagesPage {
   pageSize?: number;
   pageToken?: string;
@@ -21,6 +25,13 @@ export interface AffectedImagesPage {
 export const AFFECTED_PAGE_SIZE = 1_000;
 export const AFFECTED_PAGE_MAX = 10_000;
 export type AffectedImagesResponse = MessageInitShape<typeof ListAffectedImagesResponseSchema>;
+
+export class InvalidPageTokenError extends Error {
+  constructor() {
+    super('page_token is not one this server gave (pass the next_page_token of the page before, with the same query)');
+    this.name = 'InvalidPageTokenError';
+  }
+}
 
 export class NoAdvisoryDbError extends Error {
   constructor() {
@@ -95,15 +106,15 @@ async function pageFromDb(
   recordIds: ReadonlySet<string> | undefined,
   page: Required<AffectedImagesPage>,
 ): Promise<{ items: AffectedImage[]; next: string }> {
+  if (page.pageToken !== '' && !/^\S+ \S+$/.test(page.pageToken)) throw new InvalidPageTokenError();
   const units = await db.packagesFiledUnder(pairs);
   const findingsOf = index ? matchPackages(units, index, recordIds) : new Map<string, FindingSummary[]>();
   const wanted = recordIds ? units.filter((u) => (findingsOf.get(u.unitKey)?.length ?? 0) > 0) : units;
-  const digests = await db.imagesHolding(
+  const { digests: pageDigests, next } = await db.imagesHolding(
     wanted.map((u) => u.packageId),
-    page.pageToken || undefined,
-    page.pageSize + 1,
+    page.pageToken,
+    page.pageSize,
   );
-  const pageDigests = digests.slice(0, page.pageSize);
   const unitOf = new Map(wanted.map((u) => [u.unitKey, u]));
   const byImage = new Map<string, AffectedImage & { units: Set<string> }>();
   for (const h of await db.holdingsOfPackages(
@@ -132,7 +143,7 @@ async function pageFromDb(
     entry.findings.push(...(findingsOf.get(h.unitKey) ?? []));
   }
   const items = pageDigests.flatMap((d) => byImage.get(d) ?? []).map(({ units: _units, ...a }) => a);
-  return { items, next: digests.length > page.pageSize ? (pageDigests.at(-1) ?? '') : '' };
+  return { items, next };
 }
 
 export function affectedImagesQuery(

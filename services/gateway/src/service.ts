@@ -53,6 +53,7 @@ import {
 import {
   AFFECTED_PAGE_MAX,
   AFFECTED_PAGE_SIZE,
+  InvalidPageTokenError,
   NoAdvisoryDbError,
   type AffectedImagesPage,
   type AffectedImagesQuery,
@@ -559,6 +560,7 @@ export function createScanService(options: ScanServiceOptions): ScanServiceImpl 
       return create(ListAffectedImagesResponseSchema, await affectedImages(query, { pageSize, pageToken }));
     } catch (error) {
       if (error instanceof NoAdvisoryDbError) throw new RpcError(grpc.status.FAILED_PRECONDITION, error.message);
+      if (error instanceof InvalidPageTokenError) throw new RpcError(grpc.status.INVALID_ARGUMENT, error.message);
       options.logger.error({ err: describeError(error) }, 'ListAffectedImages failed');
       throw new RpcError(grpc.status.UNAVAILABLE, `could not read the image catalog: ${describeError(error)}`);
     }

@@ -248,6 +248,7 @@ export function startMatcher(config: MatcherConfig, options: StartOptions = {}):
     const rematcher = db
       ? new DbRematcher(ctx, {
           db,
+          index: () => indexSource(),
           freshIndex,
           batchImages: config.STRATA_REMATCH_BATCH_IMAGES,
           leaseMs: config.STRATA_REMATCH_LEASE_MS,

@@ -27,6 +27,8 @@ import { protoCounts, protoSummary } from './summary.js';
 
 export interface DbRematchOptions {
   db: FindingsDb;
+  /** the advisory index as the service holds it (reopened every STRATA_DB_RECHECK_MS) */
+  index: () => Promise<OpenIndexResult>;
   /** the advisory index, reopened now */
   freshIndex: () => Promise<OpenIndexResult>;
   batchImages: number;
@@ -122,11 +124,13 @@ export class DbRematcher {
     let events: { key: string; value: Uint8Array }[] = claim.events;
     let deltas: RematchEvent[] = [];
     if (claim.status === 'pending') {
-      const { index } = await this.options.freshIndex();
+      // the index held, unless it is not the planned version: then reopened now
+      let { index } = await this.options.index();
+      if (index.version !== update.matchVersion) ({ index } = await this.options.freshIndex());
       // The folder moved past the planned version: the batch's images are matched whole with the
       // DB open now, so their states are right at that version whatever changed in between.
       const whole = index.version !== update.matchVersion;
-      const holdings = await this.options.db.holdingsOf(claim.images, whole ? undefined : update.pairs);
+      const holdings = whole ? await this.options.db.holdingsOf(claim.images, undefined) : await this.work.holdings(claim.updateId, claim.images);
       const affected = rematchHoldings(holdings, index);
       const commit = await this.work.commit(claim, (states) => {
         const writes: (SetFindingsInput & { manifestDigest: string })[] = [];

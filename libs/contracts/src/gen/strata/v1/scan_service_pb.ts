@@ -864,7 +864,7 @@ export const AffectedImageSchema: GenMessage<AffectedImage, {jsonType: AffectedI
  */
 export type ListAffectedImagesResponse = Message<"strata.v1.ListAffectedImagesResponse"> & {
   /**
-   * Sorted by manifest digest.
+   * In a stable order (page by page, each image once).
    *
    * @generated from field: repeated strata.v1.AffectedImage images = 1;
    */
@@ -890,7 +890,7 @@ export type ListAffectedImagesResponse = Message<"strata.v1.ListAffectedImagesRe
  */
 export type ListAffectedImagesResponseJson = {
   /**
-   * Sorted by manifest digest.
+   * In a stable order (page by page, each image once).
    *
    * @generated from field: repeated strata.v1.AffectedImage images = 1;
    */
