@@ -105,6 +105,8 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (!clients.delete(client)) return;
     logger.info({ why }, 'event-stream client dropped');
     client.res.end();
+    // a client that reads nothing never lets end() flush: its connection (and what is queued) goes
+    setTimeout(() => client.res.destroy(), 2_000).unref();
   };
   const send = (client: Client, event: string, data: unknown) => {
     if (client.res.writableLength > maxBuffer) {
