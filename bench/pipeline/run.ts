@@ -313,6 +313,8 @@ interface AnalyzeRun {
   layersPerPartition: Record<number, number>;
   /** seconds from the first layer.fetched to each replica's last layer.analyzed */
   lastResultOf: number[];
+  /** partitions of layer.fetched */
+  partitionCount: number;
   cpuWindow: CpuUse;
   cpuEndToEnd: CpuUse;
   loadBefore: string;
@@ -441,6 +443,7 @@ async function runAnalyzeStage(refs: string[], bucket: string, layerCount: numbe
       perAnalyzer,
       partitionsOf: assignment.map((ps) => ps.map((p) => p.slice(fetchedTopic.length + 1))),
       lastResultOf,
+      partitionCount,
       layersPerPartition,
       cpuWindow: cpuUse(firstTaskSample, lastResultSample),
       cpuEndToEnd: cpuUse(start, end),
@@ -541,7 +544,7 @@ async function analyzerBench(): Promise<void> {
           .sort((a, b) => a - b)
           .map((p) => `${p}:${r.layersPerPartition[p]}`)
           .join(' ');
-        console.log(`  layer.fetched layers per partition ${perPartition}`);
+        console.log(`  layer.fetched (${r.partitionCount} partitions, keyed by diffID): layers per partition ${perPartition}`);
         for (const [i, count] of r.perAnalyzer.entries()) {
           const fair = total / r.perAnalyzer.length;
           console.log(
