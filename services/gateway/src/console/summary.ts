@@ -118,6 +118,11 @@ export class FindingsSummary {
     this.options.logger.info({ images: images.size, ms: Date.now() - started }, 'console: findings summary loaded');
   }
 
+  /** Something changed in the DB (a findings event arrived): the next fresh() looks again at once. */
+  changed(): void {
+    this.lastLook = 0;
+  }
+
   /** Re-reads the images changed since the last look (at most every refreshMs); a full reload every reloadMs. */
   async fresh(): Promise<void> {
     await this.load();
