@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { DPKG_INSTALLED_STATES } from '@strata/analyzers';
 import type { ImageInventory } from '@strata/model';
 import { skipUnless } from '@strata/testing';
-import { mergeLayers } from './merge.js';
+import { findLinkGaps, mergeLayers, planMerge } from './merge.js';
 import { analyzeImage, packTar, rpmSqliteDatabases, umociRootfs } from './testing/index.js';
 import type { TarEntry, TestImage } from './testing/index.js';
 
@@ -250,4 +250,47 @@ test('overlay: an rpmdb written below a symlinked var/lib/rpm lands where the li
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+});
+
+test('planMerge: the merge that reuses the overlay which found the gaps equals mergeLayers (warnings included), every time', async () => {
+  const images = [
+    // a symlink loop (a warning of the link lookup), a link climbing above the root (a gap), a hard link to an unread file (a gap)
+    await image([
+      { name: 'usr/lib/os-release', content: ALPINE },
+      { name: 'etc/os-release', type: 'symlink', linkname: 'os-release.d' },
+      { name: 'etc/os-release.d', type: 'symlink', linkname: './os-release' },
+    ]),
+    await image([
+      { name: 'usr/lib/os-release', content: DEBIAN },
+      { name: 'etc/os-release', type: 'symlink', linkname: '../../../../../etc/alpine/os-release' },
+      { name: 'etc/alpine/os-release', content: ALPINE },
+    ]),
+    await image(
+      [
+        { name: 'etc/os-release', content: DEBIAN },
+        { name: 'var/lib/dpkg/status', content: status('old-one', 'old-two') },
+        { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      ],
+      [
+        { name: 'opt/hidden-status', content: status('libssl3', 'zlib1g') },
+        { name: 'var/lib/dpkg/status', type: 'link', linkname: 'opt/hidden-status' },
+      ],
+    ),
+    // no link at all: nothing to reuse
+    await image([
+      { name: 'etc/os-release', content: DEBIAN },
+      { name: 'var/lib/dpkg/status', content: status('one') },
+    ]),
+  ];
+  let warned = 0;
+  for (const img of images) {
+    const layers = await analyzeImage(img);
+    const expected = mergeLayers(layers);
+    warned += expected.warnings.length;
+    const plan = planMerge(layers);
+    assert.deepEqual(plan.gaps, findLinkGaps(layers));
+    assert.deepEqual(plan.merge(), expected);
+    assert.deepEqual(plan.merge(), expected, 'a second merge overlays again');
+  }
+  assert.ok(warned >= 3, 'the images exercise the warnings the overlay carries');
 });

@@ -238,10 +238,29 @@ export interface MergeOptions {
 }
 
 export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers(), options: MergeOptions = {}): ImageInventory {
+  return finishMerge(layers, overlayWithGaps(layers, analyzers), options);
+}
+
+/** The overlay of every layer with the rpmdb choice made and the link gaps found (warnings included). */
+interface Overlaid {
+  paths: PathMap<PathState>;
+  nodes: PathMap<TreeNode>;
+  osFiles: PathMap<{ os: OsInfo; layer: number }>;
+  warnings: AnalyzerWarning[];
+  gaps: LinkGap[];
+}
+
+function overlayWithGaps(layers: LayerInput[], analyzers: readonly AnyAnalyzer[]): Overlaid {
   const { paths, nodes, osFiles, warnings } = overlay(layers);
-  const refs = layers.map((l) => l.ref);
   preferSqliteRpmdb(paths, warnings);
-  for (const gap of linkGaps(analyzers, nodes, paths, osFiles, warnings)) {
+  const gaps = linkGaps(analyzers, nodes, paths, osFiles, warnings);
+  return { paths, nodes, osFiles, warnings, gaps };
+}
+
+/** The inventory from the overlay of `layers` (consumed: its maps and warnings become the inventory's). */
+function finishMerge(layers: LayerInput[], { paths, nodes, osFiles, warnings, gaps }: Overlaid, options: MergeOptions): ImageInventory {
+  const refs = layers.map((l) => l.ref);
+  for (const gap of gaps) {
     const how = gap.hardlink ? `${gap.path} is a hard link to ${gap.hardlink.target}` : `${gap.location} leads to ${gap.path}`;
     warnings.push({
       analyzer: gap.analyzer,
@@ -300,12 +319,36 @@ export function mergeLayers(layers: LayerInput[], analyzers: readonly AnyAnalyze
  * read (see LinkGap). Empty for almost every real image: then mergeLayers alone is the whole story.
  */
 export function findLinkGaps(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): LinkGap[] {
-  // no link anywhere (most images): nothing to resolve, and no second overlay of a huge inventory
+  return planMerge(layers, analyzers).gaps;
+}
+
+/** The link gaps of `layers`, and their merge (see planMerge). */
+export interface MergePlan {
+  /** as findLinkGaps */
+  gaps: LinkGap[];
+  /** mergeLayers(layers, analyzers, options): the first call reuses the overlay the gaps were found on */
+  merge(options?: MergeOptions): ImageInventory;
+}
+
+/**
+ * findLinkGaps and mergeLayers of the same layers with one overlay: when no gap needs reading (the
+ * layers stay as they are), the merge takes the overlay, rpmdb choice and link lookups that found the
+ * gaps (with their warnings) instead of doing all of them a second time.
+ */
+export function planMerge(layers: LayerInput[], analyzers: readonly AnyAnalyzer[] = defaultAnalyzers()): MergePlan {
+  // no link anywhere (most images): nothing to resolve, and the overlay is left to the merge
   const links = layers.some(({ result }) => (result.entries ?? []).some((e) => e.type === 'symlink' || (e.type === 'hardlink' && e.unread !== undefined)));
-  if (!links) return [];
-  const { paths, nodes, osFiles } = overlay(layers);
-  preferSqliteRpmdb(paths, []);
-  return linkGaps(analyzers, nodes, paths, osFiles, []);
+  if (!links) return { gaps: [], merge: (options) => mergeLayers(layers, analyzers, options) };
+  let kept: Overlaid | undefined = overlayWithGaps(layers, analyzers);
+  return {
+    gaps: kept.gaps,
+    merge(options = {}) {
+      // the overlay is consumed by a merge (its warnings become the inventory's): a second merge starts again
+      const overlaid = kept ?? overlayWithGaps(layers, analyzers);
+      kept = undefined;
+      return finishMerge(layers, overlaid, options);
+    },
+  };
 }
 
 /** The overlay of every layer, bottom-up: package sets by path, the watched tree and the release files. */

@@ -10,6 +10,8 @@ import { InputError } from './errors.js';
 
 /** Go's archive/tar caps GNU long names/links and PAX headers at 1 MiB; so do we, before reading them. */
 export const MAX_TAR_SPECIAL_HEADER_BYTES = 1024 * 1024;
+/** bytes read at once while indexing the headers */
+const INDEX_READ_BYTES = 64 * 1024;
 
 export interface TarEntry {
   name: string;
@@ -129,16 +131,27 @@ export async function indexTar(path: string): Promise<TarIndex> {
     let longName: string | undefined;
     let longLink: string | undefined;
     let pax: Record<string, string> = {};
+    // Headers are read a block at a time: the small entries of an archive (configs, manifests,
+    // `docker save`'s per-layer VERSION/json/links) sit side by side, and one read covers many of them.
+    let block = Buffer.alloc(0);
+    let blockStart = 0;
+    const readAtMost = async (at: number, length: number): Promise<Buffer> => {
+      if (at >= blockStart && at + length <= blockStart + block.length) return block.subarray(at - blockStart, at - blockStart + length);
+      if (length > INDEX_READ_BYTES) return readAt(fh, at, length);
+      block = await readAt(fh, at, Math.max(length, Math.min(INDEX_READ_BYTES, fileSize - at)));
+      blockStart = at;
+      return block.subarray(0, length);
+    };
     for (;;) {
       if (pos + 512 > fileSize) {
         if (pos === 0) throw new InputError(`${path} is not a tar archive (too short)`);
         break;
       }
-      const header = await readAt(fh, pos, 512);
+      const header = await readAtMost(pos, 512);
       if (header.every((b) => b === 0)) {
         // Go's archive/tar: two zero blocks (or one, then the end of the file) end the archive;
         // one zero block followed by a header is an error.
-        const next = pos + 1024 <= fileSize ? await readAt(fh, pos + 512, 512) : undefined;
+        const next = pos + 1024 <= fileSize ? await readAtMost(pos + 512, 512) : undefined;
         if (next === undefined || next.every((b) => b === 0)) break;
         throw new InputError(`${path} is not a valid tar archive: a single zero block at offset ${pos} is followed by another header`);
       }
@@ -166,14 +179,14 @@ export async function indexTar(path: string): Promise<TarIndex> {
       const next = dataStart + Math.ceil(size / 512) * 512;
       if (dataStart + size > fileSize) throw new InputError(`${path} is truncated: entry "${name}" at offset ${pos} runs past the end of the file`);
       if (type === 'L' || type === 'K') {
-        const value = cstring(await readAt(fh, dataStart, size), 0, size);
+        const value = cstring(await readAtMost(dataStart, size), 0, size);
         if (type === 'L') longName = value;
         else longLink = value;
         pos = next;
         continue;
       }
       if (type === 'x') {
-        pax = parsePax(await readAt(fh, dataStart, size));
+        pax = parsePax(await readAtMost(dataStart, size));
         pos = next;
         continue;
       }

@@ -6,9 +6,9 @@
 import type { Readable } from 'node:stream';
 import { analyzeLayer } from '@strata/analyzers';
 import { describeError } from '@strata/errors';
-import { findLinkGaps, type LayerInput, type LinkGap } from '@strata/inventory';
+import { mergeLayers, planMerge, type LayerInput, type LinkGap, type MergeOptions } from '@strata/inventory';
 import type { LayerEntry, LayerLimits } from '@strata/layers';
-import type { AnalyzerWarning, LayerRef, LayerResult } from '@strata/model';
+import type { AnalyzerWarning, ImageInventory, LayerRef, LayerResult } from '@strata/model';
 
 /** layer blobs read in one image's second pass */
 export const MAX_LINK_READS = 32;
@@ -32,6 +32,11 @@ export interface LinkedReadOutcome {
   warnings: AnalyzerWarning[];
   /** layer blobs read */
   reads: number;
+  /**
+   * mergeLayers(layers, default analyzers, options); call it once, with the `warnings` added after.
+   * When no gap was read it reuses the overlay that found none (see planMerge).
+   */
+  merge(options?: MergeOptions): ImageInventory;
 }
 
 interface Pending {
@@ -75,8 +80,9 @@ function hiddenBelow(result: LayerResult, path: string): boolean {
  * file holding it: the first layer in which the package manager sees it.
  */
 export async function readLinkedDatabases(layers: LayerInput[], options: LinkedReadOptions): Promise<LinkedReadOutcome> {
-  const gaps = findLinkGaps(layers);
-  if (gaps.length === 0) return { layers, warnings: [], reads: 0 };
+  const plan = planMerge(layers);
+  const gaps = plan.gaps;
+  if (gaps.length === 0) return { layers, warnings: [], reads: 0, merge: plan.merge };
   const top = layers.length - 1;
   const out = layers.map((l) => ({ ...l }));
   const cloned = new Set<number>();
@@ -190,5 +196,5 @@ export async function readLinkedDatabases(layers: LayerInput[], options: LinkedR
     }
     pending = next;
   }
-  return { layers: out, warnings, reads };
+  return { layers: out, warnings, reads, merge: (mergeOptions) => mergeLayers(out, undefined, mergeOptions) };
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { openAdvisoryIndex, type AdvisoryLimits } from '@strata/advisories';
 import { removeStaleLayerTempDirs } from '@strata/analyzers';
 import { createFsBlobStore, type BlobStore } from '@strata/blobstore';
-import { mergeLayers } from '@strata/inventory';
 import type { LayerLimits } from '@strata/layers';
 import { detectInput, openImage, parsePlatform, parseReference, type ImageReference, type OpenOptions } from '@strata/oci';
 import { analyzeImageLayers, type AnalyzeLayersOptions } from './layers.js';
@@ -109,7 +108,7 @@ export async function scanImage(reference: string, options: ScanOptions): Promis
     );
     for (const o of outcomes) delete o.result;
     // the results are handed over: their packages become the inventory's, and nothing holds them twice
-    const inventory = mergeLayers(linked.layers, undefined, { reuseResults: true });
+    const inventory = linked.merge({ reuseResults: true });
     for (const w of linked.warnings) inventory.warnings.push(w);
     timer('merge', started);
 

@@ -6,7 +6,6 @@
 import type { DeliveredMessage } from '@strata/bus';
 import { getJson, putJson } from '@strata/blobstore';
 import { Topics, type EventOf } from '@strata/contracts';
-import { mergeLayers } from '@strata/inventory';
 import type { ImageInventory, LayerResult } from '@strata/model';
 import type { HandlerOutcome, RunningService } from '@strata/service-runtime';
 import { layerResultKey, readLinkedDatabases, removeStaleLayerTempDirs } from '@strata/pipeline';
@@ -60,7 +59,7 @@ async function handleLayerAnalyzed(
           layers.map((ref, i) => ({ ref, result: results[i]! })),
           { openLayer: (ref) => store.getBlob(ref.digest), label: (i) => `${event.imageRef} layer ${i + 1}/${layers.length} ${layers[i]!.digest}`, tmpRoot },
         );
-        const merged = mergeLayers(linked.layers);
+        const merged = linked.merge();
         for (const w of linked.warnings) merged.warnings.push(w);
         await putJson(store, key, merged);
         return merged;
