@@ -27,13 +27,22 @@ const packageOf = (path) =>
     .split('/')
     .slice(0, path.startsWith('@') ? 2 : 1)
     .join('/');
-const keptExternal = (path) => KEEP_EXTERNAL.some((k) => (k.endsWith('/') ? path.startsWith(k) : packageOf(path) === k));
+/** Parts of a kept-external package that read no files of their own: compiled in all the same. */
+const COMPILED_IN = [
+  '@cyclonedx/cyclonedx-library/Enums',
+  '@cyclonedx/cyclonedx-library/Models',
+  '@cyclonedx/cyclonedx-library/Serialize',
+  '@cyclonedx/cyclonedx-library/Spec',
+];
+const keptExternal = (path) => !COMPILED_IN.includes(path) && KEEP_EXTERNAL.some((k) => (k.endsWith('/') ? path.startsWith(k) : packageOf(path) === k));
 
 const externalThirdParty = {
   name: 'external-third-party',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('@strata/') || args.path.startsWith('node:')) return undefined;
+      // the CycloneDX library's optional plug-ins (XML writers, validators), probed only on paths the CLI never takes
+      if (args.importer.includes('/@cyclonedx/cyclonedx-library/dist.node/_optPlug.node/')) return { path: args.path, external: true };
       if (withDeps && !keptExternal(args.path)) return undefined;
       return { path: args.path, external: true };
     });

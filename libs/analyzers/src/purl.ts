@@ -17,10 +17,15 @@ export function flatString(text: string): string {
 }
 const sink = { value: 0 };
 
-// packageurl-js builds and freezes its tables as it loads: only a scan that analyzes a layer needs it.
+// packageurl-js builds and freezes its tables as it loads: only a scan that builds a PURL needs it.
+// In the CLI bundle (tools/bundle.mjs --deps) `require` is defined and esbuild compiles the package in,
+// evaluated on this first call (no resolution in node_modules); from source (ESM) Node loads it.
 let PackageURL: typeof PackageURLClass | undefined;
 const packageUrl = (): typeof PackageURLClass =>
-  (PackageURL ??= (createRequire(import.meta.url)('packageurl-js') as { PackageURL: typeof PackageURLClass }).PackageURL);
+  (PackageURL ??=
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a direct require() call is what esbuild compiles in
+    ((typeof require === 'function' ? require('packageurl-js') : createRequire(import.meta.url)('packageurl-js')) as { PackageURL: typeof PackageURLClass })
+      .PackageURL);
 
 /**
  * Builds a PURL with packageurl-js (as a flat string, see flatString). When the library refuses a component (e.g. a Go version that is

@@ -133,7 +133,7 @@ export async function indexTar(path: string): Promise<TarIndex> {
     let pax: Record<string, string> = {};
     // Headers are read a block at a time: the small entries of an archive (configs, manifests,
     // `docker save`'s per-layer VERSION/json/links) sit side by side, and one read covers many of them.
-    let block = Buffer.alloc(0);
+    let block: Buffer = Buffer.alloc(0);
     let blockStart = 0;
     const readAtMost = async (at: number, length: number): Promise<Buffer> => {
       if (at >= blockStart && at + length <= blockStart + block.length) return block.subarray(at - blockStart, at - blockStart + length);

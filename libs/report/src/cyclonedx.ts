@@ -21,13 +21,25 @@ export interface CycloneDxOptions {
 const requireCjs = createRequire(import.meta.url);
 type CdxParts = Pick<typeof Cdx, 'Enums' | 'Models' | 'Serialize' | 'Spec'>;
 let cdxModule: CdxParts | undefined;
+// In the CLI bundle (tools/bundle.mjs --deps) `require` is defined and esbuild compiles these four
+// parts in, evaluated on first use (no resolution in node_modules); from source (ESM) Node loads them.
+/* eslint-disable @typescript-eslint/no-require-imports -- direct require() calls are what esbuild compiles in */
 const cdx = (): CdxParts =>
-  (cdxModule ??= {
-    Enums: requireCjs('@cyclonedx/cyclonedx-library/Enums') as typeof Cdx.Enums,
-    Models: requireCjs('@cyclonedx/cyclonedx-library/Models') as typeof Cdx.Models,
-    Serialize: requireCjs('@cyclonedx/cyclonedx-library/Serialize') as typeof Cdx.Serialize,
-    Spec: requireCjs('@cyclonedx/cyclonedx-library/Spec') as typeof Cdx.Spec,
-  });
+  (cdxModule ??=
+    typeof require === 'function'
+      ? {
+          Enums: require('@cyclonedx/cyclonedx-library/Enums') as typeof Cdx.Enums,
+          Models: require('@cyclonedx/cyclonedx-library/Models') as typeof Cdx.Models,
+          Serialize: require('@cyclonedx/cyclonedx-library/Serialize') as typeof Cdx.Serialize,
+          Spec: require('@cyclonedx/cyclonedx-library/Spec') as typeof Cdx.Spec,
+        }
+      : {
+          Enums: requireCjs('@cyclonedx/cyclonedx-library/Enums') as typeof Cdx.Enums,
+          Models: requireCjs('@cyclonedx/cyclonedx-library/Models') as typeof Cdx.Models,
+          Serialize: requireCjs('@cyclonedx/cyclonedx-library/Serialize') as typeof Cdx.Serialize,
+          Spec: requireCjs('@cyclonedx/cyclonedx-library/Spec') as typeof Cdx.Spec,
+        });
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function severity(s: Severity): Cdx.Enums.Vulnerability.Severity {
   const levels = cdx().Enums.Vulnerability.Severity;
