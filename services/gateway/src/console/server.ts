@@ -33,8 +33,8 @@ import type {
   TrendResponse,
   VulnerabilityResponse,
 } from './api.js';
-import { consoleAuth, isLoopback } from './auth.js';
-import { filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, SECURITY_HEADERS } from './http.js';
+import { consoleAuth, isLoopback, loginThrottle, type LoginThrottleOptions } from './auth.js';
+import { decodeSegment, filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, SECURITY_HEADERS } from './http.js';
 import { createLiveFeed, type LiveFeed } from './live.js';
 import { ConsoleQueries, locationKey, type ScanInfoSource } from './queries.js';
 import { staticFiles } from './static.js';
@@ -64,6 +64,8 @@ export interface ConsoleOptions {
   summaryRefreshMs?: number;
   /** The most URL bytes a request may have. Default 8 KiB. */
   maxUrlBytes?: number;
+  /** The per-address backoff after wrong tokens (auth.ts loginThrottle). */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 export interface ConsoleServer {
@@ -152,6 +154,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       `the console would serve ${options.host} without a token: set GATEWAY_TOKEN, bind it to loopback (GATEWAY_CONSOLE_HOST=127.0.0.1), or disable it (GATEWAY_CONSOLE_ENABLED=false)`,
     );
   const auth = consoleAuth(options.token);
+  const throttle = loginThrottle(options.loginThrottle);
   const secure = Boolean(options.tls);
   const queries = db ? new ConsoleQueries(db.pool) : undefined;
   const summary =
@@ -202,7 +205,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   };
 
   const digestParam = (raw: string): string => {
-    const digest = decodeURIComponent(raw);
+    const digest = decodeSegment(raw, 'the image digest');
     if (!isDigest(digest)) throw new HttpError(400, `not a manifest digest: expected sha256:<64 hex digits>`);
     return digest;
   };
@@ -267,6 +270,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     const method = req.method ?? 'GET';
     const query = url.searchParams;
 
+    // An open console (no token) trusts whoever reaches it, so only loopback names may address it:
+    // a page of another site whose name is rebound to 127.0.0.1 (DNS rebinding) is same-origin for
+    // its browser and would otherwise read the API and submit scans.
+    if (!auth.required && !isLoopback(hostName(req.headers.host)))
+      throw new HttpError(403, 'this console has no token and answers loopback names only (Host: localhost, 127.0.0.1 or [::1])');
+
     if (method === 'POST') {
       const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
       const expected = `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
@@ -281,13 +290,18 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         res.end();
         return;
       }
+      const remote = req.socket.remoteAddress ?? '';
+      const wait = throttle.blocked(remote);
+      if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
       const fields = await readFields(req, LOGIN_BODY);
       const token = typeof fields.token === 'string' ? fields.token : '';
       const session = auth.login(token);
       if (session === undefined) {
-        logger.warn({ remote: req.socket.remoteAddress }, 'console: a login with a wrong token');
+        throttle.failed(remote);
+        logger.warn({ remote }, 'console: a login with a wrong token');
         throw new HttpError(401, 'wrong token');
       }
+      throttle.succeeded(remote);
       const headers = { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...(auth.required ? { 'set-cookie': auth.cookie(session, secure) } : {}) };
       const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
       if (form && !(req.headers.accept ?? '').includes('application/json')) res.writeHead(303, { ...headers, location: '/' });
@@ -313,7 +327,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       sendJson(res, 200, body);
       return;
     }
-    if (!auth.authenticated(req)) throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
+    if (!auth.authenticated(req)) {
+      // a wrong bearer token counts as a wrong login (the same per-address backoff)
+      const remote = req.socket.remoteAddress ?? '';
+      const wait = throttle.blocked(remote);
+      if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
+      if (req.headers.authorization !== undefined) throttle.failed(remote);
+      throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
+    }
 
     const parts = path
       .split('/')
@@ -437,12 +458,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       case 'vulnerabilities': {
         get();
         if (id === undefined || sub !== undefined) break;
-        let vulnId: string;
-        try {
-          vulnId = decodeURIComponent(id).trim();
-        } catch {
-          throw new HttpError(400, 'the vulnerability id is not valid percent-encoding');
-        }
+        const vulnId = decodeSegment(id, 'the vulnerability id').trim();
         if (!VULNERABILITY_ID.test(vulnId)) throw new HttpError(400, 'not a vulnerability id: up to 200 of A-Z a-z 0-9 . _ : + -');
         const q = needDb();
         const ids = new Set([vulnId]);
@@ -526,7 +542,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           return;
         }
         if (sub !== undefined) break;
-        const scanId = decodeURIComponent(id);
+        const scanId = decodeSegment(id, 'the scan id');
         if (!isValidScanId(scanId)) throw new HttpError(400, 'not a scan id');
         const info = await scanInfo(scanId);
         if (!info) throw new HttpError(404, `no scan ${scanId}`);
@@ -624,6 +640,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return closed;
     },
   };
+}
+
+/** The name of a Host header without its port (`[::1]:8080` → `[::1]`). */
+function hostName(host: string | undefined): string {
+  if (!host) return '';
+  const bracketed = /^(\[[^\]]*\])(?::\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1] as string;
+  return host.replace(/:\d*$/, '');
 }
 
 function refererOrigin(referer: string | undefined): string | undefined {
