@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { Client } from 'minio';
@@ -32,7 +33,7 @@ import type {
   TrendResponse,
   VulnerabilityResponse,
 } from './api.js';
-import { loginThrottle } from './auth.js';
+import { consoleAuth, isLoopback, loginThrottle, SESSION_COOKIE } from './auth.js';
 import { globMatcher } from './live.js';
 import { startConsole, type ConsoleServer } from './server.js';
 
@@ -425,6 +426,55 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     } finally {
       await open.close();
     }
+  });
+
+  test('red team: the token never reaches the logs (debug level), /api/v1/status is no brute-force oracle, an empty token is refused', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const debugLogger = createLogger({ service: 'console-log-test', level: 'debug', destination: sink });
+    const watched = await startConsole({
+      logger: debugLogger,
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      staticDir,
+      db,
+      store,
+      hub: gateway.events,
+      scans: gateway.scans,
+      loginThrottle: { free: 3, firstWaitMs: 600_000 },
+    });
+    try {
+      const post = (token: string) =>
+        fetch(`${watched.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: watched.url },
+          body: JSON.stringify({ token }),
+        });
+      assert.equal((await post(TOKEN)).status, 204);
+      assert.equal((await post(`${TOKEN}x`)).status, 401);
+      assert.equal((await fetch(`${watched.url}/api/v1/overview?token=${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+      assert.equal((await fetch(`${watched.url}/api/v1/nothing?token=${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
+      // status tells whether a bearer is right: wrong ones count, then it answers 429 like login
+      const status = (bearer: string) => fetch(`${watched.url}/api/v1/status`, { headers: { authorization: `Bearer ${bearer}` } });
+      assert.deepEqual(await Promise.all([status('a'), status('b'), status('c')]).then((r) => r.map((x) => x.status)), [200, 200, 200]);
+      assert.equal((await status(TOKEN)).status, 429);
+    } finally {
+      await watched.close();
+    }
+    const text = lines.join('');
+    assert.match(text, /console request/); // the debug request log was written
+    assert.ok(!text.includes(TOKEN.slice(4)), 'the token (or a part of it) is in the logs');
+
+    await assert.rejects(
+      startConsole({ logger, host: '127.0.0.1', port: 0, token: '', staticDir, db, store, hub: gateway.events, scans: gateway.scans }),
+      /token is empty/,
+    );
   });
 
   test('static files: content types, CSP, index.html for UI routes', async () => {
@@ -880,5 +930,43 @@ describe('console globs and login backoff (no infra)', () => {
     for (const remote of ['b', 'c', 'd', 'e']) for (let i = 0; i < 3; i++) t.failed(remote);
     assert.equal(t.blocked('b'), 0); // forgotten: at most 3 addresses kept
     assert.ok(t.blocked('e') > 0);
+  });
+});
+
+describe('console session cookies and bind addresses (no infra)', () => {
+  const request = (cookie?: string, authorization?: string) =>
+    ({ headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) } }) as never;
+
+  test('forged, expired, truncated and empty-token cookies are refused; a good one is accepted', () => {
+    let clock = 1_000_000;
+    const auth = consoleAuth(TOKEN, () => clock);
+    const good = auth.login(TOKEN) as string;
+    assert.ok(auth.authenticated(request(`${SESSION_COOKIE}=${good}`)));
+    const [expiry, nonce, mac] = good.split('.') as [string, string, string];
+    const forged = consoleAuth('other-token', () => clock).login('other-token') as string;
+    const emptySigned = consoleAuth('', () => clock).login('') as string;
+    for (const value of [
+      forged,
+      emptySigned,
+      `${expiry}.${nonce}`,
+      `${expiry}.${nonce}.${mac.slice(0, -1)}`,
+      `${expiry}.${nonce}.${mac}.x`,
+      `${Number(expiry) + 1}.${nonce}.${mac}`,
+      `${expiry}.${nonce}.${'A'.repeat(300)}`,
+      '',
+      '..',
+    ])
+      assert.equal(auth.authenticated(request(`${SESSION_COOKIE}=${value}`)), false, value);
+    assert.equal(auth.authenticated(request(undefined, 'Bearer ')), false);
+    assert.equal(auth.authenticated(request(undefined, `Bearer ${TOKEN}x`)), false);
+    assert.equal(auth.authenticated(request(undefined, `Bearer ${TOKEN}`)), true);
+    clock += 12 * 60 * 60 * 1000 + 1;
+    assert.equal(auth.authenticated(request(`${SESSION_COOKIE}=${good}`)), false, 'expired');
+  });
+
+  test('open mode only on loopback bind addresses', () => {
+    for (const host of ['127.0.0.1', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1', '127.1.2.3']) assert.equal(isLoopback(host), true, host);
+    for (const host of ['0.0.0.0', '::', '[::]', '::ffff:10.0.0.1', '10.0.0.1', '127.0.0.1.evil.example', '', 'example.com'])
+      assert.equal(isLoopback(host), false, host);
   });
 });

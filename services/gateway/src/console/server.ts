@@ -153,6 +153,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     throw new ConsoleConfigError(
       `the console would serve ${options.host} without a token: set GATEWAY_TOKEN, bind it to loopback (GATEWAY_CONSOLE_HOST=127.0.0.1), or disable it (GATEWAY_CONSOLE_ENABLED=false)`,
     );
+  if (options.token === '') throw new ConsoleConfigError('the console token is empty: set a real GATEWAY_TOKEN or none (loopback only)');
   const auth = consoleAuth(options.token);
   const throttle = loginThrottle(options.loginThrottle);
   const secure = Boolean(options.tls);
@@ -265,6 +266,22 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return false;
   }
 
+  /**
+   * Whether the request is logged in. A bearer token is a guess like a login: its address's backoff
+   * is checked before the token (a 429 whether right or wrong, else the answers would tell), and a
+   * wrong one counts. Session cookies (HMAC, not guessable) are not throttled.
+   */
+  function authorized(req: IncomingMessage): boolean {
+    if (!auth.required) return true;
+    if (req.headers.authorization === undefined) return auth.authenticated(req);
+    const remote = req.socket.remoteAddress ?? '';
+    const wait = throttle.blocked(remote);
+    if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
+    if (auth.authenticated(req)) return true;
+    throttle.failed(remote);
+    return false;
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -319,7 +336,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (path === '/api/v1/status') {
       const body: StatusResponse = {
         authRequired: auth.required,
-        authenticated: auth.authenticated(req),
+        authenticated: authorized(req),
         database: queries ? { available: true } : { available: false, message: 'no findings DB: set STRATA_PG_URL on the gateway' },
         advisoryDb: Boolean(options.indexSource),
         events: true,
@@ -327,14 +344,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       sendJson(res, 200, body);
       return;
     }
-    if (!auth.authenticated(req)) {
-      // a wrong bearer token counts as a wrong login (the same per-address backoff)
-      const remote = req.socket.remoteAddress ?? '';
-      const wait = throttle.blocked(remote);
-      if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
-      if (req.headers.authorization !== undefined) throttle.failed(remote);
-      throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
-    }
+    if (!authorized(req)) throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
 
     const parts = path
       .split('/')
@@ -579,6 +589,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const rawUrl = req.url ?? '/';
+    // logs carry the path only, never the query string (whatever a user pasted into it)
+    const logPath = (rawUrl.split('?')[0] ?? '').slice(0, 200);
     void (async () => {
       if (Buffer.byteLength(rawUrl) > maxUrl) throw new HttpError(414, `the URL is longer than ${maxUrl} bytes`);
       if (!['GET', 'HEAD', 'POST'].includes(req.method ?? '')) throw new HttpError(405, 'the console answers GET, HEAD and POST', { allow: 'GET, HEAD, POST' });
@@ -597,14 +609,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           if (status >= 500) logger.error({ err: describeError(error) }, 'console: gateway call failed');
           return sendError(res, status, error.message);
         }
-        logger.error({ err: describeError(error), path: rawUrl.slice(0, 200) }, 'console: request failed');
+        logger.error({ err: describeError(error), path: logPath }, 'console: request failed');
         sendError(res, 500, `internal error: ${describeError(error).split('\n')[0]?.slice(0, 300)}`);
       })
       .finally(() => {
-        logger.debug(
-          { method: req.method, path: rawUrl.slice(0, 200), status: res.statusCode, ms: Math.round(performance.now() - started) },
-          'console request',
-        );
+        logger.debug({ method: req.method, path: logPath, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'console request');
       });
   };
 
@@ -612,6 +621,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.maxHeadersCount = 100;
+  // bounded sockets (slow or idle clients hold one each); event streams are capped at 200 below this
+  server.maxConnections = 1024;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new ConsoleConfigError(`the console could not listen on ${options.host}:${options.port}: ${describeError(error)}`)));
     server.listen(options.port, options.host, resolve);
