@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -475,6 +475,52 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       startConsole({ logger, host: '127.0.0.1', port: 0, token: '', staticDir, db, store, hub: gateway.events, scans: gateway.scans }),
       /token is empty/,
     );
+  });
+
+  test('red team: at most 200 event streams per console (the 201st is a 503 JSON error), freed when clients leave', async () => {
+    const capped = await startConsole({ logger, host: '127.0.0.1', port: 0, token: TOKEN, staticDir, db, store, hub: gateway.events, scans: gateway.scans });
+    const url = new URL(capped.url);
+    const open = (): Promise<{ status: number; req: ClientRequest; body: Promise<string> }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: '/api/v1/events', agent: false, headers: { authorization: `Bearer ${TOKEN}` } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            const body = new Promise<string>((done) => {
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+              res.on('close', () => done(Buffer.concat(chunks).toString('utf8')));
+            });
+            resolve({ status: res.statusCode ?? 0, req, body });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const streams: ClientRequest[] = [];
+    try {
+      for (let i = 0; i < 200; i++) {
+        const stream = await open();
+        streams.push(stream.req);
+        assert.equal(stream.status, 200, `stream ${i}`);
+      }
+      assert.equal(capped.live.clients, 200);
+      const head = await fetch(`${capped.url}/api/v1/events`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(head.status, 405);
+      const refused = await open();
+      streams.push(refused.req);
+      assert.equal(refused.status, 503);
+      assert.match(JSON.parse(await refused.body).error, /too many event-stream clients/);
+      // clients that leave free their places
+      for (const req of streams.splice(0, 10)) req.destroy();
+      while (capped.live.clients > 190) await new Promise((r) => setTimeout(r, 20));
+      const again = await open();
+      streams.push(again.req);
+      assert.equal(again.status, 200);
+    } finally {
+      for (const req of streams) req.destroy();
+      await capped.close();
+    }
   });
 
   test('static files: content types, CSP, index.html for UI routes', async () => {

@@ -560,7 +560,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         return;
       }
       case 'events': {
-        get();
+        // GET only: a HEAD would hold one of the 200 stream places without ever reading a byte
+        if (method !== 'GET') throw new HttpError(405, `${path} takes GET`, { allow: 'GET' });
         if (id !== undefined) break;
         const filters = filtersOf(query);
         if (!live.serve(req, res, filters)) throw new HttpError(503, 'too many event-stream clients on this gateway: try again later');
