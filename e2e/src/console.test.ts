@@ -442,6 +442,10 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
   assert.equal(await page.locator('[data-test="layers"] img, [data-test="layers"] script').count(), 0);
   assert.equal(await page.evaluate(() => window.__injected), undefined, 'nothing from created_by ran');
   await page.evaluate(() => Object.assign(window, { __notReloaded: true }));
+  // the Layers table's findings column (the last one), summed over the layers
+  const layerFindings = async () =>
+    (await page.locator('[data-test="layers"] tbody tr td:last-child').allTextContents()).reduce((sum, text) => sum + Number(text.replace(/\D/g, '') || 0), 0);
+  const layerFindingsBefore = await layerFindings();
   const staging = `${dbDir}.staging`;
   writeFileSync(staging, probeRecord());
   renameSync(staging, join(dbDir, 'ghsa', `${PROBE_ID}.json`));
@@ -453,6 +457,8 @@ test('the web console in Chromium: every page against the gateway’s gRPC answe
     (n) => document.querySelector('dd [data-test="image-counts"] [data-severity="CRITICAL"]')?.textContent === String(n),
     (before.critical ?? 0) + 1,
   );
+  // the layer that brought the probe package in counts the new finding too (its counts are not cached past the delta)
+  await waitUntil(async () => ((await layerFindings()) === layerFindingsBefore + 1 ? true : undefined), 20_000, 'the Layers table to count the delta');
   const probeAffected = await waitUntil(
     async () => {
       const answer = await client.client.listAffectedImages({ query: { case: 'advisoryId', value: PROBE_ID } });

@@ -123,6 +123,12 @@ test('blob housekeeping: sweeps during scans delete only what no scan referenced
       assert.equal(n, record.layers.length * 2, `every layer blob and result of ${record.manifestDigest} is referenced, present and whole`);
       checked += n;
     }
+    // With the findings DB the scan records are its rows: none in the blob store.
+    const inStore: string[] = [];
+    for await (const key of d.store.list('scans/')) inStore.push(key);
+    assert.deepEqual(inStore, [], 'no scans/ documents in the blob store');
+    const recorded = new Set(await d.scanIds());
+    for (const id of [...ids, ...last]) assert.ok(recorded.has(id), `scan ${id} is a row of strata.scans`);
     t.diagnostic(
       `${ids.length} scans, ${sweeps} sweeps, ${swept.size} keys swept (${sweptImageKeys} of the images' between their scans); after a last round, ${checked} referenced keys checked whole`,
     );

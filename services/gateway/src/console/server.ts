@@ -33,8 +33,8 @@ import type {
   TrendResponse,
   VulnerabilityResponse,
 } from './api.js';
-import { consoleAuth, isLoopback } from './auth.js';
-import { filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, SECURITY_HEADERS } from './http.js';
+import { consoleAuth, isLoopback, loginThrottle, type LoginThrottleOptions } from './auth.js';
+import { decodeSegment, filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, SECURITY_HEADERS } from './http.js';
 import { createLiveFeed, type LiveFeed } from './live.js';
 import { ConsoleQueries, locationKey, type ScanInfoSource } from './queries.js';
 import { staticFiles } from './static.js';
@@ -64,6 +64,8 @@ export interface ConsoleOptions {
   summaryRefreshMs?: number;
   /** The most URL bytes a request may have. Default 8 KiB. */
   maxUrlBytes?: number;
+  /** The per-address backoff after wrong tokens (auth.ts loginThrottle). */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 export interface ConsoleServer {
@@ -151,7 +153,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     throw new ConsoleConfigError(
       `the console would serve ${options.host} without a token: set GATEWAY_TOKEN, bind it to loopback (GATEWAY_CONSOLE_HOST=127.0.0.1), or disable it (GATEWAY_CONSOLE_ENABLED=false)`,
     );
+  if (options.token === '') throw new ConsoleConfigError('the console token is empty: set a real GATEWAY_TOKEN or none (loopback only)');
   const auth = consoleAuth(options.token);
+  const throttle = loginThrottle(options.loginThrottle);
   const secure = Boolean(options.tls);
   const queries = db ? new ConsoleQueries(db.pool) : undefined;
   const summary =
@@ -202,7 +206,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   };
 
   const digestParam = (raw: string): string => {
-    const digest = decodeURIComponent(raw);
+    const digest = decodeSegment(raw, 'the image digest');
     if (!isDigest(digest)) throw new HttpError(400, `not a manifest digest: expected sha256:<64 hex digits>`);
     return digest;
   };
@@ -218,6 +222,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     while (layerCache.size > 256) layerCache.delete(layerCache.keys().next().value as string);
     return layers;
   };
+
+  // A findings event means the DB holds a new state for that image: its cached layer counts and the
+  // summary's last look are out of date (without this, pages lag a delta by up to 10 s / 2 s).
+  const offFindings = options.hub.onFindings((event) => {
+    layerCache.delete(event.manifestDigest);
+    summary?.changed();
+  });
 
   /** The layers of an image, bottom to top: the image record's (with sizes) merged with the DB's per-layer counts. */
   async function readLayers(manifestDigest: string): Promise<LayerInfo[]> {
@@ -255,10 +266,32 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return false;
   }
 
+  /**
+   * Whether the request is logged in. A bearer token is a guess like a login: its address's backoff
+   * is checked before the token (a 429 whether right or wrong, else the answers would tell), and a
+   * wrong one counts. Session cookies (HMAC, not guessable) are not throttled.
+   */
+  function authorized(req: IncomingMessage): boolean {
+    if (!auth.required) return true;
+    if (req.headers.authorization === undefined) return auth.authenticated(req);
+    const remote = req.socket.remoteAddress ?? '';
+    const wait = throttle.blocked(remote);
+    if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
+    if (auth.authenticated(req)) return true;
+    throttle.failed(remote);
+    return false;
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const query = url.searchParams;
+
+    // An open console (no token) trusts whoever reaches it, so only loopback names may address it:
+    // a page of another site whose name is rebound to 127.0.0.1 (DNS rebinding) is same-origin for
+    // its browser and would otherwise read the API and submit scans.
+    if (!auth.required && !isLoopback(hostName(req.headers.host)))
+      throw new HttpError(403, 'this console has no token and answers loopback names only (Host: localhost, 127.0.0.1 or [::1])');
 
     if (method === 'POST') {
       const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
@@ -274,13 +307,18 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         res.end();
         return;
       }
+      const remote = req.socket.remoteAddress ?? '';
+      const wait = throttle.blocked(remote);
+      if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
       const fields = await readFields(req, LOGIN_BODY);
       const token = typeof fields.token === 'string' ? fields.token : '';
       const session = auth.login(token);
       if (session === undefined) {
-        logger.warn({ remote: req.socket.remoteAddress }, 'console: a login with a wrong token');
+        throttle.failed(remote);
+        logger.warn({ remote }, 'console: a login with a wrong token');
         throw new HttpError(401, 'wrong token');
       }
+      throttle.succeeded(remote);
       const headers = { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...(auth.required ? { 'set-cookie': auth.cookie(session, secure) } : {}) };
       const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
       if (form && !(req.headers.accept ?? '').includes('application/json')) res.writeHead(303, { ...headers, location: '/' });
@@ -298,7 +336,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (path === '/api/v1/status') {
       const body: StatusResponse = {
         authRequired: auth.required,
-        authenticated: auth.authenticated(req),
+        authenticated: authorized(req),
         database: queries ? { available: true } : { available: false, message: 'no findings DB: set STRATA_PG_URL on the gateway' },
         advisoryDb: Boolean(options.indexSource),
         events: true,
@@ -306,7 +344,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       sendJson(res, 200, body);
       return;
     }
-    if (!auth.authenticated(req)) throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
+    if (!authorized(req)) throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
 
     const parts = path
       .split('/')
@@ -430,12 +468,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       case 'vulnerabilities': {
         get();
         if (id === undefined || sub !== undefined) break;
-        let vulnId: string;
-        try {
-          vulnId = decodeURIComponent(id).trim();
-        } catch {
-          throw new HttpError(400, 'the vulnerability id is not valid percent-encoding');
-        }
+        const vulnId = decodeSegment(id, 'the vulnerability id').trim();
         if (!VULNERABILITY_ID.test(vulnId)) throw new HttpError(400, 'not a vulnerability id: up to 200 of A-Z a-z 0-9 . _ : + -');
         const q = needDb();
         const ids = new Set([vulnId]);
@@ -519,7 +552,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           return;
         }
         if (sub !== undefined) break;
-        const scanId = decodeURIComponent(id);
+        const scanId = decodeSegment(id, 'the scan id');
         if (!isValidScanId(scanId)) throw new HttpError(400, 'not a scan id');
         const info = await scanInfo(scanId);
         if (!info) throw new HttpError(404, `no scan ${scanId}`);
@@ -556,6 +589,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const rawUrl = req.url ?? '/';
+    // logs carry the path only, never the query string (whatever a user pasted into it)
+    const logPath = (rawUrl.split('?')[0] ?? '').slice(0, 200);
     void (async () => {
       if (Buffer.byteLength(rawUrl) > maxUrl) throw new HttpError(414, `the URL is longer than ${maxUrl} bytes`);
       if (!['GET', 'HEAD', 'POST'].includes(req.method ?? '')) throw new HttpError(405, 'the console answers GET, HEAD and POST', { allow: 'GET, HEAD, POST' });
@@ -574,14 +609,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           if (status >= 500) logger.error({ err: describeError(error) }, 'console: gateway call failed');
           return sendError(res, status, error.message);
         }
-        logger.error({ err: describeError(error), path: rawUrl.slice(0, 200) }, 'console: request failed');
+        logger.error({ err: describeError(error), path: logPath }, 'console: request failed');
         sendError(res, 500, `internal error: ${describeError(error).split('\n')[0]?.slice(0, 300)}`);
       })
       .finally(() => {
-        logger.debug(
-          { method: req.method, path: rawUrl.slice(0, 200), status: res.statusCode, ms: Math.round(performance.now() - started) },
-          'console request',
-        );
+        logger.debug({ method: req.method, path: logPath, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'console request');
       });
   };
 
@@ -589,6 +621,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.maxHeadersCount = 100;
+  // bounded sockets (slow or idle clients hold one each); event streams are capped at 200 below this
+  server.maxConnections = 1024;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new ConsoleConfigError(`the console could not listen on ${options.host}:${options.port}: ${describeError(error)}`)));
     server.listen(options.port, options.host, resolve);
@@ -609,6 +643,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     close() {
       closed ??= new Promise<void>((resolve) => {
         live.close();
+        offFindings();
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
@@ -616,6 +651,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return closed;
     },
   };
+}
+
+/** The name of a Host header without its port (`[::1]:8080` → `[::1]`). */
+function hostName(host: string | undefined): string {
+  if (!host) return '';
+  const bracketed = /^(\[[^\]]*\])(?::\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1] as string;
+  return host.replace(/:\d*$/, '');
 }
 
 function refererOrigin(referer: string | undefined): string | undefined {
