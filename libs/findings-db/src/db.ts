@@ -10,7 +10,7 @@ import type { ImageInventory, LayerRef, OsInfo, InventoryPackage, Severity, Seve
 import { severityCounts } from '@strata/model';
 import { parseReference } from '@strata/oci';
 import { diffSummaries, packagePostings, type FindingSummary, type FindingsDelta, type PackagePosting } from '@strata/reverse-index';
-import { stageRank, statusRank, type ScanRecord } from '@strata/scan-records';
+import type { ScanRecord } from '@strata/scan-records';
 import { migrate, type MigrationResult } from './migrate.js';
 
 export interface FindingsDbOptions {
@@ -650,43 +650,6 @@ export class FindingsDb {
       const written = await writeStates(client, writes);
       return results.map((r) => ('stored' in r ? (written.get(r.manifestDigest) as SetFindingsResult) : r));
     });
-  }
-
-  /**
-   * Files a scan record, moving forward only (by status, then by stage; a terminal status is
-   * never overwritten), as advanceScanRecord does in the blob store. Returns whether it was written.
-   */
-  async recordScan(record: ScanRecord): Promise<boolean> {
-    const result = await this.pool.query(
-      `insert into strata.scans
-         (scan_id, image_ref, status, stage, status_rank, stage_rank, manifest_digest, advisory_db_version, error_code, error_reason, record, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       on conflict (scan_id) do update set
-         status = excluded.status, stage = excluded.stage, status_rank = excluded.status_rank, stage_rank = excluded.stage_rank,
-         manifest_digest = coalesce(excluded.manifest_digest, strata.scans.manifest_digest),
-         advisory_db_version = coalesce(excluded.advisory_db_version, strata.scans.advisory_db_version),
-         error_code = excluded.error_code, error_reason = excluded.error_reason,
-         record = excluded.record, updated_at = excluded.updated_at
-       where strata.scans.status not in ('COMPLETED', 'FAILED')
-         and (excluded.status_rank > strata.scans.status_rank
-              or (excluded.status_rank = strata.scans.status_rank and excluded.stage_rank > strata.scans.stage_rank))`,
-      [
-        record.scanId,
-        record.imageRef,
-        record.status,
-        record.stage ?? null,
-        statusRank(record.status),
-        stageRank(record.stage),
-        record.manifestDigest ?? null,
-        record.advisoryDbVersion ?? null,
-        record.error?.code ?? null,
-        record.error?.reason ?? null,
-        JSON.stringify(record),
-        record.createdAt ?? record.updatedAt,
-        record.updatedAt,
-      ],
-    );
-    return result.rowCount === 1;
   }
 
   async scan(scanId: string): Promise<ScanRecord | undefined> {

@@ -291,6 +291,11 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
         .status,
       403,
     );
+    // behind a TLS-terminating proxy the page is https on the console's own host: accepted; another port is another origin
+    const login = (pageOrigin: string, body: string) =>
+      call('/login', { method: 'POST', auth: false, headers: { 'content-type': 'application/json', origin: pageOrigin }, body });
+    assert.equal((await login(`https://${new URL(origin).host}`, JSON.stringify({ token: TOKEN }))).status, 204);
+    assert.equal((await login(`http://${new URL(origin).hostname}:1`, '{}')).status, 403);
     for (const cursor of ['!!!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[1,2,3]').toString('base64url'), 'x'.repeat(3000)]) {
       const bad = await call<{ error: string }>(`/api/v1/images?cursor=${cursor}`);
       assert.equal(bad.status, 400, cursor);

@@ -294,9 +294,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       throw new HttpError(403, 'this console has no token and answers loopback names only (Host: localhost, 127.0.0.1 or [::1])');
 
     if (method === 'POST') {
-      const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
-      const expected = `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
-      if ((origin !== undefined && origin !== expected) || req.headers['sec-fetch-site'] === 'cross-site')
+      // The host is compared, not the scheme: behind a TLS-terminating proxy the page is https while
+      // this server speaks http, and a page on the same host is the console's own either way.
+      const originHost = pageHost(req.headers.origin ?? req.headers.referer);
+      if ((originHost !== undefined && originHost !== (req.headers.host ?? '').toLowerCase()) || req.headers['sec-fetch-site'] === 'cross-site')
         throw new HttpError(403, 'cross-origin POST refused: the console accepts POSTs from its own pages only');
     }
 
@@ -662,10 +663,12 @@ function hostName(host: string | undefined): string {
   return host.replace(/:\d*$/, '');
 }
 
-function refererOrigin(referer: string | undefined): string | undefined {
-  if (!referer) return undefined;
+/** The host (with port) of an Origin or Referer header; 'invalid' for anything but an http(s) URL (e.g. `Origin: null`). */
+function pageHost(header: string | undefined): string | undefined {
+  if (!header) return undefined;
   try {
-    return new URL(referer).origin;
+    const url = new URL(header);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.host : 'invalid';
   } catch {
     return 'invalid';
   }
