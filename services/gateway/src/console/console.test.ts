@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { Client } from 'minio';
 import { createS3BlobStore, putJson, type BlobStore } from '@strata/blobstore';
 import { connectKafkaBus, type EventBus } from '@strata/bus';
 import { FindingsKind, GetReportRequestSchema, ReportFormat, Severity as ProtoSeverity, Topics, encodeKeyedEvent, type EventTopic } from '@strata/contracts';
@@ -22,6 +21,7 @@ import type { FindingSummary } from '@strata/reverse-index';
 import { reportKey, writeImageRecord } from '@strata/scan-records';
 import { deleteTopicsOfRun, infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from '../gateway.js';
+import { dropStore } from '../testing/index.js';
 import type {
   FindingsEvent,
   FindingsResponse,
@@ -108,14 +108,6 @@ function fixtures(): Fixture[] {
     });
   }
   return out;
-}
-
-async function dropStore(store: BlobStore): Promise<void> {
-  for await (const key of store.list('')) await store.delete(key);
-  await store.close();
-  const s3 = infra.s3()!;
-  const bucket = store.location.slice(store.location.lastIndexOf('/') + 1);
-  await new Client({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey }).removeBucket(bucket);
 }
 
 interface Answer<T = unknown> {
@@ -212,6 +204,21 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     origin = server.url;
   });
 
+  /** Another console on this suite's DB, store and gateway: with the suite's token, or none when `open`. */
+  const consoleWith = ({ open, ...options }: Partial<Parameters<typeof startConsole>[0]> & { open?: boolean }) =>
+    startConsole({
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      ...(open ? {} : { token: TOKEN }),
+      staticDir,
+      db,
+      store,
+      hub: gateway.events,
+      scans: gateway.scans,
+      ...options,
+    });
+
   after(async () => {
     await server?.close();
     await gateway?.close(1000);
@@ -222,11 +229,8 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
   });
 
   test('without a token the console refuses a non-loopback address, with one message', async () => {
-    await assert.rejects(
-      startConsole({ logger, host: '0.0.0.0', port: 0, staticDir, db, store, hub: gateway.events, scans: gateway.scans }),
-      /without a token: set GATEWAY_TOKEN, bind it to loopback/,
-    );
-    const open = await startConsole({ logger, host: '127.0.0.1', port: 0, staticDir, db, store, hub: gateway.events, scans: gateway.scans });
+    await assert.rejects(consoleWith({ host: '0.0.0.0', open: true }), /without a token: set GATEWAY_TOKEN, bind it to loopback/);
+    const open = await consoleWith({ open: true });
     try {
       const status = await fetch(`${open.url}/api/v1/status`).then((r) => r.json() as Promise<StatusResponse>);
       assert.deepEqual([status.authRequired, status.authenticated], [false, true]);
@@ -392,18 +396,7 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     assert.equal(plain.status, 415);
 
     // login backoff per address: after the free wrong tokens even the right one waits (429 + Retry-After)
-    const guarded = await startConsole({
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      staticDir,
-      db,
-      store,
-      hub: gateway.events,
-      scans: gateway.scans,
-      loginThrottle: { free: 2, firstWaitMs: 600_000 },
-    });
+    const guarded = await consoleWith({ loginThrottle: { free: 2, firstWaitMs: 600_000 } });
     try {
       const login = (token: string) =>
         fetch(`${guarded.url}/login`, {
@@ -422,7 +415,7 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     }
 
     // an open console answers loopback Host names only (DNS rebinding)
-    const open = await startConsole({ logger, host: '127.0.0.1', port: 0, staticDir, db, store, hub: gateway.events, scans: gateway.scans });
+    const open = await consoleWith({ open: true });
     try {
       for (const host of ['localhost', '127.0.0.1', '[::1]'])
         assert.equal((await rawRequest(open.url, '/api/v1/status', { host: `${host}:${open.port}` })).status, 200, host);
@@ -442,18 +435,7 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
       },
     });
     const debugLogger = createLogger({ service: 'console-log-test', level: 'debug', destination: sink });
-    const watched = await startConsole({
-      logger: debugLogger,
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      staticDir,
-      db,
-      store,
-      hub: gateway.events,
-      scans: gateway.scans,
-      loginThrottle: { free: 3, firstWaitMs: 600_000 },
-    });
+    const watched = await consoleWith({ logger: debugLogger, loginThrottle: { free: 3, firstWaitMs: 600_000 } });
     try {
       const post = (token: string) =>
         fetch(`${watched.url}/login`, {
