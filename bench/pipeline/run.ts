@@ -341,17 +341,22 @@ async function prefetch(refs: string[], bucket: string, layerCount: number): Pro
 
 const isBlob = (name: string) => name.startsWith('sha256:') || name.startsWith('blobs/');
 
-async function runAnalyzeStage(refs: string[], bucket: string, layerCount: number, analyzers: number, hostPids: Record<string, number>): Promise<AnalyzeRun> {
-  const prefix = `bench-${run}-a${analyzers}.`;
-  const cacheDir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
-  await clearBucket(bucket, isBlob); // every document but the blobs: cold layer cache, images resolved again
-  const env = serviceEnv(prefix, bucket, cacheDir);
-  const services = [
+/** The pipeline's stages as processes: fetcher, merger, matcher and `analyzers` analyzer replicas. */
+function startStages(env: Record<string, string>, analyzers: number): Service[] {
+  return [
     startService('fetcher', 'fetcher', env),
     startService('merger', 'merger', env),
     startService('matcher', 'matcher', env),
     ...Array.from({ length: analyzers }, (_, i) => startService('analyzer', `analyzer-${i + 1}`, env)),
   ];
+}
+
+async function runAnalyzeStage(refs: string[], bucket: string, layerCount: number, analyzers: number, hostPids: Record<string, number>): Promise<AnalyzeRun> {
+  const prefix = `bench-${run}-a${analyzers}.`;
+  const cacheDir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+  await clearBucket(bucket, isBlob); // every document but the blobs: cold layer cache, images resolved again
+  const env = serviceEnv(prefix, bucket, cacheDir);
+  const services = startStages(env, analyzers);
   try {
     const urls = await Promise.all(services.map((s) => s.metricsUrl));
     const analyzerUrls = urls.slice(3);
@@ -614,12 +619,7 @@ async function runDistributed(images: PushedImage[], analyzers: number): Promise
   const bucket = `strata-bench-${run}-a${analyzers}`;
   const cacheDir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
   const env = serviceEnv(prefix, bucket, cacheDir);
-  const services = [
-    startService('fetcher', 'fetcher', env),
-    startService('merger', 'merger', env),
-    startService('matcher', 'matcher', env),
-    ...Array.from({ length: analyzers }, (_, i) => startService('analyzer', `analyzer-${i + 1}`, env)),
-  ];
+  const services = startStages(env, analyzers);
   const urls = await Promise.all(services.map((s) => s.metricsUrl));
 
   const submitted = new Map<string, number>();

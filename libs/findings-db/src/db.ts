@@ -10,7 +10,7 @@ import type { ImageInventory, LayerRef, OsInfo, InventoryPackage, Severity, Seve
 import { severityCounts } from '@strata/model';
 import { parseReference } from '@strata/oci';
 import { diffSummaries, packagePostings, type FindingSummary, type FindingsDelta, type PackagePosting } from '@strata/reverse-index';
-import { stageRank, statusRank, type ScanRecord } from '@strata/scan-records';
+import type { ScanRecord } from '@strata/scan-records';
 import { migrate, type MigrationResult } from './migrate.js';
 
 export interface FindingsDbOptions {
@@ -652,43 +652,6 @@ export class FindingsDb {
     });
   }
 
-  /**
-   * Files a scan record, moving forward only (by status, then by stage; a terminal status is
-   * never overwritten), as advanceScanRecord does in the blob store. Returns whether it was written.
-   */
-  async recordScan(record: ScanRecord): Promise<boolean> {
-    const result = await this.pool.query(
-      `insert into strata.scans
-         (scan_id, image_ref, status, stage, status_rank, stage_rank, manifest_digest, advisory_db_version, error_code, error_reason, record, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       on conflict (scan_id) do update set
-         status = excluded.status, stage = excluded.stage, status_rank = excluded.status_rank, stage_rank = excluded.stage_rank,
-         manifest_digest = coalesce(excluded.manifest_digest, strata.scans.manifest_digest),
-         advisory_db_version = coalesce(excluded.advisory_db_version, strata.scans.advisory_db_version),
-         error_code = excluded.error_code, error_reason = excluded.error_reason,
-         record = excluded.record, updated_at = excluded.updated_at
-       where strata.scans.status not in ('COMPLETED', 'FAILED')
-         and (excluded.status_rank > strata.scans.status_rank
-              or (excluded.status_rank = strata.scans.status_rank and excluded.stage_rank > strata.scans.stage_rank))`,
-      [
-        record.scanId,
-        record.imageRef,
-        record.status,
-        record.stage ?? null,
-        statusRank(record.status),
-        stageRank(record.stage),
-        record.manifestDigest ?? null,
-        record.advisoryDbVersion ?? null,
-        record.error?.code ?? null,
-        record.error?.reason ?? null,
-        JSON.stringify(record),
-        record.createdAt ?? record.updatedAt,
-        record.updatedAt,
-      ],
-    );
-    return result.rowCount === 1;
-  }
-
   async scan(scanId: string): Promise<ScanRecord | undefined> {
     const { rows } = await this.pool.query<{ record: ScanRecord }>('select record from strata.scans where scan_id = $1', [scanId]);
     return rows[0]?.record;
@@ -879,6 +842,9 @@ export async function openFindingsDb(options: FindingsDbOptions): Promise<Findin
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'strata',
     connectionTimeoutMillis: 10_000,
+    // Short statements over indexes: PostgreSQL's JIT compiles a plan when its estimated cost is
+    // high (a join over 100k images' postings), which cost ~150 ms per query and saved nothing.
+    options: '-c jit=off',
   });
   // An idle client losing its connection must not crash the process: the pool drops it.
   pool.on('error', (error) => options.logger?.warn({ err: describeError(error) }, 'findings DB: an idle connection failed'));

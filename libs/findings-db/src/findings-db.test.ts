@@ -6,30 +6,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { detectOs, parseApkInstalled } from '@strata/analyzers';
 import { severityCounts, type ImageInventory, type InventoryPackage, type LayerRef } from '@strata/model';
 import { openAdvisoryIndex } from '@strata/advisories';
 import { packagePostings, rematchHoldings, ReverseIndex, type FindingSummary } from '@strata/reverse-index';
-import { advancesRecord, type ScanRecord, type ScanStatusName, type StageName } from '@strata/scan-records';
 import { closedLoopbackPort, sharedDataDir, skipUnless, testAppSet, testLayer as layer } from '@strata/testing';
 import { FindingsDb as Db, FindingsDbError, FindingsDbMigrationError, migrate, migrations, openFindingsDb, repositoryOf, type FindingsDb } from './index.js';
-import { createTestDatabase, type TestDatabase } from './testing.js';
+import { createTestDatabase, useTestFindingsDb } from './testing.js';
 
 const skip = skipUnless('postgres');
 const skipData = skip || skipUnless('data');
-let database: TestDatabase | undefined;
 let db: FindingsDb;
-
-before(async () => {
-  if (skip) return;
-  database = await createTestDatabase();
-  db = await openFindingsDb({ url: database.url });
-});
-after(async () => {
-  await db?.close();
-  await database?.drop();
-});
+useTestFindingsDb(skip, (opened) => (db = opened));
 
 const digest = (i: number, fill = 'a'): string => `sha256:${String(i).padStart(64, fill)}`;
 
@@ -272,48 +261,6 @@ test('findings state: FULL then DELTAs, conditional on the stored version; views
     ],
   );
   await assert.rejects(db.setFindings(digest(9, 'c'), { kind: 'FULL', advisoryDbVersion: 'sha256:v1', findings: [] }), FindingsDbError);
-});
-
-test('scan records move forward only, whatever order racing writers land in (oracle: advancesRecord)', { skip }, async () => {
-  const steps: { status: ScanStatusName; stage?: StageName }[] = [
-    { status: 'QUEUED', stage: 'SUBMIT' },
-    { status: 'RUNNING', stage: 'RESOLVE' },
-    { status: 'RUNNING', stage: 'FETCH' },
-    { status: 'RUNNING', stage: 'MATCH' },
-    { status: 'COMPLETED', stage: 'MATCH' },
-    { status: 'FAILED', stage: 'FETCH' },
-  ];
-  const record = (scanId: string, s: (typeof steps)[number], n: number): ScanRecord => ({
-    scanId,
-    imageRef: 'r',
-    ...s,
-    ...(s.status === 'COMPLETED' ? { advisoryDbVersion: 'sha256:v1', manifestDigest: digest(3) } : {}),
-    ...(s.status === 'FAILED' ? { error: { stage: 'FETCH', code: 'DIGEST_MISMATCH', reason: 'mismatch' } } : {}),
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-  });
-  // sequential, shuffled orders: the DB ends where advancesRecord says
-  for (let round = 0; round < 20; round++) {
-    const scanId = `scan-seq-${round}`;
-    const order = [...steps].sort(() => Math.random() - 0.5);
-    let oracle: { status: ScanStatusName; stage?: StageName } | undefined;
-    for (const [n, s] of order.entries()) {
-      const written = await db.recordScan(record(scanId, s, n));
-      assert.equal(written, advancesRecord(oracle, s), `${scanId}: ${JSON.stringify(order)} at ${n}`);
-      if (written) oracle = s;
-    }
-    const stored = await db.scan(scanId);
-    assert.equal(stored?.status, oracle?.status);
-    assert.equal(stored?.stage, oracle?.stage);
-  }
-  // concurrent: every step at once, many times; a terminal status always wins and stays
-  for (let round = 0; round < 10; round++) {
-    const scanId = `scan-race-${round}`;
-    await Promise.all(steps.flatMap((s, n) => [db.recordScan(record(scanId, s, n)), db.recordScan(record(scanId, s, n))]));
-    const stored = await db.scan(scanId);
-    assert.ok(stored?.status === 'COMPLETED' || stored?.status === 'FAILED', `${scanId} ended ${stored?.status}`);
-    assert.equal(await db.recordScan(record(scanId, { status: 'RUNNING', stage: 'REPORT' }, 9)), false);
-  }
 });
 
 test('hostile names: a NUL in a package name or path is stored (as U+FFFD), the other packages with it', { skip }, async () => {

@@ -2,24 +2,14 @@
 // window (of many concurrent claims exactly one wins), released keys and expired ones can be
 // claimed again, and pruning drops only what is past the window.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { skipUnless, uniqueName } from '@strata/testing';
-import { claimPushKey, forgetPushKey, openFindingsDb, prunePushKeys, pushKeySeen, type FindingsDb } from './index.js';
-import { createTestDatabase, type TestDatabase } from './testing.js';
+import { claimPushKey, forgetPushKey, prunePushKeys, pushKeySeen, type FindingsDb } from './index.js';
+import { useTestFindingsDb } from './testing.js';
 
 const skip = skipUnless('postgres');
-let database: TestDatabase | undefined;
 let db: FindingsDb;
-
-before(async () => {
-  if (skip) return;
-  database = await createTestDatabase();
-  db = await openFindingsDb({ url: database.url });
-});
-after(async () => {
-  await db?.close();
-  await database?.drop();
-});
+useTestFindingsDb(skip, (opened) => (db = opened));
 
 test('a push key is claimed once per window; released or expired keys can be claimed again', { skip }, async () => {
   const key = `${uniqueName('host')}/repo@sha256:${'a'.repeat(64)}`;

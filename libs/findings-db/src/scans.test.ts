@@ -1,26 +1,16 @@
 // Scan records in the findings DB (strata.scans) against the real PostgreSQL of infra/local: the
 // same contract as the blob store's scans/<id>.json (forward only, first terminal status wins,
 // conditional on the revision read), one fresh database per run.
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { skipUnless, uniqueName } from '@strata/testing';
 import { scanRecordStoreContract } from '@strata/scan-records/testing';
 import type { ScanRecordStore } from '@strata/scan-records';
-import { openFindingsDb, pgScanRecords, type FindingsDb } from './index.js';
-import { createTestDatabase, type TestDatabase } from './testing.js';
+import { pgScanRecords, type FindingsDb } from './index.js';
+import { useTestFindingsDb } from './testing.js';
 
 const skip = skipUnless('postgres');
-let database: TestDatabase | undefined;
 let db: FindingsDb;
-
-before(async () => {
-  if (skip) return;
-  database = await createTestDatabase();
-  db = await openFindingsDb({ url: database.url });
-});
-after(async () => {
-  await db?.close();
-  await database?.drop();
-});
+useTestFindingsDb(skip, (opened) => (db = opened));
 
 describe('scan records in PostgreSQL', { skip }, () => {
   // Every test gets scan ids of its own (the contract names its scans with fixed ids).

@@ -1,7 +1,9 @@
 // Test support (not a production export): a database of its own per test suite on the
 // PostgreSQL of infra/local, dropped afterwards, so suites never see each other's rows.
 import pg from 'pg';
+import { after, before } from 'node:test';
 import { infra, uniqueName } from '@strata/testing';
+import { openFindingsDb, type FindingsDb } from './db.js';
 
 export interface TestDatabase {
   /** connection URL of the new, empty database */
@@ -34,4 +36,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/**
+ * For one test file: before its tests, a FindingsDb on a fresh database is opened and handed to
+ * `use`; after them it is closed and the database dropped. Nothing happens when `skip` is set.
+ */
+export function useTestFindingsDb(skip: string | false, use: (db: FindingsDb) => void): void {
+  let database: TestDatabase | undefined;
+  let db: FindingsDb | undefined;
+  before(async () => {
+    if (skip) return;
+    database = await createTestDatabase();
+    db = await openFindingsDb({ url: database.url });
+    use(db);
+  });
+  after(async () => {
+    await db?.close();
+    await database?.drop();
+  });
 }

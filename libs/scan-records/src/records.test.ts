@@ -8,7 +8,7 @@ import test, { describe } from 'node:test';
 import { Client } from 'minio';
 import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/blobstore';
 import { infra, skipUnless, uniqueName } from '@strata/testing';
-import { scanRecordStoreContract } from './testing.js';
+import { RACING_UPDATES, scanRecordStoreContract } from './testing.js';
 import {
   advanceScanRecord,
   advancesRecord,
@@ -18,7 +18,6 @@ import {
   reportKey,
   scanRecordKey,
   type ScanRecord,
-  type ScanStatusName,
   type StageName,
 } from './records.js';
 
@@ -76,14 +75,7 @@ for (const [name, makeStore, skip] of [
       const base = await makeStore(t);
       const { store, writes } = recording(base);
       const scan = { scanId: 'raced', imageRef: 'r/a:1' };
-      const updates: Array<{ status: ScanStatusName; stage?: StageName }> = [
-        { status: 'QUEUED', stage: 'SUBMIT' },
-        ...['RESOLVE', 'FETCH', 'MERGE', 'MATCH'].flatMap((stage) => [0, 1, 2].map(() => ({ status: 'RUNNING' as const, stage: stage as StageName }))),
-        { status: 'COMPLETED', stage: 'MATCH' },
-        { status: 'COMPLETED', stage: 'MATCH' },
-        { status: 'FAILED', stage: 'ANALYZE' },
-        { status: 'FAILED', stage: 'FETCH' },
-      ];
+      const updates = RACING_UPDATES;
       // Every writer reads first, then all write at once: the widest race there is.
       let arrived = 0;
       let go!: () => void;

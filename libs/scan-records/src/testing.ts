@@ -5,6 +5,16 @@ import test from 'node:test';
 import { advancesRecord, type ScanRecordStore, type ScanStatusName, type StageName } from './records.js';
 
 /** Registers the contract tests; `make` gives a fresh, empty store of records for one test. */
+/** The updates the concurrent-writer tests race: every stage three times, two completions, two failures. */
+export const RACING_UPDATES: ReadonlyArray<{ status: ScanStatusName; stage?: StageName }> = [
+  { status: 'QUEUED', stage: 'SUBMIT' },
+  ...['RESOLVE', 'FETCH', 'MERGE', 'MATCH'].flatMap((stage) => [0, 1, 2].map(() => ({ status: 'RUNNING' as const, stage: stage as StageName }))),
+  { status: 'COMPLETED', stage: 'MATCH' },
+  { status: 'COMPLETED', stage: 'MATCH' },
+  { status: 'FAILED', stage: 'ANALYZE' },
+  { status: 'FAILED', stage: 'FETCH' },
+];
+
 export function scanRecordStoreContract(make: (t: test.TestContext) => Promise<ScanRecordStore>): void {
   test('a scan record advances by status then stage, and the first terminal status wins', async (t) => {
     const records = await make(t);
@@ -72,14 +82,7 @@ export function scanRecordStoreContract(make: (t: test.TestContext) => Promise<S
   test('many concurrent writers: exactly one terminal write lands, and every loser was not behind what stands', async (t) => {
     const records = await make(t);
     const scan = { scanId: 'raced', imageRef: 'r/a:1' };
-    const updates: Array<{ status: ScanStatusName; stage?: StageName }> = [
-      { status: 'QUEUED', stage: 'SUBMIT' },
-      ...['RESOLVE', 'FETCH', 'MERGE', 'MATCH'].flatMap((stage) => [0, 1, 2].map(() => ({ status: 'RUNNING' as const, stage: stage as StageName }))),
-      { status: 'COMPLETED', stage: 'MATCH' },
-      { status: 'COMPLETED', stage: 'MATCH' },
-      { status: 'FAILED', stage: 'ANALYZE' },
-      { status: 'FAILED', stage: 'FETCH' },
-    ];
+    const updates = RACING_UPDATES;
     // Every writer reads first, then all write at once: the widest race there is.
     let arrived = 0;
     let go!: () => void;

@@ -22,7 +22,7 @@ export interface AffectedImagesPage {
   pageToken?: string;
 }
 /** Images per answer when the request names no page size, and the most it may name. */
-export const AFFECTED_PAGE_SIZE = 1_000;
+export const AFFECTED_PAGE_SIZE = 100;
 export const AFFECTED_PAGE_MAX = 10_000;
 export type AffectedImagesResponse = MessageInitShape<typeof ListAffectedImagesResponseSchema>;
 

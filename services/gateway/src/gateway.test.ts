@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { Client } from 'minio';
 import { Registry } from 'prom-client';
 import { createS3BlobStore, putJson, type BlobStore } from '@strata/blobstore';
 import { connectKafkaBus, type EventBus, type Subscription } from '@strata/bus';
@@ -34,6 +33,7 @@ import { createLogger } from '@strata/log';
 import { advanceScanRecord, readScanRecord } from '@strata/scan-records';
 import { deleteTopicsOfRun, infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from './gateway.js';
+import { dropStore } from './testing/index.js';
 
 const skip = skipUnless('kafka', 'minio');
 const runId = `gw${randomBytes(4).toString('hex')}`;
@@ -90,15 +90,6 @@ async function watchScanRequests(bus: EventBus) {
     subscription,
     next: (imageRef: string) => waitFor(`ScanRequested for ${imageRef}`, () => seen.find((s) => s.event.imageRef === imageRef)),
   };
-}
-
-/** Empties and removes the bucket of a test store. */
-async function dropStore(store: BlobStore): Promise<void> {
-  for await (const key of store.list('')) await store.delete(key);
-  await store.close();
-  const s3 = infra.s3()!;
-  const bucket = store.location.slice(store.location.lastIndexOf('/') + 1);
-  await new Client({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey }).removeBucket(bucket);
 }
 
 /** A report in the stored shape (Trivy schema v2 subset); the gateway treats it as opaque bytes. */

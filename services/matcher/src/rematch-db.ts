@@ -21,7 +21,8 @@ import {
   type SetFindingsInput,
 } from '@strata/findings-db';
 import { severityCounts } from '@strata/model';
-import { diffSummaries, rematchHoldings, replaceFindings } from '@strata/reverse-index';
+import { diffSummaries, matchPackages, packageKey, replaceFindings, type FindingSummary } from '@strata/reverse-index';
+import type { HoldingRow } from '@strata/findings-db';
 import { now, type StageContext } from '@strata/stage-runtime';
 import { protoCounts, protoSummary } from './summary.js';
 
@@ -50,6 +51,10 @@ export class DbRematcher {
   private stopped = false;
   private readonly loops = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  /** the findings of each package matched for an update (at one DB version): each matched once per replica, not once per batch */
+  private readonly matched = new Map<string, Map<string, FindingSummary[]>>();
+  /** where this replica's time went, per update (logged when the update finishes here) */
+  private readonly spent = new Map<string, { batches: number; holdingsMs: number; commitMs: number; publishMs: number; markMs: number }>();
 
   constructor(
     private readonly ctx: StageContext,
@@ -114,6 +119,34 @@ export class DbRematcher {
     return update;
   }
 
+  /**
+   * Each image's packages among `holdings` and their current findings (as rematchHoldings gives
+   * them), matching only the packages this replica has not matched for the update yet.
+   */
+  private rematch(key: string, holdings: readonly HoldingRow[], index: Awaited<ReturnType<DbRematchOptions['index']>>['index']) {
+    let known = this.matched.get(key);
+    if (!known) {
+      if (this.matched.size > 8) this.matched.delete(this.matched.keys().next().value as string);
+      this.matched.set(key, (known = new Map()));
+    }
+    const fresh = new Map<string, HoldingRow>();
+    for (const h of holdings) if (!known.has(h.unitKey) && !fresh.has(h.unitKey)) fresh.set(h.unitKey, h);
+    const found = matchPackages([...fresh.values()], index);
+    for (const unit of fresh.keys()) known.set(unit, found.get(unit) ?? []);
+    const out = new Map<string, { packages: Set<string>; findings: FindingSummary[]; units: Set<string> }>();
+    for (const h of holdings) {
+      let entry = out.get(h.image.manifestDigest);
+      if (!entry) out.set(h.image.manifestDigest, (entry = { packages: new Set(), findings: [], units: new Set() }));
+      if (entry.units.has(h.unitKey)) continue;
+      entry.units.add(h.unitKey);
+      const pk = packageKey(h.ecosystem, h.name, h.installedVersion);
+      if (entry.packages.has(pk)) continue;
+      entry.packages.add(pk);
+      entry.findings.push(...(known.get(h.unitKey) ?? []));
+    }
+    return out;
+  }
+
   private async batch(claim: RematchClaim): Promise<void> {
     const { ctx } = this;
     const started = performance.now();
@@ -123,6 +156,19 @@ export class DbRematcher {
     const log = ctx.runtime.logger.child({ advisoryDbVersion: update.advisoryDbVersion, batch: batchId, attempt: claim.attempt });
     let events: { key: string; value: Uint8Array }[] = claim.events;
     let deltas: RematchEvent[] = [];
+    let spent = this.spent.get(claim.updateId);
+    if (!spent) {
+      // (updates another replica finished are dropped from here after a while)
+      if (this.spent.size > 64) this.spent.delete(this.spent.keys().next().value as string);
+      this.spent.set(claim.updateId, (spent = { batches: 0, holdingsMs: 0, commitMs: 0, publishMs: 0, markMs: 0 }));
+    }
+    spent.batches++;
+    let mark = performance.now();
+    const lap = () => {
+      const ms = performance.now() - mark;
+      mark = performance.now();
+      return ms;
+    };
     if (claim.status === 'pending') {
       // the index held, unless it is not the planned version: then reopened now
       let { index } = await this.options.index();
@@ -131,7 +177,8 @@ export class DbRematcher {
       // DB open now, so their states are right at that version whatever changed in between.
       const whole = index.version !== update.matchVersion;
       const holdings = whole ? await this.options.db.holdingsOf(claim.images, undefined) : await this.work.holdings(claim.updateId, claim.images);
-      const affected = rematchHoldings(holdings, index);
+      const affected = this.rematch(`${claim.updateId} ${index.version}`, holdings, index);
+      spent.holdingsMs += lap();
       const commit = await this.work.commit(claim, (states) => {
         const writes: (SetFindingsInput & { manifestDigest: string })[] = [];
         const out: RematchEvent[] = [];
@@ -170,12 +217,15 @@ export class DbRematcher {
       }
       deltas = commit.events;
       events = commit.events;
+      spent.commitMs += lap();
     } else {
       log.info({ events: events.length }, 're-match batch committed by a replica that stopped before marking it: sending its events again');
     }
     for (let i = 0; i < events.length; i += PUBLISH_BATCH)
       await ctx.runtime.bus.publish(ctx.runtime.topic(Topics.findings), events.slice(i, i + PUBLISH_BATCH));
+    spent.publishMs += lap();
     const { finished } = events.length > 0 || claim.status === 'publishing' ? await this.work.done(claim) : await this.work.finishIfDone(claim.updateId);
+    spent.markMs += lap();
     for (const e of deltas)
       ctx.observe({
         service: ctx.service,
@@ -188,8 +238,18 @@ export class DbRematcher {
     log.debug({ images: claim.images.length, deltas: deltas.length, ms: Math.round(performance.now() - started) }, 're-match batch done');
     if (finished) {
       this.updates.delete(claim.updateId);
+      this.spent.delete(claim.updateId);
+      for (const key of this.matched.keys()) if (key.startsWith(`${claim.updateId} `)) this.matched.delete(key);
+      const here = Object.fromEntries(Object.entries(spent).map(([k, v]) => [k, Math.round(v)]));
       log.info(
-        { images: finished.images, batches: finished.batches, deltas: finished.deltas, ms: Date.now() - finished.plannedAt.getTime(), catalog: 'findings-db' },
+        {
+          images: finished.images,
+          batches: finished.batches,
+          deltas: finished.deltas,
+          ms: Date.now() - finished.plannedAt.getTime(),
+          catalog: 'findings-db',
+          here,
+        },
         'advisory update re-matched',
       );
       ctx.observe({

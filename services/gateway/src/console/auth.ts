@@ -82,3 +82,49 @@ export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
+
+export interface LoginThrottle {
+  /** seconds the address must still wait (0: it may try) */
+  blocked(remote: string): number;
+  failed(remote: string): void;
+  succeeded(remote: string): void;
+}
+
+/**
+ * A bounded per-address backoff for wrong tokens: 5 free tries, then a wait that doubles from 1 s
+ * up to 60 s after each further wrong one (a right token resets it). Remembers at most `maxAddresses`
+ * addresses (the oldest forgotten first), so a flood of addresses costs bounded memory.
+ */
+export interface LoginThrottleOptions {
+  free?: number;
+  firstWaitMs?: number;
+  maxWaitMs?: number;
+  maxAddresses?: number;
+  now?: () => number;
+}
+
+export function loginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
+  const free = options.free ?? 5;
+  const firstWait = options.firstWaitMs ?? 1000;
+  const maxWait = options.maxWaitMs ?? 60_000;
+  const maxAddresses = options.maxAddresses ?? 10_000;
+  const now = options.now ?? Date.now;
+  const seen = new Map<string, { failures: number; until: number }>();
+  return {
+    blocked(remote) {
+      const entry = seen.get(remote);
+      return entry && entry.until > now() ? Math.ceil((entry.until - now()) / 1000) : 0;
+    },
+    failed(remote) {
+      const entry = seen.get(remote) ?? { failures: 0, until: 0 };
+      seen.delete(remote);
+      entry.failures++;
+      if (entry.failures > free) entry.until = now() + Math.min(maxWait, firstWait * 2 ** Math.min(entry.failures - free - 1, 16));
+      seen.set(remote, entry);
+      while (seen.size > maxAddresses) seen.delete(seen.keys().next().value as string);
+    },
+    succeeded(remote) {
+      seen.delete(remote);
+    },
+  };
+}

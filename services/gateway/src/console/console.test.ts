@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { Client } from 'minio';
 import { createS3BlobStore, putJson, type BlobStore } from '@strata/blobstore';
 import { connectKafkaBus, type EventBus } from '@strata/bus';
 import { FindingsKind, GetReportRequestSchema, ReportFormat, Severity as ProtoSeverity, Topics, encodeKeyedEvent, type EventTopic } from '@strata/contracts';
@@ -21,6 +21,7 @@ import type { FindingSummary } from '@strata/reverse-index';
 import { reportKey, writeImageRecord } from '@strata/scan-records';
 import { deleteTopicsOfRun, infra, skipUnless, uniqueName } from '@strata/testing';
 import { startGateway, type Gateway } from '../gateway.js';
+import { dropStore } from '../testing/index.js';
 import type {
   FindingsEvent,
   FindingsResponse,
@@ -32,6 +33,8 @@ import type {
   TrendResponse,
   VulnerabilityResponse,
 } from './api.js';
+import { consoleAuth, isLoopback, loginThrottle, SESSION_COOKIE } from './auth.js';
+import { globMatcher } from './live.js';
 import { startConsole, type ConsoleServer } from './server.js';
 
 const skip = skipUnless('kafka', 'minio', 'postgres');
@@ -105,14 +108,6 @@ function fixtures(): Fixture[] {
     });
   }
   return out;
-}
-
-async function dropStore(store: BlobStore): Promise<void> {
-  for await (const key of store.list('')) await store.delete(key);
-  await store.close();
-  const s3 = infra.s3()!;
-  const bucket = store.location.slice(store.location.lastIndexOf('/') + 1);
-  await new Client({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey }).removeBucket(bucket);
 }
 
 interface Answer<T = unknown> {
@@ -209,6 +204,21 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     origin = server.url;
   });
 
+  /** Another console on this suite's DB, store and gateway: with the suite's token, or none when `open`. */
+  const consoleWith = ({ open, ...options }: Partial<Parameters<typeof startConsole>[0]> & { open?: boolean }) =>
+    startConsole({
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      ...(open ? {} : { token: TOKEN }),
+      staticDir,
+      db,
+      store,
+      hub: gateway.events,
+      scans: gateway.scans,
+      ...options,
+    });
+
   after(async () => {
     await server?.close();
     await gateway?.close(1000);
@@ -219,11 +229,8 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
   });
 
   test('without a token the console refuses a non-loopback address, with one message', async () => {
-    await assert.rejects(
-      startConsole({ logger, host: '0.0.0.0', port: 0, staticDir, db, store, hub: gateway.events, scans: gateway.scans }),
-      /without a token: set GATEWAY_TOKEN, bind it to loopback/,
-    );
-    const open = await startConsole({ logger, host: '127.0.0.1', port: 0, staticDir, db, store, hub: gateway.events, scans: gateway.scans });
+    await assert.rejects(consoleWith({ host: '0.0.0.0', open: true }), /without a token: set GATEWAY_TOKEN, bind it to loopback/);
+    const open = await consoleWith({ open: true });
     try {
       const status = await fetch(`${open.url}/api/v1/status`).then((r) => r.json() as Promise<StatusResponse>);
       assert.deepEqual([status.authRequired, status.authenticated], [false, true]);
@@ -288,6 +295,11 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
         .status,
       403,
     );
+    // behind a TLS-terminating proxy the page is https on the console's own host: accepted; another port is another origin
+    const login = (pageOrigin: string, body: string) =>
+      call('/login', { method: 'POST', auth: false, headers: { 'content-type': 'application/json', origin: pageOrigin }, body });
+    assert.equal((await login(`https://${new URL(origin).host}`, JSON.stringify({ token: TOKEN }))).status, 204);
+    assert.equal((await login(`http://${new URL(origin).hostname}:1`, '{}')).status, 403);
     for (const cursor of ['!!!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[1,2,3]').toString('base64url'), 'x'.repeat(3000)]) {
       const bad = await call<{ error: string }>(`/api/v1/images?cursor=${cursor}`);
       assert.equal(bad.status, 400, cursor);
@@ -339,6 +351,163 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     // a route-like path outside the bundle is the UI's index.html, never the file
     const passwd = await rawGet(origin, '/../../etc/passwd');
     assert.ok(passwd.body.startsWith('<!doctype html>'), passwd.body.slice(0, 100));
+  });
+
+  test('red team: glob ReDoS, bad percent-encoding, security headers on errors, login backoff, DNS rebinding of an open console', async () => {
+    // a glob of many `*` was a catastrophic RegExp (minutes per name): now linear, same answer as SQL LIKE
+    const stars = `${'*'.repeat(200)}a?`;
+    for (const path of ['/api/v1/overview', '/api/v1/images', '/api/v1/trend']) {
+      const answer = await call(`${path}?repo=${encodeURIComponent(stars)}`);
+      assert.equal(answer.status, 200, `${path}: ${answer.text.slice(0, 200)}`);
+    }
+    // bad percent-encoding in ids is a 400 with one message (was a 500 from decodeURIComponent)
+    for (const path of [
+      '/api/v1/images/%E0%A4%A',
+      '/api/v1/scans/%ff',
+      '/api/v1/vulnerabilities/%E0%A4%A',
+      `/api/v1/images/sha256:${hex(1, 'f').slice(7).toUpperCase()}`,
+    ]) {
+      const answer = await call<{ error: string }>(path);
+      assert.equal(answer.status, 400, `${path}: ${answer.text}`);
+      assert.equal(typeof answer.json.error, 'string');
+    }
+    // every answer (errors, JSON, SSE) carries a CSP with frame-ancestors 'none' and nosniff
+    const events = new AbortController();
+    const stream = await fetch(`${origin}/api/v1/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: events.signal });
+    const sse = Object.fromEntries(stream.headers);
+    events.abort();
+    for (const headers of [
+      (await call('/api/v1/nothing')).headers,
+      (await call('/api/v1/overview')).headers,
+      (await call('/api/v1/overview', { method: 'OPTIONS' })).headers,
+      sse,
+    ]) {
+      assert.match(String(headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.equal(headers['x-content-type-options'], 'nosniff');
+    }
+    // CSRF: `Origin: null` and a text/plain JSON body are refused
+    const nullOrigin = await call('/api/v1/scans', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'null' },
+      body: '{"reference":"x"}',
+    });
+    assert.equal(nullOrigin.status, 403);
+    const plain = await call('/api/v1/scans', { method: 'POST', headers: { 'content-type': 'text/plain', origin }, body: '{"reference":"x"}' });
+    assert.equal(plain.status, 415);
+
+    // login backoff per address: after the free wrong tokens even the right one waits (429 + Retry-After)
+    const guarded = await consoleWith({ loginThrottle: { free: 2, firstWaitMs: 600_000 } });
+    try {
+      const login = (token: string) =>
+        fetch(`${guarded.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: guarded.url },
+          body: JSON.stringify({ token }),
+        });
+      assert.deepEqual(await Promise.all([login('a'), login('b'), login('c')]).then((r) => r.map((x) => x.status)), [401, 401, 401]);
+      const held = await login(TOKEN);
+      assert.equal(held.status, 429);
+      assert.ok(Number(held.headers.get('retry-after')) > 0);
+      const bearer = await fetch(`${guarded.url}/api/v1/overview`, { headers: { authorization: 'Bearer wrong' } });
+      assert.equal(bearer.status, 429);
+    } finally {
+      await guarded.close();
+    }
+
+    // an open console answers loopback Host names only (DNS rebinding)
+    const open = await consoleWith({ open: true });
+    try {
+      for (const host of ['localhost', '127.0.0.1', '[::1]'])
+        assert.equal((await rawRequest(open.url, '/api/v1/status', { host: `${host}:${open.port}` })).status, 200, host);
+      for (const host of ['evil.example', 'evil.example:80', '127.0.0.1.evil.example', ''])
+        assert.equal((await rawRequest(open.url, '/api/v1/overview', { host })).status, 403, host);
+    } finally {
+      await open.close();
+    }
+  });
+
+  test('red team: the token never reaches the logs (debug level), /api/v1/status is no brute-force oracle, an empty token is refused', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const debugLogger = createLogger({ service: 'console-log-test', level: 'debug', destination: sink });
+    const watched = await consoleWith({ logger: debugLogger, loginThrottle: { free: 3, firstWaitMs: 600_000 } });
+    try {
+      const post = (token: string) =>
+        fetch(`${watched.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: watched.url },
+          body: JSON.stringify({ token }),
+        });
+      assert.equal((await post(TOKEN)).status, 204);
+      assert.equal((await post(`${TOKEN}x`)).status, 401);
+      assert.equal((await fetch(`${watched.url}/api/v1/overview?token=${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+      assert.equal((await fetch(`${watched.url}/api/v1/nothing?token=${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
+      // status tells whether a bearer is right: wrong ones count, then it answers 429 like login
+      const status = (bearer: string) => fetch(`${watched.url}/api/v1/status`, { headers: { authorization: `Bearer ${bearer}` } });
+      assert.deepEqual(await Promise.all([status('a'), status('b'), status('c')]).then((r) => r.map((x) => x.status)), [200, 200, 200]);
+      assert.equal((await status(TOKEN)).status, 429);
+    } finally {
+      await watched.close();
+    }
+    const text = lines.join('');
+    assert.match(text, /console request/); // the debug request log was written
+    assert.ok(!text.includes(TOKEN.slice(4)), 'the token (or a part of it) is in the logs');
+
+    await assert.rejects(
+      startConsole({ logger, host: '127.0.0.1', port: 0, token: '', staticDir, db, store, hub: gateway.events, scans: gateway.scans }),
+      /token is empty/,
+    );
+  });
+
+  test('red team: at most 200 event streams per console (the 201st is a 503 JSON error), freed when clients leave', async () => {
+    const capped = await startConsole({ logger, host: '127.0.0.1', port: 0, token: TOKEN, staticDir, db, store, hub: gateway.events, scans: gateway.scans });
+    const url = new URL(capped.url);
+    const open = (): Promise<{ status: number; req: ClientRequest; body: Promise<string> }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: '/api/v1/events', agent: false, headers: { authorization: `Bearer ${TOKEN}` } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            const body = new Promise<string>((done) => {
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+              res.on('close', () => done(Buffer.concat(chunks).toString('utf8')));
+            });
+            resolve({ status: res.statusCode ?? 0, req, body });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const streams: ClientRequest[] = [];
+    try {
+      for (let i = 0; i < 200; i++) {
+        const stream = await open();
+        streams.push(stream.req);
+        assert.equal(stream.status, 200, `stream ${i}`);
+      }
+      assert.equal(capped.live.clients, 200);
+      const head = await fetch(`${capped.url}/api/v1/events`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(head.status, 405);
+      const refused = await open();
+      streams.push(refused.req);
+      assert.equal(refused.status, 503);
+      assert.match(JSON.parse(await refused.body).error, /too many event-stream clients/);
+      // clients that leave free their places
+      for (const req of streams.splice(0, 10)) req.destroy();
+      while (capped.live.clients > 190) await new Promise((r) => setTimeout(r, 20));
+      const again = await open();
+      streams.push(again.req);
+      assert.equal(again.status, 200);
+    } finally {
+      for (const req of streams) req.destroy();
+      await capped.close();
+    }
   });
 
   test('static files: content types, CSP, index.html for UI routes', async () => {
@@ -727,6 +896,20 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
   });
 });
 
+/** A GET with headers fetch will not send (Host). */
+function rawRequest(origin: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers, setHost: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** A GET sent with the path exactly as given (fetch would normalise `..`). */
 function rawGet(origin: string, path: string): Promise<{ status: number; body: string }> {
   const url = new URL(origin);
@@ -740,3 +923,83 @@ function rawGet(origin: string, path: string): Promise<{ status: number; body: s
     req.end();
   });
 }
+
+describe('console globs and login backoff (no infra)', () => {
+  test('globMatcher equals the glob semantics and stays linear on hostile globs', () => {
+    const cases: [string, string, boolean][] = [
+      ['team-a/*', 'team-a/app', true],
+      ['team-a/*', 'team-b/app', false],
+      ['*/app', 'x/y/app', true],
+      ['te?m-*', 'team-c', true],
+      ['a.b', 'aXb', false],
+      ['*', '', true],
+      ['?', '', false],
+      ['*a*b*c', 'xxaxxbxxc', true],
+      ['*a*b*c', 'xxaxxbxx', false],
+    ];
+    for (const [glob, name, expected] of cases) assert.equal(globMatcher(glob)(name), expected, `${glob} ~ ${name}`);
+    // a RegExp of these took minutes; the matcher is O(glob x name)
+    assert.equal(globMatcher(`${'*'.repeat(255)}a`)('b'.repeat(1000)), false);
+    assert.equal(globMatcher(`${'*a'.repeat(127)}b`)('a'.repeat(1000)), false);
+  });
+
+  test('loginThrottle: free tries, then doubling waits up to the cap, reset by a right token, bounded memory', () => {
+    let clock = 0;
+    const t = loginThrottle({ free: 2, firstWaitMs: 1000, maxWaitMs: 4000, maxAddresses: 3, now: () => clock });
+    t.failed('a');
+    t.failed('a');
+    assert.equal(t.blocked('a'), 0);
+    t.failed('a');
+    assert.equal(t.blocked('a'), 1);
+    clock += 1000;
+    t.failed('a');
+    assert.equal(t.blocked('a'), 2);
+    clock += 2000;
+    t.failed('a');
+    t.failed('a');
+    assert.equal(t.blocked('a'), 4);
+    t.succeeded('a');
+    assert.equal(t.blocked('a'), 0);
+    for (const remote of ['b', 'c', 'd', 'e']) for (let i = 0; i < 3; i++) t.failed(remote);
+    assert.equal(t.blocked('b'), 0); // forgotten: at most 3 addresses kept
+    assert.ok(t.blocked('e') > 0);
+  });
+});
+
+describe('console session cookies and bind addresses (no infra)', () => {
+  const request = (cookie?: string, authorization?: string) =>
+    ({ headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) } }) as never;
+
+  test('forged, expired, truncated and empty-token cookies are refused; a good one is accepted', () => {
+    let clock = 1_000_000;
+    const auth = consoleAuth(TOKEN, () => clock);
+    const good = auth.login(TOKEN) as string;
+    assert.ok(auth.authenticated(request(`${SESSION_COOKIE}=${good}`)));
+    const [expiry, nonce, mac] = good.split('.') as [string, string, string];
+    const forged = consoleAuth('other-token', () => clock).login('other-token') as string;
+    const emptySigned = consoleAuth('', () => clock).login('') as string;
+    for (const value of [
+      forged,
+      emptySigned,
+      `${expiry}.${nonce}`,
+      `${expiry}.${nonce}.${mac.slice(0, -1)}`,
+      `${expiry}.${nonce}.${mac}.x`,
+      `${Number(expiry) + 1}.${nonce}.${mac}`,
+      `${expiry}.${nonce}.${'A'.repeat(300)}`,
+      '',
+      '..',
+    ])
+      assert.equal(auth.authenticated(request(`${SESSION_COOKIE}=${value}`)), false, value);
+    assert.equal(auth.authenticated(request(undefined, 'Bearer ')), false);
+    assert.equal(auth.authenticated(request(undefined, `Bearer ${TOKEN}x`)), false);
+    assert.equal(auth.authenticated(request(undefined, `Bearer ${TOKEN}`)), true);
+    clock += 12 * 60 * 60 * 1000 + 1;
+    assert.equal(auth.authenticated(request(`${SESSION_COOKIE}=${good}`)), false, 'expired');
+  });
+
+  test('open mode only on loopback bind addresses', () => {
+    for (const host of ['127.0.0.1', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1', '127.1.2.3']) assert.equal(isLoopback(host), true, host);
+    for (const host of ['0.0.0.0', '::', '[::]', '::ffff:10.0.0.1', '10.0.0.1', '127.0.0.1.evil.example', '', 'example.com'])
+      assert.equal(isLoopback(host), false, host);
+  });
+});

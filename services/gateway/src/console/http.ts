@@ -15,8 +15,9 @@ export class HttpError extends Error {
   }
 }
 
-/** Headers every console answer carries. */
+/** Headers every console answer carries (static files replace the CSP with the UI's own). */
 export const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
@@ -74,6 +75,15 @@ export async function readFields(req: IncomingMessage, limit: number): Promise<R
   }
   if (type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(body));
   throw new HttpError(415, 'send application/json or application/x-www-form-urlencoded');
+}
+
+/** A percent-encoded path segment decoded; bad encoding (`%E0%A4%A`, `%ff`) is a 400, not a 500. */
+export function decodeSegment(raw: string, what: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `${what}: not valid percent-encoding`);
+  }
 }
 
 export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];

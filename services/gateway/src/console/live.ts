@@ -48,18 +48,43 @@ export function findingsEventJson(e: FindingsPublished): FindingsEvent {
   };
 }
 
-/** A repository glob as a RegExp over the whole name. */
-export function globRegExp(glob: string): RegExp {
-  const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 's');
+/**
+ * A repository glob (`*` any run, `?` one character) as a matcher over the whole name. Not a RegExp:
+ * a glob of many `*` would be a catastrophic backtracking pattern (`^.*.*.*…a$` took minutes on a
+ * 40-character name); this backtracks to the last `*` only, O(glob × name) at worst.
+ */
+export function globMatcher(glob: string): (name: string) => boolean {
+  const pattern = [...glob];
+  return (name) => {
+    const text = [...name];
+    let i = 0;
+    let j = 0;
+    let star = -1;
+    let mark = 0;
+    while (i < text.length) {
+      const p = pattern[j];
+      if (p === '*') {
+        star = j++;
+        mark = i;
+      } else if (p !== undefined && (p === '?' || p === text[i])) {
+        i++;
+        j++;
+      } else if (star >= 0) {
+        j = star + 1;
+        i = ++mark;
+      } else return false;
+    }
+    while (pattern[j] === '*') j++;
+    return j === pattern.length;
+  };
 }
 
 export function liveFilter(f: AppliedFilters): (e: FindingsEvent) => boolean {
-  const repo = f.repo ? globRegExp(f.repo) : undefined;
+  const repo = f.repo ? globMatcher(f.repo) : undefined;
   const wanted = new Set(f.severities);
   const key: Record<Severity, keyof SeverityCounts> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', UNKNOWN: 'unknown' };
   return (e) => {
-    if (repo && !repo.test(e.repository)) return false;
+    if (repo && !repo(e.repository)) return false;
     if (wanted.size === 0) return true;
     if (e.kind === 'DELTA') return [...e.added, ...e.resolved].some((x) => wanted.has(x.severity));
     return [...wanted].some((s) => e.counts[key[s]] > 0);

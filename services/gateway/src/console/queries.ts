@@ -58,6 +58,13 @@ function findingWhere(f: AppliedFilters, p: Params, alias = 'f'): string[] {
   return where;
 }
 
+/** A page of `limit` rows from a query that read `limit + 1`: the extra row says there is a next page, whose cursor is the last row's key. */
+function keysetPage<Row, Item>(rows: Row[], limit: number, item: (row: Row) => Item, key: (row: Row) => readonly (string | number)[]): Page<Item> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(item), ...(rows.length > limit && last !== undefined ? { nextCursor: encodeCursor(key(last)) } : {}) };
+}
+
 const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
 const num = (value: unknown): number => Number(value ?? 0);
 
@@ -241,10 +248,7 @@ export class ConsoleQueries {
       `select ${IMAGE_SELECT(f)} from ${IMAGE_FROM} ${whereSql(where)} order by ${order} limit ${p.add(limit + 1)}`,
       p.values,
     );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { items: page.map(imageSummary), ...(more && last ? { nextCursor: encodeCursor(key(last)) } : {}) };
+    return keysetPage(rows, limit, imageSummary, key);
   }
 
   async image(manifestDigest: string): Promise<(ImageSummary & { inventoryDigest?: string }) | undefined> {
@@ -340,20 +344,19 @@ export class ConsoleQueries {
        limit ${p.add(limit + 1)}`,
       p.values,
     );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => ({
+    return keysetPage(
+      rows,
+      limit,
+      (r) => ({
         ecosystem: r.ecosystem,
         name: r.name,
         version: r.installed_version,
         path: r.path,
         layerDiffId: r.diff_id,
         ...(r.purl ? { purl: r.purl } : {}),
-      })),
-      ...(more && last ? { nextCursor: encodeCursor([num(last.layer_rank), last.name, last.installed_version, last.ecosystem, last.path]) } : {}),
-    };
+      }),
+      (r) => [num(r.layer_rank), r.name, r.installed_version, r.ecosystem, r.path],
+    );
   }
 
   /** Where an image holds each of `packages` (ecosystem, name, installed version): path and layer. */
@@ -437,20 +440,19 @@ export class ConsoleQueries {
        limit ${p.add(limit + 1)}`,
       p.values,
     );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => ({
+    return keysetPage(
+      rows,
+      limit,
+      (r) => ({
         vulnerabilityId: r.vulnerability_id,
         ecosystem: r.ecosystem,
         packageName: r.package_name,
         installedVersion: r.installed_version,
         fixedVersion: r.fixed_version,
         severity: r.severity,
-      })),
-      ...(more && last ? { nextCursor: encodeCursor([num(last.rank), last.vulnerability_id, last.ecosystem, last.package_name, last.installed_version]) } : {}),
-    };
+      }),
+      (r) => [num(r.rank), r.vulnerability_id, r.ecosystem, r.package_name, r.installed_version],
+    );
   }
 
   /** Every platform manifest whose findings state holds any of `ids` (a page by digest), with totals. */
@@ -542,10 +544,12 @@ export class ConsoleQueries {
        order by updated_at desc, scan_id desc limit $1`,
       cursor ? [limit + 1, cursor[0], cursor[1]] : [limit + 1],
     );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { items: page.map((r) => ({ record: r.record })), ...(more && last ? { nextCursor: encodeCursor([iso(last.updated_at), last.scan_id]) } : {}) };
+    return keysetPage(
+      rows,
+      limit,
+      (r) => ({ record: r.record }),
+      (r) => [iso(r.updated_at), r.scan_id],
+    );
   }
 
   async scan(scanId: string): Promise<ScanInfoSource | undefined> {

@@ -33,8 +33,8 @@ import type {
   TrendResponse,
   VulnerabilityResponse,
 } from './api.js';
-import { consoleAuth, isLoopback } from './auth.js';
-import { filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, SECURITY_HEADERS } from './http.js';
+import { consoleAuth, isLoopback, loginThrottle, type LoginThrottleOptions } from './auth.js';
+import { decodeSegment, filtersOf, HttpError, limitOf, param, readFields, sendError, sendJson, SECURITY_HEADERS } from './http.js';
 import { createLiveFeed, type LiveFeed } from './live.js';
 import { ConsoleQueries, locationKey, type ScanInfoSource } from './queries.js';
 import { staticFiles } from './static.js';
@@ -64,6 +64,8 @@ export interface ConsoleOptions {
   summaryRefreshMs?: number;
   /** The most URL bytes a request may have. Default 8 KiB. */
   maxUrlBytes?: number;
+  /** The per-address backoff after wrong tokens (auth.ts loginThrottle). */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 export interface ConsoleServer {
@@ -151,7 +153,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     throw new ConsoleConfigError(
       `the console would serve ${options.host} without a token: set GATEWAY_TOKEN, bind it to loopback (GATEWAY_CONSOLE_HOST=127.0.0.1), or disable it (GATEWAY_CONSOLE_ENABLED=false)`,
     );
+  if (options.token === '') throw new ConsoleConfigError('the console token is empty: set a real GATEWAY_TOKEN or none (loopback only)');
   const auth = consoleAuth(options.token);
+  const throttle = loginThrottle(options.loginThrottle);
   const secure = Boolean(options.tls);
   const queries = db ? new ConsoleQueries(db.pool) : undefined;
   const summary =
@@ -202,7 +206,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   };
 
   const digestParam = (raw: string): string => {
-    const digest = decodeURIComponent(raw);
+    const digest = decodeSegment(raw, 'the image digest');
     if (!isDigest(digest)) throw new HttpError(400, `not a manifest digest: expected sha256:<64 hex digits>`);
     return digest;
   };
@@ -262,15 +266,38 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return false;
   }
 
+  /**
+   * Whether the request is logged in. A bearer token is a guess like a login: its address's backoff
+   * is checked before the token (a 429 whether right or wrong, else the answers would tell), and a
+   * wrong one counts. Session cookies (HMAC, not guessable) are not throttled.
+   */
+  function authorized(req: IncomingMessage): boolean {
+    if (!auth.required) return true;
+    if (req.headers.authorization === undefined) return auth.authenticated(req);
+    const remote = req.socket.remoteAddress ?? '';
+    const wait = throttle.blocked(remote);
+    if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
+    if (auth.authenticated(req)) return true;
+    throttle.failed(remote);
+    return false;
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const query = url.searchParams;
 
+    // An open console (no token) trusts whoever reaches it, so only loopback names may address it:
+    // a page of another site whose name is rebound to 127.0.0.1 (DNS rebinding) is same-origin for
+    // its browser and would otherwise read the API and submit scans.
+    if (!auth.required && !isLoopback(hostName(req.headers.host)))
+      throw new HttpError(403, 'this console has no token and answers loopback names only (Host: localhost, 127.0.0.1 or [::1])');
+
     if (method === 'POST') {
-      const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
-      const expected = `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
-      if ((origin !== undefined && origin !== expected) || req.headers['sec-fetch-site'] === 'cross-site')
+      // The host is compared, not the scheme: behind a TLS-terminating proxy the page is https while
+      // this server speaks http, and a page on the same host is the console's own either way.
+      const originHost = pageHost(req.headers.origin ?? req.headers.referer);
+      if ((originHost !== undefined && originHost !== (req.headers.host ?? '').toLowerCase()) || req.headers['sec-fetch-site'] === 'cross-site')
         throw new HttpError(403, 'cross-origin POST refused: the console accepts POSTs from its own pages only');
     }
 
@@ -281,13 +308,18 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         res.end();
         return;
       }
+      const remote = req.socket.remoteAddress ?? '';
+      const wait = throttle.blocked(remote);
+      if (wait > 0) throw new HttpError(429, `too many wrong tokens from ${remote}: try again in ${wait} s`, { 'retry-after': String(wait) });
       const fields = await readFields(req, LOGIN_BODY);
       const token = typeof fields.token === 'string' ? fields.token : '';
       const session = auth.login(token);
       if (session === undefined) {
-        logger.warn({ remote: req.socket.remoteAddress }, 'console: a login with a wrong token');
+        throttle.failed(remote);
+        logger.warn({ remote }, 'console: a login with a wrong token');
         throw new HttpError(401, 'wrong token');
       }
+      throttle.succeeded(remote);
       const headers = { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...(auth.required ? { 'set-cookie': auth.cookie(session, secure) } : {}) };
       const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
       if (form && !(req.headers.accept ?? '').includes('application/json')) res.writeHead(303, { ...headers, location: '/' });
@@ -305,7 +337,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (path === '/api/v1/status') {
       const body: StatusResponse = {
         authRequired: auth.required,
-        authenticated: auth.authenticated(req),
+        authenticated: authorized(req),
         database: queries ? { available: true } : { available: false, message: 'no findings DB: set STRATA_PG_URL on the gateway' },
         advisoryDb: Boolean(options.indexSource),
         events: true,
@@ -313,7 +345,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       sendJson(res, 200, body);
       return;
     }
-    if (!auth.authenticated(req)) throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
+    if (!authorized(req)) throw new HttpError(401, 'log in with the gateway token (POST /login) or send Authorization: Bearer <token>');
 
     const parts = path
       .split('/')
@@ -437,12 +469,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       case 'vulnerabilities': {
         get();
         if (id === undefined || sub !== undefined) break;
-        let vulnId: string;
-        try {
-          vulnId = decodeURIComponent(id).trim();
-        } catch {
-          throw new HttpError(400, 'the vulnerability id is not valid percent-encoding');
-        }
+        const vulnId = decodeSegment(id, 'the vulnerability id').trim();
         if (!VULNERABILITY_ID.test(vulnId)) throw new HttpError(400, 'not a vulnerability id: up to 200 of A-Z a-z 0-9 . _ : + -');
         const q = needDb();
         const ids = new Set([vulnId]);
@@ -526,7 +553,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           return;
         }
         if (sub !== undefined) break;
-        const scanId = decodeURIComponent(id);
+        const scanId = decodeSegment(id, 'the scan id');
         if (!isValidScanId(scanId)) throw new HttpError(400, 'not a scan id');
         const info = await scanInfo(scanId);
         if (!info) throw new HttpError(404, `no scan ${scanId}`);
@@ -534,7 +561,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         return;
       }
       case 'events': {
-        get();
+        // GET only: a HEAD would hold one of the 200 stream places without ever reading a byte
+        if (method !== 'GET') throw new HttpError(405, `${path} takes GET`, { allow: 'GET' });
         if (id !== undefined) break;
         const filters = filtersOf(query);
         if (!live.serve(req, res, filters)) throw new HttpError(503, 'too many event-stream clients on this gateway: try again later');
@@ -563,6 +591,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const rawUrl = req.url ?? '/';
+    // logs carry the path only, never the query string (whatever a user pasted into it)
+    const logPath = (rawUrl.split('?')[0] ?? '').slice(0, 200);
     void (async () => {
       if (Buffer.byteLength(rawUrl) > maxUrl) throw new HttpError(414, `the URL is longer than ${maxUrl} bytes`);
       if (!['GET', 'HEAD', 'POST'].includes(req.method ?? '')) throw new HttpError(405, 'the console answers GET, HEAD and POST', { allow: 'GET, HEAD, POST' });
@@ -581,14 +611,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           if (status >= 500) logger.error({ err: describeError(error) }, 'console: gateway call failed');
           return sendError(res, status, error.message);
         }
-        logger.error({ err: describeError(error), path: rawUrl.slice(0, 200) }, 'console: request failed');
+        logger.error({ err: describeError(error), path: logPath }, 'console: request failed');
         sendError(res, 500, `internal error: ${describeError(error).split('\n')[0]?.slice(0, 300)}`);
       })
       .finally(() => {
-        logger.debug(
-          { method: req.method, path: rawUrl.slice(0, 200), status: res.statusCode, ms: Math.round(performance.now() - started) },
-          'console request',
-        );
+        logger.debug({ method: req.method, path: logPath, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'console request');
       });
   };
 
@@ -596,6 +623,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.maxHeadersCount = 100;
+  // bounded sockets (slow or idle clients hold one each); event streams are capped at 200 below this
+  server.maxConnections = 1024;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new ConsoleConfigError(`the console could not listen on ${options.host}:${options.port}: ${describeError(error)}`)));
     server.listen(options.port, options.host, resolve);
@@ -626,10 +655,20 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   };
 }
 
-function refererOrigin(referer: string | undefined): string | undefined {
-  if (!referer) return undefined;
+/** The name of a Host header without its port (`[::1]:8080` → `[::1]`). */
+function hostName(host: string | undefined): string {
+  if (!host) return '';
+  const bracketed = /^(\[[^\]]*\])(?::\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1] as string;
+  return host.replace(/:\d*$/, '');
+}
+
+/** The host (with port) of an Origin or Referer header; 'invalid' for anything but an http(s) URL (e.g. `Origin: null`). */
+function pageHost(header: string | undefined): string | undefined {
+  if (!header) return undefined;
   try {
-    return new URL(referer).origin;
+    const url = new URL(header);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.host : 'invalid';
   } catch {
     return 'invalid';
   }

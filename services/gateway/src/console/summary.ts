@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { Logger } from '@strata/log';
 import type { AppliedFilters, OverviewResponse, RepositorySummary, Severity, SeverityCounts, VulnerabilitySummary } from './api.js';
 import { SEVERITIES } from './http.js';
-import { globRegExp } from './live.js';
+import { globMatcher } from './live.js';
 
 type Overview = Omit<OverviewResponse, 'filters' | 'asOf'>;
 const KEYS: readonly (keyof SeverityCounts)[] = ['critical', 'high', 'medium', 'low', 'unknown'];
@@ -154,12 +154,12 @@ export class FindingsSummary {
     if (!glob) return undefined;
     const cached = this.globCache.get(glob);
     if (cached && cached.version === this.version) return cached.match;
-    const re = globRegExp(glob);
+    const matches = globMatcher(glob);
     const repos = new Set<number>();
     const tested = new Map<number, boolean>();
     for (const image of this.images.values()) {
       let ok = tested.get(image.repository);
-      if (ok === undefined) tested.set(image.repository, (ok = re.test(this.names[image.repository] ?? '')));
+      if (ok === undefined) tested.set(image.repository, (ok = matches(this.names[image.repository] ?? '')));
       if (ok) repos.add(image.repository);
     }
     const match = new Set([...repos].map((r) => this.names[r] as string));

@@ -574,7 +574,7 @@ export type ListAffectedImagesRequest = Message<"strata.v1.ListAffectedImagesReq
   } | { case: undefined; value?: undefined };
 
   /**
-   * Images per answer: 0 = the server's default (1000); at most 10000.
+   * Images per answer: 0 = the server's default (100); at most 10000.
    *
    * @generated from field: int32 page_size = 3;
    */
@@ -607,7 +607,7 @@ export type ListAffectedImagesRequestJson = {
   package?: PackageQueryJson;
 
   /**
-   * Images per answer: 0 = the server's default (1000); at most 10000.
+   * Images per answer: 0 = the server's default (100); at most 10000.
    *
    * @generated from field: int32 page_size = 3;
    */
