@@ -8,7 +8,7 @@ import test, { describe } from 'node:test';
 import { Client } from 'minio';
 import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@strata/blobstore';
 import { infra, skipUnless, uniqueName } from '@strata/testing';
-import { RACING_UPDATES, scanRecordStoreContract } from './testing.js';
+import { RACING_UPDATES, raceWriters, scanRecordStoreContract } from './testing.js';
 import {
   advanceScanRecord,
   advancesRecord,
@@ -76,25 +76,7 @@ for (const [name, makeStore, skip] of [
       const { store, writes } = recording(base);
       const scan = { scanId: 'raced', imageRef: 'r/a:1' };
       const updates = RACING_UPDATES;
-      // Every writer reads first, then all write at once: the widest race there is.
-      let arrived = 0;
-      let go!: () => void;
-      const barrier = new Promise<void>((r) => (go = r));
-      const results = await Promise.all(
-        updates.map((update, i) =>
-          advanceScanRecord(
-            store,
-            scan,
-            { ...update, ...(update.status === 'FAILED' ? { error: { stage: update.stage!, code: 'INTERNAL', reason: `writer ${i}` } } : {}) },
-            {
-              beforeWrite: async () => {
-                if (++arrived === updates.length) go();
-                await barrier;
-              },
-            },
-          ),
-        ),
-      );
+      const results = await raceWriters((update, options) => advanceScanRecord(store, scan, update, options));
 
       // The successful writes form one chain: created from nothing, each replacing the one before.
       const chain: typeof writes = [];

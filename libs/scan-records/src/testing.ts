@@ -2,9 +2,8 @@
 // store: filesystem and MinIO; the findings DB), run by each adapter's tests against the real thing.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { advancesRecord, type ScanRecordStore, type ScanStatusName, type StageName } from './records.js';
+import { advancesRecord, type ScanRecordStore, type ScanRecordUpdate, type ScanStatusName, type StageName } from './records.js';
 
-/** Registers the contract tests; `make` gives a fresh, empty store of records for one test. */
 /** The updates the concurrent-writer tests race: every stage three times, two completions, two failures. */
 export const RACING_UPDATES: ReadonlyArray<{ status: ScanStatusName; stage?: StageName }> = [
   { status: 'QUEUED', stage: 'SUBMIT' },
@@ -15,6 +14,30 @@ export const RACING_UPDATES: ReadonlyArray<{ status: ScanStatusName; stage?: Sta
   { status: 'FAILED', stage: 'FETCH' },
 ];
 
+/**
+ * Runs one writer per RACING_UPDATES entry (a FAILED one with an error naming its writer): every
+ * writer reads first, then all write at once, the widest race there is. Results in entry order.
+ */
+export function raceWriters<T>(write: (update: ScanRecordUpdate, options: { beforeWrite: () => Promise<void> }) => Promise<T>): Promise<T[]> {
+  let arrived = 0;
+  let go!: () => void;
+  const barrier = new Promise<void>((r) => (go = r));
+  return Promise.all(
+    RACING_UPDATES.map((update, i) =>
+      write(
+        { ...update, ...(update.status === 'FAILED' ? { error: { stage: update.stage!, code: 'INTERNAL', reason: `writer ${i}` } } : {}) },
+        {
+          beforeWrite: async () => {
+            if (++arrived === RACING_UPDATES.length) go();
+            await barrier;
+          },
+        },
+      ),
+    ),
+  );
+}
+
+/** Registers the contract tests; `make` gives a fresh, empty store of records for one test. */
 export function scanRecordStoreContract(make: (t: test.TestContext) => Promise<ScanRecordStore>): void {
   test('a scan record advances by status then stage, and the first terminal status wins', async (t) => {
     const records = await make(t);
@@ -83,24 +106,7 @@ export function scanRecordStoreContract(make: (t: test.TestContext) => Promise<S
     const records = await make(t);
     const scan = { scanId: 'raced', imageRef: 'r/a:1' };
     const updates = RACING_UPDATES;
-    // Every writer reads first, then all write at once: the widest race there is.
-    let arrived = 0;
-    let go!: () => void;
-    const barrier = new Promise<void>((r) => (go = r));
-    const results = await Promise.all(
-      updates.map((update, i) =>
-        records.advance(
-          scan,
-          { ...update, ...(update.status === 'FAILED' ? { error: { stage: update.stage!, code: 'INTERNAL', reason: `writer ${i}` } } : {}) },
-          {
-            beforeWrite: async () => {
-              if (++arrived === updates.length) go();
-              await barrier;
-            },
-          },
-        ),
-      ),
-    );
+    const results = await raceWriters((update, options) => records.advance(scan, update, options));
     const terminal = results.filter((r) => r.written && (r.record.status === 'COMPLETED' || r.record.status === 'FAILED'));
     assert.equal(terminal.length, 1, 'exactly one terminal write landed');
     assert.deepEqual(await records.read(scan.scanId), terminal[0]!.record, 'and it is the record that stands');

@@ -24,6 +24,7 @@ import { severityCounts } from '@strata/model';
 import { diffSummaries, matchPackages, packageKey, replaceFindings, type FindingSummary } from '@strata/reverse-index';
 import type { HoldingRow } from '@strata/findings-db';
 import { now, type StageContext } from '@strata/stage-runtime';
+import { reportRematched } from './rematch.js';
 import { protoCounts, protoSummary } from './summary.js';
 
 export interface DbRematchOptions {
@@ -241,24 +242,12 @@ export class DbRematcher {
       this.spent.delete(claim.updateId);
       for (const key of this.matched.keys()) if (key.startsWith(`${claim.updateId} `)) this.matched.delete(key);
       const here = Object.fromEntries(Object.entries(spent).map(([k, v]) => [k, Math.round(v)]));
-      log.info(
-        {
-          images: finished.images,
-          batches: finished.batches,
-          deltas: finished.deltas,
-          ms: Date.now() - finished.plannedAt.getTime(),
-          catalog: 'findings-db',
-          here,
-        },
-        'advisory update re-matched',
+      reportRematched(
+        ctx,
+        log,
+        { images: finished.images, batches: finished.batches, ms: Date.now() - finished.plannedAt.getTime(), catalog: 'findings-db', here },
+        { advisoryDbVersion: update.advisoryDbVersion, candidates: finished.images, deltas: finished.deltas },
       );
-      ctx.observe({
-        service: ctx.service,
-        stage: 'rematch',
-        scanId: '',
-        outcome: 'ok',
-        detail: { advisoryDbVersion: update.advisoryDbVersion, candidates: finished.images, deltas: finished.deltas },
-      });
     }
   }
 }

@@ -217,26 +217,30 @@ export async function handleAdvisoriesUpdated(
   });
   timings.writeMs = Math.round(performance.now() - mark);
   const deltas = pending.length;
-  log.info(
+  reportRematched(
+    ctx,
+    log,
     {
       records: ids.length,
       packages: pairs.size,
-      candidates: affected.size,
-      deltas,
       superseded,
       catalog: state.catalog.kind,
       ...state.catalog.stats(),
       ms: Math.round(performance.now() - started),
       ...timings,
     },
-    'advisory update re-matched',
+    { advisoryDbVersion: dbVersion, candidates: affected.size, deltas },
   );
-  ctx.observe({
-    service: ctx.service,
-    stage: 'rematch',
-    scanId: '',
-    outcome: 'ok',
-    detail: { advisoryDbVersion: dbVersion, candidates: affected.size, deltas },
-  });
   return 'ok';
+}
+
+/** The end of an advisory update's re-match, the same for both catalogs: one log line and one observation. */
+export function reportRematched(
+  ctx: StageContext,
+  log: StageContext['runtime']['logger'],
+  fields: Record<string, unknown>,
+  result: { advisoryDbVersion: string; candidates: number; deltas: number },
+): void {
+  log.info({ ...fields, candidates: result.candidates, deltas: result.deltas }, 'advisory update re-matched');
+  ctx.observe({ service: ctx.service, stage: 'rematch', scanId: '', outcome: 'ok', detail: result });
 }
