@@ -22,7 +22,9 @@
 //   bash tools/node.sh --import tsx bench/pipeline/run.ts                  # analyzer workload, 1 and 2 analyzers
 //   bash tools/node.sh --import tsx bench/pipeline/run.ts --images 12 --layers 4 --layer-mib 64 --analyzers 1,2 --rounds 1
 //   (--rounds N repeats the 1-then-2 pair N times, about 1.5 minutes a round, and prints the median
-//   speed-up: on a machine shared with other work the load moves between the runs)
+//   speed-up: on a machine shared with other work the load moves between the runs;
+//   --one-cpu-per-analyzer pins analyzer i to CPU i mod the CPU count with taskset, as replicas
+//   with a one-core limit each would run)
 //
 // Workload `small` (the earlier one): M images sharing the debian base layer with one small unique
 // layer each, submitted all at once, compared with the embedded CLI scanning them one after the other:
@@ -54,6 +56,7 @@ const { values: args } = parseArgs({
     analyzers: { type: 'string', default: '1,2' },
     rounds: { type: 'string', default: '1' },
     'no-embedded': { type: 'boolean', default: false },
+    'one-cpu-per-analyzer': { type: 'boolean', default: false },
   },
 });
 const WORKLOAD = args.workload;
@@ -64,6 +67,10 @@ const ANALYZER_COUNTS = args.analyzers
   .map(Number)
   .filter((n) => n > 0);
 const ROUNDS = Math.max(1, Number(args.rounds));
+// Each analyzer replica pinned to a CPU of its own (taskset), as a pod with a one-core limit would
+// run: without it one replica alone spreads over both cores (inflate runs on libuv's threads beside
+// the tar walk), so a second replica has little left to add on a 2-core machine.
+const PIN_ANALYZERS = args['one-cpu-per-analyzer'];
 // kafkajs' request queue sets a timer from a broker throttle time that can be negative; Node warns
 // about it (TimeoutNegativeWarning, harmless: the timer fires at once). Keep other warnings.
 process.removeAllListeners('warning');
@@ -103,8 +110,11 @@ interface Service {
   exited: Promise<number | null>;
 }
 
-function startService(kind: string, name: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, [join(repoRoot, 'services', kind, 'dist/main.mjs')], {
+function startService(kind: string, name: string, env: Record<string, string>, cpu?: number): Service {
+  const command = [process.execPath, join(repoRoot, 'services', kind, 'dist/main.mjs')];
+  // taskset execs node in place, so the pid (read for CPU figures) is the service's own
+  if (cpu !== undefined) command.unshift('taskset', '--cpu-list', String(cpu));
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -347,7 +357,7 @@ function startStages(env: Record<string, string>, analyzers: number): Service[] 
     startService('fetcher', 'fetcher', env),
     startService('merger', 'merger', env),
     startService('matcher', 'matcher', env),
-    ...Array.from({ length: analyzers }, (_, i) => startService('analyzer', `analyzer-${i + 1}`, env)),
+    ...Array.from({ length: analyzers }, (_, i) => startService('analyzer', `analyzer-${i + 1}`, env, PIN_ANALYZERS ? i % cpus().length : undefined)),
   ];
 }
 
@@ -500,7 +510,8 @@ async function analyzerBench(): Promise<void> {
   const layerMiB = Math.max(1, Number(args['layer-mib']));
   console.log(
     `pipeline benchmark, analyzer-bound: ${M} images × ${layersPerImage} distinct layers of ${layerMiB} MiB (uncompressed); ` +
-      `${cpus().length} CPUs; load average ${load()}`,
+      `${cpus().length} CPUs; load average ${load()}` +
+      (PIN_ANALYZERS ? '; each analyzer pinned to one CPU of its own (--one-cpu-per-analyzer)' : ''),
   );
   ensureBundles();
   let t = performance.now();
