@@ -12,7 +12,7 @@ import { InputError, ManifestError, PlatformError } from './errors.js';
 import { buildMetadata, MAX_CONFIG_BYTES, parseConfig, platformOfConfig, type ImageSource, type ManifestStore, type Resolved } from './image.js';
 import { isIndexType, MediaType, parseManifest, type Descriptor, type ImageManifest } from './manifest.js';
 import { formatPlatform, platformMatches, type Platform } from './reference.js';
-import { indexTar, type TarIndex } from './tar-index.js';
+import { indexTar, LAYER_FILE_READ_BYTES, type TarIndex } from './tar-index.js';
 
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
@@ -44,7 +44,7 @@ export function dirFiles(dir: string): Files {
       return readFile(join(dir, path));
     },
     async stream(path) {
-      return (await size(path)) === undefined ? undefined : createReadStream(join(dir, path));
+      return (await size(path)) === undefined ? undefined : createReadStream(join(dir, path), { highWaterMark: LAYER_FILE_READ_BYTES });
     },
     close: async () => undefined,
   };

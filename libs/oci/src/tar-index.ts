@@ -8,6 +8,14 @@ import { readAt } from '@strata/model';
 import { describeError } from '@strata/errors';
 import { InputError } from './errors.js';
 
+/**
+ * Read size of layer files streamed from disk (archives, OCI layouts). Layers are read front to
+ * back, and each read is a round trip to libuv's threads plus a buffer to collect: 256 KiB reads took
+ * a cold docker-archive scan from 0.85 to 0.75 s of CPU against the 64 KiB default (1 MiB gained no
+ * more and held more memory).
+ */
+export const LAYER_FILE_READ_BYTES = 256 * 1024;
+
 /** Go's archive/tar caps GNU long names/links and PAX headers at 1 MiB; so do we, before reading them. */
 export const MAX_TAR_SPECIAL_HEADER_BYTES = 1024 * 1024;
 /** bytes read at once while indexing the headers */
@@ -226,7 +234,7 @@ export async function indexTar(path: string): Promise<TarIndex> {
       resolve,
       stream(entry) {
         if (entry.size === 0) return Readable.from([]);
-        return createReadStream(path, { start: entry.offset, end: entry.offset + entry.size - 1 });
+        return createReadStream(path, { start: entry.offset, end: entry.offset + entry.size - 1, highWaterMark: LAYER_FILE_READ_BYTES });
       },
       async read(entry) {
         return readAt(fh, entry.offset, entry.size);
