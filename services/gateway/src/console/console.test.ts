@@ -526,18 +526,7 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
 
   test('overview equals SQL over strata.images / strata.findings_current, with filters (in-memory summary and SQL path alike)', async (t) => {
     await server.ready;
-    const sqlOnly = await startConsole({
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      staticDir,
-      db,
-      store,
-      hub: gateway.events,
-      scans: gateway.scans,
-      summary: false,
-    });
+    const sqlOnly = await consoleWith({ summary: false });
     t.after(() => sqlOnly.close());
     for (const query of [
       '',
@@ -756,18 +745,7 @@ describe('console API on PostgreSQL, Kafka and MinIO', { skip }, () => {
     );
     assert.equal(total, new Set(expected.map((e) => e.manifest_digest)).size);
     // the totals from the in-memory summary equal the SQL path's
-    const sqlOnly = await startConsole({
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      staticDir,
-      db,
-      store,
-      hub: gateway.events,
-      scans: gateway.scans,
-      summary: false,
-    });
+    const sqlOnly = await consoleWith({ summary: false });
     try {
       for (const vuln of ['CVE-2024-1001', 'CVE-2024-1003']) {
         const a = await call<VulnerabilityResponse>(`/api/v1/vulnerabilities/${vuln}`);

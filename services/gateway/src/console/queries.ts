@@ -58,6 +58,15 @@ function findingWhere(f: AppliedFilters, p: Params, alias = 'f'): string[] {
   return where;
 }
 
+/** Every image (m) with its postings: layer (l), package (p), path (pa), through the chunks its inventory is made of. */
+const IMAGE_POSTINGS = `strata.image_manifests m
+  join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
+  join strata.chunks ch on ch.chunk_id = ic.chunk_id
+  join strata.layers l on l.layer_id = ch.layer_id
+  join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id
+  join strata.packages p on p.package_id = cp.package_id
+  join strata.paths pa on pa.path_id = cp.path_id`;
+
 /** A page of `limit` rows from a query that read `limit + 1`: the extra row says there is a next page, whose cursor is the last row's key. */
 function keysetPage<Row, Item>(rows: Row[], limit: number, item: (row: Row) => Item, key: (row: Row) => readonly (string | number)[]): Page<Item> {
   const page = rows.slice(0, limit);
@@ -331,13 +340,7 @@ export class ConsoleQueries {
       `select * from (
          select coalesce(array_position(${order}::text[], l.diff_id), 100000) as layer_rank, l.diff_id, p.ecosystem, p.name, p.installed_version, pa.path,
                 p.package->>'purl' as purl
-         from strata.image_manifests m
-         join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
-         join strata.chunks ch on ch.chunk_id = ic.chunk_id
-         join strata.layers l on l.layer_id = ch.layer_id
-         join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id
-         join strata.packages p on p.package_id = cp.package_id
-         join strata.paths pa on pa.path_id = cp.path_id
+         from ${IMAGE_POSTINGS}
          where m.manifest_digest = ${digest}
        ) x ${whereSql(where)}
        order by x.layer_rank, x.name, x.installed_version, x.ecosystem, x.path
@@ -381,13 +384,7 @@ export class ConsoleQueries {
     }>({
       name: 'console-locations',
       text: `select distinct m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.digest, l.diff_id, l.created_by
-       from strata.image_manifests m
-       join strata.inventory_chunks ic on ic.inventory_digest = m.inventory_digest
-       join strata.chunks ch on ch.chunk_id = ic.chunk_id
-       join strata.layers l on l.layer_id = ch.layer_id
-       join strata.chunk_packages cp on cp.chunk_id = ic.chunk_id
-       join strata.packages p on p.package_id = cp.package_id
-       join strata.paths pa on pa.path_id = cp.path_id
+       from ${IMAGE_POSTINGS}
        join unnest($2::text[], $3::text[], $4::text[]) as w(e, n, v) on p.ecosystem = w.e and p.name = w.n and p.installed_version = w.v
        where m.manifest_digest = any($1::text[])
        order by m.manifest_digest, p.ecosystem, p.name, p.installed_version, pa.path, l.diff_id`,
