@@ -10,7 +10,7 @@ import { openAdvisoryIndex } from '@strata/advisories';
 import type { ImageInventory, InventoryPackage } from '@strata/model';
 import { packagePostings, rematchHoldings, type FindingSummary } from '@strata/reverse-index';
 import { sharedDataDir, skipUnless, testAppSet, testLayer as layer } from '@strata/testing';
-import { openFindingsDb, RematchWork, type FindingsDb } from './index.js';
+import { openFindingsDb, RematchWork, type FindingsDb, type RematchClaim } from './index.js';
 import { createTestDatabase, type TestDatabase } from './testing.js';
 
 const skip = skipUnless('postgres');
@@ -338,4 +338,36 @@ test('re-match work: planned once; claimers never share a batch; a lease that ru
   // the matcher's re-match of the batch holdings gives findings to images holding a matched package
   const { index } = await openAdvisoryIndex({ dbDir: join(sharedDataDir() as string, 'osv') });
   assert.ok(rematchHoldings(all, index).size <= 1);
+});
+
+test('re-match work: updates are applied one after the other (no batch of a later update is claimed while an earlier one has a batch open)', {
+  skip: skipData,
+}, async () => {
+  const work = await freshDb();
+  const list = images();
+  const stored = await work.putInventories(list.map((img) => img.inventory));
+  await work.putImages(list.map((img, i) => ({ manifestDigest: img.digest, imageRef: img.ref, inventoryDigest: stored[i]!.inventoryDigest })));
+  await work.setFindingsMany(list.map((img) => ({ manifestDigest: img.digest, kind: 'FULL', advisoryDbVersion: 'v1', findings: [] })));
+  const queue = new RematchWork(work);
+  const lodash: [string, string][] = [['npm', 'lodash']];
+  const u1 = await queue.plan({ advisoryDbVersion: 'v2', previousVersion: 'v1', matchVersion: 'v2', pairs: lodash, batchImages: 8 });
+  const u2 = await queue.plan({ advisoryDbVersion: 'v3', previousVersion: 'v2', matchVersion: 'v3', pairs: lodash, batchImages: 8 });
+  assert.deepEqual([u1.batches, u2.batches], [2, 2]);
+  // four free claimers get U1's two batches and nothing of U2
+  const claims = (await Promise.all(Array.from({ length: 4 }, (_, i) => queue.claim(`owner-${i}`, 60_000)))).filter((c) => c !== undefined);
+  assert.deepEqual(
+    claims.map((c) => c.updateId),
+    [u1.updateId, u1.updateId],
+  );
+  const [first, second] = claims as [RematchClaim, RematchClaim];
+  // one of U1's batches done, the other committed but its events not yet sent: still nothing of U2
+  await queue.commit(first, () => ({ writes: [], events: [] }));
+  await queue.commit(second, (states) => ({
+    writes: [],
+    events: [...states.keys()].slice(0, 1).map((d) => ({ manifestDigest: d, key: d, value: Buffer.from(`delta of ${d}`) })),
+  }));
+  assert.equal(await queue.claim('early', 60_000), undefined, 'U2 waits while a batch of U1 is open');
+  assert.equal((await queue.done(second)).marked, true);
+  const next = await queue.claim('after', 60_000);
+  assert.equal(next?.updateId, u2.updateId, 'U2 once U1 is done');
 });

@@ -188,7 +188,12 @@ export class RematchWork {
     return rows.map(holdingOf);
   }
 
-  /** Claims the next open batch whose lease ran out (oldest update first) for `leaseMs`; undefined when none. */
+  /**
+   * Claims the next open batch whose lease ran out for `leaseMs`; undefined when none. Only batches
+   * of the oldest update with an open batch are claimed: updates are applied one after the other,
+   * so a later update's batch never runs beside an earlier one's (an image matched for U2 first
+   * would be skipped by U1 as "already at the version" and U1's packages lost, or set back).
+   */
   async claim(owner: string, leaseMs: number): Promise<RematchClaim | undefined> {
     const { rows } = await this.db.pool.query<{
       update_id: string;
@@ -202,7 +207,8 @@ export class RematchWork {
       `update strata.rematch_batches b set lease_owner = $1, lease_until = clock_timestamp() + make_interval(secs => $2::double precision / 1000), attempts = b.attempts + 1
        from (select update_id, batch_no from strata.rematch_batches
              where status <> 'done' and lease_until < clock_timestamp()
-             order by update_id, batch_no limit 1 for update skip locked) c
+               and update_id = (select min(update_id) from strata.rematch_batches where status <> 'done')
+             order by batch_no limit 1 for update skip locked) c
        where b.update_id = c.update_id and b.batch_no = c.batch_no
        returning b.update_id, b.batch_no, b.manifest_digests, b.status, b.attempts, b.event_keys, b.event_values`,
       [owner, leaseMs],
