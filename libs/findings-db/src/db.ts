@@ -114,7 +114,7 @@ export interface HoldingRow {
  * PostgreSQL text and jsonb cannot hold NUL: a name or path carrying one (hostile input) is stored
  * with U+FFFD in its place rather than failing the whole inventory.
  */
-const text = (value: string): string => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value);
+export const text = (value: string): string => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value);
 const json = (value: unknown): string => text(JSON.stringify(value)).replaceAll('\\u0000', '\\uFFFD');
 /** The unit key joins fields with NUL: stored as its sha256. */
 const unitId = (unitKey: string): string => createHash('sha256').update(unitKey).digest('hex');

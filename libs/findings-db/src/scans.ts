@@ -2,20 +2,22 @@
 // when STRATA_PG_URL is set. The same forward-only compare-and-swap as `scans/<id>.json` in the
 // blob store (advanceWith of @strata/scan-records), conditional on the row's revision.
 import { advanceWith, stageRank, statusRank, type ScanRecord, type ScanRecordStore } from '@strata/scan-records';
-import type { FindingsDb } from './db.js';
+import { text, type FindingsDb } from './db.js';
 
 /** The columns of a record (besides scan_id and revision), in the order of COLUMNS. */
 function columns(record: ScanRecord): unknown[] {
   return [
-    record.imageRef,
+    // (text cannot hold NUL either: a hostile reference or error reason must not fail the write
+    // and leave the scan RUNNING)
+    text(record.imageRef),
     record.status,
     record.stage ?? null,
     statusRank(record.status),
     stageRank(record.stage),
-    record.manifestDigest ?? null,
-    record.advisoryDbVersion ?? null,
-    record.error?.code ?? null,
-    record.error?.reason ?? null,
+    record.manifestDigest === undefined ? null : text(record.manifestDigest),
+    record.advisoryDbVersion === undefined ? null : text(record.advisoryDbVersion),
+    record.error ? text(record.error.code) : null,
+    record.error ? text(record.error.reason) : null,
     // jsonb cannot hold NUL (a hostile reason could carry one)
     JSON.stringify(record).replaceAll('\\u0000', '\\uFFFD'),
     record.createdAt ?? record.updatedAt,
