@@ -186,6 +186,28 @@ test('blob housekeeping: sweeps during scans delete only what no scan referenced
     assert.equal(await assertReferencedWhole(d, record), record.layers.length * 2, 'every key of the image is referenced, present and whole');
   });
 
+  await t.test('a layer result that outlived its blob (swept in another batch) is not taken as cached: the blob is fetched again', async () => {
+    const image = images[1]!;
+    const record = (await readImageRecord(d.store, image.manifestDigest))!;
+    const layer = record.layers[1]!;
+    // scanned again first, so its result and blob are both there (earlier sweeps took stale ones)
+    const warm = await d.submit(image.ref);
+    assert.equal((await d.waitForRecord(warm, (r) => r.status === 'COMPLETED' || r.status === 'FAILED', 240_000)).status, 'COMPLETED');
+    assert.equal(await d.store.exists(layerResultKey(layer.cacheKey)), true);
+    assert.equal(await d.store.exists(layer.digest), true);
+    await d.store.delete(layer.digest);
+    const before = d.events.length;
+    const scanId = await d.submit(image.ref);
+    const done = await d.waitForRecord(scanId, (r) => r.status === 'COMPLETED' || r.status === 'FAILED', 240_000);
+    assert.equal(done.status, 'COMPLETED', JSON.stringify(done.error));
+    const redone = d.events.slice(before).filter((e) => e.scanId === scanId);
+    assert.ok(
+      redone.some((e) => e.outcome === 'fetched' && e.layerDigest === layer.digest),
+      `the blob was fetched again: ${JSON.stringify(redone.map((e) => [e.stage, e.outcome, e.layerDigest ?? e.diffId]))}`,
+    );
+    assert.equal(await assertReferencedWhole(d, record), record.layers.length * 2, 'every key of the image is referenced, present and whole');
+  });
+
   await t.test('the sweeper of a running fetcher counts what it deleted', async () => {
     await sleep(GRACE_MS + 300);
     const metric = (name: string, labels: Record<string, string>) => fetcher.runtime.metrics.value(name, labels);

@@ -4,7 +4,7 @@
 // more than one service reads.
 export { startStageService } from './service.js';
 export type { StartOptions } from './service.js';
-export { runStage, runLayerStage, failScan, scanOf, scanAlreadyFailed, scanLogger, blobRef, now, timed, publishLayerAnalyzed } from './stage.js';
+export { runStage, runLayerStage, layerCached, failScan, scanOf, scanAlreadyFailed, scanLogger, blobRef, now, timed, publishLayerAnalyzed } from './stage.js';
 export type { LayerEvent, LayerWork, StageContext, StageEvent, StageObserver, StageOutcome, ScanIdentity, TestPoint, TestPointHook } from './stage.js';
 export { classifyError, StageError } from './failures.js';
 export type { Classified } from './failures.js';

@@ -254,6 +254,15 @@ export interface LayerWork {
   seen: Omit<StageEvent, 'outcome'>;
 }
 
+/**
+ * Whether a layer counts as cached: its result **and** its blob are stored. The merger reads linked
+ * package DBs from the blob, and the sweeper deletes blobs and results in separate batches, so a
+ * result can outlive its blob; such a layer's blob is fetched again.
+ */
+export async function layerCached(store: Runtime['store'], cacheKey: string, layerDigest: string): Promise<boolean> {
+  return (await store.exists(layerResultKey(cacheKey))) && (await store.exists(layerDigest));
+}
+
 const LAYER_STAGES = { fetch: 'FETCH', analyze: 'ANALYZE' } as const satisfies Record<string, StageName>;
 
 /**
@@ -293,7 +302,7 @@ export async function runLayerStage(
         layerIndex: event.layerIndex,
         analyzerSetVersion: event.analyzerSetVersion,
       };
-      if (await ctx.runtime.store.exists(layerResultKey(event.cacheKey))) {
+      if (await layerCached(ctx.runtime.store, event.cacheKey, event.layerDigest)) {
         ctx.runtime.metrics.layerCacheHits.inc({ stage });
         await publishLayerAnalyzed(ctx, scan, { ...layer, fromCache: true });
         ctx.observe({ ...seen, outcome: 'cached' });

@@ -31,7 +31,18 @@ import {
 import type { FetcherConfig } from './settings.js';
 import { startSweeper } from './sweeper.js';
 import { touchImageBlobs } from '@strata/findings-db';
-import { blobRef, now, publishLayerAnalyzed, runLayerStage, runStage, scanLogger, StageError, startStageService, timed } from '@strata/stage-runtime';
+import {
+  blobRef,
+  layerCached,
+  now,
+  publishLayerAnalyzed,
+  runLayerStage,
+  runStage,
+  scanLogger,
+  StageError,
+  startStageService,
+  timed,
+} from '@strata/stage-runtime';
 import type { StageContext, StartOptions } from '@strata/stage-runtime';
 
 type RegistryRef = Extract<ImageReference, { kind: 'registry' }>;
@@ -122,7 +133,7 @@ async function handleScanRequested(
       };
       await writeImageRecord(store, record);
     }
-    const cached = await Promise.all(layers.map((l) => store.exists(layerResultKey(l.cacheKey))));
+    const cached = await Promise.all(layers.map((l) => layerCached(store, l.cacheKey, l.digest)));
     await ctx.records.advance(scan, {
       status: 'RUNNING',
       stage: 'FETCH',
@@ -263,12 +274,20 @@ export function startFetcher(config: FetcherConfig, options: StartOptions = {}):
       topic: Topics.layerFetchRequested,
       handler: (event, message) => handleLayerFetchRequested(ctx, config, event, message),
     });
-    if (ctx.findingsDb && config.STRATA_SWEEP_INTERVAL_MS > 0)
+    if (ctx.findingsDb && config.STRATA_SWEEP_INTERVAL_MS > 0) {
+      // A scan's items are kept by its open record for STRATA_SWEEP_OPEN_SCAN_MS and by their last
+      // touch for the grace period: a grace shorter than that would let a slow scan's layers go
+      // between its touch and the merger's reads.
+      if (config.STRATA_SWEEP_GRACE_MS < config.STRATA_SWEEP_OPEN_SCAN_MS)
+        throw new Error(
+          `STRATA_SWEEP_GRACE_MS (${config.STRATA_SWEEP_GRACE_MS}) must be at least STRATA_SWEEP_OPEN_SCAN_MS (${config.STRATA_SWEEP_OPEN_SCAN_MS}): a shorter grace period could delete what a running scan still reads`,
+        );
       return startSweeper(ctx.runtime, ctx.findingsDb, config.STRATA_SWEEP_INTERVAL_MS, {
         graceMs: config.STRATA_SWEEP_GRACE_MS,
         openScanMaxAgeMs: config.STRATA_SWEEP_OPEN_SCAN_MS,
         batch: config.STRATA_SWEEP_BATCH,
       });
+    }
     if (config.STRATA_SWEEP_INTERVAL_MS > 0) ctx.runtime.logger.info('no sweeper: blob housekeeping needs the findings DB (STRATA_PG_URL)');
   });
 }
