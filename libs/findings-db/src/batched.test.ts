@@ -24,6 +24,15 @@ async function freshDb(): Promise<FindingsDb> {
   opened.push(db);
   return db;
 }
+/** A fresh database holding images() with their FULL states at v1 (no findings), as scans leave them. */
+async function filledDb(): Promise<{ work: FindingsDb; list: ReturnType<typeof images> }> {
+  const work = await freshDb();
+  const list = images();
+  const stored = await work.putInventories(list.map((img) => img.inventory));
+  await work.putImages(list.map((img, i) => ({ manifestDigest: img.digest, imageRef: img.ref, inventoryDigest: stored[i]!.inventoryDigest })));
+  await work.setFindingsMany(list.map((img) => ({ manifestDigest: img.digest, kind: 'FULL', advisoryDbVersion: 'v1', findings: [] })));
+  return { work, list };
+}
 let db: FindingsDb;
 before(async () => {
   if (!skip) db = await freshDb();
@@ -190,11 +199,7 @@ test('setFindingsMany: each expectedVersion checked on its own; racing writers a
 test('re-match work: planned once; claimers never share a batch; a lease that runs out is claimed again; a lost claim cannot commit; committed events are sent again until marked', {
   skip: skipData,
 }, async () => {
-  const work = await freshDb();
-  const list = images();
-  const stored = await work.putInventories(list.map((img) => img.inventory));
-  await work.putImages(list.map((img, i) => ({ manifestDigest: img.digest, imageRef: img.ref, inventoryDigest: stored[i]!.inventoryDigest })));
-  await work.setFindingsMany(list.map((img) => ({ manifestDigest: img.digest, kind: 'FULL', advisoryDbVersion: 'v1', findings: [] })));
+  const { work, list } = await filledDb();
   const queue = new RematchWork(work);
   const input = { advisoryDbVersion: 'v2', previousVersion: 'v1', matchVersion: 'v2', pairs: [['npm', 'lodash'] as [string, string]], batchImages: 3 };
   const [p1, p2] = await Promise.all([queue.plan(input), queue.plan(input)]);
@@ -343,11 +348,7 @@ test('re-match work: planned once; claimers never share a batch; a lease that ru
 test('re-match work: updates are applied one after the other (no batch of a later update is claimed while an earlier one has a batch open)', {
   skip: skipData,
 }, async () => {
-  const work = await freshDb();
-  const list = images();
-  const stored = await work.putInventories(list.map((img) => img.inventory));
-  await work.putImages(list.map((img, i) => ({ manifestDigest: img.digest, imageRef: img.ref, inventoryDigest: stored[i]!.inventoryDigest })));
-  await work.setFindingsMany(list.map((img) => ({ manifestDigest: img.digest, kind: 'FULL', advisoryDbVersion: 'v1', findings: [] })));
+  const { work } = await filledDb();
   const queue = new RematchWork(work);
   const lodash: [string, string][] = [['npm', 'lodash']];
   const u1 = await queue.plan({ advisoryDbVersion: 'v2', previousVersion: 'v1', matchVersion: 'v2', pairs: lodash, batchImages: 8 });
